@@ -1,0 +1,192 @@
+# optroute — top-level build.
+#
+#   make            install missing packages, build everything
+#   make test       build, run every CUnit suite and every integration test
+#   make run        bring the appliance up on virtual NICs (see README.md)
+#   make bench-table ENTRIES=N      consent table benchmark
+#   make SAN=1 ...  the same with ASan + UBSan (separate build directory)
+#   make NODEPS=1 ...  skip the package check (offline work)
+#
+# The public targets first make sure the Debian packages are there (`deps`),
+# then re-enter make (OR_INNER=1) for the real work, so pkg-config is only
+# asked once the packages exist.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-san
+else
+BUILD ?= build
+endif
+export SAN BUILD
+
+DEB_PKGS := build-essential pkg-config libdpdk-dev dpdk-dev dpdk liburcu-dev \
+	libsodium-dev libcunit1-dev liblmdb-dev libjansson-dev libinih-dev \
+	libmicrohttpd-dev libsystemd-dev libpcap-dev iproute2 python3 tcpdump
+
+PUBLIC := all test unit integration run bench-table bench-dataplane bench-control install
+
+.PHONY: $(PUBLIC) deps clean help
+.DEFAULT_GOAL := all
+
+ifneq ($(OR_INNER),1)
+# ---------------------------------------------------------------- front ----
+ifeq ($(NODEPS),1)
+DEPS :=
+else
+DEPS := deps
+endif
+
+$(PUBLIC): $(DEPS)
+	@$(MAKE) --no-print-directory OR_INNER=1 $@
+
+# Installs whatever Debian package is missing; non-interactive, as root.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "deps: missing packages:$$missing (run 'make deps' as root)" >&2; exit 1; \
+		fi; \
+		echo "deps: installing$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q >/dev/null && \
+		apt-get install -y -q --no-install-recommends $$missing >/dev/null \
+			|| { echo "deps: apt-get failed" >&2; exit 1; }; \
+	fi
+
+clean:
+	rm -rf build build-san
+
+help:
+	@sed -n '2,12p' Makefile
+
+else
+# ---------------------------------------------------------------- inner ----
+CC ?= gcc
+MARCH ?= native
+PKGS := libdpdk liburcu-qsbr liburcu-cds libsodium cunit lmdb jansson inih \
+	libmicrohttpd libsystemd libpcap
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+
+CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Wno-address-of-packed-member \
+	-Iinclude $(PKG_CFLAGS) -march=$(MARCH) -MMD -MP \
+	-D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API
+LDLIBS := $(PKG_LIBS) -lpthread -lm
+LDFLAGS :=
+
+ifeq ($(SAN),1)
+CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+CFLAGS += -O3
+endif
+
+BIN := $(BUILD)/bin
+OBJ := $(BUILD)/obj
+
+# Libraries: one folder, one concern; every .c in it is linked in.
+DP_LIB_SRCS := $(wildcard dataplane/table/*.c dataplane/pkt/*.c)
+CP_LIB_SRCS := $(wildcard control/lib/*.c)
+DP_SRCS := $(wildcard dataplane/*.c)
+CP_SRCS := $(wildcard control/daemon/*.c)
+CTL_SRCS := $(wildcard control/ctl/*.c)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+
+objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+
+DP_LIB := $(BUILD)/libordp.a
+CP_LIB := $(BUILD)/liborcp.a
+LIBS := $(CP_LIB) $(DP_LIB)
+
+PROGS :=
+ifneq ($(DP_SRCS),)
+PROGS += $(BIN)/optroute-dataplane
+endif
+ifneq ($(CP_SRCS),)
+PROGS += $(BIN)/optroute-control
+endif
+ifneq ($(CTL_SRCS),)
+PROGS += $(BIN)/optroutectl
+endif
+TOOLS := $(patsubst tests/tools/%.c,$(BIN)/%,$(TOOL_SRCS))
+BENCHES := $(patsubst tests/bench/%.c,$(BIN)/%,$(BENCH_SRCS))
+UNIT := $(BUILD)/tests/unit_tests
+
+all: $(PROGS) $(TOOLS) $(BENCHES) $(UNIT)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(DP_LIB): $(call objs,$(DP_LIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(CP_LIB): $(call objs,$(CP_LIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN)/optroute-dataplane: $(call objs,$(DP_SRCS)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BIN)/optroute-control: $(call objs,$(CP_SRCS)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BIN)/optroutectl: $(call objs,$(CTL_SRCS)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BIN)/%: $(OBJ)/tests/tools/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BIN)/%: $(OBJ)/tests/bench/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(UNIT): $(call objs,$(UNIT_SRCS)) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+
+# ---- tests ----
+# CUnit suites first (their summary is printed), then every integration test;
+# the last line counts both.
+test: all
+	@BUILD=$(BUILD) tests/run-all.sh
+
+unit: all
+	$(UNIT)
+
+integration: all
+	@BUILD=$(BUILD) tests/run-all.sh --integration-only
+
+# ---- benchmarks ----
+ENTRIES ?= 10000000
+SECONDS ?= 10
+bench-table: all
+	$(BIN)/bench_table --entries $(ENTRIES)
+
+bench-dataplane: all
+	@BUILD=$(BUILD) ENTRIES=$(ENTRIES) SECONDS=$(SECONDS) tests/bench/bench-dataplane.sh
+
+bench-control: all
+	@BUILD=$(BUILD) tests/bench/bench-control.sh
+
+run: all
+	@BUILD=$(BUILD) deploy/dev/run.sh
+
+PREFIX ?= /usr/local
+install: all
+	@BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) deploy/install.sh
+endif

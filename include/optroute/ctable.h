@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The consent table: token -> 32-bit consent record (include/optroute/consent.h),
+ * read at line rate by worker lcores while one writer changes it.
+ *
+ * ======================= Concurrency contract =========================
+ *
+ * Threads. Exactly ONE writer thread calls the functions marked [writer];
+ * any number of reader threads call those marked [reader]. Functions marked
+ * [any] may be called from any thread (they read counters only).
+ *
+ * Readers are liburcu QSBR readers (urcu-qsbr): each reader thread calls
+ * rcu_register_thread() once, rcu_quiescent_state() once per poll loop
+ * (never inside a lookup), and goes rcu_thread_offline() around anything that
+ * blocks. A reader takes no lock, writes nothing shared, and never waits
+ * for the writer: a lookup finishes in a bounded number of steps unless the
+ * writer keeps moving keys, in which case it retries (lock-free, not
+ * wait-free on misses).
+ *
+ * Guarantees to a reader, for a key K and one lookup L:
+ *  G1 L never returns a torn record: it returns a record that was stored
+ *     for K at some instant during L, or a miss.
+ *  G2 If K is present, unchanged, for the whole of L, L finds it, even while
+ *     the writer moves K or other keys between buckets, grows the table or
+ *     replaces it.
+ *  G3 If K was deleted before L began and ct_sync() returned since, L misses.
+ *     (A lookup overlapping the delete may still see the old record.)
+ *
+ * How (see dataplane/table/ct_table.c for the details):
+ *  - A slot is (16-byte key, 32-bit record) inside one 64-byte bucket. A
+ *    record is published with one 32-bit release store; record 0 means empty
+ *    and the value OR_STATE_RSVD marks a slot whose key was deleted or moved
+ *    away.
+ *  - The writer never rewrites the key bytes of a slot a reader may still be
+ *    comparing: a vacated slot is reused only after a grace period
+ *    (synchronize_rcu in ct_sync). This is what makes G1 hold without a
+ *    lock or a sequence counter readers would have to spin on.
+ *  - A key lives in its primary bucket or its alternate one. A move copies
+ *    the key to its other bucket first, then bumps the table's move counter,
+ *    then vacates the old slot. A lookup that misses re-reads the move
+ *    counter and retries if it changed (G2).
+ *  - Each bucket counts the keys whose primary is that bucket but which
+ *    live in their alternate: a miss reads the alternate bucket only when
+ *    that count is non-zero, so most lookups, hits and misses, touch one
+ *    cache line.
+ *  - Growth and replace build a second table beside the live one (the
+ *    writer mirrors every change into it), publish it with
+ *    rcu_assign_pointer, and free the old one after a grace period.
+ *
+ * Writer duties. The writer must call ct_sync() regularly (the dataplane's
+ * updater calls it once per batch, before it acknowledges): it waits for a
+ * grace period, then reuses vacated slots and frees retired tables. An
+ * upsert that needs a vacated slot returns -EAGAIN: call ct_sync() and
+ * retry. ct_sync() must not be called from a registered, online reader.
+ *
+ * Memory: buckets come from DPDK hugepage memory (rte_malloc) when
+ * CT_F_RTE_MALLOC is set and EAL is up, else from mmap with transparent
+ * hugepages. At most ~31.4 bytes per entry once the table is at least
+ * CT_LOAD_GROW_PERMILLE / CT_GROW_FACTOR full (see ct_table.c).
+ * ======================================================================
+ */
+#ifndef OPTROUTE_CTABLE_H
+#define OPTROUTE_CTABLE_H
+
+#include <stdint.h>
+
+#include "optroute/consent.h"
+
+/* Most keys in one ct_lookup_bulk() call. */
+#define CT_BULK_MAX 64
+
+struct ct;
+
+/* Table creation flags. */
+#define CT_F_RTE_MALLOC (1u << 0) /* allocate buckets with rte_malloc */
+
+struct ct_params {
+	uint64_t entries;   /* expected entries; the table is sized for them */
+	uint64_t mem_limit; /* most bytes of buckets, all tables; 0 = none */
+	int socket_id;      /* NUMA socket for rte_malloc, or -1 (SOCKET_ID_ANY) */
+	unsigned flags;     /* CT_F_* */
+};
+
+struct ct_stats {
+	uint64_t entries;      /* keys stored */
+	uint64_t capacity;     /* slots */
+	uint64_t bytes;        /* bucket memory of the live table */
+	uint64_t pending;      /* vacated slots awaiting a grace period */
+	uint64_t generation;   /* bumped by each publish (growth or replace) */
+	uint64_t grows;        /* completed growths */
+	uint64_t replaces;     /* completed replaces */
+	uint64_t moves;        /* keys moved between buckets */
+	uint64_t alt_entries;  /* keys living in their alternate bucket */
+	uint64_t building;     /* 1 while a growth or replace is under way */
+	uint64_t build_total;  /* source buckets to copy for the growth */
+	uint64_t build_done;   /* of which copied */
+};
+
+/* [writer] Creates an empty table. 0, -EINVAL or -ENOMEM. */
+int ct_create(const struct ct_params *p, struct ct **out);
+
+/* [writer] Frees everything. No reader may be using the table; waits for a
+ * grace period first. */
+void ct_destroy(struct ct *h);
+
+/* [writer] Inserts or updates K. rec must be or_rec_valid().
+ * 0, -EINVAL, -EAGAIN (room is being made: ct_sync() then retry),
+ * -ENOSPC (no room and growth impossible: memory limit or allocation
+ * failure; the table is unchanged). */
+int ct_upsert(struct ct *h, const struct or_token *k, uint32_t rec);
+
+/* [writer] Deletes K. 0 or -ENOENT. */
+int ct_delete(struct ct *h, const struct or_token *k);
+
+/* [writer] Writer-side lookup (no RCU needed). Record or 0. */
+uint32_t ct_get(const struct ct *h, const struct or_token *k);
+
+/* [writer] Waits for a grace period, then reuses vacated slots, frees
+ * retired tables and advances a growth in progress. 0 or -errno. */
+int ct_sync(struct ct *h);
+
+/* [writer] Copies up to 'buckets' buckets of a growth in progress; returns
+ * 1 if a growth is still under way, 0 otherwise. The writer calls it when
+ * idle; ct_upsert and ct_sync also advance growth by themselves. */
+int ct_grow_step(struct ct *h, unsigned buckets);
+
+/* [writer] Whole-table replace (full resync). Between begin and commit,
+ * ct_replace_upsert() fills the new table only, while ct_upsert() and
+ * ct_delete() go to both the live and the new table. Commit publishes the
+ * new table: what was not (re-)sent is gone. Abort drops it.
+ * A growth in progress is finished first. 0 or -errno. */
+int ct_replace_begin(struct ct *h);
+int ct_replace_upsert(struct ct *h, const struct or_token *k, uint32_t rec);
+int ct_replace_commit(struct ct *h);
+void ct_replace_abort(struct ct *h);
+int ct_replacing(const struct ct *h);
+
+/* [any] Counters. */
+void ct_get_stats(const struct ct *h, struct ct_stats *s);
+
+/* [reader] Looks up keys[0..n-1] (n <= CT_BULK_MAX): recs[i] receives the
+ * record or 0 on a miss. Returns a bit mask of hits (bit i for keys[i]).
+ * Prefetches in a pipeline: give it whole bursts. */
+uint64_t ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
+			unsigned n, uint32_t *recs);
+
+/* [reader] One key. Record or 0. */
+uint32_t ct_lookup(const struct ct *h, const struct or_token *k);
+
+#endif
