@@ -90,7 +90,7 @@ BIN := $(BUILD)/bin
 OBJ := $(BUILD)/obj
 
 # Libraries: one folder, one concern; every .c in it is linked in.
-DP_LIB_SRCS := $(wildcard dataplane/table/*.c dataplane/pkt/*.c)
+DP_LIB_SRCS := $(wildcard dataplane/table/*.c dataplane/pkt/*.c dataplane/chan/*.c)
 CP_LIB_SRCS := $(wildcard control/lib/*.c)
 DP_SRCS := $(wildcard dataplane/*.c)
 CP_SRCS := $(wildcard control/daemon/*.c)

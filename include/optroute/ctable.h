@@ -91,6 +91,7 @@ struct ct_stats {
 	uint64_t replaces;     /* completed replaces */
 	uint64_t moves;        /* keys moved between buckets */
 	uint64_t alt_entries;  /* keys living in their alternate bucket */
+	uint64_t grow_failures; /* growths refused (memory limit, no memory) */
 	uint64_t building;     /* 1 while a growth or replace is under way */
 	uint64_t build_total;  /* source buckets to copy for the growth */
 	uint64_t build_done;   /* of which copied */

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Consent table internals shared by its files: bucket layout, hashing and
+ * the bucket-level primitives. The concurrency contract is stated once, in
+ * include/optroute/ctable.h; comments here only say how a step keeps it.
+ */
+#ifndef CT_INTERNAL_H
+#define CT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "optroute/ctable.h"
+
+#define CT_SLOTS 3
+#define CT_CACHE_LINE 64
+
+/* Growth starts when live + pending slots reach this share of capacity... */
+#define CT_LOAD_GROW_PERMILLE 850
+/* ...and the new table has this many times the buckets (x 1/100). With
+ * 3 slots of 20 bytes per 64-byte line this keeps a grown table under
+ * 64 / (3 * 0.85 / 1.25) = 31.4 bytes per entry. */
+#define CT_GROW_PERCENT 125
+#define CT_MIN_BUCKETS 16
+
+/* Record values that are not stored records (include/optroute/consent.h):
+ * 0 marks a free slot, CT_REC_VACATED a slot whose key was deleted or moved
+ * away and whose key bytes may still be compared by a reader. */
+#define CT_REC_FREE 0u
+#define CT_REC_VACATED ((uint32_t)OR_STATE_RSVD)
+
+/* One cache line: 3 keys, 3 records, and the count of keys whose primary
+ * bucket is this one but which live in their alternate bucket. */
+struct ct_bucket {
+	uint8_t key[CT_SLOTS][OR_TOKEN_LEN];
+	uint32_t rec[CT_SLOTS];
+	uint32_t alt_count;
+} __attribute__((aligned(CT_CACHE_LINE)));
+
+_Static_assert(sizeof(struct ct_bucket) == CT_CACHE_LINE, "bucket is a line");
+
+/* One generation of buckets. Readers use only the first cache line. */
+struct ct_table {
+	struct ct_bucket *buckets;
+	uint32_t nbuckets;
+	uint32_t pad;
+	uint64_t seed[2];
+	/* Bumped by the writer between copying a key to its other bucket and
+	 * vacating the old slot; a lookup that misses re-reads it. */
+	uint64_t moves __attribute__((aligned(CT_CACHE_LINE)));
+
+	/* Writer-only from here. */
+	uint64_t entries __attribute__((aligned(CT_CACHE_LINE)));
+	uint64_t alt_entries;
+	uint64_t bytes;
+	bool published;  /* readers may see it: vacated slots wait a grace period */
+	bool from_rte;   /* buckets from rte_malloc, else mmap */
+	uint64_t *pending;   /* vacated slot ids (bucket * 4 + slot) */
+	uint64_t n_pending;
+	uint64_t cap_pending;
+	struct ct_table *retired_next; /* list of tables awaiting a grace period */
+};
+
+enum ct_build {
+	CT_BUILD_NONE,
+	CT_BUILD_GROW,
+	CT_BUILD_REPLACE,
+};
+
+/* The handle readers hold. */
+struct ct {
+	struct ct_table *live; /* RCU-protected: rcu_dereference / rcu_assign_pointer */
+
+	/* Writer-only. */
+	struct ct_table *next __attribute__((aligned(CT_CACHE_LINE)));
+	enum ct_build build;
+	bool build_failed;        /* the table being built missed a change */
+	uint64_t grow_retry_at;   /* after a failed growth: entries to retry at */
+	uint32_t copy_pos;        /* growth: next live bucket to copy */
+	struct ct_table *retired; /* freed by the next ct_sync */
+	struct ct_params params;
+	uint64_t mem_used;
+	struct ct_stats stats;    /* published with relaxed stores */
+};
+
+static inline uint64_t
+ct_mum(uint64_t a, uint64_t b)
+{
+	__uint128_t m = (__uint128_t)a * b;
+
+	return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+/* Seeded hash of a token: keys are keyed-BLAKE2b outputs, but placement
+ * still depends on a per-table secret seed so nobody can aim keys at one
+ * bucket. */
+static inline uint64_t
+ct_hash(const struct ct_table *t, const uint8_t *k)
+{
+	uint64_t a, b;
+
+	memcpy(&a, k, 8);
+	memcpy(&b, k + 8, 8);
+	return ct_mum(a ^ t->seed[0], b ^ t->seed[1]);
+}
+
+/* Range reduction without division (Lemire): both halves of the hash. */
+static inline void
+ct_buckets_of(const struct ct_table *t, uint64_t h, uint32_t *prim,
+	      uint32_t *alt)
+{
+	uint32_t p = (uint32_t)(((h & 0xffffffffu) * t->nbuckets) >> 32);
+	uint32_t a = (uint32_t)(((h >> 32) * t->nbuckets) >> 32);
+
+	if (a == p)
+		a = (p + 1 == t->nbuckets) ? 0 : p + 1;
+	*prim = p;
+	*alt = a;
+}
+
+static inline int
+ct_key_eq(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+static inline int
+ct_rec_live(uint32_t r)
+{
+	return r != CT_REC_FREE && r != CT_REC_VACATED &&
+	       (r & OR_REC_STATE_MASK) != OR_STATE_RSVD &&
+	       (r & OR_REC_STATE_MASK) != OR_STATE_NONE;
+}
+
+/* Reader-side scan of one bucket. A record read with acquire means its key
+ * bytes are complete and stay as they are until a grace period after the
+ * slot is vacated (contract in ctable.h), so the key compare is safe. */
+static inline uint32_t
+ct_bucket_find(const struct ct_bucket *b, const uint8_t *k)
+{
+	for (unsigned s = 0; s < CT_SLOTS; s++) {
+		uint32_t r = __atomic_load_n(&b->rec[s], __ATOMIC_ACQUIRE);
+
+		if (ct_rec_live(r) && ct_key_eq(b->key[s], k))
+			return r;
+	}
+	return 0;
+}
+
+/* ct_table.c */
+int ct_table_alloc(struct ct *h, uint32_t nbuckets, struct ct_table **out);
+void ct_table_free(struct ct *h, struct ct_table *t);
+uint32_t ct_buckets_for(uint64_t entries);
+int ct_table_upsert(struct ct *h, struct ct_table *t, const uint8_t *k,
+		    uint32_t rec, struct ct_table *mirror);
+int ct_table_delete(struct ct *h, struct ct_table *t, const uint8_t *k);
+uint32_t ct_table_get(const struct ct_table *t, const uint8_t *k);
+void ct_table_reclaim(struct ct_table *t);
+void ct_publish_stats(struct ct *h);
+
+/* ct_build.c */
+void ct_maybe_grow(struct ct *h);
+int ct_grow_finish(struct ct *h);
+
+#endif

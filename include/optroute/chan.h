@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The update channel between the control plane and the dataplane: message
+ * definitions shared by both processes. Prose description, sequencing and
+ * error codes: docs/channel.md.
+ *
+ * Transport: one Unix SOCK_SEQPACKET socket; the dataplane's updater listens,
+ * the control plane connects. One message per datagram, so message
+ * boundaries are kept by the kernel. One peer at a time: a second connection
+ * gets an ERROR (EBUSY) and is closed.
+ *
+ * Encoding: fixed-layout structs, little-endian, naturally aligned with
+ * explicit padding (no packing), sizes pinned with static asserts below. Both
+ * ends run on the same host, but the layout is still defined byte for byte so
+ * a capture of the socket can be decoded. Padding and reserved fields are
+ * sent as 0; receivers ignore them.
+ *
+ * Every message starts with struct or_chan_hdr; len is the whole message
+ * in bytes (header included) and must equal exactly what the type implies,
+ * otherwise the receiver answers ERROR (EBADMSG) and counts it.
+ *
+ * Sequence numbers: every message that changes the table (BATCH,
+ * RESYNC_BEGIN, RESYNC_DATA, RESYNC_END) carries a u64 seq, strictly
+ * increasing per connection (the first one of a connection is free, > 0; the
+ * control plane is expected to continue from the acked_seq of the dataplane's
+ * HELLO). ACK{seq} means: every message up to and including seq has been
+ * applied and a grace period has passed, so no worker decides a packet on
+ * the state before them. An op that could not be applied is reported by an
+ * ERROR naming its seq (and op index) BEFORE the ACK that covers that seq.
+ */
+#ifndef OPTROUTE_CHAN_H
+#define OPTROUTE_CHAN_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#include "optroute/consent.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the channel structs are little-endian on the wire; add byte swaps"
+#endif
+
+#define OR_CHAN_VERSION 1
+
+/* Most ops in one BATCH / RESYNC_DATA message: 24 + 2048 * 24 = 49176 bytes,
+ * below the default Unix socket send buffer and 64 KiB. */
+#define OR_CHAN_MAX_OPS 2048
+/* Most counters in one STATS_REPLY message: 24 + 256 * 56 = 14360 bytes. */
+#define OR_CHAN_MAX_STATS 256
+/* Largest message of any type, for receive buffers. */
+#define OR_CHAN_MSG_MAX (sizeof(struct or_chan_batch) + \
+			 OR_CHAN_MAX_OPS * sizeof(struct or_chan_op))
+
+enum or_chan_type {
+	OR_CHAN_HELLO = 1,        /* both ways; first message of a connection */
+	OR_CHAN_BATCH = 2,        /* cp -> dp: live deltas */
+	OR_CHAN_RESYNC_BEGIN = 3, /* cp -> dp: start a full resync */
+	OR_CHAN_RESYNC_DATA = 4,  /* cp -> dp: entries of the resync (upserts) */
+	OR_CHAN_RESYNC_END = 5,   /* cp -> dp: commit the resync */
+	OR_CHAN_ACK = 6,          /* dp -> cp */
+	OR_CHAN_STATS_REQUEST = 7,/* cp -> dp */
+	OR_CHAN_STATS_REPLY = 8,  /* dp -> cp, one or more messages */
+	OR_CHAN_ERROR = 9,        /* both ways (in practice dp -> cp) */
+};
+
+struct or_chan_hdr {
+	uint16_t type;  /* enum or_chan_type */
+	uint16_t flags; /* reserved, 0 */
+	uint32_t len;   /* whole message, header included */
+};
+
+enum or_chan_role {
+	OR_CHAN_ROLE_CONTROL = 1,
+	OR_CHAN_ROLE_DATAPLANE = 2,
+	OR_CHAN_ROLE_TOOL = 3, /* optroute-chanctl; treated as CONTROL */
+};
+
+/* HELLO. The control plane sends it first (only version and role are
+ * meaningful, the rest 0); the dataplane answers with its own HELLO, or with
+ * ERROR (EPROTONOSUPPORT) if the versions differ, then closes. Any other
+ * message before HELLO gets ERROR (EPROTO). */
+struct or_chan_hello {
+	struct or_chan_hdr h;
+	uint32_t version;    /* OR_CHAN_VERSION */
+	uint32_t role;       /* enum or_chan_role */
+	uint32_t workers;    /* dp: worker lcores reading the table */
+	uint32_t max_ops;    /* dp: OR_CHAN_MAX_OPS it accepts per message */
+	uint64_t entries;    /* dp: entries in the live table */
+	uint64_t acked_seq;  /* dp: highest seq acked, any connection; 0 = none */
+	uint64_t generation; /* dp: generation of the last completed resync, 0 = none */
+};
+
+enum or_chan_opcode {
+	OR_CHAN_OP_UPSERT = 1,
+	OR_CHAN_OP_DELETE = 2, /* rec ignored (send 0); not allowed in RESYNC_DATA */
+};
+
+/* One table change. Layout chosen so token and rec are aligned. */
+struct or_chan_op {
+	uint8_t op;     /* enum or_chan_opcode */
+	uint8_t pad[3];
+	uint32_t rec;   /* consent record, or_rec_valid() for UPSERT */
+	struct or_token token;
+};
+
+/* BATCH and RESYNC_DATA: len = sizeof(struct or_chan_batch) +
+ * count * sizeof(struct or_chan_op), 1 <= count <= OR_CHAN_MAX_OPS.
+ * BATCH ops go to the live table (and, during a resync, to the new table as
+ * well); RESYNC_DATA ops (UPSERT only) go to the table being rebuilt. */
+struct or_chan_batch {
+	struct or_chan_hdr h;
+	uint64_t seq;
+	uint32_t count;
+	uint32_t pad;
+	struct or_chan_op ops[];
+};
+
+/* RESYNC_BEGIN / RESYNC_END. END must carry BEGIN's generation. Whatever
+ * was not re-sent (RESYNC_DATA) or changed (BATCH) between BEGIN and END is
+ * gone after END is acked. A disconnect before END aborts the resync: the
+ * live table stays as it was (plus the BATCH deltas). */
+struct or_chan_resync {
+	struct or_chan_hdr h;
+	uint64_t seq;
+	uint64_t generation; /* chosen by the control plane, > 0 */
+};
+
+/* ACK: every message up to seq applied and visible to every worker. */
+struct or_chan_ack {
+	struct or_chan_hdr h;
+	uint64_t seq;
+	uint64_t entries;    /* live table entries at ack time */
+	uint64_t generation; /* last completed resync */
+};
+
+/* STATS_REQUEST: the dataplane answers with STATS_REPLY messages echoing id;
+ * the last one has last = 1. */
+struct or_chan_stats_request {
+	struct or_chan_hdr h;
+	uint64_t id;
+};
+
+#define OR_CHAN_STAT_NAME_LEN 48
+
+struct or_chan_stat {
+	char name[OR_CHAN_STAT_NAME_LEN]; /* NUL-terminated, [a-z0-9_.] */
+	uint64_t value;
+};
+
+/* len = sizeof(struct or_chan_stats_reply) + count * sizeof(struct or_chan_stat),
+ * 0 <= count <= OR_CHAN_MAX_STATS. */
+struct or_chan_stats_reply {
+	struct or_chan_hdr h;
+	uint64_t id;
+	uint32_t count;
+	uint32_t last; /* 1 on the final message of the reply */
+	struct or_chan_stat stats[];
+};
+
+#define OR_CHAN_ERR_TEXT_LEN 96
+#define OR_CHAN_NO_SEQ 0          /* error not tied to a seq */
+#define OR_CHAN_NO_INDEX UINT32_MAX /* error not tied to one op */
+
+/* ERROR: code is a positive Linux errno value (docs/channel.md lists them).
+ * text is NUL-terminated, never contains a phone number or a token. */
+struct or_chan_error {
+	struct or_chan_hdr h;
+	uint32_t code;
+	uint32_t index; /* op index in the message, or OR_CHAN_NO_INDEX */
+	uint64_t seq;   /* seq of the offending message, or OR_CHAN_NO_SEQ */
+	char text[OR_CHAN_ERR_TEXT_LEN];
+};
+
+static_assert(sizeof(struct or_chan_hdr) == 8, "hdr layout");
+static_assert(sizeof(struct or_chan_hello) == 48, "hello layout");
+static_assert(sizeof(struct or_chan_op) == 24, "op layout");
+static_assert(sizeof(struct or_chan_batch) == 24, "batch layout");
+static_assert(sizeof(struct or_chan_resync) == 24, "resync layout");
+static_assert(sizeof(struct or_chan_ack) == 32, "ack layout");
+static_assert(sizeof(struct or_chan_stats_request) == 16, "stats req layout");
+static_assert(sizeof(struct or_chan_stat) == 56, "stat layout");
+static_assert(sizeof(struct or_chan_stats_reply) == 24, "stats reply layout");
+static_assert(sizeof(struct or_chan_error) == 120, "error layout");
+static_assert(sizeof(struct or_chan_batch) +
+		      OR_CHAN_MAX_OPS * sizeof(struct or_chan_op) < 65536,
+	      "batch message too large");
+
+#endif
