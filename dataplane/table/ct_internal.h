@@ -163,6 +163,11 @@ int ct_table_upsert(struct ct *h, struct ct_table *t, const uint8_t *k,
 int ct_table_delete(struct ct *h, struct ct_table *t, const uint8_t *k);
 uint32_t ct_table_get(const struct ct_table *t, const uint8_t *k);
 void ct_table_reclaim(struct ct_table *t);
+int ct_table_move(struct ct *h, struct ct_table *t, uint32_t from, unsigned s,
+		  struct ct_table *mirror);
+
+/* ct_lookup.c: test-only hook, see there. */
+extern void (*ct_debug_mid_lookup_hook)(void);
 void ct_publish_stats(struct ct *h);
 
 /* ct_build.c */

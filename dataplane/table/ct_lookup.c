@@ -11,9 +11,15 @@
  */
 #include <urcu-qsbr.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_prefetch.h>
 
 #include "ct_internal.h"
+
+/* Test hook: called once per burst between the primary and the alternate
+ * pass, so a unit test can move keys at the worst moment. NULL in
+ * production: one predictable branch per burst. */
+void (*ct_debug_mid_lookup_hook)(void);
 
 static inline uint32_t
 ct_find_one(const struct ct_table *t, const uint8_t *k, uint32_t prim,
@@ -57,6 +63,8 @@ ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
 			rte_prefetch0(&bk[alt[i]]);
 		}
 	}
+	if (unlikely(ct_debug_mid_lookup_hook != NULL))
+		ct_debug_mid_lookup_hook();
 	while (need_alt != 0) {
 		unsigned i = (unsigned)__builtin_ctzll(need_alt);
 		uint32_t r = ct_bucket_find(&bk[alt[i]], keys[i]->b);

@@ -209,8 +209,8 @@ ct_table_get(const struct ct_table *t, const uint8_t *k)
  * bump the move counter, vacate the old slot, then uncount it (if it left
  * its alternate). A reader either finds it in one of the two buckets, or
  * sees the move counter change and retries (ctable.h, G2). */
-static int
-ct_move(struct ct *h, struct ct_table *t, uint32_t from, unsigned s,
+int
+ct_table_move(struct ct *h, struct ct_table *t, uint32_t from, unsigned s,
 	struct ct_table *mirror)
 {
 	struct ct_bucket *src = &t->buckets[from];
@@ -272,7 +272,7 @@ ct_make_room(struct ct *h, struct ct_table *t, uint32_t prim, uint32_t alt,
 			other = queue[qi] == p ? a : p;
 			ob = &t->buckets[other];
 			if (ct_slot_with(ob, CT_REC_FREE) >= 0) {
-				int ret = ct_move(h, t, queue[qi], s, mirror);
+				int ret = ct_table_move(h, t, queue[qi], s, mirror);
 
 				if (ret < 0)
 					return ret;
