@@ -238,7 +238,7 @@ test_stress(void)
 		ct_sync(st.h);
 		for (uint32_t g = g0; g < gone; g++)
 			atomic_store_explicit(&st.gone[g], 1, memory_order_release);
-		if (round % 25 == 12) {
+		if (round % 25 == 3) {
 			w_replace(st.h, fill, round);
 			replaces++;
 		}
