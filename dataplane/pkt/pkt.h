@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Per-packet processing: pure functions on one contiguous frame (the first
+ * and only mbuf segment, 2-byte aligned as mbuf data always is), no EAL, no
+ * allocation, never a read or write past the length given. Wire format:
+ * include/optroute/proto.h and docs/protocol.md. The decisions, outputs and
+ * drop reasons are specified in docs/protocol.md sections 4-8.
+ *
+ * Worker usage, per burst:
+ *   for each frame i:
+ *     c = or_pkt_classify(frame, len, pa, &info[i]);
+ *     OR_PKT_MSG          -> keys[2k] = info[i].sender,
+ *                            keys[2k+1] = info[i].recipient
+ *     OR_PKT_ARP_REQUEST  -> or_arp_reply(frame, len, pa), send back out
+ *                            the receiving port
+ *     OR_PKT_DROP         -> count info[i].reason, free
+ *   ct_lookup_bulk(table, keys, 2k, recs);   (2k <= CT_BULK_MAX: bursts
+ *                                             of at most 32 frames)
+ *   for each MSG i:
+ *     a = or_pkt_decide(frame, &len, &info[i], recs[2k], recs[2k+1],
+ *                       nh, nh_count, pa, &out_port, &reason);
+ *     OR_ACT_DELIVER -> send on out_port (len may have shrunk: Ethernet
+ *                       padding is trimmed)
+ *     OR_ACT_BOUNCE  -> trim the mbuf to len, send back out the receiving
+ *                       port
+ *     OR_ACT_DROP    -> count reason, free
+ */
+#ifndef OR_PKT_H
+#define OR_PKT_H
+
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+
+#include "optroute/consent.h"
+#include "optroute/proto.h"
+
+/*
+ * Drop reasons, one per malformed case. Set by or_pkt_classify (the order
+ * of its checks, which decides the reason when several apply, is in
+ * docs/protocol.md section 4), by or_pkt_decide (BAD_UDP_CSUM,
+ * SENDER_NOT_OPTED_IN, NO_ROUTE), and by the worker itself (MULTI_SEG,
+ * TX_FULL), which counts drops in an array indexed by this enum.
+ */
+#define OR_DROP_REASONS(X)                                                   \
+	X(TRUNCATED, "truncated")             /* a header does not fit */     \
+	X(BAD_SRC_ADDR, "bad_src_addr")       /* multicast/zero/own source */ \
+	X(NOT_FOR_US_MAC, "not_for_us_mac")   /* IPv4 to another MAC */       \
+	X(VLAN_STACKED, "vlan_stacked")       /* QinQ / second tag */         \
+	X(NOT_IPV4, "not_ipv4")               /* ethertype not IPv4 or ARP */ \
+	X(BAD_ARP, "bad_arp")                 /* not Ethernet/IPv4 ARP */     \
+	X(ARP_NOT_FOR_US, "arp_not_for_us")   /* other target, or a reply */  \
+	X(BAD_IP_HDR, "bad_ip_hdr")           /* version != 4 or IHL < 5 */   \
+	X(IP_OPTIONS, "ip_options")           /* IHL > 5 */                   \
+	X(BAD_IP_CSUM, "bad_ip_csum")         /* IPv4 header checksum */      \
+	X(BAD_IP_LEN, "bad_ip_len")           /* total length < IHL*4 */      \
+	X(FRAGMENT, "fragment")               /* MF set or offset != 0 */     \
+	X(NOT_FOR_US_IP, "not_for_us_ip")     /* dst IP != ours */            \
+	X(NOT_UDP, "not_udp")                                                 \
+	X(TTL_EXPIRED, "ttl_expired")         /* TTL 0 or 1 */                \
+	X(NOT_FOR_US_PORT, "not_for_us_port") /* UDP dst port != ours */      \
+	X(BAD_UDP_LEN, "bad_udp_len")         /* != IP total length - 20 */   \
+	X(BAD_MAGIC, "bad_magic")                                             \
+	X(BAD_VERSION, "bad_version")                                         \
+	X(BOUNCE_TO_US, "bounce_to_us")       /* a BOUNCE sent to us */       \
+	X(BAD_TYPE, "bad_type")               /* unknown message type */      \
+	X(BAD_PAYLOAD_LEN, "bad_payload_len") /* != UDP length - 8 - 68 */    \
+	X(BAD_UDP_CSUM, "bad_udp_csum")       /* checked before a bounce */   \
+	X(SENDER_NOT_OPTED_IN, "sender_not_opted_in")                         \
+	X(NO_ROUTE, "no_route")               /* recipient node unroutable */ \
+	X(MULTI_SEG, "multi_seg")             /* worker: chained mbuf */      \
+	X(TX_FULL, "tx_full")                 /* worker: TX ring full */
+
+#define OR_DROP_ENUM_(name, str) OR_DROP_##name,
+enum or_drop_reason {
+	OR_DROP_NONE = 0,
+	OR_DROP_REASONS(OR_DROP_ENUM_)
+	OR_DROP_MAX /* number of reasons, OR_DROP_NONE included */
+};
+#undef OR_DROP_ENUM_
+
+/* "none", "truncated", ...; "unknown" for a value out of range. */
+const char *or_drop_reason_name(enum or_drop_reason r);
+
+/* The appliance's own addresses on one port (network order). */
+struct or_port_addr {
+	struct rte_ether_addr mac;
+	rte_be32_t ip;
+	rte_be16_t udp_port;
+};
+
+/* Next hop of one delivery node (index = node id of the consent record). */
+struct or_nexthop {
+	uint8_t valid;
+	uint16_t port_id;               /* egress DPDK port */
+	struct rte_ether_addr src_mac;  /* egress port's MAC */
+	struct rte_ether_addr dst_mac;  /* next hop's MAC */
+	rte_be32_t src_ip;              /* appliance's IP on the egress port */
+	rte_be32_t dst_ip;              /* delivery node's IP */
+	rte_be16_t src_udp;             /* appliance's UDP port on egress */
+	rte_be16_t dst_udp;             /* delivery node's UDP port */
+};
+
+enum or_pkt_class {
+	OR_PKT_DROP = 0,        /* info->reason says why */
+	OR_PKT_MSG,             /* a well-formed MSG for us */
+	OR_PKT_ARP_REQUEST,     /* an ARP request for pa->ip */
+};
+
+/* What or_pkt_classify learned about a MSG; valid until the frame moves. */
+struct or_pkt_info {
+	const struct or_token *sender;    /* inside the frame (alignment 1) */
+	const struct or_token *recipient; /* inside the frame (alignment 1) */
+	uint16_t l3_off;   /* 14, or 18 with a VLAN tag */
+	uint16_t ip_end;   /* l3_off + IPv4 total length (<= frame len) */
+	uint8_t key_epoch; /* header key_epoch (not checked in version 1) */
+	uint8_t reason;    /* enum or_drop_reason when OR_PKT_DROP */
+};
+
+enum or_action {
+	OR_ACT_DROP = 0, /* *reason says why */
+	OR_ACT_DELIVER,  /* rewritten for the next hop; send on *out_port */
+	OR_ACT_BOUNCE,   /* rewritten in place as a BOUNCE; *len shrank; send
+			  * back out the receiving port */
+};
+
+/* Parses and validates one frame. Reads only frame[0..len-1]. */
+enum or_pkt_class or_pkt_classify(const uint8_t *frame, uint16_t len,
+				  const struct or_port_addr *pa,
+				  struct or_pkt_info *info);
+
+/*
+ * Decides and rewrites a frame or_pkt_classify() returned OR_PKT_MSG for,
+ * given the consent records of its sender and recipient (0 = miss).
+ * nh[0..nh_count-1] is the next-hop table; pa the receiving port.
+ * *len is the frame length in, the length to send out (DELIVER: Ethernet
+ * padding trimmed; BOUNCE: payload stripped). *out_port is set on DELIVER
+ * only; *reason on DROP only. The frame is unchanged on DROP.
+ */
+enum or_action or_pkt_decide(uint8_t *frame, uint16_t *len,
+			     const struct or_pkt_info *info,
+			     uint32_t sender_rec, uint32_t recipient_rec,
+			     const struct or_nexthop *nh, unsigned nh_count,
+			     const struct or_port_addr *pa, uint16_t *out_port,
+			     enum or_drop_reason *reason);
+
+/*
+ * Turns an ARP request for pa->ip (one or_pkt_classify() returned
+ * OR_PKT_ARP_REQUEST for) into its reply, in place: VLAN tag kept, length
+ * unchanged; send it back out the receiving port. Re-checks the frame:
+ * 0, or -EINVAL with the frame unchanged.
+ */
+int or_arp_reply(uint8_t *frame, uint16_t len, const struct or_port_addr *pa);
+
+#endif

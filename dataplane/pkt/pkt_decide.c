@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Consent decision and in-place rewrite of a classified MSG: deliver to the
+ * recipient's node, bounce to the sender, or drop. See docs/protocol.md for
+ * the exact output bytes.
+ */
+#include <netinet/in.h>
+
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "pkt.h"
+#include "pkt_csum.h"
+
+#define IP_HDR_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
+#define UDP_HDR_LEN ((uint16_t)sizeof(struct rte_udp_hdr))
+#define BOUNCE_IP_LEN (IP_HDR_LEN + UDP_HDR_LEN + OR_HDR_LEN)
+
+/* Adds (new - old) for one 16-bit word to a ones' complement sum. */
+static inline uint32_t
+csum_adj16(uint32_t acc, uint16_t old, uint16_t new)
+{
+	return acc + (uint16_t)~old + new;
+}
+
+static inline uint32_t
+csum_adj32(uint32_t acc, uint32_t old, uint32_t new)
+{
+	acc = csum_adj16(acc, (uint16_t)old, (uint16_t)new);
+	return csum_adj16(acc, (uint16_t)(old >> 16), (uint16_t)(new >> 16));
+}
+
+/*
+ * Delivery: the new addresses go in, TTL goes down by one. The UDP
+ * checksum is updated incrementally (RFC 1624, HC' = ~(~HC + ~m + m')),
+ * not recomputed, so the payload is never read and an error it carried in
+ * stays detectable at the delivery node. All sums are over the words as
+ * stored (network order): ones' complement sums do not care.
+ */
+static void
+rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
+		const struct or_nexthop *nh)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + info->l3_off);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	rte_ether_addr_copy(&nh->dst_mac, &eth->dst_addr);
+	rte_ether_addr_copy(&nh->src_mac, &eth->src_addr);
+
+	if (udp->dgram_cksum != 0) {
+		uint32_t acc = (uint16_t)~udp->dgram_cksum;
+		uint16_t ck;
+
+		acc = csum_adj32(acc, ip->src_addr, nh->src_ip);
+		acc = csum_adj32(acc, ip->dst_addr, nh->dst_ip);
+		acc = csum_adj16(acc, udp->src_port, nh->src_udp);
+		acc = csum_adj16(acc, udp->dst_port, nh->dst_udp);
+		acc = (acc & 0xffff) + (acc >> 16);
+		acc = (acc & 0xffff) + (acc >> 16);
+		ck = (uint16_t)~acc;
+		/* 0 means "no checksum" in UDP: send the other zero. */
+		udp->dgram_cksum = ck == 0 ? 0xffff : ck;
+	}
+	udp->src_port = nh->src_udp;
+	udp->dst_port = nh->dst_udp;
+
+	ip->src_addr = nh->src_ip;
+	ip->dst_addr = nh->dst_ip;
+	ip->time_to_live--;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = (uint16_t)~or_ip_sum20(ip);
+}
+
+/*
+ * Bounce: back to the sender with the payload stripped. Everything in the
+ * output is a function of the input frame and the reason alone, so a
+ * recipient who never registered and one who opted out give byte-identical
+ * bounces. Returns the new frame length.
+ */
+static uint16_t
+rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
+	       const struct or_port_addr *pa, uint8_t reason)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + info->l3_off);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	struct or_hdr *h = (struct or_hdr *)(udp + 1);
+
+	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+	rte_ether_addr_copy(&pa->mac, &eth->src_addr);
+
+	h->type = OR_TYPE_BOUNCE;
+	h->reason = reason;
+	h->payload_len = 0;
+
+	udp->dst_port = udp->src_port;
+	udp->src_port = pa->udp_port;
+	udp->dgram_len = RTE_BE16(UDP_HDR_LEN + OR_HDR_LEN);
+
+	ip->total_length = RTE_BE16(BOUNCE_IP_LEN);
+	ip->time_to_live = OR_BOUNCE_TTL;
+	ip->dst_addr = ip->src_addr;
+	ip->src_addr = pa->ip;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = (uint16_t)~or_ip_sum20(ip);
+
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	return (uint16_t)(info->l3_off + BOUNCE_IP_LEN);
+}
+
+enum or_action
+or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
+	      uint32_t sender_rec, uint32_t recipient_rec,
+	      const struct or_nexthop *nh, unsigned nh_count,
+	      const struct or_port_addr *pa, uint16_t *out_port,
+	      enum or_drop_reason *reason)
+{
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *udp;
+
+	if (or_rec_state(sender_rec) != OR_STATE_IN) {
+		*reason = OR_DROP_SENDER_NOT_OPTED_IN;
+		return OR_ACT_DROP;
+	}
+	if (or_rec_state(recipient_rec) == OR_STATE_IN) {
+		uint16_t node = or_rec_node(recipient_rec);
+
+		/* Dropped, not bounced: a missing next hop is our fault and
+		 * usually passing; a bounce would read as a refusal. */
+		if (node >= nh_count || !nh[node].valid) {
+			*reason = OR_DROP_NO_ROUTE;
+			return OR_ACT_DROP;
+		}
+		rewrite_deliver(frame, info, &nh[node]);
+		*len = info->ip_end;
+		*out_port = nh[node].port_id;
+		return OR_ACT_DELIVER;
+	}
+
+	/* A bounce recomputes the UDP checksum; check the one we got first,
+	 * so a corrupted header is not sent back under a valid checksum. */
+	ip = (const struct rte_ipv4_hdr *)(frame + info->l3_off);
+	udp = (const struct rte_udp_hdr *)(ip + 1);
+	if (udp->dgram_cksum != 0 && rte_ipv4_udptcp_cksum_verify(ip, udp) != 0) {
+		*reason = OR_DROP_BAD_UDP_CSUM;
+		return OR_ACT_DROP;
+	}
+	*len = rewrite_bounce(frame, info, pa, OR_REASON_RECIPIENT_UNAVAILABLE);
+	return OR_ACT_BOUNCE;
+}
