@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The consent audit trail. Specification: docs/consent-store.md ("Audit").
+ *
+ * Append-only and hash-chained, in the store's LMDB environment, written
+ * by or_store_apply() in the same transaction as the change it records,
+ * so store and trail cannot diverge. Entry seq = the change's seq.
+ *
+ *   hash(seq) = BLAKE2b-256(prev_hash || body(seq))
+ *   prev_hash(1) = 32 zero bytes, prev_hash(n) = hash(n-1)
+ *
+ * body (44 bytes, little-endian): seq u64, time_ms u64, token[16],
+ * action u8, method u8, epoch u8, flags u8, node u16, reserved u16 (0),
+ * notice_version u32. The stored value is prev_hash || body || hash.
+ * The head (last seq, its hash) is also kept in the meta DB, so removing
+ * the newest entries is detected too.
+ *
+ * The chain detects any edit, deletion, insertion or reordering done
+ * without recomputing every later hash. It is not keyed: someone who can
+ * write the file can rebuild the whole chain, so keep the head hash
+ * (or_audit_head, `optroutectl audit head`) somewhere else too; a chain
+ * that still contains that hash at that seq was not rewritten up to it.
+ *
+ * A per-token index (dupsort token -> seq) makes one subject's history an
+ * O(k log n) read.
+ */
+#ifndef OR_AUDIT_H
+#define OR_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "optroute/consent.h"
+
+#include "or_err.h"
+
+#define OR_AUDIT_HASH_LEN 32
+#define OR_AUDIT_BODY_LEN 44
+
+struct or_store;
+
+struct or_audit_entry {
+	uint64_t seq;
+	uint64_t time_ms;        /* Unix ms, UTC */
+	struct or_token token;
+	uint8_t action;          /* enum or_action (store.h) */
+	uint8_t method;          /* enum or_method (store.h) */
+	uint8_t epoch;
+	uint8_t flags;           /* OR_CFLAG_* of the record after */
+	uint16_t node;           /* node of the record after */
+	uint32_t notice_version;
+	uint8_t prev_hash[OR_AUDIT_HASH_LEN];
+	uint8_t hash[OR_AUDIT_HASH_LEN];
+};
+
+/* Verifies the whole chain in one read snapshot: seqs 1..last with no gap,
+ * each entry's seq matching its key, prev_hash linking, each hash
+ * recomputed, and the meta head (seq and hash) matching the last entry.
+ * Also checks that every entry is in the token index and the index has
+ * no extra rows, so a subject export is complete when this passes.
+ * 0 if intact (*n_checked = entries); -EBADMSG if not, with *bad_seq = the
+ * first seq whose check fails and err saying how ("audit: entry 17: hash
+ * mismatch (altered)", "...: missing (deleted)", "...: holds another seq
+ * (moved)", "...: does not link to the previous entry"); *bad_seq is 0
+ * when the token index has extra rows. Other -errno on I/O errors.
+ * bad_seq and n_checked may be NULL. */
+int or_audit_verify(struct or_store *s, uint64_t *bad_seq,
+		    uint64_t *n_checked, struct or_err *err);
+
+/* Last seq and its hash (seq 0 and zero hash for an empty trail). */
+int or_audit_head(struct or_store *s, uint64_t *seq,
+		  uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);
+
+/* One subject's history (right of access), oldest first, verified:
+ * for each of the token's entries, the stored hash is recomputed from
+ * its stored prev_hash and body, its seq matches its key, and it is
+ * linked to its neighbours (hash(seq-1) == its prev_hash, and
+ * prev_hash(seq+1) == its hash, or it is the head). That proves these
+ * entries were not altered without also rewriting their neighbours; it
+ * does not check the rest of the chain (or_audit_verify does).
+ * On 0, *out is a malloc'ed array of *n entries (free() it; NULL when
+ * n == 0). -EBADMSG (with *bad_seq, if not NULL, and err) if any entry
+ * fails, and then *out is NULL. */
+int or_audit_subject(struct or_store *s, const struct or_token *t,
+		     struct or_audit_entry **out, size_t *n,
+		     uint64_t *bad_seq, struct or_err *err);
+
+/* Calls cb for every entry with seq >= from_seq, in seq order, from one
+ * snapshot (export). No verification. 0, cb's nonzero value or -errno. */
+int or_audit_foreach(struct or_store *s, uint64_t from_seq,
+		     int (*cb)(void *arg, const struct or_audit_entry *e),
+		     void *arg, struct or_err *err);
+
+#endif

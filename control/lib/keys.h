@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The appliance's secrets: master key file, per-epoch token sub-keys, and
+ * the X25519 keypair that phones seal their numbers to.
+ * Specification: docs/privacy.md ("Tokens", "Master key", "Sealed numbers").
+ *
+ * Master key file: exactly 64 hex digits (32 bytes), optionally followed
+ * by one '\n'; nothing else. Mode must not grant any permission to group
+ * or others (st_mode & 077 == 0), else loading is refused. Hex rather than
+ * raw so it survives copy/paste into a password manager or a backup.
+ *
+ * Everything derived from it is derived once, at load:
+ *   sub-key(e)  = crypto_kdf_derive_from_key(32, e, "optroute", master)
+ *                 for e = 0..255 (8 KiB)
+ *   seal seed   = crypto_kdf_derive_from_key(32, 0, "optrseal", master)
+ *   (pk, sk)    = crypto_box_seed_keypair(seal seed)
+ * so the sealing keypair needs no second secret file and is the same on
+ * every appliance sharing the master key. All secret bytes (master, sub-
+ * keys, sk) live in sodium_malloc() memory (guard pages, mlock'ed), made
+ * read-only with sodium_mprotect_readonly() after load and wiped by
+ * or_keys_free(). The master key itself is wiped right after derivation.
+ *
+ * A struct or_keys is immutable after load: any number of threads may use
+ * it concurrently.
+ */
+#ifndef OR_KEYS_H
+#define OR_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "optroute/consent.h"
+
+#include "or_err.h"
+
+#define OR_MASTER_KEY_LEN 32
+#define OR_SEAL_PK_LEN 32                      /* crypto_box_PUBLICKEYBYTES */
+#define OR_SEAL_OVERHEAD 48                    /* crypto_box_SEALBYTES */
+/* A sealed valid number is OR_SEAL_OVERHEAD + 2..16 bytes; anything
+ * longer than this is refused before decryption. */
+#define OR_SEALED_MAX (OR_SEAL_OVERHEAD + 64)
+#define OR_SEALED_B64_MAX (((OR_SEALED_MAX + 2) / 3) * 4 + 1)
+#define OR_PK_HEX_BUFSZ (2 * OR_SEAL_PK_LEN + 1)
+#define OR_PK_B64_BUFSZ 45                     /* 44 chars + NUL */
+
+struct or_keys;
+
+/* Writes a fresh random master key (hex, mode 0600) to path, atomically
+ * and without ever replacing an existing file: temp file in the same
+ * directory, fsync, link() to path (fails with -EEXIST if path exists),
+ * unlink the temp name, fsync the directory. 0 or -errno. */
+int or_keys_generate(const char *path, struct or_err *err);
+
+/* Loads the master key file and derives all keys. Refuses (-EPERM,
+ * "key file <path> is accessible by group/others (mode 0644); chmod 600
+ * it") a file with st_mode & 077, refuses non-regular files and bad
+ * contents (-EINVAL). 0 or -errno; *out is set only on success. */
+int or_keys_load(const char *path, struct or_keys **out, struct or_err *err);
+
+/* Wipes and frees. NULL is fine. */
+void or_keys_free(struct or_keys *k);
+
+/* 1 if the key memory is mlock'ed, 0 if mlock failed (RLIMIT_MEMLOCK too
+ * low): the keys still work but could be swapped out; log a warning. */
+int or_keys_locked(const struct or_keys *k);
+
+/* The sealing public key: raw, lowercase hex (64 chars + NUL) or standard
+ * base64 with padding (44 chars + NUL). For `optroutectl pubkey`. */
+void or_keys_pubkey(const struct or_keys *k, uint8_t pk[OR_SEAL_PK_LEN]);
+void or_keys_pubkey_hex(const struct or_keys *k, char out[OR_PK_HEX_BUFSZ]);
+void or_keys_pubkey_b64(const struct or_keys *k, char out[OR_PK_B64_BUFSZ]);
+
+/* Opens a crypto_box_seal()ed number into a stack buffer, validates it as
+ * strict E.164, derives its token under epoch and wipes the plaintext on
+ * every path. The plain number never leaves this function.
+ *   -EINVAL "sealed number too short|too long",
+ *           "sealed number could not be opened (not sealed to this
+ *            appliance's key, or corrupted)",
+ *           or an E.164 message prefixed "sealed number: ". */
+int or_token_from_sealed(const struct or_keys *k, uint8_t epoch,
+			 const uint8_t *sealed, size_t len,
+			 struct or_token *out, struct or_err *err);
+
+/* The same with the blob in base64 (standard or URL-safe alphabet,
+ * padding optional), as it arrives in JSON. */
+int or_token_from_sealed_b64(const struct or_keys *k, uint8_t epoch,
+			     const char *b64, size_t b64_len,
+			     struct or_token *out, struct or_err *err);
+
+/* Client side (optroutectl, tests): validates number[0..len) as E.164 and
+ * seals it to pk into out (cap >= len + OR_SEAL_OVERHEAD); *out_len gets
+ * the sealed length. Wipes number[0..len) on every path. 0, -EINVAL,
+ * -ENOSPC, -EIO. Needs no secret. */
+int or_seal_number(const uint8_t pk[OR_SEAL_PK_LEN], char *number,
+		   size_t len, uint8_t *out, size_t cap, size_t *out_len,
+		   struct or_err *err);
+
+/* For a process that holds keys: no core dumps (RLIMIT_CORE 0) and not
+ * dumpable/ptrace-attachable by same-uid processes (PR_SET_DUMPABLE 0).
+ * Call early in main(), before loading keys. 0 or -errno. */
+int or_process_harden(struct or_err *err);
+
+#endif

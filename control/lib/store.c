@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Consent store: environment, record encoding, group commit (see store.h
+ * and docs/consent-store.md). Reads are in store_read.c, the audit trail
+ * in audit.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "store_priv.h"
+
+int
+or_store_errno(int mdb_rc, const char *what, struct or_err *err)
+{
+	int rc;
+
+	switch (mdb_rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_MAP_FULL:
+		rc = -ENOSPC;
+		break;
+	case MDB_NOTFOUND:
+		rc = -ENOENT;
+		break;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_BAD_VALSIZE:
+		rc = -EBADMSG;
+		break;
+	case MDB_VERSION_MISMATCH:
+		rc = -EPROTO;
+		break;
+	case MDB_READERS_FULL:
+	case MDB_MAP_RESIZED:
+		rc = -EAGAIN;
+		break;
+	case MDB_TXN_FULL:
+		rc = -E2BIG;
+		break;
+	default:
+		rc = mdb_rc > 0 ? -mdb_rc : -EIO;
+		break;
+	}
+	or_err_set(err, "%s: %s", what, mdb_strerror(mdb_rc));
+	return rc;
+}
+
+void
+or_rec_encode(const struct or_consent *c, uint8_t v[OR_REC_VAL_LEN])
+{
+	memset(v, 0, OR_REC_VAL_LEN);
+	v[0] = OR_REC_VAL_FMT;
+	v[1] = c->state;
+	v[2] = c->epoch;
+	v[3] = c->flags;
+	v[4] = c->method;
+	or_put_le16(v + 6, c->node);
+	or_put_le32(v + 8, c->notice_version);
+	or_put_le64(v + 16, c->granted_ms);
+	or_put_le64(v + 24, c->withdrawn_ms);
+	or_put_le64(v + 32, c->seq);
+}
+
+int
+or_rec_decode(const MDB_val *val, struct or_consent *c)
+{
+	const uint8_t *v = val->mv_data;
+
+	if (val->mv_size != OR_REC_VAL_LEN || v[0] != OR_REC_VAL_FMT ||
+	    (v[1] != OR_STATE_IN && v[1] != OR_STATE_OUT))
+		return -EBADMSG;
+	c->state = v[1];
+	c->epoch = v[2];
+	c->flags = v[3];
+	c->method = v[4];
+	c->node = or_get_le16(v + 6);
+	c->notice_version = or_get_le32(v + 8);
+	c->granted_ms = or_get_le64(v + 16);
+	c->withdrawn_ms = or_get_le64(v + 24);
+	c->seq = or_get_le64(v + 32);
+	return 0;
+}
+
+int
+or_meta_get_u64(const struct or_store *s, MDB_txn *txn, const char *key,
+		uint64_t *v)
+{
+	MDB_val k = { strlen(key), (void *)key }, d;
+	int rc;
+
+	rc = mdb_get(txn, s->db_meta, &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		*v = 0;
+		return 0;
+	}
+	if (rc != 0)
+		return or_store_errno(rc, "meta", NULL);
+	if (d.mv_size != sizeof(uint64_t))
+		return -EBADMSG;
+	*v = or_get_le64(d.mv_data);
+	return 0;
+}
+
+static int
+meta_put(struct or_store *s, MDB_txn *txn, const char *key, const void *p,
+	 size_t len)
+{
+	MDB_val k = { strlen(key), (void *)key }, d = { len, (void *)p };
+
+	return mdb_put(txn, s->db_meta, &k, &d, 0);
+}
+
+static int
+meta_put_u64(struct or_store *s, MDB_txn *txn, const char *key, uint64_t v)
+{
+	uint8_t b[8];
+
+	or_put_le64(b, v);
+	return meta_put(s, txn, key, b, sizeof(b));
+}
+
+/* Opens the named databases and checks (or, when writable and new, sets)
+ * the format. */
+static int
+store_init_dbs(struct or_store *s, struct or_err *err)
+{
+	const unsigned create = s->read_only ? 0 : MDB_CREATE;
+	MDB_val k = { strlen(OR_META_FORMAT), (void *)OR_META_FORMAT }, d;
+	MDB_txn *txn;
+	uint8_t fmt[4];
+	int rc;
+
+	rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
+	if (rc != 0)
+		return or_store_errno(rc, "store: begin", err);
+	if ((rc = mdb_dbi_open(txn, OR_DB_CONSENT, create, &s->db_consent)) ||
+	    (rc = mdb_dbi_open(txn, OR_DB_AUDIT, create, &s->db_audit)) ||
+	    (rc = mdb_dbi_open(txn, OR_DB_AUDIT_TOK,
+			       create | MDB_DUPSORT | MDB_DUPFIXED,
+			       &s->db_audit_tok)) ||
+	    (rc = mdb_dbi_open(txn, OR_DB_META, create, &s->db_meta))) {
+		mdb_txn_abort(txn);
+		if (rc == MDB_NOTFOUND) {
+			or_err_set(err, "store: not initialised (open it read-write once)");
+			return -ENOENT;
+		}
+		return or_store_errno(rc, "store: open databases", err);
+	}
+	rc = mdb_get(txn, s->db_meta, &k, &d);
+	if (rc == MDB_NOTFOUND && !s->read_only) {
+		or_put_le32(fmt, OR_STORE_FORMAT);
+		rc = meta_put(s, txn, OR_META_FORMAT, fmt, sizeof(fmt));
+	} else if (rc == 0 && (d.mv_size != sizeof(fmt) ||
+			       or_get_le32(d.mv_data) != OR_STORE_FORMAT)) {
+		mdb_txn_abort(txn);
+		or_err_set(err, "store: unsupported format (this build reads format %u)",
+			   OR_STORE_FORMAT);
+		return -EPROTO;
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return or_store_errno(rc, "store: format", err);
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? or_store_errno(rc, "store: commit", err) : 0;
+}
+
+int
+or_store_open(const struct or_store_conf *conf, struct or_store **out,
+	      struct or_err *err)
+{
+	struct or_store *s;
+	unsigned flags;
+	int rc, dead;
+
+	if (conf == NULL || conf->path == NULL || conf->path[0] == '\0') {
+		or_err_set(err, "store: no path");
+		return -EINVAL;
+	}
+	if (!conf->read_only && mkdir(conf->path, 0700) != 0 &&
+	    errno != EEXIST) {
+		rc = -errno;
+		or_err_set(err, "store: cannot create %s: %s", conf->path,
+			   strerror(-rc));
+		return rc;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		or_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	s->read_only = conf->read_only != 0;
+	rc = mdb_env_create(&s->env);
+	if (rc != 0) {
+		rc = or_store_errno(rc, "store: create", err);
+		free(s);
+		return rc;
+	}
+	/* Durability: no MDB_NOSYNC, MDB_NOMETASYNC, MDB_MAPASYNC or
+	 * MDB_WRITEMAP, so every commit is fsync'ed before it returns.
+	 * MDB_NOTLS: read transactions may be used by any thread. */
+	flags = MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0);
+	if ((rc = mdb_env_set_mapsize(s->env, conf->map_size ?
+					      conf->map_size :
+					      OR_STORE_DEFAULT_MAP_SIZE)) ||
+	    (rc = mdb_env_set_maxdbs(s->env, 4)) ||
+	    (rc = mdb_env_open(s->env, conf->path, flags, 0600))) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "store: open %s", conf->path);
+		rc = or_store_errno(rc, what, err);
+		goto fail;
+	}
+	/* Free reader slots left by crashed processes. */
+	mdb_reader_check(s->env, &dead);
+	rc = store_init_dbs(s, err);
+	if (rc < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	mdb_env_close(s->env);
+	free(s);
+	return rc;
+}
+
+void
+or_store_close(struct or_store *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_close(s->env);
+	free(s);
+}
+
+static int
+policy_valid(const struct or_node_policy *p)
+{
+	if (p == NULL)
+		return 0;
+	if (p->kind == OR_NODE_POLICY_HASH)
+		return p->n_nodes >= 1 && p->n_nodes <= OR_NODE_MAX + 1u;
+	return p->kind == OR_NODE_POLICY_FIXED;
+}
+
+static int
+changes_check(const struct or_node_policy *pol, const struct or_change *ch,
+	      unsigned n, struct or_err *err)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct or_change *c = &ch[i];
+
+		if (c->action < 1 || c->action > OR_ACT_MAX) {
+			or_err_set(err, "change %u: unknown action %u", i,
+				   c->action);
+			return -EINVAL;
+		}
+		if (c->method < 1 || c->method > OR_METHOD_MAX) {
+			or_err_set(err, "change %u: unknown method %u", i,
+				   c->method);
+			return -EINVAL;
+		}
+		if (c->action != OR_ACT_OPTIN && c->node != -1) {
+			or_err_set(err, "change %u: only an opt-in sets a node",
+				   i);
+			return -EINVAL;
+		}
+		if (c->node < -1 || c->node > (int32_t)OR_NODE_MAX) {
+			or_err_set(err, "change %u: node out of range 0..%u", i,
+				   OR_NODE_MAX);
+			return -EINVAL;
+		}
+		if (c->action == OR_ACT_OPTIN && c->node == -1 &&
+		    !policy_valid(pol)) {
+			or_err_set(err,
+				   "change %u: opt-in without a node needs a valid node policy",
+				   i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The record after change c; old is NULL when there is none. */
+static void
+change_next(const struct or_node_policy *pol, const struct or_change *c,
+	    const struct or_consent *old, uint64_t seq, uint64_t t,
+	    struct or_consent *nw)
+{
+	if (old != NULL)
+		*nw = *old;
+	else
+		memset(nw, 0, sizeof(*nw));
+	nw->token = c->token;
+	nw->epoch = c->epoch;
+	nw->method = c->method;
+	nw->notice_version = c->notice_version;
+	nw->seq = seq;
+	if (c->action == OR_ACT_OPTIN) {
+		nw->state = OR_STATE_IN;
+		nw->granted_ms = t;
+		nw->withdrawn_ms = 0;
+		if (c->node >= 0) {
+			nw->node = (uint16_t)c->node;
+			nw->flags |= OR_CFLAG_PINNED;
+		} else if (!(nw->flags & OR_CFLAG_PINNED)) {
+			nw->node = or_node_pick(pol, &c->token);
+		}
+	} else { /* OPTOUT: node and flags kept (0 for a new record) */
+		nw->state = OR_STATE_OUT;
+		nw->withdrawn_ms = t;
+	}
+}
+
+/* One change inside the write transaction. */
+static int
+apply_one(struct or_store *s, MDB_txn *txn, const struct or_node_policy *pol,
+	  const struct or_change *c, uint64_t seq, uint64_t t,
+	  uint8_t head[OR_AUDIT_HASH_LEN], uint64_t cnt[2],
+	  struct or_change_result *r)
+{
+	MDB_val k = { OR_TOKEN_LEN, (void *)c->token.b }, v;
+	struct or_consent old, nw;
+	struct or_audit_entry e;
+	uint8_t buf[OR_REC_VAL_LEN];
+	int rc, have_old;
+
+	rc = mdb_get(txn, s->db_consent, &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	have_old = rc == 0;
+	if (have_old) {
+		if (or_rec_decode(&v, &old) < 0)
+			return MDB_CORRUPTED;
+		old.token = c->token;
+		cnt[old.state == OR_STATE_IN ? 0 : 1]--;
+	}
+	r->seq = seq;
+	r->prev_rec = have_old ? or_consent_rec(&old) : 0;
+
+	memset(&e, 0, sizeof(e));
+	if (c->action == OR_ACT_ERASE) {
+		rc = have_old ? mdb_del(txn, s->db_consent, &k, NULL) : 0;
+		r->rec = 0;
+	} else {
+		change_next(pol, c, have_old ? &old : NULL, seq, t, &nw);
+		or_rec_encode(&nw, buf);
+		v.mv_size = sizeof(buf);
+		v.mv_data = buf;
+		rc = mdb_put(txn, s->db_consent, &k, &v, 0);
+		r->rec = or_consent_rec(&nw);
+		cnt[nw.state == OR_STATE_IN ? 0 : 1]++;
+		e.node = nw.node;
+		e.flags = nw.flags;
+	}
+	if (rc != 0)
+		return rc;
+
+	e.seq = seq;
+	e.time_ms = t;
+	e.token = c->token;
+	e.action = c->action;
+	e.method = c->method;
+	e.epoch = c->epoch;
+	e.notice_version = c->notice_version;
+	memcpy(e.prev_hash, head, OR_AUDIT_HASH_LEN);
+	rc = or_audit_append(s, txn, &e);
+	if (rc == 0)
+		memcpy(head, e.hash, OR_AUDIT_HASH_LEN);
+	return rc;
+}
+
+int
+or_store_apply(struct or_store *s, const struct or_node_policy *pol,
+	       const struct or_change *ch, unsigned n,
+	       struct or_change_result *res, uint64_t *first_seq,
+	       struct or_err *err)
+{
+	uint8_t head[OR_AUDIT_HASH_LEN];
+	struct or_change_result r1;
+	uint64_t last, cnt[2], t_now;
+	MDB_txn *txn;
+	int rc;
+
+	if (first_seq != NULL)
+		*first_seq = 0;
+	if (s->read_only) {
+		or_err_set(err, "store: opened read-only");
+		return -EROFS;
+	}
+	if (n > OR_STORE_APPLY_MAX) {
+		or_err_set(err, "store: batch of %u changes exceeds %u", n,
+			   OR_STORE_APPLY_MAX);
+		return -E2BIG;
+	}
+	if (n == 0)
+		return 0;
+	rc = changes_check(pol, ch, n, err);
+	if (rc < 0)
+		return rc;
+	t_now = now_ms();
+
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return or_store_errno(rc, "store: begin", err);
+	if ((rc = or_audit_read_head(s, txn, &last, head)) < 0 ||
+	    (rc = or_meta_get_u64(s, txn, OR_META_N_IN, &cnt[0])) < 0 ||
+	    (rc = or_meta_get_u64(s, txn, OR_META_N_OUT, &cnt[1])) < 0) {
+		or_err_set(err, "store: meta data or audit head corrupt");
+		goto abort;
+	}
+
+	for (unsigned i = 0; i < n; i++) {
+		rc = apply_one(s, txn, pol, &ch[i], last + 1 + i,
+			       ch[i].time_ms ? ch[i].time_ms : t_now, head,
+			       cnt, res != NULL ? &res[i] : &r1);
+		if (rc != 0) {
+			char what[48];
+
+			snprintf(what, sizeof(what), "store: change %u", i);
+			rc = or_store_errno(rc, what, err);
+			goto abort;
+		}
+	}
+	if ((rc = meta_put_u64(s, txn, OR_META_LAST_SEQ, last + n)) ||
+	    (rc = meta_put(s, txn, OR_META_HEAD, head, sizeof(head))) ||
+	    (rc = meta_put_u64(s, txn, OR_META_N_IN, cnt[0])) ||
+	    (rc = meta_put_u64(s, txn, OR_META_N_OUT, cnt[1]))) {
+		rc = or_store_errno(rc, "store: write meta", err);
+		goto abort;
+	}
+	/* The commit fsyncs; only now may the changes be acknowledged. */
+	rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		return or_store_errno(rc, "store: commit", err);
+	if (first_seq != NULL)
+		*first_seq = last + 1;
+	return 0;
+abort:
+	mdb_txn_abort(txn);
+	return rc;
+}

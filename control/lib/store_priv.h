@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Internal to liborcp: the store's LMDB handles and on-disk encodings,
+ * shared by store.c, store_read.c and audit.c. Layouts are documented in
+ * docs/consent-store.md; everything on disk is little-endian except audit
+ * keys (big-endian, so LMDB's byte order is seq order).
+ */
+#ifndef OR_STORE_PRIV_H
+#define OR_STORE_PRIV_H
+
+#include <endian.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "audit.h"
+#include "store.h"
+
+/* Named databases in the one environment. */
+#define OR_DB_CONSENT "consent"     /* token[16] -> record (40 bytes) */
+#define OR_DB_AUDIT "audit"         /* seq (u64 BE) -> audit value */
+#define OR_DB_AUDIT_TOK "audit_tok" /* token[16] -> seq (u64 BE), dupsort */
+#define OR_DB_META "meta"           /* name -> value, see below */
+
+/* Meta keys. */
+#define OR_META_FORMAT "format"     /* u32: OR_STORE_FORMAT */
+#define OR_META_LAST_SEQ "last_seq" /* u64: seq of the last change */
+#define OR_META_HEAD "head"         /* 32 bytes: hash of that change */
+#define OR_META_N_IN "n_in"         /* u64: records in state IN */
+#define OR_META_N_OUT "n_out"       /* u64: records in state OUT */
+
+#define OR_STORE_FORMAT 1u
+
+/* Consent record value. */
+#define OR_REC_VAL_LEN 40
+#define OR_REC_VAL_FMT 1u
+
+/* Audit value: prev_hash || body || hash. */
+#define OR_AUDIT_VAL_LEN (2 * OR_AUDIT_HASH_LEN + OR_AUDIT_BODY_LEN)
+
+struct or_store {
+	MDB_env *env;
+	MDB_dbi db_consent;
+	MDB_dbi db_audit;
+	MDB_dbi db_audit_tok;
+	MDB_dbi db_meta;
+	int read_only;
+};
+
+static inline void
+or_put_le16(uint8_t *p, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void
+or_put_le32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void
+or_put_le64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline uint16_t
+or_get_le16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le16toh(v);
+}
+
+static inline uint32_t
+or_get_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static inline uint64_t
+or_get_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+/* Audit keys: big-endian so that LMDB's memcmp order is seq order. */
+static inline void
+or_seq_key(uint8_t k[8], uint64_t seq)
+{
+	seq = htobe64(seq);
+	memcpy(k, &seq, sizeof(seq));
+}
+
+static inline uint64_t
+or_seq_from_key(const uint8_t k[8])
+{
+	uint64_t v;
+
+	memcpy(&v, k, sizeof(v));
+	return be64toh(v);
+}
+
+/* LMDB error -> -errno; err gets "<what>: <LMDB's text>". */
+int or_store_errno(int mdb_rc, const char *what, struct or_err *err);
+
+/* Record value (de)serialisation; decode checks size, format and state:
+ * 0 or -EBADMSG. The token is the key and is not touched. */
+void or_rec_encode(const struct or_consent *c, uint8_t v[OR_REC_VAL_LEN]);
+int or_rec_decode(const MDB_val *v, struct or_consent *c);
+
+/* Meta u64 (0 when absent). 0 or -errno. */
+int or_meta_get_u64(const struct or_store *s, MDB_txn *txn, const char *key,
+		    uint64_t *v);
+
+/* Reads the meta head in txn: last seq and its hash (zeros when the
+ * trail is empty). 0, -EBADMSG (missing or malformed) or -errno. */
+int or_audit_read_head(struct or_store *s, MDB_txn *txn, uint64_t *seq,
+		       uint8_t hash[OR_AUDIT_HASH_LEN]);
+
+/* Appends e to the trail in txn: e->seq and the body fields are set by the
+ * caller, e->prev_hash must be the current head; fills e->hash. Also adds
+ * the token index entry. 0 or an LMDB error code (not -errno). */
+int or_audit_append(struct or_store *s, MDB_txn *txn,
+		    struct or_audit_entry *e);
+
+#endif
