@@ -49,9 +49,11 @@ typedef void (*or_chan_error_cb)(void *arg, const struct or_chan_err_info *e);
 
 /* Connects to the dataplane's socket and exchanges HELLOs. Retries while
  * the socket does not exist or refuses (dataplane starting) until
- * timeout_ms has passed. role: enum or_chan_role.
- * 0, or -errno: -ETIMEDOUT, -ENAMETOOLONG, -EBUSY (another peer is
- * connected), -EPROTONOSUPPORT (version mismatch), -ECONNRESET, -EBADMSG. */
+ * timeout_ms has passed, then returns that error (-ENOENT, -ECONNREFUSED).
+ * role: enum or_chan_role.
+ * 0, or -errno: -ETIMEDOUT (no HELLO in time), -ENAMETOOLONG, -EBUSY
+ * (another peer is connected), -EPROTONOSUPPORT (version mismatch),
+ * -ECONNRESET, -ENOMEM. */
 int or_chan_connect(const char *path, uint32_t role, int timeout_ms,
 		    struct or_chan_client **out);
 

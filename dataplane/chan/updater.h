@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The dataplane's updater: the single writer of the consent table. It serves
+ * the update channel (include/optroute/chan.h) on a Unix SOCK_SEQPACKET
+ * socket, applies batches to the table, waits for a grace period (ct_sync)
+ * and only then acknowledges: after an ack no worker decides a packet on the
+ * old state.
+ *
+ * Threads: or_updater_start() creates one control thread (rte_ctrl_thread_create
+ * when EAL is up, else pthread), never on a worker lcore; liburcu helper
+ * threads, if any, are created from it so they inherit its affinity. The
+ * updater thread is not an RCU reader and never holds a read-side section.
+ */
+#ifndef OR_UPDATER_H
+#define OR_UPDATER_H
+
+#include <stdint.h>
+
+struct ct;
+struct or_updater;
+
+/* One named counter, as sent in a STATS reply on the channel. */
+struct or_updater_stat {
+	char name[48];
+	uint64_t value;
+};
+
+struct or_updater_conf {
+	const char *sock_path; /* created (mode 0660); an old one is replaced */
+	struct ct *table;      /* the updater becomes its only writer */
+	/* Optional: fills up to max dataplane counters (ports, workers, drops)
+	 * for STATS requests; returns how many. Called on the updater thread. */
+	unsigned (*stats_fill)(void *arg, struct or_updater_stat *out,
+			       unsigned max);
+	void *stats_arg;
+	unsigned workers; /* worker lcores, reported in the HELLO reply */
+	/* 1: EAL is up, use rte_ctrl_thread_create; 0: the same if EAL looks
+	 * initialised (rte_lcore_count() > 0), else a plain pthread. */
+	int use_eal;
+};
+
+struct or_updater_stats {
+	uint64_t connected;    /* 1 while a peer is connected */
+	uint64_t connects;     /* peers accepted so far */
+	uint64_t batches;      /* update batches applied */
+	uint64_t upserts;
+	uint64_t deletes;
+	uint64_t errors;       /* malformed messages, failed ops */
+	uint64_t last_seq;     /* highest sequence number applied */
+	uint64_t acked_seq;    /* highest sequence number acknowledged */
+	uint64_t resyncs;      /* completed full resyncs */
+	uint64_t generation;   /* generation of the last completed resync */
+	/* added by the channel helper */
+	uint64_t acks;          /* ACK messages sent */
+	uint64_t syncs;         /* ct_sync() calls (grace periods) */
+	uint64_t refused;       /* connections refused: another peer connected */
+	uint64_t disconnects;   /* peers gone (closed, reset or dropped) */
+	uint64_t resync_aborts; /* resyncs aborted by a disconnect or failure */
+	uint64_t delete_missing;/* deletes of absent tokens (not errors) */
+	uint64_t nospc;         /* upserts refused: table full (also in errors) */
+	uint64_t stats_requests;
+};
+
+/* 0 or -errno (socket path too long, bind failure, thread creation). */
+int or_updater_start(const struct or_updater_conf *conf,
+		     struct or_updater **out);
+
+/* Stops the thread, closes the socket, unlinks its path. The table stays. */
+void or_updater_stop(struct or_updater *u);
+
+/* Any thread. */
+void or_updater_get_stats(const struct or_updater *u,
+			  struct or_updater_stats *s);
+
+#endif
