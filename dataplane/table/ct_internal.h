@@ -141,17 +141,28 @@ ct_rec_live(uint32_t r)
 
 /* Reader-side scan of one bucket. A record read with acquire means its key
  * bytes are complete and stay as they are until a grace period after the
- * slot is vacated (contract in ctable.h), so the key compare is safe. */
+ * slot is vacated (contract in ctable.h), so the key compare is safe.
+ * Branch-free: which slot holds a key is random, and a mispredicted branch
+ * on a line still in flight would serialise the burst's memory accesses. */
 static inline uint32_t
 ct_bucket_find(const struct ct_bucket *b, const uint8_t *k)
 {
+	uint64_t k0, k1;
+	uint32_t found = 0;
+
+	memcpy(&k0, k, 8);
+	memcpy(&k1, k + 8, 8);
 	for (unsigned s = 0; s < CT_SLOTS; s++) {
 		uint32_t r = __atomic_load_n(&b->rec[s], __ATOMIC_ACQUIRE);
+		uint64_t s0, s1;
 
-		if (ct_rec_live(r) && ct_key_eq(b->key[s], k))
-			return r;
+		memcpy(&s0, b->key[s], 8);
+		memcpy(&s1, b->key[s] + 8, 8);
+		/* Comparing the key of a free or vacated slot is harmless:
+		 * its record is discarded below. */
+		found |= (((s0 ^ k0) | (s1 ^ k1)) == 0 && ct_rec_live(r)) ? r : 0;
 	}
-	return 0;
+	return found;
 }
 
 /* ct_table.c */
