@@ -16,6 +16,9 @@
 #define CT_SLOTS 3
 #define CT_CACHE_LINE 64
 
+/* A table created for N entries holds them at this load, leaving room for
+ * churn before the first growth (64 / (3 * 0.8) = 26.7 bytes per entry). */
+#define CT_LOAD_SIZE_PERMILLE 800
 /* Growth starts when live + pending slots reach this share of capacity... */
 #define CT_LOAD_GROW_PERMILLE 850
 /* ...and the new table has this many times the buckets (x 1/100). With

@@ -22,7 +22,7 @@
 uint32_t
 ct_buckets_for(uint64_t entries)
 {
-	uint64_t slots = entries * 1000 / CT_LOAD_GROW_PERMILLE + 1;
+	uint64_t slots = entries * 1000 / CT_LOAD_SIZE_PERMILLE + 1;
 	uint64_t nb = (slots + CT_SLOTS - 1) / CT_SLOTS;
 
 	if (nb < CT_MIN_BUCKETS)

@@ -66,7 +66,6 @@ enum or_mgmt_cmd {
 	X(INVALID_NUMBER, "invalid_number") /* not E.164 */                  \
 	X(INVALID_TOKEN, "invalid_token")   /* not 32 hex digits */          \
 	X(INVALID_SEALED, "invalid_sealed") /* bad base64 or cannot open */  \
-	X(INVALID_NODE, "invalid_node")                                      \
 	X(NOT_FOUND, "not_found")           /* no record for the subject */  \
 	X(DATAPLANE_UNAVAILABLE, "dataplane_unavailable")                    \
 	X(TIMEOUT, "timeout")               /* wait for the ack timed out */ \
@@ -76,6 +75,7 @@ enum or_mgmt_cmd {
 	X(SHUTTING_DOWN, "shutting_down")                                    \
 	X(IDLE_TIMEOUT, "idle_timeout")                                      \
 	X(TOO_MANY_CLIENTS, "too_many_clients")                              \
+	X(PERMISSION_DENIED, "permission_denied")                            \
 	X(INTERNAL, "internal")
 
 enum or_mgmt_err {
