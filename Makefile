@@ -115,8 +115,14 @@ endif
 ifneq ($(CTL_SRCS),)
 PROGS += $(BIN)/optroutectl
 endif
-TOOLS := $(patsubst tests/tools/%.c,$(BIN)/%,$(TOOL_SRCS))
-BENCHES := $(patsubst tests/bench/%.c,$(BIN)/%,$(BENCH_SRCS))
+# A tool or benchmark is one file tests/{tools,bench}/NAME.c, or a folder
+# tests/{tools,bench}/NAME/ whose .c files make one program.
+TOOL_DIRS := $(patsubst %/,%,$(dir $(wildcard tests/tools/*/*.c)))
+BENCH_DIRS := $(patsubst %/,%,$(dir $(wildcard tests/bench/*/*.c)))
+TOOLS := $(patsubst tests/tools/%.c,$(BIN)/%,$(TOOL_SRCS)) \
+	$(patsubst tests/tools/%,$(BIN)/%,$(sort $(TOOL_DIRS)))
+BENCHES := $(patsubst tests/bench/%.c,$(BIN)/%,$(BENCH_SRCS)) \
+	$(patsubst tests/bench/%,$(BIN)/%,$(sort $(BENCH_DIRS)))
 UNIT := $(BUILD)/tests/unit_tests
 
 all: $(PROGS) $(TOOLS) $(BENCHES) $(UNIT)
@@ -152,6 +158,13 @@ $(BIN)/%: $(OBJ)/tests/tools/%.o $(LIBS)
 $(BIN)/%: $(OBJ)/tests/bench/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+define multi_file_prog
+$(BIN)/$(notdir $(1)): $(call objs,$(wildcard $(1)/*.c)) $(LIBS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+$(foreach d,$(sort $(TOOL_DIRS) $(BENCH_DIRS)),$(eval $(call multi_file_prog,$(d))))
 
 $(UNIT): $(call objs,$(UNIT_SRCS)) $(LIBS)
 	@mkdir -p $(dir $@)
