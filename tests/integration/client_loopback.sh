@@ -1,0 +1,358 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# optroute-client on loopback only, checked against docs/protocol.md by an
+# independent Python implementation (standard library only):
+#  1. recv as a delivery node: datagrams built by Python (valid and
+#     broken) and MSGs sent by the client itself; the -j output must list
+#     exactly the ids, tokens, epochs and payloads sent, and each broken
+#     datagram as its error.
+#  2. send against a fake appliance (Python) that checks every byte of the
+#     client's MSGs and answers per recipient token: a BOUNCE, nothing, a
+#     NO_ROUTE bounce, a duplicate bounce, or a run of broken replies
+#     followed by a valid bounce; the client must report each one exactly,
+#     and --expect must set the exit status.
+#  3. command line errors (bad hex, host, port) exit 2 with a clear message.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+CLI=$BUILD/bin/optroute-client
+[ -x "$CLI" ] || { echo "missing $CLI (run make)"; exit 1; }
+command -v python3 >/dev/null || { echo "python3 needed"; exit 1; }
+
+T=$(mktemp -d /tmp/or_client_lo.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+cli() { timeout -k 2 30 "$CLI" "$@"; }
+# wait_file FILE PATTERN: until FILE has a line matching PATTERN (5 s)
+wait_file() {
+	for _ in $(seq 50); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "timed out waiting for '$2' in $1"
+}
+
+A=aa000000000000000000000000000001   # a sender (plain tokens: the
+B=bb000000000000000000000000000002   # client never sees numbers)
+
+# ---------------------------------------------------------------------------
+# The spec, independently: header layout of docs/protocol.md section 2.
+cat >"$T/orproto.py" <<'PY'
+import struct
+HDR = struct.Struct('!HBBBBBBQ16s16s16sHH')
+assert HDR.size == 68
+
+def build(mtype, msg_id, sender, recipient, epoch=0, payload=b'', reason=0,
+          magic=0x4f52, version=1, plen=None):
+    return HDR.pack(magic, version, mtype, 0, epoch, reason, 0, msg_id,
+                    sender, recipient, bytes(16),
+                    len(payload) if plen is None else plen, 0) + payload
+
+def bounce(msg, reason=1):
+    """Section 7: same header, type 2, reason, payload_len 0, no payload."""
+    h = bytearray(msg[:68])
+    h[3] = 2
+    h[6] = reason
+    h[64:66] = b'\0\0'
+    return bytes(h)
+PY
+
+# ---------------------------------------------------------------------------
+echo "1. recv as a delivery node"
+cli recv --listen 127.0.0.1:0 --count 4 --timeout-ms 10000 -j \
+	>"$T/recv.json" 2>"$T/recv.err" &
+RPID=$!
+PIDS+=("$RPID")
+wait_file "$T/recv.json" '"listening"'
+RPORT=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["addr"].split(":")[1])' "$T/recv.json")
+
+# Broken datagrams first (each must be reported, not counted), then one
+# valid MSG built by Python with a non-printable payload.
+python3 - "$RPORT" "$T" <<'PY'
+import socket, sys
+sys.path.insert(0, sys.argv[2])
+from orproto import build
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dst = ('127.0.0.1', int(sys.argv[1]))
+t1, t2 = bytes([0x11] * 16), bytes([0x22] * 16)
+good = build(1, 900, t1, t2, epoch=9, payload=b'\x00\x01bin\xff')
+for d in (build(1, 901, t1, t2, magic=0x4f53),      # bad_magic
+          good[:67],                                # short
+          build(1, 902, t1, t2, version=2),         # bad_version
+          build(1, 903, t1, t2, payload=b'ab', plen=3),  # bad_payload_len
+          build(2, 904, t1, t2, reason=1),          # bad_type (a BOUNCE)
+          good):
+    s.sendto(d, dst)
+PY
+cli send --to "127.0.0.1:$RPORT" --from-token $A --to-token $B --id 1 \
+	--epoch 3 --payload 'hello, "world"' --wait-ms 0 --expect none >/dev/null ||
+	fail "send 1"
+cli send --to "127.0.0.1:$RPORT" --from-token $B --to-token $A \
+	--id 18446744073709551615 --payload-hex 00ff7f80 --wait-ms 0 >/dev/null ||
+	fail "send 2"
+cli send --to "127.0.0.1:$RPORT" --from-token $A --to-token $B --id 0x10 \
+	--epoch 255 --wait-ms 0 >/dev/null || fail "send 3"
+rc=0; wait "$RPID" || rc=$?
+[ "$rc" = 0 ] || fail "recv exit $rc: $(cat "$T/recv.err")"
+
+python3 - "$T/recv.json" "$A" "$B" <<'PY' || fail "recv output"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+a, b = sys.argv[2], sys.argv[3]
+errs = [e['error'] for e in ev if e['event'] == 'error']
+assert errs == ['bad_magic', 'short', 'bad_version', 'bad_payload_len',
+                'bad_type'], errs
+msgs = [{k: e.get(k) for k in ('msg_id', 'sender', 'recipient', 'epoch',
+                               'payload_len', 'payload', 'payload_hex')}
+        for e in ev if e['event'] == 'msg']
+want = [
+    dict(msg_id='900', sender='11' * 16, recipient='22' * 16, epoch=9,
+         payload_len=6, payload=None, payload_hex='000162696eff'),
+    dict(msg_id='1', sender=a, recipient=b, epoch=3, payload_len=14,
+         payload='hello, "world"', payload_hex=b'hello, "world"'.hex()),
+    dict(msg_id='18446744073709551615', sender=b, recipient=a, epoch=0,
+         payload_len=4, payload=None, payload_hex='00ff7f80'),
+    dict(msg_id='16', sender=a, recipient=b, epoch=255, payload_len=0,
+         payload='', payload_hex=''),
+]
+assert msgs == want, msgs
+s = ev[-1]
+assert s['event'] == 'summary' and s['received'] == 4 and \
+    s['invalid'] == 5 and not s['timed_out'], s
+PY
+echo "ok: recv reported 4 messages exactly and 5 broken datagrams by name"
+
+# recv is bounded: --count not reached within --timeout-ms -> exit 1.
+start=$(date +%s%N)
+rc=0; cli recv --listen 127.0.0.1:0 --count 1 --timeout-ms 300 >"$T/r2.txt" || rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$rc" = 1 ] || fail "recv timeout exit $rc"
+grep -q "^summary: received 0, invalid 0 (timed out)$" "$T/r2.txt" || fail "recv timeout summary: $(cat "$T/r2.txt")"
+[ "$ms" -lt 5000 ] || fail "recv timeout took $ms ms"
+echo "ok: recv times out (exit 1, ${ms} ms)"
+
+# ---------------------------------------------------------------------------
+echo "2. send against a fake appliance"
+cat >"$T/fake.py" <<'PY'
+# Fake appliance: checks every MSG against the spec (log: one JSON line per
+# datagram) and answers by the recipient token's first byte.
+import json, socket, struct, sys, time
+sys.path.insert(0, sys.argv[1])
+from orproto import HDR, bounce
+T = sys.argv[1]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', 0))
+other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+other.bind(('127.0.0.1', 0))
+log = open(T + '/fake.log', 'a', buffering=1)
+open(T + '/fake.port.tmp', 'w').write(str(s.getsockname()[1]))
+import os; os.rename(T + '/fake.port.tmp', T + '/fake.port')
+s.settimeout(0.2)
+end = time.time() + 60          # bounded even if nobody kills it
+while time.time() < end:
+    try:
+        d, src = s.recvfrom(65535)
+    except socket.timeout:
+        continue
+    errs = []
+    if len(d) < 68:
+        log.write(json.dumps({'errors': ['short']}) + '\n')
+        continue
+    (magic, ver, typ, flags, epoch, reason, rsvd, mid, snd, rcp, tag,
+     plen, rsvd2) = HDR.unpack(d[:68])
+    for name, got, want in (('magic', magic, 0x4f52), ('version', ver, 1),
+                            ('type', typ, 1), ('flags', flags, 0),
+                            ('reason', reason, 0), ('reserved', rsvd, 0),
+                            ('auth_tag', tag, bytes(16)),
+                            ('payload_len', plen, len(d) - 68),
+                            ('reserved2', rsvd2, 0)):
+        if got != want:
+            errs.append(name)
+    log.write(json.dumps({'errors': errs, 'msg_id': str(mid),
+                          'sender': snd.hex(), 'recipient': rcp.hex(),
+                          'epoch': epoch, 'payload_hex': d[68:].hex(),
+                          'src_port': src[1]}) + '\n')
+    mode = rcp[0]
+    b = bounce(d)
+    if mode == 0xbb:
+        s.sendto(b, src)
+    elif mode == 0xab:
+        s.sendto(bounce(d, reason=2), src)
+    elif mode == 0xee:
+        s.sendto(b, src)
+        s.sendto(b, src)
+    elif mode == 0xdd:
+        other.sendto(b, src)                              # bad_source
+        s.sendto(b'\x4f\x53' + b[2:], src)                # bad_magic
+        s.sendto(b[:40], src)                             # short
+        s.sendto(b[:2] + b'\x02' + b[3:], src)            # bad_version
+        s.sendto(b[:64] + b'\x00\x04' + b[66:], src)      # bad_payload_len
+        s.sendto(d, src)                                  # bad_type
+        s.sendto(b[:64] + b'\x00\x03' + b[66:] + b'xyz', src)  # bad_bounce_len
+        s.sendto(b[:8] + struct.pack('!Q', (mid + 1000) % 2**64) + b[16:],
+                 src)                                     # unknown_msg_id
+        s.sendto(b[:16] + b[32:48] + b[16:32] + b[48:], src)  # token_mismatch
+        s.sendto(b, src)                                  # valid
+    # 0xcc and anything else: no reply (delivered or dropped)
+PY
+python3 "$T/fake.py" "$T" &
+PIDS+=("$!")
+wait_file "$T/fake.port" '[0-9]'
+FP=$(cat "$T/fake.port")
+TO="127.0.0.1:$FP"
+# fake_log_check N: the last N MSGs the fake got are spec-clean
+fake_clean() {
+	python3 - "$T/fake.log" "$1" <<'PY' || fail "fake appliance saw a non-conforming MSG"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])][-int(sys.argv[2]):]
+bad = [r for r in recs if r['errors']]
+assert not bad, bad
+PY
+}
+# check FILE PYEXPR...: evaluate assertions over the -j events of FILE
+check() {
+	local f=$1; shift
+	python3 - "$f" "$@" <<'PY' || fail "unexpected output in $f: $(cat "$f")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+by = lambda k: [e for e in ev if e['event'] == k]
+summ = by('summary')[0]
+for expr in sys.argv[2:]:
+    assert eval(expr), expr
+PY
+}
+
+# 2a. Bounced: 3 messages, each bounced with RECIPIENT_UNAVAILABLE; the
+# client stops as soon as all are bounced (far before --wait-ms).
+start=$(date +%s%N)
+cli send --to "$TO" --from-token $A --to-token $B --id 100 --count 3 \
+	--epoch 7 --payload hello --wait-ms 20000 -j --expect bounce >"$T/s1.json" ||
+	fail "expect bounce: exit $?"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$ms" -lt 10000 ] || fail "send did not stop once all were bounced ($ms ms)"
+check "$T/s1.json" \
+	"[e['msg_id'] for e in by('sent')] == ['100', '101', '102']" \
+	"[e['msg_id'] for e in by('bounce')] == ['100', '101', '102']" \
+	"all(e['reason'] == 'recipient_unavailable' and e['reason_code'] == 1 and e['epoch'] == 7 and e['sender'] == '$A' and e['recipient'] == '$B' and not e['duplicate'] for e in by('bounce'))" \
+	"summ['sent'] == 3 and summ['bounced'] == 3 and summ['no_reply'] == 0 and summ['invalid'] == 0" \
+	"by('no_reply') == []"
+python3 - "$T/fake.log" "$A" "$B" <<'PY' || fail "fake log of 2a"
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])][-3:]
+assert [x['msg_id'] for x in r] == ['100', '101', '102'], r
+assert all(x['sender'] == sys.argv[2] and x['recipient'] == sys.argv[3] and
+           x['epoch'] == 7 and x['payload_hex'] == b'hello'.hex() and
+           not x['errors'] for x in r), r
+PY
+echo "ok: 3 bounces reported (recipient_unavailable), stopped after ${ms} ms"
+
+rc=0; cli send --to "$TO" --from-token $A --to-token $B --wait-ms 2000 \
+	--expect none >"$T/s2.txt" || rc=$?
+[ "$rc" = 1 ] || fail "--expect none with a bounce: exit $rc"
+grep -q "^bounce msg_id=[0-9]* reason=recipient_unavailable (1) epoch=0$" "$T/s2.txt" ||
+	fail "text bounce line: $(cat "$T/s2.txt")"
+echo "ok: --expect none fails on a bounce (text output checked)"
+
+# 2b. No reply: reported per message after --wait-ms, in text and JSON.
+C=cc000000000000000000000000000003
+cli send --to "$TO" --from-token $A --to-token $C --id 7 --count 2 \
+	--interval-ms 50 --wait-ms 300 --expect none >"$T/s3.txt" ||
+	fail "expect none without replies: exit $?"
+grep -qx "msg_id=7: no reply (delivered or dropped)" "$T/s3.txt" || fail "no reply 7: $(cat "$T/s3.txt")"
+grep -qx "msg_id=8: no reply (delivered or dropped)" "$T/s3.txt" || fail "no reply 8"
+grep -qx "summary: sent 2, bounced 0, no reply 2, duplicate 0, invalid 0" "$T/s3.txt" || fail "summary: $(cat "$T/s3.txt")"
+rc=0; cli send --to "$TO" --from-token $A --to-token $C --wait-ms 200 \
+	--expect bounce -j >"$T/s4.json" || rc=$?
+[ "$rc" = 1 ] || fail "--expect bounce without a bounce: exit $rc"
+check "$T/s4.json" "len(by('no_reply')) == 1" "by('no_reply')[0]['msg_id'] == by('sent')[0]['msg_id']"
+fake_clean 3
+echo "ok: no reply reported; --expect bounce fails without one"
+
+# 2c. A random msg_id by default, a fixed source port with --bind, a
+# binary payload: the fake saw exactly those.
+BP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cli send --to "$TO" --from-token $A --to-token $C --bind "127.0.0.1:$BP" \
+	--payload-hex 00010203fffe --wait-ms 0 -j >"$T/s5.json" || fail "send --bind"
+id=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["msg_id"])' "$T/s5.json")
+sleep 0.2
+python3 - "$T/fake.log" "$id" "$BP" <<'PY' || fail "fake log of 2c"
+import json, sys
+r = json.loads(open(sys.argv[1]).readlines()[-1])
+assert r['msg_id'] == sys.argv[2] and r['src_port'] == int(sys.argv[3]) and \
+    r['payload_hex'] == '00010203fffe' and not r['errors'], r
+PY
+echo "ok: random msg_id $id, source port $BP, binary payload as sent"
+
+# 2d. NO_ROUTE reason and a duplicate bounce.
+N=ab000000000000000000000000000004
+cli send --to "$TO" --from-token $A --to-token $N --id 42 -j --wait-ms 2000 \
+	--expect bounce >"$T/s6.json" || fail "no_route: exit $?"
+check "$T/s6.json" "by('bounce')[0]['reason'] == 'no_route' and by('bounce')[0]['reason_code'] == 2"
+D=ee000000000000000000000000000005
+rc=0; cli send --to "$TO" --from-token $A --to-token $D --id 43 -j \
+	--wait-ms 500 >"$T/s7.json" || rc=$?
+[ "$rc" = 0 ] || fail "duplicate: exit $rc"
+check "$T/s7.json" "[e['duplicate'] for e in by('bounce')] == [False, True]" \
+	"summ['bounced'] == 1 and summ['duplicate'] == 1 and summ['invalid'] == 0"
+echo "ok: no_route reason; duplicate bounce counted once"
+
+# 2e. Broken replies: each refused by name, then the valid bounce counts.
+# --expect bounce fails on any invalid reply; without --expect, exit 0.
+G=dd000000000000000000000000000006
+for expect in bounce any; do
+	args=(); [ "$expect" = any ] || args=(--expect "$expect")
+	rc=0; cli send --to "$TO" --from-token $A --to-token $G --id 500 -j \
+		--wait-ms 3000 "${args[@]}" >"$T/s8.json" || rc=$?
+	want=1; [ "$expect" = any ] && want=0
+	[ "$rc" = "$want" ] || fail "broken replies, expect $expect: exit $rc"
+	check "$T/s8.json" \
+		"[e['error'] for e in by('error')] == ['bad_source', 'bad_magic', 'short', 'bad_version', 'bad_payload_len', 'bad_type', 'bad_bounce_len', 'unknown_msg_id', 'token_mismatch']" \
+		"all(e['what'] == 'reply' for e in by('error'))" \
+		"[e['msg_id'] for e in by('bounce')] == ['500']" \
+		"summ['bounced'] == 1 and summ['invalid'] == 9"
+done
+fake_clean 6
+echo "ok: 9 broken replies refused by name, the valid bounce accepted"
+
+# ---------------------------------------------------------------------------
+echo "3. command line errors"
+# usage_err EXPECTED_STDERR_PATTERN ARGS...: exit 2 and the message
+usage_err() {
+	local pat=$1; shift
+	local rc=0
+	cli "$@" >/dev/null 2>"$T/err" || rc=$?
+	[ "$rc" = 2 ] || fail "exit $rc (want 2) for: $*"
+	grep -q -- "$pat" "$T/err" || fail "message for '$*': $(cat "$T/err")"
+}
+usage_err "bad host" send --to 300.0.0.1 --from-token $A --to-token $B
+usage_err "bad host" send --to localhost --from-token $A --to-token $B
+usage_err "bad port" send --to 127.0.0.1:0 --from-token $A --to-token $B
+usage_err "bad port" send --to 127.0.0.1:70000 --from-token $A --to-token $B
+usage_err "bad port" recv --listen 127.0.0.1:x
+usage_err "bad token" send --to 127.0.0.1 --from-token ${A}0 --to-token $B
+usage_err "bad token" send --to 127.0.0.1 --from-token $A --to-token zz${B:2}
+usage_err "even number of hex digits" send --to 127.0.0.1 --from-token $A --to-token $B --payload-hex abc
+usage_err "even number of hex digits" send --to 127.0.0.1 --from-token $A --to-token $B --payload-hex 0g
+usage_err "longer than 1404" send --to 127.0.0.1 --from-token $A --to-token $B --payload "$(head -c 1405 /dev/zero | tr '\0' x)"
+usage_err "--expect" send --to 127.0.0.1 --from-token $A --to-token $B --expect maybe
+usage_err "needs --to" send --from-token $A --to-token $B
+usage_err "--count" send --to 127.0.0.1 --from-token $A --to-token $B --count 0
+usage_err "--wait-ms" send --to 127.0.0.1 --from-token $A --to-token $B --wait-ms 999999999
+# Something that is not a token is never echoed (it may be a number).
+usage_err "bad token" send --to 127.0.0.1 --from-token +15550100123 --to-token $B
+! grep -q 15550100123 "$T/err" || fail "bad token value echoed"
+echo "ok: command line errors"
+
+echo "client_loopback: all ok"

@@ -1,0 +1,815 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * optroute-client: the reference client of docs/protocol.md, over kernel
+ * UDP sockets (no DPDK). See docs/client.md.
+ *
+ *   send  sends MSGs to the appliance and reports the BOUNCEs that come
+ *         back (or "no reply" once --wait-ms has passed);
+ *   recv  plays a delivery node: prints every MSG delivered to it.
+ *
+ * Headers are built and parsed by or_client_msg.h (tested by
+ * tests/unit/test_client.c). Replies are parsed strictly: a bad one is
+ * reported and counted, never trusted. The client only ever handles
+ * tokens, never phone numbers. Every wait is bounded.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "or_client_msg.h"
+
+static const char *prog = "optroute-client";
+
+#define EXIT_FAIL 1  /* expectation not met, I/O error */
+#define EXIT_USAGE 2 /* bad command line */
+
+/* Bounds of the command line options: every wait has a limit. */
+#define MAX_SEND_COUNT 1000000u
+#define MAX_INTERVAL_MS 60000u
+#define MAX_WAIT_MS 600000u
+#define MAX_TIMEOUT_MS 3600000u
+#define RX_BUF_LEN 65536u /* more than the largest UDP payload */
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* SIGINT/SIGTERM end a run early but still print the summary; no
+ * SA_RESTART so that poll() returns at once. */
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s send --to HOST[:PORT] --from-token HEX --to-token HEX\n"
+		"         [--epoch E] [--id N] [--count N] [--interval-ms MS]\n"
+		"         [--wait-ms MS] [--payload TEXT | --payload-hex HEX]\n"
+		"         [--bind ADDR[:PORT]] [--expect bounce|none] [-j]\n"
+		"       %s recv --listen ADDR[:PORT] [--count N] [--timeout-ms MS] [-j]\n"
+		"HOST and ADDR are numeric IPv4; default port %u. Tokens are 32 hex\n"
+		"digits (optroutectl prints them); see docs/client.md.\n",
+		prog, prog, OR_PROTO_DEFAULT_PORT);
+}
+
+static int
+parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
+	  uint64_t *out)
+{
+	if (or_cli_u64_parse(s, min, max, out) == 0)
+		return 0;
+	fprintf(stderr, "%s: %s: invalid value '%s' (expected %" PRIu64
+		"..%" PRIu64 ")\n", prog, opt, s, min, max);
+	return -EINVAL;
+}
+
+static int
+parse_addr(const char *opt, const char *s, int allow_zero,
+	   struct sockaddr_in *sa)
+{
+	switch (or_cli_addr_parse(s, OR_PROTO_DEFAULT_PORT, allow_zero, sa)) {
+	case OR_CLI_ADDR_OK:
+		return 0;
+	case OR_CLI_ADDR_BAD_HOST:
+		fprintf(stderr, "%s: %s: bad host in '%s' (expected a numeric "
+			"IPv4 address, e.g. 192.0.2.1[:PORT])\n", prog, opt, s);
+		return -EINVAL;
+	default:
+		fprintf(stderr, "%s: %s: bad port in '%s' (expected %s..65535)\n",
+			prog, opt, s, allow_zero ? "0" : "1");
+		return -EINVAL;
+	}
+}
+
+static int
+parse_token(const char *opt, const char *s, struct or_token *t)
+{
+	if (or_cli_token_parse(s, t) == 0)
+		return 0;
+	/* Do not echo the value: a user may have typed something else than a
+	 * token there (a phone number), and that must not end up in logs. */
+	fprintf(stderr, "%s: %s: bad token (expected exactly %d hex digits, "
+		"got %zu characters)\n", prog, opt, 2 * OR_TOKEN_LEN, strlen(s));
+	return -EINVAL;
+}
+
+static void
+id_str(uint64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%" PRIu64, id);
+}
+
+/* One JSON object per line; stdout is flushed per event so that a
+ * script reading it sees each one as it happens. */
+static void
+emit_json(json_t *o)
+{
+	if (o == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return;
+	}
+	json_dumpf(o, stdout, JSON_COMPACT);
+	fputc('\n', stdout);
+	fflush(stdout);
+	json_decref(o);
+}
+
+static int
+open_socket(const struct sockaddr_in *bind_sa)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int sz = 1 << 20;
+	char a[OR_CLI_ADDR_STRLEN];
+
+	if (fd < 0) {
+		fprintf(stderr, "%s: socket: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	/* Best effort: a burst of messages should not overflow the default
+	 * buffer; failing here is harmless. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (bind_sa != NULL &&
+	    bind(fd, (const struct sockaddr *)bind_sa, sizeof(*bind_sa)) != 0) {
+		or_cli_addr_format(bind_sa, a, sizeof(a));
+		fprintf(stderr, "%s: bind %s: %s\n", prog, a, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Waits up to timeout_ms for fd to be readable: 1 readable, 0 not (time
+ * up or a signal), -1 error. */
+static int
+wait_readable(int fd, uint64_t timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int rc = poll(&p, 1, (int)timeout_ms);
+
+	if (rc < 0 && errno != EINTR) {
+		fprintf(stderr, "%s: poll: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	return rc > 0;
+}
+
+/* Reads one waiting datagram into buf: its length, -EAGAIN when none is
+ * left, -EIO on a socket error. An ICMP error of an earlier send
+ * (connection refused...) is not a datagram and not fatal: skipped. */
+static ssize_t
+rx_one(int fd, uint8_t *buf, size_t cap, struct sockaddr_in *from)
+{
+	for (;;) {
+		socklen_t fl = sizeof(*from);
+		ssize_t n = recvfrom(fd, buf, cap, MSG_DONTWAIT,
+				     (struct sockaddr *)from, &fl);
+
+		if (n >= 0 && fl == sizeof(*from) && from->sin_family == AF_INET)
+			return n;
+		if (n >= 0 || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+		    errno == ENETUNREACH)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return -EAGAIN;
+		fprintf(stderr, "%s: recvfrom: %s\n", prog, strerror(errno));
+		return -EIO;
+	}
+}
+
+/* An invalid datagram: reported on stdout with the other events. */
+static void
+report_invalid(int json, const char *what, enum or_cli_err e,
+	       const struct sockaddr_in *from, size_t len)
+{
+	char a[OR_CLI_ADDR_STRLEN];
+
+	or_cli_addr_format(from, a, sizeof(a));
+	if (json)
+		emit_json(json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "error",
+				    "what", what, "error", or_cli_err_name(e),
+				    "from", a, "len", (json_int_t)len));
+	else
+		printf("invalid %s from %s: %s (%zu bytes)\n", what, a,
+		       or_cli_err_name(e), len);
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------ send -- */
+
+struct send_opts {
+	struct sockaddr_in to;
+	struct sockaddr_in bind;
+	int have_to, have_from_tok, have_to_tok, have_bind, json;
+	struct or_token from_tok, to_tok;
+	uint64_t epoch, id, count, interval_ms, wait_ms;
+	int have_id;
+	uint8_t payload[OR_CLI_MAX_PAYLOAD];
+	size_t payload_len;
+	int have_payload;
+	enum { EXPECT_ANY, EXPECT_BOUNCE, EXPECT_NONE } expect;
+};
+
+struct send_state {
+	const struct send_opts *o;
+	int fd;
+	uint64_t sent;       /* messages sent: ids o->id .. o->id + sent - 1 */
+	uint8_t *bounced;    /* per message: bounces received (saturating) */
+	uint64_t n_bounced;  /* messages with at least one bounce */
+	uint64_t n_dup;      /* bounces beyond the first of a message */
+	uint64_t n_invalid;  /* replies refused */
+};
+
+static int
+send_one(struct send_state *s)
+{
+	const struct send_opts *o = s->o;
+	uint8_t buf[OR_HDR_LEN + OR_CLI_MAX_PAYLOAD];
+	struct or_cli_msg m = {
+		.type = OR_TYPE_MSG,
+		.key_epoch = (uint8_t)o->epoch,
+		.msg_id = o->id + s->sent,
+		.sender = o->from_tok,
+		.recipient = o->to_tok,
+		.payload = o->payload,
+		.payload_len = (uint16_t)o->payload_len,
+	};
+	int len = or_cli_msg_build(buf, sizeof(buf), &m);
+	char ids[24], a[OR_CLI_ADDR_STRLEN];
+	ssize_t n;
+
+	if (len < 0)
+		return len; /* not reached: the payload size is checked */
+	n = sendto(s->fd, buf, (size_t)len, 0, (const struct sockaddr *)&o->to,
+		   sizeof(o->to));
+	if (n != len) {
+		or_cli_addr_format(&o->to, a, sizeof(a));
+		fprintf(stderr, "%s: sendto %s: %s\n", prog, a,
+			n < 0 ? strerror(errno) : "short write");
+		return -EIO;
+	}
+	s->sent++;
+	id_str(m.msg_id, ids, sizeof(ids));
+	if (o->json)
+		emit_json(json_pack("{s:s, s:s, s:I}", "event", "sent",
+				    "msg_id", ids, "payload_len",
+				    (json_int_t)o->payload_len));
+	else
+		printf("sent msg_id=%s payload_len=%zu\n", ids, o->payload_len);
+	fflush(stdout);
+	return 0;
+}
+
+/* Checks one reply as docs/protocol.md section 9 says: from the
+ * appliance's IP and port, a well-formed BOUNCE without payload, for a
+ * msg_id we sent, with our tokens. */
+static void
+handle_reply(struct send_state *s, const uint8_t *buf, size_t len,
+	     const struct sockaddr_in *from)
+{
+	const struct send_opts *o = s->o;
+	struct or_cli_view v;
+	enum or_cli_err e;
+	uint64_t idx = 0;
+	const char *rname;
+	char ids[24], snd[2 * OR_TOKEN_LEN + 1], rcp[2 * OR_TOKEN_LEN + 1];
+	int dup;
+
+	if (from->sin_addr.s_addr != o->to.sin_addr.s_addr ||
+	    from->sin_port != o->to.sin_port)
+		e = OR_CLI_BAD_SOURCE;
+	else if ((e = or_cli_parse(buf, len, &v)) != OR_CLI_OK)
+		;
+	else if (v.type != OR_TYPE_BOUNCE)
+		e = OR_CLI_BAD_TYPE;
+	else if (v.payload_len != 0)
+		e = OR_CLI_BAD_BOUNCE_LEN;
+	else if ((idx = v.msg_id - o->id) >= s->sent) /* wraps like the ids */
+		e = OR_CLI_UNKNOWN_MSG_ID;
+	else if (!or_token_eq(&v.sender, &o->from_tok) ||
+		 !or_token_eq(&v.recipient, &o->to_tok))
+		e = OR_CLI_TOKEN_MISMATCH;
+	if (e != OR_CLI_OK) {
+		s->n_invalid++;
+		report_invalid(o->json, "reply", e, from, len);
+		return;
+	}
+	dup = s->bounced[idx] > 0;
+	if (dup)
+		s->n_dup++;
+	else
+		s->n_bounced++;
+	if (s->bounced[idx] < UINT8_MAX)
+		s->bounced[idx]++;
+	rname = or_cli_reason_name(v.reason);
+	id_str(v.msg_id, ids, sizeof(ids));
+	or_cli_hex_format(v.sender.b, OR_TOKEN_LEN, snd);
+	or_cli_hex_format(v.recipient.b, OR_TOKEN_LEN, rcp);
+	if (o->json) {
+		emit_json(json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:b}",
+				    "event", "bounce", "msg_id", ids,
+				    "reason", rname != NULL ? rname : "unknown",
+				    "reason_code", (int)v.reason,
+				    "epoch", (int)v.key_epoch,
+				    "sender", snd, "recipient", rcp,
+				    "duplicate", dup));
+	} else {
+		printf("bounce msg_id=%s reason=%s (%u) epoch=%u%s\n", ids,
+		       rname != NULL ? rname : "unknown", v.reason, v.key_epoch,
+		       dup ? " duplicate" : "");
+	}
+	fflush(stdout);
+}
+
+/* Reads every datagram waiting on the socket. */
+static int
+drain_replies(struct send_state *s)
+{
+	static uint8_t buf[RX_BUF_LEN];
+	struct sockaddr_in from;
+	ssize_t n;
+
+	while ((n = rx_one(s->fd, buf, sizeof(buf), &from)) >= 0)
+		handle_reply(s, buf, (size_t)n, &from);
+	return n == -EAGAIN ? 0 : -EIO;
+}
+
+static int
+send_loop(struct send_state *s)
+{
+	const struct send_opts *o = s->o;
+	uint64_t t = now_ms(), next = t, deadline = 0;
+
+	while (!stop_flag) {
+		uint64_t until;
+		int rc;
+
+		t = now_ms();
+		if (s->sent < o->count && t >= next) {
+			if (send_one(s) != 0)
+				return -EIO;
+			next = t + o->interval_ms;
+			if (s->sent == o->count)
+				deadline = t + o->wait_ms;
+			continue;
+		}
+		/* Done when time is up, or every message was bounced (with
+		 * --expect none, waiting the full time is the point). */
+		if (s->sent == o->count &&
+		    (t >= deadline || s->n_bounced == o->count))
+			break;
+		until = s->sent < o->count ? next : deadline;
+		rc = wait_readable(s->fd, until > t ? until - t : 0);
+		if (rc < 0)
+			return -EIO;
+		if (rc > 0 && drain_replies(s) != 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int
+send_report(const struct send_state *s)
+{
+	const struct send_opts *o = s->o;
+	uint64_t no_reply = 0;
+	char ids[24];
+	int ok;
+
+	for (uint64_t i = 0; i < s->sent; i++) {
+		if (s->bounced[i] > 0)
+			continue;
+		no_reply++;
+		id_str(o->id + i, ids, sizeof(ids));
+		if (o->json)
+			emit_json(json_pack("{s:s, s:s}", "event", "no_reply",
+					    "msg_id", ids));
+		else
+			printf("msg_id=%s: no reply (delivered or dropped)\n",
+			       ids);
+	}
+	if (o->json)
+		emit_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b}",
+				    "event", "summary",
+				    "sent", (json_int_t)s->sent,
+				    "bounced", (json_int_t)s->n_bounced,
+				    "no_reply", (json_int_t)no_reply,
+				    "duplicate", (json_int_t)s->n_dup,
+				    "invalid", (json_int_t)s->n_invalid,
+				    "interrupted", (int)stop_flag));
+	else
+		printf("summary: sent %" PRIu64 ", bounced %" PRIu64
+		       ", no reply %" PRIu64 ", duplicate %" PRIu64
+		       ", invalid %" PRIu64 "%s\n", s->sent, s->n_bounced,
+		       no_reply, s->n_dup, s->n_invalid,
+		       stop_flag ? " (interrupted)" : "");
+	fflush(stdout);
+
+	/* An expectation is about a clean outcome: a refused reply fails
+	 * it too. */
+	ok = s->sent == o->count &&
+	     (o->expect == EXPECT_ANY || s->n_invalid == 0) &&
+	     (o->expect != EXPECT_BOUNCE || s->n_bounced == o->count) &&
+	     (o->expect != EXPECT_NONE || s->n_bounced + s->n_dup == 0);
+	return ok ? 0 : EXIT_FAIL;
+}
+
+/* --payload TEXT or --payload-hex HEX, once. */
+static int
+set_payload(struct send_opts *o, int hex, const char *arg)
+{
+	int r = 0;
+
+	if (o->have_payload) {
+		fprintf(stderr, "%s: --payload or --payload-hex given twice\n",
+			prog);
+		return -EINVAL;
+	}
+	o->have_payload = 1;
+	if (hex) {
+		r = or_cli_hex_parse(arg, o->payload, OR_CLI_MAX_PAYLOAD,
+				     &o->payload_len);
+		if (r == -EINVAL)
+			fprintf(stderr, "%s: --payload-hex: expected an even "
+				"number of hex digits\n", prog);
+	} else if (strlen(arg) > OR_CLI_MAX_PAYLOAD) {
+		r = -ERANGE;
+	} else {
+		o->payload_len = strlen(arg);
+		memcpy(o->payload, arg, o->payload_len);
+	}
+	if (r == -ERANGE)
+		fprintf(stderr, "%s: payload longer than %u bytes (one "
+			"1500-byte IPv4 packet)\n", prog, OR_CLI_MAX_PAYLOAD);
+	return r;
+}
+
+static int
+cmd_send(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "from-token", required_argument, NULL, 'F' },
+		{ "to-token", required_argument, NULL, 'T' },
+		{ "epoch", required_argument, NULL, 'e' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "interval-ms", required_argument, NULL, 'I' },
+		{ "wait-ms", required_argument, NULL, 'w' },
+		{ "payload", required_argument, NULL, 'p' },
+		{ "payload-hex", required_argument, NULL, 'x' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "expect", required_argument, NULL, 'E' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct send_opts *o = calloc(1, sizeof(*o));
+	struct send_state s = { .o = o, .fd = -1 };
+	int c, rc = EXIT_USAGE;
+
+	if (o == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return EXIT_FAIL;
+	}
+	o->count = 1;
+	o->wait_ms = 1000;
+	while ((c = getopt_long(argc, argv, "jh", lopts, NULL)) != -1) {
+		int r = 0;
+
+		switch (c) {
+		case 't':
+			r = parse_addr("--to", optarg, 0, &o->to);
+			o->have_to = 1;
+			break;
+		case 'b':
+			r = parse_addr("--bind", optarg, 1, &o->bind);
+			o->have_bind = 1;
+			break;
+		case 'F':
+			r = parse_token("--from-token", optarg, &o->from_tok);
+			o->have_from_tok = 1;
+			break;
+		case 'T':
+			r = parse_token("--to-token", optarg, &o->to_tok);
+			o->have_to_tok = 1;
+			break;
+		case 'e':
+			r = parse_u64("--epoch", optarg, 0, 255, &o->epoch);
+			break;
+		case 'i':
+			r = parse_u64("--id", optarg, 0, UINT64_MAX, &o->id);
+			o->have_id = 1;
+			break;
+		case 'n':
+			r = parse_u64("--count", optarg, 1, MAX_SEND_COUNT,
+				      &o->count);
+			break;
+		case 'I':
+			r = parse_u64("--interval-ms", optarg, 0,
+				      MAX_INTERVAL_MS, &o->interval_ms);
+			break;
+		case 'w':
+			r = parse_u64("--wait-ms", optarg, 0, MAX_WAIT_MS,
+				      &o->wait_ms);
+			break;
+		case 'p':
+		case 'x':
+			r = set_payload(o, c == 'x', optarg);
+			break;
+		case 'E':
+			if (strcmp(optarg, "bounce") == 0) {
+				o->expect = EXPECT_BOUNCE;
+			} else if (strcmp(optarg, "none") == 0) {
+				o->expect = EXPECT_NONE;
+			} else {
+				fprintf(stderr, "%s: --expect: '%s' is not "
+					"bounce or none\n", prog, optarg);
+				r = -EINVAL;
+			}
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+		if (r != 0)
+			goto out;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: send: unexpected argument '%s'\n", prog,
+			argv[optind]);
+		goto out;
+	}
+	if (!o->have_to || !o->have_from_tok || !o->have_to_tok) {
+		fprintf(stderr, "%s: send needs --to, --from-token and "
+			"--to-token\n", prog);
+		goto out;
+	}
+	/* A fresh random first id (docs/protocol.md section 9); the next
+	 * messages take the following ones. */
+	if (!o->have_id && getrandom(&o->id, sizeof(o->id), 0) !=
+	    (ssize_t)sizeof(o->id)) {
+		fprintf(stderr, "%s: getrandom: %s\n", prog, strerror(errno));
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	rc = EXIT_FAIL;
+	s.bounced = calloc(o->count, 1);
+	if (s.bounced == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	s.fd = open_socket(o->have_bind ? &o->bind : NULL);
+	if (s.fd < 0)
+		goto out;
+	install_signals();
+	if (send_loop(&s) == 0)
+		rc = send_report(&s);
+	else
+		(void)send_report(&s);
+out:
+	if (s.fd >= 0)
+		close(s.fd);
+	free(s.bounced);
+	free(o);
+	return rc;
+}
+
+/* ------------------------------------------------------------ recv -- */
+
+struct recv_state {
+	int json;
+	uint64_t received, invalid;
+};
+
+static void
+print_delivered(struct recv_state *r, const struct or_cli_view *v,
+		const struct sockaddr_in *from)
+{
+	static char hex[2 * RX_BUF_LEN + 1];
+	static char text[RX_BUF_LEN + 1];
+	char ids[24], a[OR_CLI_ADDR_STRLEN];
+	char snd[2 * OR_TOKEN_LEN + 1], rcp[2 * OR_TOKEN_LEN + 1];
+	int is_text = or_cli_printable(v->payload, v->payload_len);
+
+	id_str(v->msg_id, ids, sizeof(ids));
+	or_cli_addr_format(from, a, sizeof(a));
+	or_cli_hex_format(v->sender.b, OR_TOKEN_LEN, snd);
+	or_cli_hex_format(v->recipient.b, OR_TOKEN_LEN, rcp);
+	or_cli_hex_format(v->payload, v->payload_len, hex);
+	memcpy(text, v->payload, v->payload_len);
+	text[v->payload_len] = '\0';
+	if (r->json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s}",
+				      "event", "msg", "msg_id", ids,
+				      "sender", snd, "recipient", rcp,
+				      "epoch", (int)v->key_epoch,
+				      "flags", (int)v->flags,
+				      "payload_len", (int)v->payload_len,
+				      "payload_hex", hex, "from", a);
+
+		if (o != NULL && is_text)
+			json_object_set_new(o, "payload", json_string(text));
+		emit_json(o);
+	} else {
+		printf("msg msg_id=%s epoch=%u sender=%s recipient=%s from=%s "
+		       "payload_len=%u %s%s%s\n", ids, v->key_epoch, snd, rcp, a,
+		       v->payload_len, is_text ? "payload=\"" : "payload_hex=",
+		       is_text ? text : hex, is_text ? "\"" : "");
+		fflush(stdout);
+	}
+}
+
+static int
+drain_delivered(int fd, struct recv_state *r, uint64_t count)
+{
+	static uint8_t buf[RX_BUF_LEN];
+
+	while (count == 0 || r->received < count) {
+		struct sockaddr_in from;
+		struct or_cli_view v;
+		enum or_cli_err e;
+		ssize_t n = rx_one(fd, buf, sizeof(buf), &from);
+
+		if (n < 0)
+			return n == -EAGAIN ? 0 : -EIO;
+		e = or_cli_parse(buf, (size_t)n, &v);
+		if (e == OR_CLI_OK && v.type != OR_TYPE_MSG)
+			e = OR_CLI_BAD_TYPE;
+		if (e != OR_CLI_OK) {
+			r->invalid++;
+			report_invalid(r->json, "message", e, &from, (size_t)n);
+			continue;
+		}
+		r->received++;
+		print_delivered(r, &v, &from);
+	}
+	return 0;
+}
+
+static int
+cmd_recv(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sockaddr_in la, bound;
+	socklen_t bl = sizeof(bound);
+	struct recv_state r = { 0 };
+	uint64_t count = 0, timeout_ms = 10000, deadline;
+	int have_listen = 0, timed_out = 0, fd, c, ok;
+	char a[OR_CLI_ADDR_STRLEN];
+
+	while ((c = getopt_long(argc, argv, "jh", lopts, NULL)) != -1) {
+		int rc = 0;
+
+		switch (c) {
+		case 'l':
+			rc = parse_addr("--listen", optarg, 1, &la);
+			have_listen = 1;
+			break;
+		case 'n':
+			rc = parse_u64("--count", optarg, 1, UINT32_MAX, &count);
+			break;
+		case 't':
+			rc = parse_u64("--timeout-ms", optarg, 1, MAX_TIMEOUT_MS,
+				       &timeout_ms);
+			break;
+		case 'j':
+			r.json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		if (rc != 0)
+			return EXIT_USAGE;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: recv: unexpected argument '%s'\n", prog,
+			argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!have_listen) {
+		fprintf(stderr, "%s: recv needs --listen ADDR[:PORT]\n", prog);
+		return EXIT_USAGE;
+	}
+	fd = open_socket(&la);
+	if (fd < 0)
+		return EXIT_FAIL;
+	if (getsockname(fd, (struct sockaddr *)&bound, &bl) != 0)
+		bound = la;
+	install_signals();
+	/* Announced once bound, so that a script can start sending (and
+	 * learn the port when it asked for port 0). */
+	or_cli_addr_format(&bound, a, sizeof(a));
+	if (r.json)
+		emit_json(json_pack("{s:s, s:s}", "event", "listening",
+				    "addr", a));
+	else
+		printf("listening on %s\n", a);
+	fflush(stdout);
+
+	deadline = now_ms() + timeout_ms;
+	while (!stop_flag && (count == 0 || r.received < count)) {
+		uint64_t t = now_ms();
+		int rc;
+
+		if (t >= deadline) {
+			timed_out = 1;
+			break;
+		}
+		rc = wait_readable(fd, deadline - t);
+		if (rc < 0 || (rc > 0 && drain_delivered(fd, &r, count) != 0)) {
+			close(fd);
+			return EXIT_FAIL;
+		}
+	}
+	close(fd);
+	if (r.json)
+		emit_json(json_pack("{s:s, s:I, s:I, s:b, s:b}", "event",
+				    "summary", "received", (json_int_t)r.received,
+				    "invalid", (json_int_t)r.invalid,
+				    "timed_out", timed_out,
+				    "interrupted", (int)stop_flag));
+	else
+		printf("summary: received %" PRIu64 ", invalid %" PRIu64 "%s%s\n",
+		       r.received, r.invalid, timed_out ? " (timed out)" : "",
+		       stop_flag ? " (interrupted)" : "");
+	fflush(stdout);
+	/* With --count, success is getting them all; without, the run just
+	 * lasts --timeout-ms. */
+	ok = count == 0 || r.received >= count;
+	return ok ? 0 : EXIT_FAIL;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* Subcommand options start at argv[1], which getopt skips as its
+	 * "program name". */
+	if (strcmp(argv[1], "send") == 0)
+		return cmd_send(argc - 1, argv + 1);
+	if (strcmp(argv[1], "recv") == 0)
+		return cmd_recv(argc - 1, argv + 1);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The reference client's message code (tests/tools/optroute-client.c):
+ * builds an optroute header exactly as docs/protocol.md section 2 says and
+ * parses one strictly. Header-only (static inline) so that the CUnit suite
+ * tests/unit/test_client.c checks the very code the client runs.
+ *
+ * Works on the UDP payload only (the kernel does IPv4/UDP). Everything is
+ * written and read byte by byte in network order, independently of
+ * struct or_hdr, so the client is a second implementation of the spec.
+ */
+#ifndef OR_CLIENT_MSG_H
+#define OR_CLIENT_MSG_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "optroute/proto.h"
+
+/* Largest payload of a MSG that fits a 1500-byte IPv4 packet (section 1). */
+#define OR_CLI_MAX_PAYLOAD (1500u - 20u - 8u - OR_HDR_LEN)
+
+/* What goes into a header (host order). */
+struct or_cli_msg {
+	uint8_t type;
+	uint8_t flags;
+	uint8_t key_epoch;
+	uint8_t reason;
+	uint64_t msg_id;
+	struct or_token sender;
+	struct or_token recipient;
+	uint8_t auth_tag[16];
+	const uint8_t *payload;
+	uint16_t payload_len;
+};
+
+/* A parsed datagram; payload points into the parsed buffer. */
+struct or_cli_view {
+	uint8_t version;
+	uint8_t type;
+	uint8_t flags;
+	uint8_t key_epoch;
+	uint8_t reason;
+	uint8_t reserved;
+	uint16_t reserved2;
+	uint64_t msg_id;
+	struct or_token sender;
+	struct or_token recipient;
+	uint8_t auth_tag[16];
+	const uint8_t *payload;
+	uint16_t payload_len;
+};
+
+/* Why a datagram was refused. The first four come from or_cli_parse(), the
+ * others from the client's checks of a reply (docs/protocol.md section 9). */
+enum or_cli_err {
+	OR_CLI_OK = 0,
+	OR_CLI_SHORT,           /* fewer than 68 bytes */
+	OR_CLI_BAD_MAGIC,
+	OR_CLI_BAD_VERSION,
+	OR_CLI_BAD_PAYLOAD_LEN, /* payload_len != datagram length - 68 */
+	OR_CLI_BAD_TYPE,        /* not the type expected here */
+	OR_CLI_BAD_BOUNCE_LEN,  /* a BOUNCE with a payload */
+	OR_CLI_UNKNOWN_MSG_ID,  /* a BOUNCE for a msg_id not sent */
+	OR_CLI_TOKEN_MISMATCH,  /* a BOUNCE whose tokens are not ours */
+	OR_CLI_BAD_SOURCE,      /* a reply not from the appliance's IP:port */
+	OR_CLI_ERR_MAX,
+};
+
+static inline const char *
+or_cli_err_name(enum or_cli_err e)
+{
+	static const char *const names[OR_CLI_ERR_MAX] = {
+		[OR_CLI_OK] = "ok",
+		[OR_CLI_SHORT] = "short",
+		[OR_CLI_BAD_MAGIC] = "bad_magic",
+		[OR_CLI_BAD_VERSION] = "bad_version",
+		[OR_CLI_BAD_PAYLOAD_LEN] = "bad_payload_len",
+		[OR_CLI_BAD_TYPE] = "bad_type",
+		[OR_CLI_BAD_BOUNCE_LEN] = "bad_bounce_len",
+		[OR_CLI_UNKNOWN_MSG_ID] = "unknown_msg_id",
+		[OR_CLI_TOKEN_MISMATCH] = "token_mismatch",
+		[OR_CLI_BAD_SOURCE] = "bad_source",
+	};
+
+	if ((unsigned)e >= OR_CLI_ERR_MAX)
+		return "unknown_error";
+	return names[e];
+}
+
+/* BOUNCE reason names (docs/protocol.md section 3), lowercase for output;
+ * NULL for a code version 1 does not define. */
+static inline const char *
+or_cli_reason_name(uint8_t reason)
+{
+	switch (reason) {
+	case OR_REASON_NONE:
+		return "none";
+	case OR_REASON_RECIPIENT_UNAVAILABLE:
+		return "recipient_unavailable";
+	case OR_REASON_NO_ROUTE:
+		return "no_route";
+	default:
+		return NULL;
+	}
+}
+
+static inline void
+or_cli_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline uint16_t
+or_cli_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Builds header + payload into buf (the UDP payload). Returns its length,
+ * or -ENOSPC if it does not fit cap. The reserved fields are sent 0. */
+static inline int
+or_cli_msg_build(uint8_t *buf, size_t cap, const struct or_cli_msg *m)
+{
+	size_t len = OR_HDR_LEN + (size_t)m->payload_len;
+
+	if (len > cap)
+		return -ENOSPC;
+	or_cli_put16(buf + 0, OR_PROTO_MAGIC);
+	buf[2] = OR_PROTO_VERSION;
+	buf[3] = m->type;
+	buf[4] = m->flags;
+	buf[5] = m->key_epoch;
+	buf[6] = m->reason;
+	buf[7] = 0;
+	for (int i = 0; i < 8; i++)
+		buf[8 + i] = (uint8_t)(m->msg_id >> (56 - 8 * i));
+	memcpy(buf + 16, m->sender.b, OR_TOKEN_LEN);
+	memcpy(buf + 32, m->recipient.b, OR_TOKEN_LEN);
+	memcpy(buf + 48, m->auth_tag, sizeof(m->auth_tag));
+	or_cli_put16(buf + 64, m->payload_len);
+	or_cli_put16(buf + 66, 0);
+	if (m->payload_len > 0)
+		memcpy(buf + OR_HDR_LEN, m->payload, m->payload_len);
+	return (int)len;
+}
+
+/* Parses one UDP payload of len bytes, in the appliance's order (checks
+ * 22..26 of section 4, less the type, which depends on who receives).
+ * Returns OR_CLI_OK with *v filled, or the first check that failed (*v
+ * is then zeroed or partly filled; do not use it). */
+static inline enum or_cli_err
+or_cli_parse(const uint8_t *buf, size_t len, struct or_cli_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (len < OR_HDR_LEN)
+		return OR_CLI_SHORT;
+	if (or_cli_get16(buf) != OR_PROTO_MAGIC)
+		return OR_CLI_BAD_MAGIC;
+	if (buf[2] != OR_PROTO_VERSION)
+		return OR_CLI_BAD_VERSION;
+	v->version = buf[2];
+	v->type = buf[3];
+	v->flags = buf[4];
+	v->key_epoch = buf[5];
+	v->reason = buf[6];
+	v->reserved = buf[7];
+	v->msg_id = 0;
+	for (int i = 0; i < 8; i++)
+		v->msg_id = v->msg_id << 8 | buf[8 + i];
+	memcpy(v->sender.b, buf + 16, OR_TOKEN_LEN);
+	memcpy(v->recipient.b, buf + 32, OR_TOKEN_LEN);
+	memcpy(v->auth_tag, buf + 48, sizeof(v->auth_tag));
+	v->payload_len = or_cli_get16(buf + 64);
+	v->reserved2 = or_cli_get16(buf + 66);
+	if ((size_t)v->payload_len != len - OR_HDR_LEN)
+		return OR_CLI_BAD_PAYLOAD_LEN;
+	v->payload = buf + OR_HDR_LEN;
+	return OR_CLI_OK;
+}
+
+/* Hex (either case, no separators, even length) into at most cap bytes.
+ * 0 and *out_len, or -EINVAL (odd length, not hex) or -ERANGE (too long). */
+static inline int
+or_cli_hex_parse(const char *hex, uint8_t *out, size_t cap, size_t *out_len)
+{
+	size_t hl = strlen(hex), bl = 0;
+	const char *end = NULL;
+
+	if (hl % 2 != 0)
+		return -EINVAL;
+	if (hl / 2 > cap)
+		return -ERANGE;
+	/* With hex_end given, sodium stops at the first non-hex character
+	 * instead of failing: anything left over is an error here. */
+	if (sodium_hex2bin(out, cap, hex, hl, NULL, &bl, &end) != 0 ||
+	    end != hex + hl || bl != hl / 2)
+		return -EINVAL;
+	*out_len = bl;
+	return 0;
+}
+
+/* A token: exactly 32 hex digits. 0 or -EINVAL. */
+static inline int
+or_cli_token_parse(const char *hex, struct or_token *t)
+{
+	size_t n;
+
+	if (strlen(hex) != 2 * OR_TOKEN_LEN)
+		return -EINVAL;
+	if (or_cli_hex_parse(hex, t->b, OR_TOKEN_LEN, &n) != 0 ||
+	    n != OR_TOKEN_LEN)
+		return -EINVAL;
+	return 0;
+}
+
+/* Lowercase hex of n bytes into out, which must hold 2 * n + 1. */
+static inline void
+or_cli_hex_format(const uint8_t *b, size_t n, char *out)
+{
+	sodium_bin2hex(out, 2 * n + 1, b, n);
+}
+
+/* Decimal or 0x-hex unsigned number in [min, max]; no sign, no blanks
+ * (strtoull would take both). 0 or -EINVAL. */
+static inline int
+or_cli_u64_parse(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Every byte printable ASCII (so a payload can be shown as text). */
+static inline int
+or_cli_printable(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* Why or_cli_addr_parse() refused its input. */
+enum or_cli_addr_err {
+	OR_CLI_ADDR_OK = 0,
+	OR_CLI_ADDR_BAD_HOST,
+	OR_CLI_ADDR_BAD_PORT,
+};
+
+/* "A.B.C.D" or "A.B.C.D:PORT" (numeric IPv4 only: the protocol is IPv4,
+ * and a name lookup could block without bound). A missing port is
+ * def_port; port 0 is only accepted with allow_zero (bind to any port). */
+static inline enum or_cli_addr_err
+or_cli_addr_parse(const char *s, uint16_t def_port, int allow_zero,
+		  struct sockaddr_in *sa)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon = strchr(s, ':');
+	size_t hl = colon != NULL ? (size_t)(colon - s) : strlen(s);
+	unsigned long port = def_port;
+
+	if (hl == 0 || hl >= sizeof(host))
+		return OR_CLI_ADDR_BAD_HOST;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return OR_CLI_ADDR_BAD_HOST;
+	if (colon != NULL) {
+		const char *p = colon + 1;
+		char *end;
+
+		/* strtoul takes signs and blanks: only digits here. */
+		if (*p < '0' || *p > '9')
+			return OR_CLI_ADDR_BAD_PORT;
+		errno = 0;
+		port = strtoul(p, &end, 10);
+		if (errno != 0 || *end != '\0' || port > 65535)
+			return OR_CLI_ADDR_BAD_PORT;
+	}
+	if (port == 0 && !allow_zero)
+		return OR_CLI_ADDR_BAD_PORT;
+	sa->sin_port = htons((uint16_t)port);
+	return OR_CLI_ADDR_OK;
+}
+
+/* "A.B.C.D:PORT" into buf (OR_CLI_ADDR_STRLEN is enough). */
+#define OR_CLI_ADDR_STRLEN (INET_ADDRSTRLEN + 6)
+static inline void
+or_cli_addr_format(const struct sockaddr_in *sa, char *buf, size_t len)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip)) == NULL)
+		snprintf(ip, sizeof(ip), "?");
+	snprintf(buf, len, "%s:%u", ip, ntohs(sa->sin_port));
+}
+
+#endif
