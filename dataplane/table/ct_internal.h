@@ -134,12 +134,11 @@ ct_key_eq(const uint8_t *a, const uint8_t *b)
 	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
+/* A stored record: state IN (01) or OUT (10), not free (00) or vacated (11). */
 static inline int
 ct_rec_live(uint32_t r)
 {
-	return r != CT_REC_FREE && r != CT_REC_VACATED &&
-	       (r & OR_REC_STATE_MASK) != OR_STATE_RSVD &&
-	       (r & OR_REC_STATE_MASK) != OR_STATE_NONE;
+	return (int)((r ^ (r >> 1)) & 1);
 }
 
 /* Reader-side scan of one bucket. A record read with acquire means its key
@@ -167,6 +166,55 @@ ct_bucket_find(const struct ct_bucket *b, const uint8_t *k)
 	}
 	return found;
 }
+
+#if defined(__SSE4_1__)
+#include <smmintrin.h>
+
+/* The vector scan the bulk lookup uses, in two steps so that a burst's
+ * cache misses are all in flight before any key is compared:
+ * ct_vec_recs() reads a bucket's three records and alt_count with one
+ * aligned 16-byte load; ct_vec_match() then compares the keys.
+ * Ordering: x86 does not reorder loads with older loads, so keys read after
+ * the records (ct_compiler_barrier() in between keeps the compiler from
+ * reordering them) are at least as new as the records: the acquire the
+ * scalar scan gets from __atomic_load_n. An aligned 16-byte load is made of
+ * aligned 4- or 8-byte accesses at worst, so no record is torn. */
+#define CT_VEC 1
+#define ct_compiler_barrier() __asm__ volatile("" ::: "memory")
+
+static inline __m128i
+ct_vec_recs(const struct ct_bucket *b)
+{
+	return _mm_load_si128((const __m128i *)(const void *)b->rec);
+}
+
+static inline uint32_t
+ct_vec_alt_count(__m128i recs)
+{
+	return (uint32_t)_mm_extract_epi32(recs, 3);
+}
+
+static inline uint32_t
+ct_vec_match(const struct ct_bucket *b, __m128i recs, const uint8_t *k)
+{
+	__m128i key = _mm_loadu_si128((const __m128i *)(const void *)k);
+	unsigned m0 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		_mm_load_si128((const __m128i *)(const void *)b->key[0]), key));
+	unsigned m1 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		_mm_load_si128((const __m128i *)(const void *)b->key[1]), key));
+	unsigned m2 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		_mm_load_si128((const __m128i *)(const void *)b->key[2]), key));
+	uint32_t r0 = (uint32_t)_mm_extract_epi32(recs, 0);
+	uint32_t r1 = (uint32_t)_mm_extract_epi32(recs, 1);
+	uint32_t r2 = (uint32_t)_mm_extract_epi32(recs, 2);
+
+	/* A free or vacated slot may still hold the key's bytes (deleted and
+	 * re-inserted elsewhere in the bucket): only a stored record counts. */
+	return (m0 == 0xffff && ct_rec_live(r0) ? r0 : 0) |
+	       (m1 == 0xffff && ct_rec_live(r1) ? r1 : 0) |
+	       (m2 == 0xffff && ct_rec_live(r2) ? r2 : 0);
+}
+#endif
 
 /* ct_table.c */
 int ct_table_alloc(struct ct *h, uint32_t nbuckets, struct ct_table **out);

@@ -51,6 +51,26 @@ ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
 		ct_buckets_of(t, ct_hash(t, keys[i]->b), &prim[i], &alt[i]);
 		rte_prefetch0(&bk[prim[i]]);
 	}
+#ifdef CT_VEC
+	/* Read every primary bucket's records first: a burst's misses are all
+	 * in flight before the first key compare. */
+	__m128i rv[CT_BULK_MAX];
+
+	for (unsigned i = 0; i < n; i++)
+		rv[i] = ct_vec_recs(&bk[prim[i]]);
+	ct_compiler_barrier();
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t r = ct_vec_match(&bk[prim[i]], rv[i], keys[i]->b);
+
+		recs[i] = r;
+		if (r != 0) {
+			hits |= 1ull << i;
+		} else if (ct_vec_alt_count(rv[i]) != 0) {
+			need_alt |= 1ull << i;
+			rte_prefetch0(&bk[alt[i]]);
+		}
+	}
+#else
 	for (unsigned i = 0; i < n; i++) {
 		const struct ct_bucket *b = &bk[prim[i]];
 		uint32_t r = ct_bucket_find(b, keys[i]->b);
@@ -63,6 +83,7 @@ ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
 			rte_prefetch0(&bk[alt[i]]);
 		}
 	}
+#endif
 	if (unlikely(ct_debug_mid_lookup_hook != NULL))
 		ct_debug_mid_lookup_hook();
 	while (need_alt != 0) {
