@@ -40,7 +40,11 @@
 #define N_ALL (B_FILL + N_FILL)
 
 #define N_READERS 2
-#define RUN_NS (2500ull * 1000 * 1000) /* bounded: the writer stops itself */
+/* Bounded: at least MIN_ROUNDS writer rounds, then until RUN_NS, and never
+ * past MAX_NS (a slow machine: sanitizers, other load). */
+#define MIN_ROUNDS 8u
+#define RUN_NS (2500ull * 1000 * 1000)
+#define MAX_NS (60ull * 1000 * 1000 * 1000)
 
 struct stress {
 	struct ct *h;
@@ -210,8 +214,11 @@ test_stress(void)
 		args[i][1] = &res[i];
 		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, reader_main, args[i]) == 0);
 	}
-	deadline = now_ns() + RUN_NS;
-	while (now_ns() < deadline && fill < N_FILL) {
+	uint64_t start = now_ns();
+
+	deadline = start + RUN_NS;
+	while (fill < N_FILL && now_ns() < start + MAX_NS &&
+	       (round < MIN_ROUNDS || now_ns() < deadline)) {
 		/* grow */
 		for (unsigned i = 0; i < 2000 && fill < N_FILL; i++, fill++)
 			w_upsert(st.h, B_FILL + fill, ctt_rec(B_FILL + fill, OR_STATE_IN));
