@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * INI configuration of optroute-dataplane (see config.h, docs/dataplane.md).
+ *
+ * libinih does the INI syntax. Debian's libinih is built without
+ * INI_HANDLER_LINENO, so the handler is not told the line it is called for:
+ * we feed inih through our own line reader (ini_parse_stream), which counts
+ * lines, notices section headers (also those without keys, which inih never
+ * reports) and sees whether a line is indented (a continuation line, which
+ * inih hands to the handler under the previous key). Lines are limited to
+ * inih's compiled-in INI_MAX_LINE (200); longer values (EAL args, vdev
+ * strings) continue on indented lines.
+ *
+ * No EAL here: the unit tests and --check use this file alone.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "config_val.h"
+
+enum sect_kind {
+	SECT_NONE = 0, /* before any section */
+	SECT_EAL,
+	SECT_DP,
+	SECT_PORT,
+	SECT_NEXTHOP,
+	SECT_IGNORED,  /* owned by the control plane */
+	SECT_BAD,      /* unknown or duplicate: already reported */
+};
+
+struct parse_state {
+	struct or_cfg *cfg;
+	const char *name;      /* file name in messages */
+	FILE *f;               /* source: a file ... */
+	const char *str;       /* ... or a string */
+	unsigned line;         /* current line, 1-based */
+	int at_bol;            /* next chunk starts a line */
+	int indented;          /* current line starts with blank space */
+	unsigned err_line;     /* line of the recorded error, 0 = none */
+	enum sect_kind kind;
+	unsigned idx;          /* port or nexthop index */
+	char section[64];
+	char last_key[64];
+	uint32_t seen;         /* keys seen in this section (bit = table index) */
+	int seen_eal, seen_dp;
+	unsigned args_line;
+	size_t nh_alloc;
+};
+
+static void __attribute__((format(printf, 4, 5)))
+st_err_at(struct parse_state *st, unsigned line, const char *key,
+	  const char *fmt, ...)
+{
+	struct or_cfg *cfg = st->cfg;
+	va_list ap;
+	int n;
+
+	if (cfg->err[0] != '\0')
+		return; /* keep the first error */
+	if (line == 0)
+		n = snprintf(cfg->err, sizeof(cfg->err), "%s: ", st->name);
+	else if (st->section[0] == '\0')
+		n = snprintf(cfg->err, sizeof(cfg->err), "%s:%u: ", st->name,
+			     line);
+	else if (key == NULL)
+		n = snprintf(cfg->err, sizeof(cfg->err), "%s:%u: [%s]: ",
+			     st->name, line, st->section);
+	else
+		n = snprintf(cfg->err, sizeof(cfg->err), "%s:%u: [%s] %s: ",
+			     st->name, line, st->section, key);
+	if (n < 0 || (size_t)n >= sizeof(cfg->err))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(cfg->err + n, sizeof(cfg->err) - n, fmt, ap);
+	va_end(ap);
+	st->err_line = line ? line : 1;
+}
+
+#define st_err(st, key, ...) st_err_at(st, (st)->line, key, __VA_ARGS__)
+
+/* -------------------------------------------------------------- keys -- */
+
+typedef int (*key_fn)(struct parse_state *st, const char *key,
+		      const char *v);
+
+struct key_def {
+	const char *name;
+	key_fn fn;
+	int cont; /* may continue on indented lines (appended) */
+};
+
+#define BAD(st, key, v, expect)                                               \
+	(st_err(st, key, "invalid value '%s' (expected %s)", v, expect), -1)
+
+static int
+append_str(char **dst, const char *v, const char *sep)
+{
+	size_t a = *dst ? strlen(*dst) : 0;
+	size_t b = strlen(v);
+	char *p = realloc(*dst, a + strlen(sep) + b + 1);
+
+	if (p == NULL)
+		return -ENOMEM;
+	if (a == 0)
+		memcpy(p, v, b + 1);
+	else
+		sprintf(p + a, "%s%s", sep, v);
+	*dst = p;
+	return 0;
+}
+
+static int
+k_eal_args(struct parse_state *st, const char *key, const char *v)
+{
+	if (st->args_line == 0)
+		st->args_line = st->line;
+	if (append_str(&st->cfg->eal_args, v, " ") != 0)
+		return st_err(st, key, "out of memory"), -1;
+	return 0;
+}
+
+static int
+k_main_lcore(struct parse_state *st, const char *key, const char *v)
+{
+	uint64_t x;
+
+	if (or_cfgv_u64(v, 0, OR_CFG_MAX_LCORE, &x) != 0)
+		return BAD(st, key, v, "an lcore id 0..1023");
+	st->cfg->main_lcore = (unsigned)x;
+	return 0;
+}
+
+static int
+k_udp_port(struct parse_state *st, const char *key, const char *v)
+{
+	uint64_t x;
+
+	if (or_cfgv_u64(v, 1, 65535, &x) != 0)
+		return BAD(st, key, v, "a UDP port 1..65535");
+	if (st->kind == SECT_DP)
+		st->cfg->udp_port = (uint16_t)x;
+	else
+		st->cfg->nexthops[st->idx].udp_port = (uint16_t)x;
+	return 0;
+}
+
+static int
+k_channel(struct parse_state *st, const char *key, const char *v)
+{
+	struct or_cfg *cfg = st->cfg;
+
+	if (v[0] == '\0' || strlen(v) >= sizeof(cfg->channel))
+		return BAD(st, key, v, "a socket path of 1..107 characters");
+	strcpy(cfg->channel, v);
+	return 0;
+}
+
+/* Unsigned integer keys of [dataplane]: name, bounds, field. */
+static int
+k_dp_uint(struct parse_state *st, const char *key, const char *v)
+{
+	static const struct {
+		const char *name;
+		uint64_t min, max;
+		const char *expect;
+	} defs[] = {
+		{ "table_entries", 1, 1ull << 32, "1..4294967296" },
+		{ "table_mem_mb", 0, 1u << 20, "0..1048576 (0 = no limit)" },
+		{ "rx_desc", 64, 16384, "64..16384" },
+		{ "tx_desc", 64, 16384, "64..16384" },
+		{ "mbufs", 0, 1u << 24, "0 (auto) or 1024..16777216" },
+		{ "idle_sleep_us", 0, 100000, "0..100000 microseconds" },
+	};
+	struct or_cfg *cfg = st->cfg;
+	uint64_t x;
+	unsigned i;
+
+	for (i = 0; strcmp(defs[i].name, key) != 0; i++)
+		;
+	if (or_cfgv_u64(v, defs[i].min, defs[i].max, &x) != 0 ||
+	    (i == 4 && x != 0 && x < 1024))
+		return BAD(st, key, v, defs[i].expect);
+	switch (i) {
+	case 0: cfg->table_entries = x; break;
+	case 1: cfg->table_mem_mb = x; break;
+	case 2: cfg->rx_desc = (unsigned)x; break;
+	case 3: cfg->tx_desc = (unsigned)x; break;
+	case 4: cfg->mbufs = (unsigned)x; break;
+	default: cfg->idle_sleep_us = (unsigned)x; break;
+	}
+	return 0;
+}
+
+static int
+k_dp_bool(struct parse_state *st, const char *key, const char *v)
+{
+	int b;
+
+	if (strcmp(key, "start_rx_after_sync") == 0) {
+		if (strcasecmp(v, "ack") == 0) {
+			st->cfg->start_rx_after_sync = OR_CFG_RX_AFTER_ACK;
+			return 0;
+		}
+		if (or_cfgv_bool(v, &b) != 0)
+			return BAD(st, key, v, "no, yes (a full resync) or ack");
+		st->cfg->start_rx_after_sync = b ? OR_CFG_RX_AFTER_RESYNC :
+						   OR_CFG_RX_AT_START;
+		return 0;
+	}
+	if (or_cfgv_bool(v, &b) != 0)
+		return BAD(st, key, v, "yes or no");
+	st->cfg->pdump = b;
+	return 0;
+}
+
+static int
+k_port_device(struct parse_state *st, const char *key, const char *v)
+{
+	struct or_cfg_port *p = &st->cfg->ports[st->idx];
+	size_t a = strlen(p->device);
+
+	if (v[0] == '\0')
+		return BAD(st, key, v, "a PCI address or a vdev string");
+	if (a + strlen(v) >= sizeof(p->device))
+		return st_err(st, key, "device string longer than %zu characters",
+			      sizeof(p->device) - 1), -1;
+	/* Continuation pieces are glued without a separator: break the
+	 * value after a comma. */
+	strcpy(p->device + a, v);
+	return 0;
+}
+
+static int
+k_port_rxq(struct parse_state *st, const char *key, const char *v)
+{
+	struct or_cfg_port *p = &st->cfg->ports[st->idx];
+	uint64_t x;
+
+	if (or_cfgv_u64(v, 0, OR_CFG_MAX_QUEUES, &x) != 0)
+		return BAD(st, key, v, "0..16");
+	p->rx_queues = (unsigned)x;
+	p->has_rx_queues = 1;
+	p->rx_queues_line = st->line;
+	return 0;
+}
+
+static int
+k_port_workers(struct parse_state *st, const char *key, const char *v)
+{
+	struct or_cfg_port *p = &st->cfg->ports[st->idx];
+	int rc = or_cfgv_lcores(v, p->workers, OR_CFG_MAX_QUEUES, &p->n_workers);
+
+	if (rc == -EEXIST)
+		return st_err(st, key, "lcore listed twice in '%s'", v), -1;
+	if (rc == -E2BIG)
+		return st_err(st, key, "more than %d lcores in '%s'",
+			      OR_CFG_MAX_QUEUES, v), -1;
+	if (rc != 0)
+		return BAD(st, key, v, "an lcore list like 1,2 or 1-3");
+	p->workers_line = st->line;
+	return 0;
+}
+
+static int
+k_ip(struct parse_state *st, const char *key, const char *v)
+{
+	uint32_t ip;
+
+	if (or_cfgv_ip(v, &ip) != 0)
+		return BAD(st, key, v, "a unicast IPv4 address");
+	if (st->kind == SECT_PORT) {
+		st->cfg->ports[st->idx].ip = ip;
+		st->cfg->ports[st->idx].has_ip = 1;
+	} else {
+		st->cfg->nexthops[st->idx].ip = ip;
+		st->cfg->nexthops[st->idx].has_ip = 1;
+	}
+	return 0;
+}
+
+static int
+k_mac(struct parse_state *st, const char *key, const char *v)
+{
+	uint8_t mac[6];
+
+	if (or_cfgv_mac(v, mac) != 0)
+		return BAD(st, key, v, "a unicast MAC like 02:00:00:00:00:01");
+	if (st->kind == SECT_PORT) {
+		memcpy(st->cfg->ports[st->idx].mac, mac, 6);
+		st->cfg->ports[st->idx].has_mac = 1;
+	} else {
+		memcpy(st->cfg->nexthops[st->idx].mac, mac, 6);
+		st->cfg->nexthops[st->idx].has_mac = 1;
+	}
+	return 0;
+}
+
+static int
+k_port_promisc(struct parse_state *st, const char *key, const char *v)
+{
+	if (or_cfgv_bool(v, &st->cfg->ports[st->idx].promiscuous) != 0)
+		return BAD(st, key, v, "yes or no");
+	return 0;
+}
+
+static int
+k_nh_port(struct parse_state *st, const char *key, const char *v)
+{
+	struct or_cfg_nexthop *nh = &st->cfg->nexthops[st->idx];
+
+	if (!or_cfgv_name(v))
+		return BAD(st, key, v, "the NAME of a [port NAME] section");
+	strcpy(nh->port, v);
+	nh->port_line = st->line;
+	return 0;
+}
+
+static const struct key_def eal_keys[] = {
+	{ "args", k_eal_args, 1 },
+	{ "main_lcore", k_main_lcore, 0 },
+	{ NULL, NULL, 0 },
+};
+
+static const struct key_def dp_keys[] = {
+	{ "udp_port", k_udp_port, 0 },
+	{ "channel", k_channel, 0 },
+	{ "table_entries", k_dp_uint, 0 },
+	{ "table_mem_mb", k_dp_uint, 0 },
+	{ "rx_desc", k_dp_uint, 0 },
+	{ "tx_desc", k_dp_uint, 0 },
+	{ "mbufs", k_dp_uint, 0 },
+	{ "idle_sleep_us", k_dp_uint, 0 },
+	{ "start_rx_after_sync", k_dp_bool, 0 },
+	{ "pdump", k_dp_bool, 0 },
+	{ NULL, NULL, 0 },
+};
+
+static const struct key_def port_keys[] = {
+	{ "device", k_port_device, 1 },
+	{ "rx_queues", k_port_rxq, 0 },
+	{ "workers", k_port_workers, 0 },
+	{ "ip", k_ip, 0 },
+	{ "mac", k_mac, 0 },
+	{ "promiscuous", k_port_promisc, 0 },
+	{ NULL, NULL, 0 },
+};
+
+static const struct key_def nh_keys[] = {
+	{ "port", k_nh_port, 0 },
+	{ "mac", k_mac, 0 },
+	{ "ip", k_ip, 0 },
+	{ "udp_port", k_udp_port, 0 },
+	{ NULL, NULL, 0 },
+};
+
+/* ---------------------------------------------------------- sections -- */
+
+static int
+starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* "port NAME" / "nexthop ID": the argument after the word, or NULL. */
+static const char *
+section_arg(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (strncmp(s, word, n) != 0 || (s[n] != ' ' && s[n] != '\t'))
+		return NULL;
+	s += n;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+static void
+section_begin(struct parse_state *st, const char *name)
+{
+	struct or_cfg *cfg = st->cfg;
+	const char *arg;
+	uint64_t id;
+
+	snprintf(st->section, sizeof(st->section), "%s", name);
+	st->seen = 0;
+	st->last_key[0] = '\0';
+	st->kind = SECT_BAD;
+
+	if (starts_with(name, "control") || starts_with(name, "metrics")) {
+		st->kind = SECT_IGNORED;
+	} else if (strcmp(name, "eal") == 0 || strcmp(name, "dataplane") == 0) {
+		int *seen = name[0] == 'e' ? &st->seen_eal : &st->seen_dp;
+
+		if (*seen)
+			st_err(st, NULL, "duplicate section");
+		else
+			st->kind = name[0] == 'e' ? SECT_EAL : SECT_DP;
+		*seen = 1;
+	} else if ((arg = section_arg(name, "port")) != NULL) {
+		if (!or_cfgv_name(arg)) {
+			st_err(st, NULL, "invalid port name '%s' (expected "
+				"1..31 characters of a-z, 0-9, _)", arg);
+			return;
+		}
+		for (unsigned i = 0; i < cfg->n_ports; i++)
+			if (strcmp(cfg->ports[i].name, arg) == 0) {
+				st_err(st, NULL, "duplicate section");
+				return;
+			}
+		if (cfg->n_ports == OR_CFG_MAX_PORTS) {
+			st_err(st, NULL, "more than %d ports", OR_CFG_MAX_PORTS);
+			return;
+		}
+		st->idx = cfg->n_ports++;
+		strcpy(cfg->ports[st->idx].name, arg);
+		cfg->ports[st->idx].line = st->line;
+		st->kind = SECT_PORT;
+	} else if ((arg = section_arg(name, "nexthop")) != NULL) {
+		if (or_cfgv_u64(arg, 0, 65535, &id) != 0) {
+			st_err(st, NULL, "invalid next-hop id '%s' (expected a "
+				"delivery node id 0..65535)", arg);
+			return;
+		}
+		for (unsigned i = 0; i < cfg->n_nexthops; i++)
+			if (cfg->nexthops[i].id == id) {
+				st_err(st, NULL, "duplicate section");
+				return;
+			}
+		if (cfg->n_nexthops == st->nh_alloc) {
+			size_t n = st->nh_alloc ? st->nh_alloc * 2 : 16;
+			void *p = realloc(cfg->nexthops, n * sizeof(*cfg->nexthops));
+
+			if (p == NULL) {
+				st_err(st, NULL, "out of memory");
+				return;
+			}
+			cfg->nexthops = p;
+			st->nh_alloc = n;
+		}
+		st->idx = cfg->n_nexthops++;
+		memset(&cfg->nexthops[st->idx], 0, sizeof(cfg->nexthops[0]));
+		cfg->nexthops[st->idx].id = (uint16_t)id;
+		cfg->nexthops[st->idx].line = st->line;
+		st->kind = SECT_NEXTHOP;
+	} else {
+		st_err(st, NULL, "unknown section (expected eal, dataplane, "
+			"port NAME or nexthop ID; control* and metrics* "
+			"sections are skipped)");
+	}
+}
+
+/* Called by the reader at the start of every physical line. */
+static void
+line_begin(struct parse_state *st, const char *raw)
+{
+	const char *p = raw;
+	const char *end;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	st->indented = p != raw;
+	if (*p != '[')
+		return;
+	end = strchr(p, ']');
+	if (end == NULL)
+		return; /* inih reports the syntax error */
+	char name[64];
+	size_t n = (size_t)(end - p - 1);
+
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, p + 1, n);
+	name[n] = '\0';
+	section_begin(st, name);
+}
+
+static int
+handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse_state *st = user;
+	const struct key_def *defs;
+	unsigned i;
+
+	(void)section; /* line_begin() tracks it, with its line */
+	if (st->err_line != 0)
+		return 1;
+	switch (st->kind) {
+	case SECT_IGNORED:
+	case SECT_BAD:
+		return 1;
+	case SECT_NONE:
+		st_err_at(st, st->line, NULL, "key '%s' outside a section", key);
+		return 0;
+	case SECT_EAL: defs = eal_keys; break;
+	case SECT_DP: defs = dp_keys; break;
+	case SECT_PORT: defs = port_keys; break;
+	default: defs = nh_keys; break;
+	}
+	for (i = 0; defs[i].name != NULL; i++)
+		if (strcmp(defs[i].name, key) == 0)
+			break;
+	if (defs[i].name == NULL) {
+		st_err(st, key, "unknown key");
+		return 0;
+	}
+	if (st->indented && strcmp(st->last_key, key) == 0) {
+		/* inih passes an indented line as more of the previous value */
+		if (!defs[i].cont) {
+			st_err(st, key, "indented line continues this key's "
+				"value, which takes one line (do not indent keys)");
+			return 0;
+		}
+	} else if (st->seen & (1u << i)) {
+		if (defs[i].fn != k_eal_args) {
+			st_err(st, key, "duplicate key");
+			return 0;
+		}
+	}
+	st->seen |= 1u << i;
+	snprintf(st->last_key, sizeof(st->last_key), "%s", key);
+	return defs[i].fn(st, key, value) == 0;
+}
+
+/* ------------------------------------------------------------ reader -- */
+
+static int
+src_getc(struct parse_state *st)
+{
+	if (st->f != NULL)
+		return getc(st->f);
+	return *st->str == '\0' ? EOF : (unsigned char)*st->str++;
+}
+
+static void
+src_ungetc(struct parse_state *st, int c)
+{
+	if (st->f != NULL)
+		ungetc(c, st->f);
+	else
+		st->str--;
+}
+
+/* fgets() over the source, counting lines (see the file comment). */
+static char *
+reader(char *buf, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	int n = 0, c = EOF;
+
+	while (n < num - 1 && (c = src_getc(st)) != EOF) {
+		buf[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (n == 0)
+		return NULL;
+	buf[n] = '\0';
+	if (c == '\0' || memchr(buf, '\0', n) != NULL)
+		st_err_at(st, st->line + st->at_bol, NULL, "NUL byte in file");
+	if (st->at_bol) {
+		st->line++;
+		line_begin(st, buf);
+	}
+	st->at_bol = buf[n - 1] == '\n';
+	if (!st->at_bol) {
+		c = src_getc(st);
+		if (c != EOF) {
+			src_ungetc(st, c);
+			st_err_at(st, st->line, NULL, "line longer than %d "
+				  "characters (continue a long value on "
+				  "indented lines)", num - 2);
+		}
+	}
+	return buf;
+}
+
+/* ------------------------------------------------------------- check -- */
+
+static int
+cmp_nh(const void *a, const void *b)
+{
+	const struct or_cfg_nexthop *x = a, *y = b;
+
+	return (int)x->id - (int)y->id;
+}
+
+static void
+check(struct parse_state *st)
+{
+	static const char *const lcore_opts[] = { "-l", "-c", "--lcores",
+		"--main-lcore", "--master-lcore", NULL };
+	static const char *const nopci[] = { "--no-pci", NULL };
+	struct or_cfg *cfg = st->cfg;
+	unsigned rxq = 0;
+
+	if (or_cfgv_has_arg(cfg->eal_args, lcore_opts)) {
+		snprintf(st->section, sizeof(st->section), "eal");
+		st_err_at(st, st->args_line, "args", "lcores are set by [eal] "
+			  "main_lcore and [port] workers: remove -l/-c/--lcores/"
+			  "--main-lcore");
+		return;
+	}
+	if (cfg->n_ports == 0) {
+		st_err_at(st, 0, NULL, "no [port NAME] section");
+		return;
+	}
+	for (unsigned i = 0; i < cfg->n_ports; i++) {
+		struct or_cfg_port *p = &cfg->ports[i];
+		char dev[OR_CFG_DEV_LEN];
+
+		snprintf(st->section, sizeof(st->section), "port %s", p->name);
+		if (p->device[0] == '\0') {
+			st_err_at(st, p->line, NULL, "missing key 'device'");
+			return;
+		}
+		if (!p->has_ip) {
+			st_err_at(st, p->line, NULL, "missing key 'ip'");
+			return;
+		}
+		p->is_pci = or_cfgv_pci(p->device);
+		if (p->is_pci && or_cfgv_has_arg(cfg->eal_args, nopci)) {
+			st_err_at(st, p->line, "device", "PCI device '%s' but "
+				  "[eal] args has --no-pci", p->device);
+			return;
+		}
+		or_cfg_dev_name(p, dev, sizeof(dev));
+		for (unsigned j = 0; j < i; j++) {
+			char other[OR_CFG_DEV_LEN];
+
+			or_cfg_dev_name(&cfg->ports[j], other, sizeof(other));
+			if (strcmp(dev, other) == 0) {
+				st_err_at(st, p->line, "device", "device '%s' "
+					  "already used by [port %s]", dev,
+					  cfg->ports[j].name);
+				return;
+			}
+		}
+		if (!p->has_rx_queues) {
+			p->rx_queues = p->n_workers;
+		} else if (p->rx_queues != p->n_workers) {
+			st_err_at(st, p->rx_queues_line, "rx_queues",
+				  "%u RX queues but %u worker lcores (workers "
+				  "needs one lcore per RX queue)", p->rx_queues,
+				  p->n_workers);
+			return;
+		}
+		for (unsigned q = 0; q < p->n_workers; q++) {
+			unsigned l = p->workers[q], k;
+
+			if (l == cfg->main_lcore) {
+				st_err_at(st, p->workers_line, "workers",
+					  "lcore %u is the main lcore ([eal] "
+					  "main_lcore)", l);
+				return;
+			}
+			for (k = 0; k < cfg->n_workers; k++)
+				if (cfg->workers[k] == l)
+					break;
+			if (k < cfg->n_workers)
+				continue;
+			if (cfg->n_workers == OR_CFG_MAX_WORKERS) {
+				st_err_at(st, p->workers_line, "workers", "more "
+					  "than %d worker lcores in all",
+					  OR_CFG_MAX_WORKERS);
+				return;
+			}
+			/* keep ascending */
+			while (k > 0 && cfg->workers[k - 1] > l) {
+				cfg->workers[k] = cfg->workers[k - 1];
+				k--;
+			}
+			cfg->workers[k] = l;
+			cfg->n_workers++;
+		}
+		rxq += p->rx_queues;
+	}
+	if (rxq == 0) {
+		st_err_at(st, 0, NULL, "no port has workers: nothing would "
+			  "receive (set workers in a [port NAME] section)");
+		return;
+	}
+	for (unsigned i = 0; i < cfg->n_nexthops; i++) {
+		struct or_cfg_nexthop *nh = &cfg->nexthops[i];
+		unsigned j;
+
+		snprintf(st->section, sizeof(st->section), "nexthop %u", nh->id);
+		if (nh->port[0] == '\0' || !nh->has_mac || !nh->has_ip) {
+			st_err_at(st, nh->line, NULL, "missing key '%s'",
+				  nh->port[0] == '\0' ? "port" :
+				  !nh->has_mac ? "mac" : "ip");
+			return;
+		}
+		for (j = 0; j < cfg->n_ports; j++)
+			if (strcmp(cfg->ports[j].name, nh->port) == 0)
+				break;
+		if (j == cfg->n_ports) {
+			st_err_at(st, nh->port_line, "port", "no [port %s] "
+				  "section", nh->port);
+			return;
+		}
+		nh->port_idx = j;
+		if (nh->udp_port == 0)
+			nh->udp_port = cfg->udp_port;
+	}
+	if (cfg->n_nexthops > 1)
+		qsort(cfg->nexthops, cfg->n_nexthops, sizeof(*cfg->nexthops),
+		      cmp_nh);
+}
+
+/* -------------------------------------------------------------- load -- */
+
+static void
+cfg_defaults(struct or_cfg *cfg, const char *name)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->file, sizeof(cfg->file), "%s", name);
+	cfg->udp_port = 7040;
+	snprintf(cfg->channel, sizeof(cfg->channel), "%s",
+		 OR_CFG_DEFAULT_CHANNEL);
+	cfg->table_entries = OR_CFG_DEFAULT_ENTRIES;
+	cfg->rx_desc = OR_CFG_DEFAULT_DESC;
+	cfg->tx_desc = OR_CFG_DEFAULT_DESC;
+	cfg->pdump = 1;
+}
+
+static int
+parse(struct parse_state *st)
+{
+	int rc = ini_parse_stream(reader, st, handler, st);
+
+	if (rc < 0) {
+		st_err_at(st, 0, NULL, "cannot parse (out of memory)");
+		return -ENOMEM;
+	}
+	/* inih's own syntax errors (no '=' or ']') never reach the handler;
+	 * rc is the first error line, ours or its. */
+	if (rc > 0 && (st->err_line == 0 || (unsigned)rc < st->err_line)) {
+		snprintf(st->cfg->err, sizeof(st->cfg->err), "%s:%d: syntax "
+			 "error (expected [section], key = value or a comment)",
+			 st->name, rc);
+	}
+	if (st->cfg->err[0] == '\0')
+		check(st);
+	return st->cfg->err[0] == '\0' ? 0 : -EINVAL;
+}
+
+int
+or_cfg_load(struct or_cfg *cfg, const char *path)
+{
+	struct parse_state st = { .cfg = cfg, .name = path, .at_bol = 1 };
+	int rc;
+
+	cfg_defaults(cfg, path);
+	st.f = fopen(path, "r");
+	if (st.f == NULL) {
+		rc = -errno;
+		snprintf(cfg->err, sizeof(cfg->err), "%s: %s", path,
+			 strerror(errno));
+		return rc;
+	}
+	rc = parse(&st);
+	fclose(st.f);
+	return rc;
+}
+
+int
+or_cfg_load_string(struct or_cfg *cfg, const char *name, const char *text)
+{
+	struct parse_state st = { .cfg = cfg, .name = name, .at_bol = 1,
+				  .str = text };
+
+	cfg_defaults(cfg, name);
+	return parse(&st);
+}
+
+void
+or_cfg_free(struct or_cfg *cfg)
+{
+	free(cfg->eal_args);
+	free(cfg->nexthops);
+	cfg->eal_args = NULL;
+	cfg->nexthops = NULL;
+	cfg->n_nexthops = 0;
+}

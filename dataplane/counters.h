@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Dataplane counters: per worker and per port, plain uint64_t on the hot
+ * path. Each worker writes only its own cache-line-aligned blocks (one per
+ * port), with no atomics; readers (telemetry, the updater's STATS replies)
+ * load them with relaxed atomic loads and add them up.
+ *
+ * Clearing: a reader cannot zero a block another thread is writing (the
+ * worker's next read-modify-write would bring the old value back), so a
+ * clear stores a baseline snapshot, and every read returns current minus
+ * baseline. Since counters only grow, a clear is seen by every reader at
+ * once and takes nothing from the workers.
+ *
+ * Which port a counter is charged to: rx, drops, delivered, bounced and
+ * arp_replies to the receiving port; tx and drop_tx_full to the port the
+ * packet was (or failed to be) sent on.
+ */
+#ifndef OR_DP_COUNTERS_H
+#define OR_DP_COUNTERS_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "pkt/pkt.h"
+
+/* Counters the worker keeps besides one per drop reason (pkt.h's
+ * OR_DROP_REASONS, named "drop_<reason>"). */
+#define OR_CNT_BASE(X)                                                       \
+	X(RX, "rx")                   /* frames received */                 \
+	X(TX, "tx")                   /* frames handed to the NIC */        \
+	X(DELIVERED, "delivered")     /* MSGs rewritten to a delivery node */ \
+	X(BOUNCED, "bounced")         /* MSGs bounced to their sender */    \
+	X(ARP_REPLIES, "arp_replies") /* ARP requests answered */
+
+enum or_cnt_id {
+#define OR_CNT_ENUM_(n, s) OR_CNT_##n,
+	OR_CNT_BASE(OR_CNT_ENUM_)
+#undef OR_CNT_ENUM_
+	OR_CNT_DROP_FIRST, /* drop reason 1 (OR_DROP_NONE has no counter) */
+	OR_CNT_NUM = OR_CNT_DROP_FIRST + OR_DROP_MAX - 1,
+};
+
+/* Index of the counter of drop reason r (r != OR_DROP_NONE). */
+#define OR_CNT_DROP(r) (OR_CNT_DROP_FIRST + (unsigned)(r) - 1)
+
+/* One worker's counters for one port. */
+struct or_cnt_block {
+	uint64_t v[OR_CNT_NUM];
+} __rte_cache_aligned;
+
+/* Reader side. live[w] is worker w's array of n_ports blocks. */
+struct or_counters {
+	unsigned n_workers, n_ports;
+	struct or_cnt_block **live;
+	struct or_cnt_block *base; /* [w * n_ports + p], readers only */
+	pthread_mutex_t lock;      /* readers and clear among themselves */
+};
+
+#define OR_CNT_ALL (-1)
+
+/* "rx", ..., "drop_truncated", ... ; NULL past the end. */
+const char *or_cnt_name(unsigned id);
+
+/* Allocates every worker's blocks, each on its worker's socket. */
+int or_cnt_init(struct or_counters *c, unsigned n_workers, unsigned n_ports,
+		const int *worker_socket);
+void or_cnt_fini(struct or_counters *c);
+
+/* Sum since the last clear over worker w and port p (either may be
+ * OR_CNT_ALL). out[OR_CNT_NUM]. Returns the total of the drop counters. */
+uint64_t or_cnt_read(struct or_counters *c, int w, int p, uint64_t *out);
+
+/* Clears every counter, as seen by every reader. */
+void or_cnt_clear(struct or_counters *c);
+
+#endif

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Worker lcores: each polls its RX queues (one per port it serves), decides
+ * every frame with the pkt module and one bulk consent-table lookup per
+ * burst, and sends through its own TX queue on every port. Per-lcore
+ * configuration as in DPDK's l3fwd: everything a worker touches on the hot
+ * path is its own (queues, TX buffers, counters) or read-only.
+ *
+ * RCU: a worker is a liburcu QSBR reader of the consent table (contract in
+ * include/optroute/ctable.h).
+ */
+#ifndef OR_DP_WORKER_H
+#define OR_DP_WORKER_H
+
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+
+#include "dp.h"
+
+struct or_rxq {
+	uint16_t port_id;
+	uint16_t queue_id;
+	uint16_t port_idx;
+	struct or_port_addr pa; /* the receiving port's addresses */
+};
+
+struct or_worker {
+	unsigned idx;      /* 0..n_workers-1; also its TX queue on every port */
+	unsigned lcore_id;
+	unsigned n_rxq;
+	struct or_rxq rxq[OR_CFG_MAX_PORTS];
+	unsigned n_ports;
+	uint16_t port_ids[OR_CFG_MAX_PORTS];
+	uint8_t port_idx[RTE_MAX_ETHPORTS];
+	/* TX buffer per DPDK port id (NULL for ports not configured). */
+	struct rte_eth_dev_tx_buffer *txb[RTE_MAX_ETHPORTS];
+	struct or_cnt_block *cnt; /* [n_ports], written by this worker only */
+	const struct or_nexthop *nh;
+	unsigned nh_count;
+	const struct ct *table;
+	const int *quit;
+	const int *rx_enabled;
+	unsigned idle_sleep_us;
+} __rte_cache_aligned;
+
+/* Builds the worker of lcore cfg->workers[idx]: its RX queues, TX buffers
+ * and counters (dp->cnt must be initialised). 0 or -ENOMEM. */
+int or_worker_create(struct or_dp *dp, unsigned idx, struct or_worker **out);
+void or_worker_free(struct or_worker *w);
+
+/* lcore function (rte_eal_remote_launch); arg is the struct or_worker. */
+int or_worker_main(void *arg);
+
+#endif
