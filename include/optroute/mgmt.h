@@ -38,6 +38,7 @@
 #define OR_MGMT_CMDS(X)                                                       \
 	X(OPTIN, "optin", "opt a subject in (number, sealed or token)")       \
 	X(OPTOUT, "optout", "opt a subject out")                             \
+	X(ERASE, "erase", "delete a subject's record (right to erasure)")    \
 	X(STATUS, "status", "consent state of one subject")                  \
 	X(IMPORT, "import", "apply one chunk of lines (numbers or tokens)")  \
 	X(AUDIT, "audit", "one subject's history, hash chain verified")      \
@@ -66,7 +67,6 @@ enum or_mgmt_cmd {
 	X(INVALID_NUMBER, "invalid_number") /* not E.164 */                  \
 	X(INVALID_TOKEN, "invalid_token")   /* not 32 hex digits */          \
 	X(INVALID_SEALED, "invalid_sealed") /* bad base64 or cannot open */  \
-	X(NOT_FOUND, "not_found")           /* no record for the subject */  \
 	X(DATAPLANE_UNAVAILABLE, "dataplane_unavailable")                    \
 	X(TIMEOUT, "timeout")               /* wait for the ack timed out */ \
 	X(STORE, "store_error")                                              \

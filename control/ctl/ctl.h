@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * optroutectl: options and helpers shared by its command files.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include <jansson.h>
+
+#include "ctl_io.h"
+
+/* Exit codes. */
+#define CTL_EXIT_ERROR 1 /* the daemon answered with an error */
+#define CTL_EXIT_USAGE 2 /* bad command line or input */
+#define CTL_EXIT_CONN 3  /* no daemon, or it did not answer */
+
+struct ctl {
+	struct ctl_conn conn;
+	const char *cmd;
+	int json;
+	int timeout_ms;
+	const char *number;  /* NUMBER or "-" (import: FILE or "-") */
+	char *arg_copy;      /* copy of the positional (argv is wiped) */
+	const char *token;
+	const char *sealed;
+	int seal;
+	int node;            /* -1: not given */
+	long long notice;    /* -1: not given */
+	const char *method;
+	int wait;
+	int clear;
+	int verify;
+	int optin;           /* import: 1 optin, 0 optout, -1 not given */
+	unsigned chunk;      /* import: lines per request, 0 = default */
+};
+
+/* Sends req (then wipes it) and reads the reply. 0 or an exit code
+ * (message printed). */
+int ctl_roundtrip(struct ctl *c, struct ctl_buf *req, json_t **reply);
+
+/* Appends ,"node":..,"notice":..,"method":..,"wait":true as given. */
+int ctl_add_options(struct ctl *c, struct ctl_buf *b, int with_node);
+
+/* import FILE|- --optin|--optout. Exit code. */
+int ctl_import(struct ctl *c);
+
+#endif

@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The management commands; see cp_act.h. Replies never contain a plain
+ * number: subjects are answered with their token.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../lib/audit.h"
+#include "../lib/token.h"
+
+#include "cp_act.h"
+#include "cp_json.h"
+#include "cp_log.h"
+
+/* Per-line errors listed in one import reply; the rest are only counted. */
+#define CP_IMPORT_MAX_ERRORS 256
+
+#define CP_ERR_RET(a, code, ...)                                      \
+	do {                                                          \
+		snprintf((a)->msg, sizeof((a)->msg), __VA_ARGS__);    \
+		(a)->err = OR_MGMT_E_##code;                          \
+		return CP_NEXT_REPLY;                                 \
+	} while (0)
+
+static const char *
+cp_state_name(unsigned state)
+{
+	switch (state) {
+	case OR_STATE_IN:
+		return "in";
+	case OR_STATE_OUT:
+		return "out";
+	default:
+		return "none";
+	}
+}
+
+static void
+cp_set_token(json_t *o, const char *key, const struct or_token *t)
+{
+	char hex[OR_TOKEN_HEX_BUFSZ];
+
+	or_token_to_hex(t, hex);
+	json_object_set_new(o, key, json_string(hex));
+}
+
+static void
+cp_set_u64(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+/* Subject of a request -> token. The plain number is wiped in place by
+ * or_token_from_number() whatever the outcome. */
+static enum or_mgmt_err
+cp_subject_token(struct cp_act *a, struct cp_req *r, struct or_token *t)
+{
+	const struct cp_cfg *cfg = a->d->cfg;
+	char *s = (char *)json_string_value(r->subject);
+	size_t len = json_string_length(r->subject);
+	struct or_err err = { "" };
+
+	switch (r->subj) {
+	case CP_SUBJ_NUMBER:
+		if (or_token_from_number(a->d->keys, (uint8_t)cfg->key_epoch,
+					 s, len, t, &err) == 0)
+			return OR_MGMT_OK;
+		snprintf(a->msg, sizeof(a->msg), "%s", err.msg);
+		return OR_MGMT_E_INVALID_NUMBER;
+	case CP_SUBJ_SEALED:
+		if (or_token_from_sealed_b64(a->d->keys,
+					     (uint8_t)cfg->key_epoch, s, len, t,
+					     &err) == 0)
+			return OR_MGMT_OK;
+		snprintf(a->msg, sizeof(a->msg), "%s", err.msg);
+		return OR_MGMT_E_INVALID_SEALED;
+	case CP_SUBJ_TOKEN:
+		if (or_token_from_hex(s, len, t, &err) == 0)
+			return OR_MGMT_OK;
+		snprintf(a->msg, sizeof(a->msg), "token: %s", err.msg);
+		return OR_MGMT_E_INVALID_TOKEN;
+	default:
+		snprintf(a->msg, sizeof(a->msg), "no subject");
+		return OR_MGMT_E_BAD_REQUEST;
+	}
+}
+
+/* Method of collection: the request's, else one that fits the subject. */
+static enum or_mgmt_err
+cp_method(struct cp_act *a, const struct cp_req *r, uint8_t *m)
+{
+	if (r->method != NULL) {
+		if (or_method_parse(r->method, m) == 0)
+			return OR_MGMT_OK;
+		snprintf(a->msg, sizeof(a->msg),
+			 "unknown method (expected app, sealed, provisioning, "
+			 "import or operator)");
+		return OR_MGMT_E_BAD_REQUEST;
+	}
+	if (r->cmd == OR_MGMT_CMD_IMPORT)
+		*m = OR_METHOD_IMPORT;
+	else if (r->subj == CP_SUBJ_SEALED)
+		*m = OR_METHOD_SEALED;
+	else
+		*m = OR_METHOD_OPERATOR;
+	return OR_MGMT_OK;
+}
+
+static void
+cp_change_init(struct cp_act *a, const struct cp_req *r, uint8_t action,
+	       uint8_t method, struct or_change *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->action = action;
+	c->method = method;
+	c->epoch = (uint8_t)a->d->cfg->key_epoch;
+	c->node = action == OR_ACT_OPTIN ? r->node : -1;
+	c->notice_version = r->notice >= 0 ? (uint32_t)r->notice
+					   : a->d->cfg->notice_version;
+}
+
+unsigned
+cp_act_room(const struct cp_req *req)
+{
+	switch (req->cmd) {
+	case OR_MGMT_CMD_OPTIN:
+	case OR_MGMT_CMD_OPTOUT:
+	case OR_MGMT_CMD_ERASE:
+		return 1;
+	case OR_MGMT_CMD_IMPORT:
+		return (unsigned)json_array_size(req->lines);
+	default:
+		return 0;
+	}
+}
+
+/* ---------------------------------------------------------- changes -- */
+
+/* optin, optout and erase: one change. */
+static enum cp_act_next
+cp_act_change(struct cp_act *a, struct cp_req *r)
+{
+	struct or_change *c = &a->ch[0];
+	struct or_token t;
+	uint8_t method;
+
+	a->err = cp_subject_token(a, r, &t);
+	if (a->err != OR_MGMT_OK)
+		return CP_NEXT_REPLY;
+	a->err = cp_method(a, r, &method);
+	if (a->err != OR_MGMT_OK)
+		return CP_NEXT_REPLY;
+	cp_change_init(a, r,
+		       r->cmd == OR_MGMT_CMD_OPTIN    ? OR_ACT_OPTIN
+		       : r->cmd == OR_MGMT_CMD_OPTOUT ? OR_ACT_OPTOUT
+						      : OR_ACT_ERASE,
+		       method, c);
+	c->token = t;
+	a->n = 1;
+	return CP_NEXT_COMMIT;
+}
+
+/* Whitespace around an import line is not part of it. */
+static void
+cp_trim(const char **s, size_t *len)
+{
+	while (*len > 0 && ((*s)[0] == ' ' || (*s)[0] == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' ||
+			    (*s)[*len - 1] == '\r' || (*s)[*len - 1] == '\n'))
+		(*len)--;
+}
+
+static int
+cp_is_hex_token(const char *s, size_t len)
+{
+	if (len != OR_TOKEN_HEX_LEN)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return 1;
+}
+
+static enum cp_act_next
+cp_act_import(struct cp_act *a, struct cp_req *r)
+{
+	json_t *errors = json_array();
+	uint64_t skipped = 0, bad = 0;
+	uint8_t method;
+	size_t i;
+
+	a->err = cp_method(a, r, &method);
+	if (a->err != OR_MGMT_OK) {
+		json_decref(errors);
+		return CP_NEXT_REPLY;
+	}
+	for (i = 0; i < json_array_size(r->lines); i++) {
+		json_t *line = json_array_get(r->lines, i);
+		char *raw = (char *)json_string_value(line);
+		const char *s = raw;
+		size_t len = json_string_length(line);
+		struct or_err err = { "" };
+		struct or_change *c = &a->ch[a->n];
+		enum or_mgmt_err code;
+		int rc;
+
+		cp_trim(&s, &len);
+		if (len == 0 || s[0] == '#') {
+			skipped++;
+			cp_json_wipe_string(line);
+			continue;
+		}
+		cp_change_init(a, r, r->optin ? OR_ACT_OPTIN : OR_ACT_OPTOUT,
+			       method, c);
+		if (cp_is_hex_token(s, len)) {
+			rc = or_token_from_hex(s, len, &c->token, &err);
+			code = OR_MGMT_E_INVALID_TOKEN;
+		} else {
+			/* Wipes s[0..len); the trimmed blanks hold nothing. */
+			rc = or_token_from_number(a->d->keys, c->epoch,
+						  (char *)s, len, &c->token,
+						  &err);
+			code = OR_MGMT_E_INVALID_NUMBER;
+		}
+		cp_json_wipe_string(line);
+		if (rc == 0) {
+			a->n++;
+			continue;
+		}
+		bad++;
+		if (json_array_size(errors) < CP_IMPORT_MAX_ERRORS)
+			json_array_append_new(
+				errors,
+				json_pack("{s:I,s:s,s:s}", "line",
+					  (json_int_t)(r->first_line + i),
+					  "code", or_mgmt_err_code(code),
+					  "message", err.msg));
+	}
+	a->d->cnt.import_requests++;
+	a->d->cnt.import_lines += json_array_size(r->lines);
+	a->d->cnt.import_errors += bad;
+	cp_set_u64(a->reply, "lines", json_array_size(r->lines));
+	cp_set_u64(a->reply, "changes", a->n);
+	cp_set_u64(a->reply, "skipped", skipped);
+	cp_set_u64(a->reply, "invalid", bad);
+	json_object_set_new(a->reply, "errors", errors);
+	if (bad > CP_IMPORT_MAX_ERRORS)
+		cp_set_u64(a->reply, "errors_not_listed",
+			   bad - CP_IMPORT_MAX_ERRORS);
+	return a->n > 0 ? CP_NEXT_COMMIT : CP_NEXT_REPLY;
+}
+
+void
+cp_act_committed(struct cp_daemon *d, enum or_mgmt_cmd cmd, json_t *reply,
+		 const struct or_change *ch, const struct or_change_result *res,
+		 unsigned n, uint64_t first_seq)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (ch[i].action == OR_ACT_OPTIN)
+			d->cnt.optins++;
+		else if (ch[i].action == OR_ACT_OPTOUT)
+			d->cnt.optouts++;
+		else
+			d->cnt.erases++;
+	}
+	if (cmd == OR_MGMT_CMD_IMPORT) {
+		cp_set_u64(reply, "first_seq", first_seq);
+		cp_set_u64(reply, "seq", first_seq + n - 1);
+		return;
+	}
+	cp_set_token(reply, "token", &ch[0].token);
+	json_object_set_new(reply, "state",
+			    json_string(cp_state_name(or_rec_state(res[0].rec))));
+	json_object_set_new(reply, "previous",
+			    json_string(cp_state_name(
+				    or_rec_state(res[0].prev_rec))));
+	cp_set_u64(reply, "node", or_rec_node(res[0].rec));
+	json_object_set_new(reply, "pinned",
+			    json_boolean(or_rec_flags(res[0].rec) &
+					 OR_CFLAG_PINNED));
+	cp_set_u64(reply, "epoch", ch[0].epoch);
+	cp_set_u64(reply, "seq", first_seq);
+}
+
+/* ------------------------------------------------------------ reads -- */
+
+static enum cp_act_next
+cp_act_status(struct cp_act *a, struct cp_req *r)
+{
+	struct cp_push_info pi;
+	struct or_consent c;
+	struct or_token t;
+	int rc;
+
+	a->err = cp_subject_token(a, r, &t);
+	if (a->err != OR_MGMT_OK)
+		return CP_NEXT_REPLY;
+	cp_set_token(a->reply, "token", &t);
+	rc = or_store_get(a->d->store, &t, &c);
+	if (rc == -ENOENT) {
+		json_object_set_new(a->reply, "state", json_string("none"));
+		return CP_NEXT_REPLY;
+	}
+	if (rc < 0)
+		CP_ERR_RET(a, STORE, "store read failed: %s", strerror(-rc));
+	cp_push_info(a->d->push, &pi);
+	json_object_set_new(a->reply, "state",
+			    json_string(cp_state_name(c.state)));
+	cp_set_u64(a->reply, "node", c.node);
+	json_object_set_new(a->reply, "pinned",
+			    json_boolean(c.flags & OR_CFLAG_PINNED));
+	cp_set_u64(a->reply, "epoch", c.epoch);
+	json_object_set_new(a->reply, "method",
+			    json_string(or_method_name(c.method) != NULL
+						? or_method_name(c.method)
+						: "unknown"));
+	cp_set_u64(a->reply, "notice", c.notice_version);
+	cp_set_u64(a->reply, "granted_ms", c.granted_ms);
+	cp_set_u64(a->reply, "withdrawn_ms", c.withdrawn_ms);
+	cp_set_u64(a->reply, "seq", c.seq);
+	/* Whether the dataplane already decides on this record. */
+	json_object_set_new(a->reply, "applied",
+			    json_boolean(pi.acked_seq >= c.seq));
+	return CP_NEXT_REPLY;
+}
+
+static void
+cp_hash_hex(const uint8_t *h, char out[2 * OR_AUDIT_HASH_LEN + 1])
+{
+	for (int i = 0; i < OR_AUDIT_HASH_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+static enum cp_act_next
+cp_act_audit_chain(struct cp_act *a)
+{
+	uint8_t head[OR_AUDIT_HASH_LEN];
+	char hex[2 * OR_AUDIT_HASH_LEN + 1];
+	struct or_err err = { "" };
+	uint64_t bad = 0, n = 0, seq = 0;
+	uint64_t t0 = cp_now_ms();
+	int rc;
+
+	rc = or_audit_verify(a->d->store, &bad, &n, &err);
+	if (rc == -EBADMSG) {
+		cp_set_u64(a->reply, "bad_seq", bad);
+		CP_ERR_RET(a, AUDIT_BROKEN, "audit chain broken: %s", err.msg);
+	}
+	if (rc < 0)
+		CP_ERR_RET(a, STORE, "audit verify failed: %s", err.msg);
+	rc = or_audit_head(a->d->store, &seq, head, &err);
+	if (rc < 0)
+		CP_ERR_RET(a, STORE, "audit head: %s", err.msg);
+	cp_hash_hex(head, hex);
+	json_object_set_new(a->reply, "verified", json_true());
+	cp_set_u64(a->reply, "entries", n);
+	cp_set_u64(a->reply, "head_seq", seq);
+	json_object_set_new(a->reply, "head_hash", json_string(hex));
+	cp_set_u64(a->reply, "verify_ms", cp_now_ms() - t0);
+	return CP_NEXT_REPLY;
+}
+
+static enum cp_act_next
+cp_act_audit(struct cp_act *a, struct cp_req *r)
+{
+	struct or_audit_entry *e = NULL;
+	struct or_err err = { "" };
+	struct or_token t;
+	uint64_t bad = 0;
+	size_t n = 0;
+	json_t *hist;
+	int rc;
+
+	if (r->subj == CP_SUBJ_NONE)
+		return cp_act_audit_chain(a);
+	a->err = cp_subject_token(a, r, &t);
+	if (a->err != OR_MGMT_OK)
+		return CP_NEXT_REPLY;
+	cp_set_token(a->reply, "token", &t);
+	rc = or_audit_subject(a->d->store, &t, &e, &n, &bad, &err);
+	if (rc == -EBADMSG) {
+		cp_set_u64(a->reply, "bad_seq", bad);
+		CP_ERR_RET(a, AUDIT_BROKEN, "audit chain broken: %s", err.msg);
+	}
+	if (rc < 0)
+		CP_ERR_RET(a, STORE, "audit read failed: %s", err.msg);
+	hist = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char hex[2 * OR_AUDIT_HASH_LEN + 1];
+		const char *act = or_action_name(e[i].action);
+		const char *meth = or_method_name(e[i].method);
+
+		cp_hash_hex(e[i].hash, hex);
+		json_array_append_new(
+			hist,
+			json_pack("{s:I,s:I,s:s,s:s,s:i,s:i,s:b,s:I,s:s}",
+				  "seq", (json_int_t)e[i].seq, "time_ms",
+				  (json_int_t)e[i].time_ms, "action",
+				  act != NULL ? act : "unknown", "method",
+				  meth != NULL ? meth : "unknown", "node",
+				  (int)e[i].node, "epoch", (int)e[i].epoch,
+				  "pinned",
+				  (int)(e[i].flags & OR_CFLAG_PINNED) != 0,
+				  "notice", (json_int_t)e[i].notice_version,
+				  "hash", hex));
+	}
+	free(e);
+	json_object_set_new(a->reply, "verified", json_true());
+	json_object_set_new(a->reply, "entries", hist);
+	return CP_NEXT_REPLY;
+}
+
+static json_t *
+cp_push_json(const struct cp_daemon *d)
+{
+	struct cp_push_info pi;
+
+	cp_push_info(d->push, &pi);
+	return json_pack(
+		"{s:b,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+		"s:I,s:I,s:I,s:I}",
+		"connected", (int)pi.connected, "syncing", (int)pi.syncing,
+		"socket", d->cfg->chan_socket, "committed_seq",
+		(json_int_t)d->committed_seq, "sent_seq",
+		(json_int_t)pi.sent_seq, "acked_seq", (json_int_t)pi.acked_seq,
+		"lag",
+		(json_int_t)(d->committed_seq > pi.acked_seq
+				     ? d->committed_seq - pi.acked_seq
+				     : 0),
+		"connects", (json_int_t)pi.connects, "disconnects",
+		(json_int_t)pi.disconnects, "resyncs", (json_int_t)pi.resyncs,
+		"resync_entries", (json_int_t)pi.resync_entries, "resync_ms",
+		(json_int_t)pi.resync_ms, "generation",
+		(json_int_t)pi.generation, "batches", (json_int_t)pi.batches,
+		"ops", (json_int_t)pi.ops, "overflows",
+		(json_int_t)pi.overflows, "errors", (json_int_t)pi.dp_errors,
+		"workers", (json_int_t)pi.dp_workers);
+}
+
+static enum cp_act_next
+cp_act_dataplane(struct cp_act *a, struct cp_req *r)
+{
+	json_t *o = cp_push_json(a->d);
+
+	(void)r;
+	json_object_update(a->reply, o);
+	json_decref(o);
+	return CP_NEXT_REPLY;
+}
+
+static enum cp_act_next
+cp_act_stats(struct cp_act *a, struct cp_req *r)
+{
+	const struct cp_counters *c = &a->d->cnt;
+	struct or_store_stats ss;
+	struct or_err err = { "" };
+	json_t *cp, *st;
+	struct cp_push_info pi;
+
+	cp = json_object();
+#define CNT(f) cp_set_u64(cp, #f, c->f)
+	CNT(requests); CNT(replies_error); CNT(optins); CNT(optouts);
+	CNT(erases);
+	CNT(import_requests); CNT(import_lines); CNT(import_errors);
+	CNT(commits); CNT(commit_changes); CNT(commit_max);
+	CNT(commit_us_total); CNT(commit_us_max); CNT(commit_failures);
+	CNT(waits); CNT(wait_timeouts); CNT(clients); CNT(clients_refused);
+	CNT(clients_timed_out); CNT(lines_too_long);
+#undef CNT
+	cp_set_u64(cp, "clients_connected", a->d->clients);
+	cp_set_u64(cp, "pending", a->d->pending);
+	cp_set_u64(cp, "uptime_s", (cp_now_ms() - a->d->start_ms) / 1000);
+	json_object_set_new(a->reply, "control", cp);
+	if (or_store_stats(a->d->store, &ss, &err) == 0) {
+		st = json_object();
+		cp_set_u64(st, "entries", ss.entries);
+		cp_set_u64(st, "opted_in", ss.opted_in);
+		cp_set_u64(st, "opted_out", ss.opted_out);
+		cp_set_u64(st, "last_seq", ss.last_seq);
+		cp_set_u64(st, "audit_entries", ss.audit_entries);
+		cp_set_u64(st, "file_bytes", ss.file_size);
+		cp_set_u64(st, "map_bytes", ss.map_size);
+		json_object_set_new(a->reply, "store", st);
+	} else {
+		CP_WARN("stats: store: %s", err.msg);
+	}
+	json_object_set_new(a->reply, "channel", cp_push_json(a->d));
+	if (r->clear) {
+		memset(&a->d->cnt, 0, sizeof(a->d->cnt));
+		json_object_set_new(a->reply, "cleared", json_true());
+	}
+	cp_push_info(a->d->push, &pi);
+	if (!pi.connected) {
+		json_object_set_new(a->reply, "dataplane", json_null());
+		return CP_NEXT_REPLY;
+	}
+	return CP_NEXT_DATAPLANE;
+}
+
+static enum cp_act_next
+cp_act_table(struct cp_act *a, struct cp_req *r)
+{
+	struct cp_push_info pi;
+
+	(void)r;
+	cp_push_info(a->d->push, &pi);
+	if (!pi.connected)
+		CP_ERR_RET(a, DATAPLANE_UNAVAILABLE,
+			   "no dataplane connected to %s",
+			   a->d->cfg->chan_socket);
+	return CP_NEXT_DATAPLANE;
+}
+
+enum or_mgmt_err
+cp_act_dp_stats(struct cp_daemon *d, enum or_mgmt_cmd cmd, json_t *reply,
+		int rc, const struct or_chan_stat *st, unsigned n, char *msg,
+		size_t msglen)
+{
+	json_t *o = json_object();
+	char name[OR_CHAN_STAT_NAME_LEN];
+
+	(void)d;
+	if (rc < 0) {
+		json_decref(o);
+		if (cmd == OR_MGMT_CMD_STATS) {
+			/* Control-plane counters are still worth having. */
+			json_object_set_new(reply, "dataplane", json_null());
+			return OR_MGMT_OK;
+		}
+		snprintf(msg, msglen, "dataplane did not answer: %s",
+			 strerror(-rc));
+		return rc == -ENOTCONN ? OR_MGMT_E_DATAPLANE_UNAVAILABLE
+				       : OR_MGMT_E_TIMEOUT;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		size_t l = strnlen(st[i].name, sizeof(st[i].name));
+
+		memcpy(name, st[i].name, l);
+		name[l < sizeof(name) ? l : sizeof(name) - 1] = '\0';
+		if (cmd == OR_MGMT_CMD_TABLE) {
+			if (strncmp(name, "table.", 6) != 0)
+				continue;
+			cp_set_u64(o, name + 6, st[i].value);
+		} else {
+			cp_set_u64(o, name, st[i].value);
+		}
+	}
+	if (cmd == OR_MGMT_CMD_TABLE) {
+		json_t *e = json_object_get(o, "entries");
+		json_t *c = json_object_get(o, "capacity");
+
+		/* Load in per mille of the slots, as the table reports it. */
+		if (json_is_integer(e) && json_is_integer(c) &&
+		    json_integer_value(c) > 0)
+			json_object_set_new(
+				o, "load",
+				json_real((double)json_integer_value(e) /
+					  (double)json_integer_value(c)));
+		json_object_update(reply, o);
+		json_decref(o);
+	} else {
+		json_object_set_new(reply, "dataplane", o);
+	}
+	return OR_MGMT_OK;
+}
+
+/* -------------------------------------------------------------- misc -- */
+
+static enum cp_act_next
+cp_act_pubkey(struct cp_act *a, struct cp_req *r)
+{
+	char hex[OR_PK_HEX_BUFSZ], b64[OR_PK_B64_BUFSZ];
+
+	(void)r;
+	or_keys_pubkey_hex(a->d->keys, hex);
+	or_keys_pubkey_b64(a->d->keys, b64);
+	json_object_set_new(a->reply, "hex", json_string(hex));
+	json_object_set_new(a->reply, "base64", json_string(b64));
+	json_object_set_new(a->reply, "algorithm",
+			    json_string("crypto_box_seal (X25519, XSalsa20-"
+					"Poly1305)"));
+	cp_set_u64(a->reply, "epoch", a->d->cfg->key_epoch);
+	return CP_NEXT_REPLY;
+}
+
+static enum cp_act_next
+cp_act_help(struct cp_act *a, struct cp_req *r)
+{
+	json_t *cmds = json_object();
+
+	(void)r;
+	for (unsigned c = OR_MGMT_CMD_NONE + 1; c < OR_MGMT_CMD_COUNT; c++)
+		json_object_set_new(cmds, or_mgmt_cmd_name(c),
+				    json_string(or_mgmt_cmd_help(c)));
+	json_object_set_new(a->reply, "commands", cmds);
+	return CP_NEXT_REPLY;
+}
+
+static enum cp_act_next
+cp_act_version(struct cp_act *a, struct cp_req *r)
+{
+	(void)r;
+	json_object_set_new(a->reply, "daemon", json_string(CP_VERSION));
+	cp_set_u64(a->reply, "protocol", OR_MGMT_VERSION);
+	cp_set_u64(a->reply, "channel_protocol", OR_CHAN_VERSION);
+	return CP_NEXT_REPLY;
+}
+
+typedef enum cp_act_next (*cp_act_fn)(struct cp_act *a, struct cp_req *r);
+
+static const cp_act_fn cp_acts[OR_MGMT_CMD_COUNT] = {
+	[OR_MGMT_CMD_OPTIN] = cp_act_change,
+	[OR_MGMT_CMD_OPTOUT] = cp_act_change,
+	[OR_MGMT_CMD_ERASE] = cp_act_change,
+	[OR_MGMT_CMD_STATUS] = cp_act_status,
+	[OR_MGMT_CMD_IMPORT] = cp_act_import,
+	[OR_MGMT_CMD_AUDIT] = cp_act_audit,
+	[OR_MGMT_CMD_STATS] = cp_act_stats,
+	[OR_MGMT_CMD_TABLE] = cp_act_table,
+	[OR_MGMT_CMD_DATAPLANE] = cp_act_dataplane,
+	[OR_MGMT_CMD_PUBKEY] = cp_act_pubkey,
+	[OR_MGMT_CMD_HELP] = cp_act_help,
+	[OR_MGMT_CMD_VERSION] = cp_act_version,
+};
+
+enum cp_act_next
+cp_act_run(struct cp_act *a, struct cp_req *req)
+{
+	a->err = OR_MGMT_OK;
+	a->msg[0] = '\0';
+	a->n = 0;
+	if ((unsigned)req->cmd >= OR_MGMT_CMD_COUNT ||
+	    cp_acts[req->cmd] == NULL) {
+		snprintf(a->msg, sizeof(a->msg), "unknown command");
+		a->err = OR_MGMT_E_UNKNOWN_COMMAND;
+		return CP_NEXT_REPLY;
+	}
+	if (cp_act_room(req) > a->n_max) {
+		snprintf(a->msg, sizeof(a->msg), "no room for the changes");
+		a->err = OR_MGMT_E_INTERNAL;
+		return CP_NEXT_REPLY;
+	}
+	return cp_acts[req->cmd](a, req);
+}

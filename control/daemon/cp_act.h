@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * One action per management command. The event loop (cp_srv) parses a
+ * request (cp_req), builds the skeleton reply {"v","id","ok":true} and
+ * calls cp_act_run(); the action fills the reply and says what comes next:
+ *
+ *  CP_NEXT_REPLY      the reply is complete (or a->err is set): send it.
+ *  CP_NEXT_COMMIT     the action wrote a->n changes to a->ch (room for
+ *                     a->n_max, see cp_act_room): the server commits them
+ *                     with the other requests of this round in ONE store
+ *                     transaction, then calls cp_act_committed().
+ *  CP_NEXT_DATAPLANE  the reply needs the dataplane's counters: the server
+ *                     asks the channel thread, then calls cp_act_dp_stats().
+ *
+ * Plain numbers in a request are converted to tokens here and wiped in
+ * place at once (or_token_from_number); nothing else is copied from them.
+ */
+#ifndef CP_ACT_H
+#define CP_ACT_H
+
+#include <jansson.h>
+
+#include "optroute/chan.h"
+
+#include "cp_daemon.h"
+#include "cp_req.h"
+
+enum cp_act_next {
+	CP_NEXT_REPLY,
+	CP_NEXT_COMMIT,
+	CP_NEXT_DATAPLANE,
+};
+
+struct cp_act {
+	struct cp_daemon *d;
+	json_t *reply;           /* to fill */
+	enum or_mgmt_err err;    /* != OR_MGMT_OK: reply with this error */
+	char msg[CP_REQ_MSG_LEN + 64];
+	struct or_change *ch;    /* CP_NEXT_COMMIT: where changes go */
+	unsigned n_max;          /* room at ch */
+	unsigned n;              /* changes written */
+};
+
+/* Most changes the request can produce (room the server must provide). */
+unsigned cp_act_room(const struct cp_req *req);
+
+enum cp_act_next cp_act_run(struct cp_act *a, struct cp_req *req);
+
+/* After the commit of a CP_NEXT_COMMIT request: ch/res are its n changes,
+ * the first with seq first_seq. */
+void cp_act_committed(struct cp_daemon *d, enum or_mgmt_cmd cmd,
+		      json_t *reply, const struct or_change *ch,
+		      const struct or_change_result *res, unsigned n,
+		      uint64_t first_seq);
+
+/* After a CP_NEXT_DATAPLANE request: rc 0 and the counters, or -errno.
+ * Returns OR_MGMT_OK or the error to answer with (msg filled). */
+enum or_mgmt_err cp_act_dp_stats(struct cp_daemon *d, enum or_mgmt_cmd cmd,
+				 json_t *reply, int rc,
+				 const struct or_chan_stat *st, unsigned n,
+				 char *msg, size_t msglen);
+
+#endif

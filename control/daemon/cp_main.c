@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * optroute-control: the consent control plane daemon.
+ *   optroute-control -c FILE [--check]
+ * Reference: docs/control.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "../lib/keys.h"
+#include "../lib/store.h"
+
+#include "cp_cfg.h"
+#include "cp_daemon.h"
+#include "cp_json.h"
+#include "cp_log.h"
+#include "cp_push.h"
+#include "cp_srv.h"
+
+uint64_t
+cp_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t
+cp_now_ms(void)
+{
+	return cp_now_us() / 1000;
+}
+
+static void
+cp_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: optroute-control -c FILE [--check]\n"
+		"  -c, --config FILE  configuration ([control] section; see "
+		"docs/control.md)\n"
+		"      --check        check the configuration and exit\n"
+		"  -V, --version      print the version and exit\n"
+		"  -h, --help         this text\n");
+}
+
+/* Everything the daemon holds, torn down in reverse order. */
+struct cp_main {
+	struct cp_cfg cfg;
+	struct cp_daemon d;
+	struct cp_srv *srv;
+};
+
+static int
+cp_start(struct cp_main *m)
+{
+	struct cp_daemon *d = &m->d;
+	struct or_store_conf sc = { .path = m->cfg.store_path };
+	struct cp_push_conf pc = { 0 };
+	struct or_store_stats ss;
+	struct or_err err = { "" };
+	sigset_t set;
+	int rc;
+
+	d->cfg = &m->cfg;
+	d->start_ms = cp_now_ms();
+	/* No core dump may ever hold the master key or a number. */
+	rc = or_process_harden(&err);
+	if (rc < 0) {
+		CP_ERR("cannot harden the process: %s", err.msg);
+		return rc;
+	}
+	rc = or_keys_load(m->cfg.key_file, &d->keys, &err);
+	if (rc < 0) {
+		CP_ERR("%s", err.msg);
+		return rc;
+	}
+	sc.map_size = m->cfg.store_map_mb << 20;
+	rc = or_store_open(&sc, &d->store, &err);
+	if (rc < 0) {
+		CP_ERR("store %s: %s", m->cfg.store_path, err.msg);
+		return rc;
+	}
+	rc = or_store_stats(d->store, &ss, &err);
+	if (rc < 0) {
+		CP_ERR("store %s: %s", m->cfg.store_path, err.msg);
+		return rc;
+	}
+	d->committed_seq = ss.last_seq;
+
+	/* Signals are read by the event loop (signalfd); the channel thread
+	 * inherits the blocked mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pc.chan_path = m->cfg.chan_socket;
+	pc.store = d->store;
+	pc.retry_ms = m->cfg.chan_retry_ms;
+	pc.queue_max = m->cfg.chan_queue_max;
+	rc = cp_push_start(&pc, &d->push);
+	if (rc < 0) {
+		CP_ERR("cannot start the channel thread: %s", strerror(-rc));
+		return rc;
+	}
+	rc = cp_srv_open(d, &m->srv);
+	if (rc < 0)
+		return rc;
+	CP_NOTICE("ready: management socket %s, store %s (%" PRIu64
+		  " records, last seq %" PRIu64 "), key epoch %u, "
+		  "dataplane channel %s",
+		  m->cfg.mgmt_socket, m->cfg.store_path, ss.entries,
+		  ss.last_seq, m->cfg.key_epoch, m->cfg.chan_socket);
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
+static void
+cp_stop(struct cp_main *m)
+{
+	sd_notify(0, "STOPPING=1");
+	/* The server first: it commits and answers what it has read. */
+	cp_srv_close(m->srv);
+	cp_push_stop(m->d.push);
+	or_store_close(m->d.store);
+	or_keys_free(m->d.keys);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct cp_main m; /* large (group arrays live in the server) */
+	char err[CP_CFG_ERR_LEN];
+	const char *conf = NULL;
+	int check = 0, c, rc;
+
+	/* Before any jansson use: freed JSON memory is wiped. */
+	cp_json_init();
+	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'V':
+			printf("optroute-control %s (management protocol %d)\n",
+			       CP_VERSION, OR_MGMT_VERSION);
+			return 0;
+		case 'h':
+			cp_usage(stdout);
+			return 0;
+		default:
+			cp_usage(stderr);
+			return 2;
+		}
+	}
+	if (conf == NULL || optind != argc) {
+		cp_usage(stderr);
+		return 2;
+	}
+	cp_cfg_defaults(&m.cfg);
+	if (cp_cfg_load(conf, &m.cfg, err) < 0) {
+		fprintf(stderr, "optroute-control: %s\n", err);
+		return 2;
+	}
+	if (check) {
+		printf("%s: configuration OK\n", conf);
+		return 0;
+	}
+	cp_log_set_level(m.cfg.log_level);
+	rc = cp_start(&m);
+	if (rc == 0)
+		rc = cp_srv_run(m.srv);
+	cp_stop(&m);
+	if (rc == 0)
+		CP_NOTICE("stopped");
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The channel thread: pushes committed consent changes to the dataplane
+ * over the update channel (include/optroute/chan_client.h) and tracks what
+ * the dataplane has acknowledged, in store change seqs.
+ *
+ * Threads. The event loop (cp_srv) is the only producer: it enqueues
+ * committed changes and dataplane stats requests. One thread owned by this
+ * module is the only user of the channel client: it (re)connects in the
+ * background, sends a full resync from a store snapshot on every connect,
+ * then streams queued changes as BATCH messages. It reports back through
+ * an eventfd (cp_push_notify_fd) that the event loop polls: acks advanced,
+ * stats answered, connection state changed.
+ *
+ * Seqs. The channel numbers its messages itself (per connection); this
+ * module maps each sent message to the highest store change seq it
+ * carries, so acked_seq below is a store seq: every change up to it is
+ * applied by the dataplane and visible to every worker.
+ *
+ * Overflow. While no dataplane is connected nothing is queued (the resync
+ * on connect carries everything). If the queue grows past queue_max changes
+ * (a slow dataplane), it is dropped and a full resync is sent instead.
+ */
+#ifndef CP_PUSH_H
+#define CP_PUSH_H
+
+#include <stdint.h>
+
+#include "optroute/chan.h"
+
+#include "../lib/store.h"
+
+struct cp_push;
+
+struct cp_push_conf {
+	const char *chan_path;
+	struct or_store *store;
+	unsigned retry_ms;
+	unsigned queue_max;
+};
+
+/* Counters and state; any field may be slightly stale. */
+struct cp_push_info {
+	uint64_t connected;      /* 1 while a dataplane is connected */
+	uint64_t syncing;        /* 1 while a full resync is being sent */
+	uint64_t acked_seq;      /* store seq applied by the dataplane */
+	uint64_t sent_seq;       /* store seq sent to the dataplane */
+	uint64_t connects;
+	uint64_t disconnects;
+	uint64_t resyncs;        /* completed (acked) full resyncs */
+	uint64_t resync_entries; /* entries sent by the last resync */
+	uint64_t resync_ms;      /* duration of the last resync, send to ack */
+	uint64_t batches;        /* BATCH messages sent */
+	uint64_t ops;            /* changes sent in BATCHes */
+	uint64_t overflows;      /* queue dropped for a full resync */
+	uint64_t dp_errors;      /* ERROR messages from the dataplane */
+	uint64_t generation;     /* generation of the last resync sent */
+	uint64_t dp_workers;     /* from the dataplane's HELLO */
+};
+
+int cp_push_start(const struct cp_push_conf *conf, struct cp_push **out);
+
+/* Stops the thread and closes the channel. NULL is fine. */
+void cp_push_stop(struct cp_push *p);
+
+/* Queues n committed changes: change i has store seq first_seq + i and
+ * result res[i] (rec 0 = delete). 0 or -ENOMEM (then a resync is forced). */
+int cp_push_enqueue(struct cp_push *p, uint64_t first_seq,
+		    const struct or_change *ch,
+		    const struct or_change_result *res, unsigned n);
+
+/* Asks the dataplane for its counters; the answer comes back through
+ * cp_push_take_stats() with the same cookie. 0, -ENOTCONN, -EBUSY. */
+int cp_push_request_stats(struct cp_push *p, uint64_t cookie);
+
+/* Calls cb for every answered stats request (rc 0 or -errno). */
+void cp_push_take_stats(struct cp_push *p,
+			void (*cb)(void *arg, uint64_t cookie, int rc,
+				   const struct or_chan_stat *st, unsigned n),
+			void *arg);
+
+/* Readable when something changed; cp_push_notify_clear() rearms it. */
+int cp_push_notify_fd(const struct cp_push *p);
+void cp_push_notify_clear(struct cp_push *p);
+
+void cp_push_info(const struct cp_push *p, struct cp_push_info *info);
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Management request parsing: one JSON line -> struct cp_req, checked for
+ * shape (version, command, which fields, their types and ranges). A pure
+ * function of its input (no sockets, no store, no keys) so it is unit
+ * tested directly (tests/unit/test_mgmt.c). The subject itself (E.164,
+ * token hex, sealed base64) is checked by the action that converts it.
+ *
+ * Error messages never quote request content: they name fields and
+ * positions only (jansson's own messages quote the input, so they are not
+ * passed on).
+ */
+#ifndef CP_REQ_H
+#define CP_REQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "optroute/mgmt.h"
+
+enum cp_subj_kind {
+	CP_SUBJ_NONE = 0,
+	CP_SUBJ_NUMBER,
+	CP_SUBJ_SEALED,
+	CP_SUBJ_TOKEN,
+};
+
+struct cp_req {
+	json_t *root;            /* owns every pointer below */
+	json_t *id;              /* borrowed; NULL if the request had none */
+	enum or_mgmt_cmd cmd;
+	enum cp_subj_kind subj;
+	json_t *subject;         /* the string value of number/sealed/token */
+	int node;                /* -1: not given (policy decides) */
+	int64_t notice;          /* notice version; -1: not given */
+	const char *method;      /* NULL: not given */
+	int wait;
+	int clear;               /* stats */
+	int optin;               /* import: 1 = optin, 0 = optout */
+	json_t *lines;           /* import: array of strings */
+	uint64_t first_line;     /* import: number of lines[0] in the file */
+};
+
+#define CP_REQ_MSG_LEN 160
+
+/* Parses buf[0..len) (one line, no newline). Returns OR_MGMT_OK and fills
+ * req, or an error code with a message in msg; on error req->id is still
+ * set when the id could be read (so the error reply can echo it) and
+ * cp_req_free() must be called either way. */
+enum or_mgmt_err cp_req_parse(const char *buf, size_t len, struct cp_req *req,
+			      char msg[CP_REQ_MSG_LEN]);
+
+/* Wipes every string of the request (subject, import lines) and frees it. */
+void cp_req_free(struct cp_req *req);
+
+#endif

@@ -1,0 +1,728 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The management event loop; see cp_srv.h. Listening socket and peer
+ * checks are in cp_listen.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cp_act.h"
+#include "cp_client.h"
+#include "cp_listen.h"
+#include "cp_log.h"
+#include "cp_srv.h"
+
+/* Most time a stats request waits for the channel thread. */
+#define CP_DP_STATS_TIMEOUT_MS 3000
+
+enum cp_pend_kind {
+	P_COMMIT, /* in the current group, not committed yet */
+	P_WAIT,   /* committed, waits for the dataplane's ack */
+	P_DP,     /* waits for the dataplane's counters */
+};
+
+/* A request whose reply is not sent yet. */
+struct cp_pend {
+	struct cp_pend *next, *prev;
+	struct cp_client *cl;    /* NULL once the client is gone */
+	json_t *reply;
+	enum or_mgmt_cmd cmd;
+	enum cp_pend_kind kind;
+	unsigned ch_first, ch_n; /* P_COMMIT: its changes in the group */
+	int wait;
+	uint64_t seq;            /* P_WAIT: highest seq to be acked */
+	uint64_t deadline_ms;    /* P_WAIT, P_DP */
+	uint64_t cookie;         /* P_DP */
+};
+
+struct cp_srv {
+	struct cp_daemon *d;
+	int ep;
+	int lfd;
+	int sfd;
+	struct cp_client *clients;
+	struct cp_pend *pends; /* every kind, in arrival order */
+	uint64_t next_cookie;
+	int stop;
+	/* The group being collected. */
+	unsigned n;
+	struct or_change ch[OR_STORE_APPLY_MAX];
+	struct or_change_result res[OR_STORE_APPLY_MAX];
+};
+
+/* epoll tags for the non-client descriptors. */
+static char cp_tag_listen, cp_tag_signal, cp_tag_push;
+
+/* ---------------------------------------------------------- replies -- */
+
+static json_t *
+cp_reply_new(json_t *id)
+{
+	json_t *r = json_pack("{s:i}", "v", OR_MGMT_VERSION);
+
+	/* A copy: the request's strings are wiped when it is freed. */
+	if (id != NULL)
+		json_object_set_new(r, "id", json_copy(id));
+	json_object_set_new(r, "ok", json_true());
+	return r;
+}
+
+/* Turns reply into an error reply; fields already set stay (a token, a
+ * seq: what the client may need to know about a committed change). */
+static void
+cp_reply_error(struct cp_srv *s, json_t *reply, enum or_mgmt_err e,
+	       const char *msg)
+{
+	s->d->cnt.replies_error++;
+	json_object_set_new(reply, "ok", json_false());
+	json_object_set_new(reply, "error",
+			    json_pack("{s:s,s:s}", "code", or_mgmt_err_code(e),
+				      "message", msg));
+}
+
+static void
+cp_client_update(struct cp_srv *s, struct cp_client *cl)
+{
+	uint32_t ev = 0;
+
+	if (cl->dead)
+		return;
+	if (!cl->eof && !cl->closing && cl->out_len - cl->out_off <
+						CP_CLIENT_OUT_HIGH)
+		ev |= EPOLLIN;
+	if (cl->out_len > cl->out_off)
+		ev |= EPOLLOUT;
+	if (ev != cl->events) {
+		struct epoll_event e = { .events = ev, .data.ptr = cl };
+
+		epoll_ctl(s->ep, EPOLL_CTL_MOD, cl->fd, &e);
+		cl->events = ev;
+	}
+}
+
+static void
+cp_client_kill(struct cp_srv *s, struct cp_client *cl)
+{
+	if (cl->dead)
+		return;
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, cl->fd, NULL);
+	cl->dead = 1;
+}
+
+/* Queues the reply (stealing it) and writes what the socket takes. */
+static void
+cp_send(struct cp_srv *s, struct cp_client *cl, json_t *reply)
+{
+	if (cl == NULL || cl->dead) {
+		json_decref(reply);
+		return;
+	}
+	if (cp_client_queue(cl, reply, cp_now_ms()) < 0 ||
+	    cp_client_flush(cl) < 0) {
+		cp_client_kill(s, cl);
+		return;
+	}
+	cp_client_update(s, cl);
+}
+
+static void
+cp_send_error(struct cp_srv *s, struct cp_client *cl, json_t *id,
+	      enum or_mgmt_err e, const char *msg)
+{
+	json_t *r = cp_reply_new(id);
+
+	cp_reply_error(s, r, e, msg);
+	cp_send(s, cl, r);
+}
+
+/* ---------------------------------------------------------- pending -- */
+
+static struct cp_pend *
+cp_pend_new(struct cp_srv *s, struct cp_client *cl, json_t *reply,
+	    enum or_mgmt_cmd cmd, enum cp_pend_kind kind)
+{
+	struct cp_pend *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->cl = cl;
+	p->reply = reply;
+	p->cmd = cmd;
+	p->kind = kind;
+	/* Append: replies of one round keep arrival order. */
+	if (s->pends == NULL) {
+		s->pends = p;
+		p->prev = p;
+	} else {
+		p->prev = s->pends->prev;
+		s->pends->prev->next = p;
+		s->pends->prev = p;
+	}
+	cl->npend++;
+	s->d->pending++;
+	return p;
+}
+
+/* Sends the pending reply (if its client is still there) and frees it. */
+static void
+cp_pend_done(struct cp_srv *s, struct cp_pend *p)
+{
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	else
+		s->pends->prev = p->prev;
+	if (p == s->pends)
+		s->pends = p->next;
+	else
+		p->prev->next = p->next;
+	if (p->cl != NULL)
+		p->cl->npend--;
+	s->d->pending--;
+	cp_send(s, p->cl, p->reply);
+	free(p);
+}
+
+static void
+cp_pend_error(struct cp_srv *s, struct cp_pend *p, enum or_mgmt_err e,
+	      const char *msg)
+{
+	cp_reply_error(s, p->reply, e, msg);
+	cp_pend_done(s, p);
+}
+
+/* ----------------------------------------------------------- commit -- */
+
+/* Committed: fills the replies of the group's requests and sends those
+ * that do not wait. */
+static void
+cp_committed(struct cp_srv *s, struct cp_pend *p, uint64_t first)
+{
+	struct cp_daemon *d = s->d;
+
+	cp_act_committed(d, p->cmd, p->reply, s->ch + p->ch_first,
+			 s->res + p->ch_first, p->ch_n, first);
+	p->seq = first + p->ch_n - 1;
+	if (!p->wait) {
+		cp_pend_done(s, p);
+		return;
+	}
+	d->cnt.waits++;
+	p->kind = P_WAIT;
+	p->deadline_ms = cp_now_ms() + d->cfg->wait_timeout_ms;
+}
+
+static int
+cp_apply(struct cp_srv *s, unsigned first, unsigned n, uint64_t *seq,
+	 struct or_err *err)
+{
+	struct cp_daemon *d = s->d;
+	uint64_t t0 = cp_now_us(), dt;
+	int rc;
+
+	rc = or_store_apply(d->store, &d->cfg->node_policy, s->ch + first, n,
+			    s->res + first, seq, err);
+	dt = cp_now_us() - t0;
+	if (rc < 0) {
+		d->cnt.commit_failures++;
+		return rc;
+	}
+	d->cnt.commits++;
+	d->cnt.commit_changes += n;
+	d->cnt.commit_us_total += dt;
+	if (n > d->cnt.commit_max)
+		d->cnt.commit_max = n;
+	if (dt > d->cnt.commit_us_max)
+		d->cnt.commit_us_max = dt;
+	d->committed_seq = *seq + n - 1;
+	cp_push_enqueue(d->push, *seq, s->ch + first, s->res + first, n);
+	return 0;
+}
+
+/* Applies the group in one transaction. If the store refuses the group
+ * as a whole (a bad change), each request is applied on its own so one
+ * bad request cannot fail the others. */
+static void
+cp_commit(struct cp_srv *s)
+{
+	struct or_err err = { "" };
+	struct cp_pend *p, *next;
+	uint64_t first = 0;
+	unsigned n = s->n;
+	int rc, several = 0;
+
+	if (n == 0)
+		return;
+	s->n = 0;
+	rc = cp_apply(s, 0, n, &first, &err);
+	if (rc < 0) {
+		CP_ERR("commit of %u changes failed: %s", n, err.msg);
+		for (p = s->pends; p != NULL; p = p->next)
+			several += p->kind == P_COMMIT;
+	}
+	for (p = s->pends; p != NULL; p = next) {
+		uint64_t seq;
+
+		next = p->next;
+		if (p->kind != P_COMMIT)
+			continue;
+		if (rc == 0) {
+			cp_committed(s, p, first + p->ch_first);
+			continue;
+		}
+		if (rc == -EINVAL && several > 1 &&
+		    cp_apply(s, p->ch_first, p->ch_n, &seq, &err) == 0) {
+			cp_committed(s, p, seq);
+			continue;
+		}
+		cp_pend_error(s, p, OR_MGMT_E_STORE, err.msg);
+	}
+}
+
+/* ---------------------------------------------------------- dispatch -- */
+
+static int
+cp_reads_store(enum or_mgmt_cmd c)
+{
+	return c == OR_MGMT_CMD_STATUS || c == OR_MGMT_CMD_AUDIT ||
+	       c == OR_MGMT_CMD_STATS;
+}
+
+static void
+cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
+{
+	struct cp_srv *s = arg;
+	struct cp_daemon *d = s->d;
+	struct cp_act a = { .d = d };
+	char msg[CP_REQ_MSG_LEN];
+	enum cp_act_next next;
+	enum or_mgmt_err e;
+	struct cp_req req;
+	enum or_mgmt_cmd cmd;
+	struct cp_pend *p;
+	unsigned room;
+	int wait;
+
+	size_t i;
+	int rc;
+
+	/* Blank lines (keep-alives, CRLF leftovers) are not requests. */
+	for (i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			break;
+	if (i == len)
+		return;
+	d->cnt.requests++;
+	e = cp_req_parse(line, len, &req, msg);
+	if (e != OR_MGMT_OK) {
+		cp_send_error(s, cl, req.id, e, msg);
+		cp_req_free(&req);
+		return;
+	}
+	room = cp_act_room(&req);
+	if (d->pending >= d->cfg->max_pending &&
+	    (room > 0 || req.cmd == OR_MGMT_CMD_STATS ||
+	     req.cmd == OR_MGMT_CMD_TABLE)) {
+		cp_send_error(s, cl, req.id, OR_MGMT_E_BUSY,
+			      "too many requests in progress; retry later");
+		cp_req_free(&req);
+		return;
+	}
+	/* Room for this request's changes, and read-your-writes: a read
+	 * sees every change received before it. */
+	if ((room > 0 && s->n + room > OR_STORE_APPLY_MAX) ||
+	    (s->n > 0 && cp_reads_store(req.cmd)))
+		cp_commit(s);
+
+	a.reply = cp_reply_new(req.id);
+	a.ch = s->ch + s->n;
+	a.n_max = OR_STORE_APPLY_MAX - s->n;
+	next = cp_act_run(&a, &req);
+	cmd = req.cmd;
+	wait = req.wait;
+	/* Wipes the subject and import lines (they may be plain numbers). */
+	cp_req_free(&req);
+	if (a.err != OR_MGMT_OK) {
+		cp_reply_error(s, a.reply, a.err, a.msg);
+		cp_send(s, cl, a.reply);
+		return;
+	}
+	switch (next) {
+	case CP_NEXT_REPLY:
+		cp_send(s, cl, a.reply);
+		return;
+	case CP_NEXT_COMMIT:
+		p = cp_pend_new(s, cl, a.reply, cmd, P_COMMIT);
+		if (p == NULL)
+			break;
+		p->ch_first = s->n;
+		p->ch_n = a.n;
+		p->wait = wait;
+		s->n += a.n;
+		return;
+	case CP_NEXT_DATAPLANE:
+		p = cp_pend_new(s, cl, a.reply, cmd, P_DP);
+		if (p == NULL)
+			break;
+		p->cookie = ++s->next_cookie;
+		p->deadline_ms = cp_now_ms() + CP_DP_STATS_TIMEOUT_MS;
+		rc = cp_push_request_stats(d->push, p->cookie);
+		if (rc != 0) {
+			e = cp_act_dp_stats(d, p->cmd, p->reply, rc, NULL, 0,
+					    msg, sizeof(msg));
+			if (e != OR_MGMT_OK)
+				cp_pend_error(s, p, e, msg);
+			else
+				cp_pend_done(s, p);
+		}
+		return;
+	}
+	cp_reply_error(s, a.reply, OR_MGMT_E_INTERNAL, "out of memory");
+	cp_send(s, cl, a.reply);
+}
+
+/* -------------------------------------------------- channel events -- */
+
+static void
+cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
+	       const struct or_chan_stat *st, unsigned n)
+{
+	struct cp_srv *s = arg;
+	char msg[CP_REQ_MSG_LEN];
+	enum or_mgmt_err e;
+
+	for (struct cp_pend *p = s->pends; p != NULL; p = p->next) {
+		if (p->kind != P_DP || p->cookie != cookie)
+			continue;
+		e = cp_act_dp_stats(s->d, p->cmd, p->reply, rc, st, n, msg,
+				    sizeof(msg));
+		if (e != OR_MGMT_OK)
+			cp_pend_error(s, p, e, msg);
+		else
+			cp_pend_done(s, p);
+		return;
+	}
+	/* Timed out already: nobody to tell. */
+}
+
+/* Answers waits that are acked or timed out, and stats requests that
+ * timed out. */
+static void
+cp_check_pending(struct cp_srv *s, uint64_t now)
+{
+	struct cp_push_info pi;
+	struct cp_pend *p, *next;
+	char msg[CP_REQ_MSG_LEN + 128];
+
+	cp_push_info(s->d->push, &pi);
+	for (p = s->pends; p != NULL; p = next) {
+		next = p->next;
+		if (p->kind == P_WAIT && pi.acked_seq >= p->seq) {
+			json_object_set_new(p->reply, "applied", json_true());
+			cp_pend_done(s, p);
+		} else if (p->kind == P_WAIT && now >= p->deadline_ms) {
+			s->d->cnt.wait_timeouts++;
+			json_object_set_new(p->reply, "committed", json_true());
+			json_object_set_new(p->reply, "applied", json_false());
+			if (!pi.connected) {
+				snprintf(msg, sizeof(msg),
+					 "change committed (seq %" PRIu64
+					 ") but no dataplane is connected "
+					 "to %s",
+					 p->seq, s->d->cfg->chan_socket);
+				cp_pend_error(s, p,
+					      OR_MGMT_E_DATAPLANE_UNAVAILABLE,
+					      msg);
+			} else {
+				snprintf(msg, sizeof(msg),
+					 "change committed (seq %" PRIu64
+					 ") but the dataplane did not "
+					 "acknowledge it within %u ms",
+					 p->seq, s->d->cfg->wait_timeout_ms);
+				cp_pend_error(s, p, OR_MGMT_E_TIMEOUT, msg);
+			}
+		} else if (p->kind == P_DP && now >= p->deadline_ms) {
+			char m[CP_REQ_MSG_LEN];
+			enum or_mgmt_err e =
+				cp_act_dp_stats(s->d, p->cmd, p->reply,
+						-ETIMEDOUT, NULL, 0, m,
+						sizeof(m));
+
+			if (e != OR_MGMT_OK)
+				cp_pend_error(s, p, e, m);
+			else
+				cp_pend_done(s, p);
+		}
+	}
+}
+
+/* ---------------------------------------------------------- clients -- */
+
+static void
+cp_on_client(struct cp_srv *s, struct cp_client *cl, uint32_t ev)
+{
+	int rc;
+
+	if (ev & EPOLLOUT) {
+		if (cp_client_flush(cl) < 0) {
+			cp_client_kill(s, cl);
+			return;
+		}
+	}
+	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		rc = cp_client_read(cl, cp_now_ms(), cp_on_line, s);
+		if (rc == -EMSGSIZE) {
+			char msg[96];
+
+			s->d->cnt.lines_too_long++;
+			snprintf(msg, sizeof(msg),
+				 "request line longer than %d bytes; closing",
+				 OR_MGMT_MAX_LINE);
+			cp_send_error(s, cl, NULL, OR_MGMT_E_LINE_TOO_LONG,
+				      msg);
+			cl->closing = 1;
+		} else if (rc < 0 && rc != -ENOMEM) {
+			cp_client_kill(s, cl);
+			return;
+		} else if (rc == 0 && cl->eof && (ev & (EPOLLHUP | EPOLLERR))) {
+			/* Gone both ways: what it sent is handled (its
+			 * changes still commit), replies cannot reach it,
+			 * and a level-triggered HUP would spin the loop. */
+			cp_client_kill(s, cl);
+			return;
+		}
+	}
+	cp_client_update(s, cl);
+}
+
+/* now - t, 0 if t is later (t may be stamped after now was read). */
+static uint64_t
+cp_elapsed(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
+
+/* Closes clients that are done, idle or stuck mid-line; frees dead ones. */
+static void
+cp_sweep(struct cp_srv *s, uint64_t now)
+{
+	const struct cp_cfg *cfg = s->d->cfg;
+	struct cp_client *cl, *next;
+
+	for (cl = s->clients; cl != NULL; cl = next) {
+		int idle = cl->out_len == cl->out_off && cl->npend == 0;
+
+		next = cl->next;
+		if (!cl->dead && (cl->eof || cl->closing) && idle)
+			cp_client_kill(s, cl);
+		/* A client that does not read its replies is dropped after
+		 * the idle timeout too. */
+		if (!cl->dead && cl->out_len > cl->out_off &&
+		    cp_elapsed(now, cl->last_ms) >= cfg->idle_timeout_ms) {
+			s->d->cnt.clients_timed_out++;
+			cp_client_kill(s, cl);
+		}
+		/* Not while its input is paused (it does not read its
+		 * replies): the idle timeout deals with that. */
+		if (!cl->dead && cl->partial_ms != 0 &&
+		    (cl->events & EPOLLIN) &&
+		    cp_elapsed(now, cl->partial_ms) >= cfg->line_timeout_ms) {
+			s->d->cnt.clients_timed_out++;
+			cp_send_error(s, cl, NULL, OR_MGMT_E_IDLE_TIMEOUT,
+				      "request line not finished in time; "
+				      "closing");
+			cl->closing = 1;
+			cl->partial_ms = 0;
+			cp_client_update(s, cl);
+		} else if (!cl->dead && idle && cl->in_len == 0 &&
+			   cp_elapsed(now, cl->last_ms) >= cfg->idle_timeout_ms) {
+			s->d->cnt.clients_timed_out++;
+			cp_send_error(s, cl, NULL, OR_MGMT_E_IDLE_TIMEOUT,
+				      "connection idle; closing");
+			cl->closing = 1;
+			cp_client_update(s, cl);
+		}
+		if (!cl->dead)
+			continue;
+		for (struct cp_pend *p = s->pends; p != NULL; p = p->next)
+			if (p->cl == cl)
+				p->cl = NULL;
+		if (cl->next != NULL)
+			cl->next->prev = cl->prev;
+		if (cl->prev != NULL)
+			cl->prev->next = cl->next;
+		else
+			s->clients = cl->next;
+		s->d->clients--;
+		cp_client_free(cl);
+	}
+}
+
+static void
+cp_on_accept(struct cp_srv *s)
+{
+	struct cp_client *cl;
+	uid_t uid;
+	pid_t pid;
+	int fd;
+
+	while ((fd = cp_listen_accept(s->d, s->lfd, &uid, &pid)) != -EAGAIN) {
+		struct epoll_event e = { .events = EPOLLIN };
+
+		if (fd < 0) {
+			s->d->cnt.clients_refused++;
+			continue;
+		}
+		if (s->d->clients >= s->d->cfg->max_clients) {
+			s->d->cnt.clients_refused++;
+			cp_listen_refuse(fd, or_mgmt_err_code(
+						     OR_MGMT_E_TOO_MANY_CLIENTS),
+					 "too many clients; retry later");
+			continue;
+		}
+		cl = cp_client_new(fd, uid, pid, cp_now_ms());
+		if (cl == NULL) {
+			close(fd);
+			continue;
+		}
+		e.data.ptr = cl;
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
+			cp_client_free(cl);
+			continue;
+		}
+		cl->events = EPOLLIN;
+		cl->next = s->clients;
+		if (s->clients != NULL)
+			s->clients->prev = cl;
+		s->clients = cl;
+		s->d->clients++;
+		s->d->cnt.clients++;
+	}
+}
+
+/* ------------------------------------------------------------- loop -- */
+
+static int
+cp_epoll_add(int ep, int fd, void *tag)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = tag };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
+}
+
+int
+cp_srv_open(struct cp_daemon *d, struct cp_srv **out)
+{
+	struct cp_srv *s = calloc(1, sizeof(*s));
+	sigset_t set;
+	int rc;
+
+	if (s == NULL)
+		return -ENOMEM;
+	s->d = d;
+	s->ep = -1;
+	s->sfd = -1;
+	s->lfd = cp_listen_open(d->cfg);
+	if (s->lfd < 0) {
+		rc = s->lfd;
+		goto fail;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	s->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->sfd < 0 || s->ep < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = cp_epoll_add(s->ep, s->lfd, &cp_tag_listen)) < 0 ||
+	    (rc = cp_epoll_add(s->ep, s->sfd, &cp_tag_signal)) < 0 ||
+	    (rc = cp_epoll_add(s->ep, cp_push_notify_fd(d->push),
+			       &cp_tag_push)) < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	CP_ERR("management socket %s: %s", d->cfg->mgmt_socket,
+	       strerror(-rc));
+	cp_srv_close(s);
+	return rc;
+}
+
+int
+cp_srv_run(struct cp_srv *s)
+{
+	struct epoll_event ev[64];
+
+	while (!s->stop) {
+		int n, timeout = s->pends != NULL ? 20 : 200;
+		uint64_t now;
+
+		n = epoll_wait(s->ep, ev, 64, timeout);
+		if (n < 0 && errno != EINTR) {
+			CP_ERR("epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			void *tag = ev[i].data.ptr;
+
+			if (tag == &cp_tag_listen) {
+				cp_on_accept(s);
+			} else if (tag == &cp_tag_signal) {
+				struct signalfd_siginfo si;
+
+				if (read(s->sfd, &si, sizeof(si)) > 0)
+					CP_NOTICE("signal %u: shutting down",
+						  si.ssi_signo);
+				s->stop = 1;
+			} else if (tag == &cp_tag_push) {
+				cp_push_notify_clear(s->d->push);
+				cp_push_take_stats(s->d->push, cp_on_dp_stats,
+						   s);
+			} else {
+				cp_on_client(s, tag, ev[i].events);
+			}
+		}
+		/* Everything that arrived in this round: one transaction. */
+		cp_commit(s);
+		now = cp_now_ms();
+		cp_check_pending(s, now);
+		cp_sweep(s, now);
+	}
+	return 0;
+}
+
+void
+cp_srv_close(struct cp_srv *s)
+{
+	if (s == NULL)
+		return;
+	/* Requests already read are committed and answered: their clients
+	 * sent them before the shutdown. Waiting ones are answered now. */
+	cp_commit(s);
+	while (s->pends != NULL) {
+		struct cp_pend *p = s->pends;
+
+		if (p->kind == P_WAIT)
+			json_object_set_new(p->reply, "committed", json_true());
+		cp_pend_error(s, p, OR_MGMT_E_SHUTTING_DOWN,
+			      "the control plane is shutting down");
+	}
+	for (struct cp_client *cl = s->clients; cl != NULL; cl = cl->next)
+		cp_client_kill(s, cl);
+	cp_sweep(s, cp_now_ms());
+	if (s->lfd >= 0)
+		cp_listen_close(s->d->cfg, s->lfd);
+	if (s->sfd >= 0)
+		close(s->sfd);
+	if (s->ep >= 0)
+		close(s->ep);
+	free(s);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The management server: one event-loop thread (epoll) serving every
+ * client of the management socket, with group commit.
+ *
+ * A loop round reads every readable client and handles each complete
+ * request line in order. Requests that change consent add their changes to
+ * the current group; at the end of the round (or before a read that must
+ * see them, or when the group is full) the whole group is applied in ONE
+ * store transaction, and only then are those requests answered, or, with
+ * "wait", parked until the dataplane acknowledges their seq. Committed
+ * changes go to the channel thread (cp_push) in the same order.
+ *
+ * Limits: max_clients connections, max_pending requests awaiting a commit,
+ * an ack or dataplane counters; a line must end within line_timeout_ms and
+ * a connection with nothing to do is closed after idle_timeout_ms; a line
+ * over OR_MGMT_MAX_LINE closes the connection; a client that does not read
+ * its replies is not read either.
+ */
+#ifndef CP_SRV_H
+#define CP_SRV_H
+
+#include "cp_daemon.h"
+
+struct cp_srv;
+
+/* Creates the listening socket (mode 0660, group allowed_gid if set).
+ * 0 or -errno (logged). */
+int cp_srv_open(struct cp_daemon *d, struct cp_srv **out);
+
+/* Runs until SIGINT or SIGTERM (which the caller has blocked). 0 or
+ * -errno. */
+int cp_srv_run(struct cp_srv *s);
+
+/* Answers what is pending, closes every client and the socket, unlinks
+ * its path. NULL is fine. */
+void cp_srv_close(struct cp_srv *s);
+
+#endif

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Management request validation (control/daemon/cp_req.c): the pure
+ * parser behind every optroute-control command. The daemon's sources are
+ * not in a library, so the two files under test are compiled in here.
+ */
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "../../control/daemon/cp_json.c"
+#include "../../control/daemon/cp_req.c"
+
+#include "or_test.h"
+
+static char msg[CP_REQ_MSG_LEN];
+
+static enum or_mgmt_err
+parse(const char *s, struct cp_req *r)
+{
+	return cp_req_parse(s, strlen(s), r, msg);
+}
+
+/* Parses s, checks the result code, frees. */
+static void
+expect(const char *s, enum or_mgmt_err want)
+{
+	struct cp_req r;
+	enum or_mgmt_err got = parse(s, &r);
+
+	if (got != want)
+		fprintf(stderr, "\n  %s -> %s (%s), want %s\n", s,
+			or_mgmt_err_code(got), msg, or_mgmt_err_code(want));
+	CU_ASSERT_EQUAL(got, want);
+	cp_req_free(&r);
+}
+
+static void
+test_valid_optin(void)
+{
+	struct cp_req r;
+
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"id\":7,\"cmd\":\"optin\","
+			      "\"number\":\"+15551234567\",\"node\":3,"
+			      "\"notice\":202401,\"method\":\"sms\","
+			      "\"wait\":true}",
+			      &r),
+			OR_MGMT_OK);
+	CU_ASSERT_EQUAL(r.cmd, OR_MGMT_CMD_OPTIN);
+	CU_ASSERT_EQUAL(r.subj, CP_SUBJ_NUMBER);
+	CU_ASSERT_STRING_EQUAL(json_string_value(r.subject), "+15551234567");
+	CU_ASSERT_EQUAL(json_integer_value(r.id), 7);
+	CU_ASSERT_EQUAL(r.node, 3);
+	CU_ASSERT_EQUAL(r.notice, 202401);
+	CU_ASSERT_STRING_EQUAL(r.method, "sms");
+	CU_ASSERT_EQUAL(r.wait, 1);
+	cp_req_free(&r);
+	CU_ASSERT_PTR_NULL(r.root);
+
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"optout\",\"token\":"
+			      "\"00112233445566778899aabbccddeeff\"}",
+			      &r),
+			OR_MGMT_OK);
+	CU_ASSERT_EQUAL(r.subj, CP_SUBJ_TOKEN);
+	CU_ASSERT_PTR_NULL(r.id);
+	CU_ASSERT_EQUAL(r.node, -1);
+	CU_ASSERT_EQUAL(r.notice, -1);
+	CU_ASSERT_EQUAL(r.wait, 0);
+	cp_req_free(&r);
+
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"id\":\"a-1\",\"cmd\":\"status\","
+			      "\"sealed\":\"AAAA\"}",
+			      &r),
+			OR_MGMT_OK);
+	CU_ASSERT_EQUAL(r.subj, CP_SUBJ_SEALED);
+	CU_ASSERT_STRING_EQUAL(json_string_value(r.id), "a-1");
+	cp_req_free(&r);
+
+	expect("{\"v\":1,\"cmd\":\"stats\",\"clear\":true}", OR_MGMT_OK);
+	expect("  {\"cmd\":\"help\",\"v\":1}  ", OR_MGMT_OK);
+	expect("{\"v\":1,\"cmd\":\"version\"}", OR_MGMT_OK);
+	expect("{\"v\":1,\"cmd\":\"pubkey\"}", OR_MGMT_OK);
+	expect("{\"v\":1,\"cmd\":\"table\"}", OR_MGMT_OK);
+	expect("{\"v\":1,\"cmd\":\"dataplane\"}", OR_MGMT_OK);
+	expect("{\"v\":1,\"cmd\":\"audit\",\"token\":\"x\"}", OR_MGMT_OK);
+	/* audit alone verifies the whole chain; status needs a subject. */
+	expect("{\"v\":1,\"cmd\":\"audit\"}", OR_MGMT_OK);
+	expect("{\"v\":1,\"cmd\":\"status\"}", OR_MGMT_E_BAD_REQUEST);
+}
+
+static void
+test_garbage(void)
+{
+	struct cp_req r;
+
+	expect("", OR_MGMT_E_BAD_JSON);
+	expect("hello", OR_MGMT_E_BAD_JSON);
+	expect("{\"v\":1,", OR_MGMT_E_BAD_JSON);
+	expect("{\"v\":1,\"cmd\":\"help\"} {}", OR_MGMT_E_BAD_JSON);
+	expect("[1,2,3]", OR_MGMT_E_BAD_JSON);
+	expect("\"optin\"", OR_MGMT_E_BAD_JSON);
+	expect("42", OR_MGMT_E_BAD_JSON);
+	expect("null", OR_MGMT_E_BAD_JSON);
+	expect("\xff\xfe{}", OR_MGMT_E_BAD_JSON);
+	/* Duplicate keys would leave two copies of a field. */
+	expect("{\"v\":1,\"v\":1,\"cmd\":\"help\"}", OR_MGMT_E_BAD_JSON);
+	/* An embedded NUL is not accepted in a string. */
+	CU_ASSERT_EQUAL(cp_req_parse("{\"v\":1,\"cmd\":\"he\\u0000lp\"}", 27,
+				     &r, msg),
+			OR_MGMT_E_BAD_JSON);
+	cp_req_free(&r);
+	/* A raw NUL byte inside the buffer. */
+	CU_ASSERT_EQUAL(cp_req_parse("{\"v\":1,\0\"cmd\":\"help\"}", 21, &r,
+				     msg),
+			OR_MGMT_E_BAD_JSON);
+	cp_req_free(&r);
+}
+
+static void
+test_bad_json_does_not_echo(void)
+{
+	struct cp_req r;
+
+	/* jansson's own message would quote the offending token. */
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"optin\",\"number\":"
+			      "+15551234567}",
+			      &r),
+			OR_MGMT_E_BAD_JSON);
+	CU_ASSERT_PTR_NULL(strstr(msg, "555"));
+	cp_req_free(&r);
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"optin\",\"15551234567\":1}",
+			      &r),
+			OR_MGMT_E_BAD_REQUEST);
+	CU_ASSERT_PTR_NULL(strstr(msg, "555"));
+	cp_req_free(&r);
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"optin\",\"number\":"
+			      "15551234567}",
+			      &r),
+			OR_MGMT_E_BAD_REQUEST);
+	CU_ASSERT_PTR_NULL(strstr(msg, "555"));
+	cp_req_free(&r);
+}
+
+static void
+test_version(void)
+{
+	struct cp_req r;
+
+	expect("{\"cmd\":\"help\"}", OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":\"1\",\"cmd\":\"help\"}", OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1.0,\"cmd\":\"help\"}", OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":2,\"cmd\":\"help\"}", OR_MGMT_E_BAD_VERSION);
+	expect("{\"v\":0,\"cmd\":\"help\"}", OR_MGMT_E_BAD_VERSION);
+	/* The id is echoed even when the version is wrong. */
+	CU_ASSERT_EQUAL(parse("{\"v\":9,\"id\":42,\"cmd\":\"help\"}", &r),
+			OR_MGMT_E_BAD_VERSION);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r.id);
+	CU_ASSERT_EQUAL(json_integer_value(r.id), 42);
+	cp_req_free(&r);
+}
+
+static void
+test_command(void)
+{
+	expect("{\"v\":1}", OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":7}", OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":null}", OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"optinx\"}", OR_MGMT_E_UNKNOWN_COMMAND);
+	expect("{\"v\":1,\"cmd\":\"\"}", OR_MGMT_E_UNKNOWN_COMMAND);
+	expect("{\"v\":1,\"cmd\":\"OPTIN\"}", OR_MGMT_E_UNKNOWN_COMMAND);
+	expect("{\"v\":1,\"cmd\":\"none\"}", OR_MGMT_E_UNKNOWN_COMMAND);
+	for (unsigned c = OR_MGMT_CMD_NONE + 1; c < OR_MGMT_CMD_COUNT; c++)
+		CU_ASSERT_EQUAL(or_mgmt_cmd_parse(or_mgmt_cmd_name(c)), c);
+}
+
+static void
+test_fields(void)
+{
+	/* Missing or several subjects. */
+	expect("{\"v\":1,\"cmd\":\"optin\"}", OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"status\",\"number\":\"+1555\","
+	       "\"token\":\"00\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	/* Wrong types. */
+	expect("{\"v\":1,\"cmd\":\"optin\",\"number\":[\"+15551234567\"]}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"optin\",\"token\":null}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"optin\",\"number\":\"+15551234567\","
+	       "\"node\":\"1\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"optin\",\"number\":\"+15551234567\","
+	       "\"node\":65536}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"optin\",\"number\":\"+15551234567\","
+	       "\"node\":-1}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"optin\",\"number\":\"+15551234567\","
+	       "\"wait\":1}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"optin\",\"number\":\"+15551234567\","
+	       "\"notice\":\"2\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"optin\",\"number\":\"+15551234567\","
+	       "\"notice\":4294967296}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"optin\",\"number\":\"+15551234567\","
+	       "\"method\":\"a b\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"stats\",\"clear\":\"yes\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"id\":{},\"cmd\":\"help\"}", OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"id\":\"a b\",\"cmd\":\"help\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	/* Fields not allowed for the command, unknown fields. */
+	expect("{\"v\":1,\"cmd\":\"optout\",\"number\":\"+15551234567\","
+	       "\"node\":1}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"help\",\"number\":\"+15551234567\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"status\",\"token\":\"x\",\"wait\":true}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"help\",\"foo\":1}", OR_MGMT_E_BAD_REQUEST);
+	/* Overlong subject. */
+	char big[300];
+	snprintf(big, sizeof(big), "{\"v\":1,\"cmd\":\"optin\",\"number\":"
+				   "\"+%0100d\"}", 1);
+	expect(big, OR_MGMT_E_BAD_REQUEST);
+}
+
+static void
+test_import(void)
+{
+	struct cp_req r;
+
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"import\",\"action\":"
+			      "\"optout\",\"lines\":[\"+15551234567\",\"x\"],"
+			      "\"first_line\":101}",
+			      &r),
+			OR_MGMT_OK);
+	CU_ASSERT_EQUAL(r.optin, 0);
+	CU_ASSERT_EQUAL(json_array_size(r.lines), 2);
+	CU_ASSERT_EQUAL(r.first_line, 101);
+	cp_req_free(&r);
+	expect("{\"v\":1,\"cmd\":\"import\",\"action\":\"optin\","
+	       "\"lines\":[\"+1\"]}",
+	       OR_MGMT_OK);
+	expect("{\"v\":1,\"cmd\":\"import\",\"lines\":[\"+1\"]}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"import\",\"action\":\"drop\","
+	       "\"lines\":[\"+1\"]}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"import\",\"action\":\"optin\","
+	       "\"lines\":[]}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"import\",\"action\":\"optin\","
+	       "\"lines\":\"+1\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"import\",\"action\":\"optin\","
+	       "\"lines\":[\"+1\",2]}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"import\",\"action\":\"optin\","
+	       "\"lines\":[\"+1\"],\"first_line\":0}",
+	       OR_MGMT_E_BAD_REQUEST);
+
+	/* One line too many. */
+	size_t cap = 32 + (OR_MGMT_IMPORT_MAX_LINES + 1) * 5 + 64, n;
+	char *s = malloc(cap);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	n = (size_t)snprintf(s, cap, "{\"v\":1,\"cmd\":\"import\","
+				     "\"action\":\"optin\",\"lines\":[");
+	for (int i = 0; i <= OR_MGMT_IMPORT_MAX_LINES; i++)
+		n += (size_t)snprintf(s + n, cap - n, "%s\"+1\"",
+				      i ? "," : "");
+	snprintf(s + n, cap - n, "]}");
+	expect(s, OR_MGMT_E_BAD_REQUEST);
+	free(s);
+}
+
+static void
+test_oversized(void)
+{
+	size_t len = OR_MGMT_MAX_LINE + 1;
+	char *s = malloc(len + 1);
+	struct cp_req r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	/* A valid request padded with blanks past the limit. */
+	memset(s, ' ', len);
+	memcpy(s, "{\"v\":1,\"cmd\":\"help\"}", 20);
+	s[len] = '\0';
+	CU_ASSERT_EQUAL(cp_req_parse(s, len, &r, msg), OR_MGMT_E_LINE_TOO_LONG);
+	cp_req_free(&r);
+	/* Exactly at the limit is fine. */
+	CU_ASSERT_EQUAL(cp_req_parse(s, len - 1, &r, msg), OR_MGMT_OK);
+	cp_req_free(&r);
+	free(s);
+}
+
+static void
+test_free_wipes(void)
+{
+	struct cp_req r;
+	char *p;
+
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"optin\",\"number\":"
+			      "\"+15551234567\"}",
+			      &r),
+			OR_MGMT_OK);
+	/* Keep a reference so the string outlives cp_req_free(). */
+	json_t *keep = json_incref(r.subject);
+
+	p = (char *)json_string_value(keep);
+	cp_req_free(&r);
+	for (size_t i = 0; i < 12; i++)
+		CU_ASSERT_EQUAL(p[i], 0);
+	json_decref(keep);
+}
+
+static CU_TestInfo mgmt_tests[] = {
+	{ "valid requests", test_valid_optin },
+	{ "garbage", test_garbage },
+	{ "errors never quote input", test_bad_json_does_not_echo },
+	{ "protocol version", test_version },
+	{ "command", test_command },
+	{ "fields and types", test_fields },
+	{ "import", test_import },
+	{ "oversized", test_oversized },
+	{ "free wipes subjects", test_free_wipes },
+	CU_TEST_INFO_NULL,
+};
+
+OR_TEST_SUITE("mgmt", NULL, NULL, mgmt_tests)
