@@ -119,6 +119,25 @@ ct_grow_finish(struct ct *h)
 	return h->build == CT_BUILD_NONE ? 0 : -ENOMEM;
 }
 
+static int
+ct_start_grow(struct ct *h)
+{
+	struct ct_table *t = h->live;
+
+	if (ct_table_alloc(h, ct_grown_buckets(t->nbuckets), &h->next) < 0) {
+		h->next = NULL;
+		h->stats.grow_failures++;
+		h->grow_retry_at = t->entries + t->entries / 100 + 1;
+		return -ENOSPC;
+	}
+	h->build = CT_BUILD_GROW;
+	h->copy_pos = 0;
+	h->stats.build_total = t->nbuckets;
+	h->stats.build_done = 0;
+	ct_grow_step(h, CT_STEP_UPSERT);
+	return 0;
+}
+
 void
 ct_maybe_grow(struct ct *h)
 {
@@ -129,17 +148,7 @@ ct_maybe_grow(struct ct *h)
 	if (h->build != CT_BUILD_NONE || used * 1000 < slots * CT_LOAD_GROW_PERMILLE ||
 	    t->entries < h->grow_retry_at)
 		return;
-	if (ct_table_alloc(h, ct_grown_buckets(t->nbuckets), &h->next) < 0) {
-		h->next = NULL;
-		h->stats.grow_failures++;
-		h->grow_retry_at = t->entries + t->entries / 100 + 1;
-		return;
-	}
-	h->build = CT_BUILD_GROW;
-	h->copy_pos = 0;
-	h->stats.build_total = t->nbuckets;
-	h->stats.build_done = 0;
-	ct_grow_step(h, CT_STEP_UPSERT);
+	(void)ct_start_grow(h);
 }
 
 int
@@ -152,6 +161,10 @@ ct_upsert(struct ct *h, const struct or_token *k, uint32_t rec)
 	ct_grow_step(h, CT_STEP_UPSERT);
 	ret = ct_table_upsert(h, h->live, k->b, rec,
 			      h->build == CT_BUILD_GROW ? h->next : NULL);
+	/* No room: finish a growth at once, or start one below the load
+	 * limit (no cuckoo path found), then retry. */
+	if (ret == -ENOSPC && h->build == CT_BUILD_NONE && ct_start_grow(h) < 0)
+		return ret;
 	if (ret == -ENOSPC && h->build == CT_BUILD_GROW && ct_grow_finish(h) == 0)
 		ret = ct_table_upsert(h, h->live, k->b, rec, NULL);
 	if (ret < 0)
@@ -245,7 +258,15 @@ ct_replace_upsert(struct ct *h, const struct or_token *k, uint32_t rec)
 		if (ret < 0)
 			return ret;
 	}
-	return ct_table_upsert(h, h->next, k->b, rec, NULL);
+	ret = ct_table_upsert(h, h->next, k->b, rec, NULL);
+	if (ret == -ENOSPC) {
+		/* No cuckoo path below the load limit (small tables are
+		 * unlucky sometimes): grow the unpublished table and retry. */
+		ret = ct_next_grow(h);
+		if (ret == 0)
+			ret = ct_table_upsert(h, h->next, k->b, rec, NULL);
+	}
+	return ret;
 }
 
 int

@@ -17,8 +17,8 @@
 #define CT_CACHE_LINE 64
 
 /* A table created for N entries holds them at this load, leaving room for
- * churn before the first growth (64 / (3 * 0.8) = 26.7 bytes per entry). */
-#define CT_LOAD_SIZE_PERMILLE 800
+ * churn before the first growth, and few keys in their alternate bucket (64 / (3 * 0.7) = 30.5 bytes per entry). */
+#define CT_LOAD_SIZE_PERMILLE 700
 /* Growth starts when live + pending slots reach this share of capacity... */
 #define CT_LOAD_GROW_PERMILLE 850
 /* ...and the new table has this many times the buckets (x 1/100). With
@@ -33,12 +33,15 @@
 #define CT_REC_FREE 0u
 #define CT_REC_VACATED ((uint32_t)OR_STATE_RSVD)
 
-/* One cache line: 3 keys, 3 records, and the count of keys whose primary
- * bucket is this one but which live in their alternate bucket. */
+/* One cache line: 3 keys, 3 records, and a 32-bit filter of the keys whose
+ * primary bucket is this one but which live in their alternate bucket: a
+ * key sets bit ct_alt_bit() when it is placed in its alternate bucket. Bits
+ * are never cleared (a rebuilt table starts clean): a stale bit costs a
+ * useless read of the alternate bucket, never a miss. */
 struct ct_bucket {
 	uint8_t key[CT_SLOTS][OR_TOKEN_LEN];
 	uint32_t rec[CT_SLOTS];
-	uint32_t alt_count;
+	uint32_t alt_bloom;
 } __attribute__((aligned(CT_CACHE_LINE)));
 
 _Static_assert(sizeof(struct ct_bucket) == CT_CACHE_LINE, "bucket is a line");
@@ -122,6 +125,14 @@ ct_buckets_of(const struct ct_table *t, uint64_t h, uint32_t *prim,
 	*alt = a;
 }
 
+/* The key's bit in its primary bucket's alt_bloom: low hash bits, which
+ * barely influence the bucket index (taken from the high bits). */
+static inline uint32_t
+ct_alt_bit(uint64_t h)
+{
+	return 1u << (h & 31);
+}
+
 static inline int
 ct_key_eq(const uint8_t *a, const uint8_t *b)
 {
@@ -172,7 +183,7 @@ ct_bucket_find(const struct ct_bucket *b, const uint8_t *k)
 
 /* The vector scan the bulk lookup uses, in two steps so that a burst's
  * cache misses are all in flight before any key is compared:
- * ct_vec_recs() reads a bucket's three records and alt_count with one
+ * ct_vec_recs() reads a bucket's three records and alt_bloom with one
  * aligned 16-byte load; ct_vec_match() then compares the keys.
  * Ordering: x86 does not reorder loads with older loads, so keys read after
  * the records (ct_compiler_barrier() in between keeps the compiler from
@@ -189,7 +200,7 @@ ct_vec_recs(const struct ct_bucket *b)
 }
 
 static inline uint32_t
-ct_vec_alt_count(__m128i recs)
+ct_vec_alt_bloom(__m128i recs)
 {
 	return (uint32_t)_mm_extract_epi32(recs, 3);
 }

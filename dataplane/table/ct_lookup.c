@@ -23,12 +23,12 @@ void (*ct_debug_mid_lookup_hook)(void);
 
 static inline uint32_t
 ct_find_one(const struct ct_table *t, const uint8_t *k, uint32_t prim,
-	    uint32_t alt)
+	    uint32_t alt, uint32_t bit)
 {
 	const struct ct_bucket *b = &t->buckets[prim];
 	uint32_t r = ct_bucket_find(b, k);
 
-	if (r == 0 && __atomic_load_n(&b->alt_count, __ATOMIC_ACQUIRE) != 0)
+	if (r == 0 && (__atomic_load_n(&b->alt_bloom, __ATOMIC_ACQUIRE) & bit))
 		r = ct_bucket_find(&t->buckets[alt], k);
 	return r;
 }
@@ -39,7 +39,7 @@ ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
 {
 	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
 	const struct ct_bucket *bk = t->buckets;
-	uint32_t prim[CT_BULK_MAX], alt[CT_BULK_MAX];
+	uint32_t prim[CT_BULK_MAX], alt[CT_BULK_MAX], bit[CT_BULK_MAX];
 	uint64_t all, hits = 0, need_alt = 0, m1, m2;
 
 	if (n > CT_BULK_MAX)
@@ -48,27 +48,33 @@ ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
 	m1 = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
 
 	for (unsigned i = 0; i < n; i++) {
-		ct_buckets_of(t, ct_hash(t, keys[i]->b), &prim[i], &alt[i]);
+		uint64_t hv = ct_hash(t, keys[i]->b);
+
+		ct_buckets_of(t, hv, &prim[i], &alt[i]);
+		bit[i] = ct_alt_bit(hv);
 		rte_prefetch0(&bk[prim[i]]);
 	}
 #ifdef CT_VEC
-	/* Read every primary bucket's records first: a burst's misses are all
-	 * in flight before the first key compare. */
+	/* Read every primary bucket's records first, so that the burst's
+	 * misses are all in flight before the first key compare; where the
+	 * bucket's filter says the key may live in its alternate bucket,
+	 * fetch that one now rather than after the compares. */
 	__m128i rv[CT_BULK_MAX];
 
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		rv[i] = ct_vec_recs(&bk[prim[i]]);
+		if (ct_vec_alt_bloom(rv[i]) & bit[i])
+			rte_prefetch0(&bk[alt[i]]);
+	}
 	ct_compiler_barrier();
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t r = ct_vec_match(&bk[prim[i]], rv[i], keys[i]->b);
 
 		recs[i] = r;
-		if (r != 0) {
+		if (r != 0)
 			hits |= 1ull << i;
-		} else if (ct_vec_alt_count(rv[i]) != 0) {
+		else if (ct_vec_alt_bloom(rv[i]) & bit[i])
 			need_alt |= 1ull << i;
-			rte_prefetch0(&bk[alt[i]]);
-		}
 	}
 #else
 	for (unsigned i = 0; i < n; i++) {
@@ -78,7 +84,7 @@ ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
 		recs[i] = r;
 		if (r != 0) {
 			hits |= 1ull << i;
-		} else if (__atomic_load_n(&b->alt_count, __ATOMIC_ACQUIRE) != 0) {
+		} else if (__atomic_load_n(&b->alt_bloom, __ATOMIC_ACQUIRE) & bit[i]) {
 			need_alt |= 1ull << i;
 			rte_prefetch0(&bk[alt[i]]);
 		}
@@ -106,7 +112,7 @@ ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
 		m1 = m2;
 		while (miss != 0) {
 			unsigned i = (unsigned)__builtin_ctzll(miss);
-			uint32_t r = ct_find_one(t, keys[i]->b, prim[i], alt[i]);
+			uint32_t r = ct_find_one(t, keys[i]->b, prim[i], alt[i], bit[i]);
 
 			miss &= miss - 1;
 			recs[i] = r;

@@ -98,10 +98,13 @@ ct_store_rec(struct ct_bucket *b, unsigned s, uint32_t rec)
 	__atomic_store_n(&b->rec[s], rec, __ATOMIC_RELEASE);
 }
 
+/* Before a key goes to its alternate bucket: a reader that misses it in
+ * the primary bucket must know to look there. */
 static inline void
-ct_store_alt_count(struct ct_bucket *b, uint32_t v)
+ct_mark_alt(struct ct_bucket *prim, uint64_t h)
 {
-	__atomic_store_n(&b->alt_count, v, __ATOMIC_RELEASE);
+	__atomic_store_n(&prim->alt_bloom, prim->alt_bloom | ct_alt_bit(h),
+			 __ATOMIC_RELEASE);
 }
 
 static int
@@ -205,10 +208,10 @@ ct_table_get(const struct ct_table *t, const uint8_t *k)
 }
 
 /* Moves the key of slot (from, s) to a free slot of its other bucket.
- * Order: count it as an alternate-bucket key (if it goes there), copy it,
- * bump the move counter, vacate the old slot, then uncount it (if it left
- * its alternate). A reader either finds it in one of the two buckets, or
- * sees the move counter change and retries (ctable.h, G2). */
+ * Order: mark it in the primary's alt filter (if it goes to its alternate
+ * bucket), copy it, bump the move counter, vacate the old slot. A reader
+ * either finds it in one of the two buckets, or sees the move counter
+ * change and retries (ctable.h, G2). */
 int
 ct_table_move(struct ct *h, struct ct_table *t, uint32_t from, unsigned s,
 	struct ct_table *mirror)
@@ -217,23 +220,23 @@ ct_table_move(struct ct *h, struct ct_table *t, uint32_t from, unsigned s,
 	uint8_t key[OR_TOKEN_LEN];
 	uint32_t rec = src->rec[s];
 	uint32_t prim, alt, to;
+	uint64_t hv;
 
 	memcpy(key, src->key[s], OR_TOKEN_LEN);
-	ct_buckets_of(t, ct_hash(t, key), &prim, &alt);
+	hv = ct_hash(t, key);
+	ct_buckets_of(t, hv, &prim, &alt);
 	to = from == prim ? alt : prim;
 	if (ct_slot_with(&t->buckets[to], CT_REC_FREE) < 0)
 		return -ENOSPC;
 	if (to == alt) {
-		ct_store_alt_count(&t->buckets[prim], t->buckets[prim].alt_count + 1);
+		ct_mark_alt(&t->buckets[prim], hv);
 		t->alt_entries++;
 	}
 	ct_place(&t->buckets[to], key, rec);
 	__atomic_store_n(&t->moves, t->moves + 1, __ATOMIC_RELEASE);
 	ct_vacate(t, from, s);
-	if (from == alt) {
-		ct_store_alt_count(&t->buckets[prim], t->buckets[prim].alt_count - 1);
+	if (from == alt)
 		t->alt_entries--;
-	}
 	h->stats.moves++;
 	/* During a growth a move may carry a key from a bucket not yet copied
 	 * into one already copied: copy it now. */
@@ -289,10 +292,11 @@ int
 ct_table_upsert(struct ct *h, struct ct_table *t, const uint8_t *k,
 		uint32_t rec, struct ct_table *mirror)
 {
+	uint64_t hv = ct_hash(t, k);
 	uint32_t prim, alt, bi;
 	unsigned s;
 
-	ct_buckets_of(t, ct_hash(t, k), &prim, &alt);
+	ct_buckets_of(t, hv, &prim, &alt);
 	if (ct_find_slot(t, k, prim, alt, &bi, &s) == 0) {
 		ct_store_rec(&t->buckets[bi], s, rec);
 		return 0;
@@ -307,9 +311,7 @@ ct_table_upsert(struct ct *h, struct ct_table *t, const uint8_t *k,
 			return 0;
 		}
 		if (ct_slot_with(ab, CT_REC_FREE) >= 0) {
-			/* Count it first: a reader that misses in the primary
-			 * bucket must know to look in the alternate one. */
-			ct_store_alt_count(pb, pb->alt_count + 1);
+			ct_mark_alt(pb, hv);
 			ct_place(ab, k, rec);
 			t->entries++;
 			t->alt_entries++;
@@ -334,9 +336,7 @@ ct_table_delete(struct ct *h, struct ct_table *t, const uint8_t *k)
 		return -ENOENT;
 	ct_vacate(t, bi, s);
 	t->entries--;
-	if (bi != prim) {
-		ct_store_alt_count(&t->buckets[prim], t->buckets[prim].alt_count - 1);
+	if (bi != prim)
 		t->alt_entries--;
-	}
 	return 0;
 }

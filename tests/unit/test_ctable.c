@@ -153,7 +153,7 @@ test_presized_no_growth(void)
 	fill_and_check(h, 0, 100000);
 	ct_get_stats(h, &s);
 	CU_ASSERT_EQUAL(s.grows, 0);
-	CU_ASSERT((double)s.bytes / (double)s.entries <= 27.0);
+	CU_ASSERT((double)s.bytes / (double)s.entries <= 31.0);
 	ct_destroy(h);
 }
 
