@@ -176,19 +176,6 @@ cp_trim(const char **s, size_t *len)
 		(*len)--;
 }
 
-static int
-cp_is_hex_token(const char *s, size_t len)
-{
-	if (len != OR_TOKEN_HEX_LEN)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f') ||
-		      (s[i] >= 'A' && s[i] <= 'F')))
-			return 0;
-	return 1;
-}
-
 static enum cp_act_next
 cp_act_import(struct cp_act *a, struct cp_req *r)
 {
@@ -209,7 +196,6 @@ cp_act_import(struct cp_act *a, struct cp_req *r)
 		size_t len = json_string_length(line);
 		struct or_err err = { "" };
 		struct or_change *c = &a->ch[a->n];
-		enum or_mgmt_err code;
 		int rc;
 
 		cp_trim(&s, &len);
@@ -220,16 +206,16 @@ cp_act_import(struct cp_act *a, struct cp_req *r)
 		}
 		cp_change_init(a, r, r->optin ? OR_ACT_OPTIN : OR_ACT_OPTOUT,
 			       method, c);
-		if (cp_is_hex_token(s, len)) {
-			rc = or_token_from_hex(s, len, &c->token, &err);
-			code = OR_MGMT_E_INVALID_TOKEN;
-		} else {
+		/* 32 hex digits are a token; anything else must be a
+		 * number (or_token_from_number says what is wrong). */
+		rc = len == OR_TOKEN_HEX_LEN
+			     ? or_token_from_hex(s, len, &c->token, NULL)
+			     : -EINVAL;
+		if (rc < 0)
 			/* Wipes s[0..len); the trimmed blanks hold nothing. */
 			rc = or_token_from_number(a->d->keys, c->epoch,
 						  (char *)s, len, &c->token,
 						  &err);
-			code = OR_MGMT_E_INVALID_NUMBER;
-		}
 		cp_json_wipe_string(line);
 		if (rc == 0) {
 			a->n++;
@@ -241,7 +227,9 @@ cp_act_import(struct cp_act *a, struct cp_req *r)
 				errors,
 				json_pack("{s:I,s:s,s:s}", "line",
 					  (json_int_t)(r->first_line + i),
-					  "code", or_mgmt_err_code(code),
+					  "code",
+					  or_mgmt_err_code(
+						  OR_MGMT_E_INVALID_NUMBER),
 					  "message", err.msg));
 	}
 	a->d->cnt.import_requests++;

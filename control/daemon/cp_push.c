@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "optroute/chan_client.h"
 
+#include "cp_daemon.h"
 #include "cp_log.h"
 #include "cp_push.h"
 
@@ -90,15 +90,6 @@ struct cp_push {
 #define INFO_SET(p, f, v) __atomic_store_n(&(p)->info.f, (v), __ATOMIC_RELEASE)
 #define INFO_ADD(p, f, v) __atomic_add_fetch(&(p)->info.f, (v), __ATOMIC_RELAXED)
 #define INFO_GET(p, f) __atomic_load_n(&(p)->info.f, __ATOMIC_ACQUIRE)
-
-static uint64_t
-cp_push_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 cp_push_notify(struct cp_push *p)
@@ -300,7 +291,7 @@ cp_push_update_acks(struct cp_push *p)
 	if (changed)
 		INFO_SET(p, acked_seq, store);
 	if (p->resync_end != 0 && acked >= p->resync_end) {
-		uint64_t ms = cp_push_now_ms() - p->resync_t0;
+		uint64_t ms = cp_now_ms() - p->resync_t0;
 
 		p->resync_end = 0;
 		INFO_SET(p, resync_ms, ms);
@@ -411,7 +402,7 @@ cp_push_resync(struct cp_push *p)
 	INFO_SET(p, generation, gen);
 	INFO_SET(p, syncing, 1);
 	INFO_SET(p, resync_entries, 0);
-	p->resync_t0 = cp_push_now_ms();
+	p->resync_t0 = cp_now_ms();
 	rc = or_chan_resync_begin(p->c, gen, NULL);
 	if (rc < 0)
 		return rc;

@@ -152,6 +152,14 @@ ct_rec_live(uint32_t r)
 	return (int)((r ^ (r >> 1)) & 1);
 }
 
+/* r if cond, else 0, without a branch: which slot holds a key is random,
+ * and a mispredicted branch costs more than the arithmetic. */
+static inline uint32_t
+ct_keep(int cond, uint32_t r)
+{
+	return r & (0u - (uint32_t)(cond != 0));
+}
+
 /* Reader-side scan of one bucket. A record read with acquire means its key
  * bytes are complete and stay as they are until a grace period after the
  * slot is vacated (contract in ctable.h), so the key compare is safe.
@@ -173,7 +181,7 @@ ct_bucket_find(const struct ct_bucket *b, const uint8_t *k)
 		memcpy(&s1, b->key[s] + 8, 8);
 		/* Comparing the key of a free or vacated slot is harmless:
 		 * its record is discarded below. */
-		found |= (((s0 ^ k0) | (s1 ^ k1)) == 0 && ct_rec_live(r)) ? r : 0;
+		found |= ct_keep((((s0 ^ k0) | (s1 ^ k1)) == 0) & ct_rec_live(r), r);
 	}
 	return found;
 }
@@ -221,9 +229,9 @@ ct_vec_match(const struct ct_bucket *b, __m128i recs, const uint8_t *k)
 
 	/* A free or vacated slot may still hold the key's bytes (deleted and
 	 * re-inserted elsewhere in the bucket): only a stored record counts. */
-	return (m0 == 0xffff && ct_rec_live(r0) ? r0 : 0) |
-	       (m1 == 0xffff && ct_rec_live(r1) ? r1 : 0) |
-	       (m2 == 0xffff && ct_rec_live(r2) ? r2 : 0);
+	return ct_keep((m0 == 0xffff) & ct_rec_live(r0), r0) |
+	       ct_keep((m1 == 0xffff) & ct_rec_live(r1), r1) |
+	       ct_keep((m2 == 0xffff) & ct_rec_live(r2), r2);
 }
 #endif
 

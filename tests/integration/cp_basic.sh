@@ -165,6 +165,11 @@ check "stats" python3 -c '
 import json, sys; r = json.loads(sys.argv[1])
 assert r["control"]["optins"] == 4 and r["control"]["optouts"] == 1
 assert r["store"]["entries"] == 4 and r["dataplane"] is None' "$j"
+"$CTL" -j stats --clear | grep -q '"cleared":true' && ok "stats --clear" || fail "stats --clear"
+j=$("$CTL" -j stats)
+check "counters cleared" python3 -c '
+import json, sys; r = json.loads(sys.argv[1])["control"]
+assert r["optins"] == 0 and r["requests"] == 1 and r["clients_connected"] == 1, r' "$j"
 out=$("$CTL" erase "$N2"); rc=$?
 check "erase" test $rc = 0 -a -n "$(grep '^erased: token ' <<<"$out")"
 j=$("$CTL" -j audit "$N2")
