@@ -29,6 +29,7 @@ struct cp_client {
 	uint64_t last_ms;    /* last byte received or reply queued */
 	uint64_t partial_ms; /* when the unfinished line began; 0 = none */
 	unsigned npend;      /* requests of this client not answered yet */
+	unsigned ncommit;    /* of which in the group, not committed yet */
 	int eof;             /* the peer shut down its side */
 	int closing;         /* close once the output is sent */
 	int dead;            /* closed; freed at the end of the loop round */

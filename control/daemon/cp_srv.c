@@ -132,16 +132,6 @@ cp_send(struct cp_srv *s, struct cp_client *cl, json_t *reply)
 	cp_client_update(s, cl);
 }
 
-static void
-cp_send_error(struct cp_srv *s, struct cp_client *cl, json_t *id,
-	      enum or_mgmt_err e, const char *msg)
-{
-	json_t *r = cp_reply_new(id);
-
-	cp_reply_error(s, r, e, msg);
-	cp_send(s, cl, r);
-}
-
 /* ---------------------------------------------------------- pending -- */
 
 static struct cp_pend *
@@ -166,6 +156,7 @@ cp_pend_new(struct cp_srv *s, struct cp_client *cl, json_t *reply,
 		s->pends->prev = p;
 	}
 	cl->npend++;
+	cl->ncommit += kind == P_COMMIT;
 	s->d->pending++;
 	return p;
 }
@@ -272,6 +263,8 @@ cp_commit(struct cp_srv *s)
 		next = p->next;
 		if (p->kind != P_COMMIT)
 			continue;
+		if (p->cl != NULL)
+			p->cl->ncommit--;
 		if (rc == 0) {
 			cp_committed(s, p, first + p->ch_first);
 			continue;
@@ -286,6 +279,27 @@ cp_commit(struct cp_srv *s)
 }
 
 /* ---------------------------------------------------------- dispatch -- */
+
+/* Sends a reply that is ready now, but not before the client's earlier
+ * requests still in the group: one client's replies keep their order
+ * (except "wait" and dataplane-counter requests, answered when done). */
+static void
+cp_reply_now(struct cp_srv *s, struct cp_client *cl, json_t *reply)
+{
+	if (cl->ncommit > 0)
+		cp_commit(s);
+	cp_send(s, cl, reply);
+}
+
+static void
+cp_send_error(struct cp_srv *s, struct cp_client *cl, json_t *id,
+	      enum or_mgmt_err e, const char *msg)
+{
+	json_t *r = cp_reply_new(id);
+
+	cp_reply_error(s, r, e, msg);
+	cp_reply_now(s, cl, r);
+}
 
 static int
 cp_reads_store(enum or_mgmt_cmd c)
@@ -307,10 +321,8 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	enum or_mgmt_cmd cmd;
 	struct cp_pend *p;
 	unsigned room;
-	int wait;
-
 	size_t i;
-	int rc;
+	int wait, rc;
 
 	/* Blank lines (keep-alives, CRLF leftovers) are not requests. */
 	for (i = 0; i < len; i++)
@@ -350,12 +362,12 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	cp_req_free(&req);
 	if (a.err != OR_MGMT_OK) {
 		cp_reply_error(s, a.reply, a.err, a.msg);
-		cp_send(s, cl, a.reply);
+		cp_reply_now(s, cl, a.reply);
 		return;
 	}
 	switch (next) {
 	case CP_NEXT_REPLY:
-		cp_send(s, cl, a.reply);
+		cp_reply_now(s, cl, a.reply);
 		return;
 	case CP_NEXT_COMMIT:
 		p = cp_pend_new(s, cl, a.reply, cmd, P_COMMIT);
@@ -384,7 +396,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 		return;
 	}
 	cp_reply_error(s, a.reply, OR_MGMT_E_INTERNAL, "out of memory");
-	cp_send(s, cl, a.reply);
+	cp_reply_now(s, cl, a.reply);
 }
 
 /* -------------------------------------------------- channel events -- */

@@ -17,6 +17,8 @@
 #
 # The dataplane runs on net_pcap ports with an empty capture (no traffic),
 # --no-huge. Progress on stderr; the last line is one JSON object.
+# Filling the store to 10M records takes minutes (~8 min on a 2-core VM):
+# RESYNC_ENTRIES=1000000 for a quick run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}

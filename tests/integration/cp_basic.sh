@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
 # optroute-control + optroutectl without a dataplane: configuration errors,
 # key file permissions, every CLI command, bad requests on the raw socket
 # (garbage, wrong version, unknown command, oversized line, a client hung
@@ -251,6 +253,16 @@ s.sendall(b'{"v":1,"id":41,"cmd":"version"}\n{"v":1,"id":"x-42","cmd":"nope"}\n\
 a, b = line(s), line(s)
 assert a["id"] == 41 and a["ok"] and b["id"] == "x-42" and not b["ok"], (a, b)
 print("ok: raw pipelined ids echoed")
+
+# one client's replies keep request order, even around the group commit
+s.sendall(b'{"v":1,"id":1,"cmd":"optin","number":"+15550100005"}\n'
+          b'{"v":1,"id":2,"cmd":"version"}\n'
+          b'nonsense\n'
+          b'{"v":1,"id":4,"cmd":"optout","number":"+15550100005"}\n'
+          b'{"v":1,"id":5,"cmd":"pubkey"}\n')
+ids = [line(s).get("id") for _ in range(5)]
+assert ids == [1, 2, None, 4, 5], ids
+print("ok: raw pipelined replies in order")
 
 # a client hung mid-line does not block others, and is dropped later
 h = conn(); h.sendall(b'{"v":1,"cmd":"ver')

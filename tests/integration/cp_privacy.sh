@@ -19,10 +19,12 @@ BIN=$BUILD/bin
 T=$(mktemp -d /tmp/or-cp-priv.XXXXXX)
 PREFIX=or_cp_priv_$$
 DP_PID=
-CP_PID=
+CP_PID=   # strace
+DPID=     # optroute-control, strace's child
 
 cleanup() {
-	for p in $CP_PID $DP_PID; do
+	# The daemon first: killing strace would only detach it.
+	for p in $DPID $CP_PID $DP_PID; do
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
@@ -64,6 +66,13 @@ strace -f -qq -xx -s 1000000 -o "$T/strace.txt" \
 	-e trace=write,writev,pwrite64,pwritev,pwritev2,send,sendto,sendmsg,sendmmsg \
 	"$BIN/optroute-control" -c "$T/or.ini" >"$T/cp.log" 2>&1 &
 CP_PID=$!
+# strace forks the daemon: its pid, for signals and /proc.
+for _ in $(seq 1 100); do
+	DPID=$(pgrep -P "$CP_PID" -x optroute-contro || true)
+	[ -n "$DPID" ] && break
+	sleep 0.05
+done
+[ -n "$DPID" ] || { echo "optroute-control did not start under strace"; exit 1; }
 for _ in $(seq 1 200); do
 	"$CTL" -j dataplane 2>/dev/null | grep -q '"connected":true,"syncing":false' && break
 	sleep 0.1
@@ -100,10 +109,7 @@ EOF
 "$CTL" -j dataplane | grep -q '"lag":0' || { echo "FAIL: dataplane lag"; exit 1; }
 
 # Memory of the live daemon, after every request was answered. Root reads
-# /proc/PID/mem even though the daemon is not dumpable. strace runs the
-# daemon as its child: find that pid.
-DPID=$(pgrep -P "$CP_PID" -x optroute-contro || true)
-[ -n "$DPID" ] || DPID=$CP_PID
+# /proc/PID/mem even though the daemon is not dumpable.
 python3 - "$DPID" "$T/cp.sock" "${NUMS[@]}" <<'EOF'
 import re, sys
 pid, control, nums = sys.argv[1], sys.argv[2].encode(), sys.argv[3:]
@@ -146,7 +152,7 @@ echo "ok: core dumps disabled"
 kill -TERM "$DPID"
 timeout 20 tail --pid="$CP_PID" -f /dev/null
 wait "$CP_PID" || { echo "FAIL: optroute-control exited $?"; cat "$T/cp.log"; exit 1; }
-CP_PID=
+CP_PID= DPID=
 kill -TERM "$DP_PID"; wait "$DP_PID" || true; DP_PID=
 
 python3 - "$T/strace.txt" "$TOK" "${NUMS[@]}" <<'EOF'
