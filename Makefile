@@ -170,6 +170,8 @@ $(UNIT): $(call objs,$(UNIT_SRCS)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+.SECONDARY:
+
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 
 # ---- tests ----

@@ -13,6 +13,11 @@
  * Shutdown, in this order so nothing is freed under a user: workers leave
  * their loops (rte_eal_mp_wait_lcore), the updater stops (no writer),
  * rcu_barrier(), ports stop and close, the table is destroyed, EAL cleans up.
+ *
+ * systemd (Type=notify, deploy/systemd/): READY=1 once ports are started,
+ * the updater listens and the workers run; WATCHDOG=1 from the main lcore's
+ * wait loop when WatchdogSec is set; STOPPING=1 before shutdown; STATUS=
+ * lines on the way. Without NOTIFY_SOCKET every sd_notify is a no-op.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,7 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -45,10 +53,57 @@ RTE_LOG_REGISTER(or_dp_logtype, optroute.dataplane, INFO);
 
 static volatile sig_atomic_t got_signal;
 
+/* systemd watchdog: ping interval (half of WatchdogSec), 0 = disabled. */
+struct or_sd_wd {
+	uint64_t interval_us;
+	uint64_t next_us;
+};
+
 static void
 on_signal(int sig)
 {
 	got_signal = sig;
+}
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* WATCHDOG_USEC (and WATCHDOG_PID, if set, naming us) come from systemd's
+ * WatchdogSec=. Pinging at half the interval is what sd_watchdog_enabled(3)
+ * recommends. The main lcore pings, never a worker: a wedged main loop
+ * (signal handling, RX gate) is what the watchdog must catch. */
+static void
+sd_wd_init(struct or_sd_wd *wd)
+{
+	uint64_t usec = 0;
+
+	wd->interval_us = 0;
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+		wd->interval_us = usec / 2;
+		OR_LOG(INFO, "systemd watchdog: %" PRIu64 " ms, pinging every %"
+		       PRIu64 " ms", usec / 1000, wd->interval_us / 1000);
+	}
+	wd->next_us = mono_us();
+}
+
+static void
+sd_wd_ping(struct or_sd_wd *wd)
+{
+	uint64_t now;
+
+	if (wd->interval_us == 0)
+		return;
+	now = mono_us();
+	if (now < wd->next_us)
+		return;
+	sd_notify(0, "WATCHDOG=1");
+	wd->next_us = now + wd->interval_us;
 }
 
 static void
@@ -214,6 +269,9 @@ rx_gate(struct or_dp *dp)
 	__atomic_store_n(&dp->rx_enabled, 1, __ATOMIC_RELEASE);
 	OR_LOG(INFO, "table synced (acked seq %" PRIu64 ", %" PRIu64
 	       " upserts): RX started", s.acked_seq, s.upserts);
+	sd_notifyf(0, "STATUS=forwarding: table synced (acked seq %" PRIu64
+		   "), %u ports, %u workers", s.acked_seq, dp->n_ports,
+		   dp->n_workers);
 }
 
 static void
@@ -303,6 +361,8 @@ main(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, PROG ": EAL initialisation failed: %s\n",
 			rte_strerror(rte_errno));
+		sd_notifyf(0, "STATUS=EAL initialisation failed: %s",
+			   rte_strerror(rte_errno));
 		free(eal_argv);
 		or_cfg_free(&cfg);
 		return 1;
@@ -312,15 +372,30 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	dp.cfg = &cfg;
+	sd_notify(0, "STATUS=starting: table, ports, workers, update channel");
 	rc = dp_start(&dp);
 	if (rc == 0) {
+		struct or_sd_wd wd;
+
 		OR_LOG(INFO, "running: %u ports, %u workers, %u next hops",
 		       dp.n_ports, dp.n_workers, cfg.n_nexthops);
+		sd_wd_init(&wd);
+		sd_notifyf(0, "READY=1\nSTATUS=%s: %u ports, %u workers, "
+			   "channel %s", dp.rx_enabled ? "forwarding" :
+			   "RX held until the table is synced", dp.n_ports,
+			   dp.n_workers, cfg.channel);
 		while (!got_signal) {
 			rx_gate(&dp);
+			sd_wd_ping(&wd);
 			usleep(MAIN_TICK_US);
 		}
 		OR_LOG(INFO, "signal %d: stopping", (int)got_signal);
+		sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	} else {
+		int e = rc < 0 ? -rc : rc;
+
+		sd_notifyf(0, "STATUS=start-up failed: %s\nERRNO=%d",
+			   strerror(e), e);
 	}
 	dp_stop(&dp);
 	rte_eal_cleanup();
