@@ -21,7 +21,8 @@ export SAN BUILD
 
 DEB_PKGS := build-essential pkg-config libdpdk-dev dpdk-dev dpdk liburcu-dev \
 	libsodium-dev libcunit1-dev liblmdb-dev libjansson-dev libinih-dev \
-	libmicrohttpd-dev libsystemd-dev libpcap-dev iproute2 python3 tcpdump
+	libmicrohttpd-dev libsystemd-dev libpcap-dev iproute2 python3 tcpdump \
+	lmdb-utils strace
 
 PUBLIC := all test unit integration run bench-table bench-dataplane bench-control install
 
