@@ -11,6 +11,7 @@
 
 #include "cp_cfg.h"
 #include "cp_log.h"
+#include "cp_metrics.h"
 
 void
 cp_cfg_defaults(struct cp_cfg *c)
@@ -36,6 +37,11 @@ cp_cfg_defaults(struct cp_cfg *c)
 	c->chan_retry_ms = 1000;
 	c->chan_queue_max = 1u << 22;
 	c->log_level = CP_LOG_INFO;
+	/* Loopback only by default: the endpoint has no authentication. */
+	c->metrics_on = 1;
+	cp_metrics_parse_listen(CP_METRICS_DEFAULT_LISTEN, &c->metrics_addr,
+				&c->metrics_addr_len);
+	c->metrics_max_age_ms = 1000;
 }
 
 enum cp_cfg_type {
@@ -46,6 +52,8 @@ enum cp_cfg_type {
 	T_GID,
 	T_POLICY,
 	T_LEVEL,
+	T_LISTEN, /* metrics: off or a listen address */
+	T_BOOL,   /* int: yes/no */
 };
 
 static const struct cp_cfg_key {
@@ -81,6 +89,12 @@ static const struct cp_cfg_key {
 	K_U32("channel_queue_max", chan_queue_max, 1024, 1073741824),
 	{ "log_level", T_LEVEL, 0, 0, 0, 0,
 	  "error, warning, notice, info or debug" },
+	{ "metrics", T_LISTEN, 0, 0, 0, 0,
+	  "off, PORT, IPV4:PORT or [IPV6]:PORT (numeric, port 1..65535)" },
+	{ "metrics_allow_remote", T_BOOL,
+	  offsetof(struct cp_cfg, metrics_allow_remote), 0, 0, 0,
+	  "yes or no" },
+	K_U32("metrics_max_age_ms", metrics_max_age_ms, 0, 60000),
 #undef K_PATH
 #undef K_U32
 };
@@ -186,6 +200,24 @@ cp_cfg_set(struct cp_cfg *c, const struct cp_cfg_key *k, const char *v)
 	case T_LEVEL:
 		c->log_level = cp_log_level_parse(v);
 		return c->log_level < 0 ? -EINVAL : 0;
+	case T_LISTEN:
+		if (strcmp(v, "off") == 0) {
+			c->metrics_on = 0;
+			return 0;
+		}
+		c->metrics_on = 1;
+		return cp_metrics_parse_listen(v, &c->metrics_addr,
+					       &c->metrics_addr_len);
+	case T_BOOL:
+		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 ||
+		    strcmp(v, "on") == 0 || strcmp(v, "1") == 0)
+			*(int *)field = 1;
+		else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 ||
+			 strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+			*(int *)field = 0;
+		else
+			return -EINVAL;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -201,14 +233,26 @@ cp_cfg_handler(void *user, const char *section, const char *name,
 		snprintf(x->dp_channel, sizeof(x->dp_channel), "%s", value);
 		return 1;
 	}
-	/* Other sections belong to the dataplane (or metrics). Any other
-	 * control* section would be ours but none is defined: refuse it so
-	 * a typo in a section name is not silently ignored. */
-	if (strncmp(section, "control", 7) != 0)
+	/* Other sections belong to the dataplane. The dataplane also skips
+	 * metrics* sections, but the metrics keys are in [control]: a
+	 * [metrics] section would be ignored by both daemons, so it is
+	 * refused, like any control* section other than [control], so that
+	 * a misplaced key or a typo in a section name is not silently
+	 * ignored. */
+	if (strncmp(section, "control", 7) != 0 &&
+	    strncmp(section, "metrics", 7) != 0)
 		return 1;
 	if (x->err_line != 0)
 		return 0;
 	x->err_line = x->line;
+	if (strncmp(section, "metrics", 7) == 0) {
+		snprintf(x->msg, sizeof(x->msg),
+			 "[%.64s] unknown section (the metrics keys are in "
+			 "[control]: metrics, metrics_allow_remote, "
+			 "metrics_max_age_ms)",
+			 section);
+		return 0;
+	}
 	if (strcmp(section, "control") != 0) {
 		snprintf(x->msg, sizeof(x->msg),
 			 "[%.64s] unknown section (expected [control])",
@@ -242,11 +286,35 @@ cp_cfg_handler(void *user, const char *section, const char *name,
 	return 1;
 }
 
+/* After the whole file: metrics_allow_remote may come after metrics. */
+static int
+cp_cfg_check_metrics(const struct cp_cfg_ctx *x, const char *path,
+		     char err[CP_CFG_ERR_LEN])
+{
+	const struct cp_cfg *c = x->c;
+	char addr[CP_METRICS_ADDR_LEN];
+	size_t i;
+
+	if (!c->metrics_on || c->metrics_allow_remote ||
+	    cp_metrics_is_loopback(&c->metrics_addr))
+		return 0;
+	for (i = 0; i < CP_CFG_NKEYS; i++)
+		if (strcmp(cp_cfg_keys[i].name, "metrics") == 0)
+			break;
+	cp_metrics_addr_str(&c->metrics_addr, addr);
+	snprintf(err, CP_CFG_ERR_LEN,
+		 "%s:%d: [control] metrics: %s is not a loopback address; "
+		 "/metrics has no authentication, so serving it beyond this "
+		 "host needs metrics_allow_remote = yes",
+		 path, i < CP_CFG_NKEYS ? x->seen[i] : 0, addr);
+	return -EINVAL;
+}
+
 int
 cp_cfg_load(const char *path, struct cp_cfg *c, char err[CP_CFG_ERR_LEN])
 {
 	struct cp_cfg_ctx x = { .c = c };
-	int line;
+	int line, rc;
 
 	x.f = fopen(path, "re");
 	if (x.f == NULL) {
@@ -271,6 +339,9 @@ cp_cfg_load(const char *path, struct cp_cfg *c, char err[CP_CFG_ERR_LEN])
 				 path, line);
 		return -EINVAL;
 	}
+	rc = cp_cfg_check_metrics(&x, path, err);
+	if (rc < 0)
+		return rc;
 	if (!x.chan_set && x.dp_channel[0] != '\0') {
 		if (strlen(x.dp_channel) >= sizeof(c->chan_socket)) {
 			snprintf(err, CP_CFG_ERR_LEN,

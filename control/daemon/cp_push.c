@@ -31,6 +31,7 @@
 #define CP_PUSH_STATS_TIMEOUT_MS 2000
 #define CP_PUSH_STATS_MAX 1024       /* counters kept per stats answer */
 #define CP_PUSH_REQS 16              /* stats requests in flight */
+#define CP_PUSH_ACK_TIMES 4096       /* recent ack advances kept (power of 2) */
 
 struct cp_push_item {
 	struct cp_push_item *next;
@@ -55,6 +56,12 @@ struct cp_push_map {
 	uint64_t store_seq;
 };
 
+/* The store seq acked by one ACK, and when the ACK was read. */
+struct cp_push_ack_time {
+	uint64_t seq;
+	uint64_t us; /* CLOCK_MONOTONIC */
+};
+
 struct cp_push {
 	struct cp_push_conf conf;
 	pthread_t th;
@@ -70,6 +77,10 @@ struct cp_push {
 	int overflow;      /* queue dropped: a full resync is owed */
 	int stop;
 	struct cp_push_req reqs[CP_PUSH_REQS];
+	/* Ring of the last CP_PUSH_ACK_TIMES ack advances, oldest at
+	 * ack_n - CP_PUSH_ACK_TIMES (ack_n counts every advance). */
+	struct cp_push_ack_time ack_times[CP_PUSH_ACK_TIMES];
+	uint64_t ack_n;
 
 	/* Thread only. */
 	struct or_chan_client *c;
@@ -244,6 +255,32 @@ cp_push_info(const struct cp_push *p, struct cp_push_info *info)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_ACQUIRE);
 }
 
+uint64_t
+cp_push_ack_time(struct cp_push *p, uint64_t seq)
+{
+	uint64_t oldest, lo, hi, t = 0;
+
+	pthread_mutex_lock(&p->mu);
+	hi = p->ack_n;
+	oldest = hi > CP_PUSH_ACK_TIMES ? hi - CP_PUSH_ACK_TIMES : 0;
+	lo = oldest;
+	/* Acked seqs only grow: find the first advance that reached seq. */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (p->ack_times[mid & (CP_PUSH_ACK_TIMES - 1)].seq >= seq)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	/* Unknown if not acked yet, or if the advance found is the oldest
+	 * kept and older ones were overwritten (the first may be lost). */
+	if (lo < p->ack_n && (lo > oldest || oldest == 0))
+		t = p->ack_times[lo & (CP_PUSH_ACK_TIMES - 1)].us;
+	pthread_mutex_unlock(&p->mu);
+	return t;
+}
+
 /* ------------------------------------------------------------ thread -- */
 
 static int
@@ -271,8 +308,9 @@ cp_push_map_add(struct cp_push *p, uint64_t chan_seq, uint64_t store_seq)
 	return 0;
 }
 
+/* now_us: when the acks now in the client were read. */
 static void
-cp_push_update_acks(struct cp_push *p)
+cp_push_update_acks(struct cp_push *p, uint64_t now_us)
 {
 	uint64_t acked = or_chan_acked(p->c);
 	uint64_t store = INFO_GET(p, acked_seq);
@@ -288,8 +326,13 @@ cp_push_update_acks(struct cp_push *p)
 	}
 	if (p->map_n == 0)
 		p->map_head = 0;
-	if (changed)
+	if (changed) {
+		pthread_mutex_lock(&p->mu);
+		p->ack_times[p->ack_n++ & (CP_PUSH_ACK_TIMES - 1)] =
+			(struct cp_push_ack_time){ store, now_us };
+		pthread_mutex_unlock(&p->mu);
 		INFO_SET(p, acked_seq, store);
+	}
 	if (p->resync_end != 0 && acked >= p->resync_end) {
 		uint64_t ms = cp_now_ms() - p->resync_t0;
 
@@ -569,13 +612,18 @@ cp_push_main(void *arg)
 			continue;
 		if (pf[0].revents & POLLIN)
 			cp_push_drain(p->wake_fd);
+		/* Acks first, stamped as soon as they are read: the time
+		 * from commit to ack is what a "wait" reply reports. */
 		rc = or_chan_poll(p->c);
+		if (rc == 0)
+			cp_push_update_acks(p, cp_now_us());
 		if (rc == 0)
 			rc = cp_push_send_queue(p);
 		if (rc == 0)
 			rc = cp_push_serve_stats(p);
+		/* Acks read while sending or waiting for counters. */
 		if (rc == 0)
-			cp_push_update_acks(p);
+			cp_push_update_acks(p, cp_now_us());
 		if (rc < 0)
 			cp_push_disconnect(p, rc);
 	}

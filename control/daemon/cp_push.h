@@ -85,4 +85,9 @@ void cp_push_notify_clear(struct cp_push *p);
 
 void cp_push_info(const struct cp_push *p, struct cp_push_info *info);
 
+/* When (cp_now_us, CLOCK_MONOTONIC) the channel thread read the ack that
+ * first covered store seq, or 0 if it is not acked yet or too long ago to
+ * be remembered (the last 4096 ack advances are). */
+uint64_t cp_push_ack_time(struct cp_push *p, uint64_t seq);
+
 #endif

@@ -21,6 +21,9 @@
 
 /* Most time a stats request waits for the channel thread. */
 #define CP_DP_STATS_TIMEOUT_MS 3000
+/* Longest a group keeps collecting while clients still have input ready:
+ * bounds what a steady stream of requests adds to a change's latency. */
+#define CP_GROUP_MAX_US 10000
 
 enum cp_pend_kind {
 	P_COMMIT, /* in the current group, not committed yet */
@@ -40,6 +43,8 @@ struct cp_pend {
 	uint64_t seq;            /* P_WAIT: highest seq to be acked */
 	uint64_t deadline_ms;    /* P_WAIT, P_DP */
 	uint64_t cookie;         /* P_DP */
+	uint64_t recv_us;        /* request line complete (cp_now_us) */
+	uint64_t commit_us;      /* its changes committed (cp_now_us) */
 };
 
 struct cp_srv {
@@ -50,9 +55,11 @@ struct cp_srv {
 	struct cp_client *clients;
 	struct cp_pend *pends; /* every kind, in arrival order */
 	uint64_t next_cookie;
+	uint64_t commit_done_us; /* end of the last or_store_apply */
 	int stop;
-	/* The group being collected. */
+	/* The group being collected, since group_us (cp_now_us). */
 	unsigned n;
+	uint64_t group_us;
 	struct or_change ch[OR_STORE_APPLY_MAX];
 	struct or_change_result res[OR_STORE_APPLY_MAX];
 };
@@ -204,6 +211,10 @@ cp_committed(struct cp_srv *s, struct cp_pend *p, uint64_t first)
 		cp_pend_done(s, p);
 		return;
 	}
+	/* Timings of a wait request: request -> committed (fsync'ed). */
+	json_object_set_new(p->reply, "commit_us",
+			    json_integer((json_int_t)(p->commit_us -
+						      p->recv_us)));
 	d->cnt.waits++;
 	p->kind = P_WAIT;
 	p->deadline_ms = cp_now_ms() + d->cfg->wait_timeout_ms;
@@ -219,7 +230,8 @@ cp_apply(struct cp_srv *s, unsigned first, unsigned n, uint64_t *seq,
 
 	rc = or_store_apply(d->store, &d->cfg->node_policy, s->ch + first, n,
 			    s->res + first, seq, err);
-	dt = cp_now_us() - t0;
+	s->commit_done_us = cp_now_us();
+	dt = s->commit_done_us - t0;
 	if (rc < 0) {
 		d->cnt.commit_failures++;
 		return rc;
@@ -266,11 +278,13 @@ cp_commit(struct cp_srv *s)
 		if (p->cl != NULL)
 			p->cl->ncommit--;
 		if (rc == 0) {
+			p->commit_us = s->commit_done_us;
 			cp_committed(s, p, first + p->ch_first);
 			continue;
 		}
 		if (rc == -EINVAL && several > 1 &&
 		    cp_apply(s, p->ch_first, p->ch_n, &seq, &err) == 0) {
+			p->commit_us = s->commit_done_us;
 			cp_committed(s, p, seq);
 			continue;
 		}
@@ -320,6 +334,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	struct cp_req req;
 	enum or_mgmt_cmd cmd;
 	struct cp_pend *p;
+	uint64_t recv_us = cp_now_us();
 	unsigned room;
 	size_t i;
 	int wait, rc;
@@ -376,6 +391,9 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 		p->ch_first = s->n;
 		p->ch_n = a.n;
 		p->wait = wait;
+		p->recv_us = recv_us;
+		if (s->n == 0)
+			s->group_us = recv_us;
 		s->n += a.n;
 		return;
 	case CP_NEXT_DATAPLANE:
@@ -397,6 +415,13 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	}
 	cp_reply_error(s, a.reply, OR_MGMT_E_INTERNAL, "out of memory");
 	cp_reply_now(s, cl, a.reply);
+}
+
+/* now - t, 0 if t is later (t may be stamped after now was read). */
+static uint64_t
+cp_elapsed(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
 }
 
 /* -------------------------------------------------- channel events -- */
@@ -436,7 +461,17 @@ cp_check_pending(struct cp_srv *s, uint64_t now)
 	for (p = s->pends; p != NULL; p = next) {
 		next = p->next;
 		if (p->kind == P_WAIT && pi.acked_seq >= p->seq) {
+			uint64_t ack_us = cp_push_ack_time(s->d->push, p->seq);
+
+			/* Committed -> the dataplane's ack read by the channel
+			 * thread (now, if that is not known any more). */
+			if (ack_us == 0)
+				ack_us = cp_now_us();
 			json_object_set_new(p->reply, "applied", json_true());
+			json_object_set_new(
+				p->reply, "enforce_us",
+				json_integer((json_int_t)cp_elapsed(
+					ack_us, p->commit_us)));
 			cp_pend_done(s, p);
 		} else if (p->kind == P_WAIT && now >= p->deadline_ms) {
 			s->d->cnt.wait_timeouts++;
@@ -513,12 +548,6 @@ cp_on_client(struct cp_srv *s, struct cp_client *cl, uint32_t ev)
 	cp_client_update(s, cl);
 }
 
-/* now - t, 0 if t is later (t may be stamped after now was read). */
-static uint64_t
-cp_elapsed(uint64_t now, uint64_t t)
-{
-	return now > t ? now - t : 0;
-}
 
 /* Closes clients that are done, idle or stuck mid-line; frees dead ones. */
 static void
@@ -677,7 +706,8 @@ cp_srv_run(struct cp_srv *s)
 		int n, timeout = s->pends != NULL ? 20 : 200;
 		uint64_t now;
 
-		n = epoll_wait(s->ep, ev, 64, timeout);
+		/* With a group open, only look for input that is ready. */
+		n = epoll_wait(s->ep, ev, 64, s->n > 0 ? 0 : timeout);
 		if (n < 0 && errno != EINTR) {
 			CP_ERR("epoll_wait: %s", strerror(errno));
 			return -errno;
@@ -702,8 +732,14 @@ cp_srv_run(struct cp_srv *s)
 				cp_on_client(s, tag, ev[i].events);
 			}
 		}
-		/* Everything that arrived in this round: one transaction. */
-		cp_commit(s);
+		/* Everything that is queued, across clients, in one
+		 * transaction: the group is committed once no input is
+		 * ready any more (a client's requests may take several
+		 * rounds to read), or when it is CP_GROUP_MAX_US old. A
+		 * full group was committed when the next did not fit. */
+		if (n <= 0 || s->stop ||
+		    cp_elapsed(cp_now_us(), s->group_us) >= CP_GROUP_MAX_US)
+			cp_commit(s);
 		now = cp_now_ms();
 		cp_check_pending(s, now);
 		cp_sweep(s, now);

@@ -74,12 +74,10 @@ audit_hash_ok(const MDB_val *val)
 }
 
 int
-or_audit_append(struct or_store *s, MDB_txn *txn, struct or_audit_entry *e)
+or_audit_append(MDB_cursor *audit, struct or_audit_entry *e)
 {
 	uint8_t key[8], val[OR_AUDIT_VAL_LEN];
 	MDB_val k = { sizeof(key), key }, v = { sizeof(val), val };
-	MDB_val tk = { OR_TOKEN_LEN, e->token.b };
-	int rc;
 
 	audit_encode(e, val);
 	audit_hash(val, e->hash);
@@ -87,10 +85,19 @@ or_audit_append(struct or_store *s, MDB_txn *txn, struct or_audit_entry *e)
 	or_seq_key(key, e->seq);
 	/* MDB_APPEND: fails (MDB_KEYEXIST) unless seq is above every stored
 	 * one, so the trail can only grow at its end. */
-	rc = mdb_put(txn, s->db_audit, &k, &v, MDB_APPEND);
-	if (rc != 0)
-		return rc;
-	return mdb_put(txn, s->db_audit_tok, &tk, &k, 0);
+	return mdb_cursor_put(audit, &k, &v, MDB_APPEND);
+}
+
+int
+or_audit_index(MDB_cursor *index, const struct or_token *t, uint64_t seq)
+{
+	uint8_t key[8];
+	MDB_val tk = { OR_TOKEN_LEN, (void *)t->b }, k = { sizeof(key), key };
+
+	or_seq_key(key, seq);
+	/* MDB_APPENDDUP: the new seq is the token's newest event, so it goes
+	 * after the token's other rows (and LMDB refuses it otherwise). */
+	return mdb_cursor_put(index, &tk, &k, MDB_APPENDDUP);
 }
 
 int

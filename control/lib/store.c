@@ -235,6 +235,8 @@ or_store_close(struct or_store *s)
 	if (s == NULL)
 		return;
 	mdb_env_close(s->env);
+	free(s->scratch);
+	free(s->out);
 	free(s);
 }
 
@@ -326,61 +328,172 @@ change_next(const struct or_node_policy *pol, const struct or_change *c,
 	}
 }
 
-/* One change inside the write transaction. */
+/* Sort key of a change: token order first (records and index rows are
+ * then written in key order, so consecutive changes mostly land on the
+ * page the cursor is already on), arrival order among equal tokens (a
+ * later change of a token must see the earlier one). */
 static int
-apply_one(struct or_store *s, MDB_txn *txn, const struct or_node_policy *pol,
-	  const struct or_change *c, uint64_t seq, uint64_t t,
-	  uint8_t head[OR_AUDIT_HASH_LEN], uint64_t cnt[2],
-	  struct or_change_result *r)
+apply_slot_cmp(const void *a, const void *b)
+{
+	const struct or_apply_slot *x = a, *y = b;
+	int c;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	c = memcmp(x->tok + 8, y->tok + 8, OR_TOKEN_LEN - 8);
+	if (c != 0)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The changes in token order, in the store's scratch (allocated once;
+ * only the writer, serialised by LMDB's writer lock, uses it). */
+static int
+apply_sort(struct or_store *s, const struct or_change *ch, unsigned n)
+{
+	if (s->scratch == NULL) {
+		s->scratch = malloc(OR_STORE_APPLY_MAX * sizeof(*s->scratch));
+		s->out = malloc(OR_STORE_APPLY_MAX * sizeof(*s->out));
+		if (s->scratch == NULL || s->out == NULL) {
+			free(s->scratch);
+			free(s->out);
+			s->scratch = NULL;
+			s->out = NULL;
+			return ENOMEM;
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t k;
+
+		memcpy(&k, ch[i].token.b, sizeof(k));
+		s->scratch[i].key = be64toh(k);
+		s->scratch[i].idx = i;
+		s->scratch[i].tok = ch[i].token.b;
+	}
+	qsort(s->scratch, n, sizeof(*s->scratch), apply_slot_cmp);
+	return 0;
+}
+
+/* One change's record, through the consent cursor. One B-tree search per
+ * change: the put of a new record is tried first (the common case of a
+ * first opt-in); if the token exists LMDB returns its record instead and
+ * leaves the cursor on it. */
+static int
+apply_record(const struct or_node_policy *pol, MDB_cursor *cur,
+	     const struct or_change *c, uint64_t seq, uint64_t t,
+	     uint64_t cnt[2], struct or_apply_out *o)
 {
 	MDB_val k = { OR_TOKEN_LEN, (void *)c->token.b }, v;
 	struct or_consent old, nw;
-	struct or_audit_entry e;
 	uint8_t buf[OR_REC_VAL_LEN];
 	int rc, have_old;
 
-	rc = mdb_get(txn, s->db_consent, &k, &v);
-	if (rc != 0 && rc != MDB_NOTFOUND)
+	if (c->action == OR_ACT_ERASE) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return rc;
+		have_old = rc == 0;
+		if (have_old && or_rec_decode(&v, &old) < 0)
+			return MDB_CORRUPTED;
+		o->prev_rec = have_old ? or_consent_rec(&old) : 0;
+		o->rec = 0;
+		o->node = 0;
+		o->flags = 0;
+		if (!have_old)
+			return 0;
+		cnt[old.state == OR_STATE_IN ? 0 : 1]--;
+		return mdb_cursor_del(cur, 0);
+	}
+	change_next(pol, c, NULL, seq, t, &nw);
+	or_rec_encode(&nw, buf);
+	v.mv_size = sizeof(buf);
+	v.mv_data = buf;
+	rc = mdb_cursor_put(cur, &k, &v, MDB_NOOVERWRITE);
+	have_old = rc == MDB_KEYEXIST;
+	if (rc != 0 && !have_old)
 		return rc;
-	have_old = rc == 0;
+	o->prev_rec = 0;
 	if (have_old) {
+		/* v is the stored record; the cursor is on it. */
 		if (or_rec_decode(&v, &old) < 0)
 			return MDB_CORRUPTED;
 		old.token = c->token;
+		o->prev_rec = or_consent_rec(&old);
 		cnt[old.state == OR_STATE_IN ? 0 : 1]--;
-	}
-	r->seq = seq;
-	r->prev_rec = have_old ? or_consent_rec(&old) : 0;
-
-	memset(&e, 0, sizeof(e));
-	if (c->action == OR_ACT_ERASE) {
-		rc = have_old ? mdb_del(txn, s->db_consent, &k, NULL) : 0;
-		r->rec = 0;
-	} else {
-		change_next(pol, c, have_old ? &old : NULL, seq, t, &nw);
+		change_next(pol, c, &old, seq, t, &nw);
 		or_rec_encode(&nw, buf);
 		v.mv_size = sizeof(buf);
 		v.mv_data = buf;
-		rc = mdb_put(txn, s->db_consent, &k, &v, 0);
-		r->rec = or_consent_rec(&nw);
-		cnt[nw.state == OR_STATE_IN ? 0 : 1]++;
-		e.node = nw.node;
-		e.flags = nw.flags;
+		rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+		if (rc != 0)
+			return rc;
 	}
-	if (rc != 0)
-		return rc;
+	cnt[nw.state == OR_STATE_IN ? 0 : 1]++;
+	o->rec = or_consent_rec(&nw);
+	o->node = nw.node;
+	o->flags = nw.flags;
+	return 0;
+}
 
-	e.seq = seq;
-	e.time_ms = t;
-	e.token = c->token;
-	e.action = c->action;
-	e.method = c->method;
-	e.epoch = c->epoch;
-	e.notice_version = c->notice_version;
-	memcpy(e.prev_hash, head, OR_AUDIT_HASH_LEN);
-	rc = or_audit_append(s, txn, &e);
-	if (rc == 0)
+/* Everything of one group inside the write transaction: records in token
+ * order, the audit trail in seq order (it is a chain), its token index in
+ * token order. On error *bad is the change that failed. LMDB error code. */
+static int
+apply_all(struct or_store *s, MDB_txn *txn, const struct or_node_policy *pol,
+	  const struct or_change *ch, unsigned n, uint64_t last, uint64_t t_now,
+	  uint8_t head[OR_AUDIT_HASH_LEN], uint64_t cnt[2], unsigned *bad)
+{
+	MDB_cursor *cur = NULL, *acur = NULL;
+	struct or_audit_entry e;
+	unsigned k, i = 0;
+	int rc;
+
+	rc = mdb_cursor_open(txn, s->db_consent, &cur);
+	if (rc != 0)
+		goto out;
+	for (k = 0; k < n; k++) {
+		i = s->scratch[k].idx;
+		rc = apply_record(pol, cur, &ch[i], last + 1 + i,
+				  ch[i].time_ms ? ch[i].time_ms : t_now, cnt,
+				  &s->out[i]);
+		if (rc != 0)
+			goto out;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+
+	if ((rc = mdb_cursor_open(txn, s->db_audit, &acur)) != 0 ||
+	    (rc = mdb_cursor_open(txn, s->db_audit_tok, &cur)) != 0)
+		goto out;
+	memset(&e, 0, sizeof(e));
+	for (i = 0; i < n; i++) {
+		e.seq = last + 1 + i;
+		e.time_ms = ch[i].time_ms ? ch[i].time_ms : t_now;
+		e.token = ch[i].token;
+		e.action = ch[i].action;
+		e.method = ch[i].method;
+		e.epoch = ch[i].epoch;
+		e.flags = s->out[i].flags;
+		e.node = s->out[i].node;
+		e.notice_version = ch[i].notice_version;
+		memcpy(e.prev_hash, head, OR_AUDIT_HASH_LEN);
+		rc = or_audit_append(acur, &e);
+		if (rc != 0)
+			goto out;
 		memcpy(head, e.hash, OR_AUDIT_HASH_LEN);
+	}
+	for (k = 0; k < n; k++) {
+		i = s->scratch[k].idx;
+		rc = or_audit_index(cur, &ch[i].token, last + 1 + i);
+		if (rc != 0)
+			goto out;
+	}
+out:
+	*bad = i;
+	if (acur != NULL)
+		mdb_cursor_close(acur);
+	if (cur != NULL)
+		mdb_cursor_close(cur);
 	return rc;
 }
 
@@ -391,9 +504,9 @@ or_store_apply(struct or_store *s, const struct or_node_policy *pol,
 	       struct or_err *err)
 {
 	uint8_t head[OR_AUDIT_HASH_LEN];
-	struct or_change_result r1;
 	uint64_t last, cnt[2], t_now;
 	MDB_txn *txn;
+	unsigned bad;
 	int rc;
 
 	if (first_seq != NULL)
@@ -417,24 +530,25 @@ or_store_apply(struct or_store *s, const struct or_node_policy *pol,
 	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc != 0)
 		return or_store_errno(rc, "store: begin", err);
+	/* From here on this thread is the only writer. */
+	if (apply_sort(s, ch, n) != 0) {
+		or_err_set(err, "out of memory");
+		rc = -ENOMEM;
+		goto abort;
+	}
 	if ((rc = or_audit_read_head(s, txn, &last, head)) < 0 ||
 	    (rc = or_meta_get_u64(s, txn, OR_META_N_IN, &cnt[0])) < 0 ||
 	    (rc = or_meta_get_u64(s, txn, OR_META_N_OUT, &cnt[1])) < 0) {
 		or_err_set(err, "store: meta data or audit head corrupt");
 		goto abort;
 	}
+	rc = apply_all(s, txn, pol, ch, n, last, t_now, head, cnt, &bad);
+	if (rc != 0) {
+		char what[48];
 
-	for (unsigned i = 0; i < n; i++) {
-		rc = apply_one(s, txn, pol, &ch[i], last + 1 + i,
-			       ch[i].time_ms ? ch[i].time_ms : t_now, head,
-			       cnt, res != NULL ? &res[i] : &r1);
-		if (rc != 0) {
-			char what[48];
-
-			snprintf(what, sizeof(what), "store: change %u", i);
-			rc = or_store_errno(rc, what, err);
-			goto abort;
-		}
+		snprintf(what, sizeof(what), "store: change %u", bad);
+		rc = or_store_errno(rc, what, err);
+		goto abort;
 	}
 	if ((rc = meta_put_u64(s, txn, OR_META_LAST_SEQ, last + n)) ||
 	    (rc = meta_put(s, txn, OR_META_HEAD, head, sizeof(head))) ||
@@ -443,6 +557,13 @@ or_store_apply(struct or_store *s, const struct or_node_policy *pol,
 		rc = or_store_errno(rc, "store: write meta", err);
 		goto abort;
 	}
+	if (res != NULL)
+		for (unsigned i = 0; i < n; i++)
+			res[i] = (struct or_change_result){
+				.seq = last + 1 + i,
+				.rec = s->out[i].rec,
+				.prev_rec = s->out[i].prev_rec,
+			};
 	/* The commit fsyncs; only now may the changes be acknowledged. */
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)

@@ -39,6 +39,20 @@
 /* Audit value: prev_hash || body || hash. */
 #define OR_AUDIT_VAL_LEN (2 * OR_AUDIT_HASH_LEN + OR_AUDIT_BODY_LEN)
 
+/* or_store_apply's scratch: the group in token order ... */
+struct or_apply_slot {
+	uint64_t key;       /* first 8 token bytes, big-endian: sort key */
+	const uint8_t *tok; /* the whole token, for ties */
+	uint32_t idx;       /* index of the change in the group */
+};
+
+/* ... and what each change left, for its audit entry and result. */
+struct or_apply_out {
+	uint32_t rec, prev_rec;
+	uint16_t node;
+	uint8_t flags;
+};
+
 struct or_store {
 	MDB_env *env;
 	MDB_dbi db_consent;
@@ -46,6 +60,10 @@ struct or_store {
 	MDB_dbi db_audit_tok;
 	MDB_dbi db_meta;
 	int read_only;
+	/* OR_STORE_APPLY_MAX each, allocated by the first write; used only
+	 * inside a write transaction (LMDB serialises writers). */
+	struct or_apply_slot *scratch;
+	struct or_apply_out *out;
 };
 
 static inline void
@@ -130,10 +148,16 @@ int or_meta_get_u64(const struct or_store *s, MDB_txn *txn, const char *key,
 int or_audit_read_head(struct or_store *s, MDB_txn *txn, uint64_t *seq,
 		       uint8_t hash[OR_AUDIT_HASH_LEN]);
 
-/* Appends e to the trail in txn: e->seq and the body fields are set by the
- * caller, e->prev_hash must be the current head; fills e->hash. Also adds
- * the token index entry. 0 or an LMDB error code (not -errno). */
-int or_audit_append(struct or_store *s, MDB_txn *txn,
-		    struct or_audit_entry *e);
+/* Appends e to the trail through a cursor on the audit DB of a write
+ * transaction: e->seq and the body fields are set by the caller,
+ * e->prev_hash must be the current head; fills e->hash. The token index
+ * row is added separately (or_audit_index), so that a group can write its
+ * rows in token order. 0 or an LMDB error code (not -errno). */
+int or_audit_append(MDB_cursor *audit, struct or_audit_entry *e);
+
+/* Adds the token index row token -> seq through a cursor on the index DB.
+ * seq must be above every seq already indexed for the token (it is a new
+ * change). 0 or an LMDB error code. */
+int or_audit_index(MDB_cursor *index, const struct or_token *t, uint64_t seq);
 
 #endif

@@ -39,10 +39,11 @@
  *    the key to its other bucket first, then bumps the table's move counter,
  *    then vacates the old slot. A lookup that misses re-reads the move
  *    counter and retries if it changed (G2).
- *  - Each bucket counts the keys whose primary is that bucket but which
- *    live in their alternate: a miss reads the alternate bucket only when
- *    that count is non-zero, so most lookups, hits and misses, touch one
- *    cache line.
+ *  - Each bucket has a 32-bit filter of the keys whose primary is that
+ *    bucket but which live in their alternate (a key sets its bit before it
+ *    is placed there; bits are only cleared by rebuilding the table): a
+ *    lookup reads the alternate bucket only when the key's bit is set, so
+ *    most lookups, hits and misses, touch one cache line.
  *  - Growth and replace build a second table beside the live one (the
  *    writer mirrors every change into it), publish it with
  *    rcu_assign_pointer, and free the old one after a grace period.
@@ -55,8 +56,8 @@
  *
  * Memory: buckets come from DPDK hugepage memory (rte_malloc) when
  * CT_F_RTE_MALLOC is set and EAL is up, else from mmap with transparent
- * hugepages. At most ~31.4 bytes per entry once the table is at least
- * CT_LOAD_GROW_PERMILLE / CT_GROW_FACTOR full (see ct_table.c).
+ * hugepages. A table created for N entries uses 30.5 bytes per entry at N;
+ * a grown one at most 31.4 (docs/consent-table.md).
  * ======================================================================
  */
 #ifndef OPTROUTE_CTABLE_H
