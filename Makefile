@@ -22,7 +22,7 @@ export SAN BUILD
 DEB_PKGS := build-essential pkg-config libdpdk-dev dpdk-dev dpdk liburcu-dev \
 	libsodium-dev libcunit1-dev liblmdb-dev libjansson-dev libinih-dev \
 	libmicrohttpd-dev libsystemd-dev libpcap-dev iproute2 python3 tcpdump \
-	lmdb-utils strace
+	lmdb-utils strace curl
 
 PUBLIC := all test unit integration run bench-table bench-dataplane bench-control install
 
