@@ -80,6 +80,26 @@ rte_heap_bytes(int socket)
 	return sum;
 }
 
+/* Free hugepage memory the EAL could still map, in bytes. */
+static uint64_t
+free_hugepage_bytes(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	uint64_t pages = 0, kb = 0, v;
+	char line[128];
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "HugePages_Free: %" SCNu64, &v) == 1)
+			pages = v;
+		else if (sscanf(line, "Hugepagesize: %" SCNu64, &v) == 1)
+			kb = v;
+	}
+	fclose(f);
+	return pages * kb * 1024;
+}
+
 /* rte_hash's footprint for n keys: buckets, key store, free-slot ring. */
 static uint64_t
 rte_hash_bytes(uint64_t n)
@@ -143,7 +163,13 @@ bt_bench_rte(struct bt_work *w, const struct bt_opts *o, bool huge,
 	struct rte_hash *h;
 	int rc = 0;
 
-	if (!huge) {
+	/* Without hugepages, or too few left (the optroute table took them),
+	 * rte_hash gets an external heap on transparent hugepages. */
+	if (!huge || free_hugepage_bytes() < rte_hash_bytes(w->n)) {
+		if (huge)
+			printf("rte_hash: %" PRIu64 " MiB of hugepages free, needs %" PRIu64
+			       " MiB: external heap on transparent hugepages\n",
+			       free_hugepage_bytes() >> 20, rte_hash_bytes(w->n) >> 20);
 		p.socket_id = thp_heap_create(&hp, rte_hash_bytes(w->n));
 		if (p.socket_id < 0) {
 			fprintf(stderr, "rte_hash: no THP heap: %s\n",
