@@ -1,0 +1,646 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The metrics endpoint's rendering (cp_metrics.h): a "stats" reply as
+ * Prometheus text (exposition format 0.0.4). Pure: no threads, no I/O
+ * besides the memory stream; unit tested by tests/unit/test_metrics.c,
+ * which compiles this file in.
+ *
+ * Families are written one at a time, each with its # HELP and # TYPE
+ * lines followed by all its samples (the format wants them together), so
+ * the dataplane's (name, value) pairs, which come in any order, are
+ * classified first and then scanned once per family.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_metrics.h"
+
+/* ----------------------------------------------------------- writer -- */
+
+struct cp_mw {
+	FILE *f;
+	char last[128]; /* family whose header was written last */
+};
+
+static void
+cp_mw_head(struct cp_mw *w, const char *name, const char *type,
+	   const char *help)
+{
+	if (strcmp(w->last, name) == 0)
+		return;
+	snprintf(w->last, sizeof(w->last), "%s", name);
+	/* Help texts are ours: no backslash, no newline to escape. */
+	fprintf(w->f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label value: backslash, double quote and newline escaped. */
+static void
+cp_mw_label(FILE *f, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\')
+			fputs("\\\\", f);
+		else if (*v == '"')
+			fputs("\\\"", f);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+struct cp_lbl {
+	const char *k, *v;
+};
+
+/* name{k1="v1",k2="v2"} value: labels with a NULL key are left out. */
+static void
+cp_mw_sample(struct cp_mw *w, const char *name, const struct cp_lbl *l,
+	     unsigned nl, const char *value)
+{
+	int any = 0;
+
+	fputs(name, w->f);
+	for (unsigned i = 0; i < nl; i++) {
+		if (l[i].k == NULL)
+			continue;
+		fprintf(w->f, "%s%s=\"", any ? "," : "{", l[i].k);
+		cp_mw_label(w->f, l[i].v);
+		fputc('"', w->f);
+		any = 1;
+	}
+	fprintf(w->f, "%s %s\n", any ? "}" : "", value);
+}
+
+enum cp_kind {
+	K_INT, /* as is */
+	K_US,  /* microseconds, shown in seconds */
+	K_MS,  /* milliseconds, shown in seconds */
+};
+
+/* Exact decimal text: no float rounding for counters or durations. */
+static void
+cp_fmt(char *buf, size_t size, uint64_t v, enum cp_kind k)
+{
+	if (k == K_US)
+		snprintf(buf, size, "%" PRIu64 ".%06" PRIu64, v / 1000000,
+			 v % 1000000);
+	else if (k == K_MS)
+		snprintf(buf, size, "%" PRIu64 ".%03" PRIu64, v / 1000,
+			 v % 1000);
+	else
+		snprintf(buf, size, "%" PRIu64, v);
+}
+
+/* A JSON figure as u64: non-negative integer, boolean, or non-negative
+ * real (truncated). -1 for anything else (missing, null, string). */
+static int
+cp_jv(const json_t *v, uint64_t *out)
+{
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		*out = (uint64_t)json_integer_value(v);
+		return 0;
+	}
+	if (json_is_boolean(v)) {
+		*out = json_is_true(v);
+		return 0;
+	}
+	if (json_is_real(v) && json_real_value(v) >= 0 &&
+	    json_real_value(v) < 1.8e19) {
+		*out = (uint64_t)json_real_value(v);
+		return 0;
+	}
+	return -1;
+}
+
+/* -------------------------------------------- control, store, channel -- */
+
+struct cp_fam {
+	const char *key;  /* field in the reply's section */
+	const char *name; /* metric */
+	const char *type;
+	const char *help;
+	const char *lk, *lv; /* one optional label */
+	enum cp_kind kind;
+};
+
+#define C(key, name, help) { key, name, "counter", help, NULL, NULL, K_INT }
+#define G(key, name, help) { key, name, "gauge", help, NULL, NULL, K_INT }
+
+static const struct cp_fam cp_fam_control[] = {
+	C("requests", "optroute_control_requests_total",
+	  "Management requests received (the exporter's own stats requests "
+	  "included)"),
+	C("replies_error", "optroute_control_errors_total",
+	  "Management requests answered with an error"),
+	{ "optins", "optroute_control_changes_total", "counter",
+	  "Consent changes committed, by action", "action", "optin", K_INT },
+	{ "optouts", "optroute_control_changes_total", "counter",
+	  "Consent changes committed, by action", "action", "optout", K_INT },
+	{ "erases", "optroute_control_changes_total", "counter",
+	  "Consent changes committed, by action", "action", "erase", K_INT },
+	C("import_requests", "optroute_control_import_requests_total",
+	  "Import requests (chunks of lines)"),
+	C("import_lines", "optroute_control_import_lines_total",
+	  "Lines received in import requests"),
+	C("import_errors", "optroute_control_import_errors_total",
+	  "Import lines refused"),
+	C("waits", "optroute_control_waits_total",
+	  "Change requests that waited for the dataplane's ack"),
+	C("wait_timeouts", "optroute_control_wait_timeouts_total",
+	  "Waits that ended without the ack"),
+	C("clients", "optroute_control_clients_total",
+	  "Management connections accepted"),
+	C("clients_refused", "optroute_control_clients_refused_total",
+	  "Management connections refused (credentials, too many)"),
+	C("clients_timed_out", "optroute_control_clients_timed_out_total",
+	  "Management connections closed for a timeout"),
+	C("lines_too_long", "optroute_control_lines_too_long_total",
+	  "Request lines over the size limit"),
+	G("clients_connected", "optroute_control_clients_connected",
+	  "Management connections open"),
+	G("pending", "optroute_control_pending_requests",
+	  "Requests waiting for a commit, an ack or dataplane counters"),
+	G("uptime_s", "optroute_control_uptime_seconds",
+	  "Seconds since optroute-control started"),
+	C("commits", "optroute_store_commits_total",
+	  "Store transactions committed (one fsync each)"),
+	C("commit_changes", "optroute_store_commit_changes_total",
+	  "Consent changes in committed store transactions"),
+	G("commit_max", "optroute_store_commit_max_changes",
+	  "Most changes in one store transaction"),
+	{ "commit_us_total", "optroute_store_commit_seconds_total", "counter",
+	  "Time spent committing store transactions", NULL, NULL, K_US },
+	{ "commit_us_max", "optroute_store_commit_max_seconds", "gauge",
+	  "Longest store transaction commit", NULL, NULL, K_US },
+	C("commit_failures", "optroute_store_commit_failures_total",
+	  "Store transactions that failed"),
+};
+
+static const struct cp_fam cp_fam_store[] = {
+	G("entries", "optroute_store_entries", "Consent records in the store"),
+	G("opted_in", "optroute_store_opted_in_entries",
+	  "Consent records in state opted in"),
+	G("opted_out", "optroute_store_opted_out_entries",
+	  "Consent records in state opted out"),
+	G("last_seq", "optroute_store_last_seq",
+	  "Seq of the last committed consent change"),
+	G("audit_entries", "optroute_store_audit_entries",
+	  "Entries of the consent audit trail"),
+	G("file_bytes", "optroute_store_file_bytes",
+	  "Store data file size on disk"),
+	G("map_bytes", "optroute_store_map_bytes",
+	  "Store map size (address space)"),
+};
+
+static const struct cp_fam cp_fam_channel[] = {
+	G("connected", "optroute_channel_connected",
+	  "1 while a dataplane is connected to the update channel"),
+	G("syncing", "optroute_channel_syncing",
+	  "1 while a full resync is being sent"),
+	G("committed_seq", "optroute_channel_committed_seq",
+	  "Last store seq committed by the control plane"),
+	G("sent_seq", "optroute_channel_sent_seq",
+	  "Last store seq sent to the dataplane"),
+	G("acked_seq", "optroute_channel_acked_seq",
+	  "Last store seq the dataplane applied and acknowledged"),
+	G("lag", "optroute_channel_lag",
+	  "Committed changes the dataplane has not acknowledged yet"),
+	C("connects", "optroute_channel_connects_total",
+	  "Connections to the dataplane"),
+	C("disconnects", "optroute_channel_disconnects_total",
+	  "Connections to the dataplane lost or closed"),
+	C("resyncs", "optroute_channel_resyncs_total",
+	  "Full resyncs acknowledged by the dataplane"),
+	G("resync_entries", "optroute_channel_last_resync_entries",
+	  "Entries sent by the last full resync"),
+	{ "resync_ms", "optroute_channel_last_resync_seconds", "gauge",
+	  "Duration of the last full resync, send to ack", NULL, NULL, K_MS },
+	G("generation", "optroute_channel_generation",
+	  "Generation of the last full resync sent"),
+	C("batches", "optroute_channel_batches_total", "BATCH messages sent"),
+	C("ops", "optroute_channel_ops_total", "Changes sent in BATCHes"),
+	C("overflows", "optroute_channel_overflows_total",
+	  "Update queue overflows replaced by a full resync"),
+	C("errors", "optroute_channel_dataplane_errors_total",
+	  "ERROR messages received from the dataplane"),
+	G("workers", "optroute_channel_dataplane_workers",
+	  "Worker lcores of the connected dataplane (from its HELLO)"),
+};
+
+/* Dataplane: the consent table (table.*) and the updater (chan.*). */
+static const struct cp_fam cp_fam_table[] = {
+	G("entries", "optroute_table_entries", "Consent table entries"),
+	G("capacity", "optroute_table_capacity", "Consent table slots"),
+	G("bytes", "optroute_table_bytes",
+	  "Bucket memory of the live consent table"),
+	G("pending", "optroute_table_pending_slots",
+	  "Vacated slots awaiting a grace period"),
+	G("generation", "optroute_table_generation",
+	  "Table generation (bumped by each growth or replace)"),
+	C("grows", "optroute_table_grows_total", "Completed table growths"),
+	C("replaces", "optroute_table_replaces_total",
+	  "Completed table replaces (full resyncs)"),
+	C("moves", "optroute_table_moves_total",
+	  "Keys moved between buckets"),
+	G("alt_entries", "optroute_table_alt_entries",
+	  "Keys living in their alternate bucket"),
+	C("grow_failures", "optroute_table_grow_failures_total",
+	  "Table growths refused (memory limit, no memory)"),
+	G("building", "optroute_table_building",
+	  "1 while a growth or replace is under way"),
+	G("build_total", "optroute_table_build_total_buckets",
+	  "Buckets to copy for the growth under way"),
+	G("build_done", "optroute_table_build_done_buckets",
+	  "Buckets copied for the growth under way"),
+};
+
+static const struct cp_fam cp_fam_updater[] = {
+	G("connected", "optroute_updater_connected",
+	  "1 while the dataplane's updater has a control plane connected"),
+	C("connects", "optroute_updater_connects_total",
+	  "Channel peers accepted by the dataplane"),
+	C("batches", "optroute_updater_batches_total",
+	  "Update batches applied by the dataplane"),
+	C("upserts", "optroute_updater_upserts_total",
+	  "Upserts applied by the dataplane"),
+	C("deletes", "optroute_updater_deletes_total",
+	  "Deletes applied by the dataplane"),
+	C("errors", "optroute_updater_errors_total",
+	  "Malformed channel messages and failed ops"),
+	G("last_seq", "optroute_updater_last_seq",
+	  "Highest channel seq applied"),
+	G("acked_seq", "optroute_updater_acked_seq",
+	  "Highest channel seq acknowledged"),
+	C("resyncs", "optroute_updater_resyncs_total",
+	  "Full resyncs completed by the dataplane"),
+	G("generation", "optroute_updater_generation",
+	  "Generation of the last completed resync"),
+	C("acks", "optroute_updater_acks_total", "ACK messages sent"),
+	C("syncs", "optroute_updater_syncs_total",
+	  "Grace periods waited for (ct_sync)"),
+	C("refused", "optroute_updater_refused_total",
+	  "Channel connections refused (another peer connected)"),
+	C("disconnects", "optroute_updater_disconnects_total",
+	  "Channel peers gone"),
+	C("resync_aborts", "optroute_updater_resync_aborts_total",
+	  "Resyncs aborted by a disconnect or a failure"),
+	C("delete_missing", "optroute_updater_delete_missing_total",
+	  "Deletes of tokens not in the table"),
+	C("nospc", "optroute_updater_nospc_total",
+	  "Upserts refused: consent table full"),
+	C("stats_requests", "optroute_updater_stats_requests_total",
+	  "STATS requests answered"),
+};
+
+#undef C
+#undef G
+
+#define CP_DIM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void
+cp_render_fams(struct cp_mw *w, const json_t *obj, const struct cp_fam *f,
+	       size_t n)
+{
+	char val[48];
+	uint64_t v;
+
+	if (!json_is_object(obj))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct cp_lbl l = { f[i].lk, f[i].lv };
+
+		if (cp_jv(json_object_get(obj, f[i].key), &v) < 0)
+			continue;
+		cp_mw_head(w, f[i].name, f[i].type, f[i].help);
+		cp_fmt(val, sizeof(val), v, f[i].kind);
+		cp_mw_sample(w, f[i].name, &l, 1, val);
+	}
+}
+
+/* Requests per command, if the daemon reports them
+ * (control.requests_by_command: {"optin": N, ...}). */
+static void
+cp_render_by_command(struct cp_mw *w, const json_t *control)
+{
+	const char *name = "optroute_control_command_requests_total";
+	const json_t *by = json_object_get(control, "requests_by_command");
+	const char *k;
+	json_t *x;
+	char val[32];
+	uint64_t v;
+
+	if (!json_is_object(by))
+		return;
+	json_object_foreach((json_t *)by, k, x) {
+		struct cp_lbl l = { "command", k };
+
+		if (cp_jv(x, &v) < 0)
+			continue;
+		cp_mw_head(w, name, "counter",
+			   "Management requests received, by command");
+		cp_fmt(val, sizeof(val), v, K_INT);
+		cp_mw_sample(w, name, &l, 1, val);
+	}
+}
+
+/* -------------------------------------------------------- dataplane -- */
+
+enum cp_scope { S_ALL, S_PORT, S_WORKER, S_TABLE, S_CHAN, S_OTHER };
+
+/* One (name, value) pair of the dataplane's STATS reply, classified:
+ * "rx" (S_ALL), "port.NAME.rx", "worker.ID.rx", "table.entries",
+ * "chan.batches"; anything else S_OTHER. */
+struct cp_dpe {
+	const char *key;
+	enum cp_scope scope;
+	char id[64];      /* port name or worker id */
+	const char *ctr;  /* counter name within the scope */
+	uint64_t v;
+	int used;
+};
+
+static void
+cp_dpe_classify(struct cp_dpe *e)
+{
+	static const struct {
+		const char *prefix;
+		enum cp_scope scope;
+	} pre[] = {
+		{ "port.", S_PORT }, { "worker.", S_WORKER },
+		{ "table.", S_TABLE }, { "chan.", S_CHAN },
+	};
+	const char *k = e->key, *dot;
+
+	e->scope = S_OTHER;
+	if (strchr(k, '.') == NULL) {
+		e->scope = S_ALL;
+		e->ctr = k;
+		return;
+	}
+	for (size_t i = 0; i < CP_DIM(pre); i++) {
+		size_t pl = strlen(pre[i].prefix);
+		const char *rest = k + pl;
+
+		if (strncmp(k, pre[i].prefix, pl) != 0)
+			continue;
+		if (pre[i].scope == S_TABLE || pre[i].scope == S_CHAN) {
+			if (*rest != '\0' && strchr(rest, '.') == NULL) {
+				e->scope = pre[i].scope;
+				e->ctr = rest;
+			}
+			return;
+		}
+		/* The id may itself hold dots; the counter is last. */
+		dot = strrchr(rest, '.');
+		if (dot == NULL || dot == rest || dot[1] == '\0' ||
+		    (size_t)(dot - rest) >= sizeof(e->id))
+			return;
+		memcpy(e->id, rest, (size_t)(dot - rest));
+		e->id[dot - rest] = '\0';
+		e->scope = pre[i].scope;
+		e->ctr = dot + 1;
+		return;
+	}
+}
+
+/* Counters kept per scope (dataplane/counters.h), and drop_<reason>. */
+static const struct {
+	const char *ctr, *suffix, *help;
+} cp_dp_ctrs[] = {
+	{ "rx", "rx_frames_total", "Frames received" },
+	{ "tx", "tx_frames_total", "Frames the TX queues took" },
+	{ "delivered", "delivered_total",
+	  "Messages forwarded to the recipient's delivery node" },
+	{ "bounced", "bounced_total",
+	  "Messages bounced to their sender (recipient not opted in)" },
+	{ "arp_replies", "arp_replies_total", "ARP requests answered" },
+	{ "dropped", "dropped_total", "Frames dropped, every reason" },
+	{ "drop_", "drops_total", "Frames dropped, by reason" },
+};
+
+static const struct {
+	enum cp_scope scope;
+	const char *prefix, *label, *what;
+} cp_dp_scopes[] = {
+	{ S_ALL, "optroute_dataplane_", NULL, "(whole dataplane)" },
+	{ S_PORT, "optroute_port_", "port",
+	  "(per port: the receiving one; tx and tx_full: the sending one)" },
+	{ S_WORKER, "optroute_worker_", "worker", "(per worker lcore)" },
+};
+
+/* 1 if e is counter ctr ("drop_": any drop_<reason>, then *reason) of
+ * scope. */
+static int
+cp_dpe_match(const struct cp_dpe *e, enum cp_scope scope, const char *ctr,
+	     const char **reason)
+{
+	if (e->used || e->scope != scope)
+		return 0;
+	if (strcmp(ctr, "drop_") != 0)
+		return strcmp(e->ctr, ctr) == 0;
+	if (strncmp(e->ctr, "drop_", 5) != 0 || e->ctr[5] == '\0')
+		return 0;
+	*reason = e->ctr + 5;
+	return 1;
+}
+
+static void
+cp_render_dp_counters(struct cp_mw *w, struct cp_dpe *e, size_t n)
+{
+	char name[96], help[192], val[32];
+
+	for (size_t s = 0; s < CP_DIM(cp_dp_scopes); s++) {
+		enum cp_scope scope = cp_dp_scopes[s].scope;
+
+		for (size_t c = 0; c < CP_DIM(cp_dp_ctrs); c++) {
+			snprintf(name, sizeof(name), "%s%s",
+				 cp_dp_scopes[s].prefix, cp_dp_ctrs[c].suffix);
+			snprintf(help, sizeof(help), "%s %s",
+				 cp_dp_ctrs[c].help, cp_dp_scopes[s].what);
+			for (size_t i = 0; i < n; i++) {
+				struct cp_lbl l[2] = {
+					{ cp_dp_scopes[s].label, e[i].id },
+					{ "reason", NULL },
+				};
+
+				if (!cp_dpe_match(&e[i], scope,
+						  cp_dp_ctrs[c].ctr, &l[1].v))
+					continue;
+				if (l[1].v == NULL)
+					l[1].k = NULL;
+				e[i].used = 1;
+				cp_mw_head(w, name, "counter", help);
+				cp_fmt(val, sizeof(val), e[i].v, K_INT);
+				cp_mw_sample(w, name, l, 2, val);
+			}
+		}
+	}
+}
+
+static void
+cp_render_dp_fams(struct cp_mw *w, struct cp_dpe *e, size_t n,
+		  enum cp_scope scope, const struct cp_fam *f, size_t nf)
+{
+	char val[32];
+
+	for (size_t k = 0; k < nf; k++)
+		for (size_t i = 0; i < n; i++) {
+			if (e[i].used || e[i].scope != scope ||
+			    strcmp(e[i].ctr, f[k].key) != 0)
+				continue;
+			e[i].used = 1;
+			cp_mw_head(w, f[k].name, f[k].type, f[k].help);
+			cp_fmt(val, sizeof(val), e[i].v, f[k].kind);
+			cp_mw_sample(w, f[k].name, NULL, 0, val);
+		}
+}
+
+/* entries / capacity, as the table command reports it. */
+static void
+cp_render_load(struct cp_mw *w, const json_t *dp)
+{
+	uint64_t ent, cap;
+	char val[32];
+
+	if (cp_jv(json_object_get(dp, "table.entries"), &ent) < 0 ||
+	    cp_jv(json_object_get(dp, "table.capacity"), &cap) < 0 ||
+	    cap == 0)
+		return;
+	cp_mw_head(w, "optroute_table_load", "gauge",
+		   "Consent table load: entries / capacity");
+	snprintf(val, sizeof(val), "%.6f", (double)ent / (double)cap);
+	cp_mw_sample(w, "optroute_table_load", NULL, 0, val);
+}
+
+static int
+cp_render_dataplane(struct cp_mw *w, const json_t *dp)
+{
+	const char *other = "optroute_dataplane_stat";
+	struct cp_dpe *e;
+	const char *k;
+	json_t *x;
+	char val[32];
+	size_t n = 0;
+
+	cp_mw_head(w, "optroute_dataplane_up", "gauge",
+		   "1 if the dataplane is connected and answered with its "
+		   "counters; its series are left out when 0");
+	cp_mw_sample(w, "optroute_dataplane_up", NULL, 0,
+		     json_is_object(dp) ? "1" : "0");
+	if (!json_is_object(dp) || json_object_size(dp) == 0)
+		return 0;
+	e = calloc(json_object_size(dp), sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	json_object_foreach((json_t *)dp, k, x) {
+		if (cp_jv(x, &e[n].v) < 0)
+			continue;
+		e[n].key = k;
+		cp_dpe_classify(&e[n]);
+		n++;
+	}
+	cp_render_dp_counters(w, e, n);
+	cp_render_dp_fams(w, e, n, S_TABLE, cp_fam_table,
+			  CP_DIM(cp_fam_table));
+	cp_render_load(w, dp);
+	cp_render_dp_fams(w, e, n, S_CHAN, cp_fam_updater,
+			  CP_DIM(cp_fam_updater));
+	/* Kept rather than lost: a counter added to the dataplane shows up
+	 * before this file learns its name. */
+	for (size_t i = 0; i < n; i++) {
+		struct cp_lbl l = { "name", e[i].key };
+
+		if (e[i].used)
+			continue;
+		cp_mw_head(w, other, "untyped",
+			   "Dataplane counter without a metric of its own, "
+			   "by its STATS name");
+		cp_fmt(val, sizeof(val), e[i].v, K_INT);
+		cp_mw_sample(w, other, &l, 1, val);
+	}
+	free(e);
+	return 0;
+}
+
+/* ------------------------------------------------------------ render -- */
+
+static void
+cp_render_meta(struct cp_mw *w, const struct cp_metrics_meta *m, int have)
+{
+	char mp[16], cp[16], val[32];
+	struct cp_lbl l[3] = {
+		{ "version", m->version },
+		{ "mgmt_protocol", mp },
+		{ "channel_protocol", cp },
+	};
+
+	snprintf(mp, sizeof(mp), "%u", m->mgmt_protocol);
+	snprintf(cp, sizeof(cp), "%u", m->chan_protocol);
+	cp_mw_head(w, "optroute_build_info", "gauge",
+		   "optroute-control version and protocol versions");
+	cp_mw_sample(w, "optroute_build_info", l, 3, "1");
+	cp_mw_head(w, "optroute_metrics_scrapes_total", "counter",
+		   "Requests for /metrics, this one included");
+	cp_fmt(val, sizeof(val), m->scrapes, K_INT);
+	cp_mw_sample(w, "optroute_metrics_scrapes_total", NULL, 0, val);
+	cp_mw_head(w, "optroute_metrics_fetches_total", "counter",
+		   "Stats requests the exporter had answered");
+	cp_fmt(val, sizeof(val), m->fetches, K_INT);
+	cp_mw_sample(w, "optroute_metrics_fetches_total", NULL, 0, val);
+	cp_mw_head(w, "optroute_metrics_fetch_failures_total", "counter",
+		   "Stats requests that failed or were not answered in time");
+	cp_fmt(val, sizeof(val), m->fetch_failures, K_INT);
+	cp_mw_sample(w, "optroute_metrics_fetch_failures_total", NULL, 0, val);
+	if (!have)
+		return;
+	cp_mw_head(w, "optroute_metrics_age_seconds", "gauge",
+		   "Age of the figures below (the last stats reply)");
+	cp_fmt(val, sizeof(val), m->age_ms, K_MS);
+	cp_mw_sample(w, "optroute_metrics_age_seconds", NULL, 0, val);
+}
+
+int
+cp_metrics_render(const json_t *stats, const struct cp_metrics_meta *m,
+		  char **out, size_t *len)
+{
+	struct cp_mw w = { .last = "" };
+	char *buf = NULL;
+	size_t size = 0;
+	int rc = 0;
+
+	w.f = open_memstream(&buf, &size);
+	if (w.f == NULL)
+		return -ENOMEM;
+	cp_render_meta(&w, m, stats != NULL);
+	if (stats != NULL) {
+		const json_t *control = json_object_get(stats, "control");
+
+		cp_render_fams(&w, control, cp_fam_control,
+			       CP_DIM(cp_fam_control));
+		cp_render_by_command(&w, control);
+		cp_render_fams(&w, json_object_get(stats, "store"),
+			       cp_fam_store, CP_DIM(cp_fam_store));
+		cp_render_fams(&w, json_object_get(stats, "channel"),
+			       cp_fam_channel, CP_DIM(cp_fam_channel));
+		rc = cp_render_dataplane(&w, json_object_get(stats,
+							     "dataplane"));
+	} else {
+		/* Nothing known of the dataplane yet: not up. */
+		cp_render_dataplane(&w, NULL);
+	}
+	if (ferror(w.f))
+		rc = -ENOMEM;
+	if (fclose(w.f) != 0)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*len = size;
+	return 0;
+}
