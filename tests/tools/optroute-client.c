@@ -41,6 +41,9 @@ static const char *prog = "optroute-client";
 #define MAX_TIMEOUT_MS 3600000u
 #define RX_BUF_LEN 65536u /* more than the largest UDP payload */
 
+/* After the last expected bounce, wait this long for duplicates. */
+#define CLIENT_LINGER_MS 100
+
 static volatile sig_atomic_t stop_flag;
 
 static void
@@ -387,10 +390,13 @@ send_loop(struct send_state *s)
 				deadline = t + o->wait_ms;
 			continue;
 		}
-		/* Done when time is up, or every message was bounced (with
-		 * --expect none, waiting the full time is the point). */
-		if (s->sent == o->count &&
-		    (t >= deadline || s->n_bounced == o->count))
+		/* Done when time is up. Once every message has bounced, linger
+		 * a little (at most the time left) so that a duplicate bounce
+		 * right behind the last one is still seen and counted. */
+		if (s->sent == o->count && s->n_bounced == o->count &&
+		    deadline > t + CLIENT_LINGER_MS)
+			deadline = t + CLIENT_LINGER_MS;
+		if (s->sent == o->count && t >= deadline)
 			break;
 		until = s->sent < o->count ? next : deadline;
 		rc = wait_readable(s->fd, until > t ? until - t : 0);
