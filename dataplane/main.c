@@ -222,6 +222,7 @@ dp_start(struct or_dp *dp)
 	uc.sock_path = cfg->channel;
 	uc.table = dp->table;
 	uc.stats_fill = or_stats_fill;
+	uc.stats_clear = or_stats_clear;
 	uc.stats_arg = dp;
 	uc.workers = dp->n_workers;
 	uc.use_eal = 1;

@@ -264,12 +264,12 @@ or_telemetry_init(struct or_dp *dp)
 unsigned
 or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 {
-	static const unsigned per_port[] = { OR_CNT_RX, OR_CNT_TX,
-		OR_CNT_DELIVERED, OR_CNT_BOUNCED };
 	struct or_dp *dp = arg;
 	uint64_t v[OR_CNT_NUM], drops;
 	unsigned n = 0;
 
+	/* Zero drop reasons are left out per port and per worker, to keep the
+	 * reply small; the totals carry every counter. */
 #define PUT(val, ...)                                                        \
 	do {                                                                 \
 		if (n == max)                                                \
@@ -277,20 +277,36 @@ or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 		snprintf(out[n].name, sizeof(out[n].name), __VA_ARGS__);     \
 		out[n++].value = (val);                                      \
 	} while (0)
+#define PUT_ALL(prefix_fmt, prefix_arg)                                      \
+	do {                                                                 \
+		for (unsigned k = 0; k < OR_CNT_NUM; k++)                    \
+			if (k < OR_CNT_DROP_FIRST || v[k] != 0)              \
+				PUT(v[k], prefix_fmt "%s", prefix_arg,       \
+				    or_cnt_name(k));                         \
+		PUT(drops, prefix_fmt "dropped", prefix_arg);                \
+	} while (0)
 
 	drops = or_cnt_read(&dp->cnt, OR_CNT_ALL, OR_CNT_ALL, v);
 	for (unsigned k = 0; k < OR_CNT_NUM; k++)
 		PUT(v[k], "%s", or_cnt_name(k));
 	PUT(drops, "dropped");
 	for (unsigned i = 0; i < dp->n_ports; i++) {
-		const char *name = dp->ports[i].name;
-
 		drops = or_cnt_read(&dp->cnt, OR_CNT_ALL, (int)i, v);
-		for (unsigned k = 0; k < RTE_DIM(per_port); k++)
-			PUT(v[per_port[k]], "port.%s.%s", name,
-			    or_cnt_name(per_port[k]));
-		PUT(drops, "port.%s.dropped", name);
+		PUT_ALL("port.%s.", dp->ports[i].name);
 	}
+	for (unsigned w = 0; w < dp->n_workers; w++) {
+		drops = or_cnt_read(&dp->cnt, (int)w, OR_CNT_ALL, v);
+		PUT_ALL("worker.%u.", dp->cfg->workers[w]);
+	}
+#undef PUT_ALL
 #undef PUT
 	return n;
+}
+
+void
+or_stats_clear(void *arg)
+{
+	struct or_dp *dp = arg;
+
+	or_cnt_clear(&dp->cnt);
 }

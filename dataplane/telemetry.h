@@ -21,4 +21,7 @@ void or_telemetry_stop(void);
  * bounced and dropped per port ("port.NAME.rx", ...). arg is the or_dp. */
 unsigned or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max);
 
+/* The updater's stats_clear callback: clears every packet counter. */
+void or_stats_clear(void *arg);
+
 #endif

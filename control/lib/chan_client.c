@@ -547,9 +547,18 @@ int
 or_chan_get_stats(struct or_chan_client *c, struct or_chan_stat *out,
 		  unsigned max, unsigned *n, int timeout_ms)
 {
+	return or_chan_get_stats_flags(c, 0, out, max, n, timeout_ms);
+}
+
+int
+or_chan_get_stats_flags(struct or_chan_client *c, uint16_t flags,
+			struct or_chan_stat *out, unsigned max, unsigned *n,
+			int timeout_ms)
+{
 	int64_t deadline = chan_now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	struct or_chan_stats_request r = {
-		.h = { .type = OR_CHAN_STATS_REQUEST, .len = sizeof(r) },
+		.h = { .type = OR_CHAN_STATS_REQUEST, .flags = flags,
+		       .len = sizeof(r) },
 		.id = ++c->stats_id,
 	};
 	int rc;

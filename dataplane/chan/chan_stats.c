@@ -94,6 +94,8 @@ chan_handle_stats(struct or_updater *u, const struct or_chan_stats_request *req)
 			chan_stats_add(&s, name, u->dpstats[i].value);
 		}
 	}
+	if ((req->h.flags & OR_CHAN_STATS_F_CLEAR) && u->conf.stats_clear != NULL)
+		u->conf.stats_clear(u->conf.stats_arg);
 	chan_stats_send(&s, 1);
 	free(s.m);
 }

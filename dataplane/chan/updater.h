@@ -16,12 +16,14 @@
 
 #include <stdint.h>
 
+#include "optroute/chan.h"
+
 struct ct;
 struct or_updater;
 
 /* One named counter, as sent in a STATS reply on the channel. */
 struct or_updater_stat {
-	char name[48];
+	char name[OR_CHAN_STAT_NAME_LEN];
 	uint64_t value;
 };
 
@@ -33,6 +35,9 @@ struct or_updater_conf {
 	unsigned (*stats_fill)(void *arg, struct or_updater_stat *out,
 			       unsigned max);
 	void *stats_arg;
+	/* Optional: clears the dataplane counters (a STATS_REQUEST with
+	 * OR_CHAN_STATS_F_CLEAR, after stats_fill read them). */
+	void (*stats_clear)(void *arg);
 	unsigned workers; /* worker lcores, reported in the HELLO reply */
 	/* 1: EAL is up, use rte_ctrl_thread_create; 0: the same if EAL looks
 	 * initialised (rte_lcore_count() > 0), else a plain pthread. */

@@ -134,13 +134,17 @@ struct or_chan_ack {
 };
 
 /* STATS_REQUEST: the dataplane answers with STATS_REPLY messages echoing id;
- * the last one has last = 1. */
+ * the last one has last = 1. With OR_CHAN_STATS_F_CLEAR in h.flags, the
+ * dataplane's packet counters are cleared right after they are read (the
+ * reply carries the values before the clear; table and channel figures are
+ * gauges or sequence numbers and are not cleared). */
+#define OR_CHAN_STATS_F_CLEAR 0x0001
 struct or_chan_stats_request {
 	struct or_chan_hdr h;
 	uint64_t id;
 };
 
-#define OR_CHAN_STAT_NAME_LEN 48
+#define OR_CHAN_STAT_NAME_LEN 64 /* "port." + 31-char name + ".drop_..." */
 
 struct or_chan_stat {
 	char name[OR_CHAN_STAT_NAME_LEN]; /* NUL-terminated, [a-z0-9_.] */
@@ -178,7 +182,7 @@ static_assert(sizeof(struct or_chan_batch) == 24, "batch layout");
 static_assert(sizeof(struct or_chan_resync) == 24, "resync layout");
 static_assert(sizeof(struct or_chan_ack) == 32, "ack layout");
 static_assert(sizeof(struct or_chan_stats_request) == 16, "stats req layout");
-static_assert(sizeof(struct or_chan_stat) == 56, "stat layout");
+static_assert(sizeof(struct or_chan_stat) == 72, "stat layout");
 static_assert(sizeof(struct or_chan_stats_reply) == 24, "stats reply layout");
 static_assert(sizeof(struct or_chan_error) == 120, "error layout");
 static_assert(sizeof(struct or_chan_batch) +

@@ -123,6 +123,11 @@ unsigned or_chan_take_errors(struct or_chan_client *c,
 int or_chan_get_stats(struct or_chan_client *c, struct or_chan_stat *out,
 		      unsigned max, unsigned *n, int timeout_ms);
 
+/* The same with request flags (OR_CHAN_STATS_F_CLEAR). */
+int or_chan_get_stats_flags(struct or_chan_client *c, uint16_t flags,
+			    struct or_chan_stat *out, unsigned max, unsigned *n,
+			    int timeout_ms);
+
 /* Fills an op; rec is ignored for DELETE. */
 static inline void
 or_chan_op_set(struct or_chan_op *o, uint8_t opcode,

@@ -268,6 +268,17 @@ test_stats(void)
 	CU_ASSERT_EQUAL(n, 5);
 	CU_ASSERT_STRING_EQUAL(st[0].name, "table.entries");
 	CU_ASSERT_EQUAL(tc_ustats(&e).stats_requests, 2);
+	CU_ASSERT_EQUAL(tc_clears, 0);
+	/* With the clear flag: the reply has the values before the clear,
+	 * the next one those after it. */
+	CU_ASSERT_EQUAL(or_chan_get_stats_flags(e.c, OR_CHAN_STATS_F_CLEAR, st,
+						1024, &n, TC_TIMEOUT_MS), 0);
+	CU_ASSERT_EQUAL(tc_clears, 1);
+	CU_ASSERT_STRING_EQUAL(st[n - 1].name, "dp.counter599");
+	CU_ASSERT_EQUAL(st[n - 1].value, 1599);
+	CU_ASSERT_EQUAL(or_chan_get_stats(e.c, st, 1024, &n, TC_TIMEOUT_MS), 0);
+	CU_ASSERT_EQUAL(tc_clears, 1);
+	CU_ASSERT_EQUAL(st[n - 1].value, 599);
 	/* The channel still works after it. */
 	tc_batch(&e, 50, 1, OR_CHAN_OP_UPSERT, 0);
 	CU_ASSERT_EQUAL(tc_entries(&e), 51);

@@ -37,7 +37,10 @@ tc_rec(uint32_t i)
 }
 
 /* A dataplane counter source with enough entries to need several
- * STATS_REPLY messages. */
+ * STATS_REPLY messages: counter i is 1000 + i until the first clear, then
+ * i. */
+unsigned tc_clears;
+
 static unsigned
 tc_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 {
@@ -46,9 +49,16 @@ tc_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 	(void)arg;
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(out[i].name, sizeof(out[i].name), "dp.counter%u", i);
-		out[i].value = 1000 + i;
+		out[i].value = (__atomic_load_n(&tc_clears, __ATOMIC_ACQUIRE) ? 0 : 1000) + i;
 	}
 	return n;
+}
+
+static void
+tc_stats_clear(void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&tc_clears, 1, __ATOMIC_RELEASE);
 }
 
 void
@@ -66,7 +76,9 @@ tc_env_start(struct tc_env *e, uint64_t entries, uint64_t mem_limit)
 	uc.sock_path = e->path;
 	uc.table = e->t;
 	uc.stats_fill = tc_stats_fill;
+	uc.stats_clear = tc_stats_clear;
 	uc.workers = 3;
+	tc_clears = 0;
 	CU_ASSERT_FATAL(or_updater_start(&uc, &e->u) == 0);
 	CU_ASSERT_FATAL(or_chan_connect(e->path, OR_CHAN_ROLE_CONTROL,
 					TC_TIMEOUT_MS, &e->c) == 0);

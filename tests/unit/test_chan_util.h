@@ -13,6 +13,8 @@
 /* Counters the fixture's stats_fill reports (dp.counter0..599): enough to
  * need several STATS_REPLY messages. */
 #define TC_DP_STATS 600
+/* How many times the fixture's stats_clear was called. */
+extern unsigned tc_clears;
 /* Grace periods one message may cost: its longest chain of deferrals (64
  * rounds at most) plus the ack's own. */
 #define TC_MAX_SYNCS_PER_MSG 66
