@@ -40,6 +40,8 @@ cleanup() {
 	rm -rf "$T" "/var/run/dpdk/$PREFIX" "/var/run/dpdk/${PREFIX}_tp"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 log() { echo "bench-dataplane: $*" >&2; }
 now() { date +%s.%N; }

@@ -26,6 +26,9 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
 chmod 600 "$T/key"

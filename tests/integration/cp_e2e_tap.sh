@@ -36,6 +36,9 @@ cleanup() {
 	rm -rf "$T" "/var/run/dpdk/$PREFIX"
 }
 trap cleanup EXIT
+# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 if ! ip netns add "$NS" 2>"$T/netns.err"; then
 	echo "cp_e2e_tap: cannot create a network namespace: $(cat "$T/netns.err")"

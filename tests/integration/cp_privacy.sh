@@ -31,6 +31,9 @@ cleanup() {
 	rm -rf "$T" "/var/run/dpdk/$PREFIX"
 }
 trap cleanup EXIT
+# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 command -v strace >/dev/null || { echo "cp_privacy: strace is needed"; exit 1; }
 

@@ -24,6 +24,9 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 fail() { echo "FAIL: $*"; echo "--- dataplane log:"; tail -n 20 "$T/dp.log" || true; exit 1; }
 ctl() { "$CTL" -s "$SOCK" -t 20000 "$@"; }

@@ -28,6 +28,9 @@ cleanup() {
 	rm -rf "$T" "/var/run/dpdk/$PREFIX"
 }
 trap cleanup EXIT
+# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 CLIENT_MAC=02:00:00:00:01:01 CLIENT_IP=192.0.2.1
 EGRESS_MAC=02:00:00:00:02:01 EGRESS_IP=203.0.113.1

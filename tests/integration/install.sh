@@ -29,6 +29,9 @@ cleanup() {
 	rm -rf "$T" "/run/dpdk/$PREFIX_DP"
 }
 trap cleanup EXIT
+# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 fails=0
 ok() { echo "ok: $*"; }

@@ -37,6 +37,9 @@ cleanup() {
 	rm -rf "$T" "/var/run/dpdk/$NAME"
 }
 trap cleanup EXIT
+# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 fail() {
 	echo "FAIL: $*"
