@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Network namespace helpers for the development setup, sourced by
-# deploy/dev/run.sh and tests/integration/make_run.sh (bash; root).
+# Network namespace helpers, sourced by deploy/dev/run.sh, by
+# tests/integration/make_run.sh and, through tests/integration/lib/common.sh,
+# by the integration tests on net_tap ports (bash; root).
 #
 # The dataplane's net_tap ports are kernel tap interfaces whose other end is
 # the DPDK process. Moving the kernel end into a namespace of its own makes
@@ -34,21 +35,34 @@ ns_links() {
 	ip -n "$1" -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2 }'
 }
 
-# ns_take_link FROM IF NS MAC CIDR: moves interface IF from namespace FROM
-# into NS (waiting up to 5 s for IF to appear), then sets its MAC and
-# address, turns IPv6 off (router solicitations would only add drops at the
-# appliance) and brings it up.
-ns_take_link() {
+# ns_wait_link NS IF: waits up to 5 s for interface IF to appear in NS (a
+# tap appears once its dataplane port is set up); false if it did not.
+ns_wait_link() {
 	local i
 	for i in $(seq 1 50); do
-		ip -n "$1" link show "$2" >/dev/null 2>&1 && break
+		ip -n "$1" link show "$2" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
+	return 1
+}
+
+# ns_set_link NS IF MAC CIDR: sets the MAC and address of interface IF of
+# NS, turns IPv6 off (router solicitations would only add drops at the
+# appliance) and brings it up.
+ns_set_link() {
+	ns_no_ipv6 "$1" "$2"
+	ip -n "$1" link set "$2" address "$3" &&
+		ip -n "$1" addr add "$4" dev "$2" &&
+		ip -n "$1" link set "$2" up
+}
+
+# ns_take_link FROM IF NS MAC CIDR: moves interface IF from namespace FROM
+# into NS (waiting up to 5 s for IF to appear), then ns_set_link NS IF MAC
+# CIDR.
+ns_take_link() {
+	ns_wait_link "$1" "$2" || true  # ip says what is wrong, below
 	ip -n "$1" link set "$2" netns "$3" || return 1
-	ns_no_ipv6 "$3" "$2"
-	ip -n "$3" link set "$2" address "$4" &&
-		ip -n "$3" addr add "$5" dev "$2" &&
-		ip -n "$3" link set "$2" up
+	ns_set_link "$3" "$2" "$4" "$5"
 }
 
 # ns_no_ipv6 NS IF...: turns IPv6 off on the interfaces (all, default: also

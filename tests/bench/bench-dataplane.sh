@@ -16,10 +16,12 @@
 #   {"entries":..,"frame_bytes":..,"workers":1,"optroute_mpps":..,
 #    "testpmd_io_mpps":..,"fill_seconds":..}
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-TOOLS=tests/tools
+# shellcheck source=../integration/lib/common.sh
+. "$(dirname "$0")/../integration/lib/common.sh"
+or_trap_exit or_cleanup
+TP_PID=
+OR_PIDVARS="TP_PID DP_PID"
+OR_RM=("/var/run/dpdk/${PREFIX}_tp")
 ENTRIES=${ENTRIES:-10000000}
 # SECONDS is also bash's seconds-since-start counter: read at once, and 0
 # (nothing passed) means the default.
@@ -28,22 +30,6 @@ SECONDS_RUN=${SECONDS:-0}
 FRAMES=${FRAMES:-65536}
 PAYLOAD=${PAYLOAD:-64}
 SEED=${SEED:-42}
-T=$(mktemp -d /tmp/or-bench-dp.XXXXXX)
-PREFIX=or_bench_dp_$$
-PID=
-
-cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill -KILL "$PID" 2>/dev/null || true
-		wait "$PID" 2>/dev/null || true
-	fi
-	rm -rf "$T" "/var/run/dpdk/$PREFIX" "/var/run/dpdk/${PREFIX}_tp"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-
-log() { echo "bench-dataplane: $*" >&2; }
 now() { date +%s.%N; }
 
 # Hugepages when there are enough free ones, else plain memory.
@@ -53,13 +39,13 @@ free_pages=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
 page_kb=$(awk '/Hugepagesize/ {print $2}' /proc/meminfo)
 if [ "${free_pages:-0}" -gt 0 ] && [ $((free_pages * page_kb / 1024)) -ge "$MEM_MB" ]; then
 	EAL_MEM="--socket-mem $MEM_MB"
-	log "hugepages: ${free_pages} free"
+	or_log "hugepages: ${free_pages} free"
 else
 	EAL_MEM="--no-huge -m $MEM_MB"
-	log "no (or too few) free hugepages: --no-huge -m $MEM_MB"
+	or_log "no (or too few) free hugepages: --no-huge -m $MEM_MB"
 fi
 
-APPL_MAC=02:00:00:00:01:01 APPL_IP=192.0.2.1
+APPL_MAC=02:00:00:00:01:01 APPL_IP=192.0.2.1 # port client of or_ini_appliance
 "$BIN/optroute-pcapgen" -o "$T/bench.pcap" -r "$ENTRIES:$SEED" -n "$FRAMES" \
 	-b 10 -P "$PAYLOAD" -s 7 --dst-mac $APPL_MAC --dst-ip $APPL_IP
 FRAME_BYTES=$((14 + 20 + 8 + 68 + PAYLOAD))
@@ -85,32 +71,14 @@ EOF
 }
 
 # ------------------------------------------------------------ optroute --
-cat >"$T/dp.ini" <<EOF
-[eal]
-args = $EAL_MEM --no-pci --file-prefix=$PREFIX
-[dataplane]
-channel = $T/dp.sock
-table_entries = $ENTRIES
-mbufs = $MBUFS
-pdump = no
-[port client]
-device = $RXDEV
-workers = 1
-ip = $APPL_IP
-mac = $APPL_MAC
-[port delivery]
-device = $TXDEV
-ip = 203.0.113.1
-mac = 02:00:00:00:02:01
-[nexthop 0]
-port = delivery
-mac = 02:00:00:00:02:05
-ip = 203.0.113.5
-EOF
-"$BIN/optroute-dataplane" -c "$T/dp.ini" >"$T/dp.log" 2>&1 &
-PID=$!
-python3 "$TOOLS/optroute-telemetry.py" -w 60 -p "$PREFIX" /optroute/stats >/dev/null ||
-	{ cat "$T/dp.log" >&2; exit 1; }
+{
+	printf '[eal]\nargs = %s --no-pci --file-prefix=%s\n' "$EAL_MEM" "$PREFIX"
+	or_ini_dataplane "$ENTRIES" "mbufs = $MBUFS" "pdump = no"
+	or_ini_appliance "$RXDEV" "$TXDEV" 203.0.113
+	# The entries of optroute-chanctl random are all for node 0.
+	printf '[nexthop 0]\nport = delivery\nmac = %s\nip = 203.0.113.5\n' "$OR_NODE_MAC"
+} >"$T/dp.ini"
+OR_DP_START_S=120 or_start_dp "$T/dp.ini"
 
 # Until the table is full, frames are dropped (sender not opted in); the
 # worker runs meanwhile, on its own core.
@@ -118,18 +86,15 @@ t0=$(now)
 timeout 1200 "$BIN/optroute-chanctl" -s "$T/dp.sock" -t 60000 -q random "$ENTRIES" "$SEED"
 t1=$(now)
 FILL=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
-log "filled $ENTRIES entries over the channel in ${FILL}s" \
+or_log "filled $ENTRIES entries over the channel in ${FILL}s" \
 	"($(python3 -c "print(f'{$ENTRIES / ($t1 - $t0) / 1e6:.2f}')") M entries/s)"
-python3 "$TOOLS/optroute-telemetry.py" -p "$PREFIX" /optroute/table >&2
+or_telemetry /optroute/table >&2
 
-python3 "$TOOLS/optroute-telemetry.py" -p "$PREFIX" /optroute/clear >/dev/null
+or_telemetry /optroute/clear >/dev/null
 sleep 1 # warm-up
 OR_MPPS=$(rate "$PREFIX" /optroute/stats 'r["rx"]')
-python3 "$TOOLS/optroute-telemetry.py" -p "$PREFIX" /optroute/stats >"$T/stats.json"
-kill -INT "$PID"
-timeout 60 tail --pid="$PID" -f /dev/null
-wait "$PID" || { cat "$T/dp.log" >&2; exit 1; }
-PID=
+or_telemetry /optroute/stats >"$T/stats.json"
+OR_STOP_S=60 or_stop DP_PID INT || or_fail "optroute-dataplane exited $?"
 python3 - "$T/stats.json" <<'EOF' >&2
 import json, sys
 s = json.load(open(sys.argv[1]))["/optroute/stats"]
@@ -139,21 +104,19 @@ print(f"optroute: rx {s['rx']} delivered {d} bounced {b} dropped {x} "
 if x > s["rx"] // 1000:
     sys.exit(f"unexpected drops: { {k: v for k, v in s.items() if k.startswith('drop_') and v} }")
 EOF
-log "optroute-dataplane: $OR_MPPS Mpps"
+or_log "optroute-dataplane: $OR_MPPS Mpps"
 
 # ------------------------------------------------------------- testpmd --
 dpdk-testpmd -l 0,1 $EAL_MEM --no-pci --file-prefix="${PREFIX}_tp" \
 	--vdev="$RXDEV" --vdev="$TXDEV" -- --forward-mode=io --nb-cores=1 \
 	--total-num-mbufs="$MBUFS" --stats-period=1000 -a </dev/null >"$T/tp.log" 2>&1 &
-PID=$!
+# shellcheck disable=SC2034 # (killed through OR_PIDVARS)
+TP_PID=$!
 python3 "$TOOLS/optroute-telemetry.py" -w 60 -p "${PREFIX}_tp" /ethdev/stats,0 >/dev/null ||
 	{ cat "$T/tp.log" >&2; exit 1; }
 sleep 1
 TP_MPPS=$(rate "${PREFIX}_tp" /ethdev/stats,0 'r["ipackets"]')
-kill -INT "$PID"
-timeout 30 tail --pid="$PID" -f /dev/null || kill -KILL "$PID"
-wait "$PID" || true
-PID=
-log "dpdk-testpmd io: $TP_MPPS Mpps"
+OR_STOP_S=30 or_stop TP_PID INT || true
+or_log "dpdk-testpmd io: $TP_MPPS Mpps"
 
 echo "{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1,\"optroute_mpps\":$OR_MPPS,\"testpmd_io_mpps\":$TP_MPPS,\"fill_seconds\":$FILL}"

@@ -14,29 +14,13 @@
 #     and --expect must set the exit status.
 #  3. command line errors (bad hex, host, port) exit 2 with a clear message.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-CLI=$BUILD/bin/optroute-client
-[ -x "$CLI" ] || { echo "missing $CLI (run make)"; exit 1; }
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+or_trap_exit or_cleanup
+or_need_bins optroute-client
+CLI=$BIN/optroute-client
 command -v python3 >/dev/null || { echo "python3 needed"; exit 1; }
 
-T=$(mktemp -d /tmp/or_client_lo.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
-trap 'exit 143' TERM
-trap 'exit 130' INT
-
-fail() { echo "FAIL: $*"; exit 1; }
 cli() { timeout -k 2 30 "$CLI" "$@"; }
 # wait_file FILE PATTERN: until FILE has a line matching PATTERN (5 s)
 wait_file() {
@@ -44,48 +28,28 @@ wait_file() {
 		grep -q "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	fail "timed out waiting for '$2' in $1"
+	or_fail "timed out waiting for '$2' in $1"
 }
 
 A=aa000000000000000000000000000001   # a sender (plain tokens: the
 B=bb000000000000000000000000000002   # client never sees numbers)
 
-# ---------------------------------------------------------------------------
-# The spec, independently: header layout of docs/protocol.md section 2.
-cat >"$T/orproto.py" <<'PY'
-import struct
-HDR = struct.Struct('!HBBBBBBQ16s16s16sHH')
-assert HDR.size == 68
-
-def build(mtype, msg_id, sender, recipient, epoch=0, payload=b'', reason=0,
-          magic=0x4f52, version=1, plen=None):
-    return HDR.pack(magic, version, mtype, 0, epoch, reason, 0, msg_id,
-                    sender, recipient, bytes(16),
-                    len(payload) if plen is None else plen, 0) + payload
-
-def bounce(msg, reason=1):
-    """Section 7: same header, type 2, reason, payload_len 0, no payload."""
-    h = bytearray(msg[:68])
-    h[3] = 2
-    h[6] = reason
-    h[64:66] = b'\0\0'
-    return bytes(h)
-PY
+# The Python parts build and check datagrams with lib/orproto.py: the spec
+# (docs/protocol.md), implemented independently of the C code.
 
 # ---------------------------------------------------------------------------
 echo "1. recv as a delivery node"
 cli recv --listen 127.0.0.1:0 --count 4 --timeout-ms 10000 -j \
 	>"$T/recv.json" 2>"$T/recv.err" &
 RPID=$!
-PIDS+=("$RPID")
+OR_PIDS+=("$RPID")
 wait_file "$T/recv.json" '"listening"'
 RPORT=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["addr"].split(":")[1])' "$T/recv.json")
 
 # Broken datagrams first (each must be reported, not counted), then one
 # valid MSG built by Python with a non-printable payload.
-python3 - "$RPORT" "$T" <<'PY'
+python3 - "$RPORT" <<'PY'
 import socket, sys
-sys.path.insert(0, sys.argv[2])
 from orproto import build
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 dst = ('127.0.0.1', int(sys.argv[1]))
@@ -101,16 +65,16 @@ for d in (build(1, 901, t1, t2, magic=0x4f53),      # bad_magic
 PY
 cli send --to "127.0.0.1:$RPORT" --from-token $A --to-token $B --id 1 \
 	--epoch 3 --payload 'hello, "world"' --wait-ms 0 --expect none >/dev/null ||
-	fail "send 1"
+	or_fail "send 1"
 cli send --to "127.0.0.1:$RPORT" --from-token $B --to-token $A \
 	--id 18446744073709551615 --payload-hex 00ff7f80 --wait-ms 0 >/dev/null ||
-	fail "send 2"
+	or_fail "send 2"
 cli send --to "127.0.0.1:$RPORT" --from-token $A --to-token $B --id 0x10 \
-	--epoch 255 --wait-ms 0 >/dev/null || fail "send 3"
+	--epoch 255 --wait-ms 0 >/dev/null || or_fail "send 3"
 rc=0; wait "$RPID" || rc=$?
-[ "$rc" = 0 ] || fail "recv exit $rc: $(cat "$T/recv.err")"
+[ "$rc" = 0 ] || or_fail "recv exit $rc: $(cat "$T/recv.err")"
 
-python3 - "$T/recv.json" "$A" "$B" <<'PY' || fail "recv output"
+python3 - "$T/recv.json" "$A" "$B" <<'PY' || or_fail "recv output"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 a, b = sys.argv[2], sys.argv[3]
@@ -141,9 +105,9 @@ echo "ok: recv reported 4 messages exactly and 5 broken datagrams by name"
 start=$(date +%s%N)
 rc=0; cli recv --listen 127.0.0.1:0 --count 1 --timeout-ms 300 >"$T/r2.txt" || rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
-[ "$rc" = 1 ] || fail "recv timeout exit $rc"
-grep -q "^summary: received 0, invalid 0 (timed out)$" "$T/r2.txt" || fail "recv timeout summary: $(cat "$T/r2.txt")"
-[ "$ms" -lt 5000 ] || fail "recv timeout took $ms ms"
+[ "$rc" = 1 ] || or_fail "recv timeout exit $rc"
+grep -q "^summary: received 0, invalid 0 (timed out)$" "$T/r2.txt" || or_fail "recv timeout summary: $(cat "$T/r2.txt")"
+[ "$ms" -lt 5000 ] || or_fail "recv timeout took $ms ms"
 echo "ok: recv times out (exit 1, ${ms} ms)"
 
 # ---------------------------------------------------------------------------
@@ -152,7 +116,6 @@ cat >"$T/fake.py" <<'PY'
 # Fake appliance: checks every MSG against the spec (log: one JSON line per
 # datagram) and answers by the recipient token's first byte.
 import json, socket, struct, sys, time
-sys.path.insert(0, sys.argv[1])
 from orproto import HDR, bounce
 T = sys.argv[1]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -211,13 +174,13 @@ while time.time() < end:
     # 0xcc and anything else: no reply (delivered or dropped)
 PY
 python3 "$T/fake.py" "$T" &
-PIDS+=("$!")
+OR_PIDS+=("$!")
 wait_file "$T/fake.port" '[0-9]'
 FP=$(cat "$T/fake.port")
 TO="127.0.0.1:$FP"
 # fake_log_check N: the last N MSGs the fake got are spec-clean
 fake_clean() {
-	python3 - "$T/fake.log" "$1" <<'PY' || fail "fake appliance saw a non-conforming MSG"
+	python3 - "$T/fake.log" "$1" <<'PY' || or_fail "fake appliance saw a non-conforming MSG"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])][-int(sys.argv[2]):]
 bad = [r for r in recs if r['errors']]
@@ -227,7 +190,7 @@ PY
 # check FILE PYEXPR...: evaluate assertions over the -j events of FILE
 check() {
 	local f=$1; shift
-	python3 - "$f" "$@" <<'PY' || fail "unexpected output in $f: $(cat "$f")"
+	python3 - "$f" "$@" <<'PY' || or_fail "unexpected output in $f: $(cat "$f")"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 by = lambda k: [e for e in ev if e['event'] == k]
@@ -242,16 +205,16 @@ PY
 start=$(date +%s%N)
 cli send --to "$TO" --from-token $A --to-token $B --id 100 --count 3 \
 	--epoch 7 --payload hello --wait-ms 20000 -j --expect bounce >"$T/s1.json" ||
-	fail "expect bounce: exit $?"
+	or_fail "expect bounce: exit $?"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
-[ "$ms" -lt 10000 ] || fail "send did not stop once all were bounced ($ms ms)"
+[ "$ms" -lt 10000 ] || or_fail "send did not stop once all were bounced ($ms ms)"
 check "$T/s1.json" \
 	"[e['msg_id'] for e in by('sent')] == ['100', '101', '102']" \
 	"[e['msg_id'] for e in by('bounce')] == ['100', '101', '102']" \
 	"all(e['reason'] == 'recipient_unavailable' and e['reason_code'] == 1 and e['epoch'] == 7 and e['sender'] == '$A' and e['recipient'] == '$B' and not e['duplicate'] for e in by('bounce'))" \
 	"summ['sent'] == 3 and summ['bounced'] == 3 and summ['no_reply'] == 0 and summ['invalid'] == 0" \
 	"by('no_reply') == []"
-python3 - "$T/fake.log" "$A" "$B" <<'PY' || fail "fake log of 2a"
+python3 - "$T/fake.log" "$A" "$B" <<'PY' || or_fail "fake log of 2a"
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1])][-3:]
 assert [x['msg_id'] for x in r] == ['100', '101', '102'], r
@@ -263,22 +226,22 @@ echo "ok: 3 bounces reported (recipient_unavailable), stopped after ${ms} ms"
 
 rc=0; cli send --to "$TO" --from-token $A --to-token $B --wait-ms 2000 \
 	--expect none >"$T/s2.txt" || rc=$?
-[ "$rc" = 1 ] || fail "--expect none with a bounce: exit $rc"
+[ "$rc" = 1 ] || or_fail "--expect none with a bounce: exit $rc"
 grep -q "^bounce msg_id=[0-9]* reason=recipient_unavailable (1) epoch=0$" "$T/s2.txt" ||
-	fail "text bounce line: $(cat "$T/s2.txt")"
+	or_fail "text bounce line: $(cat "$T/s2.txt")"
 echo "ok: --expect none fails on a bounce (text output checked)"
 
 # 2b. No reply: reported per message after --wait-ms, in text and JSON.
 C=cc000000000000000000000000000003
 cli send --to "$TO" --from-token $A --to-token $C --id 7 --count 2 \
 	--interval-ms 50 --wait-ms 300 --expect none >"$T/s3.txt" ||
-	fail "expect none without replies: exit $?"
-grep -qx "msg_id=7: no reply (delivered or dropped)" "$T/s3.txt" || fail "no reply 7: $(cat "$T/s3.txt")"
-grep -qx "msg_id=8: no reply (delivered or dropped)" "$T/s3.txt" || fail "no reply 8"
-grep -qx "summary: sent 2, bounced 0, no reply 2, duplicate 0, invalid 0" "$T/s3.txt" || fail "summary: $(cat "$T/s3.txt")"
+	or_fail "expect none without replies: exit $?"
+grep -qx "msg_id=7: no reply (delivered or dropped)" "$T/s3.txt" || or_fail "no reply 7: $(cat "$T/s3.txt")"
+grep -qx "msg_id=8: no reply (delivered or dropped)" "$T/s3.txt" || or_fail "no reply 8"
+grep -qx "summary: sent 2, bounced 0, no reply 2, duplicate 0, invalid 0" "$T/s3.txt" || or_fail "summary: $(cat "$T/s3.txt")"
 rc=0; cli send --to "$TO" --from-token $A --to-token $C --wait-ms 200 \
 	--expect bounce -j >"$T/s4.json" || rc=$?
-[ "$rc" = 1 ] || fail "--expect bounce without a bounce: exit $rc"
+[ "$rc" = 1 ] || or_fail "--expect bounce without a bounce: exit $rc"
 check "$T/s4.json" "len(by('no_reply')) == 1" "by('no_reply')[0]['msg_id'] == by('sent')[0]['msg_id']"
 fake_clean 3
 echo "ok: no reply reported; --expect bounce fails without one"
@@ -287,10 +250,10 @@ echo "ok: no reply reported; --expect bounce fails without one"
 # binary payload: the fake saw exactly those.
 BP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cli send --to "$TO" --from-token $A --to-token $C --bind "127.0.0.1:$BP" \
-	--payload-hex 00010203fffe --wait-ms 0 -j >"$T/s5.json" || fail "send --bind"
+	--payload-hex 00010203fffe --wait-ms 0 -j >"$T/s5.json" || or_fail "send --bind"
 id=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["msg_id"])' "$T/s5.json")
 sleep 0.2
-python3 - "$T/fake.log" "$id" "$BP" <<'PY' || fail "fake log of 2c"
+python3 - "$T/fake.log" "$id" "$BP" <<'PY' || or_fail "fake log of 2c"
 import json, sys
 r = json.loads(open(sys.argv[1]).readlines()[-1])
 assert r['msg_id'] == sys.argv[2] and r['src_port'] == int(sys.argv[3]) and \
@@ -301,12 +264,12 @@ echo "ok: random msg_id $id, source port $BP, binary payload as sent"
 # 2d. NO_ROUTE reason and a duplicate bounce.
 N=ab000000000000000000000000000004
 cli send --to "$TO" --from-token $A --to-token $N --id 42 -j --wait-ms 2000 \
-	--expect bounce >"$T/s6.json" || fail "no_route: exit $?"
+	--expect bounce >"$T/s6.json" || or_fail "no_route: exit $?"
 check "$T/s6.json" "by('bounce')[0]['reason'] == 'no_route' and by('bounce')[0]['reason_code'] == 2"
 D=ee000000000000000000000000000005
 rc=0; cli send --to "$TO" --from-token $A --to-token $D --id 43 -j \
 	--wait-ms 500 >"$T/s7.json" || rc=$?
-[ "$rc" = 0 ] || fail "duplicate: exit $rc"
+[ "$rc" = 0 ] || or_fail "duplicate: exit $rc"
 check "$T/s7.json" "[e['duplicate'] for e in by('bounce')] == [False, True]" \
 	"summ['bounced'] == 1 and summ['duplicate'] == 1 and summ['invalid'] == 0"
 echo "ok: no_route reason; duplicate bounce counted once"
@@ -319,7 +282,7 @@ for expect in bounce any; do
 	rc=0; cli send --to "$TO" --from-token $A --to-token $G --id 500 -j \
 		--wait-ms 3000 "${args[@]}" >"$T/s8.json" || rc=$?
 	want=1; [ "$expect" = any ] && want=0
-	[ "$rc" = "$want" ] || fail "broken replies, expect $expect: exit $rc"
+	[ "$rc" = "$want" ] || or_fail "broken replies, expect $expect: exit $rc"
 	check "$T/s8.json" \
 		"[e['error'] for e in by('error')] == ['bad_source', 'bad_magic', 'short', 'bad_version', 'bad_payload_len', 'bad_type', 'bad_bounce_len', 'unknown_msg_id', 'token_mismatch']" \
 		"all(e['what'] == 'reply' for e in by('error'))" \
@@ -336,8 +299,8 @@ usage_err() {
 	local pat=$1; shift
 	local rc=0
 	cli "$@" >/dev/null 2>"$T/err" || rc=$?
-	[ "$rc" = 2 ] || fail "exit $rc (want 2) for: $*"
-	grep -q -- "$pat" "$T/err" || fail "message for '$*': $(cat "$T/err")"
+	[ "$rc" = 2 ] || or_fail "exit $rc (want 2) for: $*"
+	grep -q -- "$pat" "$T/err" || or_fail "message for '$*': $(cat "$T/err")"
 }
 usage_err "bad host" send --to 300.0.0.1 --from-token $A --to-token $B
 usage_err "bad host" send --to localhost --from-token $A --to-token $B
@@ -355,7 +318,7 @@ usage_err "--count" send --to 127.0.0.1 --from-token $A --to-token $B --count 0
 usage_err "--wait-ms" send --to 127.0.0.1 --from-token $A --to-token $B --wait-ms 999999999
 # Something that is not a token is never echoed (it may be a number).
 usage_err "bad token" send --to 127.0.0.1 --from-token +15550100123 --to-token $B
-! grep -q 15550100123 "$T/err" || fail "bad token value echoed"
+! grep -q 15550100123 "$T/err" || or_fail "bad token value echoed"
 echo "ok: command line errors"
 
 echo "client_loopback: all ok"

@@ -7,33 +7,12 @@
 # mid-line, too many clients, a refused uid), import, durability across
 # kill -9, clean shutdown, and no plain number in the store or the log.
 set -u
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-B=$BUILD/bin
-CTL=$B/optroutectl
-CP=$B/optroute-control
-for f in "$CTL" "$CP"; do
-	[ -x "$f" ] || { echo "missing $f (build first)"; exit 1; }
-done
-
-T=$(mktemp -d /tmp/cp_basic.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
-trap 'exit 143' TERM
-trap 'exit 130' INT
-
-fails=0
-ok() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { # check DESCRIPTION COMMAND...
-	local d=$1; shift
-	if "$@"; then ok "$d"; else fail "$d"; fi
-}
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+or_trap_exit or_cleanup
+or_need_bins optroutectl optroute-control
+CTL=$BIN/optroutectl
+CP=$BIN/optroute-control
 
 # Numbers used in this test; none may appear in the store or the log.
 N1=+15550100001
@@ -41,149 +20,116 @@ N2=+15550100002
 N3=+15550100003
 N4=+442079460004
 
-python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
-chmod 600 "$T/key"
-cat >"$T/cp.ini" <<EOF
-; one file for both daemons: the dataplane's sections are ignored
-[dataplane]
-channel = $T/dp.sock
-[port client]
-device = net_null0
-[control]
-mgmt_socket = $T/cp.sock
-store_path = $T/store
-key_file = $T/key
-node_policy = hash 4
-notice_version = 3
-line_timeout_ms = 1000
-idle_timeout_ms = 4000
-wait_timeout_ms = 300
-channel_retry_ms = 200
-max_clients = 8
-EOF
-export OPTROUTE_CONTROL_SOCKET=$T/cp.sock
-
-start_cp() {
-	"$CP" -c "$T/cp.ini" >>"$T/cp.log" 2>&1 &
-	PID=$!
-	for _ in $(seq 100); do
-		[ -S "$T/cp.sock" ] && "$CTL" version >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	echo "daemon did not start:"; cat "$T/cp.log"; exit 1
-}
+or_key "$T/key"
+{
+	echo "; one file for both daemons: the dataplane's sections are ignored"
+	or_ini_dataplane 1000
+	or_ini_port client net_null0 192.0.2.1 02:00:00:00:01:01
+	or_ini_control "node_policy = hash 4" "notice_version = 3" \
+		"line_timeout_ms = 1000" "idle_timeout_ms = 4000" "wait_timeout_ms = 300" \
+		"channel_retry_ms = 200" "max_clients = 8"
+} >"$T/cp.ini"
 
 # ---- configuration and key checks -----------------------------------------
-check "--check accepts the shared file" "$CP" -c "$T/cp.ini" --check
+or_check "--check accepts the shared file" "$CP" -c "$T/cp.ini" --check
 printf '[control]\nkey_file = %s\nbogus = 1\n' "$T/key" >"$T/bad.ini"
 out=$("$CP" -c "$T/bad.ini" 2>&1); rc=$?
-check "unknown key refused with file:line: key" \
+or_check "unknown key refused with file:line: key" \
 	test $rc = 2 -a -n "$(echo "$out" | grep -F "$T/bad.ini:3: [control] bogus: unknown key")"
 printf '[control]\n\nkey_epoch = 300\n' >"$T/bad2.ini"
 out=$("$CP" -c "$T/bad2.ini" 2>&1); rc=$?
-check "bad value refused with line and key" \
+or_check "bad value refused with line and key" \
 	test $rc = 2 -a -n "$(echo "$out" | grep -F "bad2.ini:3: [control] key_epoch: invalid value '300'")"
 printf '[controll]\nx = 1\n' >"$T/bad3.ini"
 out=$("$CP" -c "$T/bad3.ini" 2>&1)
-check "misspelt control section refused" grep -q "unknown section" <<<"$out"
+or_check "misspelt control section refused" grep -q "unknown section" <<<"$out"
 
 chmod 644 "$T/key"
 out=$(timeout 10 "$CP" -c "$T/cp.ini" 2>&1); rc=$?
-check "key file 0644 refused" test $rc != 0
-check "key refusal says why" grep -q "group/others" <<<"$out"
-check "no socket left by the refused start" test ! -e "$T/cp.sock"
+or_check "key file 0644 refused" test $rc != 0
+or_check "key refusal says why" grep -q "group/others" <<<"$out"
+or_check "no socket left by the refused start" test ! -e "$T/cp.sock"
 chmod 600 "$T/key"
 
 # ---- CLI commands ---------------------------------------------------------
-start_cp
+or_start_cp "$T/cp.ini"
 out=$("$CTL" optin "$N1"); rc=$?
-check "optin" test $rc = 0
-check "optin answers a token" grep -Eq "^opted in: token [0-9a-f]{32} node [0-3] seq 1 " <<<"$out"
+or_check "optin" test $rc = 0
+or_check "optin answers a token" grep -Eq "^opted in: token [0-9a-f]{32} node [0-3] seq 1 " <<<"$out"
 tok1=$(grep -Eo '[0-9a-f]{32}' <<<"$out")
 
 j=$("$CTL" -j optin "$N2" --node 9 --notice 7 --method app)
-check "-j prints the JSON reply" python3 -c '
-import json, sys
-r = json.loads(sys.argv[1])
+or_check "-j prints the JSON reply" or_json "$j" '
 assert r["ok"] is True and r["v"] == 1 and r["state"] == "in"
 assert r["node"] == 9 and r["pinned"] is True and r["previous"] == "none"
 assert len(r["token"]) == 32 and r["seq"] == 2
-' "$j"
+'
 
 j=$("$CTL" -j status --token "$tok1")
-check "status by token" python3 -c '
-import json, sys
-r = json.loads(sys.argv[1])
+or_check "status by token" or_json "$j" '
 assert r["state"] == "in" and r["method"] == "operator" and r["notice"] == 3
 assert r["applied"] is False      # no dataplane
-' "$j"
+'
 
 out=$(echo "$N1" | "$CTL" optout -); rc=$?
-check "optout with the number on stdin" test $rc = 0
-check "optout answers state out" grep -q "^opted out: token $tok1 .*(was in)" <<<"$out"
+or_check "optout with the number on stdin" test $rc = 0
+or_check "optout answers state out" grep -q "^opted out: token $tok1 .*(was in)" <<<"$out"
 j=$(echo "$N1" | "$CTL" -j status -)
-check "status after optout" python3 -c '
-import json, sys; r = json.loads(sys.argv[1]); assert r["state"] == "out" and r["withdrawn_ms"] > 0' "$j"
+or_check "status after optout" or_json "$j" 'assert r["state"] == "out" and r["withdrawn_ms"] > 0'
 j=$("$CTL" -j status "$N4")
-check "status of an unknown number is none" python3 -c '
-import json, sys; r = json.loads(sys.argv[1]); assert r["ok"] and r["state"] == "none"' "$j"
+or_check "status of an unknown number is none" or_json "$j" 'assert r["ok"] and r["state"] == "none"'
 
 out=$("$CTL" audit "$N1"); rc=$?
-check "audit" test $rc = 0
-check "audit lists optin then optout" \
+or_check "audit" test $rc = 0
+or_check "audit lists optin then optout" \
 	test "$(grep -Ec '^[0-9]+ +[0-9T:.Z-]+ +(optin|optout) ' <<<"$out")" = 2
 j=$("$CTL" -j audit --verify)
-check "audit --verify" python3 -c '
-import json, sys; r = json.loads(sys.argv[1])
+or_check "audit --verify" or_json "$j" '
 assert r["verified"] is True and r["entries"] == 3 and r["head_seq"] == 3
-assert len(r["head_hash"]) == 64' "$j"
+assert len(r["head_hash"]) == 64'
 
 pk=$("$CTL" -j pubkey)
-check "pubkey" python3 -c '
-import json, sys, base64; r = json.loads(sys.argv[1])
-assert len(r["hex"]) == 64 and base64.b64decode(r["base64"]).hex() == r["hex"]' "$pk"
+or_check "pubkey" or_json "$pk" '
+import base64
+assert len(r["hex"]) == 64 and base64.b64decode(r["base64"]).hex() == r["hex"]'
 out=$("$CTL" optin "$N3" --seal); rc=$?
-check "optin --seal (sealed on the client)" test $rc = 0
+or_check "optin --seal (sealed on the client)" test $rc = 0
 j=$("$CTL" -j status "$N3")
-check "sealed opt-in has method sealed" python3 -c '
-import json, sys; r = json.loads(sys.argv[1]); assert r["state"] == "in" and r["method"] == "sealed"' "$j"
+or_check "sealed opt-in has method sealed" or_json "$j" 'assert r["state"] == "in" and r["method"] == "sealed"'
 
 out=$("$CTL" optin 15550100009 2>&1); rc=$?
-check "invalid number refused by the CLI" test $rc = 2
-check "the error does not echo the number" test -z "$(grep 15550100009 <<<"$out")"
+or_check "invalid number refused by the CLI" test $rc = 2
+or_check "the error does not echo the number" test -z "$(grep 15550100009 <<<"$out")"
 out=$("$CTL" optin --token 1234 2>&1); rc=$?
-check "invalid token refused" test $rc = 2
+or_check "invalid token refused" test $rc = 2
 
 out=$("$CTL" optin "$N4" --wait 2>&1); rc=$?
-check "--wait without a dataplane fails" test $rc = 1
-check "--wait says no dataplane, change committed" \
+or_check "--wait without a dataplane fails" test $rc = 1
+or_check "--wait says no dataplane, change committed" \
 	grep -q "dataplane_unavailable: change committed" <<<"$out"
 j=$("$CTL" -j dataplane)
-check "dataplane: not connected, lag counted" python3 -c '
-import json, sys; r = json.loads(sys.argv[1])
-assert r["connected"] is False and r["acked_seq"] == 0 and r["lag"] == r["committed_seq"] == 5' "$j"
+or_check "dataplane: not connected, lag counted" or_json "$j" '
+assert r["connected"] is False and r["acked_seq"] == 0 and r["lag"] == r["committed_seq"] == 5'
 out=$("$CTL" table 2>&1); rc=$?
-check "table without a dataplane: clear error" \
+or_check "table without a dataplane: clear error" \
 	test $rc = 1 -a -n "$(grep dataplane_unavailable <<<"$out")"
 j=$("$CTL" -j stats)
-check "stats" python3 -c '
-import json, sys; r = json.loads(sys.argv[1])
+or_check "stats" or_json "$j" '
 assert r["control"]["optins"] == 4 and r["control"]["optouts"] == 1
-assert r["store"]["entries"] == 4 and r["dataplane"] is None' "$j"
-"$CTL" -j stats --clear | grep -q '"cleared":true' && ok "stats --clear" || fail "stats --clear"
+assert r["store"]["entries"] == 4 and r["dataplane"] is None'
+"$CTL" -j stats --clear | grep -q '"cleared":true' && or_ok "stats --clear" || or_bad "stats --clear"
 j=$("$CTL" -j stats)
-check "counters cleared" python3 -c '
-import json, sys; r = json.loads(sys.argv[1])["control"]
-assert r["optins"] == 0 and r["requests"] == 1 and r["clients_connected"] == 1, r' "$j"
+or_check "counters cleared" or_json "$j" '
+r = r["control"]
+assert r["optins"] == 0 and r["requests"] == 1 and r["clients_connected"] == 1, r'
 out=$("$CTL" erase "$N2"); rc=$?
-check "erase" test $rc = 0 -a -n "$(grep '^erased: token ' <<<"$out")"
+or_check "erase" test $rc = 0 -a -n "$(grep '^erased: token ' <<<"$out")"
 j=$("$CTL" -j audit "$N2")
-check "erased: status none, audit keeps the history" python3 -c '
-import json, sys; r = json.loads(sys.argv[1])
-assert [e["action"] for e in r["entries"]] == ["optin", "erase"], r' "$j"
-"$CTL" -j status "$N2" | grep -q '"state":"none"' && ok "erased status" || fail "erased status"
+or_check "erased: status none, audit keeps the history" or_json "$j" '
+assert [e["action"] for e in r["entries"]] == ["optin", "erase"], r'
+"$CTL" -j status "$N2" | grep -q '"state":"none"' && or_ok "erased status" || or_bad "erased status"
 out=$("$CTL" help)
-check "help" grep -q "import FILE" <<<"$out"
+or_check "help" grep -q "import FILE" <<<"$out"
 
 # ---- import ---------------------------------------------------------------
 {
@@ -198,21 +144,19 @@ check "help" grep -q "import FILE" <<<"$out"
 	for i in $(seq 10 1300); do echo "+1555030$(printf %04d "$i")"; done
 } >"$T/import.txt"
 out=$("$CTL" import "$T/import.txt" --optin --chunk 500 2>"$T/import.err"); rc=$?
-check "import with bad lines exits 1" test $rc = 1
-check "import counts" grep -q "imported 1299 lines: 1295 changes .* 2 skipped, 2 invalid, 0 failed" <<<"$out"
-check "import reports line 5 and 8 by number" \
+or_check "import with bad lines exits 1" test $rc = 1
+or_check "import counts" grep -q "imported 1299 lines: 1295 changes .* 2 skipped, 2 invalid, 0 failed" <<<"$out"
+or_check "import reports line 5 and 8 by number" \
 	test "$(grep -c '^line [58]: invalid_number' "$T/import.err")" = 2
-check "import errors do not echo numbers" test -z "$(grep -E '1555020000' "$T/import.err")"
+or_check "import errors do not echo numbers" test -z "$(grep -E '1555020000' "$T/import.err")"
 j=$("$CTL" -j status +15550301300)
-check "imported number is in" python3 -c '
-import json, sys; r = json.loads(sys.argv[1]); assert r["state"] == "in" and r["method"] == "import"' "$j"
+or_check "imported number is in" or_json "$j" 'assert r["state"] == "in" and r["method"] == "import"'
 j=$(printf '+15550200001\n+15550200002\n' | "$CTL" -j import - --optout)
-check "import --optout from stdin" python3 -c '
-import json, sys; r = json.loads(sys.argv[1]); assert r["ok"] and r["changes"] == 2' "$j"
+or_check "import --optout from stdin" or_json "$j" 'assert r["ok"] and r["changes"] == 2'
 j=$("$CTL" -j stats)
-check "import grouped into few transactions" python3 -c '
-import json, sys; r = json.loads(sys.argv[1])["control"]
-assert r["commit_max"] >= 500, r' "$j"
+or_check "import grouped into few transactions" or_json "$j" '
+r = r["control"]
+assert r["commit_max"] >= 500, r'
 
 # ---- raw socket abuse -----------------------------------------------------
 python3 - "$T/cp.sock" <<'EOF'
@@ -312,15 +256,15 @@ print("ok: raw connection kept after wait replies")
 c = conn(); c.sendall(b'{"v":1,"id":9,"cmd":"version"}'); c.shutdown(socket.SHUT_WR)
 assert line(c)["id"] == 9; print("ok: raw unterminated last line answered")
 EOF
-[ $? = 0 ] && ok "raw socket abuse" || fail "raw socket abuse"
-check "daemon still alive after abuse" kill -0 "$PID"
+[ $? = 0 ] && or_ok "raw socket abuse" || or_bad "raw socket abuse"
+or_check "daemon still alive after abuse" kill -0 "$CP_PID"
 
 # ---- peer credentials -----------------------------------------------------
 if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	chmod 0666 "$T/cp.sock"; chmod 0755 "$T"
 	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$CTL" -s "$T/cp.sock" version 2>&1); rc=$?
-	check "other uid refused (SO_PEERCRED)" test $rc = 1 -a -n "$(grep permission_denied <<<"$out")"
+	or_check "other uid refused (SO_PEERCRED)" test $rc = 1 -a -n "$(grep permission_denied <<<"$out")"
 	chmod 0660 "$T/cp.sock"; chmod 0700 "$T"
 else
 	echo "skip: peer credential test needs root and setpriv"
@@ -328,17 +272,15 @@ fi
 
 # ---- durability and shutdown ----------------------------------------------
 "$CTL" optin +15550400001 >/dev/null
-kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
-start_cp
+or_stop CP_PID KILL
+or_start_cp "$T/cp.ini"
 j=$("$CTL" -j status +15550400001)
-check "acknowledged change survives kill -9" python3 -c '
-import json, sys; r = json.loads(sys.argv[1]); assert r["state"] == "in"' "$j"
+or_check "acknowledged change survives kill -9" or_json "$j" 'assert r["state"] == "in"'
 j=$("$CTL" -j audit --verify)
-check "audit chain verifies after kill -9" python3 -c '
-import json, sys; assert json.loads(sys.argv[1])["verified"]' "$j"
-kill -TERM "$PID"; wait "$PID"; rc=$?; PID=
-check "SIGTERM: clean exit" test $rc = 0
-check "SIGTERM: socket removed" test ! -e "$T/cp.sock"
+or_check "audit chain verifies after kill -9" or_json "$j" 'assert r["verified"]'
+or_stop CP_PID; rc=$?
+or_check "SIGTERM: clean exit" test $rc = 0
+or_check "SIGTERM: socket removed" test ! -e "$T/cp.sock"
 
 # ---- privacy --------------------------------------------------------------
 leaks=0
@@ -348,7 +290,6 @@ for n in "$N1" "$N2" "$N3" "$N4" +15550200001 +15550301300 +15550400001; do
 		echo "number $n found in store or log"; leaks=1
 	fi
 done
-check "no plain number in the store or the log" test $leaks = 0
+or_check "no plain number in the store or the log" test $leaks = 0
 
-echo "cp_basic: $fails failure(s)"
-[ "$fails" = 0 ]
+or_summary

@@ -10,46 +10,15 @@
 #  - the audit chain verifies and holds one entry per change.
 # Rounds are bounded in number and time.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+or_trap_exit or_cleanup
 ROUNDS=${ROUNDS:-5}
-T=$(mktemp -d /tmp/or-cp-crash.XXXXXX)
-CP_PID=
 STORM_PID=
+OR_PIDVARS="STORM_PID $OR_PIDVARS"
 
-cleanup() {
-	for p in $STORM_PID $CP_PID; do
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
-trap 'exit 143' TERM
-trap 'exit 130' INT
-
-python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
-chmod 600 "$T/key"
-cat >"$T/cp.ini" <<EOF
-[control]
-mgmt_socket = $T/cp.sock
-store_path = $T/store
-key_file = $T/key
-channel_socket = $T/no-dataplane.sock
-EOF
-export OPTROUTE_CONTROL_SOCKET=$T/cp.sock
-
-start_cp() {
-	"$BIN/optroute-control" -c "$T/cp.ini" >>"$T/cp.log" 2>&1 &
-	CP_PID=$!
-	for _ in $(seq 100); do
-		"$BIN/optroutectl" version >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	echo "daemon did not start"; cat "$T/cp.log"; exit 1
-}
+or_key "$T/key"
+or_ini_control "channel_socket = $T/no-dataplane.sock" >"$T/cp.ini"
 
 cat >"$T/storm.py" <<'EOF'
 # storm ROUND LOG: sends import requests until the daemon dies; logs each
@@ -172,19 +141,19 @@ EOF
 
 logs=()
 for r in $(seq 1 "$ROUNDS"); do
-	start_cp
+	or_start_cp "$T/cp.ini"
 	python3 "$T/storm.py" storm "$r" "$T/round$r.log" &
 	STORM_PID=$!
 	# A random point in the storm: 0.2 .. 1.5 s.
 	sleep "$(python3 -c 'import random; print(round(random.uniform(0.2, 1.5), 2))')"
-	kill -KILL "$CP_PID"; wait "$CP_PID" 2>/dev/null || true; CP_PID=
+	or_stop CP_PID KILL || true
 	wait "$STORM_PID" || true; STORM_PID=
 	logs+=("$T/round$r.log")
 	acks=$(grep -c '"ack"' "$T/round$r.log" || true)
 	sent=$(grep -c '"sent"' "$T/round$r.log" || true)
 	echo "round $r: killed with $acks of $sent import requests acknowledged"
 
-	start_cp
+	or_start_cp "$T/cp.ini"
 	python3 "$T/storm.py" verify "${logs[@]}"
 	j=$("$BIN/optroutectl" -j audit --verify)
 	s=$("$BIN/optroutectl" -j stats)
@@ -194,6 +163,6 @@ a, s = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 assert a["ok"] and a["verified"], a
 assert a["entries"] == a["head_seq"] == s["store"]["last_seq"], (a, s["store"])
 print("audit chain verified: %d entries" % a["entries"])' "$j" "$s"
-	kill -TERM "$CP_PID"; wait "$CP_PID"; CP_PID=
+	or_stop CP_PID || or_fail "optroute-control exited $?"
 done
 echo "cp_crash: ok"

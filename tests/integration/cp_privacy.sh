@@ -13,55 +13,26 @@
 #    buffers, socket buffers, the stack): read through /proc/PID/mem;
 # and the daemon runs with core dumps disabled.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-T=$(mktemp -d /tmp/or-cp-priv.XXXXXX)
-PREFIX=or_cp_priv_$$
-DP_PID=
-CP_PID=   # strace
-DPID=     # optroute-control, strace's child
-
-cleanup() {
-	# The daemon first: killing strace would only detach it.
-	for p in $DPID $CP_PID $DP_PID; do
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$T" "/var/run/dpdk/$PREFIX"
-}
-trap cleanup EXIT
-# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
-trap 'exit 143' TERM
-trap 'exit 130' INT
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+or_trap_exit or_cleanup
+# CP_PID is strace; DPID optroute-control, strace's child. The daemon is
+# killed first: killing strace would only detach it.
+DPID=
+OR_PIDVARS="DPID CP_PID DP_PID"
 
 command -v strace >/dev/null || { echo "cp_privacy: strace is needed"; exit 1; }
 
-cat >"$T/or.ini" <<EOF
-[eal]
-args = --no-huge -m 256 --no-pci --file-prefix=$PREFIX
-[dataplane]
-channel = $T/dp.sock
-table_entries = 10000
-idle_sleep_us = 1000
-[port client]
-device = net_null0
-workers = 1
-ip = 192.0.2.1
-mac = 02:00:00:00:01:01
-[control]
-mgmt_socket = $T/cp.sock
-store_path = $T/store
-key_file = $T/key
-channel_retry_ms = 100
-EOF
-python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
-chmod 600 "$T/key"
-export OPTROUTE_CONTROL_SOCKET=$T/cp.sock
+{
+	or_ini_eal
+	or_ini_dataplane 10000 "idle_sleep_us = 1000"
+	or_ini_port client net_null0 192.0.2.1 02:00:00:00:01:01 "workers = 1"
+	or_ini_control "channel_retry_ms = 100"
+} >"$T/or.ini"
+or_key "$T/key"
 CTL="$BIN/optroutectl"
 
-"$BIN/optroute-dataplane" -c "$T/or.ini" >"$T/dp.log" 2>&1 &
-DP_PID=$!
+or_start_dp "$T/or.ini"
 # Every syscall that writes or sends, from every thread, bytes in hex.
 # (LeakSanitizer cannot run under ptrace: leaks are checked by cp_basic.)
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
@@ -76,11 +47,7 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 [ -n "$DPID" ] || { echo "optroute-control did not start under strace"; exit 1; }
-for _ in $(seq 1 200); do
-	"$CTL" -j dataplane 2>/dev/null | grep -q '"connected":true,"syncing":false' && break
-	sleep 0.1
-done
-"$CTL" -j dataplane | grep -q '"connected":true' || { cat "$T/cp.log" "$T/dp.log"; exit 1; }
+or_wait_synced 1
 
 # The numbers of this run: NUMS must never be found.
 NUMS=(+15550900001 +15550900002 +15550900003 +15550900004 +15550900005)
@@ -94,7 +61,7 @@ echo "${NUMS[1]}" | "$CTL" optin - --wait >/dev/null
 "$CTL" audit "${NUMS[0]}" >/dev/null
 printf '%s\n' "${NUMS[@]:5}" >"$T/import.txt"
 "$CTL" import "$T/import.txt" --optin --wait >/dev/null
-TOK=$("$CTL" -j status "${NUMS[1]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+TOK=$(or_token "${NUMS[1]}")
 # Bad requests carrying numbers: the errors must not echo them.
 python3 - "$T/cp.sock" "${NUMS[3]}" "${NUMS[4]}" <<'EOF'
 import socket, sys
@@ -156,7 +123,7 @@ kill -TERM "$DPID"
 timeout 20 tail --pid="$CP_PID" -f /dev/null
 wait "$CP_PID" || { echo "FAIL: optroute-control exited $?"; cat "$T/cp.log"; exit 1; }
 CP_PID= DPID=
-kill -TERM "$DP_PID"; wait "$DP_PID" || true; DP_PID=
+or_stop DP_PID || true
 
 python3 - "$T/strace.txt" "$TOK" "${NUMS[@]}" <<'EOF'
 import re, sys

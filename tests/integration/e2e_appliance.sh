@@ -24,99 +24,40 @@
 # counters compared with what was sent; with the dataplane stopped it must
 # say optroute_dataplane_up 0. Everything is removed on exit (trap).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-BIN=$BUILD/bin
-TOOLS=tests/tools
-T=$(mktemp -d /tmp/or-e2e-app.XXXXXX)
-ID=$$
-NSA=or_e2e_a_$ID
-NSC=or_e2e_c_$ID
-NSD=or_e2e_d_$ID
-PREFIX=or_e2e_app_$ID
-CIF=oac$ID
-DIF=oad$ID
-DP_PID=
-CP_PID=
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+or_trap_exit or_cleanup
+NSA=or_e2e_a_$$
+NSC=or_e2e_c_$$
+NSD=or_e2e_d_$$
+CIF=oac$$
+DIF=oad$$
 RECV_PID=
 STREAM_PID=
-
-cleanup() {
-	for p in $STREAM_PID $RECV_PID $CP_PID $DP_PID; do
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	for ns in $NSC $NSD $NSA; do
-		ip netns del "$ns" 2>/dev/null || true
-	done
-	rm -rf "$T" "/var/run/dpdk/$PREFIX"
-}
-trap cleanup EXIT
-# A signal (run-all's timeout) ends the script through exit, so the EXIT
-# trap runs.
-trap 'exit 143' TERM
-trap 'exit 130' INT
-
-# To stderr: also seen when called inside $(...).
-fail() {
-	{
-		echo "FAIL: $*"
-		for f in cp.log dp.log recv.json; do
-			[ -e "$T/$f" ] && { echo "--- $f"; tail -n 40 "$T/$f"; }
-		done
-		if [ -n "$DP_PID" ]; then
-			echo "--- dataplane counters, client neighbours"
-			timeout 10 python3 "$TOOLS/optroute-telemetry.py" -p "$PREFIX" \
-				/optroute/stats /optroute/channel 2>&1 || true
-			ip -n "$NSC" neigh 2>&1 || true
-			ip -n "$NSC" -s link 2>&1 || true
-			ip -n "$NSD" -s link 2>&1 || true
-		fi
-	} >&2
-	exit 1
+OR_PIDVARS="STREAM_PID RECV_PID $OR_PIDVARS"
+OR_LOGS+=("$T/recv.json")
+or_fail_extra() {
+	[ -n "$DP_PID" ] || return 0
+	echo "--- dataplane counters, client neighbours"
+	timeout 10 python3 "$TOOLS/optroute-telemetry.py" -p "$PREFIX" \
+		/optroute/stats /optroute/channel 2>&1 || true
+	ip -n "$NSC" neigh 2>&1 || true
+	ip -n "$NSC" -s link 2>&1 || true
+	ip -n "$NSD" -s link 2>&1 || true
 }
 
-for ns in $NSA $NSC $NSD; do
-	ip netns add "$ns" 2>"$T/netns.err" ||
-		fail "cannot create a network namespace: $(cat "$T/netns.err")"
-	ip -n "$ns" link set lo up
-done
+or_netns "$NSA" "$NSC" "$NSD"
 in_a() { ip netns exec "$NSA" "$@"; }
 
-cat >"$T/or.ini" <<EOF
-; one file for both daemons; metrics left at its default (127.0.0.1:9140)
-[eal]
-args = --no-huge -m 256 --no-pci --file-prefix=$PREFIX
-[dataplane]
-channel = $T/dp.sock
-table_entries = 1000
-idle_sleep_us = 200
-[port client]
-device = net_tap0,iface=$CIF
-workers = 1
-ip = 192.0.2.1
-mac = 02:00:00:00:01:01
-[port delivery]
-device = net_tap1,iface=$DIF
-ip = 198.51.100.1
-mac = 02:00:00:00:02:01
-[nexthop 1]
-port = delivery
-mac = 02:00:00:00:02:05
-ip = 198.51.100.5
-udp_port = 7041
-[control]
-mgmt_socket = $T/cp.sock
-store_path = $T/store
-key_file = $T/key
-node_policy = fixed 1
-wait_timeout_ms = 5000
-channel_retry_ms = 100
-EOF
-python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
-chmod 600 "$T/key"
-export OPTROUTE_CONTROL_SOCKET=$T/cp.sock
-CTL=(timeout 20 "$BIN/optroutectl")
+{
+	echo "; one file for both daemons; metrics left at its default (127.0.0.1:9140)"
+	or_ini_eal
+	or_ini_dataplane 1000 "idle_sleep_us = 200"
+	or_ini_tap_appliance 198.51.100
+	or_ini_control "node_policy = fixed 1" "wait_timeout_ms = 5000" \
+		"channel_retry_ms = 100"
+} >"$T/or.ini"
+or_key "$T/key"
 CLIENT=$BIN/optroute-client
 
 # ---- configuration of the metrics endpoint ------------------------------
@@ -126,7 +67,7 @@ check_cfg() { # check_cfg EXPECTED_RC TEXT_IN_OUTPUT LINES...
 	{ sed -n '/^\[control\]/,$p' "$T/or.ini"; printf '%s\n' "$@"; } >"$T/m.ini"
 	timeout 10 "$BIN/optroute-control" -c "$T/m.ini" --check >"$T/m.out" 2>&1 || rc=$?
 	[ "$rc" = "$want" ] && grep -q -- "$text" "$T/m.out" ||
-		fail "config [$*]: exit $rc, want $want with '$text': $(cat "$T/m.out")"
+		or_fail "config [$*]: exit $rc, want $want with '$text': $(cat "$T/m.out")"
 }
 check_cfg 2 "is not a loopback address" "metrics = 0.0.0.0:9140"
 check_cfg 2 "is not a loopback address" "metrics = [2001:db8::1]:9140"
@@ -139,72 +80,27 @@ check_cfg 2 "metrics keys are in \[control\]" "[metrics]" "metrics = 9141"
 echo "ok: metrics configuration (loopback only unless allowed)"
 
 # ---- both daemons ---------------------------------------------------------
-# nsenter execs (ip netns exec forks): $! is the daemon itself.
-nsenter --net="/var/run/netns/$NSA" "$BIN/optroute-dataplane" -c "$T/or.ini" \
-	>"$T/dp.log" 2>&1 &
-DP_PID=$!
-timeout 30 python3 "$TOOLS/optroute-telemetry.py" -w 20 -p "$PREFIX" \
-	/optroute/stats >/dev/null || fail "dataplane did not come up"
-# The update channel listens once the ports are configured and started:
-# only then may the taps move (the PMD attaches its queues by interface
-# name, in the namespace it runs in).
-for _ in $(seq 1 100); do
-	[ -S "$T/dp.sock" ] && break
-	kill -0 "$DP_PID" 2>/dev/null || fail "optroute-dataplane exited"
-	sleep 0.1
-done
-[ -S "$T/dp.sock" ] || fail "dataplane channel socket not created"
+# or_start_dp returns once the update channel listens: the ports are
+# configured and started, and only then may the taps move (the PMD attaches
+# its queues by interface name, in the namespace it runs in).
+or_start_dp "$T/or.ini" "$NSA"
 # Each tap into its own namespace: the PMD keeps its file descriptors, so
 # frames still flow; only the kernel side moves.
-ip -n "$NSA" link set "$CIF" netns "$NSC"
-ip -n "$NSA" link set "$DIF" netns "$NSD"
-setup_if() { # NS IF MAC ADDR
-	ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
-	ip -n "$1" link set "$2" address "$3"
-	ip -n "$1" addr add "$4" dev "$2"
-	ip -n "$1" link set "$2" up
-}
-setup_if "$NSC" "$CIF" 02:00:00:00:00:0a 192.0.2.10/24
-setup_if "$NSD" "$DIF" 02:00:00:00:02:05 198.51.100.5/24
+ns_take_link "$NSA" "$CIF" "$NSC" "$OR_PHONE_MAC" 192.0.2.10/24 || or_fail "cannot move $CIF"
+ns_take_link "$NSA" "$DIF" "$NSD" "$OR_NODE_MAC" 198.51.100.5/24 || or_fail "cannot move $DIF"
 
-nsenter --net="/var/run/netns/$NSA" "$BIN/optroute-control" -c "$T/or.ini" \
-	>"$T/cp.log" 2>&1 &
-CP_PID=$!
-synced=0
-for _ in $(seq 1 100); do
-	if "${CTL[@]}" -j dataplane 2>/dev/null | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-sys.exit(0 if r["connected"] and not r["syncing"] and r["resyncs"] >= 1 and r["lag"] == 0 else 1)' 2>/dev/null; then
-		synced=1
-		break
-	fi
-	sleep 0.1
-done
-[ $synced = 1 ] || fail "control plane did not sync with the dataplane"
+or_start_cp "$T/or.ini" "$NSA"
+or_wait_synced 1
 grep -q "metrics: serving http://127.0.0.1:9140/metrics" "$T/cp.log" ||
-	fail "metrics endpoint not serving"
+	or_fail "metrics endpoint not serving"
 echo "ok: both daemons up, control plane synced"
 
 # ---- consent and tokens ---------------------------------------------------
-# Numbers go through stdin (-), never on a command line.
-change() { # change optin|optout NUMBER -> prints the token
-	local j
-	j=$(echo "$2" | "${CTL[@]}" -j "$1" - --wait) || fail "$1 --wait: $j"
-	python3 -c '
-import json, sys
-r = json.loads(sys.argv[1])
-assert r["ok"] and r["applied"] is True, r
-print(r["token"])' "$j"
-}
-token_of() {
-	echo "$1" | "${CTL[@]}" -j status - |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
-}
-S=$(change optin +15550800001)
-R=$(change optin +15550800002)
-U=$(token_of +15550800003)
-[ "$S" != "$R" ] && [ ${#S} = 32 ] && [ ${#U} = 32 ] || fail "tokens: $S $R $U"
+# Numbers go through stdin (-), never on a command line (or_change, or_token).
+S=$(or_change optin +15550800001)
+R=$(or_change optin +15550800002)
+U=$(or_token +15550800003)
+[ "$S" != "$R" ] && [ ${#S} = 32 ] && [ ${#U} = 32 ] || or_fail "tokens: $S $R $U"
 echo "ok: S and R opted in (--wait applied)"
 
 # The delivery node, for the whole run: every message delivered lands here.
@@ -212,12 +108,13 @@ echo "ok: S and R opted in (--wait applied)"
 # itself (ip netns exec would fork, and a kill would leave it running).
 nsenter --net="/var/run/netns/$NSD" "$CLIENT" recv --listen 198.51.100.5:7041 \
 	--timeout-ms 100000 -j >"$T/recv.json" 2>"$T/recv.err" &
+# shellcheck disable=SC2034 # (killed through OR_PIDVARS)
 RECV_PID=$!
 for _ in $(seq 1 50); do
 	grep -q '"listening"' "$T/recv.json" 2>/dev/null && break
 	sleep 0.1
 done
-grep -q '"listening"' "$T/recv.json" || fail "receiver not listening"
+grep -q '"listening"' "$T/recv.json" || or_fail "receiver not listening"
 
 # One optroute-client send run from the client namespace, bounded by its
 # own count, interval and wait; exec'd by nsenter (see the receiver).
@@ -295,19 +192,19 @@ print("%d %d %d" % (len(d), len(b), len(dropped)))
 EOF
 check() { # check SENDFILE FIRST COUNT PAYLOAD FROM TO WANT -> $T/res "D B X"
 	timeout 10 python3 "$T/check.py" "$T/recv.json" "$@" >"$T/res" ||
-		fail "check $*"
+		or_fail "check $*"
 }
 wait_recv() { # wait_recv N: until N messages delivered in all
 	for _ in $(seq 1 50); do
 		[ "$(grep -c '"event":"msg"' "$T/recv.json" || true)" -ge "$1" ] && return 0
 		sleep 0.1
 	done
-	fail "receiver has $(grep -c '"event":"msg"' "$T/recv.json" || true) messages, want $1"
+	or_fail "receiver has $(grep -c '"event":"msg"' "$T/recv.json" || true) messages, want $1"
 }
 
 # 1. Both in: delivered.
 send "$T/p1.json" 1000 5 "phase-one" "$S" "$R" --interval-ms 20 --wait-ms 500 \
-	--expect none || fail "phase 1 send: $(cat "$T/p1.json")"
+	--expect none || or_fail "phase 1 send: $(cat "$T/p1.json")"
 wait_recv 5
 check "$T/p1.json" 1000 5 "phase-one" "$S" "$R" delivered
 read -r D1 B1 X1 <"$T/res"
@@ -320,8 +217,8 @@ nsenter --net="/var/run/netns/$NSC" "$CLIENT" send --to 192.0.2.1 \
 	>"$T/p2.json" &
 STREAM_PID=$!
 wait_recv 7 # the stream is flowing
-change optout +15550800002 >/dev/null
-wait "$STREAM_PID" || fail "stream send failed: $(tail -n 3 "$T/p2.json")"
+or_change optout +15550800002 >/dev/null
+wait "$STREAM_PID" || or_fail "stream send failed: $(tail -n 3 "$T/p2.json")"
 STREAM_PID=
 sleep 0.3 # last deliveries reach the receiver
 check "$T/p2.json" 2000 120 "stream" "$S" "$R" switch
@@ -330,18 +227,18 @@ echo "ok: phase 2: stream of 120, recipient opted out mid-stream: $D2 delivered 
 
 # 3. R out: every message bounced.
 send "$T/p3.json" 3000 3 "phase-three" "$S" "$R" --wait-ms 2000 --expect bounce ||
-	fail "phase 3 send: $(cat "$T/p3.json")"
+	or_fail "phase 3 send: $(cat "$T/p3.json")"
 check "$T/p3.json" 3000 3 "phase-three" "$S" "$R" bounced
 read -r D3 B3 X3 <"$T/res"
 echo "ok: phase 3: $B3 bounced (recipient_unavailable, tokens checked)"
 
 # 4. R back in, S out: dropped (the sender check comes first); U never in.
-change optin +15550800002 >/dev/null
-change optout +15550800001 >/dev/null
+or_change optin +15550800002 >/dev/null
+or_change optout +15550800001 >/dev/null
 send "$T/p4.json" 4000 3 "phase-four" "$S" "$R" --wait-ms 700 --expect none ||
-	fail "phase 4 send: $(cat "$T/p4.json")"
+	or_fail "phase 4 send: $(cat "$T/p4.json")"
 send "$T/p5.json" 5000 2 "phase-five" "$U" "$R" --wait-ms 700 --expect none ||
-	fail "phase 5 send: $(cat "$T/p5.json")"
+	or_fail "phase 5 send: $(cat "$T/p5.json")"
 sleep 0.3
 check "$T/p4.json" 4000 3 "phase-four" "$S" "$R" dropped
 read -r D4 B4 X4 <"$T/res"
@@ -349,11 +246,9 @@ check "$T/p5.json" 5000 2 "phase-five" "$U" "$R" dropped
 read -r D5 B5 X5 <"$T/res"
 echo "ok: phase 4: $X4 dropped (sender opted out), $X5 dropped (sender never opted in)"
 
-kill -TERM "$RECV_PID"
-wait "$RECV_PID" || true
-RECV_PID=
+or_stop RECV_PID || true
 [ "$(grep -c '"event":"msg"' "$T/recv.json")" = $((D1 + D2)) ] ||
-	fail "receiver got $(grep -c '"event":"msg"' "$T/recv.json") messages, want $((D1 + D2))"
+	or_fail "receiver got $(grep -c '"event":"msg"' "$T/recv.json") messages, want $((D1 + D2))"
 
 # ---- /metrics -------------------------------------------------------------
 cat >"$T/scrape.py" <<'EOF'
@@ -393,7 +288,7 @@ for l in text.splitlines():
 json.dump({"samples": [[k[0], dict(k[1]), v] for k, v in samples.items()],
            "text": text}, sys.stdout)
 EOF
-scrape() { in_a timeout 20 python3 "$T/scrape.py" >"$T/$1" || fail "scrape failed"; }
+scrape() { in_a timeout 20 python3 "$T/scrape.py" >"$T/$1" || or_fail "scrape failed"; }
 scrape metrics1.json
 cat >"$T/expect.py" <<'EOF'
 import json, sys
@@ -449,9 +344,9 @@ timeout 10 python3 "$T/expect.py" "$T/metrics1.json" "{
 	\"optroute_control_requests_total\": \">=8\",
 	\"optroute_metrics_fetches_total\": 1,
 	\"optroute_metrics_fetch_failures_total\": 0
-}" || fail "metrics do not match what was sent"
+}" || or_fail "metrics do not match what was sent"
 # Every frame on the client port is accounted for (docs/dataplane.md).
-timeout 10 python3 - "$T/metrics1.json" <<'EOF' || fail "client port counters do not add up"
+timeout 10 python3 - "$T/metrics1.json" <<'EOF' || or_fail "client port counters do not add up"
 import json, sys
 s = {(n, tuple(sorted(l.items()))): v for n, l, v in json.load(open(sys.argv[1]))["samples"]}
 p = (("port", "client"),)
@@ -462,20 +357,17 @@ arp = s[("optroute_dataplane_arp_replies_total", ())]
 assert rx == parts + arp, (rx, parts, arp)
 EOF
 if grep -q 1555080 "$T/metrics1.json" || grep -qi -e "$S" -e "$R" -e "$U" "$T/metrics1.json"; then
-	fail "a number or a token in /metrics"
+	or_fail "a number or a token in /metrics"
 fi
 echo "ok: /metrics: delivered $DELIV, bounced $BOUNCE, dropped sender_not_opted_in $DROP_SENDER, table 2 entries, dataplane_up 1; 404/405; no number or token"
 
 # A scrape within max age is served from the cache: no new stats request.
 scrape metrics2.json
 timeout 10 python3 "$T/expect.py" "$T/metrics2.json" '{"optroute_metrics_scrapes_total": 2}' ||
-	fail "second scrape"
+	or_fail "second scrape"
 
 # Dataplane gone: up 0 and none of its series; control figures remain.
-kill -TERM "$DP_PID"
-timeout 20 tail --pid="$DP_PID" -f /dev/null || true
-wait "$DP_PID" || fail "optroute-dataplane exited $?"
-DP_PID=
+or_stop DP_PID || or_fail "optroute-dataplane exited $?"
 sleep 1.1 # past metrics_max_age_ms
 scrape metrics3.json
 timeout 10 python3 "$T/expect.py" "$T/metrics3.json" '{
@@ -483,15 +375,12 @@ timeout 10 python3 "$T/expect.py" "$T/metrics3.json" '{
 	"optroute_channel_connected": 0,
 	"optroute_store_entries": 2
 }' '["optroute_table_", "optroute_port_", "optroute_updater_", "optroute_dataplane_delivered"]' ||
-	fail "metrics without a dataplane"
+	or_fail "metrics without a dataplane"
 echo "ok: /metrics without a dataplane: optroute_dataplane_up 0, its series left out"
 
-kill -TERM "$CP_PID"
-timeout 20 tail --pid="$CP_PID" -f /dev/null || true
-wait "$CP_PID" || fail "optroute-control exited $?"
-CP_PID=
-grep -q "stopped" "$T/cp.log" || fail "optroute-control did not stop cleanly"
+or_stop CP_PID || or_fail "optroute-control exited $?"
+grep -q "stopped" "$T/cp.log" || or_fail "optroute-control did not stop cleanly"
 if grep -rqa 1555080 "$T/store" "$T/cp.log" "$T/dp.log"; then
-	fail "a plain number in the store or a log"
+	or_fail "a plain number in the store or a log"
 fi
 echo "e2e_appliance: ok"

@@ -9,41 +9,17 @@
 # WATCHDOG=1 pings when the unit sets WatchdogSec=, STOPPING=1 on SIGTERM.
 # No hugepages, no NIC (EAL --no-huge, net_ring), loopback only.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-for b in optroute-dataplane optroute-control optroutectl optroute-client; do
-	[ -x "$BUILD/bin/$b" ] || { echo "missing $BUILD/bin/$b (run make)"; exit 1; }
-done
-
-T=$(mktemp -d /tmp/or_install.XXXXXX)
-PREFIX_DP=or_inst_$$
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	rm -rf "$T" "/run/dpdk/$PREFIX_DP"
-}
-trap cleanup EXIT
-# run-all.sh's timeout sends TERM: exit through the EXIT trap, so clean-up runs.
-trap 'exit 143' TERM
-trap 'exit 130' INT
-
-fails=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+or_trap_exit or_cleanup
+or_need_bins optroute-dataplane optroute-control optroutectl optroute-client
 
 # ---- 1. install into DESTDIR with PREFIX=/usr -------------------------------
 R=$T/root
 if BUILD=$BUILD PREFIX=/usr DESTDIR=$R deploy/install.sh >"$T/install.log" 2>&1; then
-	ok "install.sh exit 0"
+	or_ok "install.sh exit 0"
 else
-	cat "$T/install.log"; bad "install.sh failed"; exit 1
+	cat "$T/install.log"; or_bad "install.sh failed"; exit 1
 fi
 
 # path:mode of everything that must be there
@@ -70,19 +46,19 @@ missing=0
 for e in "${expected[@]}"; do
 	f=${e%:*} m=${e##*:}
 	if [ ! -f "$R/$f" ]; then
-		bad "missing $f"; missing=1
+		or_bad "missing $f"; missing=1
 	elif [ "$(stat -c %a "$R/$f")" != "$m" ]; then
-		bad "$f mode $(stat -c %a "$R/$f"), expected $m"; missing=1
+		or_bad "$f mode $(stat -c %a "$R/$f"), expected $m"; missing=1
 	fi
 done
-[ $missing = 0 ] && ok "${#expected[@]} files installed with their modes"
+[ $missing = 0 ] && or_ok "${#expected[@]} files installed with their modes"
 n_files=$(find "$R" -type f | wc -l)
 n_expected=$(printf '%s\n' "${expected[@]}" | sort -u | wc -l)
-check "nothing else installed ($n_files files)" test "$n_files" = "$n_expected"
-check "binaries are the build's" cmp -s "$BUILD/bin/optroute-dataplane" "$R/usr/sbin/optroute-dataplane"
-check "no live optroute.ini or master.key created" \
+or_check "nothing else installed ($n_files files)" test "$n_files" = "$n_expected"
+or_check "binaries are the build's" cmp -s "$BUILD/bin/optroute-dataplane" "$R/usr/sbin/optroute-dataplane"
+or_check "no live optroute.ini or master.key created" \
 	test ! -e "$R/etc/optroute/optroute.ini" -a ! -e "$R/etc/optroute/master.key"
-check "units name /usr/sbin with PREFIX=/usr" \
+or_check "units name /usr/sbin with PREFIX=/usr" \
 	grep -qx 'ExecStart=/usr/sbin/optroute-control -c /etc/optroute/optroute.ini' \
 	"$R/usr/lib/systemd/system/optroute-control.service"
 
@@ -91,28 +67,28 @@ echo "; operator's file" >"$R/etc/optroute/optroute.ini"
 echo "HUGEPAGES_2M=4" >"$R/etc/optroute/hugepages.conf"
 echo "stale" >"$R/etc/optroute/optroute.ini.sample"
 BUILD=$BUILD PREFIX=/usr DESTDIR=$R deploy/install.sh >"$T/install2.log" 2>&1 ||
-	bad "second install failed"
-check "existing optroute.ini kept" grep -qx "; operator's file" "$R/etc/optroute/optroute.ini"
-check "existing hugepages.conf kept" grep -qx "HUGEPAGES_2M=4" "$R/etc/optroute/hugepages.conf"
-check "sample refreshed" cmp -s deploy/optroute.ini "$R/etc/optroute/optroute.ini.sample"
+	or_bad "second install failed"
+or_check "existing optroute.ini kept" grep -qx "; operator's file" "$R/etc/optroute/optroute.ini"
+or_check "existing hugepages.conf kept" grep -qx "HUGEPAGES_2M=4" "$R/etc/optroute/hugepages.conf"
+or_check "sample refreshed" cmp -s deploy/optroute.ini "$R/etc/optroute/optroute.ini.sample"
 
 # ---- 3. another PREFIX and SYSCONFDIR: paths rewritten ------------------------
 R2=$T/root2
 BUILD=$BUILD PREFIX=/opt/or SYSCONFDIR=/opt/or/etc MAN_GZIP=0 DESTDIR=$R2 \
-	deploy/install.sh >"$T/install3.log" 2>&1 || bad "install with PREFIX=/opt/or failed"
+	deploy/install.sh >"$T/install3.log" 2>&1 || or_bad "install with PREFIX=/opt/or failed"
 u=$R2/opt/or/lib/systemd/system
-check "ExecStart rewritten (control)" grep -qx \
+or_check "ExecStart rewritten (control)" grep -qx \
 	'ExecStart=/opt/or/sbin/optroute-control -c /opt/or/etc/optroute/optroute.ini' "$u/optroute-control.service"
-check "ExecStart rewritten (dataplane)" grep -qx \
+or_check "ExecStart rewritten (dataplane)" grep -qx \
 	'ExecStart=/opt/or/sbin/optroute-dataplane -c /opt/or/etc/optroute/optroute.ini' "$u/optroute-dataplane.service"
-check "ExecStart rewritten (hugepages)" grep -qx 'ExecStart=/opt/or/sbin/optroute-hugepages' "$u/optroute-hugepages.service"
-check "EnvironmentFile rewritten" grep -qx 'EnvironmentFile=-/opt/or/etc/optroute/hugepages.conf' "$u/optroute-hugepages.service"
-check "no /usr/sbin or /etc/optroute left in units" \
+or_check "ExecStart rewritten (hugepages)" grep -qx 'ExecStart=/opt/or/sbin/optroute-hugepages' "$u/optroute-hugepages.service"
+or_check "EnvironmentFile rewritten" grep -qx 'EnvironmentFile=-/opt/or/etc/optroute/hugepages.conf' "$u/optroute-hugepages.service"
+or_check "no /usr/sbin or /etc/optroute left in units" \
 	bash -c "! grep -nE '/usr/sbin/optroute|(^|[ =-])/etc/optroute/' '$u'/*"
-check "sample's key_file rewritten" grep -qx 'key_file = /opt/or/etc/optroute/master.key' \
+or_check "sample's key_file rewritten" grep -qx 'key_file = /opt/or/etc/optroute/master.key' \
 	"$R2/opt/or/etc/optroute/optroute.ini.sample"
-check "MAN_GZIP=0 installs plain pages" test -f "$R2/opt/or/share/man/man8/optroutectl.8"
-check "PREFIX must be absolute" bash -c \
+or_check "MAN_GZIP=0 installs plain pages" test -f "$R2/opt/or/share/man/man8/optroutectl.8"
+or_check "PREFIX must be absolute" bash -c \
 	"! BUILD=$BUILD PREFIX=opt DESTDIR=$T/root3 deploy/install.sh >/dev/null 2>&1"
 
 # As an ordinary user into a DESTDIR (packaging), when we can switch user.
@@ -122,7 +98,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/n
 	rc=0
 	runuser -u nobody -- env BUILD="$BUILD" PREFIX=/usr DESTDIR="$T/user/stage" TMPDIR="$T/user" \
 		deploy/install.sh >"$T/user/log" 2>&1 || rc=$?
-	check "install as user nobody with DESTDIR" test $rc = 0 -a \
+	or_check "install as user nobody with DESTDIR" test $rc = 0 -a \
 		"$(find "$T/user/stage" -type f | wc -l)" = "$n_expected"
 	[ $rc = 0 ] || tail -n 5 "$T/user/log"
 else
@@ -133,12 +109,12 @@ fi
 if command -v man >/dev/null && command -v groff >/dev/null; then
 	for m in "$R"/usr/share/man/man*/*.gz; do
 		w=$(MANWIDTH=80 man -l --warnings=w "$m" 2>&1 >/dev/null) || w="exit $? $w"
-		check "man -l --warnings=w ${m##*/}: no warning" test -z "$w"
+		or_check "man -l --warnings=w ${m##*/}: no warning" test -z "$w"
 		[ -z "$w" ] || echo "$w" | head -5
 	done
 	for m in docs/man/*.[18]; do
 		w=$(groff -man -ww -z "$m" 2>&1) || w="exit $? $w"
-		check "groff -man -ww ${m##*/}: no warning" test -z "$w"
+		or_check "groff -man -ww ${m##*/}: no warning" test -z "$w"
 	done
 	# The commands of optroutectl's own usage text, each one a man page entry.
 	cmds=$("$R/usr/bin/optroutectl" help | sed -n 's/^  \([a-z][a-z]*\)\( .*\)\{0,1\}$/\1/p' | sort -u)
@@ -147,7 +123,7 @@ if command -v man >/dev/null && command -v groff >/dev/null; then
 	for c in $cmds; do
 		grep -q "^\\\\fB$c\\\\fR\|^\.B $c\|^\.BR $c\|^\.BI $c" "$T/optroutectl.8" || undoc="$undoc $c"
 	done
-	check "optroutectl(8) documents the $(wc -w <<<"$cmds") commands of its usage${undoc:+ (missing:$undoc)}" \
+	or_check "optroutectl(8) documents the $(wc -w <<<"$cmds") commands of its usage${undoc:+ (missing:$undoc)}" \
 		test -n "$cmds" -a -z "$undoc"
 else
 	echo "skip: man or groff not installed, man pages not rendered"
@@ -164,7 +140,7 @@ if command -v systemd-analyze >/dev/null; then
 	rc=0
 	out=$(MANPATH=$R/usr/share/man: systemd-analyze verify "$T"/verify/* 2>&1) || rc=$?
 	[ -z "$out" ] || echo "$out"
-	check "systemd-analyze verify accepts the installed units" test $rc = 0 -a -z "$out"
+	or_check "systemd-analyze verify accepts the installed units" test $rc = 0 -a -z "$out"
 else
 	echo "skip: systemd-analyze not installed (apt-get install systemd), units not verified"
 fi
@@ -173,10 +149,10 @@ fi
 if command -v systemd-sysusers >/dev/null; then
 	mkdir -p "$T/sysroot/etc"
 	systemd-sysusers --root="$T/sysroot" "$R/usr/lib/sysusers.d/optroute.conf" >/dev/null 2>&1 ||
-		bad "systemd-sysusers failed on optroute.conf"
-	check "sysusers: user optroute with its home and no shell" \
+		or_bad "systemd-sysusers failed on optroute.conf"
+	or_check "sysusers: user optroute with its home and no shell" \
 		grep -q '^optroute:x:[0-9]*:[0-9]*:[^:]*:/var/lib/optroute:/usr/sbin/nologin$' "$T/sysroot/etc/passwd"
-	check "sysusers: groups optroute and optroute-admin" \
+	or_check "sysusers: groups optroute and optroute-admin" \
 		test "$(grep -c '^optroute\(-admin\)\?:' "$T/sysroot/etc/group")" = 2
 else
 	echo "skip: systemd-sysusers not installed, sysusers.d entry not applied"
@@ -185,25 +161,25 @@ fi
 # ---- 6. the sample configuration ---------------------------------------------
 S=$R/etc/optroute/optroute.ini.sample
 out=$("$R/usr/sbin/optroute-dataplane" -c "$S" --check 2>&1) || true
-check "dataplane --check accepts the sample" grep -q ': ok (2 ports, 4 workers, 2 next hops)' <<<"$out"
+or_check "dataplane --check accepts the sample" grep -q ': ok (2 ports, 4 workers, 2 next hops)' <<<"$out"
 # allowed_gid names a group that sysusers creates; use one that exists here.
 getent group optroute-admin >/dev/null || sed -i "s/^allowed_gid = optroute-admin$/allowed_gid = $(id -g)/" "$S"
 out=$("$R/usr/sbin/optroute-control" -c "$S" --check 2>&1) || true
-check "control --check accepts the sample" grep -q 'configuration OK' <<<"$out"
+or_check "control --check accepts the sample" grep -q 'configuration OK' <<<"$out"
 # Every key the sources define is in the sample (set, or ';key = ' commented).
 keys=$( { sed -n 's/^[[:space:]]*K_\(PATH\|U32\)("\([a-z_]*\)".*/\2/p; s/^[[:space:]]*{ "\([a-z_]*\)", T_.*/\1/p' control/daemon/cp_cfg.c
 	  sed -n 's/^[[:space:]]*{ "\([a-z_]*\)", k_[a-z_]*, [01] },.*/\1/p' dataplane/config.c; } | sort -u)
 n_keys=$(wc -w <<<"$keys")
-check "key lists read from the sources ($n_keys keys)" test "$n_keys" -ge 30
+or_check "key lists read from the sources ($n_keys keys)" test "$n_keys" -ge 30
 nokey=""
 for k in $keys; do
 	grep -Eq "^;?$k = " deploy/optroute.ini || nokey="$nokey $k"
 done
-check "sample names every key${nokey:+ (missing:$nokey)}" test -z "$nokey"
+or_check "sample names every key${nokey:+ (missing:$nokey)}" test -z "$nokey"
 for s in '\[eal\]' '\[dataplane\]' '\[port [a-z0-9_]*\]' '\[nexthop [0-9]*\]' '\[control\]'; do
-	check "sample has section $s" grep -q "^$s$" deploy/optroute.ini
+	or_check "sample has section $s" grep -q "^$s$" deploy/optroute.ini
 done
-check "sample lines fit libinih (<= 198 characters)" bash -c "! awk 'length > 198' deploy/optroute.ini | grep -q ."
+or_check "sample lines fit libinih (<= 198 characters)" bash -c "! awk 'length > 198' deploy/optroute.ini | grep -q ."
 
 # ---- 7. optroute-hugepages on a fake sysfs ------------------------------------
 H=$R/usr/sbin/optroute-hugepages
@@ -214,21 +190,21 @@ n1=$F/devices/system/node/node1/hugepages/hugepages-2048kB
 mkdir -p "$hp" "$n0" "$n1"
 for d in "$hp" "$n0" "$n1"; do echo 0 >"$d/nr_hugepages"; echo 0 >"$d/free_hugepages"; done
 ( unset HUGEPAGES_2M HUGEPAGES_1G HUGEPAGES_NODES; SYSFS=$F "$H" >/dev/null )
-check "hugepages: default reserves 1024 2M pages" grep -qx 1024 "$hp/nr_hugepages"
+or_check "hugepages: default reserves 1024 2M pages" grep -qx 1024 "$hp/nr_hugepages"
 SYSFS=$F HUGEPAGES_2M=16 "$H" >/dev/null
-check "hugepages: a count is a minimum (1024 kept)" grep -qx 1024 "$hp/nr_hugepages"
+or_check "hugepages: a count is a minimum (1024 kept)" grep -qx 1024 "$hp/nr_hugepages"
 SYSFS=$F HUGEPAGES_2M=2048 "$H" >/dev/null
-check "hugepages: raised to 2048" grep -qx 2048 "$hp/nr_hugepages"
+or_check "hugepages: raised to 2048" grep -qx 2048 "$hp/nr_hugepages"
 SYSFS=$F HUGEPAGES_2M=64 HUGEPAGES_NODES="0 1" "$H" >/dev/null
-check "hugepages: per node" test "$(cat "$n0/nr_hugepages") $(cat "$n1/nr_hugepages")" = "64 64"
+or_check "hugepages: per node" test "$(cat "$n0/nr_hugepages") $(cat "$n1/nr_hugepages")" = "64 64"
 rc=0; SYSFS=$F HUGEPAGES_2M=12x "$H" >/dev/null 2>&1 || rc=$?
-check "hugepages: bad count exits 2" test $rc = 2
+or_check "hugepages: bad count exits 2" test $rc = 2
 rc=0; err=$(SYSFS=$F HUGEPAGES_2M="" HUGEPAGES_1G=2 "$H" 2>&1) || rc=$?
-check "hugepages: unsupported 1G size exits 1 with a reason" \
+or_check "hugepages: unsupported 1G size exits 1 with a reason" \
 	test $rc = 1 -a -n "$(grep -F 'page size or NUMA node not supported' <<<"$err")"
 rc=0; SYSFS=$F HUGEPAGES_2M=8 HUGEPAGES_NODES=3 "$H" >/dev/null 2>&1 || rc=$?
-check "hugepages: missing NUMA node exits 1" test $rc = 1
-check "hugepages --status" bash -c "SYSFS=$F '$H' --status | grep -qx 'hugepages-2048kB: 2048 reserved, 0 free'"
+or_check "hugepages: missing NUMA node exits 1" test $rc = 1
+or_check "hugepages --status" bash -c "SYSFS=$F '$H' --status | grep -qx 'hugepages-2048kB: 2048 reserved, 0 free'"
 
 # ---- 8. sd_notify of the installed daemons ------------------------------------
 # notify_listen SOCK OUT SECONDS PATH: AF_UNIX datagram receiver; writes one
@@ -252,7 +228,7 @@ with open(out, "w", buffering=1) as f:
                 line += " path_exists=%d" % os.path.exists(path)
             f.write(line + "\n")
 PY
-	PIDS+=("$!")
+	OR_PIDS+=("$!")
 	for _ in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done
 	return 1
 }
@@ -262,19 +238,12 @@ wait_line() {
 	for _ in $(seq $n); do grep -Eq "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
 	return 1
 }
-# stop PID: SIGTERM, return its exit status
-stop() {
-	local rc=0
-	kill -TERM "$1"
-	wait "$1" || rc=$?
-	return $rc
-}
 wd_set() { grep -Eq '^WatchdogSec=' "$R/usr/lib/systemd/system/$1.service"; }
 
 # -- dataplane
 cat >"$T/dp.ini" <<INI
 [eal]
-args = --no-huge -m 128 --no-pci --no-telemetry --file-prefix=$PREFIX_DP
+args = --no-huge -m 128 --no-pci --no-telemetry --file-prefix=$PREFIX
 main_lcore = 0
 
 [dataplane]
@@ -288,70 +257,58 @@ device = net_ring0
 workers = 1
 ip = 192.0.2.1
 INI
-notify_listen "$T/n_dp.sock" "$T/n_dp" 60 "$T/dp.sock" || bad "notify socket not bound"
+notify_listen "$T/n_dp.sock" "$T/n_dp" 60 "$T/dp.sock" || or_bad "notify socket not bound"
 NOTIFY_SOCKET=$T/n_dp.sock WATCHDOG_USEC=300000 \
 	"$R/usr/sbin/optroute-dataplane" -c "$T/dp.ini" >"$T/dp.log" 2>&1 &
-DP=$!; PIDS+=("$DP")
+DP=$!; OR_PIDS+=("$DP")
 if wait_line "$T/n_dp" '^READY=1' 30; then
-	ok "dataplane sent READY=1"
-	check "dataplane READY=1 only once the channel listens" grep -qx 'READY=1 path_exists=1' "$T/n_dp"
-	check "dataplane STATUS says RX is held" grep -q '^STATUS=RX held until the table is synced' "$T/n_dp"
+	or_ok "dataplane sent READY=1"
+	or_check "dataplane READY=1 only once the channel listens" grep -qx 'READY=1 path_exists=1' "$T/n_dp"
+	or_check "dataplane STATUS says RX is held" grep -q '^STATUS=RX held until the table is synced' "$T/n_dp"
 else
-	bad "no READY=1 from the dataplane in 30 s"; tail -n 20 "$T/dp.log"
+	or_bad "no READY=1 from the dataplane in 30 s"; tail -n 20 "$T/dp.log"
 fi
 if wd_set optroute-dataplane; then
 	wait_line "$T/n_dp" '^WATCHDOG=1' 5 && sleep 0.5
 	nw=$(grep -c '^WATCHDOG=1' "$T/n_dp" || true)
-	check "dataplane pings the watchdog (WatchdogSec= in its unit): $nw pings" test "$nw" -ge 2
+	or_check "dataplane pings the watchdog (WatchdogSec= in its unit): $nw pings" test "$nw" -ge 2
 else
-	bad "optroute-dataplane.service has no WatchdogSec="
+	or_bad "optroute-dataplane.service has no WatchdogSec="
 fi
-rc=0; stop $DP || rc=$?
-check "dataplane exits 0 on SIGTERM" test $rc = 0
-check "dataplane sent STOPPING=1" wait_line "$T/n_dp" '^STOPPING=1' 5
+rc=0; or_stop DP || rc=$?
+or_check "dataplane exits 0 on SIGTERM" test $rc = 0
+or_check "dataplane sent STOPPING=1" wait_line "$T/n_dp" '^STOPPING=1' 5
 touch "$T/n_dp.stop"
 
 # -- control plane
-python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
-chmod 600 "$T/key"
-cat >"$T/cp.ini" <<INI
-[control]
-mgmt_socket = $T/cp.sock
-channel_socket = $T/none.sock
-store_path = $T/store
-store_map_mb = 64
-key_file = $T/key
-INI
+or_key "$T/key"
+or_ini_control "channel_socket = $T/none.sock" "store_map_mb = 64" >"$T/cp.ini"
 # No HTTP listener in a test (the daemon has one when its source knows it).
 grep -q '{ "metrics",' control/daemon/cp_cfg.c && echo "metrics = off" >>"$T/cp.ini"
-notify_listen "$T/n_cp.sock" "$T/n_cp" 30 "$T/cp.sock" || bad "notify socket not bound"
+notify_listen "$T/n_cp.sock" "$T/n_cp" 30 "$T/cp.sock" || or_bad "notify socket not bound"
 NOTIFY_SOCKET=$T/n_cp.sock WATCHDOG_USEC=300000 \
 	"$R/usr/sbin/optroute-control" -c "$T/cp.ini" >"$T/cp.log" 2>&1 &
-CP=$!; PIDS+=("$CP")
+CP=$!; OR_PIDS+=("$CP")
 if wait_line "$T/n_cp" '^READY=1' 10; then
-	ok "control plane sent READY=1"
-	check "control READY=1 only once the management socket listens" grep -qx 'READY=1 path_exists=1' "$T/n_cp"
+	or_ok "control plane sent READY=1"
+	or_check "control READY=1 only once the management socket listens" grep -qx 'READY=1 path_exists=1' "$T/n_cp"
 else
-	bad "no READY=1 from the control plane in 10 s"; tail -n 20 "$T/cp.log"
+	or_bad "no READY=1 from the control plane in 10 s"; tail -n 20 "$T/cp.log"
 fi
-check "installed optroutectl talks to the installed daemon" \
+or_check "installed optroutectl talks to the installed daemon" \
 	bash -c "'$R/usr/bin/optroutectl' -s '$T/cp.sock' version | grep -q protocol"
 sleep 1
 nw=$(grep -c '^WATCHDOG=1' "$T/n_cp" || true)
 if wd_set optroute-control; then
-	check "control plane pings the watchdog (WatchdogSec= in its unit): $nw pings" test "$nw" -ge 2
+	or_check "control plane pings the watchdog (WatchdogSec= in its unit): $nw pings" test "$nw" -ge 2
 elif [ "$nw" -ge 2 ]; then
 	echo "note: optroute-control pings the watchdog; WatchdogSec= can be enabled in optroute-control.service"
 else
 	echo "note: optroute-control sends no WATCHDOG=1; its unit rightly has no WatchdogSec="
 fi
-rc=0; stop $CP || rc=$?
-check "control plane exits 0 on SIGTERM" test $rc = 0
-check "control plane sent STOPPING=1" wait_line "$T/n_cp" '^STOPPING=1' 5
+rc=0; or_stop CP || rc=$?
+or_check "control plane exits 0 on SIGTERM" test $rc = 0
+or_check "control plane sent STOPPING=1" wait_line "$T/n_cp" '^STOPPING=1' 5
 touch "$T/n_cp.stop"
 
-if [ $fails -ne 0 ]; then
-	echo "install: $fails check(s) failed"
-	exit 1
-fi
-echo "install: all ok"
+or_summary
