@@ -67,6 +67,13 @@ struct cp_srv {
 /* epoll tags for the non-client descriptors. */
 static char cp_tag_listen, cp_tag_signal, cp_tag_push;
 
+/* now - t, 0 if t is later (t may be stamped after now was read). */
+static uint64_t
+cp_elapsed(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
+
 /* ---------------------------------------------------------- replies -- */
 
 static json_t *
@@ -213,8 +220,8 @@ cp_committed(struct cp_srv *s, struct cp_pend *p, uint64_t first)
 	}
 	/* Timings of a wait request: request -> committed (fsync'ed). */
 	json_object_set_new(p->reply, "commit_us",
-			    json_integer((json_int_t)(p->commit_us -
-						      p->recv_us)));
+			    json_integer((json_int_t)cp_elapsed(p->commit_us,
+								p->recv_us)));
 	d->cnt.waits++;
 	p->kind = P_WAIT;
 	p->deadline_ms = cp_now_ms() + d->cfg->wait_timeout_ms;
@@ -417,13 +424,6 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	cp_reply_now(s, cl, a.reply);
 }
 
-/* now - t, 0 if t is later (t may be stamped after now was read). */
-static uint64_t
-cp_elapsed(uint64_t now, uint64_t t)
-{
-	return now > t ? now - t : 0;
-}
-
 /* -------------------------------------------------- channel events -- */
 
 static void
@@ -547,7 +547,6 @@ cp_on_client(struct cp_srv *s, struct cp_client *cl, uint32_t ev)
 	}
 	cp_client_update(s, cl);
 }
-
 
 /* Closes clients that are done, idle or stuck mid-line; frees dead ones. */
 static void
@@ -703,7 +702,7 @@ cp_srv_run(struct cp_srv *s)
 	struct epoll_event ev[64];
 
 	while (!s->stop) {
-		int n, timeout = s->pends != NULL ? 20 : 200;
+		int n, input, timeout = s->pends != NULL ? 20 : 200;
 		uint64_t now;
 
 		/* With a group open, only look for input that is ready. */
@@ -712,6 +711,7 @@ cp_srv_run(struct cp_srv *s)
 			CP_ERR("epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
+		input = 0;
 		for (int i = 0; i < n; i++) {
 			void *tag = ev[i].data.ptr;
 
@@ -729,15 +729,16 @@ cp_srv_run(struct cp_srv *s)
 				cp_push_take_stats(s->d->push, cp_on_dp_stats,
 						   s);
 			} else {
+				input |= (ev[i].events & EPOLLIN) != 0;
 				cp_on_client(s, tag, ev[i].events);
 			}
 		}
 		/* Everything that is queued, across clients, in one
-		 * transaction: the group is committed once no input is
-		 * ready any more (a client's requests may take several
+		 * transaction: the group is committed once no client has
+		 * input ready any more (a client's requests may take several
 		 * rounds to read), or when it is CP_GROUP_MAX_US old. A
 		 * full group was committed when the next did not fit. */
-		if (n <= 0 || s->stop ||
+		if (!input || s->stop ||
 		    cp_elapsed(cp_now_us(), s->group_us) >= CP_GROUP_MAX_US)
 			cp_commit(s);
 		now = cp_now_ms();

@@ -5,11 +5,12 @@
  *
  * A loop round reads every readable client and handles each complete
  * request line in order. Requests that change consent add their changes to
- * the current group; at the end of the round (or before a read that must
- * see them, or when the group is full) the whole group is applied in ONE
- * store transaction, and only then are those requests answered, or, with
- * "wait", parked until the dataplane acknowledges their seq. Committed
- * changes go to the channel thread (cp_push) in the same order.
+ * the current group; once a round finds no client with input ready (or the
+ * group is 10 ms old, or before a read that must see them, or when the
+ * group is full) the whole group is applied in ONE store transaction, and
+ * only then are those requests answered, or, with "wait", parked until the
+ * dataplane acknowledges their seq. Committed changes go to the channel
+ * thread (cp_push) in the same order.
  *
  * Limits: max_clients connections, max_pending requests awaiting a commit,
  * an ack or dataplane counters; a line must end within line_timeout_ms and

@@ -359,7 +359,7 @@ apply_sort(struct or_store *s, const struct or_change *ch, unsigned n)
 			free(s->out);
 			s->scratch = NULL;
 			s->out = NULL;
-			return ENOMEM;
+			return -ENOMEM;
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -417,7 +417,6 @@ apply_record(const struct or_node_policy *pol, MDB_cursor *cur,
 		/* v is the stored record; the cursor is on it. */
 		if (or_rec_decode(&v, &old) < 0)
 			return MDB_CORRUPTED;
-		old.token = c->token;
 		o->prev_rec = or_consent_rec(&old);
 		cnt[old.state == OR_STATE_IN ? 0 : 1]--;
 		change_next(pol, c, &old, seq, t, &nw);
@@ -531,9 +530,9 @@ or_store_apply(struct or_store *s, const struct or_node_policy *pol,
 	if (rc != 0)
 		return or_store_errno(rc, "store: begin", err);
 	/* From here on this thread is the only writer. */
-	if (apply_sort(s, ch, n) != 0) {
+	rc = apply_sort(s, ch, n);
+	if (rc < 0) {
 		or_err_set(err, "out of memory");
-		rc = -ENOMEM;
 		goto abort;
 	}
 	if ((rc = or_audit_read_head(s, txn, &last, head)) < 0 ||
