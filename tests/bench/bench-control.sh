@@ -5,9 +5,9 @@
 # docs/benchmarks.md ("Control plane"). Three figures:
 #
 #  durable_changes_per_s   opt-ins committed (fsync'ed) per second: CHANGES
-#                          numbers imported into a fresh store with
-#                          optroutectl import (chunks of CHUNK lines), no
-#                          dataplane.
+#                          numbers imported into a fresh store by
+#                          IMPORT_CLIENTS optroutectl imports at once (chunks
+#                          of CHUNK lines), no dataplane.
 #  optout_enforced_p50_us  opt-out enforcement latency as the daemon reports
 #  optout_enforced_p99_us  it in each "wait" reply ("enforce_us"): its store
 #                          commit -> the dataplane's ACK read, the ACK being
@@ -23,8 +23,8 @@
 #                          10M, else null).
 #
 # Progress on stderr; the last line is one JSON object. The store is filled
-# up to RESYNC_ENTRIES with random tokens (token import, about 2 minutes for
-# 10M); RESYNC_ENTRIES=1000000 for a quick run.
+# up to RESYNC_ENTRIES with random tokens (token import, about 25 s for 10M);
+# RESYNC_ENTRIES=1000000 for a quick run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
