@@ -23,7 +23,7 @@
 #include "ctl.h"
 
 #define CTL_IMPORT_CHUNK 1000  /* default lines per request */
-#define CTL_IMPORT_WINDOW 4    /* requests in flight */
+#define CTL_IMPORT_WINDOW 8    /* requests in flight: two full store groups */
 #define CTL_IMPORT_LINE_MAX 256 /* longer lines are refused here */
 /* Request size kept well below the daemon's line limit. */
 #define CTL_IMPORT_REQ_MAX (OR_MGMT_MAX_LINE - 4096)

@@ -46,6 +46,7 @@ struct cp_push_req {
 	int state;
 	int rc;
 	uint64_t cookie;
+	uint16_t flags;          /* OR_CHAN_STATS_F_* */
 	unsigned n;
 	struct or_chan_stat *st; /* CP_PUSH_STATS_MAX, allocated on first use */
 };
@@ -192,7 +193,7 @@ out:
 }
 
 int
-cp_push_request_stats(struct cp_push *p, uint64_t cookie)
+cp_push_request_stats(struct cp_push *p, uint64_t cookie, uint16_t flags)
 {
 	int rc = -EBUSY;
 
@@ -205,6 +206,7 @@ cp_push_request_stats(struct cp_push *p, uint64_t cookie)
 				continue;
 			p->reqs[i].state = REQ_ASKED;
 			p->reqs[i].cookie = cookie;
+			p->reqs[i].flags = flags;
 			rc = 0;
 			break;
 		}
@@ -527,9 +529,9 @@ cp_push_serve_stats(struct cp_push *p)
 		if (r->st == NULL)
 			r->st = calloc(CP_PUSH_STATS_MAX, sizeof(*r->st));
 		rc = r->st == NULL ? -ENOMEM
-				   : or_chan_get_stats(p->c, r->st,
-						       CP_PUSH_STATS_MAX, &n,
-						       CP_PUSH_STATS_TIMEOUT_MS);
+				   : or_chan_get_stats_flags(p->c, r->flags, r->st,
+							     CP_PUSH_STATS_MAX, &n,
+							     CP_PUSH_STATS_TIMEOUT_MS);
 		pthread_mutex_lock(&p->mu);
 		r->rc = rc;
 		r->n = n;

@@ -69,9 +69,10 @@ int cp_push_enqueue(struct cp_push *p, uint64_t first_seq,
 		    const struct or_change *ch,
 		    const struct or_change_result *res, unsigned n);
 
-/* Asks the dataplane for its counters; the answer comes back through
- * cp_push_take_stats() with the same cookie. 0, -ENOTCONN, -EBUSY. */
-int cp_push_request_stats(struct cp_push *p, uint64_t cookie);
+/* Asks the dataplane for its counters (flags: OR_CHAN_STATS_F_CLEAR clears
+ * them after reading); the answer comes back through cp_push_take_stats()
+ * with the same cookie. 0, -ENOTCONN, -EBUSY. */
+int cp_push_request_stats(struct cp_push *p, uint64_t cookie, uint16_t flags);
 
 /* Calls cb for every answered stats request (rc 0 or -errno). */
 void cp_push_take_stats(struct cp_push *p,

@@ -13,6 +13,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
+#include "optroute/chan.h"
+
 #include "cp_act.h"
 #include "cp_client.h"
 #include "cp_listen.h"
@@ -345,6 +349,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	unsigned room;
 	size_t i;
 	int wait, rc;
+	uint16_t dp_flags;
 
 	/* Blank lines (keep-alives, CRLF leftovers) are not requests. */
 	for (i = 0; i < len; i++)
@@ -380,6 +385,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	next = cp_act_run(&a, &req);
 	cmd = req.cmd;
 	wait = req.wait;
+	dp_flags = req.clear ? OR_CHAN_STATS_F_CLEAR : 0;
 	/* Wipes the subject and import lines (they may be plain numbers). */
 	cp_req_free(&req);
 	if (a.err != OR_MGMT_OK) {
@@ -409,7 +415,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 			break;
 		p->cookie = ++s->next_cookie;
 		p->deadline_ms = cp_now_ms() + CP_DP_STATS_TIMEOUT_MS;
-		rc = cp_push_request_stats(d->push, p->cookie);
+		rc = cp_push_request_stats(d->push, p->cookie, dp_flags);
 		if (rc != 0) {
 			e = cp_act_dp_stats(d, p->cmd, p->reply, rc, NULL, 0,
 					    msg, sizeof(msg));
@@ -700,7 +706,12 @@ int
 cp_srv_run(struct cp_srv *s)
 {
 	struct epoll_event ev[64];
+	uint64_t wd_us = 0, wd_next = 0;
 
+	/* systemd's watchdog (WatchdogSec=): ping from the event loop, which
+	 * wakes at least every 200 ms, at half the interval. */
+	if (sd_watchdog_enabled(0, &wd_us) <= 0)
+		wd_us = 0;
 	while (!s->stop) {
 		int n, input, timeout = s->pends != NULL ? 20 : 200;
 		uint64_t now;
@@ -744,6 +755,10 @@ cp_srv_run(struct cp_srv *s)
 		now = cp_now_ms();
 		cp_check_pending(s, now);
 		cp_sweep(s, now);
+		if (wd_us != 0 && cp_now_us() >= wd_next) {
+			sd_notify(0, "WATCHDOG=1");
+			wd_next = cp_now_us() + wd_us / 2;
+		}
 	}
 	return 0;
 }

@@ -366,6 +366,16 @@ scrape metrics2.json
 timeout 10 python3 "$T/expect.py" "$T/metrics2.json" '{"optroute_metrics_scrapes_total": 2}' ||
 	or_fail "second scrape"
 
+# stats --clear: the reply has the counters before the clear, and the
+# dataplane's counters read zero afterwards (through the channel).
+j=$(timeout 20 "$BIN/optroutectl" -j stats --clear) || or_fail "stats --clear: $j"
+or_json "$j" "assert r['cleared'] and r['dataplane']['delivered'] == $DELIV, r['dataplane']" ||
+	or_fail "stats --clear reply"
+j=$(timeout 20 "$BIN/optroutectl" -j stats) || or_fail "stats: $j"
+or_json "$j" "d = r['dataplane']; assert d['delivered'] == 0 and d['bounced'] == 0 and d['drop_sender_not_opted_in'] == 0, d" ||
+	or_fail "dataplane counters not cleared"
+echo "ok: optroutectl stats --clear clears the dataplane's counters"
+
 # Dataplane gone: up 0 and none of its series; control figures remain.
 or_stop DP_PID || or_fail "optroute-dataplane exited $?"
 sleep 1.1 # past metrics_max_age_ms
