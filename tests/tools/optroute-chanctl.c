@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "optroute/chan_client.h"
+#include "or_random_entry.h"
 
 #define CTL_DEFAULT_SOCK "/run/optroute/dataplane.sock"
 #define CTL_CHUNK 32768 /* ops buffered before a send */
@@ -402,24 +403,11 @@ cmd_resync(struct ctl *x, int argc, char **argv)
 	return 0;
 }
 
-/* splitmix64: a fixed, documented generator, so another tool (e.g. a pcap
- * generator) can derive the same tokens from the same seed; or it reads
- * the list written with -o. */
-static uint64_t
-splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static int
 cmd_random(struct ctl *x, int argc, char **argv)
 {
 	const char *out = NULL;
-	uint64_t n, seed, nodes = 1, out_pm = 0, st;
+	uint64_t n, seed, nodes = 1, out_pm = 0;
 	FILE *f = NULL;
 	struct ctl_sink s;
 	int opt, rc = 0;
@@ -466,24 +454,22 @@ cmd_random(struct ctl *x, int argc, char **argv)
 			fclose(f);
 		return 1;
 	}
-	st = seed;
 	for (uint64_t i = 0; i < n && rc == 0; i++) {
-		struct or_token t;
+		struct or_random_entry e;
 		struct or_chan_op op;
-		uint64_t a = splitmix64(&st), b = splitmix64(&st);
-		uint64_t r = splitmix64(&st);
-		enum or_consent_state cs =
-			r % 1000 < out_pm ? OR_STATE_OUT : OR_STATE_IN;
-		uint16_t node = (uint16_t)((r >> 16) % nodes);
+		enum or_consent_state cs;
+		uint16_t node;
+		const struct or_token *tp = &e.t;
 
-		memcpy(t.b, &a, 8);
-		memcpy(t.b + 8, &b, 8);
-		or_chan_op_set(&op, OR_CHAN_OP_UPSERT, &t,
+		or_random_entry(seed, i, out_pm, nodes, &e);
+		cs = e.in ? OR_STATE_IN : OR_STATE_OUT;
+		node = e.node;
+		or_chan_op_set(&op, OR_CHAN_OP_UPSERT, tp,
 			       or_rec_make(cs, node, 0, 0));
 		if (f != NULL) {
 			char hex[2 * OR_TOKEN_LEN + 1];
 
-			or_chan_token_format(&t, hex);
+			or_chan_token_format(tp, hex);
 			fprintf(f, "%s %s %u\n", hex,
 				cs == OR_STATE_IN ? "in" : "out", node);
 		}

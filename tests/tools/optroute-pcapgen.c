@@ -24,6 +24,7 @@
 
 #include "optroute/chan_client.h"
 #include "optroute/proto.h"
+#include "or_random_entry.h"
 
 static const char *prog = "optroute-pcapgen";
 
@@ -51,29 +52,18 @@ struct tokens {
 	uint8_t *routed;
 };
 
-static uint64_t
-splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* Entry i of `optroute-chanctl random`: it draws three splitmix64 values
  * per entry, and splitmix64's state only grows by a constant, so entry i
  * starts from seed + 3 * i * gamma. */
 static void
 random_entry(const struct tokens *tk, uint64_t i, struct entry *e)
 {
-	uint64_t st = tk->rseed + 3 * i * 0x9e3779b97f4a7c15ull;
-	uint64_t a = splitmix64(&st), b = splitmix64(&st), r = splitmix64(&st);
+	struct or_random_entry re;
 
-	memcpy(e->t.b, &a, 8);
-	memcpy(e->t.b + 8, &b, 8);
-	e->in = r % 1000 >= tk->rpermille;
-	e->node = (uint16_t)((r >> 16) % tk->rnodes);
+	or_random_entry(tk->rseed, i, tk->rpermille, tk->rnodes, &re);
+	e->t = re.t;
+	e->in = re.in;
+	e->node = re.node;
 }
 
 static void
@@ -165,18 +155,18 @@ pick_in(const struct tokens *tk, uint64_t *rng, int want_routed,
 		if (want_routed == 1) {
 			if (tk->n_in == 0)
 				return -1;
-			*out = tk->e[tk->in_idx[splitmix64(rng) % tk->n_in]];
+			*out = tk->e[tk->in_idx[or_splitmix64(rng) % tk->n_in]];
 			return 0;
 		}
 		for (unsigned tries = 0; tries < 100000 && tk->n_all_in; tries++) {
-			*out = tk->e[tk->all_in[splitmix64(rng) % tk->n_all_in]];
+			*out = tk->e[tk->all_in[or_splitmix64(rng) % tk->n_all_in]];
 			if (want_routed < 0 || !routed(tk, out->node))
 				return 0;
 		}
 		return -1;
 	}
 	for (unsigned tries = 0; tries < 100000; tries++) {
-		random_entry(tk, splitmix64(rng) % tk->rn, out);
+		random_entry(tk, or_splitmix64(rng) % tk->rn, out);
 		if (out->in && (want_routed < 0 ||
 				routed(tk, out->node) == want_routed))
 			return 0;
@@ -190,19 +180,19 @@ pick_in(const struct tokens *tk, uint64_t *rng, int want_routed,
 static void
 pick_not_in(const struct tokens *tk, uint64_t *rng, struct entry *out)
 {
-	if (!tk->random && tk->n_out > 0 && splitmix64(rng) % 2 == 0) {
-		*out = tk->e[tk->out_idx[splitmix64(rng) % tk->n_out]];
+	if (!tk->random && tk->n_out > 0 && or_splitmix64(rng) % 2 == 0) {
+		*out = tk->e[tk->out_idx[or_splitmix64(rng) % tk->n_out]];
 		return;
 	}
-	if (tk->random && tk->rpermille > 0 && splitmix64(rng) % 2 == 0) {
+	if (tk->random && tk->rpermille > 0 && or_splitmix64(rng) % 2 == 0) {
 		for (unsigned tries = 0; tries < 100000; tries++) {
-			random_entry(tk, splitmix64(rng) % tk->rn, out);
+			random_entry(tk, or_splitmix64(rng) % tk->rn, out);
 			if (!out->in)
 				return;
 		}
 	}
-	uint64_t a = splitmix64(rng) ^ 0x5555aaaa5555aaaaull;
-	uint64_t b = splitmix64(rng) ^ 0xa5a5a5a55a5a5a5aull;
+	uint64_t a = or_splitmix64(rng) ^ 0x5555aaaa5555aaaaull;
+	uint64_t b = or_splitmix64(rng) ^ 0xa5a5a5a55a5a5a5aull;
 
 	memcpy(out->t.b, &a, 8);
 	memcpy(out->t.b + 8, &b, 8);
@@ -637,7 +627,7 @@ main(int argc, char **argv)
 	rng = seed;
 	for (unsigned long i = 0; i < count; i++) {
 		struct entry s, r;
-		uint64_t roll = splitmix64(&rng) % 100;
+		uint64_t roll = or_splitmix64(&rng) % 100;
 		const char *expect;
 		struct layout L;
 
