@@ -200,7 +200,7 @@ bt_bench_rte(struct bt_work *w, const struct bt_opts *o, bool huge,
 	       (double)w->n / t / 1e6, failed,
 	       (double)(rte_heap_bytes(p.socket_id) - heap0) / 1048576.0,
 	       (double)(rte_heap_bytes(p.socket_id) - heap0) / (double)w->n);
-	if (huge)
+	if (hp.len == 0)
 		printf("hugepages\n");
 	else
 		printf("an external heap of %zu MiB, %" PRIu64 " MiB of it in "
