@@ -338,7 +338,10 @@ or_change() {
 	local j
 	j=$(echo "$2" | timeout 20 "$BIN/optroutectl" -j "$1" - --wait) ||
 		or_fail "$1 --wait: $j"
+	# An applied --wait reply also says how long the commit and the
+	# enforcement (commit -> every worker, the dataplane's ack) took.
 	or_json "$j" 'assert r["ok"] and r["applied"] is True, r
+assert r["commit_us"] >= 0 and r["enforce_us"] >= 0, r
 print(r["token"])' || or_fail "$1 --wait not applied: $j"
 }
 
