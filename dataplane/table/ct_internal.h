@@ -52,6 +52,7 @@ struct ct_table {
 	uint32_t nbuckets;
 	uint32_t pad;
 	uint64_t seed[2];
+	uint64_t id; /* unique per table of a handle, never reused (ct_burst) */
 	/* Bumped by the writer between copying a key to its other bucket and
 	 * vacating the old slot; a lookup that misses re-reads it. */
 	uint64_t moves __attribute__((aligned(CT_CACHE_LINE)));
@@ -85,6 +86,7 @@ struct ct {
 	uint64_t grow_retry_at;   /* after a failed growth: entries to retry at */
 	uint32_t copy_pos;        /* growth: next live bucket to copy */
 	struct ct_table *retired; /* freed by the next ct_sync */
+	uint64_t last_table_id;   /* ids given to tables so far */
 	struct ct_params params;
 	uint64_t mem_used;
 	struct ct_stats stats;    /* published with relaxed stores */
@@ -111,18 +113,32 @@ ct_hash(const struct ct_table *t, const uint8_t *k)
 	return ct_mum(a ^ t->seed[0], b ^ t->seed[1]);
 }
 
-/* Range reduction without division (Lemire): both halves of the hash. */
+/* Range reduction without division (Lemire): the primary bucket from the
+ * low half of the hash, the alternate from the high half. The lookup needs
+ * the alternate only for the few keys whose primary's filter names them,
+ * so the two are separate. */
+static inline uint32_t
+ct_prim_of(const struct ct_table *t, uint64_t h)
+{
+	return (uint32_t)(((h & 0xffffffffu) * t->nbuckets) >> 32);
+}
+
+static inline uint32_t
+ct_alt_of(const struct ct_table *t, uint64_t h, uint32_t prim)
+{
+	uint32_t a = (uint32_t)(((h >> 32) * t->nbuckets) >> 32);
+
+	if (a == prim)
+		a = (prim + 1 == t->nbuckets) ? 0 : prim + 1;
+	return a;
+}
+
 static inline void
 ct_buckets_of(const struct ct_table *t, uint64_t h, uint32_t *prim,
 	      uint32_t *alt)
 {
-	uint32_t p = (uint32_t)(((h & 0xffffffffu) * t->nbuckets) >> 32);
-	uint32_t a = (uint32_t)(((h >> 32) * t->nbuckets) >> 32);
-
-	if (a == p)
-		a = (p + 1 == t->nbuckets) ? 0 : p + 1;
-	*prim = p;
-	*alt = a;
+	*prim = ct_prim_of(t, h);
+	*alt = ct_alt_of(t, h, *prim);
 }
 
 /* The key's bit in its primary bucket's alt_bloom: low hash bits, which
@@ -213,6 +229,33 @@ ct_vec_alt_bloom(__m128i recs)
 	return (uint32_t)_mm_extract_epi32(recs, 3);
 }
 
+#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__BMI2__)
+#include <immintrin.h>
+
+/* AVX-512: the whole line against the key in one compare. Qword pairs
+ * (2s, 2s+1) hold slot s's key; only slots whose record in recs is stored
+ * take part, so a free or vacated slot that still holds the key's bytes
+ * (deleted and re-inserted elsewhere in the bucket) never answers. */
+static inline uint32_t
+ct_vec_match(const struct ct_bucket *b, __m128i recs, const uint8_t *k)
+{
+	__m512i line = _mm512_load_si512((const void *)b);
+	__m512i key = _mm512_broadcast_i32x4(
+		_mm_loadu_si128((const __m128i *)(const void *)k));
+	unsigned live = _mm_test_epi32_mask(
+		_mm_xor_si128(recs, _mm_srli_epi32(recs, 1)), _mm_set1_epi32(1)) & 7u;
+	unsigned eq = _mm512_mask_cmpeq_epi64_mask(
+		(__mmask8)(_pdep_u32(live, 0x15) * 3u), line, key);
+	unsigned m = eq & (eq >> 1);
+	/* Slot of the match, or 3 (alt_bloom's lane, zeroed below) if none. */
+	unsigned slot = (unsigned)__builtin_ctz(m | 0x40) >> 1;
+	uint32_t r = (uint32_t)_mm_cvtsi128_si32(_mm_castps_si128(
+		_mm_permutevar_ps(_mm_castsi128_ps(recs),
+				  _mm_cvtsi32_si128((int)slot))));
+
+	return ct_keep(m != 0, r);
+}
+#else
 static inline uint32_t
 ct_vec_match(const struct ct_bucket *b, __m128i recs, const uint8_t *k)
 {
@@ -233,6 +276,7 @@ ct_vec_match(const struct ct_bucket *b, __m128i recs, const uint8_t *k)
 	       ct_keep((m1 == 0xffff) & ct_rec_live(r1), r1) |
 	       ct_keep((m2 == 0xffff) & ct_rec_live(r2), r2);
 }
+#endif
 #endif
 
 /* ct_table.c */

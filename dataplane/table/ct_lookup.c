@@ -3,11 +3,19 @@
  * Consent table: the readers' side. Runs on worker lcores for every packet;
  * see include/optroute/ctable.h for the contract it relies on.
  *
- * A burst is looked up in three passes so that memory latency overlaps
- * (the shape of DPDK's l3fwd bulk lookups): hash every key and prefetch its
- * primary bucket; scan the primary buckets, prefetching the alternate
- * bucket only where the primary says some of its keys live there; scan
- * those. Misses then re-check the table's move counter.
+ * A burst is looked up in steps so that memory latency overlaps:
+ *  start:  hash every key and prefetch its primary bucket into L2
+ *          (PREFETCHT2: an L1 prefetch holds one of the few L1 miss buffers
+ *          until its line arrives, and a burst of them stalls the core; L2
+ *          has many more). Callers that can, start burst k+1 before they
+ *          finish burst k (the dataplane worker does).
+ *  finish: read every primary bucket's records, prefetching the alternate
+ *          bucket where the primary's filter names the key; compare the
+ *          keys; scan the few alternate buckets; re-check the move counter
+ *          on misses.
+ * The passes over a burst have no data-dependent branch: whether a key hit,
+ * and which slot holds it, is random, and a mispredicted branch costs more
+ * than the arithmetic that replaces it.
  */
 #include <urcu-qsbr.h>
 
@@ -22,84 +30,120 @@
 void (*ct_debug_mid_lookup_hook)(void);
 
 static inline uint32_t
-ct_find_one(const struct ct_table *t, const uint8_t *k, uint32_t prim,
-	    uint32_t alt, uint32_t bit)
+ct_find_one(const struct ct_table *t, const uint8_t *k, uint64_t hv,
+	    uint32_t prim)
 {
 	const struct ct_bucket *b = &t->buckets[prim];
 	uint32_t r = ct_bucket_find(b, k);
 
-	if (r == 0 && (__atomic_load_n(&b->alt_bloom, __ATOMIC_ACQUIRE) & bit))
-		r = ct_bucket_find(&t->buckets[alt], k);
+	if (r == 0 && (__atomic_load_n(&b->alt_bloom, __ATOMIC_ACQUIRE) &
+		       ct_alt_bit(hv)))
+		r = ct_bucket_find(&t->buckets[ct_alt_of(t, hv, prim)], k);
 	return r;
 }
 
-uint64_t
-ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
-	       unsigned n, uint32_t *recs)
+static inline void
+ct_burst_hash(const struct ct_table *t, struct ct_burst *b, bool prefetch)
+{
+	const struct ct_bucket *bk = t->buckets;
+
+	b->table_id = t->id;
+	for (unsigned i = 0; i < b->n; i++) {
+		uint64_t hv = ct_hash(t, b->keys[i]->b);
+		uint32_t p = ct_prim_of(t, hv);
+
+		b->hash[i] = hv;
+		b->prim[i] = p;
+		if (prefetch)
+			rte_prefetch2(&bk[p]);
+	}
+}
+
+void
+ct_lookup_start(const struct ct *h, const struct or_token *const *keys,
+		unsigned n, struct ct_burst *b)
 {
 	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
+
+	b->keys = keys;
+	b->n = n > CT_BULK_MAX ? CT_BULK_MAX : n;
+	ct_burst_hash(t, b, true);
+}
+
+/* Primary buckets; returns the hits, sets *need_alt to the misses whose
+ * primary's filter names them (their alternate is being prefetched). */
+static inline uint64_t
+ct_scan_prim(const struct ct_table *t, const struct ct_burst *b,
+	     uint32_t *recs, uint64_t *need_alt)
+{
 	const struct ct_bucket *bk = t->buckets;
-	uint32_t prim[CT_BULK_MAX], alt[CT_BULK_MAX], bit[CT_BULK_MAX];
-	uint64_t all, hits = 0, need_alt = 0, m1, m2;
-
-	if (n > CT_BULK_MAX)
-		n = CT_BULK_MAX;
-	all = n == 64 ? ~0ull : (1ull << n) - 1;
-	m1 = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
-
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t hv = ct_hash(t, keys[i]->b);
-
-		ct_buckets_of(t, hv, &prim[i], &alt[i]);
-		bit[i] = ct_alt_bit(hv);
-		rte_prefetch0(&bk[prim[i]]);
-	}
+	unsigned n = b->n;
+	uint64_t hits = 0, need = 0;
 #ifdef CT_VEC
-	/* Read every primary bucket's records first, so that the burst's
-	 * misses are all in flight before the first key compare; where the
-	 * bucket's filter says the key may live in its alternate bucket,
-	 * fetch that one now rather than after the compares. */
 	__m128i rv[CT_BULK_MAX];
 
+	/* Every primary's records first (its line is on its way or in L2):
+	 * the lines come to L1 together, and the alternates the filters ask
+	 * for are in flight before the first compare. Prefetching the primary
+	 * again when no alternate is needed keeps the loop branch-free. */
 	for (unsigned i = 0; i < n; i++) {
-		rv[i] = ct_vec_recs(&bk[prim[i]]);
-		if (ct_vec_alt_bloom(rv[i]) & bit[i])
-			rte_prefetch0(&bk[alt[i]]);
+		uint32_t want;
+
+		rv[i] = ct_vec_recs(&bk[b->prim[i]]);
+		want = (ct_vec_alt_bloom(rv[i]) & ct_alt_bit(b->hash[i])) != 0;
+		rte_prefetch0(&bk[want ? ct_alt_of(t, b->hash[i], b->prim[i]) :
+				  b->prim[i]]);
+		need |= (uint64_t)want << i;
 	}
 	ct_compiler_barrier();
 	for (unsigned i = 0; i < n; i++) {
-		uint32_t r = ct_vec_match(&bk[prim[i]], rv[i], keys[i]->b);
+		uint32_t r = ct_vec_match(&bk[b->prim[i]], rv[i], b->keys[i]->b);
 
 		recs[i] = r;
-		if (r != 0)
-			hits |= 1ull << i;
-		else if (ct_vec_alt_bloom(rv[i]) & bit[i])
-			need_alt |= 1ull << i;
+		hits |= (uint64_t)(r != 0) << i;
 	}
 #else
 	for (unsigned i = 0; i < n; i++) {
-		const struct ct_bucket *b = &bk[prim[i]];
-		uint32_t r = ct_bucket_find(b, keys[i]->b);
+		const struct ct_bucket *pb = &bk[b->prim[i]];
+		uint32_t r = ct_bucket_find(pb, b->keys[i]->b);
 
 		recs[i] = r;
-		if (r != 0) {
-			hits |= 1ull << i;
-		} else if (__atomic_load_n(&b->alt_bloom, __ATOMIC_ACQUIRE) & bit[i]) {
-			need_alt |= 1ull << i;
-			rte_prefetch0(&bk[alt[i]]);
+		hits |= (uint64_t)(r != 0) << i;
+		if (r == 0 && (__atomic_load_n(&pb->alt_bloom, __ATOMIC_ACQUIRE) &
+			       ct_alt_bit(b->hash[i]))) {
+			need |= 1ull << i;
+			rte_prefetch0(&bk[ct_alt_of(t, b->hash[i], b->prim[i])]);
 		}
 	}
 #endif
+	*need_alt = need & ~hits;
+	return hits;
+}
+
+uint64_t
+ct_lookup_finish(const struct ct *h, struct ct_burst *b, uint32_t *recs)
+{
+	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
+	unsigned n = b->n;
+	uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
+	uint64_t hits, need_alt, m1, m2;
+
+	/* Grown or replaced since start: its hashes are for another seed. */
+	if (unlikely(b->table_id != t->id))
+		ct_burst_hash(t, b, false);
+	m1 = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
+	hits = ct_scan_prim(t, b, recs, &need_alt);
 	if (unlikely(ct_debug_mid_lookup_hook != NULL))
 		ct_debug_mid_lookup_hook();
 	while (need_alt != 0) {
 		unsigned i = (unsigned)__builtin_ctzll(need_alt);
-		uint32_t r = ct_bucket_find(&bk[alt[i]], keys[i]->b);
+		uint32_t r = ct_bucket_find(
+			&t->buckets[ct_alt_of(t, b->hash[i], b->prim[i])],
+			b->keys[i]->b);
 
 		need_alt &= need_alt - 1;
 		recs[i] = r;
-		if (r != 0)
-			hits |= 1ull << i;
+		hits |= (uint64_t)(r != 0) << i;
 	}
 	/* A key moved between its buckets while we looked may have been
 	 * missed: if the move counter changed, look the misses up again. */
@@ -112,15 +156,25 @@ ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
 		m1 = m2;
 		while (miss != 0) {
 			unsigned i = (unsigned)__builtin_ctzll(miss);
-			uint32_t r = ct_find_one(t, keys[i]->b, prim[i], alt[i], bit[i]);
+			uint32_t r = ct_find_one(t, b->keys[i]->b, b->hash[i],
+						 b->prim[i]);
 
 			miss &= miss - 1;
 			recs[i] = r;
-			if (r != 0)
-				hits |= 1ull << i;
+			hits |= (uint64_t)(r != 0) << i;
 		}
 	}
 	return hits;
+}
+
+uint64_t
+ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
+	       unsigned n, uint32_t *recs)
+{
+	struct ct_burst b;
+
+	ct_lookup_start(h, keys, n, &b);
+	return ct_lookup_finish(h, &b, recs);
 }
 
 uint32_t

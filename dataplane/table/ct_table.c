@@ -72,6 +72,7 @@ ct_table_alloc(struct ct *h, uint32_t nbuckets, struct ct_table **out)
 	}
 	t->buckets = mem;
 	t->nbuckets = nbuckets;
+	t->id = ++h->last_table_id;
 	t->bytes = bytes;
 	h->mem_used += bytes;
 	*out = t;

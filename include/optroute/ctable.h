@@ -140,11 +140,36 @@ int ct_replacing(const struct ct *h);
 /* [any] Counters. */
 void ct_get_stats(const struct ct *h, struct ct_stats *s);
 
+/* A burst being looked up in two steps (below). Its fields belong to the
+ * table; a caller only allocates it (on its stack or per lcore). */
+struct ct_burst {
+	uint64_t table_id;  /* which table the hashes were computed for */
+	const struct or_token *const *keys;
+	unsigned n;
+	uint32_t prim[CT_BULK_MAX];
+	uint64_t hash[CT_BULK_MAX];
+};
+
 /* [reader] Looks up keys[0..n-1] (n <= CT_BULK_MAX): recs[i] receives the
  * record or 0 on a miss. Returns a bit mask of hits (bit i for keys[i]).
- * Prefetches in a pipeline: give it whole bursts. */
+ * Equal to ct_lookup_start() then ct_lookup_finish(). */
 uint64_t ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
 			unsigned n, uint32_t *recs);
+
+/* [reader] The same lookup in two steps, so that a caller can overlap one
+ * burst's memory latency with the work on another: start hashes the keys
+ * and prefetches their buckets (reads nothing it relies on); finish does
+ * the lookup proper and returns what ct_lookup_bulk() returns.
+ *  - keys[] and the tokens must stay unchanged until finish returns.
+ *  - A quiescent state may come between start and finish: finish does not
+ *    use anything start read from the table, and if the table was replaced
+ *    or grew in between it hashes the keys again. G1-G3 hold for the
+ *    lookup as made by finish.
+ * The dataplane worker starts burst k+1 before it finishes burst k. */
+void ct_lookup_start(const struct ct *h, const struct or_token *const *keys,
+		     unsigned n, struct ct_burst *b);
+uint64_t ct_lookup_finish(const struct ct *h, struct ct_burst *b,
+			  uint32_t *recs);
 
 /* [reader] One key. Record or 0. */
 uint32_t ct_lookup(const struct ct *h, const struct or_token *k);

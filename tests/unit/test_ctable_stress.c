@@ -102,39 +102,76 @@ check_one(struct stress *st, struct reader_result *r, uint32_t idx,
 	(void)st;
 }
 
+/* One burst a reader has in hand. */
+struct rd_burst {
+	struct or_token keys[32];
+	const struct or_token *kp[32];
+	uint32_t idx[32];
+	int gone_before[32];
+	struct ct_burst cb;
+};
+
+static void
+fill_burst(struct stress *st, uint64_t *rng, struct rd_burst *b)
+{
+	for (unsigned i = 0; i < 32; i++) {
+		uint32_t fill_hi = atomic_load(&st->fill_hi);
+		uint32_t idx;
+
+		*rng = ctt_mix(*rng);
+		idx = (uint32_t)(*rng % (B_FILL + fill_hi + 1));
+		b->idx[i] = idx;
+		b->gone_before[i] = 0;
+		if (idx >= B_GONE && idx < B_ABSENT)
+			b->gone_before[i] = atomic_load_explicit(
+				&st->gone[idx - B_GONE], memory_order_acquire);
+		ctt_key(idx, &b->keys[i]);
+		b->kp[i] = &b->keys[i];
+	}
+}
+
+static void
+check_burst(struct stress *st, struct reader_result *r,
+	    const struct rd_burst *b, uint64_t hits, const uint32_t *recs)
+{
+	for (unsigned i = 0; i < 32; i++) {
+		check_one(st, r, b->idx[i], b->gone_before[i], (hits >> i) & 1,
+			  recs[i]);
+		r->checked_gone += b->gone_before[i];
+	}
+	r->lookups += 32;
+}
+
+/* Reader 0 looks bursts up in one call; the others as the dataplane worker
+ * does: start burst k+1, finish burst k, with a quiescent state between a
+ * burst's start and its finish (the table may grow or be replaced then). */
 static void *
 reader_main(void *arg)
 {
 	struct stress *st = ((void **)arg)[0];
 	struct reader_result *r = ((void **)arg)[1];
+	bool pipelined = (uintptr_t)((void **)arg)[2] != 0;
 	uint64_t rng = (uint64_t)(uintptr_t)r;
+	static __thread struct rd_burst bufs[2];
+	unsigned cur = 0;
+	bool started = false;
+	uint32_t recs[32];
 
 	rcu_register_thread();
 	while (!atomic_load_explicit(&st->stop, memory_order_acquire)) {
-		struct or_token keys[32];
-		const struct or_token *kp[32];
-		uint32_t idx[32], recs[32];
-		int gone_before[32];
-		uint64_t hits;
+		struct rd_burst *nb = &bufs[cur ^ 1];
 
-		for (unsigned i = 0; i < 32; i++) {
-			uint32_t fill_hi = atomic_load(&st->fill_hi);
-
-			rng = ctt_mix(rng);
-			idx[i] = (uint32_t)(rng % (B_FILL + fill_hi + 1));
-			gone_before[i] = 0;
-			if (idx[i] >= B_GONE && idx[i] < B_ABSENT)
-				gone_before[i] = atomic_load_explicit(
-					&st->gone[idx[i] - B_GONE], memory_order_acquire);
-			ctt_key(idx[i], &keys[i]);
-			kp[i] = &keys[i];
+		fill_burst(st, &rng, nb);
+		if (!pipelined) {
+			check_burst(st, r, nb, ct_lookup_bulk(st->h, nb->kp, 32, recs), recs);
+		} else {
+			ct_lookup_start(st->h, nb->kp, 32, &nb->cb);
+			if (started)
+				check_burst(st, r, &bufs[cur],
+					    ct_lookup_finish(st->h, &bufs[cur].cb, recs), recs);
+			started = true;
 		}
-		hits = ct_lookup_bulk(st->h, kp, 32, recs);
-		for (unsigned i = 0; i < 32; i++) {
-			check_one(st, r, idx[i], gone_before[i], (hits >> i) & 1, recs[i]);
-			r->checked_gone += gone_before[i];
-		}
-		r->lookups += 32;
+		cur ^= 1;
 		rcu_quiescent_state();
 	}
 	rcu_unregister_thread();
@@ -194,7 +231,7 @@ test_stress(void)
 	struct ct_params p = { .entries = 1024, .socket_id = -1 };
 	static struct stress st;
 	struct reader_result res[N_READERS];
-	void *args[N_READERS][2];
+	void *args[N_READERS][3];
 	pthread_t th[N_READERS];
 	uint32_t fill = 0, gone = 0;
 	unsigned round = 0, replaces = 0;
@@ -212,6 +249,7 @@ test_stress(void)
 	for (int i = 0; i < N_READERS; i++) {
 		args[i][0] = &st;
 		args[i][1] = &res[i];
+		args[i][2] = (void *)(uintptr_t)(i % 2);
 		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, reader_main, args[i]) == 0);
 	}
 	uint64_t start = now_ns();

@@ -75,6 +75,11 @@ struct bt_reader {
 	const void *tbl;
 	const struct bt_work *w;
 	const uint64_t *const *lines; /* BT_MEM: line addresses in order */
+	/* BT_CT: start burst k+1 before finishing burst k (ct_lookup_start /
+	 * _finish, as the dataplane worker does), else ct_lookup_bulk per
+	 * burst. BT_MEM: prefetch burst k+1 into L2 while reading burst k,
+	 * else prefetch a burst into L1 and read it. */
+	bool pipelined;
 	int core;
 	double warmup;
 	double seconds;
@@ -128,7 +133,8 @@ struct bt_writer {
 };
 
 struct bt_result {
-	double ct, ct_upd, rte, lfht, mem, wrate;
+	double ct, ct_upd, ct_onecall, rte, lfht, mem, wrate;
+	double mem_burst, mem_pipe; /* the memory bound is the better one */
 	bool has_rte, has_lfht;
 	bool ct_rte; /* the table's buckets came from rte_malloc */
 	uint64_t ct_bytes;

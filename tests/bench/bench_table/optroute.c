@@ -139,7 +139,7 @@ int
 bt_bench_ct(struct bt_work *w, const struct bt_opts *o, unsigned flags,
 	    uint64_t *rng, struct bt_result *res)
 {
-	double idle[o->runs], upd[o->runs], wrate[o->runs];
+	double idle[o->runs], upd[o->runs], wrate[o->runs], one[o->runs];
 	struct ct_stats s;
 	struct ct *h = NULL;
 	int rc = ct_build(w, o->update_batch, &flags, &h);
@@ -152,11 +152,15 @@ bt_bench_ct(struct bt_work *w, const struct bt_opts *o, unsigned flags,
 	for (unsigned i = 0; i < o->runs && rc == 0; i++) {
 		struct bt_reader r = { .kind = BT_CT, .tbl = h, .w = w,
 			.core = o->reader_core, .warmup = o->warmup,
-			.seconds = o->seconds };
+			.seconds = o->seconds, .pipelined = true };
+		struct bt_reader r1 = r;
 		struct bt_writer wr;
 
+		r1.pipelined = false;
 		idle[i] = bt_measure(&r, "optroute idle", i, o->runs, &res->errors);
-		if (idle[i] < 0) {
+		one[i] = bt_measure(&r1, "optroute idle, one call per burst", i,
+				    o->runs, &res->errors);
+		if (idle[i] < 0 || one[i] < 0) {
 			rc = -EIO;
 			break;
 		}
@@ -172,11 +176,13 @@ bt_bench_ct(struct bt_work *w, const struct bt_opts *o, unsigned flags,
 		ct_get_stats(h, &s);
 		res->ct_bytes = s.bytes;
 		res->ct = bt_median(idle, o->runs);
+		res->ct_onecall = bt_median(one, o->runs);
 		res->ct_upd = bt_median(upd, o->runs);
 		res->wrate = bt_median(wrate, o->runs);
 		printf("optroute: median %.2f M lookups/s idle, %.2f under updates "
-		       "(writer median %.3f M updates/s)\n", res->ct, res->ct_upd,
-		       res->wrate);
+		       "(writer median %.3f M updates/s); %.2f idle with one "
+		       "ct_lookup_bulk call per burst\n", res->ct, res->ct_upd,
+		       res->wrate, res->ct_onecall);
 		if (res->wrate < 0.95 * o->update_rate / 1e6)
 			printf("WARNING: the writer did not reach the update rate\n");
 	}

@@ -92,20 +92,42 @@ bulk_lfht(struct cds_lfht *ht, const struct or_token **keys, unsigned n,
 	return hit;
 }
 
+/* Bursts started ahead of their lookup: state kept across chunks. */
+struct bt_pipe {
+	struct ct_burst cb[2];
+	unsigned cur;
+};
+
+static inline const struct or_token **
+burst_keys(const struct bt_work *w, uint32_t b)
+{
+	return w->seq + (size_t)b * w->burst;
+}
+
 /* BT_CHUNK bursts through one of the tables, each answer checked. */
 static void
-chunk_lookup(struct bt_reader *r, uint32_t *b, struct bt_acc *a)
+chunk_lookup(struct bt_reader *r, uint32_t *b, struct bt_acc *a,
+	     struct bt_pipe *p)
 {
 	const struct bt_work *w = r->w;
 	uint32_t recs[CT_BULK_MAX];
 
 	for (unsigned c = 0; c < BT_CHUNK; c++) {
-		const struct or_token **keys = w->seq + (size_t)*b * w->burst;
+		const struct or_token **keys = burst_keys(w, *b);
 		uint64_t hit;
 
 		switch (r->kind) {
 		case BT_CT:
-			hit = ct_lookup_bulk(r->tbl, keys, w->burst, recs);
+			if (r->pipelined) {
+				uint32_t nb = *b + 1 == w->nbursts ? 0 : *b + 1;
+
+				ct_lookup_start(r->tbl, burst_keys(w, nb), w->burst,
+						&p->cb[p->cur ^ 1]);
+				hit = ct_lookup_finish(r->tbl, &p->cb[p->cur], recs);
+				p->cur ^= 1;
+			} else {
+				hit = ct_lookup_bulk(r->tbl, keys, w->burst, recs);
+			}
 			break;
 		case BT_RTE:
 			hit = bulk_rte(r->tbl, keys, w->burst, recs);
@@ -121,8 +143,8 @@ chunk_lookup(struct bt_reader *r, uint32_t *b, struct bt_acc *a)
 	}
 }
 
-/* The same pipeline with no table logic: prefetch the burst's lines, then
- * read one word of each. */
+/* The same pipelines with no table logic: prefetch a burst's lines, read
+ * one word of each. */
 static void
 chunk_mem(struct bt_reader *r, uint32_t *b, struct bt_acc *a)
 {
@@ -132,8 +154,16 @@ chunk_mem(struct bt_reader *r, uint32_t *b, struct bt_acc *a)
 	for (unsigned c = 0; c < BT_CHUNK; c++) {
 		const uint64_t *const *p = r->lines + (size_t)*b * w->burst;
 
-		for (unsigned i = 0; i < w->burst; i++)
-			rte_prefetch0(p[i]);
+		if (r->pipelined) {
+			uint32_t nb = *b + 1 == w->nbursts ? 0 : *b + 1;
+			const uint64_t *const *q = r->lines + (size_t)nb * w->burst;
+
+			for (unsigned i = 0; i < w->burst; i++)
+				rte_prefetch2(q[i]);
+		} else {
+			for (unsigned i = 0; i < w->burst; i++)
+				rte_prefetch0(p[i]);
+		}
 		for (unsigned i = 0; i < w->burst; i++)
 			sum += *p[i];
 		rcu_quiescent_state();
@@ -151,18 +181,21 @@ reader_main(void *arg)
 	double t, t0 = 0, start, end;
 	uint64_t chunks = 0;
 	bool measuring = false;
+	struct bt_pipe pipe = { .cur = 0 };
 
 	r->err = bt_pin_self(r->core);
 	if (r->err != 0)
 		return NULL;
 	rcu_register_thread();
+	if (r->kind == BT_CT && r->pipelined)
+		ct_lookup_start(r->tbl, burst_keys(r->w, 0), r->w->burst, &pipe.cb[0]);
 	start = bt_now();
 	end = start + r->warmup;
 	for (;;) {
 		if (r->kind == BT_MEM)
 			chunk_mem(r, &b, &a);
 		else
-			chunk_lookup(r, &b, &a);
+			chunk_lookup(r, &b, &a, &pipe);
 		chunks++;
 		t = bt_now();
 		if (t < end)
