@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * The worker loop (see worker.h). Per burst: classify every frame, gather
- * the sender and recipient tokens of all MSGs, look them all up with ONE
- * ct_lookup_bulk() (it pipelines the bucket prefetches), then decide and
- * rewrite each MSG and queue it on the TX buffer of its egress port.
- * TX buffers are drained once per loop, so a frame waits at most one loop.
+ * the sender and recipient tokens of all MSGs and start ONE bulk lookup of
+ * them all (ct_lookup_start: hashes and bucket prefetches). The burst is
+ * held until the queue's next poll, which receives and starts the next
+ * burst first, then finishes the held one: its lookup completes
+ * (ct_lookup_finish), each MSG is decided, rewritten and queued on the TX
+ * buffer of its egress port. So the table's memory latency overlaps the
+ * next burst's RX and classify, and a MSG waits at most one more loop.
+ * TX buffers are drained once per loop.
  */
 #include <assert.h>
 #include <errno.h>
@@ -77,18 +81,66 @@ mbuf_trim(struct rte_mbuf *m, uint16_t len)
 	m->pkt_len = len;
 }
 
-/* One RX burst of one queue. Returns the number of frames received. */
+/* Sends the held frames of a queue in order: ARP replies as they are,
+ * MSGs once their lookup finishes here and they are decided and
+ * rewritten. */
+static inline void
+worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
+{
+	struct rte_mbuf *drops[OR_BURST];
+	uint32_t recs[2 * OR_BURST];
+	uint64_t *c = w->cnt[q->port_idx].v;
+	unsigned ndrop = 0, k = 0;
+
+	if (h->n == 0)
+		return;
+	if (h->nmsg != 0)
+		ct_lookup_finish(w->table, &h->lookup, recs);
+	for (unsigned j = 0; j < h->n; j++) {
+		struct rte_mbuf *m = h->pkts[j];
+		uint16_t len = m->data_len, out = 0;
+		enum or_drop_reason reason = OR_DROP_NONE;
+
+		if (!h->is_msg[j]) {
+			worker_tx(w, q->port_id, m);
+			continue;
+		}
+		switch (or_pkt_decide(rte_pktmbuf_mtod(m, uint8_t *), &len,
+				      &h->info[k], recs[2 * k], recs[2 * k + 1],
+				      w->nh, w->nh_count, &q->pa, &out, &reason)) {
+		case OR_ACT_DELIVER:
+			mbuf_trim(m, len);
+			c[OR_CNT_DELIVERED]++;
+			worker_tx(w, out, m);
+			break;
+		case OR_ACT_BOUNCE:
+			mbuf_trim(m, len);
+			c[OR_CNT_BOUNCED]++;
+			worker_tx(w, q->port_id, m);
+			break;
+		default:
+			c[drop_cnt(reason)]++;
+			drops[ndrop++] = m;
+			break;
+		}
+		k++;
+	}
+	h->n = 0;
+	h->nmsg = 0;
+	if (ndrop != 0)
+		rte_pktmbuf_free_bulk(drops, ndrop);
+}
+
+/* Receives and classifies one burst: MSGs go to h with their lookup
+ * started, ARP requests are answered into h, the rest is dropped at once.
+ * Returns the number of frames received. */
 static inline unsigned
-worker_rx(struct or_worker *w, const struct or_rxq *q)
+worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 {
 	struct rte_mbuf *pkts[OR_BURST];
 	struct rte_mbuf *drops[OR_BURST];
-	struct or_pkt_info info[OR_BURST];
-	const struct or_token *keys[2 * OR_BURST];
-	uint32_t recs[2 * OR_BURST];
-	uint8_t msg[OR_BURST];
 	uint64_t *c = w->cnt[q->port_idx].v;
-	unsigned n, i, k, nmsg = 0, ndrop = 0;
+	unsigned n, i, nheld = 0, nmsg = 0, ndrop = 0;
 
 	n = rte_eth_rx_burst(q->port_id, q->queue_id, pkts, OR_BURST);
 	if (n == 0)
@@ -99,6 +151,7 @@ worker_rx(struct or_worker *w, const struct or_rxq *q)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
+		struct or_pkt_info *info = &h->info[nmsg];
 		uint8_t *f;
 
 		if (i + OR_PREFETCH < n)
@@ -110,61 +163,59 @@ worker_rx(struct or_worker *w, const struct or_rxq *q)
 			continue;
 		}
 		f = rte_pktmbuf_mtod(m, uint8_t *);
-		switch (or_pkt_classify(f, m->data_len, &q->pa, &info[i])) {
+		switch (or_pkt_classify(f, m->data_len, &q->pa, info)) {
 		case OR_PKT_MSG:
-			keys[2 * nmsg] = info[i].sender;
-			keys[2 * nmsg + 1] = info[i].recipient;
-			msg[nmsg++] = (uint8_t)i;
+			h->keys[2 * nmsg] = info->sender;
+			h->keys[2 * nmsg + 1] = info->recipient;
+			nmsg++;
+			h->is_msg[nheld] = true;
+			h->pkts[nheld++] = m;
 			break;
 		case OR_PKT_ARP_REQUEST:
 			if (or_arp_reply(f, m->data_len, &q->pa) == 0) {
 				c[OR_CNT_ARP_REPLIES]++;
-				worker_tx(w, q->port_id, m);
+				h->is_msg[nheld] = false;
+				h->pkts[nheld++] = m;
 			} else {
 				c[OR_CNT_DROP(OR_DROP_BAD_ARP)]++;
 				drops[ndrop++] = m;
 			}
 			break;
 		default:
-			c[drop_cnt(info[i].reason)]++;
+			c[drop_cnt(info->reason)]++;
 			drops[ndrop++] = m;
 			break;
 		}
 	}
-
-	if (nmsg != 0) {
-		/* The table pointer is read (rcu_dereference) inside. */
-		ct_lookup_bulk(w->table, keys, 2 * nmsg, recs);
-		for (k = 0; k < nmsg; k++) {
-			struct rte_mbuf *m = pkts[msg[k]];
-			uint16_t len = m->data_len, out = 0;
-			enum or_drop_reason reason = OR_DROP_NONE;
-
-			switch (or_pkt_decide(rte_pktmbuf_mtod(m, uint8_t *),
-					      &len, &info[msg[k]], recs[2 * k],
-					      recs[2 * k + 1], w->nh,
-					      w->nh_count, &q->pa, &out,
-					      &reason)) {
-			case OR_ACT_DELIVER:
-				mbuf_trim(m, len);
-				c[OR_CNT_DELIVERED]++;
-				worker_tx(w, out, m);
-				break;
-			case OR_ACT_BOUNCE:
-				mbuf_trim(m, len);
-				c[OR_CNT_BOUNCED]++;
-				worker_tx(w, q->port_id, m);
-				break;
-			default:
-				c[drop_cnt(reason)]++;
-				drops[ndrop++] = m;
-				break;
-			}
-		}
-	}
+	h->n = nheld;
+	h->nmsg = nmsg;
+	if (nmsg != 0)
+		ct_lookup_start(w->table, h->keys, 2 * nmsg, &h->lookup);
 	if (ndrop != 0)
 		rte_pktmbuf_free_bulk(drops, ndrop);
 	return n;
+}
+
+/* One poll of a queue: receive and start burst k+1, then finish burst k
+ * (held since the previous poll, so a MSG waits at most one loop). */
+static inline unsigned
+worker_poll(struct or_worker *w, struct or_rxq *q)
+{
+	unsigned got = worker_rx(w, q, &q->held[q->cur ^ 1]);
+
+	worker_finish(w, q, &q->held[q->cur]);
+	q->cur ^= 1;
+	return got;
+}
+
+/* Finishes every held burst (before the worker stops or pauses). */
+static void
+worker_flush_held(struct or_worker *w)
+{
+	for (unsigned q = 0; q < w->n_rxq; q++)
+		for (unsigned i = 0; i < 2; i++)
+			worker_finish(w, &w->rxq[q], &w->rxq[q].held[i]);
+	worker_drain(w);
 }
 
 /* Sleeps as an offline QSBR reader, so no grace period waits for us. */
@@ -189,18 +240,19 @@ or_worker_main(void *arg)
 
 		if (unlikely(!__atomic_load_n(w->rx_enabled, __ATOMIC_ACQUIRE))) {
 			/* Held until the table is synced; not the hot path. */
+			worker_flush_held(w);
 			rcu_quiescent_state();
 			worker_sleep(1000);
 			continue;
 		}
 		for (unsigned q = 0; q < w->n_rxq; q++)
-			got += worker_rx(w, &w->rxq[q]);
+			got += worker_poll(w, &w->rxq[q]);
 		worker_drain(w);
 		rcu_quiescent_state();
 		if (got == 0 && w->idle_sleep_us != 0)
 			worker_sleep(w->idle_sleep_us);
 	}
-	worker_drain(w);
+	worker_flush_held(w);
 	rcu_unregister_thread();
 	return 0;
 }

@@ -12,17 +12,36 @@
 #ifndef OR_DP_WORKER_H
 #define OR_DP_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_ethdev.h>
 
+#include "optroute/ctable.h"
 #include "dp.h"
+#include "pkt/pkt.h"
+
+/* The frames of one RX burst that will be sent (MSGs, whose consent
+ * lookup has been started with ct_lookup_start, and ARP replies), held
+ * until the queue's next poll so that the table's memory latency overlaps
+ * the next burst's RX and classify. Frames leave in the order they came. */
+struct or_held {
+	unsigned n;    /* frames held */
+	unsigned nmsg; /* of which MSGs */
+	struct rte_mbuf *pkts[OR_BURST];
+	bool is_msg[OR_BURST];
+	struct or_pkt_info info[OR_BURST]; /* of the MSGs, in order */
+	const struct or_token *keys[2 * OR_BURST]; /* sender, recipient, ... */
+	struct ct_burst lookup;
+};
 
 struct or_rxq {
 	uint16_t port_id;
 	uint16_t queue_id;
 	uint16_t port_idx;
 	struct or_port_addr pa; /* the receiving port's addresses */
+	struct or_held held[2]; /* held[cur] waits; the other one is filled */
+	unsigned cur;
 };
 
 struct or_worker {
