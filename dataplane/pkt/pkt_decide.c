@@ -65,11 +65,23 @@ rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
 	udp->src_port = nh->src_udp;
 	udp->dst_port = nh->dst_udp;
 
+	/* The IPv4 checksum (verified by or_pkt_classify) is updated the
+	 * same way, from the old values: summing the header again would read
+	 * back words just written, which stalls store forwarding. */
+	uint16_t ttl_proto, ttl_proto_new;
+	uint32_t acc = (uint16_t)~ip->hdr_checksum;
+
+	memcpy(&ttl_proto, &ip->time_to_live, sizeof(ttl_proto));
+	ip->time_to_live--;
+	memcpy(&ttl_proto_new, &ip->time_to_live, sizeof(ttl_proto_new));
+	acc = csum_adj16(acc, ttl_proto, ttl_proto_new);
+	acc = csum_adj32(acc, ip->src_addr, nh->src_ip);
+	acc = csum_adj32(acc, ip->dst_addr, nh->dst_ip);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	ip->hdr_checksum = (uint16_t)~acc;
 	ip->src_addr = nh->src_ip;
 	ip->dst_addr = nh->dst_ip;
-	ip->time_to_live--;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = (uint16_t)~or_ip_sum20(ip);
 }
 
 /*

@@ -109,8 +109,9 @@ test_deliver(void)
 		}
 }
 
-/* Incremental UDP checksum update against full recomputation, over many
- * random addresses, ports and payloads (covers the 0 -> 0xffff case). */
+/* Incremental UDP and IPv4 checksum updates against full recomputation,
+ * over many random addresses, ports, TTLs and payloads (covers the
+ * 0 -> 0xffff case). */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint32_t
@@ -137,6 +138,8 @@ test_deliver_csum_random(void)
 
 		s.sip = 0x0a000000u | (rng() & 0xffffff); /* 10/8 */
 		s.sport = (uint16_t)(rng() | 1);
+		s.ttl = (uint8_t)(2 + rng() % 254);
+		s.ip_id = (uint16_t)rng();
 		s.msg_id = ((uint64_t)rng() << 32) | rng();
 		nh[T_NODE].src_ip = rte_cpu_to_be_32(rng());
 		nh[T_NODE].dst_ip = rte_cpu_to_be_32(rng());
