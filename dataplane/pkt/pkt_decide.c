@@ -68,12 +68,15 @@ rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
 	/* The IPv4 checksum (verified by or_pkt_classify) is updated the
 	 * same way, from the old values: summing the header again would read
 	 * back words just written, which stalls store forwarding. */
+	uint8_t tp[2]; /* the TTL and protocol word, as stored */
 	uint16_t ttl_proto, ttl_proto_new;
 	uint32_t acc = (uint16_t)~ip->hdr_checksum;
 
-	memcpy(&ttl_proto, &ip->time_to_live, sizeof(ttl_proto));
-	ip->time_to_live--;
-	memcpy(&ttl_proto_new, &ip->time_to_live, sizeof(ttl_proto_new));
+	memcpy(tp, &ip->time_to_live, sizeof(tp));
+	memcpy(&ttl_proto, tp, sizeof(ttl_proto));
+	tp[0]--;
+	memcpy(&ttl_proto_new, tp, sizeof(ttl_proto_new));
+	ip->time_to_live = tp[0];
 	acc = csum_adj16(acc, ttl_proto, ttl_proto_new);
 	acc = csum_adj32(acc, ip->src_addr, nh->src_ip);
 	acc = csum_adj32(acc, ip->dst_addr, nh->dst_ip);
