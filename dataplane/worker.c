@@ -81,21 +81,29 @@ mbuf_trim(struct rte_mbuf *m, uint16_t len)
 	m->pkt_len = len;
 }
 
-/* Sends the held frames of a queue in order: ARP replies as they are,
+/* Sends the held frames h of a queue in order: ARP replies as they are,
  * MSGs once their lookup finishes here and they are decided and
- * rewritten. */
+ * rewritten. The lookup of next (the burst just received; NULL when
+ * flushing) is started in the same table pass (ct_lookup_step). */
 static inline void
-worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
+worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
+	      struct or_held *next)
 {
 	struct rte_mbuf *drops[OR_BURST];
 	uint32_t recs[2 * OR_BURST];
 	uint64_t *c = w->cnt[q->port_idx].v;
 	unsigned ndrop = 0, k = 0;
 
-	if (h->n == 0)
-		return;
-	if (h->nmsg != 0)
-		ct_lookup_finish(w->table, &h->lookup, recs);
+	if (next != NULL && next->nmsg == 0)
+		next = NULL;
+	if (h->nmsg != 0 || next != NULL) {
+		h->lookup.n = 2 * h->nmsg;
+		if (next != NULL)
+			ct_lookup_step(w->table, &h->lookup, recs, next->keys,
+				       2 * next->nmsg, &next->lookup);
+		else
+			ct_lookup_finish(w->table, &h->lookup, recs);
+	}
 	for (unsigned j = 0; j < h->n; j++) {
 		struct rte_mbuf *m = h->pkts[j];
 		uint16_t len = m->data_len, out = 0;
@@ -131,8 +139,8 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 		rte_pktmbuf_free_bulk(drops, ndrop);
 }
 
-/* Receives and classifies one burst: MSGs go to h with their lookup
- * started, ARP requests are answered into h, the rest is dropped at once.
+/* Receives and classifies one burst: MSGs (and their tokens) and ARP
+ * replies go to h, the rest is dropped at once.
  * Returns the number of frames received. */
 static inline unsigned
 worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
@@ -189,21 +197,21 @@ worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 	}
 	h->n = nheld;
 	h->nmsg = nmsg;
-	if (nmsg != 0)
-		ct_lookup_start(w->table, h->keys, 2 * nmsg, &h->lookup);
 	if (ndrop != 0)
 		rte_pktmbuf_free_bulk(drops, ndrop);
 	return n;
 }
 
-/* One poll of a queue: receive and start burst k+1, then finish burst k
- * (held since the previous poll, so a MSG waits at most one loop). */
+/* One poll of a queue: receive burst k+1, then finish burst k (held since
+ * the previous poll, so a MSG waits at most one loop) while starting the
+ * lookup of k+1. */
 static inline unsigned
 worker_poll(struct or_worker *w, struct or_rxq *q)
 {
-	unsigned got = worker_rx(w, q, &q->held[q->cur ^ 1]);
+	struct or_held *next = &q->held[q->cur ^ 1];
+	unsigned got = worker_rx(w, q, next);
 
-	worker_finish(w, q, &q->held[q->cur]);
+	worker_finish(w, q, &q->held[q->cur], next);
 	q->cur ^= 1;
 	return got;
 }
@@ -214,7 +222,7 @@ worker_flush_held(struct or_worker *w)
 {
 	for (unsigned q = 0; q < w->n_rxq; q++)
 		for (unsigned i = 0; i < 2; i++)
-			worker_finish(w, &w->rxq[q], &w->rxq[q].held[i]);
+			worker_finish(w, &w->rxq[q], &w->rxq[q].held[i], NULL);
 	worker_drain(w);
 }
 

@@ -42,21 +42,25 @@ ct_find_one(const struct ct_table *t, const uint8_t *k, uint64_t hv,
 	return r;
 }
 
+/* Hashes key i of b and prefetches its primary bucket into L2. */
 static inline void
-ct_burst_hash(const struct ct_table *t, struct ct_burst *b, bool prefetch)
+ct_start_one(const struct ct_table *t, struct ct_burst *b, unsigned i)
 {
-	const struct ct_bucket *bk = t->buckets;
+	uint64_t hv = ct_hash(t, b->keys[i]->b);
+	uint32_t p = ct_prim_of(t, hv);
 
+	b->hash[i] = hv;
+	b->prim[i] = p;
+	rte_prefetch2(&t->buckets[p]);
+}
+
+static inline void
+ct_burst_init(const struct ct_table *t, struct ct_burst *b,
+	      const struct or_token *const *keys, unsigned n)
+{
+	b->keys = keys;
+	b->n = n > CT_BULK_MAX ? CT_BULK_MAX : n;
 	b->table_id = t->id;
-	for (unsigned i = 0; i < b->n; i++) {
-		uint64_t hv = ct_hash(t, b->keys[i]->b);
-		uint32_t p = ct_prim_of(t, hv);
-
-		b->hash[i] = hv;
-		b->prim[i] = p;
-		if (prefetch)
-			rte_prefetch2(&bk[p]);
-	}
 }
 
 void
@@ -65,30 +69,37 @@ ct_lookup_start(const struct ct *h, const struct or_token *const *keys,
 {
 	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
 
-	b->keys = keys;
-	b->n = n > CT_BULK_MAX ? CT_BULK_MAX : n;
-	ct_burst_hash(t, b, true);
+	ct_burst_init(t, b, keys, n);
+	for (unsigned i = 0; i < b->n; i++)
+		ct_start_one(t, b, i);
 }
 
-/* Primary buckets; returns the hits, sets *need_alt to the misses whose
- * primary's filter names them (their alternate is being prefetched). */
+/* Primary buckets of b, with the next burst (nb, may be NULL) started in
+ * the same loop: a burst's prefetches then go out spread over the work on
+ * the other one, rather than all at once into full miss queues. Returns
+ * the hits, sets *need_alt to the misses whose primary's filter names them
+ * (their alternate is being prefetched). */
 static inline uint64_t
 ct_scan_prim(const struct ct_table *t, const struct ct_burst *b,
-	     uint32_t *recs, uint64_t *need_alt)
+	     uint32_t *recs, uint64_t *need_alt, struct ct_burst *nb)
 {
 	const struct ct_bucket *bk = t->buckets;
-	unsigned n = b->n;
+	unsigned n = b->n, nn = nb != NULL ? nb->n : 0;
 	uint64_t hits = 0, need = 0;
 #ifdef CT_VEC
 	__m128i rv[CT_BULK_MAX];
 
-	/* Every primary's records first (its line is on its way or in L2):
+	/* Every primary's records first (its line is in L2 or on its way):
 	 * the lines come to L1 together, and the alternates the filters ask
 	 * for are in flight before the first compare. Prefetching the primary
 	 * again when no alternate is needed keeps the loop branch-free. */
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < (n > nn ? n : nn); i++) {
 		uint32_t want;
 
+		if (i < nn)
+			ct_start_one(t, nb, i);
+		if (i >= n)
+			continue;
 		rv[i] = ct_vec_recs(&bk[b->prim[i]]);
 		want = (ct_vec_alt_bloom(rv[i]) & ct_alt_bit(b->hash[i])) != 0;
 		rte_prefetch0(&bk[want ? ct_alt_of(t, b->hash[i], b->prim[i]) :
@@ -103,6 +114,8 @@ ct_scan_prim(const struct ct_table *t, const struct ct_burst *b,
 		hits |= (uint64_t)(r != 0) << i;
 	}
 #else
+	for (unsigned i = 0; i < nn; i++)
+		ct_start_one(t, nb, i);
 	for (unsigned i = 0; i < n; i++) {
 		const struct ct_bucket *pb = &bk[b->prim[i]];
 		uint32_t r = ct_bucket_find(pb, b->keys[i]->b);
@@ -121,7 +134,9 @@ ct_scan_prim(const struct ct_table *t, const struct ct_burst *b,
 }
 
 uint64_t
-ct_lookup_finish(const struct ct *h, struct ct_burst *b, uint32_t *recs)
+ct_lookup_step(const struct ct *h, struct ct_burst *b, uint32_t *recs,
+	       const struct or_token *const *next_keys, unsigned next_n,
+	       struct ct_burst *next)
 {
 	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
 	unsigned n = b->n;
@@ -129,10 +144,15 @@ ct_lookup_finish(const struct ct *h, struct ct_burst *b, uint32_t *recs)
 	uint64_t hits, need_alt, m1, m2;
 
 	/* Grown or replaced since start: its hashes are for another seed. */
-	if (unlikely(b->table_id != t->id))
-		ct_burst_hash(t, b, false);
+	if (unlikely(b->table_id != t->id)) {
+		b->table_id = t->id;
+		for (unsigned i = 0; i < n; i++)
+			ct_start_one(t, b, i);
+	}
+	if (next != NULL)
+		ct_burst_init(t, next, next_keys, next_n);
 	m1 = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
-	hits = ct_scan_prim(t, b, recs, &need_alt);
+	hits = ct_scan_prim(t, b, recs, &need_alt, next);
 	if (unlikely(ct_debug_mid_lookup_hook != NULL))
 		ct_debug_mid_lookup_hook();
 	while (need_alt != 0) {
@@ -165,6 +185,12 @@ ct_lookup_finish(const struct ct *h, struct ct_burst *b, uint32_t *recs)
 		}
 	}
 	return hits;
+}
+
+uint64_t
+ct_lookup_finish(const struct ct *h, struct ct_burst *b, uint32_t *recs)
+{
+	return ct_lookup_step(h, b, recs, NULL, 0, NULL);
 }
 
 uint64_t

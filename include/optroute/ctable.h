@@ -165,11 +165,20 @@ uint64_t ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
  *    use anything start read from the table, and if the table was replaced
  *    or grew in between it hashes the keys again. G1-G3 hold for the
  *    lookup as made by finish.
- * The dataplane worker starts burst k+1 before it finishes burst k. */
+ * The dataplane worker starts burst k+1 as it finishes burst k
+ * (ct_lookup_step). */
 void ct_lookup_start(const struct ct *h, const struct or_token *const *keys,
 		     unsigned n, struct ct_burst *b);
 uint64_t ct_lookup_finish(const struct ct *h, struct ct_burst *b,
 			  uint32_t *recs);
+
+/* [reader] ct_lookup_finish(b) and ct_lookup_start(next_keys, next_n,
+ * next) in one: the next burst is hashed and its prefetches issued one key
+ * at a time between the reads of b's buckets, spread over that work rather
+ * than all at once (faster than start then finish). b->n may be 0. */
+uint64_t ct_lookup_step(const struct ct *h, struct ct_burst *b, uint32_t *recs,
+			const struct or_token *const *next_keys, unsigned next_n,
+			struct ct_burst *next);
 
 /* [reader] One key. Record or 0. */
 uint32_t ct_lookup(const struct ct *h, const struct or_token *k);

@@ -143,8 +143,9 @@ check_burst(struct stress *st, struct reader_result *r,
 }
 
 /* Reader 0 looks bursts up in one call; the others as the dataplane worker
- * does: start burst k+1, finish burst k, with a quiescent state between a
- * burst's start and its finish (the table may grow or be replaced then). */
+ * does: finish burst k while starting burst k+1 (ct_lookup_step), with a
+ * quiescent state between a burst's start and its finish (the table may
+ * grow or be replaced then). */
 static void *
 reader_main(void *arg)
 {
@@ -164,12 +165,13 @@ reader_main(void *arg)
 		fill_burst(st, &rng, nb);
 		if (!pipelined) {
 			check_burst(st, r, nb, ct_lookup_bulk(st->h, nb->kp, 32, recs), recs);
-		} else {
+		} else if (!started) {
 			ct_lookup_start(st->h, nb->kp, 32, &nb->cb);
-			if (started)
-				check_burst(st, r, &bufs[cur],
-					    ct_lookup_finish(st->h, &bufs[cur].cb, recs), recs);
 			started = true;
+		} else {
+			check_burst(st, r, &bufs[cur],
+				    ct_lookup_step(st->h, &bufs[cur].cb, recs,
+						   nb->kp, 32, &nb->cb), recs);
 		}
 		cur ^= 1;
 		rcu_quiescent_state();

@@ -121,9 +121,9 @@ chunk_lookup(struct bt_reader *r, uint32_t *b, struct bt_acc *a,
 			if (r->pipelined) {
 				uint32_t nb = *b + 1 == w->nbursts ? 0 : *b + 1;
 
-				ct_lookup_start(r->tbl, burst_keys(w, nb), w->burst,
-						&p->cb[p->cur ^ 1]);
-				hit = ct_lookup_finish(r->tbl, &p->cb[p->cur], recs);
+				hit = ct_lookup_step(r->tbl, &p->cb[p->cur], recs,
+						     burst_keys(w, nb), w->burst,
+						     &p->cb[p->cur ^ 1]);
 				p->cur ^= 1;
 			} else {
 				hit = ct_lookup_bulk(r->tbl, keys, w->burst, recs);
