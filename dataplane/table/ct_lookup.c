@@ -74,6 +74,25 @@ ct_lookup_start(const struct ct *h, const struct or_token *const *keys,
 		ct_start_one(t, b, i);
 }
 
+#ifdef CT_VEC
+/* Reads the records of key i's primary bucket into *rv and prefetches its
+ * alternate bucket if the primary's filter names the key; returns that as
+ * bit i. Branch-free: when no alternate is wanted the primary (already on
+ * its way) is prefetched again. */
+static inline uint64_t
+ct_read_one(const struct ct_table *t, const struct ct_burst *b, unsigned i,
+	    __m128i *rv)
+{
+	uint32_t p = b->prim[i], a = ct_alt_of(t, b->hash[i], p);
+	uint32_t want;
+
+	*rv = ct_vec_recs(&t->buckets[p]);
+	want = (ct_vec_alt_bloom(*rv) & ct_alt_bit(b->hash[i])) != 0;
+	rte_prefetch0(&t->buckets[p ^ ((p ^ a) & (0u - want))]);
+	return (uint64_t)want << i;
+}
+#endif
+
 /* Primary buckets of b, with the next burst (nb, may be NULL) started in
  * the same loop: a burst's prefetches then go out spread over the work on
  * the other one, rather than all at once into full miss queues. Returns
@@ -88,24 +107,19 @@ ct_scan_prim(const struct ct_table *t, const struct ct_burst *b,
 	uint64_t hits = 0, need = 0;
 #ifdef CT_VEC
 	__m128i rv[CT_BULK_MAX];
+	unsigned both = n < nn ? n : nn, i;
 
 	/* Every primary's records first (its line is in L2 or on its way):
 	 * the lines come to L1 together, and the alternates the filters ask
-	 * for are in flight before the first compare. Prefetching the primary
-	 * again when no alternate is needed keeps the loop branch-free. */
-	for (unsigned i = 0; i < (n > nn ? n : nn); i++) {
-		uint32_t want;
-
-		if (i < nn)
-			ct_start_one(t, nb, i);
-		if (i >= n)
-			continue;
-		rv[i] = ct_vec_recs(&bk[b->prim[i]]);
-		want = (ct_vec_alt_bloom(rv[i]) & ct_alt_bit(b->hash[i])) != 0;
-		rte_prefetch0(&bk[want ? ct_alt_of(t, b->hash[i], b->prim[i]) :
-				  b->prim[i]]);
-		need |= (uint64_t)want << i;
+	 * for are in flight before the first compare. */
+	for (i = 0; i < both; i++) {
+		ct_start_one(t, nb, i);
+		need |= ct_read_one(t, b, i, &rv[i]);
 	}
+	for (; i < nn; i++)
+		ct_start_one(t, nb, i);
+	for (i = both; i < n; i++)
+		need |= ct_read_one(t, b, i, &rv[i]);
 	ct_compiler_barrier();
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t r = ct_vec_match(&bk[b->prim[i]], rv[i], b->keys[i]->b);
