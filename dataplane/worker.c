@@ -32,6 +32,9 @@
 #define OR_PREFETCH 4
 
 static_assert(2 * OR_BURST <= CT_BULK_MAX, "one bulk lookup per burst");
+static_assert(offsetof(struct or_hdr, recipient) ==
+	      offsetof(struct or_hdr, sender) + sizeof(struct or_token),
+	      "recipient token right after the sender's");
 
 /* TX buffer error callback: frames the TX queue did not take (ring full). */
 static void
@@ -173,8 +176,11 @@ worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 		f = rte_pktmbuf_mtod(m, uint8_t *);
 		switch (or_pkt_classify(f, m->data_len, &q->pa, info)) {
 		case OR_PKT_MSG:
+			/* The recipient follows the sender in the header:
+			 * one load of what classify just stored (loading both
+			 * pointers as one vector stalls store forwarding). */
 			h->keys[2 * nmsg] = info->sender;
-			h->keys[2 * nmsg + 1] = info->recipient;
+			h->keys[2 * nmsg + 1] = info->sender + 1;
 			nmsg++;
 			h->is_msg[nheld] = true;
 			h->pkts[nheld++] = m;

@@ -87,11 +87,46 @@ rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
 	ip->dst_addr = nh->dst_ip;
 }
 
+/* A 32-bit field as stored, as two 16-bit words of a ones' complement sum. */
+static inline uint32_t
+csum_words32(uint32_t v)
+{
+	return (v & 0xffff) + (v >> 16);
+}
+
+/* 16-bit word at byte offset off of p, as stored. */
+static inline uint16_t
+word_at(const void *p, unsigned off)
+{
+	uint16_t w;
+
+	memcpy(&w, (const uint8_t *)p + off, sizeof(w));
+	return w;
+}
+
+/* The same word with its byte at off (0 or 1 within it) replaced. */
+static inline uint16_t
+word_with(uint16_t w, unsigned off, uint8_t b)
+{
+	uint8_t x[2];
+
+	memcpy(x, &w, sizeof(x));
+	x[off] = b;
+	memcpy(&w, x, sizeof(w));
+	return w;
+}
+
 /*
  * Bounce: back to the sender with the payload stripped. Everything in the
  * output is a function of the input frame and the reason alone, so a
  * recipient who never registered and one who opted out give byte-identical
  * bounces. Returns the new frame length.
+ * Both checksums are computed from values read before anything is
+ * written: summing the headers after rewriting them would read back
+ * words just stored, which stalls store forwarding. The IPv4 one (verified
+ * by or_pkt_classify) is updated incrementally; the UDP one is summed
+ * afresh (its payload is gone) from the original OR header and the new
+ * values of the words that change.
  */
 static uint16_t
 rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
@@ -101,6 +136,36 @@ rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + info->l3_off);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	struct or_hdr *h = (struct or_hdr *)(udp + 1);
+	const rte_be16_t udp_len = RTE_BE16(UDP_HDR_LEN + OR_HDR_LEN);
+	const rte_be16_t ip_len = RTE_BE16(BOUNCE_IP_LEN);
+	rte_be32_t src = ip->src_addr, dst = ip->dst_addr;
+	rte_be16_t sport = udp->src_port;
+	/* OR header words that change: version|type, reason|reserved,
+	 * payload_len. */
+	uint16_t vt = word_at(h, 2), rr = word_at(h, 6), pl = word_at(h, 64);
+	uint16_t vt_new = word_with(vt, 1, OR_TYPE_BOUNCE);
+	uint16_t rr_new = word_with(rr, 0, reason);
+	uint16_t tp = word_at(ip, 8), tp_new = word_with(tp, 0, OR_BOUNCE_TTL);
+	uint32_t acc;
+	uint64_t sum;
+	uint16_t ck;
+
+	/* UDP: pseudo header, UDP header (checksum 0), OR header. */
+	sum = rte_raw_cksum(h, OR_HDR_LEN);
+	sum += (uint16_t)~vt + vt_new + (uint16_t)~rr + rr_new + (uint16_t)~pl;
+	sum += csum_words32(pa->ip) + csum_words32(src) +
+	       RTE_BE16(IPPROTO_UDP) + udp_len;
+	sum += pa->udp_port + sport + udp_len;
+	ck = (uint16_t)~or_csum_fold(sum);
+
+	/* IPv4: incremental from the old checksum. */
+	acc = (uint16_t)~ip->hdr_checksum;
+	acc = csum_adj16(acc, ip->total_length, ip_len);
+	acc = csum_adj16(acc, tp, tp_new);
+	acc = csum_adj32(acc, src, pa->ip);
+	acc = csum_adj32(acc, dst, src);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
 
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&pa->mac, &eth->src_addr);
@@ -109,19 +174,17 @@ rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
 	h->reason = reason;
 	h->payload_len = 0;
 
-	udp->dst_port = udp->src_port;
+	udp->dst_port = sport;
 	udp->src_port = pa->udp_port;
-	udp->dgram_len = RTE_BE16(UDP_HDR_LEN + OR_HDR_LEN);
+	udp->dgram_len = udp_len;
+	/* 0 means "no checksum" in UDP: send the other zero. */
+	udp->dgram_cksum = ck == 0 ? 0xffff : ck;
 
-	ip->total_length = RTE_BE16(BOUNCE_IP_LEN);
+	ip->total_length = ip_len;
 	ip->time_to_live = OR_BOUNCE_TTL;
-	ip->dst_addr = ip->src_addr;
+	ip->dst_addr = src;
 	ip->src_addr = pa->ip;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = (uint16_t)~or_ip_sum20(ip);
-
-	udp->dgram_cksum = 0;
-	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	ip->hdr_checksum = (uint16_t)~acc;
 	return (uint16_t)(info->l3_off + BOUNCE_IP_LEN);
 }
 

@@ -281,6 +281,49 @@ test_bounce(void)
 		}
 }
 
+/* Bounces of random frames (addresses, ports, TTL, TOS, id, flags, epoch,
+ * reason byte, payload) against the expected frame built from scratch:
+ * the checksums, computed without reading back what was rewritten, must
+ * equal full recomputation. */
+static void
+test_bounce_random(void)
+{
+	_Alignas(8) uint8_t f[T_FRAME_MAX], want[T_FRAME_MAX];
+	struct or_nexthop nh[NH_COUNT];
+	unsigned i, bad = 0;
+
+	nh_table(nh);
+	for (i = 0; i < 20000; i++) {
+		struct t_spec s = t_spec_msg(i & 1, (uint16_t)(rng() % 300));
+		struct result r;
+		uint16_t len, wlen, l3 = t_l3(&s);
+
+		s.sip = 0x0a000000u | (rng() & 0xffffff); /* 10/8 */
+		s.sport = (uint16_t)(rng() | 1);
+		s.ttl = (uint8_t)(2 + rng() % 254);
+		s.tos = (uint8_t)rng();
+		s.ip_id = (uint16_t)rng();
+		s.flags = (uint8_t)rng();
+		s.epoch = (uint8_t)rng();
+		s.reason = (uint8_t)rng(); /* ignored in a MSG, replaced */
+		s.msg_id = ((uint64_t)rng() << 32) | rng();
+		s.udp_ck = (i >> 1) & 1;
+		len = t_build(f, &s);
+		for (unsigned j = 0; j < s.payload_len; j++)
+			f[l3 + 28 + OR_HDR_LEN + j] = (uint8_t)rng();
+		if (s.udp_ck)
+			t_fix_udp_csum(f, l3);
+		wlen = build_bounce_want(want, &s);
+		run_exact(f, len, REC_IN, 0, nh, NH_COUNT, &r);
+		CU_ASSERT_EQUAL_FATAL(r.act, OR_ACT_BOUNCE);
+		CU_ASSERT_EQUAL_FATAL(r.len, wlen);
+		bad += memcmp(r.out, want, wlen) != 0 ||
+		       t_sum(r.out + l3, 20, 0) != 0xffff ||
+		       t_get16(r.out + l3 + 26) != t_udp_csum(r.out, l3);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* Decisions that drop leave the frame as it was. */
 static void
 check_drop(const uint8_t *f, uint16_t len, uint32_t srec, uint32_t rrec,
@@ -594,6 +637,7 @@ static CU_TestInfo decide_tests[] = {
 	 test_deliver_csum_zero_case},
 	{"deliver: UDP checksum error carried", test_deliver_keeps_csum_error},
 	{"bounce: exact, same for absent and opted out", test_bounce},
+	{"bounce: random frames, exact bytes and checksums", test_bounce_random},
 	{"sender not opted in: drop", test_sender_not_opted_in},
 	{"recipient node without next hop: drop", test_no_route},
 	{"bounce: bad UDP checksum dropped", test_bounce_bad_udp_csum},
