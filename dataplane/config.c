@@ -27,38 +27,11 @@
 #include "config.h"
 #include "config_val.h"
 
-enum sect_kind {
-	SECT_NONE = 0, /* before any section */
-	SECT_EAL,
-	SECT_DP,
-	SECT_PORT,
-	SECT_NEXTHOP,
-	SECT_IGNORED,  /* owned by the control plane */
-	SECT_BAD,      /* unknown or duplicate: already reported */
-};
+#include "config_parse.h"
 
-struct parse_state {
-	struct or_cfg *cfg;
-	const char *name;      /* file name in messages */
-	FILE *f;               /* source: a file ... */
-	const char *str;       /* ... or a string */
-	unsigned line;         /* current line, 1-based */
-	int at_bol;            /* next chunk starts a line */
-	int indented;          /* current line starts with blank space */
-	unsigned err_line;     /* line of the recorded error, 0 = none */
-	enum sect_kind kind;
-	unsigned idx;          /* port or nexthop index */
-	char section[64];
-	char last_key[64];
-	uint32_t seen;         /* keys seen in this section (bit = table index) */
-	int seen_eal, seen_dp;
-	unsigned args_line;
-	size_t nh_alloc;
-};
-
-static void __attribute__((format(printf, 4, 5)))
-st_err_at(struct parse_state *st, unsigned line, const char *key,
-	  const char *fmt, ...)
+void
+or_cfg_err_at(struct parse_state *st, unsigned line, const char *key,
+	      const char *fmt, ...)
 {
 	struct or_cfg *cfg = st->cfg;
 	va_list ap;
@@ -85,7 +58,7 @@ st_err_at(struct parse_state *st, unsigned line, const char *key,
 	st->err_line = line ? line : 1;
 }
 
-#define st_err(st, key, ...) st_err_at(st, (st)->line, key, __VA_ARGS__)
+#define st_err(st, key, ...) or_cfg_err_at(st, (st)->line, key, __VA_ARGS__)
 
 /* -------------------------------------------------------------- keys -- */
 
@@ -136,6 +109,19 @@ k_main_lcore(struct parse_state *st, const char *key, const char *v)
 	if (or_cfgv_u64(v, 0, OR_CFG_MAX_LCORE, &x) != 0)
 		return BAD(st, key, v, "an lcore id 0..1023");
 	st->cfg->main_lcore = (unsigned)x;
+	return 0;
+}
+
+static int
+k_lcore_cpus(struct parse_state *st, const char *key, const char *v)
+{
+	struct or_cfg *c = st->cfg;
+
+	if (or_cfgv_lcore_cpus(v, c->lcore_cpus,
+			       sizeof(c->lcore_cpus) / sizeof(c->lcore_cpus[0]),
+			       &c->n_lcore_cpus) != 0)
+		return BAD(st, key, v, "distinct lcore@cpu pairs, e.g. '2@1 3@1'");
+	st->lcore_cpus_line = st->line;
 	return 0;
 }
 
@@ -327,6 +313,7 @@ k_nh_port(struct parse_state *st, const char *key, const char *v)
 static const struct key_def eal_keys[] = {
 	{ "args", k_eal_args, 1 },
 	{ "main_lcore", k_main_lcore, 0 },
+	{ "lcore_cpus", k_lcore_cpus, 0 },
 	{ NULL, NULL, 0 },
 };
 
@@ -499,7 +486,7 @@ handler(void *user, const char *section, const char *key, const char *value)
 	case SECT_BAD:
 		return 1;
 	case SECT_NONE:
-		st_err_at(st, st->line, NULL, "key '%s' outside a section", key);
+		or_cfg_err_at(st, st->line, NULL, "key '%s' outside a section", key);
 		return 0;
 	case SECT_EAL: defs = eal_keys; break;
 	case SECT_DP: defs = dp_keys; break;
@@ -566,7 +553,7 @@ reader(char *buf, int num, void *stream)
 		return NULL;
 	buf[n] = '\0';
 	if (c == '\0' || memchr(buf, '\0', n) != NULL)
-		st_err_at(st, st->line + st->at_bol, NULL, "NUL byte in file");
+		or_cfg_err_at(st, st->line + st->at_bol, NULL, "NUL byte in file");
 	if (st->at_bol) {
 		st->line++;
 		line_begin(st, buf);
@@ -576,145 +563,12 @@ reader(char *buf, int num, void *stream)
 		c = src_getc(st);
 		if (c != EOF) {
 			src_ungetc(st, c);
-			st_err_at(st, st->line, NULL, "line longer than %d "
+			or_cfg_err_at(st, st->line, NULL, "line longer than %d "
 				  "characters (continue a long value on "
 				  "indented lines)", num - 2);
 		}
 	}
 	return buf;
-}
-
-/* ------------------------------------------------------------- check -- */
-
-static int
-cmp_nh(const void *a, const void *b)
-{
-	const struct or_cfg_nexthop *x = a, *y = b;
-
-	return (int)x->id - (int)y->id;
-}
-
-static void
-check(struct parse_state *st)
-{
-	static const char *const lcore_opts[] = { "-l", "-c", "--lcores",
-		"--main-lcore", "--master-lcore", NULL };
-	static const char *const nopci[] = { "--no-pci", NULL };
-	struct or_cfg *cfg = st->cfg;
-	unsigned rxq = 0;
-
-	if (or_cfgv_has_arg(cfg->eal_args, lcore_opts)) {
-		snprintf(st->section, sizeof(st->section), "eal");
-		st_err_at(st, st->args_line, "args", "lcores are set by [eal] "
-			  "main_lcore and [port] workers: remove -l/-c/--lcores/"
-			  "--main-lcore");
-		return;
-	}
-	if (cfg->n_ports == 0) {
-		st_err_at(st, 0, NULL, "no [port NAME] section");
-		return;
-	}
-	for (unsigned i = 0; i < cfg->n_ports; i++) {
-		struct or_cfg_port *p = &cfg->ports[i];
-		char dev[OR_CFG_DEV_LEN];
-
-		snprintf(st->section, sizeof(st->section), "port %s", p->name);
-		if (p->device[0] == '\0') {
-			st_err_at(st, p->line, NULL, "missing key 'device'");
-			return;
-		}
-		if (!p->has_ip) {
-			st_err_at(st, p->line, NULL, "missing key 'ip'");
-			return;
-		}
-		p->is_pci = or_cfgv_pci(p->device);
-		if (p->is_pci && or_cfgv_has_arg(cfg->eal_args, nopci)) {
-			st_err_at(st, p->line, "device", "PCI device '%s' but "
-				  "[eal] args has --no-pci", p->device);
-			return;
-		}
-		or_cfg_dev_name(p, dev, sizeof(dev));
-		for (unsigned j = 0; j < i; j++) {
-			char other[OR_CFG_DEV_LEN];
-
-			or_cfg_dev_name(&cfg->ports[j], other, sizeof(other));
-			if (strcmp(dev, other) == 0) {
-				st_err_at(st, p->line, "device", "device '%s' "
-					  "already used by [port %s]", dev,
-					  cfg->ports[j].name);
-				return;
-			}
-		}
-		if (!p->has_rx_queues) {
-			p->rx_queues = p->n_workers;
-		} else if (p->rx_queues != p->n_workers) {
-			st_err_at(st, p->rx_queues_line, "rx_queues",
-				  "%u RX queues but %u worker lcores (workers "
-				  "needs one lcore per RX queue)", p->rx_queues,
-				  p->n_workers);
-			return;
-		}
-		for (unsigned q = 0; q < p->n_workers; q++) {
-			unsigned l = p->workers[q], k;
-
-			if (l == cfg->main_lcore) {
-				st_err_at(st, p->workers_line, "workers",
-					  "lcore %u is the main lcore ([eal] "
-					  "main_lcore)", l);
-				return;
-			}
-			for (k = 0; k < cfg->n_workers; k++)
-				if (cfg->workers[k] == l)
-					break;
-			if (k < cfg->n_workers)
-				continue;
-			if (cfg->n_workers == OR_CFG_MAX_WORKERS) {
-				st_err_at(st, p->workers_line, "workers", "more "
-					  "than %d worker lcores in all",
-					  OR_CFG_MAX_WORKERS);
-				return;
-			}
-			/* keep ascending */
-			while (k > 0 && cfg->workers[k - 1] > l) {
-				cfg->workers[k] = cfg->workers[k - 1];
-				k--;
-			}
-			cfg->workers[k] = l;
-			cfg->n_workers++;
-		}
-		rxq += p->rx_queues;
-	}
-	if (rxq == 0) {
-		st_err_at(st, 0, NULL, "no port has workers: nothing would "
-			  "receive (set workers in a [port NAME] section)");
-		return;
-	}
-	for (unsigned i = 0; i < cfg->n_nexthops; i++) {
-		struct or_cfg_nexthop *nh = &cfg->nexthops[i];
-		unsigned j;
-
-		snprintf(st->section, sizeof(st->section), "nexthop %u", nh->id);
-		if (nh->port[0] == '\0' || !nh->has_mac || !nh->has_ip) {
-			st_err_at(st, nh->line, NULL, "missing key '%s'",
-				  nh->port[0] == '\0' ? "port" :
-				  !nh->has_mac ? "mac" : "ip");
-			return;
-		}
-		for (j = 0; j < cfg->n_ports; j++)
-			if (strcmp(cfg->ports[j].name, nh->port) == 0)
-				break;
-		if (j == cfg->n_ports) {
-			st_err_at(st, nh->port_line, "port", "no [port %s] "
-				  "section", nh->port);
-			return;
-		}
-		nh->port_idx = j;
-		if (nh->udp_port == 0)
-			nh->udp_port = cfg->udp_port;
-	}
-	if (cfg->n_nexthops > 1)
-		qsort(cfg->nexthops, cfg->n_nexthops, sizeof(*cfg->nexthops),
-		      cmp_nh);
 }
 
 /* -------------------------------------------------------------- load -- */
@@ -739,7 +593,7 @@ parse(struct parse_state *st)
 	int rc = ini_parse_stream(reader, st, handler, st);
 
 	if (rc < 0) {
-		st_err_at(st, 0, NULL, "cannot parse (out of memory)");
+		or_cfg_err_at(st, 0, NULL, "cannot parse (out of memory)");
 		return -ENOMEM;
 	}
 	/* inih's own syntax errors (no '=' or ']') never reach the handler;
@@ -750,7 +604,7 @@ parse(struct parse_state *st)
 			 st->name, rc);
 	}
 	if (st->cfg->err[0] == '\0')
-		check(st);
+		or_cfg_check(st);
 	return st->cfg->err[0] == '\0' ? 0 : -EINVAL;
 }
 

@@ -61,12 +61,20 @@ struct or_cfg_nexthop {
 	int has_mac, has_ip;
 };
 
+struct or_cfg_lcore_cpu {
+	unsigned lcore, cpu;
+};
+
 struct or_cfg {
 	char file[OR_CFG_PATH_LEN * 4];
 
 	/* [eal] */
 	char *eal_args;               /* malloc'ed, space-separated; or NULL */
 	unsigned main_lcore;
+	/* lcore_cpus: lcore -> CPU where it is not the identity (EAL
+	 * --lcores), e.g. two workers sharing a CPU on a test machine. */
+	unsigned n_lcore_cpus;
+	struct or_cfg_lcore_cpu lcore_cpus[OR_CFG_MAX_WORKERS + 1];
 
 	/* [dataplane] */
 	uint16_t udp_port;            /* host order */

@@ -25,6 +25,17 @@ or_cfg_dev_name(const struct or_cfg_port *p, char *buf, unsigned len)
 			*c = (char)tolower((unsigned char)*c);
 }
 
+/* "sep lcore" or "sep lcore@cpu"; returns the characters written. */
+static int
+put_lcore(char *s, const struct or_cfg *cfg, unsigned lcore, const char *sep)
+{
+	for (unsigned i = 0; i < cfg->n_lcore_cpus; i++)
+		if (cfg->lcore_cpus[i].lcore == lcore)
+			return sprintf(s, "%s%u@%u", sep, lcore,
+				       cfg->lcore_cpus[i].cpu);
+	return sprintf(s, "%s%u", sep, lcore);
+}
+
 int
 or_cfg_eal_argv(const struct or_cfg *cfg, const char *argv0, int *argc,
 		char ***argv)
@@ -32,7 +43,7 @@ or_cfg_eal_argv(const struct or_cfg *cfg, const char *argv0, int *argc,
 	size_t args_len = cfg->eal_args ? strlen(cfg->eal_args) + 1 : 0;
 	size_t nargs = 8 + args_len + 2 * cfg->n_ports;
 	size_t bytes = strlen(argv0) + 1 + args_len + 64 +
-		       (OR_CFG_MAX_WORKERS + 1) * 6;
+		       (OR_CFG_MAX_WORKERS + 1) * 11;
 	char **v, *s, *tok, *save = NULL;
 	int n = 0;
 
@@ -54,12 +65,13 @@ or_cfg_eal_argv(const struct or_cfg *cfg, const char *argv0, int *argc,
 		     tok = strtok_r(NULL, " \t", &save))
 			v[n++] = tok;
 	}
+	/* -l 0,1,2; or --lcores 0,1@1,2@1 where lcore_cpus maps some. */
 	v[n++] = s;
-	s += sprintf(s, "-l") + 1;
+	s += sprintf(s, cfg->n_lcore_cpus != 0 ? "--lcores" : "-l") + 1;
 	v[n++] = s;
-	s += sprintf(s, "%u", cfg->main_lcore);
+	s += put_lcore(s, cfg, cfg->main_lcore, "");
 	for (unsigned i = 0; i < cfg->n_workers; i++)
-		s += sprintf(s, ",%u", cfg->workers[i]);
+		s += put_lcore(s, cfg, cfg->workers[i], ",");
 	s++;
 	PUSH("--main-lcore=%u", cfg->main_lcore);
 	for (unsigned i = 0; i < cfg->n_ports; i++) {

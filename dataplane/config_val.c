@@ -192,3 +192,42 @@ or_cfgv_has_arg(const char *args, const char *const *names)
 	free(copy);
 	return found;
 }
+
+int
+or_cfgv_lcore_cpus(const char *v, struct or_cfg_lcore_cpu *out, unsigned max,
+		   unsigned *n)
+{
+	const char *p = v;
+	unsigned k = 0;
+
+	for (;;) {
+		unsigned long l, c;
+		char *end;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		l = strtoul(p, &end, 10);
+		if (*end != '@' || !isdigit((unsigned char)end[1]))
+			return -EINVAL;
+		c = strtoul(end + 1, &end, 10);
+		p = end;
+		if (l > OR_CFG_MAX_LCORE || c > OR_CFG_MAX_LCORE ||
+		    (*p != '\0' && *p != ' ' && *p != '\t' && *p != ','))
+			return -EINVAL;
+		for (unsigned i = 0; i < k; i++)
+			if (out[i].lcore == l)
+				return -EEXIST;
+		if (k == max)
+			return -E2BIG;
+		out[k].lcore = (unsigned)l;
+		out[k++].cpu = (unsigned)c;
+	}
+	if (k == 0)
+		return -EINVAL;
+	*n = k;
+	return 0;
+}

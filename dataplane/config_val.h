@@ -20,6 +20,11 @@ int or_cfgv_ip(const char *v, uint32_t *ip);
 /* "1,2,4-6": distinct lcore ids <= OR_CFG_MAX_LCORE, at most max;
  * -EEXIST for a repeated one, -E2BIG for too many. */
 int or_cfgv_lcores(const char *v, unsigned *out, unsigned max, unsigned *n);
+/* "2@1 3@1": lcore@cpu pairs (ids <= OR_CFG_MAX_LCORE), each lcore once,
+ * at most max pairs; -EEXIST for a repeated lcore, -E2BIG for too many. */
+struct or_cfg_lcore_cpu;
+int or_cfgv_lcore_cpus(const char *v, struct or_cfg_lcore_cpu *out,
+		       unsigned max, unsigned *n);
 /* A port name: 1..31 of [a-z0-9_] (it becomes part of counter names). */
 int or_cfgv_name(const char *s);
 /* "0000:01:00.0" or "01:00.0", optionally followed by ",devargs". */

@@ -11,6 +11,7 @@
 #include "or_test.h"
 
 #include "../../dataplane/config.c"
+#include "../../dataplane/config_check.c"
 #include "../../dataplane/config_eal.c"
 #include "../../dataplane/config_val.c"
 
@@ -380,6 +381,41 @@ test_eal_argv(void)
 	or_cfg_dev_name(&cfg.ports[1], name, sizeof(name));
 	CU_ASSERT_STRING_EQUAL(name, "0000:af:00.0");
 	or_cfg_free(&cfg);
+
+	/* lcore_cpus: two workers sharing CPU 1 (EAL --lcores). */
+	CU_ASSERT_EQUAL_FATAL(or_cfg_load_string(&cfg, "c.ini",
+		"[eal]\nlcore_cpus = 2@1, 1@1\n[port a]\ndevice = net_null0\n"
+		"workers = 1-2\nip = 192.0.2.1\n"), 0);
+	CU_ASSERT_EQUAL_FATAL(or_cfg_eal_argv(&cfg, "prog", &argc, &argv), 0);
+	const char *want3[] = {
+		"prog", "--lcores", "0,1@1,2@1", "--main-lcore=0",
+		"--vdev=net_null0",
+	};
+	CU_ASSERT_EQUAL_FATAL(argc, 5);
+	for (int i = 0; i < argc; i++)
+		CU_ASSERT_STRING_EQUAL(argv[i], want3[i]);
+	free(argv);
+	or_cfg_free(&cfg);
+}
+
+static void
+test_err_lcore_cpus(void)
+{
+	expect_err("[eal]\nlcore_cpus = 5@1\n" PORT_OK,
+		   "e.ini:2: [eal] lcore_cpus: lcore 5 is neither main_lcore "
+		   "nor a worker");
+	expect_err("[eal]\nlcore_cpus = 1@1 1@0\n" PORT_OK,
+		   "e.ini:2: [eal] lcore_cpus: invalid value '1@1 1@0' "
+		   "(expected distinct lcore@cpu pairs, e.g. '2@1 3@1')");
+	expect_err("[eal]\nlcore_cpus = 1\n" PORT_OK,
+		   "e.ini:2: [eal] lcore_cpus: invalid value '1' "
+		   "(expected distinct lcore@cpu pairs, e.g. '2@1 3@1')");
+	expect_err("[eal]\nlcore_cpus = 1@x\n" PORT_OK,
+		   "e.ini:2: [eal] lcore_cpus: invalid value '1@x' "
+		   "(expected distinct lcore@cpu pairs, e.g. '2@1 3@1')");
+	expect_err("[eal]\nlcore_cpus = 1@1;\n" PORT_OK,
+		   "e.ini:2: [eal] lcore_cpus: invalid value '1@1;' "
+		   "(expected distinct lcore@cpu pairs, e.g. '2@1 3@1')");
 }
 
 static CU_TestInfo config_tests[] = {
@@ -392,6 +428,7 @@ static CU_TestInfo config_tests[] = {
 	{ "syntax and long lines", test_err_syntax },
 	{ "file load", test_load_file },
 	{ "EAL argv", test_eal_argv },
+	{ "lcore_cpus errors", test_err_lcore_cpus },
 	CU_TEST_INFO_NULL,
 };
 
