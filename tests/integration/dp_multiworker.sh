@@ -19,14 +19,8 @@ CLIENT_MAC=02:00:00:00:01:01 CLIENT_IP=192.0.2.1
 EGRESS_MAC=02:00:00:00:02:01 EGRESS_IP=203.0.113.1
 UDP=7040
 
-python3 - "$T/entries.txt" <<'EOF'
-import hashlib, sys
-with open(sys.argv[1], "w") as f:
-    for i in range(80):
-        tok = hashlib.blake2b(b"dp-mw-%d" % i, digest_size=16).hexdigest()
-        state = "out" if i % 5 == 4 else "in"
-        f.write(f"{tok} {state} {1 + i % 2}\n")
-EOF
+# 80 entries, every 5th opted out, nodes 1 and 2.
+or_gen_entries 80 dp-mw 5
 
 for q in 0 1; do
 	"$BIN/optroute-pcapgen" -o "$T/in$q.pcap" -l "$T/manifest$q.txt" \
@@ -35,17 +29,10 @@ for q in 0 1; do
 done
 
 {
-	cat <<EOF
-[eal]
-args = --no-huge -m 256 --no-pci --file-prefix=$PREFIX
-lcore_cpus = 2@1
-[dataplane]
-udp_port = $UDP
-channel = $T/dp.sock
-table_entries = 1000
-start_rx_after_sync = yes
-idle_sleep_us = 100
-EOF
+	or_ini_eal
+	echo "lcore_cpus = 2@1"
+	or_ini_dataplane 1000 "udp_port = $UDP" "start_rx_after_sync = yes" \
+		"idle_sleep_us = 100"
 	or_ini_port client "net_pcap0,rx_pcap=$T/in0.pcap,rx_pcap=$T/in1.pcap,
   tx_pcap=$T/client0.pcap,tx_pcap=$T/client1.pcap" $CLIENT_IP $CLIENT_MAC \
 		"workers = 1,2"
@@ -70,15 +57,7 @@ timeout 20 "$BIN/optroute-chanctl" -s "$T/dp.sock" hello >"$T/hello.txt"
 grep -qx "workers 2" "$T/hello.txt" && grep -qx "entries 80" "$T/hello.txt" ||
 	{ echo "HELLO:"; cat "$T/hello.txt"; exit 1; }
 
-n=$(($(wc -l <"$T/manifest0.txt") + $(wc -l <"$T/manifest1.txt")))
-prev=-1
-for i in $(seq 1 100); do
-	rx=$(or_stat rx)
-	[ "$rx" = "$n" ] && [ "$rx" = "$prev" ] && break
-	prev=$rx
-	sleep 0.1
-done
-[ "$rx" = "$n" ] || { echo "rx $rx of $n frames"; cat "$T/dp.log"; exit 1; }
+or_wait_rx $(($(wc -l <"$T/manifest0.txt") + $(wc -l <"$T/manifest1.txt")))
 or_telemetry /optroute/stats >"$T/stats.json"
 for l in 1 2; do
 	or_telemetry "/optroute/workers,$l" >"$T/w$l.json"
@@ -108,12 +87,8 @@ if bad:
     sys.exit(f"totals are not the sums of the workers: {bad}")
 EOF
 for q in 0 1; do
-	python3 "$TOOLS/optroute-pcapcheck.py" --in "$T/in$q.pcap" \
-		--manifest "$T/manifest$q.txt" --entries "$T/entries.txt" \
-		--client-out "$T/client$q.pcap" --deliver-out "$T/deliver$q.pcap" \
-		--client "$CLIENT_MAC,$CLIENT_IP,$UDP" --egress "$EGRESS_MAC,$EGRESS_IP,$UDP" \
-		--nexthop 1,02:00:00:00:02:05,203.0.113.5,7041 \
-		--nexthop 2,02:00:00:00:02:06,203.0.113.6,$UDP \
-		--stats "$T/stats_q$q.json"
+	or_pcapcheck "$T/in$q.pcap" "$T/manifest$q.txt" "$T/client$q.pcap" \
+		"$T/deliver$q.pcap" "$T/stats_q$q.json" \
+		--nexthop 2,02:00:00:00:02:06,203.0.113.6,$UDP
 done
 echo "dp_multiworker: ok"

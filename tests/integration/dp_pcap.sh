@@ -18,20 +18,11 @@ or_trap_exit or_cleanup
 
 # The ports of or_ini_appliance.
 CLIENT_MAC=02:00:00:00:01:01 CLIENT_IP=192.0.2.1
-EGRESS_MAC=02:00:00:00:02:01 EGRESS_IP=203.0.113.1
 UDP=7040
 
 # The table: 60 entries; node 1 and 2 have next hops, node 3 has none
 # (no_route); every 7th entry opted out.
-python3 - "$T/entries.txt" <<'EOF'
-import hashlib, sys
-with open(sys.argv[1], "w") as f:
-    for i in range(60):
-        tok = hashlib.blake2b(b"dp-pcap-%d" % i, digest_size=16).hexdigest()
-        state = "out" if i % 7 == 6 else "in"
-        node = 3 if i % 10 == 9 else 1 + i % 2
-        f.write(f"{tok} {state} {node}\n")
-EOF
+or_gen_entries 60 dp-pcap 7 10
 
 write_config() { # $1 = phase
 	{
@@ -77,15 +68,7 @@ run_phase() { # $1 = phase, then pcapgen options
 	[ "$rx" = 0 ] || { echo "RX before the table was synced ($rx)"; exit 1; }
 	timeout 30 "$BIN/optroute-chanctl" -s "$T/dp.sock" -t 10000 resync "$T/entries.txt"
 
-	# net_pcap reads its file once: wait until every frame went through.
-	prev=-1
-	for i in $(seq 1 100); do
-		rx=$(or_stat rx)
-		[ "$rx" = "$n" ] && [ "$rx" = "$prev" ] && break
-		prev=$rx
-		sleep 0.1
-	done
-	[ "$rx" = "$n" ] || { echo "phase $phase: rx $rx of $n frames"; cat "$T/dp.log"; exit 1; }
+	or_wait_rx "$n"
 	or_telemetry /optroute/stats >"$T/stats$phase.json"
 	or_telemetry /optroute/ports,client \
 		/optroute/ports,delivery /optroute/channel /optroute/table
@@ -128,13 +111,9 @@ EOF
 	cat "$T/dp$phase.log"
 	[ "$rc" = 0 ] || { echo "phase $phase: optroute-dataplane exited $rc"; exit 1; }
 
-	python3 "$TOOLS/optroute-pcapcheck.py" --in "$T/in$phase.pcap" \
-		--manifest "$T/manifest$phase.txt" --entries "$T/entries.txt" \
-		--client-out "$T/client$phase.pcap" --deliver-out "$T/deliver$phase.pcap" \
-		--client "$CLIENT_MAC,$CLIENT_IP,$UDP" --egress "$EGRESS_MAC,$EGRESS_IP,$UDP" \
-		--nexthop 1,02:00:00:00:02:05,203.0.113.5,7041 \
-		--nexthop 2,02:00:00:00:02:06,203.0.113.6,$UDP \
-		--stats "$T/stats$phase.json"
+	or_pcapcheck "$T/in$phase.pcap" "$T/manifest$phase.txt" \
+		"$T/client$phase.pcap" "$T/deliver$phase.pcap" "$T/stats$phase.json" \
+		--nexthop 2,02:00:00:00:02:06,203.0.113.6,$UDP
 }
 
 # --check: a good file passes, a bad one names file, line and key.

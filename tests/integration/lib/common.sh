@@ -308,6 +308,50 @@ import json, sys
 print(json.load(sys.stdin)["/optroute/stats"][sys.argv[1]])' "$1"
 }
 
+# or_gen_entries COUNT NAME OUT_EVERY [NOROUTE_EVERY]: $T/entries.txt for
+# optroute-chanctl resync and optroute-pcapgen -e: token i is the 16-byte
+# BLAKE2b of "NAME-i"; every OUT_EVERY-th is opted out; every
+# NOROUTE_EVERY-th has node 3 (no next hop), the others node 1 or 2.
+or_gen_entries() {
+	python3 - "$T/entries.txt" "$@" <<'EOF'
+import hashlib, sys
+out, n, name, oe = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+ne = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+with open(out, "w") as f:
+    for i in range(n):
+        tok = hashlib.blake2b(b"%s-%d" % (name.encode(), i), digest_size=16).hexdigest()
+        state = "out" if i % oe == oe - 1 else "in"
+        node = 3 if ne and i % ne == ne - 1 else 1 + i % 2
+        f.write(f"{tok} {state} {node}\n")
+EOF
+}
+
+# or_wait_rx N: until the dataplane's rx counter is N and stays there
+# (net_pcap reads its files once); or_fail with the log if not in 10 s.
+or_wait_rx() {
+	local rx prev=-1 i
+	for i in $(seq 1 100); do
+		rx=$(or_stat rx)
+		[ "$rx" = "$1" ] && [ "$rx" = "$prev" ] && return 0
+		prev=$rx
+		sleep 0.1
+	done
+	or_fail "rx $rx of $1 frames"
+}
+
+# or_pcapcheck IN MANIFEST CLIENT_OUT DELIVER_OUT STATS [ARG...]: every
+# output frame of the ports of or_ini_appliance (UDP port 7040) checked
+# against the input by optroute-pcapcheck.py, with the table
+# $T/entries.txt and next hop 1 (OR_NODE_MAC, NET.5 of 203.0.113, 7041);
+# ARGs add next hops.
+or_pcapcheck() {
+	python3 "$TOOLS/optroute-pcapcheck.py" --in "$1" --manifest "$2" \
+		--entries "$T/entries.txt" --client-out "$3" --deliver-out "$4" \
+		--client "02:00:00:00:01:01,192.0.2.1,7040" \
+		--egress "02:00:00:00:02:01,203.0.113.1,7040" \
+		--nexthop "1,$OR_NODE_MAC,203.0.113.5,7041" --stats "$5" "${@:6}"
+}
+
 # ---- control plane requests (optroutectl on $T/cp.sock) --------------------
 # Numbers go through stdin (-), never on a command line.
 
