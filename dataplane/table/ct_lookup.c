@@ -8,11 +8,13 @@
  *          (PREFETCHT2: an L1 prefetch holds one of the few L1 miss buffers
  *          until its line arrives, and a burst of them stalls the core; L2
  *          has many more). Callers that can, start burst k+1 before they
- *          finish burst k (the dataplane worker does).
+ *          finish burst k.
  *  finish: read every primary bucket's records, prefetching the alternate
  *          bucket where the primary's filter names the key; compare the
  *          keys; scan the few alternate buckets; re-check the move counter
  *          on misses.
+ *  step:   finish burst k and start burst k+1 in one pass, one key of each
+ *          in turn (the dataplane worker and the benchmark use it).
  * The passes over a burst have no data-dependent branch: whether a key hit,
  * and which slot holds it, is random, and a mispredicted branch costs more
  * than the arithmetic that replaces it.
@@ -121,7 +123,7 @@ ct_scan_prim(const struct ct_table *t, const struct ct_burst *b,
 	for (i = both; i < n; i++)
 		need |= ct_read_one(t, b, i, &rv[i]);
 	ct_compiler_barrier();
-	for (unsigned i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		uint32_t r = ct_vec_match(&bk[b->prim[i]], rv[i], b->keys[i]->b);
 
 		recs[i] = r;

@@ -175,7 +175,8 @@ uint64_t ct_lookup_finish(const struct ct *h, struct ct_burst *b,
 /* [reader] ct_lookup_finish(b) and ct_lookup_start(next_keys, next_n,
  * next) in one: the next burst is hashed and its prefetches issued one key
  * at a time between the reads of b's buckets, spread over that work rather
- * than all at once (faster than start then finish). b->n may be 0. */
+ * than all at once (faster than start then finish). b->n may be 0;
+ * next must not be b. */
 uint64_t ct_lookup_step(const struct ct *h, struct ct_burst *b, uint32_t *recs,
 			const struct or_token *const *next_keys, unsigned next_n,
 			struct ct_burst *next);
