@@ -194,7 +194,8 @@ bench-table: all
 	$(BIN)/bench_table --entries $(ENTRIES)
 
 bench-dataplane: all
-	@BUILD=$(BUILD) ENTRIES=$(ENTRIES) SECONDS=$(SECONDS) tests/bench/bench-dataplane.sh
+	@BUILD=$(BUILD) ENTRIES=$(ENTRIES) SECONDS=$(SECONDS) RUNS=$(RUNS) \
+		FRAMES=$(FRAMES) PAYLOAD=$(PAYLOAD) tests/bench/bench-dataplane.sh
 
 bench-control: all
 	@BUILD=$(BUILD) tests/bench/bench-control.sh

@@ -10,11 +10,13 @@
 # (optroute-chanctl random: BATCH upserts), and the fill is timed. Then
 # dpdk-testpmd io forwarding on the same vdevs and core, for reference.
 #
-#   make bench-dataplane ENTRIES=N SECONDS=S    (FRAMES=F PAYLOAD=B optional)
+#   make bench-dataplane ENTRIES=N SECONDS=S    (FRAMES=F PAYLOAD=B RUNS=R optional)
+#
+# Each rate is the median of RUNS (3) back-to-back windows of S seconds.
 #
 # Last line: one JSON object
 #   {"entries":..,"frame_bytes":..,"workers":1,"optroute_mpps":..,
-#    "testpmd_io_mpps":..,"fill_seconds":..}
+#    "testpmd_io_mpps":..,"fill_seconds":..,"runs":..}
 set -euo pipefail
 # shellcheck source=../integration/lib/common.sh
 . "$(dirname "$0")/../integration/lib/common.sh"
@@ -28,6 +30,7 @@ ENTRIES=${ENTRIES:-10000000}
 SECONDS_RUN=${SECONDS:-0}
 [ "$SECONDS_RUN" -gt 0 ] || SECONDS_RUN=10
 FRAMES=${FRAMES:-65536}
+RUNS=${RUNS:-3}
 PAYLOAD=${PAYLOAD:-64}
 SEED=${SEED:-42}
 now() { date +%s.%N; }
@@ -54,19 +57,25 @@ TXDEV="net_null0,no-rx=1"
 
 # Rate of a counter over SECONDS_RUN: $1 = telemetry prefix, $2 = command,
 # $3 = python expression on the reply r giving the counter.
+# rate PREFIX CMD EXPR: RUNS windows of SECONDS_RUN each, back to back, of
+# the counter EXPR of telemetry CMD; prints "median min max" in Mpps.
 rate() {
-	python3 - "$TOOLS/optroute-telemetry.py" "$1" "$2" "$3" "$SECONDS_RUN" <<'EOF'
-import json, subprocess, sys, time
-tool, prefix, cmd, expr, secs = sys.argv[1:]
+	python3 - "$TOOLS/optroute-telemetry.py" "$1" "$2" "$3" "$SECONDS_RUN" "$RUNS" <<'EOF'
+import json, statistics, subprocess, sys, time
+tool, prefix, cmd, expr, secs, runs = sys.argv[1:]
 def read():
     out = subprocess.run([sys.executable, tool, "-p", prefix, cmd],
                          check=True, capture_output=True, text=True).stdout
     r = json.loads(out)[cmd.split(",")[0]]
     return time.monotonic(), eval(expr)
+v = []
 t0, c0 = read()
-time.sleep(float(secs))
-t1, c1 = read()
-print(f"{(c1 - c0) / (t1 - t0) / 1e6:.3f}")
+for _ in range(int(runs)):
+    time.sleep(float(secs))
+    t1, c1 = read()
+    v.append((c1 - c0) / (t1 - t0) / 1e6)
+    t0, c0 = t1, c1
+print(f"{statistics.median(v):.3f} {min(v):.3f} {max(v):.3f}")
 EOF
 }
 
@@ -92,7 +101,7 @@ or_telemetry /optroute/table >&2
 
 or_telemetry /optroute/clear >/dev/null
 sleep 1 # warm-up
-OR_MPPS=$(rate "$PREFIX" /optroute/stats 'r["rx"]')
+read -r OR_MPPS OR_MIN OR_MAX < <(rate "$PREFIX" /optroute/stats 'r["rx"]')
 or_telemetry /optroute/stats >"$T/stats.json"
 OR_STOP_S=60 or_stop DP_PID INT || or_fail "optroute-dataplane exited $?"
 python3 - "$T/stats.json" <<'EOF' >&2
@@ -104,7 +113,7 @@ print(f"optroute: rx {s['rx']} delivered {d} bounced {b} dropped {x} "
 if x > s["rx"] // 1000:
     sys.exit(f"unexpected drops: { {k: v for k, v in s.items() if k.startswith('drop_') and v} }")
 EOF
-or_log "optroute-dataplane: $OR_MPPS Mpps"
+or_log "optroute-dataplane: $OR_MPPS Mpps (median of $RUNS windows of ${SECONDS_RUN}s; $OR_MIN-$OR_MAX)"
 
 # ------------------------------------------------------------- testpmd --
 dpdk-testpmd -l 0,1 $EAL_MEM --no-pci --file-prefix="${PREFIX}_tp" \
@@ -115,8 +124,8 @@ TP_PID=$!
 python3 "$TOOLS/optroute-telemetry.py" -w 60 -p "${PREFIX}_tp" /ethdev/stats,0 >/dev/null ||
 	{ cat "$T/tp.log" >&2; exit 1; }
 sleep 1
-TP_MPPS=$(rate "${PREFIX}_tp" /ethdev/stats,0 'r["ipackets"]')
+read -r TP_MPPS TP_MIN TP_MAX < <(rate "${PREFIX}_tp" /ethdev/stats,0 'r["ipackets"]')
 OR_STOP_S=30 or_stop TP_PID INT || true
-or_log "dpdk-testpmd io: $TP_MPPS Mpps"
+or_log "dpdk-testpmd io: $TP_MPPS Mpps (median of $RUNS windows; $TP_MIN-$TP_MAX)"
 
-echo "{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1,\"optroute_mpps\":$OR_MPPS,\"testpmd_io_mpps\":$TP_MPPS,\"fill_seconds\":$FILL}"
+echo "{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1,\"optroute_mpps\":$OR_MPPS,\"testpmd_io_mpps\":$TP_MPPS,\"fill_seconds\":$FILL,\"runs\":$RUNS}"
