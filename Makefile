@@ -58,7 +58,7 @@ deps:
 	fi
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-x86-64* build-san-x86-64*
 
 help:
 	@sed -n '2,12p' Makefile
@@ -179,7 +179,7 @@ $(UNIT): $(call objs,$(UNIT_SRCS)) $(LIBS)
 # CUnit suites first (their summary is printed), then every integration test;
 # the last line counts both.
 test: all
-	@BUILD=$(BUILD) tests/run-all.sh
+	@BUILD=$(BUILD) SAN=$(SAN) tests/run-all.sh
 
 unit: all
 	$(UNIT)
