@@ -19,6 +19,7 @@
 #include "../../control/lib/audit.h"
 #include "../../control/lib/store.h"
 #include "or_test.h"
+#include "test_store_util.h"
 
 #define N_CHANGES 20
 #define N_TOKENS 4
@@ -29,15 +30,7 @@ static char adir[64];
 static void
 rm_store(void)
 {
-	char p[128];
-
-	if (adir[0] == '\0')
-		return;
-	snprintf(p, sizeof(p), "%s/data.mdb", adir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", adir);
-	unlink(p);
-	rmdir(adir);
+	ts_rm_store(adir);
 	adir[0] = '\0';
 }
 
@@ -46,16 +39,6 @@ suite_clean(void)
 {
 	rm_store();
 	return 0;
-}
-
-static struct or_token
-tok(uint64_t i)
-{
-	struct or_token t;
-
-	crypto_generichash(t.b, sizeof(t.b), (const uint8_t *)&i, sizeof(i),
-			   NULL, 0);
-	return t;
 }
 
 static struct or_store *
@@ -78,7 +61,7 @@ chg(unsigned i)
 					OR_ACT_OPTIN, OR_ACT_ERASE };
 
 	return (struct or_change){
-		.token = tok(i % N_TOKENS),
+		.token = ts_tok(i % N_TOKENS),
 		.action = acts[(i / N_TOKENS) % 4],
 		.method = (uint8_t)(1 + i % OR_METHOD_MAX),
 		.epoch = 1,
@@ -207,7 +190,7 @@ subject(unsigned k, size_t *n, uint64_t *bad)
 {
 	struct or_store *s = open_store(0);
 	struct or_audit_entry *e = NULL;
-	struct or_token t = tok(k);
+	struct or_token t = ts_tok(k);
 	int rc;
 
 	*bad = 12345;
@@ -302,7 +285,7 @@ test_subject(void)
 {
 	struct or_store *s;
 	struct or_audit_entry *e = NULL;
-	struct or_token t = tok(1), none = tok(99);
+	struct or_token t = ts_tok(1), none = ts_tok(99);
 	struct or_err err;
 	size_t n = 0;
 
@@ -328,7 +311,7 @@ test_subject(void)
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT_PTR_NULL(e);
 	/* the last entry (seq 20, token 3) links to the head */
-	t = tok(3);
+	t = ts_tok(3);
 	CU_ASSERT_EQUAL(or_audit_subject(s, &t, &e, &n, NULL, &err), 0);
 	CU_ASSERT_EQUAL(n, N_CHANGES / N_TOKENS);
 	CU_ASSERT_EQUAL(e[n - 1].seq, N_CHANGES);
@@ -471,7 +454,7 @@ static void
 test_tamper_index_head(void)
 {
 	struct raw r;
-	struct or_token t0 = tok(0), t1 = tok(1);
+	struct or_token t0 = ts_tok(0), t1 = ts_tok(1);
 	uint64_t kb, bad;
 	MDB_val tk = { 16, t0.b }, sk = seq_key(&kb, 5);
 	MDB_val hk = { 4, "head" }, hv;
@@ -532,7 +515,7 @@ test_atomic_with_store(void)
 	s = open_store(1u << 20); /* too small for N more changes */
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	for (unsigned i = 0; i < N; i++)
-		ch[i] = (struct or_change){ .token = tok(1000 + i),
+		ch[i] = (struct or_change){ .token = ts_tok(1000 + i),
 					    .action = OR_ACT_OPTIN,
 					    .method = OR_METHOD_IMPORT,
 					    .node = -1 };

@@ -19,6 +19,7 @@
 #include "../../control/lib/store.h"
 #include "../../control/lib/token.h"
 #include "or_test.h"
+#include "test_store_util.h"
 
 #define TEST_MAP_SIZE (256ull << 20)
 
@@ -26,18 +27,6 @@ static char sdir[64];
 
 static const struct or_node_policy pol4 = { .kind = OR_NODE_POLICY_HASH,
 					    .n_nodes = 4 };
-
-static void
-rm_store(const char *dir)
-{
-	char p[128];
-
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
-	rmdir(dir);
-}
 
 /* Each test gets a fresh empty store directory. */
 static struct or_store *
@@ -47,8 +36,7 @@ fresh_store(void)
 	struct or_store *s = NULL;
 	struct or_err err;
 
-	if (sdir[0] != '\0')
-		rm_store(sdir);
+	ts_rm_store(sdir);
 	strcpy(sdir, "/tmp/or_test_store.XXXXXX");
 	if (mkdtemp(sdir) == NULL)
 		return NULL;
@@ -76,27 +64,15 @@ reopen(struct or_store *s, int read_only)
 static int
 suite_clean(void)
 {
-	if (sdir[0] != '\0')
-		rm_store(sdir);
+	ts_rm_store(sdir);
 	return 0;
-}
-
-/* Uniform pseudo-random token i (tokens are keyed hashes in real life). */
-static struct or_token
-tok(uint64_t i)
-{
-	struct or_token t;
-
-	crypto_generichash(t.b, sizeof(t.b), (const uint8_t *)&i, sizeof(i),
-			   NULL, 0);
-	return t;
 }
 
 static struct or_change
 chg(uint64_t i, uint8_t action, int32_t node)
 {
 	return (struct or_change){
-		.token = tok(i),
+		.token = ts_tok(i),
 		.action = action,
 		.method = OR_METHOD_APP,
 		.epoch = 2,
@@ -138,7 +114,7 @@ test_commit_reopen(void)
 	s = reopen(s, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 
-	t = tok(1);
+	t = ts_tok(1);
 	CU_ASSERT_EQUAL_FATAL(or_store_get(s, &t, &c), 0);
 	CU_ASSERT_TRUE(or_token_eq(&c.token, &t));
 	CU_ASSERT_EQUAL(c.state, OR_STATE_IN);
@@ -155,7 +131,7 @@ test_commit_reopen(void)
 						OR_CFLAG_PINNED));
 	CU_ASSERT_EQUAL(res[0].prev_rec, 0);
 
-	t = tok(2);
+	t = ts_tok(2);
 	CU_ASSERT_EQUAL_FATAL(or_store_get(s, &t, &c), 0);
 	CU_ASSERT_EQUAL(c.state, OR_STATE_IN);
 	CU_ASSERT_EQUAL(c.node, or_node_pick(&pol4, &t));
@@ -163,7 +139,7 @@ test_commit_reopen(void)
 	CU_ASSERT_EQUAL(c.seq, 2);
 	CU_ASSERT_EQUAL(res[1].rec, or_consent_rec(&c));
 
-	t = tok(3);
+	t = ts_tok(3);
 	CU_ASSERT_EQUAL_FATAL(or_store_get(s, &t, &c), 0);
 	CU_ASSERT_EQUAL(c.state, OR_STATE_OUT);
 	CU_ASSERT_EQUAL(c.node, 0);
@@ -172,7 +148,7 @@ test_commit_reopen(void)
 	CU_ASSERT_EQUAL(c.withdrawn_ms, 1700000000003ull);
 	CU_ASSERT_EQUAL(res[2].seq, 3);
 
-	t = tok(4);
+	t = ts_tok(4);
 	CU_ASSERT_EQUAL(or_store_get(s, &t, &c), -ENOENT);
 	CU_ASSERT_EQUAL(last_seq(s), 3);
 	or_store_close(s);
@@ -186,7 +162,7 @@ test_semantics(void)
 	struct or_store_stats st;
 	struct or_change ch[4];
 	struct or_consent c;
-	struct or_token t = tok(10);
+	struct or_token t = ts_tok(10);
 	uint64_t first;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
@@ -239,7 +215,7 @@ test_semantics(void)
 	ch[0] = chg(13, OR_ACT_OPTIN, 1);
 	ch[0].time_ms = 0;
 	CU_ASSERT_EQUAL(or_store_apply(s, NULL, ch, 1, NULL, NULL, NULL), 0);
-	t = tok(13);
+	t = ts_tok(13);
 	CU_ASSERT_EQUAL_FATAL(or_store_get(s, &t, &c), 0);
 	CU_ASSERT(c.granted_ms > 1700000000000ull &&
 		  c.granted_ms < 4102444800000ull); /* before 2100 */
@@ -490,7 +466,7 @@ test_read_only(void)
 	struct or_store *s = fresh_store();
 	struct or_change ch = chg(1, OR_ACT_OPTIN, 3);
 	struct or_consent c;
-	struct or_token t = tok(1);
+	struct or_token t = ts_tok(1);
 	struct or_err err;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
@@ -537,7 +513,7 @@ test_policy(void)
 
 	/* hash: in range, stable, and spread over all nodes */
 	for (uint64_t i = 0; i < 4000; i++) {
-		struct or_token t = tok(i);
+		struct or_token t = ts_tok(i);
 		uint16_t n = or_node_pick(&pol4, &t);
 
 		CU_ASSERT_FATAL(n < 4);
