@@ -99,14 +99,14 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 
 	if (next != NULL && next->nmsg == 0)
 		next = NULL;
-	if (h->nmsg != 0 || next != NULL) {
-		h->lookup.n = 2 * h->nmsg;
-		if (next != NULL)
-			ct_lookup_step(w->table, &h->lookup, recs, next->keys,
-				       2 * next->nmsg, &next->lookup);
-		else
-			ct_lookup_finish(w->table, &h->lookup, recs);
-	}
+	if (h->nmsg != 0 && next != NULL)
+		ct_lookup_step(w->table, &h->lookup, recs, next->keys,
+			       2 * next->nmsg, &next->lookup);
+	else if (h->nmsg != 0)
+		ct_lookup_finish(w->table, &h->lookup, recs);
+	else if (next != NULL)
+		ct_lookup_start(w->table, next->keys, 2 * next->nmsg,
+				&next->lookup);
 	for (unsigned j = 0; j < h->n; j++) {
 		struct rte_mbuf *m = h->pkts[j];
 		uint16_t len = m->data_len, out = 0;

@@ -30,6 +30,38 @@ csum_adj32(uint32_t acc, uint32_t old, uint32_t new)
 	return csum_adj16(acc, (uint16_t)(old >> 16), (uint16_t)(new >> 16));
 }
 
+/* A 32-bit field as stored, as two 16-bit words of a ones' complement sum. */
+static inline uint32_t
+csum_words32(uint32_t v)
+{
+	return (v & 0xffff) + (v >> 16);
+}
+
+/* 16-bit word at byte offset off of p, as stored. */
+static inline uint16_t
+word_at(const void *p, unsigned off)
+{
+	uint16_t w;
+
+	memcpy(&w, (const uint8_t *)p + off, sizeof(w));
+	return w;
+}
+
+/* The same word with its byte at off (0 or 1 within it) replaced. */
+static inline uint16_t
+word_with(uint16_t w, unsigned off, uint8_t b)
+{
+	/* Shifts, not a byte array: a byte stored into the word's stack copy
+	 * and read back as a word stalls store forwarding. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	unsigned shift = off * 8;
+#else
+	unsigned shift = (1 - off) * 8;
+#endif
+
+	return (uint16_t)((w & ~(0xffu << shift)) | ((unsigned)b << shift));
+}
+
 /*
  * Delivery: the new addresses go in, TTL goes down by one. The UDP
  * checksum is updated incrementally (RFC 1624, HC' = ~(~HC + ~m + m')),
@@ -68,16 +100,12 @@ rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
 	/* The IPv4 checksum (verified by or_pkt_classify) is updated the
 	 * same way, from the old values: summing the header again would read
 	 * back words just written, which stalls store forwarding. */
-	uint8_t tp[2]; /* the TTL and protocol word, as stored */
-	uint16_t ttl_proto, ttl_proto_new;
+	uint8_t ttl = (uint8_t)(ip->time_to_live - 1);
+	uint16_t tp = word_at(ip, 8), tp_new = word_with(tp, 0, ttl);
 	uint32_t acc = (uint16_t)~ip->hdr_checksum;
 
-	memcpy(tp, &ip->time_to_live, sizeof(tp));
-	memcpy(&ttl_proto, tp, sizeof(ttl_proto));
-	tp[0]--;
-	memcpy(&ttl_proto_new, tp, sizeof(ttl_proto_new));
-	ip->time_to_live = tp[0];
-	acc = csum_adj16(acc, ttl_proto, ttl_proto_new);
+	ip->time_to_live = ttl;
+	acc = csum_adj16(acc, tp, tp_new);
 	acc = csum_adj32(acc, ip->src_addr, nh->src_ip);
 	acc = csum_adj32(acc, ip->dst_addr, nh->dst_ip);
 	acc = (acc & 0xffff) + (acc >> 16);
@@ -85,35 +113,6 @@ rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
 	ip->hdr_checksum = (uint16_t)~acc;
 	ip->src_addr = nh->src_ip;
 	ip->dst_addr = nh->dst_ip;
-}
-
-/* A 32-bit field as stored, as two 16-bit words of a ones' complement sum. */
-static inline uint32_t
-csum_words32(uint32_t v)
-{
-	return (v & 0xffff) + (v >> 16);
-}
-
-/* 16-bit word at byte offset off of p, as stored. */
-static inline uint16_t
-word_at(const void *p, unsigned off)
-{
-	uint16_t w;
-
-	memcpy(&w, (const uint8_t *)p + off, sizeof(w));
-	return w;
-}
-
-/* The same word with its byte at off (0 or 1 within it) replaced. */
-static inline uint16_t
-word_with(uint16_t w, unsigned off, uint8_t b)
-{
-	uint8_t x[2];
-
-	memcpy(x, &w, sizeof(x));
-	x[off] = b;
-	memcpy(&w, x, sizeof(w));
-	return w;
 }
 
 /*
