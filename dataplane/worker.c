@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The worker loop (see worker.h). Per burst: classify every frame, gather
- * the sender and recipient tokens of all MSGs and start ONE bulk lookup of
- * them all (ct_lookup_start: hashes and bucket prefetches). The burst is
- * held until the queue's next poll, which receives and starts the next
- * burst first, then finishes the held one: its lookup completes
- * (ct_lookup_finish), each MSG is decided, rewritten and queued on the TX
- * buffer of its egress port. So the table's memory latency overlaps the
- * next burst's RX and classify, and a MSG waits at most one more loop.
- * TX buffers are drained once per loop.
+ * The worker loop (see worker.h). Per poll of a queue: receive and
+ * classify a burst, gathering the sender and recipient tokens of all its
+ * MSGs, and hold it; then, in ONE table pass (ct_lookup_step), finish the
+ * lookup of the burst held since the previous poll and start this one's
+ * (hashes, bucket prefetches). Each MSG of the finished burst is decided,
+ * rewritten and queued on the TX buffer of its egress port, in arrival
+ * order with the held ARP replies. So a burst's bucket lines load while
+ * the worker handles the previous burst and polls again, and a MSG waits
+ * at most one more loop. TX buffers are drained once per loop.
  */
 #include <assert.h>
 #include <errno.h>
