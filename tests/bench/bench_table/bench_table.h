@@ -75,9 +75,8 @@ struct bt_reader {
 	const void *tbl;
 	const struct bt_work *w;
 	const uint64_t *const *lines; /* BT_MEM: line addresses in order */
-	/* BT_CT: start burst k+1 before finishing burst k (ct_lookup_start /
-	 * _finish, as the dataplane worker does), else ct_lookup_bulk per
-	 * burst. BT_MEM: prefetch burst k+1 into L2 while reading burst k,
+	/* BT_CT: finish burst k while starting burst k+1 (ct_lookup_step,
+	 * as the dataplane worker does), else ct_lookup_bulk per burst. BT_MEM: prefetch burst k+1 into L2 while reading burst k,
 	 * else prefetch a burst into L1 and read it. */
 	bool pipelined;
 	int core;

@@ -40,11 +40,11 @@ check_burst(struct bt_acc *a, const struct bt_work *w, uint32_t b,
 	a->bad += (uint64_t)__builtin_popcountll(bad_mask(recs, w->burst, hit));
 }
 
-static inline void
-next_burst(const struct bt_work *w, uint32_t *b)
+/* The burst after b, wrapping around the sequence. */
+static inline uint32_t
+burst_after(const struct bt_work *w, uint32_t b)
 {
-	if (++*b == w->nbursts)
-		*b = 0;
+	return b + 1 == w->nbursts ? 0 : b + 1;
 }
 
 static inline uint64_t
@@ -119,7 +119,7 @@ chunk_lookup(struct bt_reader *r, uint32_t *b, struct bt_acc *a,
 		switch (r->kind) {
 		case BT_CT:
 			if (r->pipelined) {
-				uint32_t nb = *b + 1 == w->nbursts ? 0 : *b + 1;
+				uint32_t nb = burst_after(w, *b);
 
 				hit = ct_lookup_step(r->tbl, &p->cb[p->cur], recs,
 						     burst_keys(w, nb), w->burst,
@@ -139,7 +139,7 @@ chunk_lookup(struct bt_reader *r, uint32_t *b, struct bt_acc *a,
 		}
 		check_burst(a, w, *b, hit, recs);
 		rcu_quiescent_state();
-		next_burst(w, b);
+		*b = burst_after(w, *b);
 	}
 }
 
@@ -155,7 +155,7 @@ chunk_mem(struct bt_reader *r, uint32_t *b, struct bt_acc *a)
 		const uint64_t *const *p = r->lines + (size_t)*b * w->burst;
 
 		if (r->pipelined) {
-			uint32_t nb = *b + 1 == w->nbursts ? 0 : *b + 1;
+			uint32_t nb = burst_after(w, *b);
 			const uint64_t *const *q = r->lines + (size_t)nb * w->burst;
 
 			for (unsigned i = 0; i < w->burst; i++)
@@ -167,7 +167,7 @@ chunk_mem(struct bt_reader *r, uint32_t *b, struct bt_acc *a)
 		for (unsigned i = 0; i < w->burst; i++)
 			sum += *p[i];
 		rcu_quiescent_state();
-		next_burst(w, b);
+		*b = burst_after(w, *b);
 	}
 	a->sink += sum;
 }
