@@ -92,25 +92,27 @@ struct ct {
 	struct ct_stats stats;    /* published with relaxed stores */
 };
 
-static inline uint64_t
-ct_mum(uint64_t a, uint64_t b)
-{
-	__uint128_t m = (__uint128_t)a * b;
-
-	return (uint64_t)m ^ (uint64_t)(m >> 64);
-}
-
 /* Seeded hash of a token: keys are keyed-BLAKE2b outputs, but placement
  * still depends on a per-table secret seed so nobody can aim keys at one
- * bucket. */
+ * bucket. Each seeded half is folded by a 32x32 -> 64 product (one
+ * instruction for eight keys in ct_x8.h, which computes the same), the
+ * second rotated so that both 32-bit halves of the hash mix the middle
+ * bits of both products. */
+static inline uint64_t
+ct_fold(uint64_t x)
+{
+	return (x & 0xffffffffu) * (x >> 32);
+}
+
 static inline uint64_t
 ct_hash(const struct ct_table *t, const uint8_t *k)
 {
-	uint64_t a, b;
+	uint64_t a, b, y;
 
 	memcpy(&a, k, 8);
 	memcpy(&b, k + 8, 8);
-	return ct_mum(a ^ t->seed[0], b ^ t->seed[1]);
+	y = ct_fold(b ^ t->seed[1]);
+	return ct_fold(a ^ t->seed[0]) ^ ((y >> 32) | (y << 32));
 }
 
 /* Range reduction without division (Lemire): the primary bucket from the
@@ -229,33 +231,6 @@ ct_vec_alt_bloom(__m128i recs)
 	return (uint32_t)_mm_extract_epi32(recs, 3);
 }
 
-#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__BMI2__)
-#include <immintrin.h>
-
-/* AVX-512: the whole line against the key in one compare. Qword pairs
- * (2s, 2s+1) hold slot s's key; only slots whose record in recs is stored
- * take part, so a free or vacated slot that still holds the key's bytes
- * (deleted and re-inserted elsewhere in the bucket) never answers. */
-static inline uint32_t
-ct_vec_match(const struct ct_bucket *b, __m128i recs, const uint8_t *k)
-{
-	__m512i line = _mm512_load_si512((const void *)b);
-	__m512i key = _mm512_broadcast_i32x4(
-		_mm_loadu_si128((const __m128i *)(const void *)k));
-	unsigned live = _mm_test_epi32_mask(
-		_mm_xor_si128(recs, _mm_srli_epi32(recs, 1)), _mm_set1_epi32(1)) & 7u;
-	unsigned eq = _mm512_mask_cmpeq_epi64_mask(
-		(__mmask8)(_pdep_u32(live, 0x15) * 3u), line, key);
-	unsigned m = eq & (eq >> 1);
-	/* Slot of the match, or 3 (alt_bloom's lane, zeroed below) if none. */
-	unsigned slot = (unsigned)__builtin_ctz(m | 0x40) >> 1;
-	uint32_t r = (uint32_t)_mm_cvtsi128_si32(_mm_castps_si128(
-		_mm_permutevar_ps(_mm_castsi128_ps(recs),
-				  _mm_cvtsi32_si128((int)slot))));
-
-	return ct_keep(m != 0, r);
-}
-#else
 static inline uint32_t
 ct_vec_match(const struct ct_bucket *b, __m128i recs, const uint8_t *k)
 {
@@ -276,7 +251,6 @@ ct_vec_match(const struct ct_bucket *b, __m128i recs, const uint8_t *k)
 	       ct_keep((m1 == 0xffff) & ct_rec_live(r1), r1) |
 	       ct_keep((m2 == 0xffff) & ct_rec_live(r2), r2);
 }
-#endif
 #endif
 
 /* ct_table.c */

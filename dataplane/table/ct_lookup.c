@@ -25,6 +25,7 @@
 #include <rte_prefetch.h>
 
 #include "ct_internal.h"
+#include "ct_x8.h"
 
 /* Test hook: called once per burst between the primary and the alternate
  * pass, so a unit test can move keys at the worst moment. NULL in
@@ -56,6 +57,19 @@ ct_start_one(const struct ct_table *t, struct ct_burst *b, unsigned i)
 	rte_prefetch2(&t->buckets[p]);
 }
 
+/* ct_start_one() for every key of b. */
+static inline void
+ct_start_all(const struct ct_table *t, struct ct_burst *b)
+{
+#ifdef CT_X8
+	for (unsigned i = 0; i < b->n; i += 8)
+		ct_x8_start(t, b, i, b->n - i < 8 ? b->n - i : 8);
+#else
+	for (unsigned i = 0; i < b->n; i++)
+		ct_start_one(t, b, i);
+#endif
+}
+
 static inline void
 ct_burst_init(const struct ct_table *t, struct ct_burst *b,
 	      const struct or_token *const *keys, unsigned n)
@@ -72,11 +86,10 @@ ct_lookup_start(const struct ct *h, const struct or_token *const *keys,
 	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
 
 	ct_burst_init(t, b, keys, n);
-	for (unsigned i = 0; i < b->n; i++)
-		ct_start_one(t, b, i);
+	ct_start_all(t, b);
 }
 
-#ifdef CT_VEC
+#if defined(CT_VEC) && !defined(CT_X8)
 /* Reads the records of key i's primary bucket into *rv and prefetches its
  * alternate bucket if the primary's filter names the key; returns that as
  * bit i. Branch-free: when no alternate is wanted the primary (already on
@@ -104,10 +117,24 @@ static inline uint64_t
 ct_scan_prim(const struct ct_table *t, const struct ct_burst *b,
 	     uint32_t *recs, uint64_t *need_alt, struct ct_burst *nb)
 {
-	const struct ct_bucket *bk = t->buckets;
 	unsigned n = b->n, nn = nb != NULL ? nb->n : 0;
 	uint64_t hits = 0, need = 0;
-#ifdef CT_VEC
+#if defined(CT_X8)
+	/* Four records a key, eight keys a step (ct_x8.h). */
+	__m128i rv[CT_BULK_MAX];
+	unsigned most = n > nn ? n : nn, i;
+
+	for (i = 0; i < most; i += 8) {
+		if (i < nn)
+			ct_x8_start(t, nb, i, nn - i < 8 ? nn - i : 8);
+		if (i < n)
+			need |= ct_x8_read(t, b, i, n - i < 8 ? n - i : 8, rv);
+	}
+	ct_compiler_barrier();
+	for (i = 0; i < n; i += 8)
+		hits |= ct_x8_match(t, b, i, n - i < 8 ? n - i : 8, rv, recs);
+#elif defined(CT_VEC)
+	const struct ct_bucket *bk = t->buckets;
 	__m128i rv[CT_BULK_MAX];
 	unsigned both = n < nn ? n : nn, i;
 
@@ -130,6 +157,8 @@ ct_scan_prim(const struct ct_table *t, const struct ct_burst *b,
 		hits |= (uint64_t)(r != 0) << i;
 	}
 #else
+	const struct ct_bucket *bk = t->buckets;
+
 	for (unsigned i = 0; i < nn; i++)
 		ct_start_one(t, nb, i);
 	for (unsigned i = 0; i < n; i++) {
@@ -162,8 +191,7 @@ ct_lookup_step(const struct ct *h, struct ct_burst *b, uint32_t *recs,
 	/* Grown or replaced since start: its hashes are for another seed. */
 	if (unlikely(b->table_id != t->id)) {
 		b->table_id = t->id;
-		for (unsigned i = 0; i < n; i++)
-			ct_start_one(t, b, i);
+		ct_start_all(t, b);
 	}
 	if (next != NULL)
 		ct_burst_init(t, next, next_keys, next_n);
