@@ -3,12 +3,14 @@
  * The worker loop (see worker.h). Per poll of a queue: receive and
  * classify a burst, gathering the sender and recipient tokens of all its
  * MSGs, and hold it; then, in ONE table pass (ct_lookup_step), finish the
- * lookup of the burst held since the previous poll and start this one's
- * (hashes, bucket prefetches). Each MSG of the finished burst is decided,
- * rewritten and queued on the TX buffer of its egress port, in arrival
- * order with the held ARP replies. So a burst's bucket lines load while
- * the worker handles the previous burst and polls again, and a MSG waits
- * at most one more loop. TX buffers are drained once per loop.
+ * lookup of the burst held since two polls, read the buckets of the one
+ * held since the previous poll, and start this one's (hashes, bucket
+ * prefetches). Each MSG of the finished burst is decided, rewritten and
+ * queued on the TX buffer of its egress port, in arrival order with the
+ * held ARP replies. So a burst's primary bucket lines load while the
+ * worker handles the previous burst and polls again, and the few
+ * alternate buckets over one more loop; a MSG waits at most two more
+ * loops. TX buffers are drained once per loop.
  */
 #include <assert.h>
 #include <errno.h>
@@ -86,27 +88,25 @@ mbuf_trim(struct rte_mbuf *m, uint16_t len)
 
 /* Sends the held frames h of a queue in order: ARP replies as they are,
  * MSGs once their lookup finishes here and they are decided and
- * rewritten. The lookup of next (the burst just received; NULL when
- * flushing) is started in the same table pass (ct_lookup_step). */
+ * rewritten. The same table pass reads mid's buckets (the burst received
+ * one poll after h) and starts next's lookup (the burst just received;
+ * NULL when draining): ct_lookup_step. */
 static inline void
 worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
-	      struct or_held *next)
+	      struct or_held *mid, struct or_held *next)
 {
 	struct rte_mbuf *drops[OR_BURST];
-	uint32_t recs[2 * OR_BURST];
+	const uint32_t *recs = h->lookup.recs;
 	uint64_t *c = w->cnt[q->port_idx].v;
 	unsigned ndrop = 0, k = 0;
 
 	if (next != NULL && next->nmsg == 0)
 		next = NULL;
-	if (h->nmsg != 0 && next != NULL)
-		ct_lookup_step(w->table, &h->lookup, recs, next->keys,
-			       2 * next->nmsg, &next->lookup);
-	else if (h->nmsg != 0)
-		ct_lookup_finish(w->table, &h->lookup, recs);
-	else if (next != NULL)
-		ct_lookup_start(w->table, next->keys, 2 * next->nmsg,
-				&next->lookup);
+	ct_lookup_step(w->table, h->nmsg != 0 ? &h->lookup : NULL,
+		       mid->nmsg != 0 ? &mid->lookup : NULL,
+		       next != NULL ? next->keys : NULL,
+		       next != NULL ? 2 * next->nmsg : 0,
+		       next != NULL ? &next->lookup : NULL);
 	for (unsigned j = 0; j < h->n; j++) {
 		struct rte_mbuf *m = h->pkts[j];
 		uint16_t len = m->data_len, out = 0;
@@ -208,27 +208,36 @@ worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 	return n;
 }
 
-/* One poll of a queue: receive burst k+1, then finish burst k (held since
- * the previous poll, so a MSG waits at most one loop) while starting the
- * lookup of k+1. */
+/* One poll of a queue: receive burst k+2, then finish burst k (held since
+ * two polls, so a MSG waits at most two loops) while reading k+1's
+ * buckets and starting k+2's lookup. */
 static inline unsigned
 worker_poll(struct or_worker *w, struct or_rxq *q)
 {
-	struct or_held *next = &q->held[q->cur ^ 1];
+	struct or_held *next = &q->held[(q->cur + 2) % OR_HELD];
 	unsigned got = worker_rx(w, q, next);
 
-	worker_finish(w, q, &q->held[q->cur], next);
-	q->cur ^= 1;
+	worker_finish(w, q, &q->held[q->cur], &q->held[(q->cur + 1) % OR_HELD],
+		      next);
+	q->cur = (q->cur + 1) % OR_HELD;
 	return got;
 }
 
-/* Finishes every held burst (before the worker stops or pauses). */
+/* Finishes every held burst (before the worker stops or pauses): after a
+ * poll, the burst after the next one to finish is empty, so two passes
+ * drain a queue. */
 static void
 worker_flush_held(struct or_worker *w)
 {
-	for (unsigned q = 0; q < w->n_rxq; q++)
-		for (unsigned i = 0; i < 2; i++)
-			worker_finish(w, &w->rxq[q], &w->rxq[q].held[i], NULL);
+	for (unsigned q = 0; q < w->n_rxq; q++) {
+		struct or_rxq *rq = &w->rxq[q];
+
+		for (unsigned i = 0; i < OR_HELD - 1; i++) {
+			worker_finish(w, rq, &rq->held[rq->cur],
+				      &rq->held[(rq->cur + 1) % OR_HELD], NULL);
+			rq->cur = (rq->cur + 1) % OR_HELD;
+		}
+	}
 	worker_drain(w);
 }
 

@@ -22,9 +22,11 @@
 #include "pkt/pkt.h"
 
 /* The frames of one RX burst that will be sent (MSGs, whose consent
- * lookup has been started with ct_lookup_start, and ARP replies), held
- * until the queue's next poll so that the table's memory latency overlaps
- * the next burst's RX and classify. Frames leave in the order they came. */
+ * lookup has been started, and ARP replies), held for the queue's next
+ * two polls, so that the table's memory latency overlaps the next bursts'
+ * RX and classify (ct_lookup_step). Frames leave in the order they came. */
+#define OR_HELD 3
+
 struct or_held {
 	unsigned n;    /* frames held */
 	unsigned nmsg; /* of which MSGs */
@@ -40,7 +42,9 @@ struct or_rxq {
 	uint16_t queue_id;
 	uint16_t port_idx;
 	struct or_port_addr pa; /* the receiving port's addresses */
-	struct or_held held[2]; /* held[cur] waits; the other one is filled */
+	/* held[cur] is finished at the next poll, held[cur + 1] read, and
+	 * held[cur + 2] filled (indexes mod OR_HELD). */
+	struct or_held held[OR_HELD];
 	unsigned cur;
 };
 

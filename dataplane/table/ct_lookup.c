@@ -3,18 +3,21 @@
  * Consent table: the readers' side. Runs on worker lcores for every packet;
  * see include/optroute/ctable.h for the contract it relies on.
  *
- * A burst is looked up in steps so that memory latency overlaps:
+ * A burst is looked up in three stages, so that memory latency overlaps
+ * with the work on other bursts:
  *  start:  hash every key and prefetch its primary bucket into L2
  *          (PREFETCHT2: an L1 prefetch holds one of the few L1 miss buffers
  *          until its line arrives, and a burst of them stalls the core; L2
- *          has many more). Callers that can, start burst k+1 before they
- *          finish burst k.
- *  finish: read every primary bucket's records, prefetching the alternate
- *          bucket where the primary's filter names the key; compare the
- *          keys; scan the few alternate buckets; re-check the move counter
- *          on misses.
- *  step:   finish burst k and start burst k+1 in one pass, one key of each
- *          in turn (the dataplane worker and the benchmark use it).
+ *          has many more).
+ *  read:   read every primary bucket's records, prefetch the alternate
+ *          bucket where the primary's filter names the key, compare the
+ *          keys with the primary buckets.
+ *  finish: compare the few keys left with their alternate buckets,
+ *          re-check the move counter on misses.
+ * ct_lookup_step() does one stage of three bursts in one pass: finish k,
+ * read k+1, start k+2 (the dataplane worker and the benchmark use it), so
+ * a primary has one pass to arrive, an alternate one more. ct_lookup_bulk
+ * runs the three stages of one burst back to back.
  * The passes over a burst have no data-dependent branch: whether a key hit,
  * and which slot holds it, is random, and a mispredicted branch costs more
  * than the arithmetic that replaces it.
@@ -114,9 +117,10 @@ ct_read_one(const struct ct_table *t, const struct ct_burst *b, unsigned i,
  * the hits, sets *need_alt to the misses whose primary's filter names them
  * (their alternate is being prefetched). */
 static inline uint64_t
-ct_scan_prim(const struct ct_table *t, const struct ct_burst *b,
-	     uint32_t *recs, uint64_t *need_alt, struct ct_burst *nb)
+ct_scan_prim(const struct ct_table *t, struct ct_burst *b,
+	     uint64_t *need_alt, struct ct_burst *nb)
 {
+	uint32_t *recs = b->recs;
 	unsigned n = b->n, nn = nb != NULL ? nb->n : 0;
 	uint64_t hits = 0, need = 0;
 #if defined(CT_X8)
@@ -178,27 +182,61 @@ ct_scan_prim(const struct ct_table *t, const struct ct_burst *b,
 	return hits;
 }
 
-uint64_t
-ct_lookup_step(const struct ct *h, struct ct_burst *b, uint32_t *recs,
-	       const struct or_token *const *next_keys, unsigned next_n,
-	       struct ct_burst *next)
+/* The read stage of b (may be NULL), with nb (may be NULL) started in the
+ * same loop. */
+static void
+ct_read(const struct ct_table *t, struct ct_burst *b, struct ct_burst *nb)
 {
-	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
-	unsigned n = b->n;
-	uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
-	uint64_t hits, need_alt, m1, m2;
+	struct ct_burst none;
 
-	/* Grown or replaced since start: its hashes are for another seed. */
-	if (unlikely(b->table_id != t->id)) {
+	if (b == NULL) {
+		none.n = 0;
+		b = &none;
+	} else if (unlikely(b->table_id != t->id)) {
+		/* Grown or replaced since start: its hashes are for another
+		 * seed. */
 		b->table_id = t->id;
 		ct_start_all(t, b);
 	}
-	if (next != NULL)
-		ct_burst_init(t, next, next_keys, next_n);
-	m1 = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
-	hits = ct_scan_prim(t, b, recs, &need_alt, next);
+	b->moves = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
+	b->hits = ct_scan_prim(t, b, &b->need_alt, nb);
+}
+
+/* Looks the keys of b in miss up again, whole. */
+static void
+ct_find_misses(const struct ct_table *t, struct ct_burst *b, uint64_t miss,
+	       uint64_t *hits)
+{
+	while (miss != 0) {
+		unsigned i = (unsigned)__builtin_ctzll(miss);
+		uint32_t r = ct_find_one(t, b->keys[i]->b, b->hash[i], b->prim[i]);
+
+		miss &= miss - 1;
+		b->recs[i] = r;
+		*hits |= (uint64_t)(r != 0) << i;
+	}
+}
+
+/* The finish stage of b, read by ct_read(). Returns its hits. */
+static uint64_t
+ct_finish(const struct ct_table *t, struct ct_burst *b)
+{
+	unsigned n = b->n;
+	uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
+	uint64_t hits = b->hits, need_alt = b->need_alt, m1 = b->moves, m2;
+
 	if (unlikely(ct_debug_mid_lookup_hook != NULL))
 		ct_debug_mid_lookup_hook();
+	if (unlikely(b->table_id != t->id)) {
+		/* Grown or replaced since the read: the hits stand (the keys
+		 * were there after the lookup began), the misses are looked up
+		 * again in this table. */
+		b->table_id = t->id;
+		ct_start_all(t, b);
+		m1 = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
+		ct_find_misses(t, b, all & ~hits, &hits);
+		need_alt = 0;
+	}
 	while (need_alt != 0) {
 		unsigned i = (unsigned)__builtin_ctzll(need_alt);
 		uint32_t r = ct_bucket_find(
@@ -206,7 +244,7 @@ ct_lookup_step(const struct ct *h, struct ct_burst *b, uint32_t *recs,
 			b->keys[i]->b);
 
 		need_alt &= need_alt - 1;
-		recs[i] = r;
+		b->recs[i] = r;
 		hits |= (uint64_t)(r != 0) << i;
 	}
 	/* A key moved between its buckets while we looked may have been
@@ -218,23 +256,35 @@ ct_lookup_step(const struct ct *h, struct ct_burst *b, uint32_t *recs,
 		if (m2 == m1)
 			break;
 		m1 = m2;
-		while (miss != 0) {
-			unsigned i = (unsigned)__builtin_ctzll(miss);
-			uint32_t r = ct_find_one(t, b->keys[i]->b, b->hash[i],
-						 b->prim[i]);
-
-			miss &= miss - 1;
-			recs[i] = r;
-			hits |= (uint64_t)(r != 0) << i;
-		}
+		ct_find_misses(t, b, miss, &hits);
 	}
+	b->hits = hits;
 	return hits;
+}
+
+uint64_t
+ct_lookup_step(const struct ct *h, struct ct_burst *done, struct ct_burst *mid,
+	       const struct or_token *const *next_keys, unsigned next_n,
+	       struct ct_burst *next)
+{
+	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
+
+	if (next != NULL)
+		ct_burst_init(t, next, next_keys, next_n);
+	ct_read(t, mid, next);
+	return done != NULL ? ct_finish(t, done) : 0;
 }
 
 uint64_t
 ct_lookup_finish(const struct ct *h, struct ct_burst *b, uint32_t *recs)
 {
-	return ct_lookup_step(h, b, recs, NULL, 0, NULL);
+	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
+	uint64_t hits;
+
+	ct_read(t, b, NULL);
+	hits = ct_finish(t, b);
+	memcpy(recs, b->recs, b->n * sizeof(*recs));
+	return hits;
 }
 
 uint64_t

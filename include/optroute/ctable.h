@@ -140,12 +140,17 @@ int ct_replacing(const struct ct *h);
 /* [any] Counters. */
 void ct_get_stats(const struct ct *h, struct ct_stats *s);
 
-/* A burst being looked up in two steps (below). Its fields belong to the
- * table; a caller only allocates it (on its stack or per lcore). */
+/* A burst being looked up in stages (below). Its fields belong to the
+ * table, but for recs and hits, which a caller reads once the burst is
+ * finished; a caller only allocates it (on its stack or per lcore). */
 struct ct_burst {
 	uint64_t table_id;  /* which table the hashes were computed for */
 	const struct or_token *const *keys;
 	unsigned n;
+	uint64_t moves;     /* the table's move count before the read */
+	uint64_t need_alt;  /* misses whose alternate bucket is loading */
+	uint64_t hits;      /* bit i: keys[i] found */
+	uint32_t recs[CT_BULK_MAX]; /* records, 0 for a miss */
 	uint32_t prim[CT_BULK_MAX];
 	uint64_t hash[CT_BULK_MAX];
 };
@@ -156,28 +161,35 @@ struct ct_burst {
 uint64_t ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
 			unsigned n, uint32_t *recs);
 
-/* [reader] The same lookup in two steps, so that a caller can overlap one
- * burst's memory latency with the work on another: start hashes the keys
- * and prefetches their buckets (reads nothing it relies on); finish does
- * the lookup proper and returns what ct_lookup_bulk() returns.
- *  - keys[] and the tokens must stay unchanged until finish returns.
- *  - A quiescent state may come between start and finish: finish does not
- *    use anything start read from the table, and if the table was replaced
- *    or grew in between it hashes the keys again. G1-G3 hold for the
- *    lookup as made by finish.
- * The dataplane worker starts burst k+1 as it finishes burst k
- * (ct_lookup_step). */
+/* [reader] The same lookup in stages, so that a caller can overlap one
+ * burst's memory latency with the work on others: start hashes the keys
+ * and prefetches their primary buckets (reads nothing it relies on); read
+ * compares the keys with their primary buckets and prefetches the
+ * alternates some need; finish compares those and returns what
+ * ct_lookup_bulk() returns.
+ *  - keys[] and the tokens must stay unchanged until the burst is
+ *    finished.
+ *  - Quiescent states may come between the stages: a stage uses nothing an
+ *    earlier one read but the records of keys found (values, found after
+ *    the lookup began); if the table was replaced or grew in between, the
+ *    keys are hashed again and the misses looked up again. G1-G3 hold for
+ *    the lookup as begun by the read stage.
+ * ct_lookup_finish() runs the stages start left; ct_lookup_step() is how
+ * the dataplane worker runs them, one stage of three bursts a pass. */
 void ct_lookup_start(const struct ct *h, const struct or_token *const *keys,
 		     unsigned n, struct ct_burst *b);
 uint64_t ct_lookup_finish(const struct ct *h, struct ct_burst *b,
 			  uint32_t *recs);
 
-/* [reader] ct_lookup_finish(b) and ct_lookup_start(next_keys, next_n,
- * next) in one: the next burst is hashed and its prefetches issued one key
- * at a time between the reads of b's buckets, spread over that work rather
- * than all at once (faster than start then finish). b->n may be 0;
- * next must not be b. */
-uint64_t ct_lookup_step(const struct ct *h, struct ct_burst *b, uint32_t *recs,
+/* [reader] One pass over three bursts in a pipeline: finishes done (read
+ * by the previous pass; its records are then in done->recs), reads mid
+ * (started by the previous pass), and starts next with next_keys; the
+ * read of mid and the start of next go eight keys of each in turn, so the
+ * prefetches are spread over the work. Returns done's hits. Any of the
+ * three may be NULL (when filling or draining the pipeline); none may be
+ * another. */
+uint64_t ct_lookup_step(const struct ct *h, struct ct_burst *done,
+			struct ct_burst *mid,
 			const struct or_token *const *next_keys, unsigned next_n,
 			struct ct_burst *next);
 

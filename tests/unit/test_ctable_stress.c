@@ -143,9 +143,9 @@ check_burst(struct stress *st, struct reader_result *r,
 }
 
 /* Reader 0 looks bursts up in one call; the others as the dataplane worker
- * does: finish burst k while starting burst k+1 (ct_lookup_step), with a
- * quiescent state between a burst's start and its finish (the table may
- * grow or be replaced then). */
+ * does: finish burst k, read k+1 and start k+2 in one pass
+ * (ct_lookup_step), with quiescent states between a burst's stages (the
+ * table may grow or be replaced then). */
 static void *
 reader_main(void *arg)
 {
@@ -153,27 +153,31 @@ reader_main(void *arg)
 	struct reader_result *r = ((void **)arg)[1];
 	bool pipelined = (uintptr_t)((void **)arg)[2] != 0;
 	uint64_t rng = (uint64_t)(uintptr_t)r;
-	static __thread struct rd_burst bufs[2];
-	unsigned cur = 0;
-	bool started = false;
+	static __thread struct rd_burst bufs[3];
+	unsigned cur = 0, in_flight = 0;
 	uint32_t recs[32];
 
 	rcu_register_thread();
 	while (!atomic_load_explicit(&st->stop, memory_order_acquire)) {
-		struct rd_burst *nb = &bufs[cur ^ 1];
+		struct rd_burst *done = &bufs[cur], *mid = &bufs[(cur + 1) % 3];
+		struct rd_burst *nb = &bufs[(cur + 2) % 3];
+		uint64_t hits;
 
-		fill_burst(st, &rng, nb);
 		if (!pipelined) {
+			fill_burst(st, &rng, nb);
 			check_burst(st, r, nb, ct_lookup_bulk(st->h, nb->kp, 32, recs), recs);
-		} else if (!started) {
-			ct_lookup_start(st->h, nb->kp, 32, &nb->cb);
-			started = true;
-		} else {
-			check_burst(st, r, &bufs[cur],
-				    ct_lookup_step(st->h, &bufs[cur].cb, recs,
-						   nb->kp, 32, &nb->cb), recs);
+			rcu_quiescent_state();
+			continue;
 		}
-		cur ^= 1;
+		fill_burst(st, &rng, nb);
+		hits = ct_lookup_step(st->h, in_flight == 2 ? &done->cb : NULL,
+				      in_flight >= 1 ? &mid->cb : NULL,
+				      nb->kp, 32, &nb->cb);
+		if (in_flight == 2)
+			check_burst(st, r, done, hits, done->cb.recs);
+		else
+			in_flight++;
+		cur = (cur + 1) % 3;
 		rcu_quiescent_state();
 	}
 	rcu_unregister_thread();

@@ -75,8 +75,9 @@ struct bt_reader {
 	const void *tbl;
 	const struct bt_work *w;
 	const uint64_t *const *lines; /* BT_MEM: line addresses in order */
-	/* BT_CT: finish burst k while starting burst k+1 (ct_lookup_step,
-	 * as the dataplane worker does), else ct_lookup_bulk per burst. BT_MEM: prefetch burst k+1 into L2 while reading burst k,
+	/* BT_CT: finish burst k, read k+1 and start k+2 in one pass
+	 * (ct_lookup_step, as the dataplane worker does), else
+	 * ct_lookup_bulk per burst. BT_MEM: prefetch burst k+1 into L2 while reading burst k,
 	 * else prefetch a burst into L1 and read it. */
 	bool pipelined;
 	int core;

@@ -92,9 +92,10 @@ bulk_lfht(struct cds_lfht *ht, const struct or_token **keys, unsigned n,
 	return hit;
 }
 
-/* Bursts started ahead of their lookup: state kept across chunks. */
+/* Bursts in the lookup pipeline, kept across chunks: cb[cur] is finished
+ * by the next step, cb[cur + 1] read, cb[cur + 2] started (mod 3). */
 struct bt_pipe {
-	struct ct_burst cb[2];
+	struct ct_burst cb[3];
 	unsigned cur;
 };
 
@@ -114,17 +115,21 @@ chunk_lookup(struct bt_reader *r, uint32_t *b, struct bt_acc *a,
 
 	for (unsigned c = 0; c < BT_CHUNK; c++) {
 		const struct or_token **keys = burst_keys(w, *b);
+		const uint32_t *rr = recs; /* this burst's records */
 		uint64_t hit;
 
 		switch (r->kind) {
 		case BT_CT:
 			if (r->pipelined) {
-				uint32_t nb = burst_after(w, *b);
+				uint32_t nb = burst_after(w, burst_after(w, *b));
+				struct ct_burst *done = &p->cb[p->cur];
 
-				hit = ct_lookup_step(r->tbl, &p->cb[p->cur], recs,
+				hit = ct_lookup_step(r->tbl, done,
+						     &p->cb[(p->cur + 1) % 3],
 						     burst_keys(w, nb), w->burst,
-						     &p->cb[p->cur ^ 1]);
-				p->cur ^= 1;
+						     &p->cb[(p->cur + 2) % 3]);
+				rr = done->recs;
+				p->cur = (p->cur + 1) % 3;
 			} else {
 				hit = ct_lookup_bulk(r->tbl, keys, w->burst, recs);
 			}
@@ -137,7 +142,7 @@ chunk_lookup(struct bt_reader *r, uint32_t *b, struct bt_acc *a,
 					keys, w->burst, recs);
 			break;
 		}
-		check_burst(a, w, *b, hit, recs);
+		check_burst(a, w, *b, hit, rr);
 		rcu_quiescent_state();
 		*b = burst_after(w, *b);
 	}
@@ -187,8 +192,12 @@ reader_main(void *arg)
 	if (r->err != 0)
 		return NULL;
 	rcu_register_thread();
-	if (r->kind == BT_CT && r->pipelined)
+	if (r->kind == BT_CT && r->pipelined) {
+		/* Fill the pipeline: bursts 0 and 1 in flight. */
 		ct_lookup_start(r->tbl, burst_keys(r->w, 0), r->w->burst, &pipe.cb[0]);
+		ct_lookup_step(r->tbl, NULL, &pipe.cb[0], burst_keys(r->w, 1),
+			       r->w->burst, &pipe.cb[1]);
+	}
 	start = bt_now();
 	end = start + r->warmup;
 	for (;;) {
