@@ -35,16 +35,27 @@
  * production: one predictable branch per burst. */
 void (*ct_debug_mid_lookup_hook)(void);
 
+/* The reader's scan of one bucket. */
+static inline uint32_t
+ct_find_in(const struct ct_bucket *b, const uint8_t *k)
+{
+#ifdef CT_X8
+	return ct_x8_find(b, k);
+#else
+	return ct_bucket_find(b, k);
+#endif
+}
+
 static inline uint32_t
 ct_find_one(const struct ct_table *t, const uint8_t *k, uint64_t hv,
 	    uint32_t prim)
 {
 	const struct ct_bucket *b = &t->buckets[prim];
-	uint32_t r = ct_bucket_find(b, k);
+	uint32_t r = ct_find_in(b, k);
 
 	if (r == 0 && (__atomic_load_n(&b->alt_bloom, __ATOMIC_ACQUIRE) &
 		       ct_alt_bit(hv)))
-		r = ct_bucket_find(&t->buckets[ct_alt_of(t, hv, prim)], k);
+		r = ct_find_in(&t->buckets[ct_alt_of(t, hv, prim)], k);
 	return r;
 }
 
@@ -239,7 +250,7 @@ ct_finish(const struct ct_table *t, struct ct_burst *b)
 	}
 	while (need_alt != 0) {
 		unsigned i = (unsigned)__builtin_ctzll(need_alt);
-		uint32_t r = ct_bucket_find(
+		uint32_t r = ct_find_in(
 			&t->buckets[ct_alt_of(t, b->hash[i], b->prim[i])],
 			b->keys[i]->b);
 

@@ -147,6 +147,23 @@ ct_x8_read(const struct ct_table *t, const struct ct_burst *b, unsigned i,
 	return (uint64_t)want << i;
 }
 
+/* ct_bucket_find() for one key, the whole line in one compare: the record
+ * of the live slot of bucket b holding key k, or 0. */
+static inline uint32_t
+ct_x8_find(const struct ct_bucket *b, const uint8_t *k)
+{
+	__m128i recs = ct_vec_recs(b);
+	__m512i key = _mm512_broadcast_i32x4(_mm_loadu_si128((const void *)k));
+	unsigned eq, live;
+
+	ct_compiler_barrier(); /* keys after the records (ct_vec_recs) */
+	eq = _mm512_cmpeq_epi64_mask(_mm512_load_si512((const void *)b), key);
+	live = _mm_test_epi32_mask(_mm_xor_si128(recs, _mm_srli_epi32(recs, 1)),
+				   _mm_set1_epi32(1));
+	return (uint32_t)_mm_cvtsi128_si32(_mm_maskz_compress_epi32(
+		(__mmask8)(_pext_u32(eq & (eq >> 1), 0x15) & live), recs));
+}
+
 /* Compares b's keys i..i+cnt-1 with their primary buckets, whose records
  * are rv[i..]: recs[i..] get the record of the live slot holding the key,
  * or 0; returns the hits as bits i... */
