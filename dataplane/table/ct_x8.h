@@ -85,8 +85,10 @@ ct_x8_start(const struct ct_table *t, struct ct_burst *b, unsigned i,
 	p = ct_x8_prim(t, h);
 	_mm512_mask_storeu_epi64(&b->hash[i], m, h);
 	_mm256_mask_storeu_epi32(&b->prim[i], m, _mm512_cvtepi64_epi32(p));
+	/* All eight, past cnt too (a bucket of the zero key's: memory
+	 * that is there): no compare per key. */
 	ct_x8_addrs(t, p, ad);
-	for (unsigned j = 0; j < cnt; j++)
+	for (unsigned j = 0; j < 8; j++)
 		rte_prefetch2((const void *)(uintptr_t)ad[j]);
 }
 
@@ -142,7 +144,7 @@ ct_x8_read(const struct ct_table *t, const struct ct_burst *b, unsigned i,
 	wrap = _mm512_cmpeq_epu64_mask(a, nb);
 	a = _mm512_mask_mov_epi64(a, wrap, _mm512_setzero_si512());
 	ct_x8_addrs(t, _mm512_mask_mov_epi64(p, want, a), ad);
-	for (unsigned j = 0; j < cnt; j++)
+	for (unsigned j = 0; j < 8; j++) /* past cnt: bucket 0 */
 		rte_prefetch0((const void *)(uintptr_t)ad[j]);
 	return (uint64_t)want << i;
 }
