@@ -71,6 +71,7 @@ ct_sync(struct ct *h)
 	struct ct_table *retired = h->retired;
 
 	h->retired = NULL;
+	__atomic_store_n(&h->changes, h->changes + 1, __ATOMIC_RELEASE);
 	synchronize_rcu();
 	ct_table_reclaim(h->live);
 	ct_free_retired(h, retired);

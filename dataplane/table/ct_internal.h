@@ -78,6 +78,9 @@ enum ct_build {
 /* The handle readers hold. */
 struct ct {
 	struct ct_table *live; /* RCU-protected: rcu_dereference / rcu_assign_pointer */
+	/* Bumped by ct_sync() before its grace period: a burst whose read
+	 * stage saw another value is looked up again whole (G4). */
+	uint64_t changes;
 
 	/* Writer-only. */
 	struct ct_table *next __attribute__((aligned(CT_CACHE_LINE)));

@@ -196,7 +196,8 @@ ct_scan_prim(const struct ct_table *t, struct ct_burst *b,
 /* The read stage of b (may be NULL), with nb (may be NULL) started in the
  * same loop. */
 static void
-ct_read(const struct ct_table *t, struct ct_burst *b, struct ct_burst *nb)
+ct_read(const struct ct *h, const struct ct_table *t, struct ct_burst *b,
+	struct ct_burst *nb)
 {
 	struct ct_burst none;
 
@@ -209,6 +210,7 @@ ct_read(const struct ct_table *t, struct ct_burst *b, struct ct_burst *nb)
 		b->table_id = t->id;
 		ct_start_all(t, b);
 	}
+	b->changes = __atomic_load_n(&h->changes, __ATOMIC_ACQUIRE);
 	b->moves = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
 	b->hits = ct_scan_prim(t, b, &b->need_alt, nb);
 }
@@ -230,23 +232,35 @@ ct_find_misses(const struct ct_table *t, struct ct_burst *b, uint64_t miss,
 
 /* The finish stage of b, read by ct_read(). Returns its hits. */
 static uint64_t
-ct_finish(const struct ct_table *t, struct ct_burst *b)
+ct_finish(const struct ct *h, const struct ct_table *t, struct ct_burst *b)
 {
 	unsigned n = b->n;
 	uint64_t all = n == 64 ? ~0ull : (1ull << n) - 1;
 	uint64_t hits = b->hits, need_alt = b->need_alt, m1 = b->moves, m2;
+	uint64_t again = 0;
 
 	if (unlikely(ct_debug_mid_lookup_hook != NULL))
 		ct_debug_mid_lookup_hook();
 	if (unlikely(b->table_id != t->id)) {
-		/* Grown or replaced since the read: the hits stand (the keys
-		 * were there after the lookup began), the misses are looked up
-		 * again in this table. */
+		/* Grown or replaced since the read: its hashes are for
+		 * another seed, and the misses are looked up again. */
 		b->table_id = t->id;
 		ct_start_all(t, b);
+		again = all & ~hits;
+	}
+	if (unlikely(__atomic_load_n(&h->changes, __ATOMIC_ACQUIRE) !=
+		     b->changes)) {
+		/* A ct_sync() began since the read (G4, ctable.h): what the
+		 * read found may be older than a change already
+		 * acknowledged by now, so the whole burst is looked up
+		 * again. */
+		hits = 0;
+		again = all;
+	}
+	if (unlikely(again != 0)) {
 		m1 = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
-		ct_find_misses(t, b, all & ~hits, &hits);
 		need_alt = 0;
+		ct_find_misses(t, b, again, &hits);
 	}
 	while (need_alt != 0) {
 		unsigned i = (unsigned)__builtin_ctzll(need_alt);
@@ -282,8 +296,8 @@ ct_lookup_step(const struct ct *h, struct ct_burst *done, struct ct_burst *mid,
 
 	if (next != NULL)
 		ct_burst_init(t, next, next_keys, next_n);
-	ct_read(t, mid, next);
-	return done != NULL ? ct_finish(t, done) : 0;
+	ct_read(h, t, mid, next);
+	return done != NULL ? ct_finish(h, t, done) : 0;
 }
 
 uint64_t
@@ -292,8 +306,8 @@ ct_lookup_finish(const struct ct *h, struct ct_burst *b, uint32_t *recs)
 	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
 	uint64_t hits;
 
-	ct_read(t, b, NULL);
-	hits = ct_finish(t, b);
+	ct_read(h, t, b, NULL);
+	hits = ct_finish(h, t, b);
 	memcpy(recs, b->recs, b->n * sizeof(*recs));
 	return hits;
 }

@@ -25,6 +25,11 @@
  *     replaces it.
  *  G3 If K was deleted before L began and ct_sync() returned since, L misses.
  *     (A lookup overlapping the delete may still see the old record.)
+ *  G4 A lookup in stages (ct_lookup_start/_step/_finish) whose finish
+ *     stage comes after a ct_sync() returned reflects every change made
+ *     before that ct_sync(), even if its read stage came before: so what
+ *     a caller decides after the finish is never older than a change
+ *     already acknowledged (the update channel ACKs after ct_sync()).
  *
  * How (see dataplane/table/ct_table.c for the details):
  *  - A slot is (16-byte key, 32-bit record) inside one 64-byte bucket. A
@@ -44,6 +49,9 @@
  *    is placed there; bits are only cleared by rebuilding the table): a
  *    lookup reads the alternate bucket only when the key's bit is set, so
  *    most lookups, hits and misses, touch one cache line.
+ *  - ct_sync() bumps the handle's change count before its grace period; a
+ *    finish stage that sees another count than its read stage did looks
+ *    the whole burst up again (G4; rare: one ct_sync per update batch).
  *  - Growth and replace build a second table beside the live one (the
  *    writer mirrors every change into it), publish it with
  *    rcu_assign_pointer, and free the old one after a grace period.
@@ -147,6 +155,7 @@ struct ct_burst {
 	uint64_t table_id;  /* which table the hashes were computed for */
 	const struct or_token *const *keys;
 	unsigned n;
+	uint64_t changes;   /* the handle's ct_sync() count before the read */
 	uint64_t moves;     /* the table's move count before the read */
 	uint64_t need_alt;  /* misses whose alternate bucket is loading */
 	uint64_t hits;      /* bit i: keys[i] found */
