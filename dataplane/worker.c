@@ -208,19 +208,45 @@ worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 	return n;
 }
 
+/* The burst a queue holds i polls ahead of the next one to finish. */
+static inline struct or_held *
+held_at(struct or_rxq *q, unsigned i)
+{
+	return &q->held[(q->cur + i) % OR_HELD];
+}
+
+/* One pass of a queue's lookup pipeline: finish held_at(0), read
+ * held_at(1), start next (the burst just received into held_at(2), or
+ * NULL when draining). */
+static inline void
+worker_advance(struct or_worker *w, struct or_rxq *q, struct or_held *next)
+{
+	worker_finish(w, q, held_at(q, 0), held_at(q, 1), next);
+	q->cur = (q->cur + 1) % OR_HELD;
+}
+
 /* One poll of a queue: receive burst k+2, then finish burst k (held since
  * two polls, so a MSG waits at most two loops) while reading k+1's
  * buckets and starting k+2's lookup. */
 static inline unsigned
 worker_poll(struct or_worker *w, struct or_rxq *q)
 {
-	struct or_held *next = &q->held[(q->cur + 2) % OR_HELD];
+	struct or_held *next = held_at(q, 2);
 	unsigned got = worker_rx(w, q, next);
 
-	worker_finish(w, q, &q->held[q->cur], &q->held[(q->cur + 1) % OR_HELD],
-		      next);
-	q->cur = (q->cur + 1) % OR_HELD;
+	worker_advance(w, q, next);
 	return got;
+}
+
+/* Frames held in any queue's pipeline. */
+static bool
+worker_holding(const struct or_worker *w)
+{
+	for (unsigned q = 0; q < w->n_rxq; q++)
+		for (unsigned i = 0; i < OR_HELD; i++)
+			if (w->rxq[q].held[i].n != 0)
+				return true;
+	return false;
 }
 
 /* Finishes every held burst (before the worker stops or pauses): after a
@@ -229,15 +255,9 @@ worker_poll(struct or_worker *w, struct or_rxq *q)
 static void
 worker_flush_held(struct or_worker *w)
 {
-	for (unsigned q = 0; q < w->n_rxq; q++) {
-		struct or_rxq *rq = &w->rxq[q];
-
-		for (unsigned i = 0; i < OR_HELD - 1; i++) {
-			worker_finish(w, rq, &rq->held[rq->cur],
-				      &rq->held[(rq->cur + 1) % OR_HELD], NULL);
-			rq->cur = (rq->cur + 1) % OR_HELD;
-		}
-	}
+	for (unsigned q = 0; q < w->n_rxq; q++)
+		for (unsigned i = 0; i < OR_HELD - 1; i++)
+			worker_advance(w, &w->rxq[q], NULL);
 	worker_drain(w);
 }
 
@@ -272,7 +292,8 @@ or_worker_main(void *arg)
 			got += worker_poll(w, &w->rxq[q]);
 		worker_drain(w);
 		rcu_quiescent_state();
-		if (got == 0 && w->idle_sleep_us != 0)
+		/* Not while frames are held: idle polls finish them. */
+		if (got == 0 && w->idle_sleep_us != 0 && !worker_holding(w))
 			worker_sleep(w->idle_sleep_us);
 	}
 	worker_flush_held(w);
