@@ -42,6 +42,33 @@ ct_x8_addrs(const struct ct_table *t, __m512i idx, uint64_t *out)
 		_mm512_slli_epi64(idx, 6)));
 }
 
+/* Four 16-byte values as one vector, a in the low lane. */
+static inline __m512i
+ct_x8_join4(__m128i a, __m128i b, __m128i c, __m128i d)
+{
+	__m512i v = _mm512_castsi128_si512(a);
+
+	v = _mm512_inserti64x2(v, b, 1);
+	v = _mm512_inserti64x2(v, c, 2);
+	return _mm512_inserti64x2(v, d, 3);
+}
+
+/* A token's 16 bytes. */
+static inline __m128i
+ct_x8_key(const struct or_token *k)
+{
+	return _mm_loadu_si128((const void *)k->b);
+}
+
+/* The live-record lanes of four buckets' records (ct_rec_live()). */
+static inline __mmask16
+ct_x8_live(__m512i recs)
+{
+	return _mm512_test_epi32_mask(
+		_mm512_xor_si512(recs, _mm512_srli_epi32(recs, 1)),
+		_mm512_set1_epi32(1));
+}
+
 /* Primary bucket indexes of hashes h: ct_prim_of(). */
 static inline __m512i
 ct_x8_prim(const struct ct_table *t, __m512i h)
@@ -66,14 +93,10 @@ ct_x8_start(const struct ct_table *t, struct ct_burst *b, unsigned i,
 	 * first halves and one of their second halves. */
 	_mm512_storeu_si512(kp, _mm512_mask_loadu_epi64(
 		_mm512_set1_epi64((long long)(uintptr_t)&none), m, &b->keys[i]));
-	lo = _mm512_castsi128_si512(_mm_loadu_si128((const void *)kp[0]->b));
-	lo = _mm512_inserti64x2(lo, _mm_loadu_si128((const void *)kp[1]->b), 1);
-	lo = _mm512_inserti64x2(lo, _mm_loadu_si128((const void *)kp[2]->b), 2);
-	lo = _mm512_inserti64x2(lo, _mm_loadu_si128((const void *)kp[3]->b), 3);
-	hi = _mm512_castsi128_si512(_mm_loadu_si128((const void *)kp[4]->b));
-	hi = _mm512_inserti64x2(hi, _mm_loadu_si128((const void *)kp[5]->b), 1);
-	hi = _mm512_inserti64x2(hi, _mm_loadu_si128((const void *)kp[6]->b), 2);
-	hi = _mm512_inserti64x2(hi, _mm_loadu_si128((const void *)kp[7]->b), 3);
+	lo = ct_x8_join4(ct_x8_key(kp[0]), ct_x8_key(kp[1]), ct_x8_key(kp[2]),
+			 ct_x8_key(kp[3]));
+	hi = ct_x8_join4(ct_x8_key(kp[4]), ct_x8_key(kp[5]), ct_x8_key(kp[6]),
+			 ct_x8_key(kp[7]));
 	x = _mm512_permutex2var_epi64(lo, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), hi);
 	y = _mm512_permutex2var_epi64(lo, _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15), hi);
 	/* ct_hash(): both halves seeded, each folded by a 32x32 product. */
@@ -120,14 +143,10 @@ ct_x8_read(const struct ct_table *t, const struct ct_burst *b, unsigned i,
 	/* Lanes past cnt read bucket 0's records (p is 0 there): memory
 	 * that is there, and ignored. */
 	ct_x8_addrs(t, p, ad);
-	r0 = _mm512_castsi128_si512(ct_x8_recs(ad[0]));
-	r0 = _mm512_inserti64x2(r0, ct_x8_recs(ad[1]), 1);
-	r0 = _mm512_inserti64x2(r0, ct_x8_recs(ad[2]), 2);
-	r0 = _mm512_inserti64x2(r0, ct_x8_recs(ad[3]), 3);
-	r1 = _mm512_castsi128_si512(ct_x8_recs(ad[4]));
-	r1 = _mm512_inserti64x2(r1, ct_x8_recs(ad[5]), 1);
-	r1 = _mm512_inserti64x2(r1, ct_x8_recs(ad[6]), 2);
-	r1 = _mm512_inserti64x2(r1, ct_x8_recs(ad[7]), 3);
+	r0 = ct_x8_join4(ct_x8_recs(ad[0]), ct_x8_recs(ad[1]),
+			 ct_x8_recs(ad[2]), ct_x8_recs(ad[3]));
+	r1 = ct_x8_join4(ct_x8_recs(ad[4]), ct_x8_recs(ad[5]),
+			 ct_x8_recs(ad[6]), ct_x8_recs(ad[7]));
 	_mm512_storeu_si512(&rv[i], r0);
 	_mm512_storeu_si512(&rv[i + 4], r1);
 	/* The filters: alt_bloom is the fourth word of each. */
@@ -174,7 +193,6 @@ ct_x8_match(const struct ct_table *t, const struct ct_burst *b, unsigned i,
 	    unsigned cnt, const __m128i *rv, uint32_t *recs)
 {
 	__mmask8 m = ct_x8_mask(cnt);
-	__m512i one = _mm512_set1_epi32(1);
 	__m512i r0 = _mm512_loadu_si512(&rv[i]), r1 = _mm512_loadu_si512(&rv[i + 4]);
 	__m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28,
 					0, 0, 0, 0, 0, 0, 0, 0);
@@ -184,8 +202,7 @@ ct_x8_match(const struct ct_table *t, const struct ct_burst *b, unsigned i,
 
 	for (unsigned j = 0; j < cnt; j++) {
 		const struct ct_bucket *bk = &t->buckets[b->prim[i + j]];
-		__m512i key = _mm512_broadcast_i32x4(
-			_mm_loadu_si128((const void *)b->keys[i + j]->b));
+		__m512i key = _mm512_broadcast_i32x4(ct_x8_key(b->keys[i + j]));
 
 		eq |= (uint64_t)_mm512_cmpeq_epi64_mask(
 			_mm512_load_si512((const void *)bk), key) << (8 * j);
@@ -196,9 +213,7 @@ ct_x8_match(const struct ct_table *t, const struct ct_burst *b, unsigned i,
 	 * free or vacated slot may still hold the key's bytes). */
 	pair = eq & (eq >> 1) & 0x1515151515151515ull;
 	slots = _pdep_u64(_pext_u64(pair, 0x1515151515151515ull), 0x77777777ull);
-	live = _mm512_test_epi32_mask(_mm512_xor_si512(r0, _mm512_srli_epi32(r0, 1)), one) |
-	       (uint64_t)_mm512_test_epi32_mask(
-		       _mm512_xor_si512(r1, _mm512_srli_epi32(r1, 1)), one) << 16;
+	live = ct_x8_live(r0) | (uint64_t)ct_x8_live(r1) << 16;
 	slots &= live;
 	/* At most one live slot of a bucket holds a key: OR each key's four
 	 * lanes together, then one lane a key. */

@@ -163,21 +163,19 @@ reader_main(void *arg)
 		struct rd_burst *nb = &bufs[(cur + 2) % 3];
 		uint64_t hits;
 
-		if (!pipelined) {
-			fill_burst(st, &rng, nb);
-			check_burst(st, r, nb, ct_lookup_bulk(st->h, nb->kp, 32, recs), recs);
-			rcu_quiescent_state();
-			continue;
-		}
 		fill_burst(st, &rng, nb);
-		hits = ct_lookup_step(st->h, in_flight == 2 ? &done->cb : NULL,
-				      in_flight >= 1 ? &mid->cb : NULL,
-				      nb->kp, 32, &nb->cb);
-		if (in_flight == 2)
-			check_burst(st, r, done, hits, done->cb.recs);
-		else
-			in_flight++;
-		cur = (cur + 1) % 3;
+		if (!pipelined) {
+			check_burst(st, r, nb, ct_lookup_bulk(st->h, nb->kp, 32, recs), recs);
+		} else {
+			hits = ct_lookup_step(st->h, in_flight == 2 ? &done->cb : NULL,
+					      in_flight >= 1 ? &mid->cb : NULL,
+					      nb->kp, 32, &nb->cb);
+			if (in_flight == 2)
+				check_burst(st, r, done, hits, done->cb.recs);
+			else
+				in_flight++;
+			cur = (cur + 1) % 3;
+		}
 		rcu_quiescent_state();
 	}
 	rcu_unregister_thread();
