@@ -2,15 +2,13 @@
  *
  * The worker loop (see worker.h). Per poll of a queue: receive and
  * classify a burst, gathering the sender and recipient tokens of all its
- * MSGs, and hold it; then, in ONE table pass (ct_lookup_step), finish the
- * lookup of the burst held since two polls, read the buckets of the one
- * held since the previous poll, and start this one's (hashes, bucket
- * prefetches). Each MSG of the finished burst is decided, rewritten and
- * queued on the TX buffer of its egress port, in arrival order with the
- * held ARP replies. So a burst's primary bucket lines load while the
- * worker handles the previous burst and polls again, and the few
- * alternate buckets over one more loop; a MSG waits at most two more
- * loops. TX buffers are drained once per loop.
+ * MSGs, and hold it; then, in ONE table pass (ct_lookup_step), read and
+ * finish the lookup of the burst held since the previous poll and start
+ * this one's (hashes, bucket prefetches). Each MSG of the finished burst
+ * is decided, rewritten and queued on the TX buffer of its egress port, in
+ * arrival order with the held ARP replies. So a burst's bucket lines load
+ * while the worker handles the previous burst and polls again; a MSG waits
+ * at most one more loop. TX buffers are drained once per loop.
  */
 #include <assert.h>
 #include <errno.h>
@@ -28,6 +26,8 @@
 
 #include "optroute/ctable.h"
 #include "log.h"
+#include "pkt/pkt_classify.h"
+#include "pkt/pkt_decide.h"
 #include "worker.h"
 
 /* How far ahead of the frame being classified its data is prefetched. */
@@ -86,31 +86,46 @@ mbuf_trim(struct rte_mbuf *m, uint16_t len)
 	m->pkt_len = len;
 }
 
+/* Frame j of h back into L1 for its decision: its mbuf and the headers
+ * classify read. Since then the PMD copied a whole burst in and the table
+ * pass ran, and L1 is 32 KiB. */
+static inline void
+held_prefetch(const struct or_held *h, unsigned j)
+{
+	const struct rte_mbuf *m = h->pkts[j];
+
+	rte_prefetch0(m);
+	rte_prefetch0((const uint8_t *)m->buf_addr + m->data_off);
+}
+
 /* Sends the held frames h of a queue in order: ARP replies as they are,
- * MSGs once their lookup finishes here and they are decided and
- * rewritten. The same table pass reads mid's buckets (the burst received
- * one poll after h) and starts next's lookup (the burst just received;
- * NULL when draining): ct_lookup_step. */
+ * MSGs once their lookup is read and finished here and they are decided
+ * and rewritten. The same table pass starts next's lookup (the burst just
+ * received; NULL when draining): ct_lookup_step. */
 static inline void
 worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
-	      struct or_held *mid, struct or_held *next)
+	      struct or_held *next)
 {
 	struct rte_mbuf *drops[OR_BURST];
 	const uint32_t *recs = h->lookup.recs;
 	uint64_t *c = w->cnt[q->port_idx].v;
+	struct ct_burst *hb = h->nmsg != 0 ? &h->lookup : NULL;
 	unsigned ndrop = 0, k = 0;
 
 	if (next != NULL && next->nmsg == 0)
 		next = NULL;
-	ct_lookup_step(w->table, h->nmsg != 0 ? &h->lookup : NULL,
-		       mid->nmsg != 0 ? &mid->lookup : NULL,
-		       next != NULL ? next->keys : NULL,
+	ct_lookup_step(w->table, hb, hb, next != NULL ? next->keys : NULL,
 		       next != NULL ? 2 * next->nmsg : 0,
 		       next != NULL ? &next->lookup : NULL);
+	for (unsigned j = 0; j < h->n && j < OR_PREFETCH; j++)
+		held_prefetch(h, j);
 	for (unsigned j = 0; j < h->n; j++) {
 		struct rte_mbuf *m = h->pkts[j];
 		uint16_t len = m->data_len, out = 0;
 		enum or_drop_reason reason = OR_DROP_NONE;
+
+		if (j + OR_PREFETCH < h->n)
+			held_prefetch(h, j + OR_PREFETCH);
 
 		if (!h->is_msg[j]) {
 			worker_tx(w, q->port_id, m);
@@ -208,33 +223,17 @@ worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 	return n;
 }
 
-/* The burst a queue holds i polls ahead of the next one to finish. */
-static inline struct or_held *
-held_at(struct or_rxq *q, unsigned i)
-{
-	return &q->held[(q->cur + i) % OR_HELD];
-}
-
-/* One pass of a queue's lookup pipeline: finish held_at(0), read
- * held_at(1), start next (the burst just received into held_at(2), or
- * NULL when draining). */
-static inline void
-worker_advance(struct or_worker *w, struct or_rxq *q, struct or_held *next)
-{
-	worker_finish(w, q, held_at(q, 0), held_at(q, 1), next);
-	q->cur = (q->cur + 1) % OR_HELD;
-}
-
-/* One poll of a queue: receive burst k+2, then finish burst k (held since
- * two polls, so a MSG waits at most two loops) while reading k+1's
- * buckets and starting k+2's lookup. */
+/* One poll of a queue: receive burst k+1 into the free slot, then finish
+ * burst k (held since the previous poll, so a MSG waits at most one loop)
+ * while starting k+1's lookup. */
 static inline unsigned
 worker_poll(struct or_worker *w, struct or_rxq *q)
 {
-	struct or_held *next = held_at(q, 2);
+	struct or_held *next = &q->held[q->cur ^ 1];
 	unsigned got = worker_rx(w, q, next);
 
-	worker_advance(w, q, next);
+	worker_finish(w, q, &q->held[q->cur], next);
+	q->cur ^= 1;
 	return got;
 }
 
@@ -249,15 +248,15 @@ worker_holding(const struct or_worker *w)
 	return false;
 }
 
-/* Finishes every held burst (before the worker stops or pauses): after a
- * poll, the burst after the next one to finish is empty, so two passes
- * drain a queue. */
+/* Finishes every held burst (before the worker stops or pauses). */
 static void
 worker_flush_held(struct or_worker *w)
 {
-	for (unsigned q = 0; q < w->n_rxq; q++)
-		for (unsigned i = 0; i < OR_HELD - 1; i++)
-			worker_advance(w, &w->rxq[q], NULL);
+	for (unsigned q = 0; q < w->n_rxq; q++) {
+		struct or_rxq *rq = &w->rxq[q];
+
+		worker_finish(w, rq, &rq->held[rq->cur], NULL);
+	}
 	worker_drain(w);
 }
 

@@ -22,10 +22,13 @@
 #include "pkt/pkt.h"
 
 /* The frames of one RX burst that will be sent (MSGs, whose consent
- * lookup has been started, and ARP replies), held for the queue's next
- * two polls, so that the table's memory latency overlaps the next bursts'
- * RX and classify (ct_lookup_step). Frames leave in the order they came. */
-#define OR_HELD 3
+ * lookup has been started, and ARP replies), held until the queue's next
+ * poll, so that the table's memory latency overlaps the next burst's RX
+ * and classify (ct_lookup_step). Frames leave in the order they came.
+ * Two bursts, not three: the frames in flight go through L1 too, and a
+ * third burst held cost the PMD's copies and the decisions more than
+ * the later start of the alternate buckets saved (docs/benchmarks.md). */
+#define OR_HELD 2
 
 struct or_held {
 	unsigned n;    /* frames held */
@@ -42,8 +45,7 @@ struct or_rxq {
 	uint16_t queue_id;
 	uint16_t port_idx;
 	struct or_port_addr pa; /* the receiving port's addresses */
-	/* held[cur] is finished at the next poll, held[cur + 1] read, and
-	 * held[cur + 2] filled (indexes mod OR_HELD). */
+	/* held[cur] is finished at the next poll, held[cur ^ 1] filled. */
 	struct or_held held[OR_HELD];
 	unsigned cur;
 };

@@ -5,6 +5,8 @@
  * allocation, never a read or write past the length given. Wire format:
  * include/optroute/proto.h and docs/protocol.md. The decisions, outputs and
  * drop reasons are specified in docs/protocol.md sections 4-8.
+ * The two per-frame steps are inline, for the worker's loops:
+ * or_pkt_classify() in pkt_classify.h, or_pkt_decide() in pkt_decide.h.
  *
  * Worker usage, per burst:
  *   for each frame i:
@@ -32,6 +34,8 @@
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
 
 #include "optroute/consent.h"
 #include "optroute/proto.h"
@@ -118,32 +122,15 @@ struct or_pkt_info {
 	uint8_t reason;    /* enum or_drop_reason when OR_PKT_DROP */
 };
 
+#define OR_IP_HDR_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
+#define OR_UDP_HDR_LEN ((uint16_t)sizeof(struct rte_udp_hdr))
+
 enum or_action {
 	OR_ACT_DROP = 0, /* *reason says why */
 	OR_ACT_DELIVER,  /* rewritten for the next hop; send on *out_port */
 	OR_ACT_BOUNCE,   /* rewritten in place as a BOUNCE; *len shrank; send
 			  * back out the receiving port */
 };
-
-/* Parses and validates one frame. Reads only frame[0..len-1]. */
-enum or_pkt_class or_pkt_classify(const uint8_t *frame, uint16_t len,
-				  const struct or_port_addr *pa,
-				  struct or_pkt_info *info);
-
-/*
- * Decides and rewrites a frame or_pkt_classify() returned OR_PKT_MSG for,
- * given the consent records of its sender and recipient (0 = miss).
- * nh[0..nh_count-1] is the next-hop table; pa the receiving port.
- * *len is the frame length in, the length to send out (DELIVER: Ethernet
- * padding trimmed; BOUNCE: payload stripped). *out_port is set on DELIVER
- * only; *reason on DROP only. The frame is unchanged on DROP.
- */
-enum or_action or_pkt_decide(uint8_t *frame, uint16_t *len,
-			     const struct or_pkt_info *info,
-			     uint32_t sender_rec, uint32_t recipient_rec,
-			     const struct or_nexthop *nh, unsigned nh_count,
-			     const struct or_port_addr *pa, uint16_t *out_port,
-			     enum or_drop_reason *reason);
 
 /*
  * Turns an ARP request for pa->ip (one or_pkt_classify() returned

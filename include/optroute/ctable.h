@@ -195,7 +195,9 @@ uint64_t ct_lookup_finish(const struct ct *h, struct ct_burst *b,
  * (started by the previous pass), and starts next with next_keys; the
  * read of mid and the start of next go eight keys of each in turn, so the
  * prefetches are spread over the work. Returns done's hits. Any of the
- * three may be NULL (when filling or draining the pipeline); none may be
+ * three may be NULL (when filling or draining the pipeline). done and mid
+ * may be the same burst, read and finished in this pass: a two-burst
+ * pipeline, as the dataplane worker runs it. Otherwise none may be
  * another. */
 uint64_t ct_lookup_step(const struct ct *h, struct ct_burst *done,
 			struct ct_burst *mid,

@@ -12,6 +12,11 @@
 #
 #   make bench-dataplane ENTRIES=N SECONDS=S    (FRAMES=F PAYLOAD=B RUNS=R optional)
 #
+# PERF=FILE (optional) also records a perf profile of the worker's CPU
+# (cpu-clock: works without a PMU, as in a VM) during the first window;
+# read it with `perf report -i FILE`. TESTPMD=no skips the reference run
+# (for A/B runs of two optroute builds; its JSON then has no ratio).
+#
 # Each rate is the median of RUNS (3) back-to-back windows of S seconds.
 #
 # Last line: one JSON object
@@ -101,6 +106,9 @@ or_telemetry /optroute/table >&2
 
 or_telemetry /optroute/clear >/dev/null
 sleep 1 # warm-up
+if [ -n "${PERF:-}" ]; then
+	perf record -q -e cpu-clock -C 1 -o "$PERF" -- sleep "$SECONDS_RUN" >&2 &
+fi
 read -r OR_MPPS OR_MIN OR_MAX < <(rate "$PREFIX" /optroute/stats 'r["rx"]')
 or_telemetry /optroute/stats >"$T/stats.json"
 OR_STOP_S=60 or_stop DP_PID INT || or_fail "optroute-dataplane exited $?"
@@ -116,6 +124,10 @@ EOF
 or_log "optroute-dataplane: $OR_MPPS Mpps (median of $RUNS windows of ${SECONDS_RUN}s; $OR_MIN-$OR_MAX)"
 
 # ------------------------------------------------------------- testpmd --
+if [ "${TESTPMD:-yes}" = no ]; then
+	echo "{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1,\"optroute_mpps\":$OR_MPPS,\"fill_seconds\":$FILL,\"runs\":$RUNS}"
+	exit 0
+fi
 dpdk-testpmd -l 0,1 $EAL_MEM --no-pci --file-prefix="${PREFIX}_tp" \
 	--vdev="$RXDEV" --vdev="$TXDEV" -- --forward-mode=io --nb-cores=1 \
 	--total-num-mbufs="$MBUFS" --stats-period=1000 -a </dev/null >"$T/tp.log" 2>&1 &

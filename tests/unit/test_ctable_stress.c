@@ -142,16 +142,18 @@ check_burst(struct stress *st, struct reader_result *r,
 	r->lookups += 32;
 }
 
-/* Reader 0 looks bursts up in one call; the others as the dataplane worker
- * does: finish burst k, read k+1 and start k+2 in one pass
- * (ct_lookup_step), with quiescent states between a burst's stages (the
- * table may grow or be replaced then). */
+/* Reader 0 looks bursts up in a pipeline of two, as the dataplane worker
+ * does (read and finish k, start k+1 in one ct_lookup_step pass), and
+ * between them one burst in one call (ct_lookup_bulk); reader 1 in a
+ * pipeline of three (finish k, read k+1, start k+2), as bench-table does.
+ * Quiescent states come between a burst's stages (the table may grow or
+ * be replaced then). */
 static void *
 reader_main(void *arg)
 {
 	struct stress *st = ((void **)arg)[0];
 	struct reader_result *r = ((void **)arg)[1];
-	bool pipelined = (uintptr_t)((void **)arg)[2] != 0;
+	unsigned depth = (unsigned)(uintptr_t)((void **)arg)[2];
 	uint64_t rng = (uint64_t)(uintptr_t)r;
 	static __thread struct rd_burst bufs[3];
 	unsigned cur = 0, in_flight = 0;
@@ -159,23 +161,32 @@ reader_main(void *arg)
 
 	rcu_register_thread();
 	while (!atomic_load_explicit(&st->stop, memory_order_acquire)) {
-		struct rd_burst *done = &bufs[cur], *mid = &bufs[(cur + 1) % 3];
-		struct rd_burst *nb = &bufs[(cur + 2) % 3];
+		struct rd_burst *done = &bufs[cur];
+		struct rd_burst *nb = &bufs[(cur + depth - 1) % depth];
+		/* The oldest burst in flight is finished once depth - 1 more
+		 * are. */
+		bool full = in_flight == depth - 1;
+		struct ct_burst *mid;
 		uint64_t hits;
 
-		fill_burst(st, &rng, nb);
-		if (!pipelined) {
-			check_burst(st, r, nb, ct_lookup_bulk(st->h, nb->kp, 32, recs), recs);
+		if (depth == 2) {
+			struct rd_burst *one = &bufs[2];
+
+			fill_burst(st, &rng, one);
+			check_burst(st, r, one, ct_lookup_bulk(st->h, one->kp, 32, recs),
+				    recs);
+			mid = full ? &done->cb : NULL;
 		} else {
-			hits = ct_lookup_step(st->h, in_flight == 2 ? &done->cb : NULL,
-					      in_flight >= 1 ? &mid->cb : NULL,
-					      nb->kp, 32, &nb->cb);
-			if (in_flight == 2)
-				check_burst(st, r, done, hits, done->cb.recs);
-			else
-				in_flight++;
-			cur = (cur + 1) % 3;
+			mid = in_flight >= 1 ? &bufs[(cur + 1) % 3].cb : NULL;
 		}
+		fill_burst(st, &rng, nb);
+		hits = ct_lookup_step(st->h, full ? &done->cb : NULL, mid, nb->kp,
+				      32, &nb->cb);
+		if (full)
+			check_burst(st, r, done, hits, done->cb.recs);
+		else
+			in_flight++;
+		cur = (cur + 1) % depth;
 		rcu_quiescent_state();
 	}
 	rcu_unregister_thread();
@@ -253,7 +264,7 @@ test_stress(void)
 	for (int i = 0; i < N_READERS; i++) {
 		args[i][0] = &st;
 		args[i][1] = &res[i];
-		args[i][2] = (void *)(uintptr_t)(i % 2);
+		args[i][2] = (void *)(uintptr_t)(i + 2); /* pipeline depth */
 		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, reader_main, args[i]) == 0);
 	}
 	uint64_t start = now_ns();

@@ -11,7 +11,8 @@
 #include <rte_ether.h>
 
 #include "optroute/proto.h"
-#include "../../dataplane/pkt/pkt.h"
+#include "../../dataplane/pkt/pkt_classify.h"
+#include "../../dataplane/pkt/pkt_decide.h"
 
 #define T_FRAME_MAX 2048
 

@@ -2,8 +2,13 @@
  *
  * Consent decision and in-place rewrite of a classified MSG: deliver to the
  * recipient's node, bounce to the sender, or drop. See docs/protocol.md for
- * the exact output bytes.
+ * the exact output bytes. Inline, in the worker's per-frame loop: called
+ * across files, the frame length, egress port and reason went through
+ * memory on every frame.
  */
+#ifndef OR_PKT_DECIDE_H
+#define OR_PKT_DECIDE_H
+
 #include <netinet/in.h>
 
 #include <rte_ip.h>
@@ -12,55 +17,7 @@
 #include "pkt.h"
 #include "pkt_csum.h"
 
-#define IP_HDR_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
-#define UDP_HDR_LEN ((uint16_t)sizeof(struct rte_udp_hdr))
-#define BOUNCE_IP_LEN (IP_HDR_LEN + UDP_HDR_LEN + OR_HDR_LEN)
-
-/* Adds (new - old) for one 16-bit word to a ones' complement sum. */
-static inline uint32_t
-csum_adj16(uint32_t acc, uint16_t old, uint16_t new)
-{
-	return acc + (uint16_t)~old + new;
-}
-
-static inline uint32_t
-csum_adj32(uint32_t acc, uint32_t old, uint32_t new)
-{
-	acc = csum_adj16(acc, (uint16_t)old, (uint16_t)new);
-	return csum_adj16(acc, (uint16_t)(old >> 16), (uint16_t)(new >> 16));
-}
-
-/* A 32-bit field as stored, as two 16-bit words of a ones' complement sum. */
-static inline uint32_t
-csum_words32(uint32_t v)
-{
-	return (v & 0xffff) + (v >> 16);
-}
-
-/* 16-bit word at byte offset off of p, as stored. */
-static inline uint16_t
-word_at(const void *p, unsigned off)
-{
-	uint16_t w;
-
-	memcpy(&w, (const uint8_t *)p + off, sizeof(w));
-	return w;
-}
-
-/* The same word with its byte at off (0 or 1 within it) replaced. */
-static inline uint16_t
-word_with(uint16_t w, unsigned off, uint8_t b)
-{
-	/* Shifts, not a byte array: a byte stored into the word's stack copy
-	 * and read back as a word stalls store forwarding. */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	unsigned shift = off * 8;
-#else
-	unsigned shift = (1 - off) * 8;
-#endif
-
-	return (uint16_t)((w & ~(0xffu << shift)) | ((unsigned)b << shift));
-}
+#define OR_BOUNCE_IP_LEN (OR_IP_HDR_LEN + OR_UDP_HDR_LEN + OR_HDR_LEN)
 
 /*
  * Delivery: the new addresses go in, TTL goes down by one. The UDP
@@ -69,8 +26,8 @@ word_with(uint16_t w, unsigned off, uint8_t b)
  * stays detectable at the delivery node. All sums are over the words as
  * stored (network order): ones' complement sums do not care.
  */
-static void
-rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
+static inline void
+or_pkt_rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
 		const struct or_nexthop *nh)
 {
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
@@ -84,10 +41,10 @@ rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
 		uint32_t acc = (uint16_t)~udp->dgram_cksum;
 		uint16_t ck;
 
-		acc = csum_adj32(acc, ip->src_addr, nh->src_ip);
-		acc = csum_adj32(acc, ip->dst_addr, nh->dst_ip);
-		acc = csum_adj16(acc, udp->src_port, nh->src_udp);
-		acc = csum_adj16(acc, udp->dst_port, nh->dst_udp);
+		acc = or_csum_adj32(acc, ip->src_addr, nh->src_ip);
+		acc = or_csum_adj32(acc, ip->dst_addr, nh->dst_ip);
+		acc = or_csum_adj16(acc, udp->src_port, nh->src_udp);
+		acc = or_csum_adj16(acc, udp->dst_port, nh->dst_udp);
 		acc = (acc & 0xffff) + (acc >> 16);
 		acc = (acc & 0xffff) + (acc >> 16);
 		ck = (uint16_t)~acc;
@@ -101,13 +58,13 @@ rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
 	 * same way, from the old values: summing the header again would read
 	 * back words just written, which stalls store forwarding. */
 	uint8_t ttl = (uint8_t)(ip->time_to_live - 1);
-	uint16_t tp = word_at(ip, 8), tp_new = word_with(tp, 0, ttl);
+	uint16_t tp = or_word_at(ip, 8), tp_new = or_word_with(tp, 0, ttl);
 	uint32_t acc = (uint16_t)~ip->hdr_checksum;
 
 	ip->time_to_live = ttl;
-	acc = csum_adj16(acc, tp, tp_new);
-	acc = csum_adj32(acc, ip->src_addr, nh->src_ip);
-	acc = csum_adj32(acc, ip->dst_addr, nh->dst_ip);
+	acc = or_csum_adj16(acc, tp, tp_new);
+	acc = or_csum_adj32(acc, ip->src_addr, nh->src_ip);
+	acc = or_csum_adj32(acc, ip->dst_addr, nh->dst_ip);
 	acc = (acc & 0xffff) + (acc >> 16);
 	acc = (acc & 0xffff) + (acc >> 16);
 	ip->hdr_checksum = (uint16_t)~acc;
@@ -127,24 +84,24 @@ rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
  * afresh (its payload is gone) from the original OR header and the new
  * values of the words that change.
  */
-static uint16_t
-rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
+static inline uint16_t
+or_pkt_rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
 	       const struct or_port_addr *pa, uint8_t reason)
 {
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + info->l3_off);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	struct or_hdr *h = (struct or_hdr *)(udp + 1);
-	const rte_be16_t udp_len = RTE_BE16(UDP_HDR_LEN + OR_HDR_LEN);
-	const rte_be16_t ip_len = RTE_BE16(BOUNCE_IP_LEN);
+	const rte_be16_t udp_len = RTE_BE16(OR_UDP_HDR_LEN + OR_HDR_LEN);
+	const rte_be16_t ip_len = RTE_BE16(OR_BOUNCE_IP_LEN);
 	rte_be32_t src = ip->src_addr, dst = ip->dst_addr;
 	rte_be16_t sport = udp->src_port;
 	/* OR header words that change: version|type, reason|reserved,
 	 * payload_len. */
-	uint16_t vt = word_at(h, 2), rr = word_at(h, 6), pl = word_at(h, 64);
-	uint16_t vt_new = word_with(vt, 1, OR_TYPE_BOUNCE);
-	uint16_t rr_new = word_with(rr, 0, reason);
-	uint16_t tp = word_at(ip, 8), tp_new = word_with(tp, 0, OR_BOUNCE_TTL);
+	uint16_t vt = or_word_at(h, 2), rr = or_word_at(h, 6), pl = or_word_at(h, 64);
+	uint16_t vt_new = or_word_with(vt, 1, OR_TYPE_BOUNCE);
+	uint16_t rr_new = or_word_with(rr, 0, reason);
+	uint16_t tp = or_word_at(ip, 8), tp_new = or_word_with(tp, 0, OR_BOUNCE_TTL);
 	uint32_t acc;
 	uint64_t sum;
 	uint16_t ck;
@@ -152,17 +109,17 @@ rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
 	/* UDP: pseudo header, UDP header (checksum 0), OR header. */
 	sum = rte_raw_cksum(h, OR_HDR_LEN);
 	sum += (uint16_t)~vt + vt_new + (uint16_t)~rr + rr_new + (uint16_t)~pl;
-	sum += csum_words32(pa->ip) + csum_words32(src) +
+	sum += or_csum_words32(pa->ip) + or_csum_words32(src) +
 	       RTE_BE16(IPPROTO_UDP) + udp_len;
 	sum += pa->udp_port + sport + udp_len;
 	ck = (uint16_t)~or_csum_fold(sum);
 
 	/* IPv4: incremental from the old checksum. */
 	acc = (uint16_t)~ip->hdr_checksum;
-	acc = csum_adj16(acc, ip->total_length, ip_len);
-	acc = csum_adj16(acc, tp, tp_new);
-	acc = csum_adj32(acc, src, pa->ip);
-	acc = csum_adj32(acc, dst, src);
+	acc = or_csum_adj16(acc, ip->total_length, ip_len);
+	acc = or_csum_adj16(acc, tp, tp_new);
+	acc = or_csum_adj32(acc, src, pa->ip);
+	acc = or_csum_adj32(acc, dst, src);
 	acc = (acc & 0xffff) + (acc >> 16);
 	acc = (acc & 0xffff) + (acc >> 16);
 
@@ -184,10 +141,18 @@ rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
 	ip->dst_addr = src;
 	ip->src_addr = pa->ip;
 	ip->hdr_checksum = (uint16_t)~acc;
-	return (uint16_t)(info->l3_off + BOUNCE_IP_LEN);
+	return (uint16_t)(info->l3_off + OR_BOUNCE_IP_LEN);
 }
 
-enum or_action
+/*
+ * Decides and rewrites a frame or_pkt_classify() returned OR_PKT_MSG for,
+ * given the consent records of its sender and recipient (0 = miss).
+ * nh[0..nh_count-1] is the next-hop table; pa the receiving port.
+ * *len is the frame length in, the length to send out (DELIVER: Ethernet
+ * padding trimmed; BOUNCE: payload stripped). *out_port is set on DELIVER
+ * only; *reason on DROP only. The frame is unchanged on DROP.
+ */
+static inline enum or_action
 or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
 	      uint32_t sender_rec, uint32_t recipient_rec,
 	      const struct or_nexthop *nh, unsigned nh_count,
@@ -210,7 +175,7 @@ or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
 			*reason = OR_DROP_NO_ROUTE;
 			return OR_ACT_DROP;
 		}
-		rewrite_deliver(frame, info, &nh[node]);
+		or_pkt_rewrite_deliver(frame, info, &nh[node]);
 		*len = info->ip_end;
 		*out_port = nh[node].port_id;
 		return OR_ACT_DELIVER;
@@ -224,6 +189,8 @@ or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
 		*reason = OR_DROP_BAD_UDP_CSUM;
 		return OR_ACT_DROP;
 	}
-	*len = rewrite_bounce(frame, info, pa, OR_REASON_RECIPIENT_UNAVAILABLE);
+	*len = or_pkt_rewrite_bounce(frame, info, pa, OR_REASON_RECIPIENT_UNAVAILABLE);
 	return OR_ACT_BOUNCE;
 }
+
+#endif
