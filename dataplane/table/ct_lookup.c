@@ -15,9 +15,10 @@
  *  finish: compare the few keys left with their alternate buckets,
  *          re-check the move counter on misses.
  * ct_lookup_step() does one stage of three bursts in one pass: finish k,
- * read k+1, start k+2 (the dataplane worker and the benchmark use it), so
- * a primary has one pass to arrive, an alternate one more. ct_lookup_bulk
- * runs the three stages of one burst back to back.
+ * read k+1, start k+2 (the benchmark), so a primary has one pass to
+ * arrive, an alternate one more; or, given k as both, reads and finishes
+ * k and starts k+1 (the dataplane worker, which holds fewer frames so).
+ * ct_lookup_bulk runs the three stages of one burst back to back.
  * The passes over a burst have no data-dependent branch: whether a key hit,
  * and which slot holds it, is random, and a mispredicted branch costs more
  * than the arithmetic that replaces it.

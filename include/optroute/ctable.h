@@ -183,8 +183,8 @@ uint64_t ct_lookup_bulk(const struct ct *h, const struct or_token *const *keys,
  *    the lookup began); if the table was replaced or grew in between, the
  *    keys are hashed again and the misses looked up again. G1-G3 hold for
  *    the lookup as begun by the read stage.
- * ct_lookup_finish() runs the stages start left; ct_lookup_step() is how
- * the dataplane worker runs them, one stage of three bursts a pass. */
+ * ct_lookup_finish() runs the stages start left; ct_lookup_step() runs
+ * them for a stream of bursts, one stage of each of up to three a pass. */
 void ct_lookup_start(const struct ct *h, const struct or_token *const *keys,
 		     unsigned n, struct ct_burst *b);
 uint64_t ct_lookup_finish(const struct ct *h, struct ct_burst *b,
