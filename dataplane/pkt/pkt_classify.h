@@ -135,8 +135,7 @@ or_pkt_classify(const uint8_t *frame, uint16_t len,
 		return or_pkt_drop(info, OR_DROP_BAD_IP_HDR);
 	if ((ip->version_ihl & RTE_IPV4_HDR_IHL_MASK) != 5)
 		return or_pkt_drop(info, OR_DROP_IP_OPTIONS);
-	/* The ones' complement sum of a correct header is 0xffff. */
-	if (or_ip_sum20(ip) != 0xffff)
+	if (!or_ip_hdr_csum_ok(ip))
 		return or_pkt_drop(info, OR_DROP_BAD_IP_CSUM);
 	tot = rte_be_to_cpu_16(ip->total_length);
 	if (tot < OR_IP_HDR_LEN)

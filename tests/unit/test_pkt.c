@@ -411,6 +411,43 @@ test_udp_csum_not_checked(void)
 	CU_ASSERT_EQUAL(reason_spec(&s), OR_DROP_NONE);
 }
 
+/* or_ip_hdr_csum_ok (a divisibility test on the plain word sum) against
+ * the test's own fold: random headers, each with its checksum right, then
+ * with random damage; and the edge sums 0 (not valid) and all ones (a
+ * ones' complement sum of 0xffff: valid). */
+static void
+test_ip_csum_equivalence(void)
+{
+	uint64_t r = 0x9e3779b97f4a7c15ull;
+	uint8_t ip[20];
+	unsigned valid = 0;
+
+	for (int i = 0; i < 200000; i++) {
+		for (int j = 0; j < 20; j++) {
+			r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+			ip[j] = (uint8_t)r;
+		}
+		if (i % 2 == 0) {
+			t_put16(ip + 10, 0);
+			t_put16(ip + 10, (uint16_t)~t_sum(ip, 20, 0));
+		} else if (i % 4 == 1) {
+			ip[r % 20] ^= (uint8_t)(1u << ((r >> 8) % 8));
+		}
+		bool want = t_sum(ip, 20, 0) == 0xffff;
+
+		valid += want;
+		if (or_ip_hdr_csum_ok(ip) != want) {
+			CU_FAIL("or_ip_hdr_csum_ok differs from the fold");
+			break;
+		}
+	}
+	CU_ASSERT(valid >= 100000); /* every fixed header, at least */
+	memset(ip, 0, sizeof(ip));
+	CU_ASSERT_FALSE(or_ip_hdr_csum_ok(ip));
+	memset(ip, 0xff, sizeof(ip));
+	CU_ASSERT_TRUE(or_ip_hdr_csum_ok(ip));
+}
+
 static CU_TestInfo pkt_tests[] = {
 	{"drop reason names", test_names},
 	{"valid MSG, VLAN and not, padding", test_valid},
@@ -418,6 +455,7 @@ static CU_TestInfo pkt_tests[] = {
 	{"Ethernet, VLAN, MAC checks", test_l2},
 	{"IPv4 checks", test_ipv4},
 	{"IPv4 options and checksum", test_ip_options_and_csum},
+	{"IPv4 checksum test equals the fold", test_ip_csum_equivalence},
 	{"UDP checks", test_udp},
 	{"protocol header checks", test_or_header},
 	{"UDP checksum not checked on classify", test_udp_csum_not_checked},
