@@ -11,6 +11,9 @@
  *                     transaction, then calls cp_act_committed().
  *  CP_NEXT_DATAPLANE  the reply needs the dataplane's counters: the server
  *                     asks the channel thread, then calls cp_act_dp_stats().
+ *  CP_NEXT_JOB        the reply needs the whole audit chain verified: the
+ *                     server runs that in the background (cp_job.h), then
+ *                     calls cp_act_audit_verified().
  *
  * Plain numbers in a request are converted to tokens here and wiped in
  * place at once (or_token_from_number); nothing else is copied from them.
@@ -23,12 +26,14 @@
 #include "optroute/chan.h"
 
 #include "cp_daemon.h"
+#include "cp_job.h"
 #include "cp_req.h"
 
 enum cp_act_next {
 	CP_NEXT_REPLY,
 	CP_NEXT_COMMIT,
 	CP_NEXT_DATAPLANE,
+	CP_NEXT_JOB,
 };
 
 struct cp_act {
@@ -59,5 +64,11 @@ enum or_mgmt_err cp_act_dp_stats(struct cp_daemon *d, enum or_mgmt_cmd cmd,
 				 json_t *reply, int rc,
 				 const struct or_chan_stat *st, unsigned n,
 				 char *msg, size_t msglen);
+
+/* After a CP_NEXT_JOB request: fills the reply from the verification r.
+ * Returns OR_MGMT_OK or the error to answer with (msg filled). */
+enum or_mgmt_err cp_act_audit_verified(json_t *reply,
+				       const struct cp_job_result *r,
+				       char *msg, size_t msglen);
 
 #endif

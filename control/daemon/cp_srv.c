@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The management event loop; see cp_srv.h. Listening socket and peer
- * checks are in cp_listen.c.
+ * The management event loop; see cp_srv.h: clients, requests, commits.
+ * Listening socket and peer checks are in cp_listen.c; replies that wait
+ * (for an ack, the dataplane's counters, an audit job) in cp_pend.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,192 +20,18 @@
 
 #include "cp_act.h"
 #include "cp_client.h"
+#include "cp_job.h"
 #include "cp_listen.h"
 #include "cp_log.h"
 #include "cp_srv.h"
+#include "cp_srv_priv.h"
 
-/* Most time a stats request waits for the channel thread. */
-#define CP_DP_STATS_TIMEOUT_MS 3000
 /* Longest a group keeps collecting while clients still have input ready:
  * bounds what a steady stream of requests adds to a change's latency. */
 #define CP_GROUP_MAX_US 10000
 
-enum cp_pend_kind {
-	P_COMMIT, /* in the current group, not committed yet */
-	P_WAIT,   /* committed, waits for the dataplane's ack */
-	P_DP,     /* waits for the dataplane's counters */
-};
-
-/* A request whose reply is not sent yet. */
-struct cp_pend {
-	struct cp_pend *next, *prev;
-	struct cp_client *cl;    /* NULL once the client is gone */
-	json_t *reply;
-	enum or_mgmt_cmd cmd;
-	enum cp_pend_kind kind;
-	unsigned ch_first, ch_n; /* P_COMMIT: its changes in the group */
-	int wait;
-	uint64_t seq;            /* P_WAIT: highest seq to be acked */
-	uint64_t deadline_ms;    /* P_WAIT, P_DP */
-	uint64_t cookie;         /* P_DP */
-	uint64_t recv_us;        /* request line complete (cp_now_us) */
-	uint64_t commit_us;      /* its changes committed (cp_now_us) */
-};
-
-struct cp_srv {
-	struct cp_daemon *d;
-	int ep;
-	int lfd;
-	int sfd;
-	struct cp_client *clients;
-	struct cp_pend *pends; /* every kind, in arrival order */
-	uint64_t next_cookie;
-	uint64_t commit_done_us; /* end of the last or_store_apply */
-	int stop;
-	/* The group being collected, since group_us (cp_now_us). */
-	unsigned n;
-	uint64_t group_us;
-	struct or_change ch[OR_STORE_APPLY_MAX];
-	struct or_change_result res[OR_STORE_APPLY_MAX];
-};
-
 /* epoll tags for the non-client descriptors. */
-static char cp_tag_listen, cp_tag_signal, cp_tag_push;
-
-/* now - t, 0 if t is later (t may be stamped after now was read). */
-static uint64_t
-cp_elapsed(uint64_t now, uint64_t t)
-{
-	return now > t ? now - t : 0;
-}
-
-/* ---------------------------------------------------------- replies -- */
-
-static json_t *
-cp_reply_new(json_t *id)
-{
-	json_t *r = json_pack("{s:i}", "v", OR_MGMT_VERSION);
-
-	/* A copy: the request's strings are wiped when it is freed. */
-	if (id != NULL)
-		json_object_set_new(r, "id", json_copy(id));
-	json_object_set_new(r, "ok", json_true());
-	return r;
-}
-
-/* Turns reply into an error reply; fields already set stay (a token, a
- * seq: what the client may need to know about a committed change). */
-static void
-cp_reply_error(struct cp_srv *s, json_t *reply, enum or_mgmt_err e,
-	       const char *msg)
-{
-	s->d->cnt.replies_error++;
-	json_object_set_new(reply, "ok", json_false());
-	json_object_set_new(reply, "error",
-			    json_pack("{s:s,s:s}", "code", or_mgmt_err_code(e),
-				      "message", msg));
-}
-
-static void
-cp_client_update(struct cp_srv *s, struct cp_client *cl)
-{
-	uint32_t ev = 0;
-
-	if (cl->dead)
-		return;
-	if (!cl->eof && !cl->closing && cl->out_len - cl->out_off <
-						CP_CLIENT_OUT_HIGH)
-		ev |= EPOLLIN;
-	if (cl->out_len > cl->out_off)
-		ev |= EPOLLOUT;
-	if (ev != cl->events) {
-		struct epoll_event e = { .events = ev, .data.ptr = cl };
-
-		epoll_ctl(s->ep, EPOLL_CTL_MOD, cl->fd, &e);
-		cl->events = ev;
-	}
-}
-
-static void
-cp_client_kill(struct cp_srv *s, struct cp_client *cl)
-{
-	if (cl->dead)
-		return;
-	epoll_ctl(s->ep, EPOLL_CTL_DEL, cl->fd, NULL);
-	cl->dead = 1;
-}
-
-/* Queues the reply (stealing it) and writes what the socket takes. */
-static void
-cp_send(struct cp_srv *s, struct cp_client *cl, json_t *reply)
-{
-	if (cl == NULL || cl->dead) {
-		json_decref(reply);
-		return;
-	}
-	if (cp_client_queue(cl, reply, cp_now_ms()) < 0 ||
-	    cp_client_flush(cl) < 0) {
-		cp_client_kill(s, cl);
-		return;
-	}
-	cp_client_update(s, cl);
-}
-
-/* ---------------------------------------------------------- pending -- */
-
-static struct cp_pend *
-cp_pend_new(struct cp_srv *s, struct cp_client *cl, json_t *reply,
-	    enum or_mgmt_cmd cmd, enum cp_pend_kind kind)
-{
-	struct cp_pend *p = calloc(1, sizeof(*p));
-
-	if (p == NULL)
-		return NULL;
-	p->cl = cl;
-	p->reply = reply;
-	p->cmd = cmd;
-	p->kind = kind;
-	/* Append: replies of one round keep arrival order. */
-	if (s->pends == NULL) {
-		s->pends = p;
-		p->prev = p;
-	} else {
-		p->prev = s->pends->prev;
-		s->pends->prev->next = p;
-		s->pends->prev = p;
-	}
-	cl->npend++;
-	cl->ncommit += kind == P_COMMIT;
-	s->d->pending++;
-	return p;
-}
-
-/* Sends the pending reply (if its client is still there) and frees it. */
-static void
-cp_pend_done(struct cp_srv *s, struct cp_pend *p)
-{
-	if (p->next != NULL)
-		p->next->prev = p->prev;
-	else
-		s->pends->prev = p->prev;
-	if (p == s->pends)
-		s->pends = p->next;
-	else
-		p->prev->next = p->next;
-	if (p->cl != NULL)
-		p->cl->npend--;
-	s->d->pending--;
-	cp_send(s, p->cl, p->reply);
-	free(p);
-}
-
-static void
-cp_pend_error(struct cp_srv *s, struct cp_pend *p, enum or_mgmt_err e,
-	      const char *msg)
-{
-	cp_reply_error(s, p->reply, e, msg);
-	cp_pend_done(s, p);
-}
+static char cp_tag_listen, cp_tag_signal, cp_tag_push, cp_tag_job;
 
 /* ----------------------------------------------------------- commit -- */
 
@@ -409,6 +236,14 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 			s->group_us = recv_us;
 		s->n += a.n;
 		return;
+	case CP_NEXT_JOB:
+		p = cp_pend_new(s, cl, a.reply, cmd, P_JOB);
+		if (p == NULL)
+			break;
+		/* A job running now began before this request: the next. */
+		p->cookie = s->job_gen + 1;
+		cp_job_kick(s);
+		return;
 	case CP_NEXT_DATAPLANE:
 		p = cp_pend_new(s, cl, a.reply, cmd, P_DP);
 		if (p == NULL)
@@ -428,91 +263,6 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	}
 	cp_reply_error(s, a.reply, OR_MGMT_E_INTERNAL, "out of memory");
 	cp_reply_now(s, cl, a.reply);
-}
-
-/* -------------------------------------------------- channel events -- */
-
-static void
-cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
-	       const struct or_chan_stat *st, unsigned n)
-{
-	struct cp_srv *s = arg;
-	char msg[CP_REQ_MSG_LEN];
-	enum or_mgmt_err e;
-
-	for (struct cp_pend *p = s->pends; p != NULL; p = p->next) {
-		if (p->kind != P_DP || p->cookie != cookie)
-			continue;
-		e = cp_act_dp_stats(s->d, p->cmd, p->reply, rc, st, n, msg,
-				    sizeof(msg));
-		if (e != OR_MGMT_OK)
-			cp_pend_error(s, p, e, msg);
-		else
-			cp_pend_done(s, p);
-		return;
-	}
-	/* Timed out already: nobody to tell. */
-}
-
-/* Answers waits that are acked or timed out, and stats requests that
- * timed out. */
-static void
-cp_check_pending(struct cp_srv *s, uint64_t now)
-{
-	struct cp_push_info pi;
-	struct cp_pend *p, *next;
-	char msg[CP_REQ_MSG_LEN + 128];
-
-	cp_push_info(s->d->push, &pi);
-	for (p = s->pends; p != NULL; p = next) {
-		next = p->next;
-		if (p->kind == P_WAIT && pi.acked_seq >= p->seq) {
-			uint64_t ack_us = cp_push_ack_time(s->d->push, p->seq);
-
-			/* Committed -> the dataplane's ack read by the channel
-			 * thread (now, if that is not known any more). */
-			if (ack_us == 0)
-				ack_us = cp_now_us();
-			json_object_set_new(p->reply, "applied", json_true());
-			json_object_set_new(
-				p->reply, "enforce_us",
-				json_integer((json_int_t)cp_elapsed(
-					ack_us, p->commit_us)));
-			cp_pend_done(s, p);
-		} else if (p->kind == P_WAIT && now >= p->deadline_ms) {
-			s->d->cnt.wait_timeouts++;
-			json_object_set_new(p->reply, "committed", json_true());
-			json_object_set_new(p->reply, "applied", json_false());
-			if (!pi.connected) {
-				snprintf(msg, sizeof(msg),
-					 "change committed (seq %" PRIu64
-					 ") but no dataplane is connected "
-					 "to %s",
-					 p->seq, s->d->cfg->chan_socket);
-				cp_pend_error(s, p,
-					      OR_MGMT_E_DATAPLANE_UNAVAILABLE,
-					      msg);
-			} else {
-				snprintf(msg, sizeof(msg),
-					 "change committed (seq %" PRIu64
-					 ") but the dataplane did not "
-					 "acknowledge it within %u ms",
-					 p->seq, s->d->cfg->wait_timeout_ms);
-				cp_pend_error(s, p, OR_MGMT_E_TIMEOUT, msg);
-			}
-		} else if (p->kind == P_DP && now >= p->deadline_ms) {
-			char m[CP_REQ_MSG_LEN];
-			enum or_mgmt_err e =
-				cp_act_dp_stats(s->d, p->cmd, p->reply,
-						-ETIMEDOUT, NULL, 0, m,
-						sizeof(m));
-
-			if (e != OR_MGMT_OK)
-				cp_pend_error(s, p, e, m);
-			else
-				cp_pend_done(s, p);
-		}
-	}
 }
 
 /* ---------------------------------------------------------- clients -- */
@@ -674,6 +424,11 @@ cp_srv_open(struct cp_daemon *d, struct cp_srv **out)
 	s->d = d;
 	s->ep = -1;
 	s->sfd = -1;
+	rc = cp_job_create(d->store, &s->job);
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
 	s->lfd = cp_listen_open(d->cfg);
 	if (s->lfd < 0) {
 		rc = s->lfd;
@@ -691,7 +446,8 @@ cp_srv_open(struct cp_daemon *d, struct cp_srv **out)
 	if ((rc = cp_epoll_add(s->ep, s->lfd, &cp_tag_listen)) < 0 ||
 	    (rc = cp_epoll_add(s->ep, s->sfd, &cp_tag_signal)) < 0 ||
 	    (rc = cp_epoll_add(s->ep, cp_push_notify_fd(d->push),
-			       &cp_tag_push)) < 0)
+			       &cp_tag_push)) < 0 ||
+	    (rc = cp_epoll_add(s->ep, cp_job_fd(s->job), &cp_tag_job)) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -735,6 +491,8 @@ cp_srv_run(struct cp_srv *s)
 					CP_NOTICE("signal %u: shutting down",
 						  si.ssi_signo);
 				s->stop = 1;
+			} else if (tag == &cp_tag_job) {
+				cp_on_job(s);
 			} else if (tag == &cp_tag_push) {
 				cp_push_notify_clear(s->d->push);
 				cp_push_take_stats(s->d->push, cp_on_dp_stats,
@@ -788,5 +546,7 @@ cp_srv_close(struct cp_srv *s)
 		close(s->sfd);
 	if (s->ep >= 0)
 		close(s->ep);
+	/* Its requests were answered above; a running one is cancelled. */
+	cp_job_destroy(s->job);
 	free(s);
 }

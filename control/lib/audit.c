@@ -163,9 +163,12 @@ entry_check(const MDB_val *v, uint64_t seq, struct or_audit_entry *e,
 	return 0;
 }
 
+/* Entries between two looks at the cancel flag. */
+#define VERIFY_CANCEL_EVERY 4096
+
 static int
-verify_walk(struct or_store *s, MDB_txn *txn, uint64_t *bad, uint64_t *n_out,
-	    struct or_err *err)
+verify_walk(struct or_store *s, MDB_txn *txn, const volatile int *cancel,
+	    uint64_t *bad, uint64_t *n_out, struct or_err *err)
 {
 	uint8_t prev[OR_AUDIT_HASH_LEN] = { 0 }, head[OR_AUDIT_HASH_LEN];
 	MDB_cursor *cur = NULL, *icur = NULL;
@@ -189,6 +192,13 @@ verify_walk(struct or_store *s, MDB_txn *txn, uint64_t *bad, uint64_t *n_out,
 	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), expect++) {
 		MDB_val tk = { OR_TOKEN_LEN, NULL }, sk = k;
 
+		if (cancel != NULL && expect % VERIFY_CANCEL_EVERY == 0 &&
+		    __atomic_load_n(cancel, __ATOMIC_RELAXED)) {
+			or_err_set(err, "audit: verification cancelled at seq %" PRIu64,
+				   expect);
+			rc = -ECANCELED;
+			goto out;
+		}
 		if (k.mv_size != 8) {
 			rc = broken(bad, expect, err, "malformed key");
 			goto out;
@@ -256,6 +266,14 @@ int
 or_audit_verify(struct or_store *s, uint64_t *bad_seq, uint64_t *n_checked,
 		struct or_err *err)
 {
+	return or_audit_verify_cancel(s, NULL, bad_seq, n_checked, err);
+}
+
+int
+or_audit_verify_cancel(struct or_store *s, const volatile int *cancel,
+		       uint64_t *bad_seq, uint64_t *n_checked,
+		       struct or_err *err)
+{
 	uint64_t n = 0;
 	MDB_txn *txn;
 	int rc;
@@ -263,7 +281,7 @@ or_audit_verify(struct or_store *s, uint64_t *bad_seq, uint64_t *n_checked,
 	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
 		return or_store_errno(rc, "audit: begin", err);
-	rc = verify_walk(s, txn, bad_seq, &n, err);
+	rc = verify_walk(s, txn, cancel, bad_seq, &n, err);
 	mdb_txn_abort(txn);
 	if (n_checked != NULL)
 		*n_checked = n;

@@ -67,6 +67,13 @@ struct or_audit_entry {
 int or_audit_verify(struct or_store *s, uint64_t *bad_seq,
 		    uint64_t *n_checked, struct or_err *err);
 
+/* The same, giving up with -ECANCELED once *cancel is set (read every few
+ * thousand entries): for a verification running in the background of a
+ * process that must be able to stop. */
+int or_audit_verify_cancel(struct or_store *s, const volatile int *cancel,
+			   uint64_t *bad_seq, uint64_t *n_checked,
+			   struct or_err *err);
+
 /* Last seq and its hash (seq 0 and zero hash for an empty trail). */
 int or_audit_head(struct or_store *s, uint64_t *seq,
 		  uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);

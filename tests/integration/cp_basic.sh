@@ -87,6 +87,18 @@ j=$("$CTL" -j audit --verify)
 or_check "audit --verify" or_json "$j" '
 assert r["verified"] is True and r["entries"] == 3 and r["head_seq"] == 3
 assert len(r["head_hash"]) == 64'
+# Verifications run in the background of the event loop (cp_job.c): several
+# at once, with a change among them, all answered, each covering at least
+# the chain as it was when it was asked for.
+vpids=()
+for i in 1 2 3; do "$CTL" -j audit --verify >"$T/verify.$i" & vpids+=($!); done
+j=$("$CTL" -j status "$N2")
+wait "${vpids[@]}"
+for i in 1 2 3; do
+	or_check "concurrent audit --verify $i" or_json "$(cat "$T/verify.$i")" '
+assert r["verified"] is True and r["entries"] >= 3 and "verify_ms" in r'
+done
+or_check "a request between verifications" or_json "$j" 'assert r["state"] == "in"'
 
 pk=$("$CTL" -j pubkey)
 or_check "pubkey" or_json "$pk" '

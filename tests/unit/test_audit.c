@@ -8,6 +8,8 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,8 @@
 
 #include "../../control/lib/audit.h"
 #include "../../control/lib/store.h"
+/* The control plane's background verification, on the same stores. */
+#include "../../control/daemon/cp_job.c"
 #include "or_test.h"
 #include "test_store_util.h"
 
@@ -534,6 +538,139 @@ test_atomic_with_store(void)
 	free(ch);
 }
 
+/* cp_job.c's clock (cp_main.c in the daemon). */
+uint64_t
+cp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A store whose chain is N_BIG long: N_BIG opt-ins of distinct tokens. */
+#define N_BIG 20000u
+
+static struct or_store *
+big_store(void)
+{
+	static const struct or_node_policy pol = { .kind = OR_NODE_POLICY_FIXED,
+						   .node = 1 };
+	struct or_change *ch = calloc(N_BIG, sizeof(*ch));
+	struct or_store *s;
+	int rc;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ch);
+	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
+	s = open_store(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (unsigned i = 0; i < N_BIG; i++)
+		ch[i] = (struct or_change){ .token = ts_tok(5000 + i),
+					    .action = OR_ACT_OPTIN,
+					    .method = OR_METHOD_IMPORT,
+					    .epoch = 1,
+					    .node = -1 };
+	rc = or_store_apply(s, &pol, ch, OR_STORE_APPLY_MAX, NULL, NULL, NULL);
+	if (rc == 0)
+		rc = or_store_apply(s, &pol, ch + OR_STORE_APPLY_MAX,
+				    N_BIG - OR_STORE_APPLY_MAX, NULL, NULL, NULL);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	free(ch);
+	return s;
+}
+
+/* A set cancel flag stops the walk (it is looked at every 4096 entries),
+ * with -ECANCELED, not a verdict. */
+static void
+test_verify_cancel(void)
+{
+	struct or_store *s = big_store();
+	struct or_err err = { "" };
+	volatile int cancel = 1;
+	uint64_t bad = 0, n = 0;
+
+	CU_ASSERT_EQUAL(or_audit_verify_cancel(s, &cancel, &bad, &n, &err),
+			-ECANCELED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cancelled"));
+	cancel = 0;
+	CU_ASSERT_EQUAL(or_audit_verify_cancel(s, &cancel, &bad, &n, &err), 0);
+	CU_ASSERT_EQUAL(n, N_CHANGES + N_BIG);
+	or_store_close(s);
+}
+
+/* Waits (bounded) for the job's descriptor, then collects. */
+static int
+job_wait(struct cp_job *j, struct cp_job_result *r)
+{
+	struct pollfd pfd = { .fd = cp_job_fd(j), .events = POLLIN };
+
+	if (poll(&pfd, 1, 60000) != 1)
+		return -ETIMEDOUT;
+	return cp_job_collect(j, r);
+}
+
+/* The control plane's background verification gives what a direct one
+ * gives, one job at a time; destroying a running job cancels it. */
+static void
+test_verify_job(void)
+{
+	struct or_store *s = big_store();
+	struct cp_job_result r;
+	uint8_t head[32];
+	uint64_t hseq;
+	struct cp_job *j = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(cp_job_create(s, &j), 0);
+	CU_ASSERT_FALSE(cp_job_running(j));
+	CU_ASSERT_EQUAL(cp_job_collect(j, &r), -EAGAIN); /* none started */
+	CU_ASSERT_EQUAL_FATAL(cp_job_start(j), 0);
+	CU_ASSERT_TRUE(cp_job_running(j));
+	CU_ASSERT_EQUAL(cp_job_start(j), -EBUSY);
+	CU_ASSERT_EQUAL_FATAL(job_wait(j, &r), 0);
+	CU_ASSERT_FALSE(cp_job_running(j));
+	CU_ASSERT_EQUAL(r.rc, 0);
+	CU_ASSERT_EQUAL(r.entries, N_CHANGES + N_BIG);
+	CU_ASSERT_EQUAL(or_audit_head(s, &hseq, head, NULL), 0);
+	CU_ASSERT_EQUAL(r.head_seq, hseq);
+	CU_ASSERT_EQUAL(memcmp(r.head, head, 32), 0);
+	/* again: a second job on the same handle */
+	CU_ASSERT_EQUAL_FATAL(cp_job_start(j), 0);
+	CU_ASSERT_EQUAL_FATAL(job_wait(j, &r), 0);
+	CU_ASSERT_EQUAL(r.rc, 0);
+	/* a running job is cancelled and joined by destroy */
+	CU_ASSERT_EQUAL_FATAL(cp_job_start(j), 0);
+	cp_job_destroy(j);
+	or_store_close(s);
+}
+
+/* A broken chain is reported by the job as by the direct call. */
+static void
+test_verify_job_broken(void)
+{
+	struct cp_job_result r;
+	struct or_store *s;
+	struct cp_job *j = NULL;
+	struct raw w;
+	uint8_t v[VAL_LEN];
+
+	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&w), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_get(&w, 9, v), 0);
+	v[32 + 32] ^= 0x01; /* action byte of the body */
+	CU_ASSERT_EQUAL_FATAL(raw_put(&w, 9, v), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_close(&w), 0);
+	s = open_store(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL_FATAL(cp_job_create(s, &j), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_job_start(j), 0);
+	CU_ASSERT_EQUAL_FATAL(job_wait(j, &r), 0);
+	CU_ASSERT_EQUAL(r.rc, -EBADMSG);
+	CU_ASSERT_EQUAL(r.bad_seq, 9);
+	CU_ASSERT(r.msg[0] != '\0');
+	cp_job_destroy(j);
+	or_store_close(s);
+}
+
 static CU_TestInfo audit_tests[] = {
 	{ "chain verifies", test_verify_ok },
 	{ "empty trail", test_empty },
@@ -544,6 +681,9 @@ static CU_TestInfo audit_tests[] = {
 	{ "tamper: reorder", test_tamper_reorder },
 	{ "tamper: index and head", test_tamper_index_head },
 	{ "atomic with the store", test_atomic_with_store },
+	{ "verification can be cancelled", test_verify_cancel },
+	{ "background verification job", test_verify_job },
+	{ "background verification of a broken chain", test_verify_job_broken },
 	CU_TEST_INFO_NULL,
 };
 

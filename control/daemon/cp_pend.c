@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The management event loop's replies that wait (cp_srv_priv.h): the
+ * pending list, replies and their sending, the audit verification job and
+ * the channel thread's events (dataplane counters, acks, timeouts).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "cp_act.h"
+#include "cp_srv_priv.h"
+
+/* ---------------------------------------------------------- replies -- */
+
+json_t *
+cp_reply_new(json_t *id)
+{
+	json_t *r = json_pack("{s:i}", "v", OR_MGMT_VERSION);
+
+	/* A copy: the request's strings are wiped when it is freed. */
+	if (id != NULL)
+		json_object_set_new(r, "id", json_copy(id));
+	json_object_set_new(r, "ok", json_true());
+	return r;
+}
+
+/* Turns reply into an error reply; fields already set stay (a token, a
+ * seq: what the client may need to know about a committed change). */
+void
+cp_reply_error(struct cp_srv *s, json_t *reply, enum or_mgmt_err e,
+	       const char *msg)
+{
+	s->d->cnt.replies_error++;
+	json_object_set_new(reply, "ok", json_false());
+	json_object_set_new(reply, "error",
+			    json_pack("{s:s,s:s}", "code", or_mgmt_err_code(e),
+				      "message", msg));
+}
+
+void
+cp_client_update(struct cp_srv *s, struct cp_client *cl)
+{
+	uint32_t ev = 0;
+
+	if (cl->dead)
+		return;
+	if (!cl->eof && !cl->closing && cl->out_len - cl->out_off <
+						CP_CLIENT_OUT_HIGH)
+		ev |= EPOLLIN;
+	if (cl->out_len > cl->out_off)
+		ev |= EPOLLOUT;
+	if (ev != cl->events) {
+		struct epoll_event e = { .events = ev, .data.ptr = cl };
+
+		epoll_ctl(s->ep, EPOLL_CTL_MOD, cl->fd, &e);
+		cl->events = ev;
+	}
+}
+
+void
+cp_client_kill(struct cp_srv *s, struct cp_client *cl)
+{
+	if (cl->dead)
+		return;
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, cl->fd, NULL);
+	cl->dead = 1;
+}
+
+/* Queues the reply (stealing it) and writes what the socket takes. */
+void
+cp_send(struct cp_srv *s, struct cp_client *cl, json_t *reply)
+{
+	if (cl == NULL || cl->dead) {
+		json_decref(reply);
+		return;
+	}
+	if (cp_client_queue(cl, reply, cp_now_ms()) < 0 ||
+	    cp_client_flush(cl) < 0) {
+		cp_client_kill(s, cl);
+		return;
+	}
+	cp_client_update(s, cl);
+}
+
+/* ---------------------------------------------------------- pending -- */
+
+struct cp_pend *
+cp_pend_new(struct cp_srv *s, struct cp_client *cl, json_t *reply,
+	    enum or_mgmt_cmd cmd, enum cp_pend_kind kind)
+{
+	struct cp_pend *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->cl = cl;
+	p->reply = reply;
+	p->cmd = cmd;
+	p->kind = kind;
+	/* Append: replies of one round keep arrival order. */
+	if (s->pends == NULL) {
+		s->pends = p;
+		p->prev = p;
+	} else {
+		p->prev = s->pends->prev;
+		s->pends->prev->next = p;
+		s->pends->prev = p;
+	}
+	cl->npend++;
+	cl->ncommit += kind == P_COMMIT;
+	s->d->pending++;
+	return p;
+}
+
+/* Sends the pending reply (if its client is still there) and frees it. */
+void
+cp_pend_done(struct cp_srv *s, struct cp_pend *p)
+{
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	else
+		s->pends->prev = p->prev;
+	if (p == s->pends)
+		s->pends = p->next;
+	else
+		p->prev->next = p->next;
+	if (p->cl != NULL)
+		p->cl->npend--;
+	s->d->pending--;
+	cp_send(s, p->cl, p->reply);
+	free(p);
+}
+
+void
+cp_pend_error(struct cp_srv *s, struct cp_pend *p, enum or_mgmt_err e,
+	      const char *msg)
+{
+	cp_reply_error(s, p->reply, e, msg);
+	cp_pend_done(s, p);
+}
+
+/* ------------------------------------------------------ audit jobs -- */
+
+/* Starts a verification if requests wait for one and none runs. */
+void
+cp_job_kick(struct cp_srv *s)
+{
+	struct cp_pend *p, *next;
+	int rc, waiting = 0;
+
+	for (p = s->pends; p != NULL; p = p->next)
+		waiting |= p->kind == P_JOB;
+	if (!waiting || cp_job_running(s->job))
+		return;
+	rc = cp_job_start(s->job);
+	if (rc == 0) {
+		s->job_gen++;
+		return;
+	}
+	for (p = s->pends; p != NULL; p = next) {
+		next = p->next;
+		if (p->kind == P_JOB)
+			cp_pend_error(s, p, OR_MGMT_E_INTERNAL,
+				      "cannot start the audit verification");
+	}
+}
+
+/* A verification finished: answers the requests that came before it
+ * started, and starts the next for those that came since. */
+void
+cp_on_job(struct cp_srv *s)
+{
+	struct cp_job_result r;
+	struct cp_pend *p, *next;
+	char msg[CP_REQ_MSG_LEN + 300];
+	enum or_mgmt_err e;
+
+	if (cp_job_collect(s->job, &r) != 0)
+		return;
+	for (p = s->pends; p != NULL; p = next) {
+		next = p->next;
+		if (p->kind != P_JOB || p->cookie > s->job_gen)
+			continue;
+		e = cp_act_audit_verified(p->reply, &r, msg, sizeof(msg));
+		if (e != OR_MGMT_OK)
+			cp_pend_error(s, p, e, msg);
+		else
+			cp_pend_done(s, p);
+	}
+	cp_job_kick(s);
+}
+
+/* -------------------------------------------------- channel events -- */
+
+void
+cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
+	       const struct or_chan_stat *st, unsigned n)
+{
+	struct cp_srv *s = arg;
+	char msg[CP_REQ_MSG_LEN];
+	enum or_mgmt_err e;
+
+	for (struct cp_pend *p = s->pends; p != NULL; p = p->next) {
+		if (p->kind != P_DP || p->cookie != cookie)
+			continue;
+		e = cp_act_dp_stats(s->d, p->cmd, p->reply, rc, st, n, msg,
+				    sizeof(msg));
+		if (e != OR_MGMT_OK)
+			cp_pend_error(s, p, e, msg);
+		else
+			cp_pend_done(s, p);
+		return;
+	}
+	/* Timed out already: nobody to tell. */
+}
+
+/* Answers waits that are acked or timed out, and stats requests that
+ * timed out. */
+void
+cp_check_pending(struct cp_srv *s, uint64_t now)
+{
+	struct cp_push_info pi;
+	struct cp_pend *p, *next;
+	char msg[CP_REQ_MSG_LEN + 128];
+
+	cp_push_info(s->d->push, &pi);
+	for (p = s->pends; p != NULL; p = next) {
+		next = p->next;
+		if (p->kind == P_WAIT && pi.acked_seq >= p->seq) {
+			uint64_t ack_us = cp_push_ack_time(s->d->push, p->seq);
+
+			/* Committed -> the dataplane's ack read by the channel
+			 * thread (now, if that is not known any more). */
+			if (ack_us == 0)
+				ack_us = cp_now_us();
+			json_object_set_new(p->reply, "applied", json_true());
+			json_object_set_new(
+				p->reply, "enforce_us",
+				json_integer((json_int_t)cp_elapsed(
+					ack_us, p->commit_us)));
+			cp_pend_done(s, p);
+		} else if (p->kind == P_WAIT && now >= p->deadline_ms) {
+			s->d->cnt.wait_timeouts++;
+			json_object_set_new(p->reply, "committed", json_true());
+			json_object_set_new(p->reply, "applied", json_false());
+			if (!pi.connected) {
+				snprintf(msg, sizeof(msg),
+					 "change committed (seq %" PRIu64
+					 ") but no dataplane is connected "
+					 "to %s",
+					 p->seq, s->d->cfg->chan_socket);
+				cp_pend_error(s, p,
+					      OR_MGMT_E_DATAPLANE_UNAVAILABLE,
+					      msg);
+			} else {
+				snprintf(msg, sizeof(msg),
+					 "change committed (seq %" PRIu64
+					 ") but the dataplane did not "
+					 "acknowledge it within %u ms",
+					 p->seq, s->d->cfg->wait_timeout_ms);
+				cp_pend_error(s, p, OR_MGMT_E_TIMEOUT, msg);
+			}
+		} else if (p->kind == P_DP && now >= p->deadline_ms) {
+			char m[CP_REQ_MSG_LEN];
+			enum or_mgmt_err e =
+				cp_act_dp_stats(s->d, p->cmd, p->reply,
+						-ETIMEDOUT, NULL, 0, m,
+						sizeof(m));
+
+			if (e != OR_MGMT_OK)
+				cp_pend_error(s, p, e, m);
+			else
+				cp_pend_done(s, p);
+		}
+	}
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The management event loop's state, shared by its two files: cp_srv.c
+ * (the loop, clients, requests, commits) and cp_pend.c (replies that wait:
+ * for a commit, the dataplane's ack or counters, or an audit job). Both
+ * run on the event loop thread only.
+ */
+#ifndef CP_SRV_PRIV_H
+#define CP_SRV_PRIV_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "optroute/chan.h"
+#include "optroute/mgmt.h"
+
+#include "cp_client.h"
+#include "cp_daemon.h"
+#include "cp_job.h"
+#include "cp_req.h"
+
+/* Most time a stats request waits for the channel thread. */
+#define CP_DP_STATS_TIMEOUT_MS 3000
+
+enum cp_pend_kind {
+	P_COMMIT, /* in the current group, not committed yet */
+	P_WAIT,   /* committed, waits for the dataplane's ack */
+	P_DP,     /* waits for the dataplane's counters */
+	P_JOB,    /* waits for an audit verification (cp_job.h) */
+};
+
+/* A request whose reply is not sent yet. */
+struct cp_pend {
+	struct cp_pend *next, *prev;
+	struct cp_client *cl;    /* NULL once the client is gone */
+	json_t *reply;
+	enum or_mgmt_cmd cmd;
+	enum cp_pend_kind kind;
+	unsigned ch_first, ch_n; /* P_COMMIT: its changes in the group */
+	int wait;
+	uint64_t seq;            /* P_WAIT: highest seq to be acked */
+	uint64_t deadline_ms;    /* P_WAIT, P_DP */
+	uint64_t cookie;         /* P_DP; P_JOB: the job it needs */
+	uint64_t recv_us;        /* request line complete (cp_now_us) */
+	uint64_t commit_us;      /* its changes committed (cp_now_us) */
+};
+
+struct cp_srv {
+	struct cp_daemon *d;
+	int ep;
+	int lfd;
+	int sfd;
+	struct cp_client *clients;
+	struct cp_pend *pends; /* every kind, in arrival order */
+	uint64_t next_cookie;
+	struct cp_job *job;
+	uint64_t job_gen;        /* jobs started */
+	uint64_t commit_done_us; /* end of the last or_store_apply */
+	int stop;
+	/* The group being collected, since group_us (cp_now_us). */
+	unsigned n;
+	uint64_t group_us;
+	struct or_change ch[OR_STORE_APPLY_MAX];
+	struct or_change_result res[OR_STORE_APPLY_MAX];
+};
+
+/* now - t, 0 if t is later (t may be stamped after now was read). */
+static inline uint64_t
+cp_elapsed(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
+
+json_t *cp_reply_new(json_t *id);
+/* Turns reply into an error reply; fields already set stay. */
+void cp_reply_error(struct cp_srv *s, json_t *reply, enum or_mgmt_err e,
+		    const char *msg);
+/* Queues the reply (stealing it) and writes what the socket takes. */
+void cp_send(struct cp_srv *s, struct cp_client *cl, json_t *reply);
+/* The client's epoll events from its state (input room, output queued). */
+void cp_client_update(struct cp_srv *s, struct cp_client *cl);
+void cp_client_kill(struct cp_srv *s, struct cp_client *cl);
+
+/* A reply that waits, appended to s->pends (arrival order). */
+struct cp_pend *cp_pend_new(struct cp_srv *s, struct cp_client *cl,
+			    json_t *reply, enum or_mgmt_cmd cmd,
+			    enum cp_pend_kind kind);
+/* Sends the pending reply (if its client is still there) and frees it. */
+void cp_pend_done(struct cp_srv *s, struct cp_pend *p);
+void cp_pend_error(struct cp_srv *s, struct cp_pend *p, enum or_mgmt_err e,
+		   const char *msg);
+
+/* Starts an audit verification if P_JOB requests wait and none runs. */
+void cp_job_kick(struct cp_srv *s);
+/* The job's descriptor is readable: answers the requests it covers. */
+void cp_on_job(struct cp_srv *s);
+
+/* cp_push_take_stats() callback: a P_DP request's counters. */
+void cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
+		    const struct or_chan_stat *st, unsigned n);
+/* Answers waits that are acked or timed out, and stats requests that
+ * timed out. */
+void cp_check_pending(struct cp_srv *s, uint64_t now);
+
+#endif
