@@ -208,6 +208,21 @@ subject(unsigned k, size_t *n, uint64_t *bad)
 	return rc;
 }
 
+/* A fresh store whose entry seq had its action byte flipped in place. */
+static void
+tamper_action(uint64_t seq)
+{
+	struct raw r;
+	uint8_t v[VAL_LEN];
+
+	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_get(&r, seq, v), 0);
+	v[32 + 32] ^= 0x01; /* action byte of the body */
+	CU_ASSERT_EQUAL_FATAL(raw_put(&r, seq, v), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_close(&r), 0);
+}
+
 /* --------------------------------------------------------------- tests --- */
 
 struct collect {
@@ -326,18 +341,11 @@ test_subject(void)
 static void
 test_tamper_modify(void)
 {
-	struct raw r;
-	uint8_t v[VAL_LEN];
 	uint64_t bad;
 	size_t n;
 	char msg[OR_ERR_LEN];
 
-	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_get(&r, 7, v), 0);
-	v[32 + 32] ^= 0x01; /* action byte of the body */
-	CU_ASSERT_EQUAL_FATAL(raw_put(&r, 7, v), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_close(&r), 0);
+	tamper_action(7);
 
 	CU_ASSERT_EQUAL(verify(&bad, msg, sizeof(msg)), -EBADMSG);
 	CU_ASSERT_EQUAL(bad, 7);
@@ -650,15 +658,8 @@ test_verify_job_broken(void)
 	struct cp_job_result r;
 	struct or_store *s;
 	struct cp_job *j = NULL;
-	struct raw w;
-	uint8_t v[VAL_LEN];
 
-	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&w), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_get(&w, 9, v), 0);
-	v[32 + 32] ^= 0x01; /* action byte of the body */
-	CU_ASSERT_EQUAL_FATAL(raw_put(&w, 9, v), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_close(&w), 0);
+	tamper_action(9);
 	s = open_store(0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL_FATAL(cp_job_create(s, &j), 0);
