@@ -134,7 +134,8 @@ cp_commit(struct cp_srv *s)
 
 /* Sends a reply that is ready now, but not before the client's earlier
  * requests still in the group: one client's replies keep their order
- * (except "wait" and dataplane-counter requests, answered when done). */
+ * (except "wait", dataplane-counter and audit-verification requests,
+ * answered when done). */
 static void
 cp_reply_now(struct cp_srv *s, struct cp_client *cl, json_t *reply)
 {
