@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The reference client's message code (tests/tools/optroute-client.c):
+ * The reference client's message code (tests/tools/optroute-client/):
  * builds an optroute header exactly as docs/protocol.md section 2 says and
  * parses one strictly. Header-only (static inline) so that the CUnit suite
  * tests/unit/test_client.c checks the very code the client runs.

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * optroute-client send: MSGs to the appliance, and the BOUNCEs that come
+ * back (see main.c and docs/client.md).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "client.h"
+
+static const char *prog = CLIENT_PROG;
+
+/* ------------------------------------------------------------ send -- */
+
+struct send_opts {
+	struct sockaddr_in to;
+	struct sockaddr_in bind;
+	int have_to, have_from_tok, have_to_tok, have_bind, json;
+	struct or_token from_tok, to_tok;
+	uint64_t epoch, id, count, interval_ms, wait_ms;
+	int have_id;
+	uint8_t payload[OR_CLI_MAX_PAYLOAD];
+	size_t payload_len;
+	int have_payload;
+	enum { EXPECT_ANY, EXPECT_BOUNCE, EXPECT_NONE } expect;
+};
+
+struct send_state {
+	const struct send_opts *o;
+	int fd;
+	uint64_t sent;       /* messages sent: ids o->id .. o->id + sent - 1 */
+	uint8_t *bounced;    /* per message: bounces received (saturating) */
+	uint64_t n_bounced;  /* messages with at least one bounce */
+	uint64_t n_dup;      /* bounces beyond the first of a message */
+	uint64_t n_invalid;  /* replies refused */
+};
+
+static int
+send_one(struct send_state *s)
+{
+	const struct send_opts *o = s->o;
+	uint8_t buf[OR_HDR_LEN + OR_CLI_MAX_PAYLOAD];
+	struct or_cli_msg m = {
+		.type = OR_TYPE_MSG,
+		.key_epoch = (uint8_t)o->epoch,
+		.msg_id = o->id + s->sent,
+		.sender = o->from_tok,
+		.recipient = o->to_tok,
+		.payload = o->payload,
+		.payload_len = (uint16_t)o->payload_len,
+	};
+	int len = or_cli_msg_build(buf, sizeof(buf), &m);
+	char ids[24], a[OR_CLI_ADDR_STRLEN];
+	ssize_t n;
+
+	if (len < 0)
+		return len; /* not reached: the payload size is checked */
+	n = sendto(s->fd, buf, (size_t)len, 0, (const struct sockaddr *)&o->to,
+		   sizeof(o->to));
+	if (n != len) {
+		or_cli_addr_format(&o->to, a, sizeof(a));
+		fprintf(stderr, "%s: sendto %s: %s\n", prog, a,
+			n < 0 ? strerror(errno) : "short write");
+		return -EIO;
+	}
+	s->sent++;
+	id_str(m.msg_id, ids, sizeof(ids));
+	if (o->json)
+		emit_json(json_pack("{s:s, s:s, s:I}", "event", "sent",
+				    "msg_id", ids, "payload_len",
+				    (json_int_t)o->payload_len));
+	else
+		printf("sent msg_id=%s payload_len=%zu\n", ids, o->payload_len);
+	fflush(stdout);
+	return 0;
+}
+
+/* Checks one reply as docs/protocol.md section 9 says: from the
+ * appliance's IP and port, a well-formed BOUNCE without payload, for a
+ * msg_id we sent, with our tokens. */
+static void
+handle_reply(struct send_state *s, const uint8_t *buf, size_t len,
+	     const struct sockaddr_in *from)
+{
+	const struct send_opts *o = s->o;
+	struct or_cli_view v;
+	enum or_cli_err e;
+	uint64_t idx = 0;
+	const char *rname;
+	char ids[24], snd[2 * OR_TOKEN_LEN + 1], rcp[2 * OR_TOKEN_LEN + 1];
+	int dup;
+
+	if (from->sin_addr.s_addr != o->to.sin_addr.s_addr ||
+	    from->sin_port != o->to.sin_port)
+		e = OR_CLI_BAD_SOURCE;
+	else if ((e = or_cli_parse(buf, len, &v)) != OR_CLI_OK)
+		;
+	else if (v.type != OR_TYPE_BOUNCE)
+		e = OR_CLI_BAD_TYPE;
+	else if (v.payload_len != 0)
+		e = OR_CLI_BAD_BOUNCE_LEN;
+	else if ((idx = v.msg_id - o->id) >= s->sent) /* wraps like the ids */
+		e = OR_CLI_UNKNOWN_MSG_ID;
+	else if (!or_token_eq(&v.sender, &o->from_tok) ||
+		 !or_token_eq(&v.recipient, &o->to_tok))
+		e = OR_CLI_TOKEN_MISMATCH;
+	if (e != OR_CLI_OK) {
+		s->n_invalid++;
+		report_invalid(o->json, "reply", e, from, len);
+		return;
+	}
+	dup = s->bounced[idx] > 0;
+	if (dup)
+		s->n_dup++;
+	else
+		s->n_bounced++;
+	if (s->bounced[idx] < UINT8_MAX)
+		s->bounced[idx]++;
+	rname = or_cli_reason_name(v.reason);
+	id_str(v.msg_id, ids, sizeof(ids));
+	or_cli_hex_format(v.sender.b, OR_TOKEN_LEN, snd);
+	or_cli_hex_format(v.recipient.b, OR_TOKEN_LEN, rcp);
+	if (o->json) {
+		emit_json(json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:b}",
+				    "event", "bounce", "msg_id", ids,
+				    "reason", rname != NULL ? rname : "unknown",
+				    "reason_code", (int)v.reason,
+				    "epoch", (int)v.key_epoch,
+				    "sender", snd, "recipient", rcp,
+				    "duplicate", dup));
+	} else {
+		printf("bounce msg_id=%s reason=%s (%u) epoch=%u%s\n", ids,
+		       rname != NULL ? rname : "unknown", v.reason, v.key_epoch,
+		       dup ? " duplicate" : "");
+	}
+	fflush(stdout);
+}
+
+/* Reads every datagram waiting on the socket. */
+static int
+drain_replies(struct send_state *s)
+{
+	static uint8_t buf[RX_BUF_LEN];
+	struct sockaddr_in from;
+	ssize_t n;
+
+	while ((n = rx_one(s->fd, buf, sizeof(buf), &from)) >= 0)
+		handle_reply(s, buf, (size_t)n, &from);
+	return n == -EAGAIN ? 0 : -EIO;
+}
+
+static int
+send_loop(struct send_state *s)
+{
+	const struct send_opts *o = s->o;
+	uint64_t t = now_ms(), next = t, deadline = 0;
+
+	while (!stop_flag) {
+		uint64_t until;
+		int rc;
+
+		t = now_ms();
+		if (s->sent < o->count && t >= next) {
+			if (send_one(s) != 0)
+				return -EIO;
+			next = t + o->interval_ms;
+			if (s->sent == o->count)
+				deadline = t + o->wait_ms;
+			continue;
+		}
+		/* Done when time is up. Once every message has bounced, linger
+		 * a little (at most the time left) so that a duplicate bounce
+		 * right behind the last one is still seen and counted. */
+		if (s->sent == o->count && s->n_bounced == o->count &&
+		    deadline > t + CLIENT_LINGER_MS)
+			deadline = t + CLIENT_LINGER_MS;
+		if (s->sent == o->count && t >= deadline)
+			break;
+		until = s->sent < o->count ? next : deadline;
+		rc = wait_readable(s->fd, until > t ? until - t : 0);
+		if (rc < 0)
+			return -EIO;
+		if (rc > 0 && drain_replies(s) != 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int
+send_report(const struct send_state *s)
+{
+	const struct send_opts *o = s->o;
+	uint64_t no_reply = 0;
+	char ids[24];
+	int ok;
+
+	for (uint64_t i = 0; i < s->sent; i++) {
+		if (s->bounced[i] > 0)
+			continue;
+		no_reply++;
+		id_str(o->id + i, ids, sizeof(ids));
+		if (o->json)
+			emit_json(json_pack("{s:s, s:s}", "event", "no_reply",
+					    "msg_id", ids));
+		else
+			printf("msg_id=%s: no reply (delivered or dropped)\n",
+			       ids);
+	}
+	if (o->json)
+		emit_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b}",
+				    "event", "summary",
+				    "sent", (json_int_t)s->sent,
+				    "bounced", (json_int_t)s->n_bounced,
+				    "no_reply", (json_int_t)no_reply,
+				    "duplicate", (json_int_t)s->n_dup,
+				    "invalid", (json_int_t)s->n_invalid,
+				    "interrupted", (int)stop_flag));
+	else
+		printf("summary: sent %" PRIu64 ", bounced %" PRIu64
+		       ", no reply %" PRIu64 ", duplicate %" PRIu64
+		       ", invalid %" PRIu64 "%s\n", s->sent, s->n_bounced,
+		       no_reply, s->n_dup, s->n_invalid,
+		       stop_flag ? " (interrupted)" : "");
+	fflush(stdout);
+
+	/* An expectation is about a clean outcome: a refused reply fails
+	 * it too. */
+	ok = s->sent == o->count &&
+	     (o->expect == EXPECT_ANY || s->n_invalid == 0) &&
+	     (o->expect != EXPECT_BOUNCE || s->n_bounced == o->count) &&
+	     (o->expect != EXPECT_NONE || s->n_bounced + s->n_dup == 0);
+	return ok ? 0 : EXIT_FAIL;
+}
+
+/* --payload TEXT or --payload-hex HEX, once. */
+static int
+set_payload(struct send_opts *o, int hex, const char *arg)
+{
+	int r = 0;
+
+	if (o->have_payload) {
+		fprintf(stderr, "%s: --payload or --payload-hex given twice\n",
+			prog);
+		return -EINVAL;
+	}
+	o->have_payload = 1;
+	if (hex) {
+		r = or_cli_hex_parse(arg, o->payload, OR_CLI_MAX_PAYLOAD,
+				     &o->payload_len);
+		if (r == -EINVAL)
+			fprintf(stderr, "%s: --payload-hex: expected an even "
+				"number of hex digits\n", prog);
+	} else if (strlen(arg) > OR_CLI_MAX_PAYLOAD) {
+		r = -ERANGE;
+	} else {
+		o->payload_len = strlen(arg);
+		memcpy(o->payload, arg, o->payload_len);
+	}
+	if (r == -ERANGE)
+		fprintf(stderr, "%s: payload longer than %u bytes (one "
+			"1500-byte IPv4 packet)\n", prog, OR_CLI_MAX_PAYLOAD);
+	return r;
+}
+
+int
+cmd_send(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "from-token", required_argument, NULL, 'F' },
+		{ "to-token", required_argument, NULL, 'T' },
+		{ "epoch", required_argument, NULL, 'e' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "interval-ms", required_argument, NULL, 'I' },
+		{ "wait-ms", required_argument, NULL, 'w' },
+		{ "payload", required_argument, NULL, 'p' },
+		{ "payload-hex", required_argument, NULL, 'x' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "expect", required_argument, NULL, 'E' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct send_opts *o = calloc(1, sizeof(*o));
+	struct send_state s = { .o = o, .fd = -1 };
+	int c, rc = EXIT_USAGE;
+
+	if (o == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return EXIT_FAIL;
+	}
+	o->count = 1;
+	o->wait_ms = 1000;
+	while ((c = getopt_long(argc, argv, "jh", lopts, NULL)) != -1) {
+		int r = 0;
+
+		switch (c) {
+		case 't':
+			r = parse_addr("--to", optarg, 0, &o->to);
+			o->have_to = 1;
+			break;
+		case 'b':
+			r = parse_addr("--bind", optarg, 1, &o->bind);
+			o->have_bind = 1;
+			break;
+		case 'F':
+			r = parse_token("--from-token", optarg, &o->from_tok);
+			o->have_from_tok = 1;
+			break;
+		case 'T':
+			r = parse_token("--to-token", optarg, &o->to_tok);
+			o->have_to_tok = 1;
+			break;
+		case 'e':
+			r = parse_u64("--epoch", optarg, 0, 255, &o->epoch);
+			break;
+		case 'i':
+			r = parse_u64("--id", optarg, 0, UINT64_MAX, &o->id);
+			o->have_id = 1;
+			break;
+		case 'n':
+			r = parse_u64("--count", optarg, 1, MAX_SEND_COUNT,
+				      &o->count);
+			break;
+		case 'I':
+			r = parse_u64("--interval-ms", optarg, 0,
+				      MAX_INTERVAL_MS, &o->interval_ms);
+			break;
+		case 'w':
+			r = parse_u64("--wait-ms", optarg, 0, MAX_WAIT_MS,
+				      &o->wait_ms);
+			break;
+		case 'p':
+		case 'x':
+			r = set_payload(o, c == 'x', optarg);
+			break;
+		case 'E':
+			if (strcmp(optarg, "bounce") == 0) {
+				o->expect = EXPECT_BOUNCE;
+			} else if (strcmp(optarg, "none") == 0) {
+				o->expect = EXPECT_NONE;
+			} else {
+				fprintf(stderr, "%s: --expect: '%s' is not "
+					"bounce or none\n", prog, optarg);
+				r = -EINVAL;
+			}
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+		if (r != 0)
+			goto out;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: send: unexpected argument '%s'\n", prog,
+			argv[optind]);
+		goto out;
+	}
+	if (!o->have_to || !o->have_from_tok || !o->have_to_tok) {
+		fprintf(stderr, "%s: send needs --to, --from-token and "
+			"--to-token\n", prog);
+		goto out;
+	}
+	/* A fresh random first id (docs/protocol.md section 9); the next
+	 * messages take the following ones. */
+	if (!o->have_id && getrandom(&o->id, sizeof(o->id), 0) !=
+	    (ssize_t)sizeof(o->id)) {
+		fprintf(stderr, "%s: getrandom: %s\n", prog, strerror(errno));
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	rc = EXIT_FAIL;
+	s.bounced = calloc(o->count, 1);
+	if (s.bounced == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	s.fd = open_socket(o->have_bind ? &o->bind : NULL);
+	if (s.fd < 0)
+		goto out;
+	install_signals();
+	if (send_loop(&s) == 0)
+		rc = send_report(&s);
+	else
+		(void)send_report(&s);
+out:
+	if (s.fd >= 0)
+		close(s.fd);
+	free(s.bounced);
+	free(o);
+	return rc;
+}
+
