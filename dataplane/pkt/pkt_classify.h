@@ -22,7 +22,8 @@
  * drop reason.
  */
 static inline enum or_drop_reason
-or_pkt_l2_parse(const uint8_t *frame, uint16_t len, uint16_t *l3, rte_be16_t *et)
+or_pkt_l2_parse(const uint8_t *frame, uint16_t len, uint16_t *l3,
+		rte_be16_t *et)
 {
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
 	uint16_t off = sizeof(*eth);
@@ -56,7 +57,7 @@ or_pkt_l2_parse(const uint8_t *frame, uint16_t len, uint16_t *l3, rte_be16_t *et
 /* An Ethernet/IPv4 ARP request for pa->ip, sent to us or broadcast. */
 static inline enum or_drop_reason
 or_pkt_arp_check(const uint8_t *frame, uint16_t len, uint16_t l3,
-	  const struct or_port_addr *pa)
+		 const struct or_port_addr *pa)
 {
 	const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)frame;
 	const struct rte_arp_hdr *arp;
@@ -174,8 +175,8 @@ or_pkt_classify(const uint8_t *frame, uint16_t len,
 		return or_pkt_drop(info, OR_DROP_BAD_VERSION);
 	if (h->type != OR_TYPE_MSG)
 		return or_pkt_drop(info, h->type == OR_TYPE_BOUNCE ?
-					  OR_DROP_BOUNCE_TO_US :
-					  OR_DROP_BAD_TYPE);
+						 OR_DROP_BOUNCE_TO_US :
+						 OR_DROP_BAD_TYPE);
 	if (rte_be_to_cpu_16(h->payload_len) !=
 	    tot - (OR_IP_HDR_LEN + OR_UDP_HDR_LEN + OR_HDR_LEN))
 		return or_pkt_drop(info, OR_DROP_BAD_PAYLOAD_LEN);

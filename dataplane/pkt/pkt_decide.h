@@ -28,7 +28,7 @@
  */
 static inline void
 or_pkt_rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
-		const struct or_nexthop *nh)
+		       const struct or_nexthop *nh)
 {
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + info->l3_off);
@@ -86,7 +86,7 @@ or_pkt_rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
  */
 static inline uint16_t
 or_pkt_rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
-	       const struct or_port_addr *pa, uint8_t reason)
+		      const struct or_port_addr *pa, uint8_t reason)
 {
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + info->l3_off);
@@ -189,7 +189,8 @@ or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
 		*reason = OR_DROP_BAD_UDP_CSUM;
 		return OR_ACT_DROP;
 	}
-	*len = or_pkt_rewrite_bounce(frame, info, pa, OR_REASON_RECIPIENT_UNAVAILABLE);
+	*len = or_pkt_rewrite_bounce(frame, info, pa,
+				     OR_REASON_RECIPIENT_UNAVAILABLE);
 	return OR_ACT_BOUNCE;
 }
 
