@@ -142,6 +142,20 @@ cp_pend_error(struct cp_srv *s, struct cp_pend *p, enum or_mgmt_err e,
 	cp_pend_done(s, p);
 }
 
+void
+cp_pend_dp_stats(struct cp_srv *s, struct cp_pend *p, int rc,
+		 const struct or_chan_stat *st, unsigned n)
+{
+	char msg[CP_REQ_MSG_LEN];
+	enum or_mgmt_err e = cp_act_dp_stats(s->d, p->cmd, p->reply, rc, st, n,
+					     msg, sizeof(msg));
+
+	if (e != OR_MGMT_OK)
+		cp_pend_error(s, p, e, msg);
+	else
+		cp_pend_done(s, p);
+}
+
 /* ------------------------------------------------------ audit jobs -- */
 
 /* Starts a verification if requests wait for one and none runs. */
@@ -200,18 +214,11 @@ cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
 	       const struct or_chan_stat *st, unsigned n)
 {
 	struct cp_srv *s = arg;
-	char msg[CP_REQ_MSG_LEN];
-	enum or_mgmt_err e;
 
 	for (struct cp_pend *p = s->pends; p != NULL; p = p->next) {
 		if (p->kind != P_DP || p->cookie != cookie)
 			continue;
-		e = cp_act_dp_stats(s->d, p->cmd, p->reply, rc, st, n, msg,
-				    sizeof(msg));
-		if (e != OR_MGMT_OK)
-			cp_pend_error(s, p, e, msg);
-		else
-			cp_pend_done(s, p);
+		cp_pend_dp_stats(s, p, rc, st, n);
 		return;
 	}
 	/* Timed out already: nobody to tell. */
@@ -264,16 +271,7 @@ cp_check_pending(struct cp_srv *s, uint64_t now)
 				cp_pend_error(s, p, OR_MGMT_E_TIMEOUT, msg);
 			}
 		} else if (p->kind == P_DP && now >= p->deadline_ms) {
-			char m[CP_REQ_MSG_LEN];
-			enum or_mgmt_err e =
-				cp_act_dp_stats(s->d, p->cmd, p->reply,
-						-ETIMEDOUT, NULL, 0, m,
-						sizeof(m));
-
-			if (e != OR_MGMT_OK)
-				cp_pend_error(s, p, e, m);
-			else
-				cp_pend_done(s, p);
+			cp_pend_dp_stats(s, p, -ETIMEDOUT, NULL, 0);
 		}
 	}
 }

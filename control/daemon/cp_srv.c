@@ -252,14 +252,8 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 		p->cookie = ++s->next_cookie;
 		p->deadline_ms = cp_now_ms() + CP_DP_STATS_TIMEOUT_MS;
 		rc = cp_push_request_stats(d->push, p->cookie, dp_flags);
-		if (rc != 0) {
-			e = cp_act_dp_stats(d, p->cmd, p->reply, rc, NULL, 0,
-					    msg, sizeof(msg));
-			if (e != OR_MGMT_OK)
-				cp_pend_error(s, p, e, msg);
-			else
-				cp_pend_done(s, p);
-		}
+		if (rc != 0)
+			cp_pend_dp_stats(s, p, rc, NULL, 0);
 		return;
 	}
 	cp_reply_error(s, a.reply, OR_MGMT_E_INTERNAL, "out of memory");

@@ -90,6 +90,10 @@ struct cp_pend *cp_pend_new(struct cp_srv *s, struct cp_client *cl,
 void cp_pend_done(struct cp_srv *s, struct cp_pend *p);
 void cp_pend_error(struct cp_srv *s, struct cp_pend *p, enum or_mgmt_err e,
 		   const char *msg);
+/* Answers a P_DP request with the dataplane's counters (rc 0) or the
+ * error rc (the channel failed, or timed out): cp_act_dp_stats(). */
+void cp_pend_dp_stats(struct cp_srv *s, struct cp_pend *p, int rc,
+		      const struct or_chan_stat *st, unsigned n);
 
 /* Starts an audit verification if P_JOB requests wait and none runs. */
 void cp_job_kick(struct cp_srv *s);
