@@ -304,11 +304,9 @@ ct_lookup_step(const struct ct *h, struct ct_burst *done, struct ct_burst *mid,
 uint64_t
 ct_lookup_finish(const struct ct *h, struct ct_burst *b, uint32_t *recs)
 {
-	const struct ct_table *t = rcu_dereference(((struct ct *)h)->live);
-	uint64_t hits;
+	/* Read and finish in one pass, as the two-burst pipeline does. */
+	uint64_t hits = ct_lookup_step(h, b, b, NULL, 0, NULL);
 
-	ct_read(h, t, b, NULL);
-	hits = ct_finish(h, t, b);
 	memcpy(recs, b->recs, b->n * sizeof(*recs));
 	return hits;
 }

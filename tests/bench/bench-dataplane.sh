@@ -123,9 +123,14 @@ if x > s["rx"] // 1000:
 EOF
 or_log "optroute-dataplane: $OR_MPPS Mpps (median of $RUNS windows of ${SECONDS_RUN}s; $OR_MIN-$OR_MAX)"
 
+# The last line: result_json [FIELDS] (FIELDS after optroute_mpps).
+result_json() {
+	echo "{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1,\"optroute_mpps\":$OR_MPPS${1:-},\"fill_seconds\":$FILL,\"runs\":$RUNS}"
+}
+
 # ------------------------------------------------------------- testpmd --
 if [ "${TESTPMD:-yes}" = no ]; then
-	echo "{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1,\"optroute_mpps\":$OR_MPPS,\"fill_seconds\":$FILL,\"runs\":$RUNS}"
+	result_json
 	exit 0
 fi
 dpdk-testpmd -l 0,1 $EAL_MEM --no-pci --file-prefix="${PREFIX}_tp" \
@@ -140,4 +145,4 @@ read -r TP_MPPS TP_MIN TP_MAX < <(rate "${PREFIX}_tp" /ethdev/stats,0 'r["ipacke
 OR_STOP_S=30 or_stop TP_PID INT || true
 or_log "dpdk-testpmd io: $TP_MPPS Mpps (median of $RUNS windows; $TP_MIN-$TP_MAX)"
 
-echo "{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1,\"optroute_mpps\":$OR_MPPS,\"testpmd_io_mpps\":$TP_MPPS,\"fill_seconds\":$FILL,\"runs\":$RUNS}"
+result_json ",\"testpmd_io_mpps\":$TP_MPPS"
