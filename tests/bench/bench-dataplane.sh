@@ -7,8 +7,9 @@
 #       ENTRIES in the table)
 #   TX  net_null (delivered), net_pcap's own TX drop (bounces)
 # The table is filled first over the real update channel
-# (optroute-chanctl random: BATCH upserts), and the fill is timed. Then
-# dpdk-testpmd io forwarding on the same vdevs and core, for reference.
+# (optroute-chanctl random: BATCH upserts), and the fill is timed. For
+# reference, dpdk-testpmd io forwarding on the same vdevs and core, its
+# windows alternating with the dataplane's (windows() below).
 #
 #   make bench-dataplane ENTRIES=N SECONDS=S    (FRAMES=F PAYLOAD=B RUNS=R optional)
 #
@@ -17,11 +18,13 @@
 # read it with `perf report -i FILE`. TESTPMD=no skips the reference run
 # (for A/B runs of two optroute builds; its JSON then has no ratio).
 #
-# Each rate is the median of RUNS (3) back-to-back windows of S seconds.
+# Each rate is the median of RUNS (3) windows of S seconds; "ratio" is the
+# median of the RUNS ratios of a dataplane window to the testpmd window
+# right after it.
 #
 # Last line: one JSON object
 #   {"entries":..,"frame_bytes":..,"workers":1,"optroute_mpps":..,
-#    "testpmd_io_mpps":..,"fill_seconds":..,"runs":..}
+#    "testpmd_io_mpps":..,"ratio":..,"fill_seconds":..,"runs":..}
 set -euo pipefail
 # shellcheck source=../integration/lib/common.sh
 . "$(dirname "$0")/../integration/lib/common.sh"
@@ -60,27 +63,58 @@ FRAME_BYTES=$((14 + 20 + 8 + 68 + PAYLOAD))
 RXDEV="net_pcap0,rx_pcap=$T/bench.pcap,infinite_rx=1"
 TXDEV="net_null0,no-rx=1"
 
-# Rate of a counter over SECONDS_RUN: $1 = telemetry prefix, $2 = command,
-# $3 = python expression on the reply r giving the counter.
-# rate PREFIX CMD EXPR: RUNS windows of SECONDS_RUN each, back to back, of
-# the counter EXPR of telemetry CMD; prints "median min max" in Mpps.
-rate() {
-	python3 - "$TOOLS/optroute-telemetry.py" "$1" "$2" "$3" "$SECONDS_RUN" "$RUNS" <<'EOF'
-import json, statistics, subprocess, sys, time
-tool, prefix, cmd, expr, secs, runs = sys.argv[1:]
-def read():
+# windows: RUNS windows of SECONDS_RUN seconds of the dataplane's rx rate
+# and, with testpmd, as many of testpmd's, alternating (optroute, testpmd,
+# optroute, ...): the two processes share the worker CPU and the one not
+# measured is stopped (SIGSTOP), so both see the same minutes of a host
+# whose speed drifts. Each window starts 1 s after its process resumes.
+# Prints "or_median or_min or_max" and, with testpmd, "tp_median tp_min
+# tp_max ratio_median" (ratio: optroute over testpmd, per pair).
+windows() {
+	python3 - "$TOOLS/optroute-telemetry.py" "$SECONDS_RUN" "$RUNS" \
+		"$PREFIX" "$DP_PID" "${PREFIX}_tp" "${TP_PID:-}" "${PERF:-}" <<'EOF'
+import json, os, signal, statistics, subprocess, sys, time
+tool, secs, runs, dp_prefix, dp_pid, tp_prefix, tp_pid, perf = sys.argv[1:]
+secs, runs = float(secs), int(runs)
+def read(prefix, cmd, key):
     out = subprocess.run([sys.executable, tool, "-p", prefix, cmd],
                          check=True, capture_output=True, text=True).stdout
-    r = json.loads(out)[cmd.split(",")[0]]
-    return time.monotonic(), eval(expr)
-v = []
-t0, c0 = read()
-for _ in range(int(runs)):
-    time.sleep(float(secs))
-    t1, c1 = read()
-    v.append((c1 - c0) / (t1 - t0) / 1e6)
-    t0, c0 = t1, c1
-print(f"{statistics.median(v):.3f} {min(v):.3f} {max(v):.3f}")
+    return time.monotonic(), json.loads(out)[cmd.split(",")[0]][key]
+def window(pid, prefix, cmd, key, alone, perf_file=None):
+    if not alone:
+        os.kill(pid, signal.SIGCONT)
+    time.sleep(1)
+    rec = None
+    if perf_file:
+        rec = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-C", "1",
+                                "-o", perf_file, "--", "sleep", str(secs)],
+                               stdout=sys.stderr, stderr=sys.stderr)
+    t0, c0 = read(prefix, cmd, key)
+    time.sleep(secs)
+    t1, c1 = read(prefix, cmd, key)
+    if rec:
+        rec.wait()
+    if not alone:
+        os.kill(pid, signal.SIGSTOP)
+    return (c1 - c0) / (t1 - t0) / 1e6
+dp = int(dp_pid)
+tp = int(tp_pid) if tp_pid else None
+o, t = [], []
+for i in range(runs):
+    o.append(window(dp, dp_prefix, "/optroute/stats", "rx", tp is None,
+                    perf if i == 0 else None))
+    line = f"window {i + 1}: optroute {o[-1]:.3f} Mpps"
+    if tp is not None:
+        t.append(window(tp, tp_prefix, "/ethdev/stats,0", "ipackets", False))
+        line += f", testpmd io {t[-1]:.3f} Mpps, ratio {o[-1] / t[-1]:.3f}"
+    print("bench-dataplane: " + line, file=sys.stderr)
+for pid in (dp, tp):
+    if pid is not None:
+        os.kill(pid, signal.SIGCONT)
+f = lambda v: f"{statistics.median(v):.3f} {min(v):.3f} {max(v):.3f}"
+print(f(o))
+if t:
+    print(f(t), f"{statistics.median(a / b for a, b in zip(o, t)):.3f}")
 EOF
 }
 
@@ -105,11 +139,27 @@ or_log "filled $ENTRIES entries over the channel in ${FILL}s" \
 or_telemetry /optroute/table >&2
 
 or_telemetry /optroute/clear >/dev/null
-sleep 1 # warm-up
-if [ -n "${PERF:-}" ]; then
-	perf record -q -e cpu-clock -C 1 -o "$PERF" -- sleep "$SECONDS_RUN" >&2 &
+if [ "${TESTPMD:-yes}" != no ]; then
+	# testpmd starts while the dataplane is stopped, and waits stopped
+	# for its first window.
+	kill -STOP "$DP_PID"
+	dpdk-testpmd -l 0,1 $EAL_MEM --no-pci --file-prefix="${PREFIX}_tp" \
+		--vdev="$RXDEV" --vdev="$TXDEV" -- --forward-mode=io --nb-cores=1 \
+		--total-num-mbufs="$MBUFS" --stats-period=1000 -a </dev/null >"$T/tp.log" 2>&1 &
+	# shellcheck disable=SC2034 # (killed through OR_PIDVARS)
+	TP_PID=$!
+	python3 "$TOOLS/optroute-telemetry.py" -w 60 -p "${PREFIX}_tp" /ethdev/stats,0 >/dev/null ||
+		{ cat "$T/tp.log" >&2; exit 1; }
+	kill -STOP "$TP_PID"
 fi
-read -r OR_MPPS OR_MIN OR_MAX < <(rate "$PREFIX" /optroute/stats 'r["rx"]')
+{
+	read -r OR_MPPS OR_MIN OR_MAX
+	read -r TP_MPPS TP_MIN TP_MAX RATIO || true
+} < <(windows)
+if [ -n "$TP_PID" ]; then
+	OR_STOP_S=30 or_stop TP_PID INT || true
+	TESTPMD_RAN=yes
+fi
 or_telemetry /optroute/stats >"$T/stats.json"
 OR_STOP_S=60 or_stop DP_PID INT || or_fail "optroute-dataplane exited $?"
 python3 - "$T/stats.json" <<'EOF' >&2
@@ -128,21 +178,10 @@ result_json() {
 	echo "{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1,\"optroute_mpps\":$OR_MPPS${1:-},\"fill_seconds\":$FILL,\"runs\":$RUNS}"
 }
 
-# ------------------------------------------------------------- testpmd --
-if [ "${TESTPMD:-yes}" = no ]; then
+if [ -z "${TESTPMD_RAN:-}" ]; then
 	result_json
 	exit 0
 fi
-dpdk-testpmd -l 0,1 $EAL_MEM --no-pci --file-prefix="${PREFIX}_tp" \
-	--vdev="$RXDEV" --vdev="$TXDEV" -- --forward-mode=io --nb-cores=1 \
-	--total-num-mbufs="$MBUFS" --stats-period=1000 -a </dev/null >"$T/tp.log" 2>&1 &
-# shellcheck disable=SC2034 # (killed through OR_PIDVARS)
-TP_PID=$!
-python3 "$TOOLS/optroute-telemetry.py" -w 60 -p "${PREFIX}_tp" /ethdev/stats,0 >/dev/null ||
-	{ cat "$T/tp.log" >&2; exit 1; }
-sleep 1
-read -r TP_MPPS TP_MIN TP_MAX < <(rate "${PREFIX}_tp" /ethdev/stats,0 'r["ipackets"]')
-OR_STOP_S=30 or_stop TP_PID INT || true
 or_log "dpdk-testpmd io: $TP_MPPS Mpps (median of $RUNS windows; $TP_MIN-$TP_MAX)"
-
-result_json ",\"testpmd_io_mpps\":$TP_MPPS"
+or_log "ratio optroute / testpmd io: $RATIO (median of the $RUNS pairs)"
+result_json ",\"testpmd_io_mpps\":$TP_MPPS,\"ratio\":$RATIO"
