@@ -19,10 +19,22 @@ static const char *const cnt_names[OR_CNT_NUM] = {
 #undef OR_CNT_NAME_
 #undef OR_DROP_CNT_NAME_
 
+#define OR_POLL_NAME_(n, s) s,
+static const char *const poll_names[OR_POLL_NUM] = {
+	OR_POLL_CNT(OR_POLL_NAME_)
+};
+#undef OR_POLL_NAME_
+
 const char *
 or_cnt_name(unsigned id)
 {
 	return id < OR_CNT_NUM ? cnt_names[id] : NULL;
+}
+
+const char *
+or_poll_cnt_name(unsigned id)
+{
+	return id < OR_POLL_NUM ? poll_names[id] : NULL;
 }
 
 int
@@ -32,14 +44,14 @@ or_cnt_init(struct or_counters *c, unsigned n_workers, unsigned n_ports,
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
 	c->live = calloc(n_workers ? n_workers : 1, sizeof(*c->live));
-	c->base = calloc((size_t)n_workers * n_ports + 1, sizeof(*c->base));
+	c->base = calloc((size_t)n_workers * (n_ports + 1) + 1, sizeof(*c->base));
 	if (c->live == NULL || c->base == NULL)
 		goto nomem;
 	c->n_workers = n_workers;
 	c->n_ports = n_ports;
 	for (unsigned w = 0; w < n_workers; w++) {
 		c->live[w] = rte_zmalloc_socket("or_cnt",
-						n_ports * sizeof(**c->live),
+						(n_ports + 1) * sizeof(**c->live),
 						RTE_CACHE_LINE_SIZE,
 						worker_socket[w]);
 		if (c->live[w] == NULL)
@@ -71,6 +83,22 @@ cnt_load(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* Adds to out[0..n-1] the counters since the last clear of block j of
+ * worker w (or of every worker). Called with the lock held. */
+static void
+cnt_sum(const struct or_counters *c, int w, unsigned j, unsigned n,
+	uint64_t *out)
+{
+	for (unsigned i = 0; i < c->n_workers; i++) {
+		const struct or_cnt_block *b = &c->base[i * (c->n_ports + 1) + j];
+
+		if (w != OR_CNT_ALL && (unsigned)w != i)
+			continue;
+		for (unsigned k = 0; k < n; k++)
+			out[k] += cnt_load(&c->live[i][j].v[k]) - b->v[k];
+	}
+}
+
 uint64_t
 or_cnt_read(struct or_counters *c, int w, int p, uint64_t *out)
 {
@@ -78,19 +106,9 @@ or_cnt_read(struct or_counters *c, int w, int p, uint64_t *out)
 
 	memset(out, 0, OR_CNT_NUM * sizeof(*out));
 	pthread_mutex_lock(&c->lock);
-	for (unsigned i = 0; i < c->n_workers; i++) {
-		if (w != OR_CNT_ALL && (unsigned)w != i)
-			continue;
-		for (unsigned j = 0; j < c->n_ports; j++) {
-			const struct or_cnt_block *b;
-
-			if (p != OR_CNT_ALL && (unsigned)p != j)
-				continue;
-			b = &c->base[i * c->n_ports + j];
-			for (unsigned k = 0; k < OR_CNT_NUM; k++)
-				out[k] += cnt_load(&c->live[i][j].v[k]) - b->v[k];
-		}
-	}
+	for (unsigned j = 0; j < c->n_ports; j++)
+		if (p == OR_CNT_ALL || (unsigned)p == j)
+			cnt_sum(c, w, j, OR_CNT_NUM, out);
 	pthread_mutex_unlock(&c->lock);
 	for (unsigned k = OR_CNT_DROP_FIRST; k < OR_CNT_NUM; k++)
 		drops += out[k];
@@ -98,13 +116,22 @@ or_cnt_read(struct or_counters *c, int w, int p, uint64_t *out)
 }
 
 void
+or_cnt_read_polls(struct or_counters *c, int w, uint64_t *out)
+{
+	memset(out, 0, OR_POLL_NUM * sizeof(*out));
+	pthread_mutex_lock(&c->lock);
+	cnt_sum(c, w, c->n_ports, OR_POLL_NUM, out);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
 or_cnt_clear(struct or_counters *c)
 {
 	pthread_mutex_lock(&c->lock);
 	for (unsigned i = 0; i < c->n_workers; i++)
-		for (unsigned j = 0; j < c->n_ports; j++)
+		for (unsigned j = 0; j <= c->n_ports; j++)
 			for (unsigned k = 0; k < OR_CNT_NUM; k++)
-				c->base[i * c->n_ports + j].v[k] =
+				c->base[i * (c->n_ports + 1) + j].v[k] =
 					cnt_load(&c->live[i][j].v[k]);
 	pthread_mutex_unlock(&c->lock);
 }

@@ -18,6 +18,7 @@
 #ifndef OR_DP_COUNTERS_H
 #define OR_DP_COUNTERS_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -45,16 +46,42 @@ enum or_cnt_id {
 /* Index of the counter of drop reason r (r != OR_DROP_NONE). */
 #define OR_CNT_DROP(r) (OR_CNT_DROP_FIRST + (unsigned)(r) - 1)
 
-/* One worker's counters for one port. */
+/*
+ * A worker's own counters, of no port: its polls (one a loop over all its
+ * RX queues) and the TSC cycles they took, split by whether the poll
+ * received anything. A busy-polling worker shows 100% CPU to the OS;
+ * busy_cycles / (busy_cycles + idle_cycles) is its real load, and
+ * busy_cycles / rx its cost per frame. One TSC read a loop.
+ */
+#define OR_POLL_CNT(X)                                                       \
+	X(BUSY_POLLS, "busy_polls")   /* polls that received frames */      \
+	X(IDLE_POLLS, "idle_polls")   /* polls that received none */         \
+	X(BUSY_CYCLES, "busy_cycles") /* TSC cycles of the busy polls */     \
+	X(IDLE_CYCLES, "idle_cycles") /* of the idle ones, sleeps and RX
+					 pauses included */
+
+enum or_poll_cnt_id {
+#define OR_POLL_ENUM_(n, s) OR_POLL_##n,
+	OR_POLL_CNT(OR_POLL_ENUM_)
+#undef OR_POLL_ENUM_
+	OR_POLL_NUM,
+};
+
+/* One worker's counters for one port, or (block n_ports of the worker,
+ * indexes enum or_poll_cnt_id) its poll counters. */
 struct or_cnt_block {
 	uint64_t v[OR_CNT_NUM];
 } __rte_cache_aligned;
 
-/* Reader side. live[w] is worker w's array of n_ports blocks. */
+static_assert((unsigned)OR_POLL_NUM <= (unsigned)OR_CNT_NUM,
+	      "poll counters fit in a block");
+
+/* Reader side. live[w] is worker w's array of n_ports + 1 blocks: one a
+ * port, then its poll counters. */
 struct or_counters {
 	unsigned n_workers, n_ports;
 	struct or_cnt_block **live;
-	struct or_cnt_block *base; /* [w * n_ports + p], readers only */
+	struct or_cnt_block *base; /* [w * (n_ports + 1) + p], readers only */
 	pthread_mutex_t lock;      /* readers and clear among themselves */
 };
 
@@ -72,7 +99,14 @@ void or_cnt_fini(struct or_counters *c);
  * OR_CNT_ALL). out[OR_CNT_NUM]. Returns the total of the drop counters. */
 uint64_t or_cnt_read(struct or_counters *c, int w, int p, uint64_t *out);
 
-/* Clears every counter, as seen by every reader. */
+/* "busy_polls", ...; NULL past the end. */
+const char *or_poll_cnt_name(unsigned id);
+
+/* Poll counters since the last clear of worker w (or OR_CNT_ALL).
+ * out[OR_POLL_NUM]. */
+void or_cnt_read_polls(struct or_counters *c, int w, uint64_t *out);
+
+/* Clears every counter, poll counters too, as seen by every reader. */
 void or_cnt_clear(struct or_counters *c);
 
 #endif

@@ -160,7 +160,7 @@ TEL_CMD(tel_ports)
 
 TEL_CMD(tel_workers)
 {
-	uint64_t v[OR_CNT_NUM], drops;
+	uint64_t v[OR_CNT_NUM], polls[OR_POLL_NUM], drops;
 	char *end;
 	unsigned long lcore;
 	unsigned w;
@@ -182,10 +182,14 @@ TEL_CMD(tel_workers)
 	if (w == tel_dp->n_workers)
 		return -EINVAL;
 	drops = or_cnt_read(&tel_dp->cnt, (int)w, OR_CNT_ALL, v);
+	or_cnt_read_polls(&tel_dp->cnt, (int)w, polls);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "lcore", lcore);
 	rte_tel_data_add_dict_u64(d, "rx_queues", tel_dp->workers[w]->n_rxq);
 	dict_counters(d, v, drops);
+	for (unsigned k = 0; k < OR_POLL_NUM; k++)
+		rte_tel_data_add_dict_u64(d, or_poll_cnt_name(k), polls[k]);
+	rte_tel_data_add_dict_u64(d, "tsc_hz", rte_get_tsc_hz());
 	return 0;
 }
 

@@ -260,6 +260,23 @@ worker_flush_held(struct or_worker *w)
 	worker_drain(w);
 }
 
+/* Charges the loop that ends now to the worker's poll counters
+ * (counters.h): busy if it received anything. */
+static inline void
+worker_account(uint64_t *polls, unsigned got, uint64_t *last)
+{
+	uint64_t now = rte_rdtsc();
+
+	if (got != 0) {
+		polls[OR_POLL_BUSY_POLLS]++;
+		polls[OR_POLL_BUSY_CYCLES] += now - *last;
+	} else {
+		polls[OR_POLL_IDLE_POLLS]++;
+		polls[OR_POLL_IDLE_CYCLES] += now - *last;
+	}
+	*last = now;
+}
+
 /* Sleeps as an offline QSBR reader, so no grace period waits for us. */
 static void
 worker_sleep(unsigned us)
@@ -273,10 +290,13 @@ int
 or_worker_main(void *arg)
 {
 	struct or_worker *w = arg;
+	uint64_t *polls = w->cnt[w->n_ports].v;
+	uint64_t last;
 
 	rcu_register_thread();
 	OR_LOG(INFO, "worker %u on lcore %u: %u RX queue(s)", w->idx,
 	       w->lcore_id, w->n_rxq);
+	last = rte_rdtsc();
 	while (!__atomic_load_n(w->quit, __ATOMIC_RELAXED)) {
 		unsigned got = 0;
 
@@ -285,6 +305,7 @@ or_worker_main(void *arg)
 			worker_flush_held(w);
 			rcu_quiescent_state();
 			worker_sleep(1000);
+			worker_account(polls, 0, &last);
 			continue;
 		}
 		for (unsigned q = 0; q < w->n_rxq; q++)
@@ -294,6 +315,7 @@ or_worker_main(void *arg)
 		/* Not while frames are held: idle polls finish them. */
 		if (got == 0 && w->idle_sleep_us != 0 && !worker_holding(w))
 			worker_sleep(w->idle_sleep_us);
+		worker_account(polls, got, &last);
 	}
 	worker_flush_held(w);
 	rcu_unregister_thread();

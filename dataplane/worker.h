@@ -60,7 +60,9 @@ struct or_worker {
 	uint8_t port_idx[RTE_MAX_ETHPORTS];
 	/* TX buffer per DPDK port id (NULL for ports not configured). */
 	struct rte_eth_dev_tx_buffer *txb[RTE_MAX_ETHPORTS];
-	struct or_cnt_block *cnt; /* [n_ports], written by this worker only */
+	/* [n_ports] (one a port), then its poll counters (counters.h);
+	 * written by this worker only */
+	struct or_cnt_block *cnt;
 	const struct or_nexthop *nh;
 	unsigned nh_count;
 	const struct ct *table;

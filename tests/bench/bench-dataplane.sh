@@ -76,11 +76,13 @@ windows() {
 import json, os, signal, statistics, subprocess, sys, time
 tool, secs, runs, dp_prefix, dp_pid, tp_prefix, tp_pid, perf = sys.argv[1:]
 secs, runs = float(secs), int(runs)
-def read(prefix, cmd, key):
+def read(prefix, cmd):
     out = subprocess.run([sys.executable, tool, "-p", prefix, cmd],
                          check=True, capture_output=True, text=True).stdout
-    return time.monotonic(), json.loads(out)[cmd.split(",")[0]][key]
-def window(pid, prefix, cmd, key, alone, perf_file=None):
+    return time.monotonic(), json.loads(out)[cmd.split(",")[0]]
+# Mpps of counter key over one window; with polls, also the worker's busy
+# ns a frame and its load (share of busy cycles) over it.
+def window(pid, prefix, cmd, key, alone, perf_file=None, polls=False):
     if not alone:
         os.kill(pid, signal.SIGCONT)
     time.sleep(1)
@@ -89,23 +91,30 @@ def window(pid, prefix, cmd, key, alone, perf_file=None):
         rec = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-C", "1",
                                 "-o", perf_file, "--", "sleep", str(secs)],
                                stdout=sys.stderr, stderr=sys.stderr)
-    t0, c0 = read(prefix, cmd, key)
+    t0, r0 = read(prefix, cmd)
     time.sleep(secs)
-    t1, c1 = read(prefix, cmd, key)
+    t1, r1 = read(prefix, cmd)
     if rec:
         rec.wait()
     if not alone:
         os.kill(pid, signal.SIGSTOP)
-    return (c1 - c0) / (t1 - t0) / 1e6
+    d = {k: r1[k] - r0[k] for k in r1 if isinstance(r1[k], int)}
+    mpps = d[key] / (t1 - t0) / 1e6
+    if not polls:
+        return mpps, ""
+    busy, idle = d["busy_cycles"], d["idle_cycles"]
+    return mpps, (f" (worker busy {1e9 * busy / r1['tsc_hz'] / max(1, d[key]):.1f}"
+                  f" ns a frame, load {100 * busy / max(1, busy + idle):.1f}%)")
 dp = int(dp_pid)
 tp = int(tp_pid) if tp_pid else None
 o, t = [], []
 for i in range(runs):
-    o.append(window(dp, dp_prefix, "/optroute/stats", "rx", tp is None,
-                    perf if i == 0 else None))
-    line = f"window {i + 1}: optroute {o[-1]:.3f} Mpps"
+    mpps, busy = window(dp, dp_prefix, "/optroute/workers,1", "rx", tp is None,
+                        perf if i == 0 else None, polls=True)
+    o.append(mpps)
+    line = f"window {i + 1}: optroute {o[-1]:.3f} Mpps{busy}"
     if tp is not None:
-        t.append(window(tp, tp_prefix, "/ethdev/stats,0", "ipackets", False))
+        t.append(window(tp, tp_prefix, "/ethdev/stats,0", "ipackets", False)[0])
         line += f", testpmd io {t[-1]:.3f} Mpps, ratio {o[-1] / t[-1]:.3f}"
     print("bench-dataplane: " + line, file=sys.stderr)
 for pid in (dp, tp):

@@ -79,6 +79,12 @@ for q, l in ((0, 1), (1, 2)):
     w = next(iter(json.load(open(f"{t}/w{l}.json")).values()))
     assert w.pop("lcore") == l and w.pop("rx_queues") == 1, w
     assert w["rx"] > 0, f"worker {l} received nothing"
+    # Its own poll counters: it received in some polls, and its busy
+    # cycles are at least a cycle a frame.
+    p = {k: w.pop(k) for k in ("busy_polls", "idle_polls", "busy_cycles",
+                               "idle_cycles", "tsc_hz")}
+    assert 0 < p["busy_polls"] <= w["rx"], p
+    assert p["busy_cycles"] >= w["rx"] and p["tsc_hz"] > 0, p
     json.dump({"/optroute/stats": w}, open(f"{t}/stats_q{q}.json", "w"))
     for k, v in w.items():
         sums[k] = sums.get(k, 0) + v

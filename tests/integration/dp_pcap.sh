@@ -84,18 +84,31 @@ run_phase() { # $1 = phase, then pcapgen options
 		{ echo "channel STATS:"; cat "$T/chstats$phase.txt"; exit 1; }
 	if [ "$phase" = 1 ]; then
 		# A clear is seen by every reader: telemetry, per port, channel.
+		# The worker's poll counters keep counting (it polls on), from
+		# zero: fewer cycles after the clear than in the seconds before.
+		or_telemetry /optroute/workers,1 >"$T/polls.json"
 		or_telemetry /optroute/clear >/dev/null
 		or_telemetry /optroute/stats \
 			/optroute/ports,client /optroute/workers,1 >"$T/cleared.json"
-		python3 - "$T/cleared.json" <<'EOF'
+		python3 - "$T/cleared.json" "$T/polls.json" <<'EOF'
 import json, sys
+polls = ("busy_polls", "idle_polls", "busy_cycles", "idle_cycles")
 for line in open(sys.argv[1]):
     for cmd, d in json.loads(line).items():
         bad = {k: v for k, v in d.items()
                if not k.startswith("eth_") and k not in
-               ("port_id", "rx_queues", "tx_queues", "mac", "ip", "lcore") and v}
+               ("port_id", "rx_queues", "tx_queues", "mac", "ip", "lcore",
+                "tsc_hz") + polls and v}
         if bad:
             sys.exit(f"{cmd} after clear: {bad}")
+        if cmd == "/optroute/workers":
+            after = d
+before = json.load(open(sys.argv[2]))["/optroute/workers"]
+assert before["busy_polls"] > 0 and before["busy_cycles"] > 0, before
+assert before["idle_polls"] > 0 and before["tsc_hz"] > 0, before
+cyc = lambda w: w["busy_cycles"] + w["idle_cycles"]
+assert cyc(after) < cyc(before), (before, after)
+assert after["busy_polls"] < before["busy_polls"], (before, after)
 EOF
 		timeout 20 "$BIN/optroute-chanctl" -s "$T/dp.sock" stats >"$T/chstats0.txt"
 		# (table.* and chan.* are the updater's own, not cleared)
