@@ -269,7 +269,7 @@ unsigned
 or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 {
 	struct or_dp *dp = arg;
-	uint64_t v[OR_CNT_NUM], drops;
+	uint64_t v[OR_CNT_NUM], polls[OR_POLL_NUM], drops;
 	unsigned n = 0;
 
 	/* Zero drop reasons are left out per port and per worker, to keep the
@@ -294,6 +294,7 @@ or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 	for (unsigned k = 0; k < OR_CNT_NUM; k++)
 		PUT(v[k], "%s", or_cnt_name(k));
 	PUT(drops, "dropped");
+	PUT(rte_get_tsc_hz(), "tsc_hz");
 	for (unsigned i = 0; i < dp->n_ports; i++) {
 		drops = or_cnt_read(&dp->cnt, OR_CNT_ALL, (int)i, v);
 		PUT_ALL("port.%s.", dp->ports[i].name);
@@ -301,6 +302,10 @@ or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 	for (unsigned w = 0; w < dp->n_workers; w++) {
 		drops = or_cnt_read(&dp->cnt, (int)w, OR_CNT_ALL, v);
 		PUT_ALL("worker.%u.", dp->cfg->workers[w]);
+		or_cnt_read_polls(&dp->cnt, (int)w, polls);
+		for (unsigned k = 0; k < OR_POLL_NUM; k++)
+			PUT(polls[k], "worker.%u.%s", dp->cfg->workers[w],
+			    or_poll_cnt_name(k));
 	}
 #undef PUT_ALL
 #undef PUT

@@ -232,6 +232,12 @@ static const struct cp_fam cp_fam_channel[] = {
 };
 
 /* Dataplane: the consent table (table.*) and the updater (chan.*). */
+/* Whole-dataplane figures that are not counters of every scope. */
+static const struct cp_fam cp_fam_dataplane[] = {
+	G("tsc_hz", "optroute_dataplane_tsc_hz",
+	  "TSC frequency: cycles a second of the workers' cycle counters"),
+};
+
 static const struct cp_fam cp_fam_table[] = {
 	G("entries", "optroute_table_entries", "Consent table entries"),
 	G("capacity", "optroute_table_capacity", "Consent table slots"),
@@ -420,7 +426,15 @@ static const struct {
 	{ "arp_replies", "arp_replies_total", "ARP requests answered" },
 	{ "dropped", "dropped_total", "Frames dropped, every reason" },
 	{ "drop_", "drops_total", "Frames dropped, by reason" },
+	/* a worker's own (dataplane/counters.h) */
+	{ "busy_polls", "busy_polls_total", "Polls that received frames" },
+	{ "idle_polls", "idle_polls_total", "Polls that received none" },
+	{ "busy_cycles", "busy_cycles_total",
+	  "TSC cycles of the polls that received frames" },
+	{ "idle_cycles", "idle_cycles_total",
+	  "TSC cycles of the polls that received none, sleeps included" },
 };
+
 
 static const struct {
 	enum cp_scope scope;
@@ -544,6 +558,8 @@ cp_render_dataplane(struct cp_mw *w, const json_t *dp)
 		n++;
 	}
 	cp_render_dp_counters(w, e, n);
+	cp_render_dp_fams(w, e, n, S_ALL, cp_fam_dataplane,
+			  CP_DIM(cp_fam_dataplane));
 	cp_render_dp_fams(w, e, n, S_TABLE, cp_fam_table,
 			  CP_DIM(cp_fam_table));
 	cp_render_load(w, dp);

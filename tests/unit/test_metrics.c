@@ -266,6 +266,9 @@ static const char *mt_reply =
 	"\"port.client.tx\":4,\"port.delivery.tx\":11,"
 	"\"port.client.drop_sender_not_opted_in\":3,"
 	"\"worker.1.rx\":12,\"worker.1.drop_bad_magic\":2,"
+	"\"worker.1.busy_polls\":3,\"worker.1.idle_polls\":40,"
+	"\"worker.1.busy_cycles\":9000,\"worker.1.idle_cycles\":1000,"
+	"\"tsc_hz\":2600000000,"
 	"\"port.a\\\"b\\\\c\\nd.rx\":1,"
 	"\"table.new_thing\":5,\"shiny\":6,\"port.nodot\":7,"
 	"\"mystery.x.y\":8}}";
@@ -323,6 +326,11 @@ test_render_full(void)
 	MT_HAS(t, "optroute_dataplane_drops_total"
 		  "{reason=\"sender_not_opted_in\"} 3");
 	MT_HAS(t, "optroute_dataplane_drops_total{reason=\"bad_magic\"} 2");
+	MT_HAS(t, "optroute_worker_busy_polls_total{worker=\"1\"} 3");
+	MT_HAS(t, "optroute_worker_idle_polls_total{worker=\"1\"} 40");
+	MT_HAS(t, "optroute_worker_busy_cycles_total{worker=\"1\"} 9000");
+	MT_HAS(t, "optroute_worker_idle_cycles_total{worker=\"1\"} 1000");
+	MT_HAS(t, "optroute_dataplane_tsc_hz 2600000000");
 	MT_HAS(t, "optroute_port_rx_frames_total{port=\"client\"} 20");
 	MT_HAS(t, "optroute_port_tx_frames_total{port=\"client\"} 4");
 	MT_HAS(t, "optroute_port_tx_frames_total{port=\"delivery\"} 11");
