@@ -81,7 +81,8 @@ def read(prefix, cmd):
                          check=True, capture_output=True, text=True).stdout
     return time.monotonic(), json.loads(out)[cmd.split(",")[0]]
 # Mpps of counter key over one window; with polls, also the worker's busy
-# ns a frame and its load (share of busy cycles) over it.
+# ns a frame and its load (share of busy cycles) over it. The worker is
+# lcore 1 (or_ini_appliance's "workers = 1").
 def window(pid, prefix, cmd, key, alone, perf_file=None, polls=False):
     if not alone:
         os.kill(pid, signal.SIGCONT)
@@ -165,9 +166,9 @@ fi
 	read -r OR_MPPS OR_MIN OR_MAX
 	read -r TP_MPPS TP_MIN TP_MAX RATIO || true
 } < <(windows)
+[ -n "${OR_MPPS:-}" ] || or_fail "no rate measured (telemetry failed?)"
 if [ -n "$TP_PID" ]; then
 	OR_STOP_S=30 or_stop TP_PID INT || true
-	TESTPMD_RAN=yes
 fi
 or_telemetry /optroute/stats >"$T/stats.json"
 OR_STOP_S=60 or_stop DP_PID INT || or_fail "optroute-dataplane exited $?"
@@ -187,7 +188,7 @@ result_json() {
 	echo "{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1,\"optroute_mpps\":$OR_MPPS${1:-},\"fill_seconds\":$FILL,\"runs\":$RUNS}"
 }
 
-if [ -z "${TESTPMD_RAN:-}" ]; then
+if [ -z "${TP_MPPS:-}" ]; then
 	result_json
 	exit 0
 fi
