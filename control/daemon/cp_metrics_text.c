@@ -231,13 +231,13 @@ static const struct cp_fam cp_fam_channel[] = {
 	  "Worker lcores of the connected dataplane (from its HELLO)"),
 };
 
-/* Dataplane: the consent table (table.*) and the updater (chan.*). */
-/* Whole-dataplane figures that are not counters of every scope. */
+/* Dataplane figures of no scope that are not counters (STATS tsc_hz). */
 static const struct cp_fam cp_fam_dataplane[] = {
 	G("tsc_hz", "optroute_dataplane_tsc_hz",
 	  "TSC frequency: cycles a second of the workers' cycle counters"),
 };
 
+/* Dataplane: the consent table (table.*) and the updater (chan.*). */
 static const struct cp_fam cp_fam_table[] = {
 	G("entries", "optroute_table_entries", "Consent table entries"),
 	G("capacity", "optroute_table_capacity", "Consent table slots"),
@@ -434,7 +434,6 @@ static const struct {
 	{ "idle_cycles", "idle_cycles_total",
 	  "TSC cycles of the polls that received none, sleeps included" },
 };
-
 
 static const struct {
 	enum cp_scope scope;
