@@ -22,9 +22,10 @@ export SAN BUILD
 DEB_PKGS := build-essential pkg-config libdpdk-dev dpdk-dev dpdk liburcu-dev \
 	libsodium-dev libcunit1-dev liblmdb-dev libjansson-dev libinih-dev \
 	libmicrohttpd-dev libsystemd-dev libpcap-dev iproute2 python3 tcpdump \
-	lmdb-utils strace curl
+	lmdb-utils strace curl libssl-dev
 
-PUBLIC := all test unit integration run bench-table bench-dataplane bench-control install
+PUBLIC := all test unit integration run bench-table bench-dataplane bench-control \
+	bench-replay install
 
 .PHONY: $(PUBLIC) deps clean help
 .DEFAULT_GOAL := all
@@ -68,7 +69,7 @@ else
 CC ?= gcc
 MARCH ?= native
 PKGS := libdpdk liburcu-qsbr liburcu-cds libsodium cunit lmdb jansson inih \
-	libmicrohttpd libsystemd libpcap
+	libmicrohttpd libsystemd libpcap libcrypto
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
@@ -91,7 +92,11 @@ BIN := $(BUILD)/bin
 OBJ := $(BUILD)/obj
 
 # Libraries: one folder, one concern; every .c in it is linked in.
-DP_LIB_SRCS := $(wildcard dataplane/table/*.c dataplane/pkt/*.c dataplane/chan/*.c)
+DP_LIB_SRCS := $(wildcard dataplane/table/*.c dataplane/pkt/*.c dataplane/chan/*.c \
+	dataplane/auth/*.c)
+# What every program shares beyond the headers: the protocol's reference
+# authentication (common/auth/).
+COMMON_LIB_SRCS := $(wildcard common/*/*.c)
 CP_LIB_SRCS := $(wildcard control/lib/*.c)
 DP_SRCS := $(wildcard dataplane/*.c)
 CP_SRCS := $(wildcard control/daemon/*.c)
@@ -104,7 +109,8 @@ objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
 DP_LIB := $(BUILD)/libordp.a
 CP_LIB := $(BUILD)/liborcp.a
-LIBS := $(CP_LIB) $(DP_LIB)
+COMMON_LIB := $(BUILD)/liborcommon.a
+LIBS := $(CP_LIB) $(DP_LIB) $(COMMON_LIB)
 
 PROGS :=
 ifneq ($(DP_SRCS),)
@@ -137,6 +143,10 @@ $(DP_LIB): $(call objs,$(DP_LIB_SRCS))
 	rm -f $@ && ar rcs $@ $^
 
 $(CP_LIB): $(call objs,$(CP_LIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(COMMON_LIB): $(call objs,$(COMMON_LIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
@@ -199,6 +209,9 @@ bench-dataplane: all
 
 bench-control: all
 	@BUILD=$(BUILD) tests/bench/bench-control.sh
+
+bench-replay: all
+	$(BIN)/bench_replay
 
 run: all
 	@BUILD=$(BUILD) deploy/dev/run.sh

@@ -171,7 +171,7 @@ or_pkt_classify(const uint8_t *frame, uint16_t len,
 	h = (const struct or_hdr *)(udp + 1);
 	if (h->magic != RTE_BE16(OR_PROTO_MAGIC))
 		return or_pkt_drop(info, OR_DROP_BAD_MAGIC);
-	if (h->version != OR_PROTO_VERSION)
+	if (h->version != OR_PROTO_V1)
 		return or_pkt_drop(info, OR_DROP_BAD_VERSION);
 	if (h->type != OR_TYPE_MSG)
 		return or_pkt_drop(info, h->type == OR_TYPE_BOUNCE ?

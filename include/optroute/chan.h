@@ -61,6 +61,7 @@ enum or_chan_type {
 	OR_CHAN_STATS_REQUEST = 7,/* cp -> dp */
 	OR_CHAN_STATS_REPLY = 8,  /* dp -> cp, one or more messages */
 	OR_CHAN_ERROR = 9,        /* both ways (in practice dp -> cp) */
+	OR_CHAN_AUTH_KEYS = 10,   /* cp -> dp: the live auth epochs' K_auth */
 };
 
 struct or_chan_hdr {
@@ -161,6 +162,35 @@ struct or_chan_stats_reply {
 	struct or_chan_stat stats[];
 };
 
+/* AUTH_KEYS: the complete set of live auth epochs (protocol version 2,
+ * include/optroute/auth.h), replacing the set the dataplane had. The only
+ * message that ever carries key material: the receiver copies the keys into
+ * locked memory and wipes its receive buffer; no key byte is ever logged,
+ * counted or sent back. Sequenced like BATCH: its ACK means every worker
+ * verifies with exactly these keys (and no longer with a key left out).
+ * The control plane sends it after every HELLO, before the resync, and
+ * after each rotate or retire. keys[0..count-1], distinct epochs; keys[0]
+ * is the current epoch (the one phones are issued keys of), keys[1] the
+ * previous one while it is live. count 0: no live epoch, every version-2
+ * MSG is dropped (unknown_epoch). len = sizeof(struct or_chan_auth_keys). */
+#define OR_CHAN_AUTH_KEYS_VERSION 1
+#define OR_CHAN_AUTH_MAX_EPOCHS 2
+#define OR_CHAN_AUTH_KEY_LEN 16
+
+struct or_chan_auth_key {
+	uint8_t epoch;
+	uint8_t pad[7];
+	uint8_t key[OR_CHAN_AUTH_KEY_LEN]; /* K_auth[epoch] */
+};
+
+struct or_chan_auth_keys {
+	struct or_chan_hdr h;
+	uint64_t seq;
+	uint32_t version;  /* OR_CHAN_AUTH_KEYS_VERSION */
+	uint32_t count;    /* 0..OR_CHAN_AUTH_MAX_EPOCHS */
+	struct or_chan_auth_key keys[OR_CHAN_AUTH_MAX_EPOCHS];
+};
+
 #define OR_CHAN_ERR_TEXT_LEN 96
 #define OR_CHAN_NO_SEQ 0          /* error not tied to a seq */
 #define OR_CHAN_NO_INDEX UINT32_MAX /* error not tied to one op */
@@ -185,6 +215,8 @@ static_assert(sizeof(struct or_chan_stats_request) == 16, "stats req layout");
 static_assert(sizeof(struct or_chan_stat) == 72, "stat layout");
 static_assert(sizeof(struct or_chan_stats_reply) == 24, "stats reply layout");
 static_assert(sizeof(struct or_chan_error) == 120, "error layout");
+static_assert(sizeof(struct or_chan_auth_key) == 24, "auth key layout");
+static_assert(sizeof(struct or_chan_auth_keys) == 72, "auth keys layout");
 static_assert(sizeof(struct or_chan_batch) +
 		      OR_CHAN_MAX_OPS * sizeof(struct or_chan_op) < 65536,
 	      "batch message too large");

@@ -303,7 +303,7 @@ build_msg(uint8_t *f, const struct addrs *a, const struct or_token *snd,
 	h = udp + 8;
 	memset(h, 0, OR_HDR_LEN);
 	put16(h, OR_PROTO_MAGIC);
-	h[2] = OR_PROTO_VERSION;
+	h[2] = OR_PROTO_V1;
 	h[3] = OR_TYPE_MSG;
 	h[5] = epoch;
 	for (int i = 0; i < 8; i++)

@@ -135,7 +135,7 @@ or_cli_msg_build(uint8_t *buf, size_t cap, const struct or_cli_msg *m)
 	if (len > cap)
 		return -ENOSPC;
 	or_cli_put16(buf + 0, OR_PROTO_MAGIC);
-	buf[2] = OR_PROTO_VERSION;
+	buf[2] = OR_PROTO_V1;
 	buf[3] = m->type;
 	buf[4] = m->flags;
 	buf[5] = m->key_epoch;
@@ -165,7 +165,7 @@ or_cli_parse(const uint8_t *buf, size_t len, struct or_cli_view *v)
 		return OR_CLI_SHORT;
 	if (or_cli_get16(buf) != OR_PROTO_MAGIC)
 		return OR_CLI_BAD_MAGIC;
-	if (buf[2] != OR_PROTO_VERSION)
+	if (buf[2] != OR_PROTO_V1)
 		return OR_CLI_BAD_VERSION;
 	v->version = buf[2];
 	v->type = buf[3];

@@ -134,7 +134,7 @@ t_spec_msg(int vlan, uint16_t payload_len)
 		.tos = 0x28, .ttl = 64, .proto = 17, .ip_id = 0x1234,
 		.frag = 0x4000 /* DF */,
 		.sport = T_CLI_PORT, .dport = T_APP_PORT, .udp_ck = 1,
-		.magic = OR_PROTO_MAGIC, .version = OR_PROTO_VERSION,
+		.magic = OR_PROTO_MAGIC, .version = OR_PROTO_V1,
 		.type = OR_TYPE_MSG, .flags = 0, .epoch = 3, .reason = 0,
 		.msg_id = 0x0102030405060708ull,
 		.payload_len = payload_len, .pad = 0,
