@@ -550,7 +550,12 @@ cp_push_connect(struct cp_push *p)
 	int rc = or_chan_connect(p->conf.chan_path, OR_CHAN_ROLE_CONTROL,
 				 CP_PUSH_CONNECT_MS, &p->c);
 
-	if (rc < 0) {
+	/* Only 0 means connected (and p->c set): anything else is a failure,
+	 * even a result that is not a -errno (logged as EPROTO; strerror of
+	 * -INT_MIN would overflow). */
+	if (rc != 0) {
+		if (rc > 0 || rc < -4095)
+			rc = -EPROTO;
 		p->c = NULL;
 		if (!p->connect_logged)
 			CP_NOTICE("dataplane channel %s not available (%s); "

@@ -22,6 +22,7 @@
 
 #define CHAN_CLIENT_DEFAULT_TIMEOUT_MS 5000
 #define CHAN_CLIENT_RETRY_MS 20
+#define CHAN_CLIENT_ERRNO_MAX 4095 /* largest errno (the kernel's MAX_ERRNO) */
 
 struct or_chan_client {
 	int fd;
@@ -63,6 +64,17 @@ chan_left_ms(int64_t deadline)
 	int64_t left = deadline - chan_now_ms();
 
 	return left < 0 ? 0 : (int)left;
+}
+
+/* A peer's ERROR code as a positive errno. The code is the peer's to
+ * choose: anything outside the errno range (0, above 4095, a "negative"
+ * u32 whose negation would overflow an int) becomes EPROTO, so that a
+ * failed or_chan_connect() always returns a negative errno (never 0 or a
+ * positive value) and a recorded error always has a positive one. */
+static int
+chan_peer_errno(uint32_t code)
+{
+	return code >= 1 && code <= CHAN_CLIENT_ERRNO_MAX ? (int)code : EPROTO;
 }
 
 static void
@@ -131,11 +143,12 @@ chan_on_msg(struct or_chan_client *c, const uint8_t *msg, size_t len)
 	case OR_CHAN_ERROR:
 		if (len == sizeof(struct or_chan_error)) {
 			const struct or_chan_error *e = (const void *)msg;
+			int code = chan_peer_errno(e->code);
 
 			if (!c->hello_seen)
-				c->hello_err = -(int)e->code;
-			chan_record_error(c, (int)e->code, e->index, e->seq,
-					  e->text, sizeof(e->text));
+				c->hello_err = -code;
+			chan_record_error(c, code, e->index, e->seq, e->text,
+					  sizeof(e->text));
 			return;
 		}
 		break;

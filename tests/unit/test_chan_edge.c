@@ -19,6 +19,7 @@
 
 #include "or_test.h"
 #include "test_chan_util.h"
+#include "test_fake_dp.h"
 
 /* ---- raw socket helpers ---- */
 
@@ -469,12 +470,73 @@ test_ack_reader(void)
 	tc_env_stop(&e);
 }
 
+/* Whatever code a peer's ERROR carries, the client library turns it into a
+ * negative errno: or_chan_connect() returns 0 only with *out set, and a
+ * recorded error's code is a positive errno (codes outside 1..4095 become
+ * EPROTO; -(int)0x80000000 would overflow). */
+static void
+test_peer_error_codes(void)
+{
+	static const struct {
+		uint32_t code;
+		int want;
+	} cases[] = {
+		{ 0xffffffffu, EPROTO }, { 0x80000000u, EPROTO },
+		{ 0, EPROTO },           { 4096, EPROTO },
+		{ 4095, 4095 },          { EBUSY, EBUSY },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tf_dp d = { 0 };
+		struct or_chan_client *c = NULL;
+		struct or_chan_err_info ei = { 0 };
+		uint64_t seq = 0;
+		struct or_chan_op op;
+		struct or_token t = tc_tok(1);
+		int rc;
+
+		/* Before the HELLO: the connect fails with -errno. */
+		tf_dp_send_error(&d, cases[i].code);
+		tf_dp_start(&d);
+		rc = or_chan_connect(d.path, OR_CHAN_ROLE_CONTROL, 1000, &c);
+		if (rc != -cases[i].want)
+			fprintf(stderr, "\n  code %#x before HELLO: %d, want %d\n",
+				cases[i].code, rc, -cases[i].want);
+		CU_ASSERT_EQUAL(rc, -cases[i].want);
+		CU_ASSERT_PTR_NULL(c);
+		if (rc == 0)
+			or_chan_close(c);
+		tf_dp_stop(&d);
+
+		/* After it: recorded with a positive errno. */
+		memset(&d, 0, sizeof(d));
+		tf_dp_send_hello(&d);
+		tf_dp_recv(&d); /* our HELLO */
+		tf_dp_recv(&d); /* the BATCH */
+		tf_dp_send_error(&d, cases[i].code);
+		tf_dp_send_ack(&d, 1);
+		tf_dp_start(&d);
+		c = NULL;
+		CU_ASSERT_EQUAL_FATAL(or_chan_connect(d.path,
+						      OR_CHAN_ROLE_CONTROL,
+						      TC_TIMEOUT_MS, &c), 0);
+		or_chan_op_set(&op, OR_CHAN_OP_UPSERT, &t, tc_rec(1));
+		CU_ASSERT_EQUAL(or_chan_send_batch(c, &op, 1, &seq), 0);
+		CU_ASSERT_EQUAL(or_chan_wait_ack(c, seq, TC_TIMEOUT_MS), 0);
+		CU_ASSERT_EQUAL(or_chan_take_errors(c, &ei), 1);
+		CU_ASSERT_EQUAL(ei.code, cases[i].want);
+		or_chan_close(c);
+		tf_dp_stop(&d);
+	}
+}
+
 static CU_TestInfo chan_edge_tests[] = {
 	{ "malformed messages", test_malformed },
 	{ "stats", test_stats },
 	{ "table full", test_nospc },
 	{ "socket path", test_socket_path },
 	{ "acked changes seen by a live reader", test_ack_reader },
+	{ "any error code from the peer is a -errno", test_peer_error_codes },
 	CU_TEST_INFO_NULL,
 };
 
