@@ -41,6 +41,12 @@ endif
 $(PUBLIC): $(DEPS)
 	@$(MAKE) --no-print-directory OR_INNER=1 $@
 
+# A single file of the build (build/tests/unit_tests, build/bin/NAME) is
+# made by the inner make as well.
+.PHONY: FORCE
+$(BUILD)/%: $(DEPS) FORCE
+	@$(MAKE) --no-print-directory OR_INNER=1 $@
+
 # Installs whatever Debian package is missing; non-interactive, as root.
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

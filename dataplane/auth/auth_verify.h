@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Tag verification of a burst of version-2 MSGs, before any consent
+ * lookup (docs/protocol.md section 5): for each header, the epoch must be
+ * live, K_sender = AES-128(K_auth[epoch], sender) is recomputed and the
+ * tag compared with SipHash-2-4 under it. Eight headers at a time where
+ * the CPU has AVX-512 and VAES (the AES of four senders per instruction,
+ * the SipHash of eight per instruction), one at a time otherwise; both are
+ * unit tested against the reference (common/auth/auth.c).
+ *
+ * K_sender exists only in registers and this function's stack frame; it
+ * is never stored with the frame or anywhere else.
+ */
+#ifndef OR_AUTH_VERIFY_H
+#define OR_AUTH_VERIFY_H
+
+#include <stdint.h>
+
+#include "auth_keyring.h"
+#include "auth_siphash.h"
+
+enum or_auth_verdict {
+	OR_AUTH_OK = 0,
+	OR_AUTH_BAD_TAG,
+	OR_AUTH_UNKNOWN_EPOCH,
+};
+
+#define OR_HDR2_EPOCH_OFF 5
+#define OR_HDR2_SENDER_OFF 16
+
+/* K_sender of the header at h under slot s of kr, as two SipHash key
+ * words. */
+static inline void
+or_auth_sender_words(const struct or_keyring *kr, int s, const uint8_t *h,
+		     uint64_t *k0, uint64_t *k1)
+{
+	__m128i k = or_aes128_enc(&kr->rk[s],
+				  _mm_loadu_si128((const __m128i *)
+						  (h + OR_HDR2_SENDER_OFF)));
+
+	*k0 = (uint64_t)_mm_cvtsi128_si64(k);
+	*k1 = (uint64_t)_mm_extract_epi64(k, 1);
+}
+
+/* The tag the header at h must carry (its first 60 bytes as they are now)
+ * under slot s. For verification and for signing a bounce. */
+static inline uint64_t
+or_auth_tag_of(const struct or_keyring *kr, int s, const uint8_t *h)
+{
+	uint64_t k0, k1;
+
+	or_auth_sender_words(kr, s, h, &k0, &k1);
+	return or_sip_hdr(k0, k1, h);
+}
+
+/* One header at a time. */
+static inline void
+or_auth_verify_scalar(const struct or_keyring *kr, const uint8_t *const *h,
+		      unsigned n, uint8_t *verdict)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int s = or_keyring_slot(kr, h[i][OR_HDR2_EPOCH_OFF]);
+
+		if (s < 0) {
+			verdict[i] = OR_AUTH_UNKNOWN_EPOCH;
+			continue;
+		}
+		verdict[i] = or_auth_tag_of(kr, s, h[i]) ==
+					     or_sip_load64(h[i] + OR_HDR2_TAG_OFF) ?
+				     OR_AUTH_OK :
+				     OR_AUTH_BAD_TAG;
+	}
+}
+
+#if defined(OR_AES128_X4) && defined(OR_SIP_X8)
+#define OR_AUTH_X8 1
+
+/* The sender tokens of four headers, one per 128-bit lane. */
+static inline __m512i
+or_auth_tokens_x4(const uint8_t *const *h)
+{
+#define OR_TOK(i) _mm_loadu_si128((const __m128i *)(h[i] + OR_HDR2_SENDER_OFF))
+	__m512i v = _mm512_castsi128_si512(OR_TOK(0));
+
+	v = _mm512_inserti32x4(v, OR_TOK(1), 1);
+	v = _mm512_inserti32x4(v, OR_TOK(2), 2);
+	return _mm512_inserti32x4(v, OR_TOK(3), 3);
+#undef OR_TOK
+}
+
+/* Eight headers (h[0..7]; a short group repeats a valid one). slot[i] is
+ * each header's live slot (0 or 1). Returns the mask of good tags. */
+static inline __mmask8
+or_auth_verify_x8(const struct or_keyring *kr, const uint8_t *const *h,
+		  const int8_t *slot)
+{
+	/* Per 128-bit lane, which ring: 2 mask bits (qwords) per lane. */
+	__mmask8 m1 = 0;
+	__m512i rk_lo[OR_AES128_ROUNDS + 1], rk_hi[OR_AES128_ROUNDS + 1];
+	__m512i a, b, k0, k1, addr, want, got;
+	__mmask8 lo, hi;
+
+	for (unsigned i = 0; i < 8; i++)
+		m1 |= (__mmask8)((slot[i] == 1) << i);
+	lo = (__mmask8)((m1 & 1 ? 0x03 : 0) | (m1 & 2 ? 0x0c : 0) |
+			(m1 & 4 ? 0x30 : 0) | (m1 & 8 ? 0xc0 : 0));
+	hi = (__mmask8)((m1 & 16 ? 0x03 : 0) | (m1 & 32 ? 0x0c : 0) |
+			(m1 & 64 ? 0x30 : 0) | (m1 & 128 ? 0xc0 : 0));
+	for (unsigned r = 0; r <= OR_AES128_ROUNDS; r++) {
+		rk_lo[r] = _mm512_mask_blend_epi64(lo, kr->rk4[0][r],
+						   kr->rk4[kr->n > 1][r]);
+		rk_hi[r] = _mm512_mask_blend_epi64(hi, kr->rk4[0][r],
+						   kr->rk4[kr->n > 1][r]);
+	}
+
+	a = or_auth_tokens_x4(h);
+	b = or_auth_tokens_x4(h + 4);
+	a = or_aes128_enc_x4(rk_lo, a);
+	b = or_aes128_enc_x4(rk_hi, b);
+	/* Lane i's key words: the low and high qword of block i. */
+	k0 = _mm512_permutex2var_epi64(
+		a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
+	k1 = _mm512_permutex2var_epi64(
+		a, _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15), b);
+	addr = _mm512_loadu_si512((const void *)h);
+	want = or_sip_hdr_x8(k0, k1, addr);
+	got = _mm512_i64gather_epi64(
+		_mm512_add_epi64(addr, _mm512_set1_epi64(OR_HDR2_TAG_OFF)),
+		NULL, 1);
+	return _mm512_cmpeq_epi64_mask(want, got);
+}
+#endif
+
+/* verdict[i] for the headers h[0..n-1]. */
+static inline void
+or_auth_verify_burst(const struct or_keyring *kr, const uint8_t *const *h,
+		     unsigned n, uint8_t *verdict)
+{
+#ifdef OR_AUTH_X8
+	unsigned i = 0;
+
+	while (i < n) {
+		const uint8_t *g[8];
+		int8_t slot[8];
+		unsigned m = n - i < 8 ? n - i : 8, live = 0, first = 0;
+		__mmask8 ok;
+
+		for (unsigned j = 0; j < m; j++) {
+			int s = or_keyring_slot(kr, h[i + j][OR_HDR2_EPOCH_OFF]);
+
+			slot[j] = (int8_t)s;
+			if (s >= 0 && live++ == 0)
+				first = j;
+		}
+		if (live == 0) {
+			for (unsigned j = 0; j < m; j++)
+				verdict[i + j] = OR_AUTH_UNKNOWN_EPOCH;
+			i += m;
+			continue;
+		}
+		/* Lanes without a live epoch (or past the burst) hash a
+		 * copy of a live header; their result is ignored. */
+		for (unsigned j = 0; j < 8; j++) {
+			int dead = j >= m || slot[j] < 0;
+
+			g[j] = dead ? h[i + first] : h[i + j];
+			if (dead)
+				slot[j] = slot[first];
+		}
+		ok = or_auth_verify_x8(kr, g, slot);
+		for (unsigned j = 0; j < m; j++) {
+			int s = or_keyring_slot(kr, h[i + j][OR_HDR2_EPOCH_OFF]);
+
+			verdict[i + j] = s < 0 ? OR_AUTH_UNKNOWN_EPOCH :
+				       (ok >> j) & 1 ? OR_AUTH_OK :
+						       OR_AUTH_BAD_TAG;
+		}
+		i += m;
+	}
+#else
+	or_auth_verify_scalar(kr, h, n, verdict);
+#endif
+}
+
+#endif
