@@ -116,12 +116,17 @@ chan_disconnect(struct or_updater *u)
 {
 	if (u->cfd < 0)
 		return;
-	/* Deltas already applied stay; make them visible before anything else
-	 * (nobody to ack to any more). */
+	/* Deltas already applied stay; make them visible before anything else.
+	 * Nobody to ack to any more, but acked_seq is still recorded: the next
+	 * HELLO tells a peer that sent and closed without reading its ACK up
+	 * to where its messages are applied (docs/channel.md). */
 	if (u->need_sync) {
-		ct_sync(u->t);
+		int rc = ct_sync(u->t);
+
 		CHAN_INC(u, syncs);
 		u->need_sync = 0;
+		if (rc == 0)
+			CHAN_SET(u, acked_seq, u->conn_seq);
 	}
 	if (u->resyncing) {
 		ct_replace_abort(u->t);

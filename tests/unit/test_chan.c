@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <urcu-qsbr.h>
+
 #include <CUnit/CUnit.h>
 
 #include "or_test.h"
@@ -124,6 +126,42 @@ test_seq_ack(void)
 	tc_batch(&e, 20, 1, OR_CHAN_OP_UPSERT, 0);
 	CU_ASSERT_EQUAL(or_chan_acked(e.c), 103);
 	CU_ASSERT_EQUAL(tc_ustats(&e).connects, 2);
+	tc_env_stop(&e);
+}
+
+/* A peer that sends batches and closes without reading their ACK: the
+ * updater still applies and syncs them, and the next HELLO's acked_seq says
+ * up to where. The test thread stays an online reader while it sends and
+ * closes, so the updater's grace period cannot end (nor an ACK go out)
+ * before the close: the last batches are read together with the EOF. */
+static void
+test_acked_after_close(void)
+{
+	struct tc_env e;
+	struct or_chan_op ops[30];
+	uint64_t seq = 0;
+
+	tc_env_start(&e, 1024, 0);
+	tc_mk_ops(ops, 0, 30, OR_CHAN_OP_UPSERT, 0);
+	rcu_thread_online();
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(or_chan_send_batch(e.c, ops + 10 * i, 10, &seq),
+				0);
+	CU_ASSERT_EQUAL(seq, 3);
+	or_chan_close(e.c);
+	e.c = NULL;
+	rcu_thread_offline();
+	CU_ASSERT_EQUAL(tc_wait_for(&e, tc_get_connected, 0), 0);
+	CU_ASSERT_EQUAL(tc_ustats(&e).acked_seq, 3);
+
+	CU_ASSERT_EQUAL_FATAL(or_chan_connect(e.path, OR_CHAN_ROLE_CONTROL,
+					      TC_TIMEOUT_MS, &e.c), 0);
+	CU_ASSERT_EQUAL(or_chan_peer(e.c)->acked_seq, 3);
+	CU_ASSERT_EQUAL(or_chan_peer(e.c)->entries, 30);
+	CU_ASSERT_EQUAL(tc_look(&e, 29), tc_rec(29));
+	/* The next connection's seqs continue after it. */
+	tc_batch(&e, 30, 1, OR_CHAN_OP_UPSERT, 0);
+	CU_ASSERT_EQUAL(or_chan_acked(e.c), 4);
 	tc_env_stop(&e);
 }
 
@@ -331,6 +369,7 @@ static CU_TestInfo chan_tests[] = {
 	{ "hello", test_hello },
 	{ "batch upsert/delete", test_batch },
 	{ "seq and ack", test_seq_ack },
+	{ "acked seq kept when the peer closes unread", test_acked_after_close },
 	{ "deferred upserts keep per-token order", test_defer_order },
 	{ "resync mark-and-sweep", test_resync },
 	{ "disconnect aborts resync", test_resync_abort },
