@@ -222,6 +222,33 @@ cp_cfg_set(struct cp_cfg *c, const struct cp_cfg_key *k, const char *v)
 	return -EINVAL;
 }
 
+/* [dataplane] channel, the default of channel_socket: refused as the
+ * dataplane refuses it (dataplane/config.c), even when channel_socket
+ * overrides it, since the same file configures the dataplane. A path that
+ * does not fit sun_path is an error, never a truncated copy: the daemons
+ * would use different sockets. */
+static int
+cp_cfg_dp_channel(struct cp_cfg_ctx *x, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len > 0 && len < sizeof(x->dp_channel)) {
+		memcpy(x->dp_channel, value, len + 1);
+		return 1;
+	}
+	if (x->err_line != 0)
+		return 0;
+	x->err_line = x->line;
+	/* A line longer than inih's buffer comes in pieces: this is only
+	 * the first part of the value. */
+	snprintf(x->msg, sizeof(x->msg),
+		 "[dataplane] channel: invalid value '%.200s%s' (expected a "
+		 "socket path of 1..%zu characters)",
+		 value, x->mid_line && !feof(x->f) ? "..." : "",
+		 sizeof(x->dp_channel) - 1);
+	return 0;
+}
+
 static int
 cp_cfg_handler(void *user, const char *section, const char *name,
 	       const char *value)
@@ -229,10 +256,8 @@ cp_cfg_handler(void *user, const char *section, const char *name,
 	struct cp_cfg_ctx *x = user;
 	size_t i;
 
-	if (strcmp(section, "dataplane") == 0 && strcmp(name, "channel") == 0) {
-		snprintf(x->dp_channel, sizeof(x->dp_channel), "%s", value);
-		return 1;
-	}
+	if (strcmp(section, "dataplane") == 0 && strcmp(name, "channel") == 0)
+		return cp_cfg_dp_channel(x, value);
 	/* Other sections belong to the dataplane. The dataplane also skips
 	 * metrics* sections, but the metrics keys are in [control]: a
 	 * [metrics] section would be ignored by both daemons, so it is
@@ -342,15 +367,8 @@ cp_cfg_load(const char *path, struct cp_cfg *c, char err[CP_CFG_ERR_LEN])
 	rc = cp_cfg_check_metrics(&x, path, err);
 	if (rc < 0)
 		return rc;
-	if (!x.chan_set && x.dp_channel[0] != '\0') {
-		if (strlen(x.dp_channel) >= sizeof(c->chan_socket)) {
-			snprintf(err, CP_CFG_ERR_LEN,
-				 "%s: [dataplane] channel: path too long",
-				 path);
-			return -EINVAL;
-		}
-		snprintf(c->chan_socket, sizeof(c->chan_socket), "%s",
-			 x.dp_channel);
-	}
+	/* Both CP_SUN_PATH_MAX long, the length checked on its line. */
+	if (!x.chan_set && x.dp_channel[0] != '\0')
+		memcpy(c->chan_socket, x.dp_channel, sizeof(c->chan_socket));
 	return 0;
 }
