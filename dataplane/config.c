@@ -165,6 +165,7 @@ k_dp_uint(struct parse_state *st, const char *key, const char *v)
 		{ "tx_desc", 64, 16384, "64..16384" },
 		{ "mbufs", 0, 1u << 24, "0 (auto) or 1024..16777216" },
 		{ "idle_sleep_us", 0, 100000, "0..100000 microseconds" },
+		{ "time_window_s", 1, 3600, "1..3600 seconds" },
 	};
 	struct or_cfg *cfg = st->cfg;
 	uint64_t x;
@@ -181,7 +182,8 @@ k_dp_uint(struct parse_state *st, const char *key, const char *v)
 	case 2: cfg->rx_desc = (unsigned)x; break;
 	case 3: cfg->tx_desc = (unsigned)x; break;
 	case 4: cfg->mbufs = (unsigned)x; break;
-	default: cfg->idle_sleep_us = (unsigned)x; break;
+	case 5: cfg->idle_sleep_us = (unsigned)x; break;
+	default: cfg->time_window_s = (unsigned)x; break;
 	}
 	return 0;
 }
@@ -204,7 +206,12 @@ k_dp_bool(struct parse_state *st, const char *key, const char *v)
 	}
 	if (or_cfgv_bool(v, &b) != 0)
 		return BAD(st, key, v, "yes or no");
-	st->cfg->pdump = b;
+	if (strcmp(key, "auth") == 0)
+		st->cfg->auth = b;
+	else if (strcmp(key, "auth_time_checks") == 0)
+		st->cfg->auth_time_checks = b;
+	else
+		st->cfg->pdump = b;
 	return 0;
 }
 
@@ -328,6 +335,9 @@ static const struct key_def dp_keys[] = {
 	{ "idle_sleep_us", k_dp_uint, 0 },
 	{ "start_rx_after_sync", k_dp_bool, 0 },
 	{ "pdump", k_dp_bool, 0 },
+	{ "auth", k_dp_bool, 0 },
+	{ "time_window_s", k_dp_uint, 0 },
+	{ "auth_time_checks", k_dp_bool, 0 },
 	{ NULL, NULL, 0 },
 };
 
@@ -585,6 +595,9 @@ cfg_defaults(struct or_cfg *cfg, const char *name)
 	cfg->rx_desc = OR_CFG_DEFAULT_DESC;
 	cfg->tx_desc = OR_CFG_DEFAULT_DESC;
 	cfg->pdump = 1;
+	cfg->auth = 1;
+	cfg->time_window_s = 30;
+	cfg->auth_time_checks = 1;
 }
 
 static int

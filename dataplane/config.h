@@ -86,6 +86,13 @@ struct or_cfg {
 	unsigned mbufs;               /* 0 = sized from the rings */
 	unsigned idle_sleep_us;       /* 0 = busy poll */
 	int pdump;
+	/* Sender authentication (protocol version 2, docs/protocol.md):
+	 * auth = no takes version 1 only, for lab use. */
+	int auth;
+	unsigned time_window_s;       /* +- around the appliance clock */
+	/* Benchmark only (auth_time_checks = no): no time window and no
+	 * replay filter, so a looped pcap is not a drop test. Logged loudly. */
+	int auth_time_checks;
 
 	unsigned n_ports;
 	struct or_cfg_port ports[OR_CFG_MAX_PORTS];

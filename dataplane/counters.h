@@ -33,6 +33,7 @@
 	X(TX, "tx")                   /* frames handed to the NIC */        \
 	X(DELIVERED, "delivered")     /* MSGs rewritten to a delivery node */ \
 	X(BOUNCED, "bounced")         /* MSGs bounced to their sender */    \
+	X(OVER_BUDGET, "over_budget") /* v2: OVER_BUDGET bounces sent */    \
 	X(ARP_REPLIES, "arp_replies") /* ARP requests answered */
 
 enum or_cnt_id {

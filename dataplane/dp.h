@@ -12,6 +12,7 @@
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
+#include "auth/auth_keyring.h"
 #include "config.h"
 #include "counters.h"
 #include "pkt/pkt.h"
@@ -43,6 +44,7 @@ struct or_dp {
 	struct or_nexthop *nh;  /* indexed by delivery node id */
 	unsigned nh_count;
 	struct ct *table;
+	struct or_auth_keys auth;  /* live auth epochs; the updater writes */
 	struct or_updater *updater;
 	struct or_counters cnt;
 	int quit;        /* workers leave their loop (atomic) */

@@ -214,6 +214,12 @@ dp_start(struct or_dp *dp)
 		rc = or_telemetry_init(dp);
 	if (rc != 0)
 		return rc;
+	if (!cfg->auth)
+		OR_LOG(WARNING, "auth = no: protocol version 1, senders are NOT "
+		       "authenticated (lab use only)");
+	else if (!cfg->auth_time_checks)
+		OR_LOG(WARNING, "auth_time_checks = no: no send-time window and "
+		       "no replay filter (benchmarks only)");
 	if (cfg->pdump && rte_pdump_init() != 0)
 		OR_LOG(WARNING, "pdump: %s (dpdk-dumpcap will not work)",
 		       rte_strerror(rte_errno));
@@ -226,6 +232,7 @@ dp_start(struct or_dp *dp)
 	uc.stats_arg = dp;
 	uc.workers = dp->n_workers;
 	uc.use_eal = 1;
+	uc.auth = &dp->auth;
 	rc = or_updater_start(&uc, &dp->updater);
 	if (rc != 0) {
 		OR_LOG(ERR, "update channel on %s: %s", cfg->channel,
@@ -312,6 +319,8 @@ dp_stop(struct or_dp *dp)
 	if (dp->table != NULL)
 		ct_destroy(dp->table);
 	dp->table = NULL;
+	/* Workers and updater are gone: no reader, no writer. */
+	or_keyring_destroy(&dp->auth);
 }
 
 int

@@ -205,6 +205,7 @@ port_setup(struct or_dp *dp, unsigned i)
 	p->pa.mac = mac;
 	p->pa.ip = c->ip;
 	p->pa.udp_port = rte_cpu_to_be_16(cfg->udp_port);
+	p->pa.version = cfg->auth ? OR_PROTO_V2 : OR_PROTO_V1;
 
 	rc = rte_eth_dev_start(p->port_id);
 	if (rc != 0) {

@@ -12,6 +12,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_branch_prediction.h>
@@ -133,7 +134,8 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 		}
 		switch (or_pkt_decide(rte_pktmbuf_mtod(m, uint8_t *), &len,
 				      &h->info[k], recs[2 * k], recs[2 * k + 1],
-				      w->nh, w->nh_count, &q->pa, &out, &reason)) {
+				      w->nh, w->nh_count, &q->pa, w->kr, 0,
+				      &out, &reason)) {
 		case OR_ACT_DELIVER:
 			mbuf_trim(m, len);
 			c[OR_CNT_DELIVERED]++;
@@ -142,6 +144,11 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 		case OR_ACT_BOUNCE:
 			mbuf_trim(m, len);
 			c[OR_CNT_BOUNCED]++;
+			worker_tx(w, q->port_id, m);
+			break;
+		case OR_ACT_OVER_BUDGET:
+			mbuf_trim(m, len);
+			c[OR_CNT_OVER_BUDGET]++;
 			worker_tx(w, q->port_id, m);
 			break;
 		default:
@@ -155,6 +162,71 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 	h->nmsg = 0;
 	if (ndrop != 0)
 		rte_pktmbuf_free_bulk(drops, ndrop);
+}
+
+/* The appliance clock for the send-time window: the coarse realtime
+ * clock (vDSO, a few ns), read once a burst; its tick (1-4 ms) is nothing
+ * against a window of seconds. */
+static inline uint64_t
+worker_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Version 2, before any lookup: the tag of every MSG of h is verified
+ * (eight at a time) and its send time checked against the window; a MSG
+ * that fails is dropped here, counted, and never looked up or bounced.
+ * The held frames keep their order. */
+static inline void
+worker_authenticate(struct or_worker *w, struct or_held *h, uint64_t *c,
+		    struct rte_mbuf **drops, unsigned *ndrop)
+{
+	const uint8_t *hdr[OR_BURST];
+	uint8_t verdict[OR_BURST];
+	unsigned nheld = 0, nmsg = 0, k = 0;
+	uint64_t now = w->window_ms != 0 ? worker_now_ms() : 0;
+
+	for (unsigned i = 0; i < h->nmsg; i++)
+		hdr[i] = (const uint8_t *)(h->info[i].sender) -
+			 OR_HDR2_SENDER_OFF;
+	or_auth_verify_burst(w->kr, hdr, h->nmsg, verdict);
+	for (unsigned j = 0; j < h->n; j++) {
+		struct rte_mbuf *m = h->pkts[j];
+		enum or_drop_reason r = OR_DROP_NONE;
+
+		if (h->is_msg[j]) {
+			if (verdict[k] == OR_AUTH_UNKNOWN_EPOCH)
+				r = OR_DROP_UNKNOWN_EPOCH;
+			else if (verdict[k] != OR_AUTH_OK)
+				r = OR_DROP_BAD_TAG;
+			else if (w->window_ms != 0) {
+				uint64_t st = rte_be_to_cpu_64(
+					((const struct or_hdr2 *)hdr[k])->send_time);
+
+				if (st + w->window_ms < now ||
+				    st > now + w->window_ms)
+					r = OR_DROP_STALE;
+			}
+			if (r != OR_DROP_NONE) {
+				c[OR_CNT_DROP(r)]++;
+				drops[(*ndrop)++] = m;
+				k++;
+				continue;
+			}
+			h->info[nmsg] = h->info[k];
+			h->keys[2 * nmsg] = h->info[nmsg].sender;
+			h->keys[2 * nmsg + 1] = h->info[nmsg].sender + 1;
+			nmsg++;
+			k++;
+		}
+		h->is_msg[nheld] = h->is_msg[j];
+		h->pkts[nheld++] = m;
+	}
+	h->n = nheld;
+	h->nmsg = nmsg;
 }
 
 /* Receives and classifies one burst: MSGs (and their tokens) and ARP
@@ -218,6 +290,8 @@ worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 	}
 	h->n = nheld;
 	h->nmsg = nmsg;
+	if (w->auth != NULL && nmsg != 0)
+		worker_authenticate(w, h, c, drops, &ndrop);
 	if (ndrop != 0)
 		rte_pktmbuf_free_bulk(drops, ndrop);
 	return n;
@@ -300,6 +374,9 @@ or_worker_main(void *arg)
 	while (!__atomic_load_n(w->quit, __ATOMIC_RELAXED)) {
 		unsigned got = 0;
 
+		/* Valid until this loop's quiescent state. */
+		if (w->auth != NULL)
+			w->kr = or_keyring_get(w->auth);
 		if (unlikely(!__atomic_load_n(w->rx_enabled, __ATOMIC_ACQUIRE))) {
 			/* Held until the table is synced; not the hot path. */
 			worker_flush_held(w);
@@ -317,6 +394,8 @@ or_worker_main(void *arg)
 			worker_sleep(w->idle_sleep_us);
 		worker_account(polls, got, &last);
 	}
+	if (w->auth != NULL)
+		w->kr = or_keyring_get(w->auth);
 	worker_flush_held(w);
 	rcu_unregister_thread();
 	return 0;
@@ -353,6 +432,11 @@ or_worker_create(struct or_dp *dp, unsigned idx, struct or_worker **out)
 	w->quit = &dp->quit;
 	w->rx_enabled = &dp->rx_enabled;
 	w->idle_sleep_us = cfg->idle_sleep_us;
+	if (cfg->auth) {
+		w->auth = &dp->auth;
+		w->window_ms = cfg->auth_time_checks ?
+				       (uint64_t)cfg->time_window_s * 1000 : 0;
+	}
 	w->n_ports = dp->n_ports;
 	memcpy(w->port_idx, dp->port_idx, sizeof(w->port_idx));
 

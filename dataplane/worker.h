@@ -18,6 +18,7 @@
 #include <rte_ethdev.h>
 
 #include "optroute/ctable.h"
+#include "auth/auth_keyring.h"
 #include "dp.h"
 #include "pkt/pkt.h"
 
@@ -69,6 +70,12 @@ struct or_worker {
 	const int *quit;
 	const int *rx_enabled;
 	unsigned idle_sleep_us;
+	/* Sender authentication (version 2): NULL with [dataplane] auth = no.
+	 * kr is read from it once a loop, between quiescent states
+	 * (auth/auth_keyring.h), and used by this worker only. */
+	struct or_auth_keys *auth;
+	const struct or_keyring *kr;
+	uint64_t window_ms;  /* 0: no time window (benchmark only) */
 } __rte_cache_aligned;
 
 /* Builds the worker of lcore cfg->workers[idx]: its RX queues, TX buffers

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "optroute/ctable.h"
+#include "../auth/auth_keyring.h"
 #include "chan_priv.h"
 
 /* Consumes seq if it is above the connection's last one. */
@@ -235,6 +236,37 @@ chan_resync(struct or_updater *u, const uint8_t *msg, size_t len, int end)
 		chan_resync_begin(u, r);
 }
 
+/* The one message with key material: installed into locked memory
+ * (auth_keyring.c), then wiped here; the error texts name no key byte. */
+static void
+chan_auth_keys(struct or_updater *u, const uint8_t *msg, size_t len)
+{
+	const struct or_chan_auth_keys *m = (const void *)msg;
+	char err[OR_CHAN_ERR_TEXT_LEN];
+	int rc;
+
+	if (len != sizeof(*m)) {
+		chan_send_error(u, EBADMSG, OR_CHAN_NO_SEQ, OR_CHAN_NO_INDEX,
+				"AUTH_KEYS of %zu bytes, expected %zu", len,
+				sizeof(*m));
+		return;
+	}
+	if (u->conf.auth == NULL) {
+		chan_send_error(u, EOPNOTSUPP, m->seq, OR_CHAN_NO_INDEX,
+				"this dataplane takes no auth keys");
+		return;
+	}
+	if (chan_take_seq(u, m->seq) < 0)
+		return;
+	rc = or_keyring_install(u->conf.auth, m, err, sizeof(err));
+	if (rc < 0) {
+		chan_send_error(u, -rc, m->seq, OR_CHAN_NO_INDEX, "%s", err);
+		return;
+	}
+	CHAN_INC(u, auth_keys);
+	CHAN_LOG(INFO, "auth epochs installed (%u live)", m->count);
+}
+
 void
 chan_handle(struct or_updater *u, const uint8_t *msg, size_t len)
 {
@@ -283,6 +315,12 @@ chan_handle(struct or_updater *u, const uint8_t *msg, size_t len)
 					sizeof(struct or_chan_stats_request));
 		else
 			chan_handle_stats(u, (const void *)msg);
+		break;
+	case OR_CHAN_AUTH_KEYS:
+		chan_auth_keys(u, msg, len);
+		/* The receive buffer is the updater's own: no copy of a key
+		 * outlives the message. */
+		explicit_bzero((void *)msg, len);
 		break;
 	case OR_CHAN_ERROR:
 		/* The peer complains about something we sent: log only. */

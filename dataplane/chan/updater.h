@@ -39,6 +39,10 @@ struct or_updater_conf {
 	 * OR_CHAN_STATS_F_CLEAR, after stats_fill read them). */
 	void (*stats_clear)(void *arg);
 	unsigned workers; /* worker lcores, reported in the HELLO reply */
+	/* The live auth epochs the workers verify with: AUTH_KEYS messages
+	 * install into it (auth/auth_keyring.h). NULL: AUTH_KEYS is refused
+	 * (EOPNOTSUPP), as by a dataplane without version 2. */
+	struct or_auth_keys *auth;
 	/* 1: EAL is up, use rte_ctrl_thread_create; 0: the same if EAL looks
 	 * initialised (rte_lcore_count() > 0), else a plain pthread. */
 	int use_eal;
@@ -64,6 +68,7 @@ struct or_updater_stats {
 	uint64_t delete_missing;/* deletes of absent tokens (not errors) */
 	uint64_t nospc;         /* upserts refused: table full (also in errors) */
 	uint64_t stats_requests;
+	uint64_t auth_keys;     /* AUTH_KEYS messages installed */
 };
 
 /* 0 or -errno (socket path too long, bind failure, thread creation). */

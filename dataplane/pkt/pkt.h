@@ -73,6 +73,11 @@
 	X(BAD_UDP_CSUM, "bad_udp_csum")       /* checked before a bounce */   \
 	X(SENDER_NOT_OPTED_IN, "sender_not_opted_in")                         \
 	X(NO_ROUTE, "no_route")               /* recipient node unroutable */ \
+	X(UNKNOWN_EPOCH, "unknown_epoch")     /* v2: epoch not live */        \
+	X(BAD_TAG, "bad_tag")                 /* v2: tag does not verify */   \
+	X(STALE, "stale")                     /* v2: send time off window */  \
+	X(REPLAY, "replay")                   /* v2: seen in the window */    \
+	X(REPLAY_FULL, "replay_full")         /* v2: replay filter full */    \
 	X(MULTI_SEG, "multi_seg")             /* worker: chained mbuf */      \
 	X(TX_FULL, "tx_full")                 /* worker: TX ring full */
 
@@ -92,6 +97,8 @@ struct or_port_addr {
 	struct rte_ether_addr mac;
 	rte_be32_t ip;
 	rte_be16_t udp_port;
+	uint8_t version;  /* the protocol version accepted: OR_PROTO_V2, or
+			   * OR_PROTO_V1 with [dataplane] auth = no */
 };
 
 /* Next hop of one delivery node (index = node id of the consent record). */
@@ -130,6 +137,8 @@ enum or_action {
 	OR_ACT_DELIVER,  /* rewritten for the next hop; send on *out_port */
 	OR_ACT_BOUNCE,   /* rewritten in place as a BOUNCE; *len shrank; send
 			  * back out the receiving port */
+	OR_ACT_OVER_BUDGET, /* version 2: a BOUNCE with reason OVER_BUDGET,
+			     * sent like one */
 };
 
 /*

@@ -171,13 +171,16 @@ or_pkt_classify(const uint8_t *frame, uint16_t len,
 	h = (const struct or_hdr *)(udp + 1);
 	if (h->magic != RTE_BE16(OR_PROTO_MAGIC))
 		return or_pkt_drop(info, OR_DROP_BAD_MAGIC);
-	if (h->version != OR_PROTO_V1)
+	/* One version per appliance: 2, or 1 with auth off (lab use). */
+	if (h->version != pa->version)
 		return or_pkt_drop(info, OR_DROP_BAD_VERSION);
 	if (h->type != OR_TYPE_MSG)
 		return or_pkt_drop(info, h->type == OR_TYPE_BOUNCE ?
 						 OR_DROP_BOUNCE_TO_US :
 						 OR_DROP_BAD_TYPE);
-	if (rte_be_to_cpu_16(h->payload_len) !=
+	if (rte_be_to_cpu_16(h->version == OR_PROTO_V2 ?
+				     ((const struct or_hdr2 *)h)->payload_len :
+				     h->payload_len) !=
 	    tot - (OR_IP_HDR_LEN + OR_UDP_HDR_LEN + OR_HDR_LEN))
 		return or_pkt_drop(info, OR_DROP_BAD_PAYLOAD_LEN);
 

@@ -14,6 +14,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "../auth/auth_verify.h"
 #include "pkt.h"
 #include "pkt_csum.h"
 
@@ -84,31 +85,32 @@ or_pkt_rewrite_deliver(uint8_t *frame, const struct or_pkt_info *info,
  * afresh (its payload is gone) from the original OR header and the new
  * values of the words that change.
  */
+/*
+ * The headers of a bounce below the OR header: back to the sender, UDP
+ * checksum from hdr_sum (the ones' complement sum of the OR header as it
+ * is sent). Returns the new frame length.
+ * The IPv4 checksum (verified by or_pkt_classify) is updated
+ * incrementally from values read before anything is written: summing the
+ * header after rewriting it would read back words just stored, which
+ * stalls store forwarding.
+ */
 static inline uint16_t
-or_pkt_rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
-		      const struct or_port_addr *pa, uint8_t reason)
+or_pkt_bounce_headers(uint8_t *frame, const struct or_pkt_info *info,
+		      const struct or_port_addr *pa, uint64_t hdr_sum)
 {
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + info->l3_off);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	struct or_hdr *h = (struct or_hdr *)(udp + 1);
 	const rte_be16_t udp_len = RTE_BE16(OR_UDP_HDR_LEN + OR_HDR_LEN);
 	const rte_be16_t ip_len = RTE_BE16(OR_BOUNCE_IP_LEN);
 	rte_be32_t src = ip->src_addr, dst = ip->dst_addr;
 	rte_be16_t sport = udp->src_port;
-	/* OR header words that change: version|type, reason|reserved,
-	 * payload_len. */
-	uint16_t vt = or_word_at(h, 2), rr = or_word_at(h, 6), pl = or_word_at(h, 64);
-	uint16_t vt_new = or_word_with(vt, 1, OR_TYPE_BOUNCE);
-	uint16_t rr_new = or_word_with(rr, 0, reason);
 	uint16_t tp = or_word_at(ip, 8), tp_new = or_word_with(tp, 0, OR_BOUNCE_TTL);
+	uint64_t sum = hdr_sum;
 	uint32_t acc;
-	uint64_t sum;
 	uint16_t ck;
 
 	/* UDP: pseudo header, UDP header (checksum 0), OR header. */
-	sum = rte_raw_cksum(h, OR_HDR_LEN);
-	sum += (uint16_t)~vt + vt_new + (uint16_t)~rr + rr_new + (uint16_t)~pl;
 	sum += or_csum_words32(pa->ip) + or_csum_words32(src) +
 	       RTE_BE16(IPPROTO_UDP) + udp_len;
 	sum += pa->udp_port + sport + udp_len;
@@ -126,10 +128,6 @@ or_pkt_rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&pa->mac, &eth->src_addr);
 
-	h->type = OR_TYPE_BOUNCE;
-	h->reason = reason;
-	h->payload_len = 0;
-
 	udp->dst_port = sport;
 	udp->src_port = pa->udp_port;
 	udp->dgram_len = udp_len;
@@ -145,28 +143,117 @@ or_pkt_rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
 }
 
 /*
+ * Bounce (version 1): back to the sender with the payload stripped.
+ * Everything in the output is a function of the input frame and the
+ * reason alone, so a recipient who never registered and one who opted out
+ * give byte-identical bounces. Returns the new frame length. The OR
+ * header's sum is taken from the header as received, with the three words
+ * that change corrected, before they are written (store forwarding).
+ */
+static inline uint16_t
+or_pkt_rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
+		      const struct or_port_addr *pa, uint8_t reason)
+{
+	struct or_hdr *h = (struct or_hdr *)(frame + info->l3_off +
+					     OR_IP_HDR_LEN + OR_UDP_HDR_LEN);
+	/* OR header words that change: version|type, reason|reserved,
+	 * payload_len. */
+	uint16_t vt = or_word_at(h, 2), rr = or_word_at(h, 6), pl = or_word_at(h, 64);
+	uint16_t vt_new = or_word_with(vt, 1, OR_TYPE_BOUNCE);
+	uint16_t rr_new = or_word_with(rr, 0, reason);
+	uint64_t sum;
+
+	sum = rte_raw_cksum(h, OR_HDR_LEN);
+	sum += (uint16_t)~vt + vt_new + (uint16_t)~rr + rr_new + (uint16_t)~pl;
+	h->type = OR_TYPE_BOUNCE;
+	h->reason = reason;
+	h->payload_len = 0;
+	return or_pkt_bounce_headers(frame, info, pa, sum);
+}
+
+/*
+ * Bounce (version 2): as version 1, and the tag is replaced by the
+ * bounce's own, under the sender's key (slot of its epoch in kr), so the
+ * phone can tell a bounce of the appliance from a forged one. Still a
+ * function of the received frame, the reason and the key alone.
+ */
+static inline uint16_t
+or_pkt_rewrite_bounce2(uint8_t *frame, const struct or_pkt_info *info,
+		       const struct or_port_addr *pa, uint8_t reason,
+		       const struct or_keyring *kr, int slot)
+{
+	struct or_hdr2 *h = (struct or_hdr2 *)(frame + info->l3_off +
+					       OR_IP_HDR_LEN + OR_UDP_HDR_LEN);
+	uint64_t tag;
+
+	h->type = OR_TYPE_BOUNCE;
+	h->reason = reason;
+	h->payload_len = 0;
+	tag = or_auth_tag_of(kr, slot, (const uint8_t *)h);
+	memcpy(h->auth_tag, &tag, sizeof(tag));
+	return or_pkt_bounce_headers(frame, info, pa,
+				     rte_raw_cksum(h, OR_HDR_LEN));
+}
+
+/* A bounce recomputes the UDP checksum; the one we got is checked first,
+ * so a corrupted header is not sent back under a valid checksum. */
+static inline int
+or_pkt_udp_csum_bad(const uint8_t *frame, const struct or_pkt_info *info)
+{
+	const struct rte_ipv4_hdr *ip =
+		(const struct rte_ipv4_hdr *)(frame + info->l3_off);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+
+	return udp->dgram_cksum != 0 && rte_ipv4_udptcp_cksum_verify(ip, udp) != 0;
+}
+
+/* The bounce of either version; 0 if the sender's epoch is no longer
+ * live (retired since the tag was verified): nothing can sign it. */
+static inline uint16_t
+or_pkt_bounce(uint8_t *frame, const struct or_pkt_info *info,
+	      const struct or_port_addr *pa, uint8_t reason,
+	      const struct or_keyring *kr)
+{
+	int slot;
+
+	if (kr == NULL)
+		return or_pkt_rewrite_bounce(frame, info, pa, reason);
+	slot = or_keyring_slot(kr, info->key_epoch);
+	if (slot < 0)
+		return 0;
+	return or_pkt_rewrite_bounce2(frame, info, pa, reason, kr, slot);
+}
+
+/*
  * Decides and rewrites a frame or_pkt_classify() returned OR_PKT_MSG for,
  * given the consent records of its sender and recipient (0 = miss).
  * nh[0..nh_count-1] is the next-hop table; pa the receiving port.
- * *len is the frame length in, the length to send out (DELIVER: Ethernet
- * padding trimmed; BOUNCE: payload stripped). *out_port is set on DELIVER
- * only; *reason on DROP only. The frame is unchanged on DROP.
+ * kr: the live auth epochs for a version-2 MSG (its tag already verified),
+ * NULL for version 1. over_budget: the sender has no bounce left
+ * (auth/budget.h); decided before the recipient is looked at, so the reply
+ * never depends on the recipient. *len is the frame length in, the length
+ * to send out (DELIVER: Ethernet padding trimmed; BOUNCE, OVER_BUDGET:
+ * payload stripped). *out_port is set on DELIVER only; *reason on DROP
+ * only. The frame is unchanged on DROP.
  */
 static inline enum or_action
 or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
 	      uint32_t sender_rec, uint32_t recipient_rec,
 	      const struct or_nexthop *nh, unsigned nh_count,
-	      const struct or_port_addr *pa, uint16_t *out_port,
-	      enum or_drop_reason *reason)
+	      const struct or_port_addr *pa, const struct or_keyring *kr,
+	      int over_budget, uint16_t *out_port, enum or_drop_reason *reason)
 {
-	const struct rte_ipv4_hdr *ip;
-	const struct rte_udp_hdr *udp;
+	uint8_t bounce_reason = OR_REASON_RECIPIENT_UNAVAILABLE;
+	enum or_action act = OR_ACT_BOUNCE;
 
 	if (or_rec_state(sender_rec) != OR_STATE_IN) {
 		*reason = OR_DROP_SENDER_NOT_OPTED_IN;
 		return OR_ACT_DROP;
 	}
-	if (or_rec_state(recipient_rec) == OR_STATE_IN) {
+	if (over_budget) {
+		bounce_reason = OR_REASON_OVER_BUDGET;
+		act = OR_ACT_OVER_BUDGET;
+	} else if (or_rec_state(recipient_rec) == OR_STATE_IN) {
 		uint16_t node = or_rec_node(recipient_rec);
 
 		/* Dropped, not bounced: a missing next hop is our fault and
@@ -181,17 +268,16 @@ or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
 		return OR_ACT_DELIVER;
 	}
 
-	/* A bounce recomputes the UDP checksum; check the one we got first,
-	 * so a corrupted header is not sent back under a valid checksum. */
-	ip = (const struct rte_ipv4_hdr *)(frame + info->l3_off);
-	udp = (const struct rte_udp_hdr *)(ip + 1);
-	if (udp->dgram_cksum != 0 && rte_ipv4_udptcp_cksum_verify(ip, udp) != 0) {
+	if (or_pkt_udp_csum_bad(frame, info)) {
 		*reason = OR_DROP_BAD_UDP_CSUM;
 		return OR_ACT_DROP;
 	}
-	*len = or_pkt_rewrite_bounce(frame, info, pa,
-				     OR_REASON_RECIPIENT_UNAVAILABLE);
-	return OR_ACT_BOUNCE;
+	*len = or_pkt_bounce(frame, info, pa, bounce_reason, kr);
+	if (*len == 0) {
+		*reason = OR_DROP_UNKNOWN_EPOCH;
+		return OR_ACT_DROP;
+	}
+	return act;
 }
 
 #endif

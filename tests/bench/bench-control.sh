@@ -79,6 +79,7 @@ args = --no-huge -m $MEM_MB --no-pci --file-prefix=$PREFIX --log-level=lib.eal:e
 [dataplane]
 channel = $T/dp.sock
 table_entries = $RESYNC_ENTRIES
+auth = no
 idle_sleep_us = 50
 mbufs = $((FRAMES + 8192))
 [port client]

@@ -35,6 +35,7 @@ args = --log-level=optroute.dataplane:info
 udp_port = $UDP
 channel = $T/dp.sock
 table_entries = 1000
+auth = no
 start_rx_after_sync = yes
 idle_sleep_us = 100
 EOF

@@ -249,6 +249,7 @@ main_lcore = 0
 [dataplane]
 channel = $T/dp.sock
 table_entries = 1024
+auth = no
 idle_sleep_us = 1000
 start_rx_after_sync = yes
 

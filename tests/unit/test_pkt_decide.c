@@ -53,7 +53,7 @@ run_exact(const uint8_t *f, uint16_t len, uint32_t srec, uint32_t rrec,
 	r->port = 0xdead;
 	r->reason = OR_DROP_MAX;
 	r->act = or_pkt_decide(b, &r->len, &info, srec, rrec, nh, nh_count,
-			       &pa, &r->port, &r->reason);
+			       &pa, NULL, 0, &r->port, &r->reason);
 	CU_ASSERT_FATAL(r->len <= len);
 	memcpy(r->out, b, r->len);
 	free(b);
@@ -609,7 +609,7 @@ test_fuzz(void)
 					b + len);
 			olen = len;
 			a = or_pkt_decide(b, &olen, &info, recs[rng() % 5],
-					  recs[rng() % 5], nh, NH_COUNT, &pa,
+					  recs[rng() % 5], nh, NH_COUNT, &pa, NULL, 0,
 					  &port, &reason);
 			CU_ASSERT_FATAL(a <= OR_ACT_BOUNCE && olen <= len);
 			acts[a]++;

@@ -6,10 +6,12 @@
 #define TEST_PKT_UTIL_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_ether.h>
 
+#include "optroute/auth.h"
 #include "optroute/proto.h"
 #include "../../dataplane/pkt/pkt_classify.h"
 #include "../../dataplane/pkt/pkt_decide.h"
@@ -45,6 +47,7 @@ struct t_spec {
 	uint16_t magic;
 	uint8_t version, type, flags, epoch, reason;
 	uint64_t msg_id;
+	uint64_t send_time;   /* version 2: ms since the Unix epoch */
 	uint16_t payload_len; /* header field and payload bytes written */
 	uint16_t pad;         /* zero bytes after the IP datagram */
 };
@@ -193,9 +196,18 @@ t_build(uint8_t *f, const struct t_spec *s)
 	for (i = 0; i < 16; i++) {
 		h[16 + i] = (uint8_t)(0x10 + i); /* sender token */
 		h[32 + i] = (uint8_t)(0x20 + i); /* recipient token */
-		h[48 + i] = (uint8_t)(0xa0 + i); /* auth tag */
+		h[48 + i] = (uint8_t)(0xa0 + i); /* auth tag (version 1) */
 	}
-	t_put16(h + 64, s->payload_len);
+	if (s->version == OR_PROTO_V2) {
+		/* send time, payload_len, reserved2; the tag (60..67) stays
+		 * a0.. until t_sign2() signs the frame. */
+		t_put32(h + 48, (uint32_t)(s->send_time >> 32));
+		t_put32(h + 52, (uint32_t)s->send_time);
+		t_put16(h + 56, s->payload_len);
+		t_put16(h + 58, 0);
+	} else {
+		t_put16(h + 64, s->payload_len);
+	}
 	for (i = 0; i < s->payload_len; i++)
 		h[OR_HDR_LEN + i] = (uint8_t)(i * 7 + 1);
 	if (s->udp_ck)
@@ -210,6 +222,7 @@ t_pa(void)
 		.mac = t_app_mac,
 		.ip = rte_cpu_to_be_32(T_APP_IP),
 		.udp_port = rte_cpu_to_be_16(T_APP_PORT),
+		.version = OR_PROTO_V1,
 	};
 	return pa;
 }
@@ -226,6 +239,22 @@ t_nh(void)
 		.dst_udp = rte_cpu_to_be_16(T_NH_DST_PORT),
 	};
 	return nh;
+}
+
+/* Version 2: signs the frame t_build() made from s with the K_sender of
+ * its sender token under k_auth (the reference, common/auth), then fixes
+ * the UDP checksum again if s asks for one. */
+static inline void
+t_sign2(uint8_t *f, const struct t_spec *s, const struct or_auth_key *k_auth)
+{
+	struct or_hdr2 *h = (struct or_hdr2 *)(f + t_l3(s) + 28);
+	struct or_auth_key ks;
+
+	if (or_auth_sender_key(k_auth, &h->sender, &ks) != 0)
+		abort();
+	or_auth_sign(&ks, h);
+	if (s->udp_ck)
+		t_fix_udp_csum(f, t_l3(s));
 }
 
 #endif

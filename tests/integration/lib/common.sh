@@ -161,9 +161,13 @@ or_ini_eal() {
 		"$PREFIX" "${*:+ $*}"
 }
 
-# or_ini_dataplane TABLE_ENTRIES [LINE...]: channel $T/dp.sock.
+# or_ini_dataplane TABLE_ENTRIES [LINE...]: channel $T/dp.sock; auth =
+# $OR_AUTH (protocol version 2 with yes, the default of the dataplane; a
+# test that still sends version-1 frames runs with OR_AUTH=no, the default
+# here until every test speaks version 2).
 or_ini_dataplane() {
-	printf '[dataplane]\nchannel = %s\ntable_entries = %s\n' "$T/dp.sock" "$1"
+	printf '[dataplane]\nchannel = %s\ntable_entries = %s\nauth = %s\n' \
+		"$T/dp.sock" "$1" "${OR_AUTH:-no}"
 	shift
 	[ $# = 0 ] || printf '%s\n' "$@"
 }
