@@ -287,10 +287,11 @@ cp_req_parse(const char *buf, size_t len, struct cp_req *r,
 			OR_MGMT_VERSION);
 	if (!json_is_integer(v))
 		CP_FAIL(BAD_REQUEST, "field 'v' must be an integer");
+	/* Names the version spoken, not the one received: 'v' is request
+	 * content like any other (it could hold a phone number). */
 	if (json_integer_value(v) != OR_MGMT_VERSION)
-		CP_FAIL(BAD_VERSION, "protocol version %lld not supported "
-				     "(this daemon speaks %d)",
-			(long long)json_integer_value(v), OR_MGMT_VERSION);
+		CP_FAIL(BAD_VERSION, "protocol version not supported (this "
+				     "daemon speaks %d)", OR_MGMT_VERSION);
 
 	v = json_object_get(r->root, "cmd");
 	if (v == NULL)

@@ -159,6 +159,45 @@ test_version(void)
 	cp_req_free(&r);
 }
 
+/* An error about 'v' names the supported version, never the received
+ * value (nor its last digits): a client could put anything there, a phone
+ * number included. */
+static void
+test_version_not_quoted(void)
+{
+	static const struct {
+		const char *req, *value;
+		enum or_mgmt_err want;
+	} cases[] = {
+		{ "{\"v\":15550100001,\"cmd\":\"help\"}", "15550100001",
+		  OR_MGMT_E_BAD_VERSION },
+		{ "{\"v\":-15550100001,\"cmd\":\"help\"}", "15550100001",
+		  OR_MGMT_E_BAD_VERSION },
+		{ "{\"v\":9223372036854775807,\"cmd\":\"help\"}",
+		  "9223372036854775807", OR_MGMT_E_BAD_VERSION },
+		{ "{\"v\":\"+15550100001\",\"cmd\":\"help\"}", "15550100001",
+		  OR_MGMT_E_BAD_REQUEST },
+		{ "{\"v\":15550100001.0,\"cmd\":\"help\"}", "15550100001",
+		  OR_MGMT_E_BAD_REQUEST },
+		{ "{\"v\":99999999999999999999999,\"cmd\":\"help\"}",
+		  "99999999999999999999999", OR_MGMT_E_BAD_JSON },
+	};
+	struct cp_req r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL(parse(cases[i].req, &r), cases[i].want);
+		cp_req_free(&r);
+		if (strstr(msg, cases[i].value + 4) != NULL)
+			fprintf(stderr, "\n  %s -> \"%s\"\n", cases[i].req,
+				msg);
+		CU_ASSERT_PTR_NULL(strstr(msg, cases[i].value + 4));
+		if (cases[i].want == OR_MGMT_E_BAD_VERSION)
+			CU_ASSERT_STRING_EQUAL(msg,
+					       "protocol version not supported "
+					       "(this daemon speaks 1)");
+	}
+}
+
 static void
 test_command(void)
 {
@@ -323,6 +362,7 @@ static CU_TestInfo mgmt_tests[] = {
 	{ "garbage", test_garbage },
 	{ "errors never quote input", test_bad_json_does_not_echo },
 	{ "protocol version", test_version },
+	{ "version errors do not quote v", test_version_not_quoted },
 	{ "command", test_command },
 	{ "fields and types", test_fields },
 	{ "import", test_import },
