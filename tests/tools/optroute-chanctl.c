@@ -54,6 +54,9 @@ usage(FILE *f)
 		"  upsert TOKENHEX STATE NODE [EPOCH]   STATE: in|out\n"
 		"  delete TOKENHEX\n"
 		"  load FILE                  apply a file's entries as deltas ('-' = stdin)\n"
+		"  auth-keys [EPOCH KEYHEX [EPOCH KEYHEX]]\n"
+		"                             the live auth epochs' K_auth, current first\n"
+		"                             (tests and benchmarks only: a key in argv)\n"
 		"  resync FILE [GENERATION]   full resync: exactly the file's entries remain\n"
 		"                             (default generation: the dataplane's + 1)\n"
 		"  random [-o FILE] [-k NODES] [-p OUT_PERMILLE] N SEED\n"
@@ -338,6 +341,52 @@ cmd_one(struct ctl *x, int argc, char **argv, int del)
 	return ctl_finish(x) < 0 ? 1 : 0;
 }
 
+/* auth-keys [EPOCH KEYHEX [EPOCH KEYHEX]]: the live auth epochs, current
+ * first. Test and benchmark use only: the key is on the command line. */
+static int
+cmd_auth_keys(struct ctl *x, int argc, char **argv)
+{
+	struct or_chan_auth_key k[OR_CHAN_AUTH_MAX_EPOCHS];
+	unsigned n = (unsigned)(argc - 1) / 2;
+	int rc;
+
+	memset(k, 0, sizeof(k));
+	if (argc % 2 != 1 || n > OR_CHAN_AUTH_MAX_EPOCHS) {
+		usage(stderr);
+		return 2;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		char *end;
+		unsigned long e = strtoul(argv[1 + 2 * i], &end, 10);
+		const char *h = argv[2 + 2 * i];
+
+		if (*end != '\0' || e > 255 || strlen(h) != 2 * OR_CHAN_AUTH_KEY_LEN) {
+			fprintf(stderr, "%s: auth-keys: EPOCH 0..255 and 32 hex digits\n",
+				prog);
+			return 2;
+		}
+		k[i].epoch = (uint8_t)e;
+		for (unsigned j = 0; j < OR_CHAN_AUTH_KEY_LEN; j++) {
+			unsigned v;
+
+			if (sscanf(h + 2 * j, "%2x", &v) != 1) {
+				fprintf(stderr, "%s: auth-keys: bad hex\n", prog);
+				return 2;
+			}
+			k[i].key[j] = (uint8_t)v;
+		}
+	}
+	if (ctl_connect(x) < 0)
+		return 1;
+	rc = or_chan_send_auth_keys(x->c, k, n, &x->last_seq);
+	explicit_bzero(k, sizeof(k));
+	if (rc < 0) {
+		fprintf(stderr, "%s: send failed: %s\n", prog, strerror(-rc));
+		return 1;
+	}
+	return ctl_finish(x) < 0 ? 1 : 0;
+}
+
 static int
 cmd_load(struct ctl *x, int argc, char **argv)
 {
@@ -597,6 +646,8 @@ main(int argc, char **argv)
 		rc = cmd_one(&x, argc, argv, 1);
 	else if (strcmp(cmd, "load") == 0)
 		rc = cmd_load(&x, argc, argv);
+	else if (strcmp(cmd, "auth-keys") == 0)
+		rc = cmd_auth_keys(&x, argc, argv);
 	else if (strcmp(cmd, "resync") == 0)
 		rc = cmd_resync(&x, argc, argv);
 	else if (strcmp(cmd, "random") == 0)
