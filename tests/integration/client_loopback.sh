@@ -57,7 +57,7 @@ t1, t2 = bytes([0x11] * 16), bytes([0x22] * 16)
 good = build(1, 900, t1, t2, epoch=9, payload=b'\x00\x01bin\xff')
 for d in (build(1, 901, t1, t2, magic=0x4f53),      # bad_magic
           good[:67],                                # short
-          build(1, 902, t1, t2, version=2),         # bad_version
+          build(1, 902, t1, t2, version=3),         # bad_version
           build(1, 903, t1, t2, payload=b'ab', plen=3),  # bad_payload_len
           build(2, 904, t1, t2, reason=1),          # bad_type (a BOUNCE)
           good):

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The reference client's message code (tests/tools/optroute-client/):
- * builds an optroute header exactly as docs/protocol.md section 2 says and
- * parses one strictly. Header-only (static inline) so that the CUnit suite
- * tests/unit/test_client.c checks the very code the client runs.
+ * The reference client's message code (tests/tools/optroute-client/,
+ * tests/tools/optroute-pcapgen.c): builds an optroute header of version 1
+ * or 2 exactly as include/optroute/proto.h and docs/protocol.md say, signs
+ * and checks a version-2 tag, and parses a datagram strictly. Header-only
+ * (static inline) so that the CUnit suite tests/unit/test_client.c checks
+ * the very code the client runs.
  *
- * Works on the UDP payload only (the kernel does IPv4/UDP). Everything is
+ * Works on the UDP payload only (the kernel does IPv4/UDP). Fields are
  * written and read byte by byte in network order, independently of
- * struct or_hdr, so the client is a second implementation of the spec.
+ * struct or_hdr / or_hdr2, so the client is a second implementation of
+ * the layout; the tag is the reference one (or_auth_sign/or_auth_check of
+ * common/auth/), which is what an appliance's tag must equal.
  */
 #ifndef OR_CLIENT_MSG_H
 #define OR_CLIENT_MSG_H
@@ -22,10 +26,17 @@
 
 #include <sodium.h>
 
+#include "optroute/auth.h"
 #include "optroute/proto.h"
 
 /* Largest payload of a MSG that fits a 1500-byte IPv4 packet (section 1). */
 #define OR_CLI_MAX_PAYLOAD (1500u - 20u - 8u - OR_HDR_LEN)
+
+/* Version-2 field offsets (struct or_hdr2); version 1 has auth_tag[16]
+ * at 48, payload_len at 64, reserved2 at 66. */
+#define OR_CLI_V2_SEND_TIME 48u
+#define OR_CLI_V2_PAYLOAD_LEN 56u
+#define OR_CLI_V2_RESERVED2 58u
 
 /* What goes into a header (host order). */
 struct or_cli_msg {
@@ -36,12 +47,15 @@ struct or_cli_msg {
 	uint64_t msg_id;
 	struct or_token sender;
 	struct or_token recipient;
+	/* Version 1: the 16-byte field as is. Version 2: its first
+	 * OR_AUTH_TAG_LEN bytes, until or_cli_sign2() writes the real tag. */
 	uint8_t auth_tag[16];
+	uint64_t send_time;   /* version 2 only: ms since the Unix epoch */
 	const uint8_t *payload;
 	uint16_t payload_len;
 };
 
-/* A parsed datagram; payload points into the parsed buffer. */
+/* A parsed datagram; hdr and payload point into the parsed buffer. */
 struct or_cli_view {
 	uint8_t version;
 	uint8_t type;
@@ -53,10 +67,18 @@ struct or_cli_view {
 	uint64_t msg_id;
 	struct or_token sender;
 	struct or_token recipient;
-	uint8_t auth_tag[16];
+	uint8_t auth_tag[16]; /* version 2: the first tag_len bytes */
+	uint8_t tag_len;      /* 16 (version 1) or OR_AUTH_TAG_LEN (2) */
+	uint64_t send_time;   /* version 2 only, else 0 */
+	const uint8_t *hdr;   /* the 68 header bytes (or_cli_check2()) */
 	const uint8_t *payload;
 	uint16_t payload_len;
 };
+
+/* Versions or_cli_parse() accepts, as a mask. */
+#define OR_CLI_ACCEPT_V1 (1u << OR_PROTO_V1)
+#define OR_CLI_ACCEPT_V2 (1u << OR_PROTO_V2)
+#define OR_CLI_ACCEPT_ANY (OR_CLI_ACCEPT_V1 | OR_CLI_ACCEPT_V2)
 
 /* Why a datagram was refused. The first four come from or_cli_parse(), the
  * others from the client's checks of a reply (docs/protocol.md section 9). */
@@ -71,6 +93,7 @@ enum or_cli_err {
 	OR_CLI_UNKNOWN_MSG_ID,  /* a BOUNCE for a msg_id not sent */
 	OR_CLI_TOKEN_MISMATCH,  /* a BOUNCE whose tokens are not ours */
 	OR_CLI_BAD_SOURCE,      /* a reply not from the appliance's IP:port */
+	OR_CLI_FORGED,          /* version 2: all well but the tag */
 	OR_CLI_ERR_MAX,
 };
 
@@ -88,6 +111,7 @@ or_cli_err_name(enum or_cli_err e)
 		[OR_CLI_UNKNOWN_MSG_ID] = "unknown_msg_id",
 		[OR_CLI_TOKEN_MISMATCH] = "token_mismatch",
 		[OR_CLI_BAD_SOURCE] = "bad_source",
+		[OR_CLI_FORGED] = "forged_bounce",
 	};
 
 	if ((unsigned)e >= OR_CLI_ERR_MAX)
@@ -96,7 +120,7 @@ or_cli_err_name(enum or_cli_err e)
 }
 
 /* BOUNCE reason names (docs/protocol.md section 3), lowercase for output;
- * NULL for a code version 1 does not define. */
+ * NULL for a code the protocol does not define. */
 static inline const char *
 or_cli_reason_name(uint8_t reason)
 {
@@ -107,6 +131,8 @@ or_cli_reason_name(uint8_t reason)
 		return "recipient_unavailable";
 	case OR_REASON_NO_ROUTE:
 		return "no_route";
+	case OR_REASON_OVER_BUDGET:
+		return "over_budget";
 	default:
 		return NULL;
 	}
@@ -125,8 +151,42 @@ or_cli_get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* Builds header + payload into buf (the UDP payload). Returns its length,
- * or -ENOSPC if it does not fit cap. The reserved fields are sent 0. */
+static inline void
+or_cli_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static inline uint64_t
+or_cli_get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Bytes 0..47, the same in both versions. */
+static inline void
+or_cli_put_common(uint8_t *buf, uint8_t version, const struct or_cli_msg *m)
+{
+	or_cli_put16(buf + 0, OR_PROTO_MAGIC);
+	buf[2] = version;
+	buf[3] = m->type;
+	buf[4] = m->flags;
+	buf[5] = m->key_epoch;
+	buf[6] = m->reason;
+	buf[7] = 0;
+	or_cli_put64(buf + 8, m->msg_id);
+	memcpy(buf + 16, m->sender.b, OR_TOKEN_LEN);
+	memcpy(buf + 32, m->recipient.b, OR_TOKEN_LEN);
+}
+
+/* Builds a version-1 header + payload into buf (the UDP payload). Returns
+ * its length, or -ENOSPC if it does not fit cap. The reserved fields are
+ * sent 0. */
 static inline int
 or_cli_msg_build(uint8_t *buf, size_t cap, const struct or_cli_msg *m)
 {
@@ -134,17 +194,7 @@ or_cli_msg_build(uint8_t *buf, size_t cap, const struct or_cli_msg *m)
 
 	if (len > cap)
 		return -ENOSPC;
-	or_cli_put16(buf + 0, OR_PROTO_MAGIC);
-	buf[2] = OR_PROTO_V1;
-	buf[3] = m->type;
-	buf[4] = m->flags;
-	buf[5] = m->key_epoch;
-	buf[6] = m->reason;
-	buf[7] = 0;
-	for (int i = 0; i < 8; i++)
-		buf[8 + i] = (uint8_t)(m->msg_id >> (56 - 8 * i));
-	memcpy(buf + 16, m->sender.b, OR_TOKEN_LEN);
-	memcpy(buf + 32, m->recipient.b, OR_TOKEN_LEN);
+	or_cli_put_common(buf, OR_PROTO_V1, m);
 	memcpy(buf + 48, m->auth_tag, sizeof(m->auth_tag));
 	or_cli_put16(buf + 64, m->payload_len);
 	or_cli_put16(buf + 66, 0);
@@ -153,19 +203,68 @@ or_cli_msg_build(uint8_t *buf, size_t cap, const struct or_cli_msg *m)
 	return (int)len;
 }
 
+/* The same for version 2: send_time, payload_len, reserved2 0, and the
+ * first OR_AUTH_TAG_LEN bytes of m->auth_tag as the tag (unsigned: call
+ * or_cli_sign2() next). */
+static inline int
+or_cli_msg2_build(uint8_t *buf, size_t cap, const struct or_cli_msg *m)
+{
+	size_t len = OR_HDR_LEN + (size_t)m->payload_len;
+
+	if (len > cap)
+		return -ENOSPC;
+	or_cli_put_common(buf, OR_PROTO_V2, m);
+	or_cli_put64(buf + OR_CLI_V2_SEND_TIME, m->send_time);
+	or_cli_put16(buf + OR_CLI_V2_PAYLOAD_LEN, m->payload_len);
+	or_cli_put16(buf + OR_CLI_V2_RESERVED2, 0);
+	memcpy(buf + OR_HDR2_TAG_OFF, m->auth_tag, OR_AUTH_TAG_LEN);
+	if (m->payload_len > 0)
+		memcpy(buf + OR_HDR_LEN, m->payload, m->payload_len);
+	return (int)len;
+}
+
+/* or_cli_msg_build() or or_cli_msg2_build() by version (1 or 2). */
+static inline int
+or_cli_build(uint8_t version, uint8_t *buf, size_t cap,
+	     const struct or_cli_msg *m)
+{
+	return version == OR_PROTO_V2 ? or_cli_msg2_build(buf, cap, m) :
+					or_cli_msg_build(buf, cap, m);
+}
+
+/* Writes the tag of the version-2 header at hdr (68 bytes) under
+ * k_sender: the reference or_auth_sign(). struct or_hdr2 is packed, so
+ * any byte address is one. */
+static inline void
+or_cli_sign2(uint8_t *hdr, const struct or_auth_key *k_sender)
+{
+	or_auth_sign(k_sender, (struct or_hdr2 *)hdr);
+}
+
+/* 1 if the tag of the version-2 header at hdr is right under k_sender. */
+static inline int
+or_cli_check2(const uint8_t *hdr, const struct or_auth_key *k_sender)
+{
+	return or_auth_check(k_sender, (const struct or_hdr2 *)hdr);
+}
+
 /* Parses one UDP payload of len bytes, in the appliance's order (checks
- * 22..26 of section 4, less the type, which depends on who receives).
- * Returns OR_CLI_OK with *v filled, or the first check that failed (*v
- * is then zeroed or partly filled; do not use it). */
+ * 22..26 of section 4, less the type, which depends on who receives),
+ * with the layout of its version; a version not in accept (a mask of
+ * OR_CLI_ACCEPT_*) is bad_version. The tag is not checked here (see
+ * or_cli_check2()). Returns OR_CLI_OK with *v filled, or the first check
+ * that failed (*v is then zeroed or partly filled; do not use it). */
 static inline enum or_cli_err
-or_cli_parse(const uint8_t *buf, size_t len, struct or_cli_view *v)
+or_cli_parse(const uint8_t *buf, size_t len, unsigned accept,
+	     struct or_cli_view *v)
 {
 	memset(v, 0, sizeof(*v));
 	if (len < OR_HDR_LEN)
 		return OR_CLI_SHORT;
 	if (or_cli_get16(buf) != OR_PROTO_MAGIC)
 		return OR_CLI_BAD_MAGIC;
-	if (buf[2] != OR_PROTO_V1)
+	if ((buf[2] != OR_PROTO_V1 && buf[2] != OR_PROTO_V2) ||
+	    (accept & 1u << buf[2]) == 0)
 		return OR_CLI_BAD_VERSION;
 	v->version = buf[2];
 	v->type = buf[3];
@@ -173,14 +272,22 @@ or_cli_parse(const uint8_t *buf, size_t len, struct or_cli_view *v)
 	v->key_epoch = buf[5];
 	v->reason = buf[6];
 	v->reserved = buf[7];
-	v->msg_id = 0;
-	for (int i = 0; i < 8; i++)
-		v->msg_id = v->msg_id << 8 | buf[8 + i];
+	v->msg_id = or_cli_get64(buf + 8);
 	memcpy(v->sender.b, buf + 16, OR_TOKEN_LEN);
 	memcpy(v->recipient.b, buf + 32, OR_TOKEN_LEN);
-	memcpy(v->auth_tag, buf + 48, sizeof(v->auth_tag));
-	v->payload_len = or_cli_get16(buf + 64);
-	v->reserved2 = or_cli_get16(buf + 66);
+	if (v->version == OR_PROTO_V2) {
+		v->send_time = or_cli_get64(buf + OR_CLI_V2_SEND_TIME);
+		v->payload_len = or_cli_get16(buf + OR_CLI_V2_PAYLOAD_LEN);
+		v->reserved2 = or_cli_get16(buf + OR_CLI_V2_RESERVED2);
+		v->tag_len = OR_AUTH_TAG_LEN;
+		memcpy(v->auth_tag, buf + OR_HDR2_TAG_OFF, OR_AUTH_TAG_LEN);
+	} else {
+		v->payload_len = or_cli_get16(buf + 64);
+		v->reserved2 = or_cli_get16(buf + 66);
+		v->tag_len = sizeof(v->auth_tag);
+		memcpy(v->auth_tag, buf + 48, sizeof(v->auth_tag));
+	}
+	v->hdr = buf;
 	if ((size_t)v->payload_len != len - OR_HDR_LEN)
 		return OR_CLI_BAD_PAYLOAD_LEN;
 	v->payload = buf + OR_HDR_LEN;
@@ -312,6 +419,47 @@ or_cli_addr_format(const struct sockaddr_in *sa, char *buf, size_t len)
 	if (inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip)) == NULL)
 		snprintf(ip, sizeof(ip), "?");
 	snprintf(buf, len, "%s:%u", ip, ntohs(sa->sin_port));
+}
+
+/* What a send run sent, to check its replies against. */
+struct or_cli_sent {
+	uint8_t version;
+	uint64_t first_id;        /* msg_ids first_id .. first_id + n - 1 */
+	uint64_t n;
+	struct or_token sender, recipient;
+	const struct or_auth_key *k_sender; /* version 2: the tag's key */
+};
+
+/* Checks a reply (its source address aside) as docs/protocol.md section 9
+ * says, in this order: a well-formed datagram of the version sent, a
+ * BOUNCE, no payload, a msg_id sent, the tokens sent (not swapped); then,
+ * in version 2, its tag under our K_sender: the appliance signs a bounce
+ * anew, and its type, reason and payload_len are inside the tagged bytes,
+ * so a bounce it did not make fails here (OR_CLI_FORGED). *idx gets the
+ * message's index. */
+static inline enum or_cli_err
+or_cli_bounce_check(const uint8_t *buf, size_t len,
+		    const struct or_cli_sent *sent, struct or_cli_view *v,
+		    uint64_t *idx)
+{
+	enum or_cli_err e = or_cli_parse(buf, len, 1u << sent->version, v);
+
+	if (e != OR_CLI_OK)
+		return e;
+	if (v->type != OR_TYPE_BOUNCE)
+		return OR_CLI_BAD_TYPE;
+	if (v->payload_len != 0)
+		return OR_CLI_BAD_BOUNCE_LEN;
+	*idx = v->msg_id - sent->first_id; /* wraps like the ids */
+	if (*idx >= sent->n)
+		return OR_CLI_UNKNOWN_MSG_ID;
+	if (!or_token_eq(&v->sender, &sent->sender) ||
+	    !or_token_eq(&v->recipient, &sent->recipient))
+		return OR_CLI_TOKEN_MISMATCH;
+	if (sent->version == OR_PROTO_V2 &&
+	    !or_cli_check2(v->hdr, sent->k_sender))
+		return OR_CLI_FORGED;
+	return OR_CLI_OK;
 }
 
 #endif

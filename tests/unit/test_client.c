@@ -1,11 +1,16 @@
 /* The reference client's message code (tests/tools/or_client_msg.h):
  * header building against the worked example of docs/protocol.md byte for
  * byte, strict parsing of good and bad datagrams (exact-size heap buffers,
- * so ASan sees any read past the end), hex, tokens and addresses. */
+ * so ASan sees any read past the end), hex, tokens and addresses; version
+ * 2: the layout of struct or_hdr2, tags made and checked by the reference
+ * functions (common/auth/), forged bounces. Its key files are tested by
+ * test_client_keys.c. */
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
+#include <sodium.h>
 
 #include "or_test.h"
 #include "../tools/or_client_msg.h"
@@ -90,7 +95,11 @@ test_parse_doc_examples(void)
 
 	b = doc_bytes(ex_bounce_udp, &len);
 	CU_ASSERT_EQUAL(len, OR_HDR_LEN);
-	CU_ASSERT_EQUAL(or_cli_parse(b, len, &v), OR_CLI_OK);
+	CU_ASSERT_EQUAL(or_cli_parse(b, len, OR_CLI_ACCEPT_V1, &v), OR_CLI_OK);
+	CU_ASSERT_EQUAL(v.version, 1);
+	CU_ASSERT_EQUAL(v.tag_len, 16);
+	CU_ASSERT_EQUAL(v.send_time, 0);
+	CU_ASSERT_PTR_EQUAL(v.hdr, b);
 	CU_ASSERT_EQUAL(v.type, OR_TYPE_BOUNCE);
 	CU_ASSERT_EQUAL(v.reason, OR_REASON_RECIPIENT_UNAVAILABLE);
 	CU_ASSERT_STRING_EQUAL(or_cli_reason_name(v.reason),
@@ -107,7 +116,7 @@ test_parse_doc_examples(void)
 	free(b);
 
 	b = doc_bytes(ex_msg_udp, &len);
-	CU_ASSERT_EQUAL(or_cli_parse(b, len, &v), OR_CLI_OK);
+	CU_ASSERT_EQUAL(or_cli_parse(b, len, OR_CLI_ACCEPT_ANY, &v), OR_CLI_OK);
 	CU_ASSERT_EQUAL(v.type, OR_TYPE_MSG);
 	CU_ASSERT_EQUAL(v.payload_len, 16);
 	CU_ASSERT_PTR_EQUAL(v.payload, b + OR_HDR_LEN);
@@ -115,9 +124,10 @@ test_parse_doc_examples(void)
 	free(b);
 }
 
-/* Parses a copy of src[0..len) in a heap buffer of exactly len bytes. */
+/* Parses a copy of src[0..len) in a heap buffer of exactly len bytes,
+ * accepting the versions of accept. */
 static enum or_cli_err
-parse_exact(const uint8_t *src, size_t len)
+parse_exact_v(const uint8_t *src, size_t len, unsigned accept)
 {
 	uint8_t *b = malloc(len > 0 ? len : 1);
 	struct or_cli_view v;
@@ -125,9 +135,16 @@ parse_exact(const uint8_t *src, size_t len)
 
 	CU_ASSERT_FATAL(b != NULL);
 	memcpy(b, src, len);
-	e = or_cli_parse(b, len, &v);
+	e = or_cli_parse(b, len, accept, &v);
 	free(b);
 	return e;
+}
+
+/* The same, either version accepted. */
+static enum or_cli_err
+parse_exact(const uint8_t *src, size_t len)
+{
+	return parse_exact_v(src, len, OR_CLI_ACCEPT_ANY);
 }
 
 static void
@@ -162,8 +179,19 @@ test_parse_errors(void)
 	memcpy(bad, good, len);
 	bad[2] = 0;
 	CU_ASSERT_EQUAL(parse_exact(bad, len), OR_CLI_BAD_VERSION);
-	bad[2] = 2;
+	bad[2] = 3;
 	CU_ASSERT_EQUAL(parse_exact(bad, len), OR_CLI_BAD_VERSION);
+	bad[2] = 0xff;
+	CU_ASSERT_EQUAL(parse_exact(bad, len), OR_CLI_BAD_VERSION);
+	/* A version not accepted, before its layout is read. */
+	CU_ASSERT_EQUAL(parse_exact_v(good, len, OR_CLI_ACCEPT_V2),
+			OR_CLI_BAD_VERSION);
+	CU_ASSERT_EQUAL(parse_exact_v(good, len, 0), OR_CLI_BAD_VERSION);
+	bad[2] = 2;
+	CU_ASSERT_EQUAL(parse_exact_v(bad, len, OR_CLI_ACCEPT_V1),
+			OR_CLI_BAD_VERSION);
+	/* Read as version 2, payload_len is bytes 56..57 (a8 a9 here). */
+	CU_ASSERT_EQUAL(parse_exact(bad, len), OR_CLI_BAD_PAYLOAD_LEN);
 
 	/* payload_len larger than what is there, in either byte. */
 	memcpy(bad, good, len);
@@ -189,7 +217,8 @@ test_parse_errors(void)
 		bad[7] = 0x55;
 		bad[66] = 0xab;
 		bad[67] = 0xcd;
-		CU_ASSERT_EQUAL(or_cli_parse(bad, len, &v), OR_CLI_OK);
+		CU_ASSERT_EQUAL(or_cli_parse(bad, len, OR_CLI_ACCEPT_V1, &v),
+				OR_CLI_OK);
 		CU_ASSERT_EQUAL(v.type, 9);
 		CU_ASSERT_EQUAL(v.flags, 0x80);
 		CU_ASSERT_EQUAL(v.reserved, 0x55);
@@ -197,7 +226,10 @@ test_parse_errors(void)
 	}
 	CU_ASSERT_STRING_EQUAL(or_cli_err_name(OR_CLI_BAD_MAGIC), "bad_magic");
 	CU_ASSERT_STRING_EQUAL(or_cli_err_name(OR_CLI_ERR_MAX), "unknown_error");
-	CU_ASSERT_PTR_NULL(or_cli_reason_name(3));
+	CU_ASSERT_STRING_EQUAL(or_cli_reason_name(OR_REASON_OVER_BUDGET),
+			       "over_budget");
+	CU_ASSERT_STRING_EQUAL(or_cli_err_name(OR_CLI_FORGED), "forged_bounce");
+	CU_ASSERT_PTR_NULL(or_cli_reason_name(4));
 	CU_ASSERT_STRING_EQUAL(or_cli_reason_name(OR_REASON_NO_ROUTE),
 			       "no_route");
 }
@@ -230,7 +262,8 @@ test_roundtrip(void)
 		len = or_cli_msg_build(buf, sizeof(buf), &m);
 		CU_ASSERT_EQUAL(len, (int)(OR_HDR_LEN + lens[i]));
 		CU_ASSERT_EQUAL(buf[7], 0);
-		CU_ASSERT_EQUAL(or_cli_parse(buf, (size_t)len, &v), OR_CLI_OK);
+		CU_ASSERT_EQUAL(or_cli_parse(buf, (size_t)len, OR_CLI_ACCEPT_V1,
+					     &v), OR_CLI_OK);
 		CU_ASSERT_EQUAL(v.msg_id, ids[i]);
 		CU_ASSERT_EQUAL(v.type, OR_TYPE_BOUNCE);
 		CU_ASSERT_EQUAL(v.flags, m.flags);
@@ -379,6 +412,283 @@ test_numbers(void)
 	CU_ASSERT(!or_cli_printable((const uint8_t *)"a\0b", 3));
 }
 
+/* ------------------------------------------------------- version 2 -- */
+
+#define EX_SEND_TIME 0x0000018bcfe56800ull /* 1700000000000 ms */
+
+/* A fixed K_auth and the K_sender of a token under it (the reference
+ * derivation, as the control plane issues it). */
+static void
+v2_key(uint8_t fill, const struct or_token *t, struct or_auth_key *ks)
+{
+	struct or_auth_key ka;
+
+	memset(ka.b, fill, sizeof(ka.b));
+	CU_ASSERT_FATAL(or_auth_sender_key(&ka, t, ks) == 0);
+}
+
+static void
+test_v2_build_parse(void)
+{
+	struct or_cli_msg m;
+	struct or_hdr2 h;
+	struct or_cli_view v;
+	uint8_t payload[16], buf[OR_HDR_LEN + 16], b1[OR_HDR_LEN + 16];
+	static const uint8_t st[8] = { 0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0 };
+
+	ex_fill(&m, payload);
+	m.send_time = EX_SEND_TIME;
+	CU_ASSERT_EQUAL(or_cli_msg2_build(buf, sizeof(buf), &m), OR_HDR_LEN + 16);
+	CU_ASSERT_EQUAL(or_cli_msg2_build(buf, sizeof(buf) - 1, &m), -ENOSPC);
+	/* The same bytes through struct or_hdr2 (include/optroute/proto.h),
+	 * a layout written independently of the builder. */
+	memcpy(&h, buf, sizeof(h));
+	CU_ASSERT_EQUAL(be16toh(h.magic), OR_PROTO_MAGIC);
+	CU_ASSERT_EQUAL(h.version, OR_PROTO_V2);
+	CU_ASSERT_EQUAL(h.type, OR_TYPE_MSG);
+	CU_ASSERT(h.flags == 0 && h.reason == 0 && h.reserved == 0);
+	CU_ASSERT_EQUAL(h.key_epoch, 3);
+	CU_ASSERT_EQUAL(be64toh(h.msg_id), 0x0102030405060708ull);
+	CU_ASSERT(or_token_eq(&h.sender, &m.sender));
+	CU_ASSERT(or_token_eq(&h.recipient, &m.recipient));
+	CU_ASSERT_EQUAL(be64toh(h.send_time), EX_SEND_TIME);
+	CU_ASSERT_EQUAL(be16toh(h.payload_len), 16);
+	CU_ASSERT_EQUAL(h.reserved2, 0);
+	CU_ASSERT_EQUAL(memcmp(h.auth_tag, m.auth_tag, OR_AUTH_TAG_LEN), 0);
+	CU_ASSERT_EQUAL(memcmp(buf + 48, st, 8), 0);
+	CU_ASSERT(buf[56] == 0 && buf[57] == 16 && buf[58] == 0 && buf[59] == 0);
+	CU_ASSERT_EQUAL(memcmp(buf + OR_HDR_LEN, payload, 16), 0);
+	/* or_cli_build() picks the builder by version. */
+	CU_ASSERT_EQUAL(or_cli_build(OR_PROTO_V2, b1, sizeof(b1), &m),
+			OR_HDR_LEN + 16);
+	CU_ASSERT_EQUAL(memcmp(b1, buf, sizeof(buf)), 0);
+	CU_ASSERT_EQUAL(or_cli_build(OR_PROTO_V1, b1, sizeof(b1), &m),
+			OR_HDR_LEN + 16);
+	CU_ASSERT_EQUAL(b1[2], OR_PROTO_V1);
+	CU_ASSERT_EQUAL(b1[65], 16);
+
+	CU_ASSERT_EQUAL(or_cli_parse(buf, sizeof(buf), OR_CLI_ACCEPT_V2, &v),
+			OR_CLI_OK);
+	CU_ASSERT_EQUAL(v.version, OR_PROTO_V2);
+	CU_ASSERT_EQUAL(v.send_time, EX_SEND_TIME);
+	CU_ASSERT_EQUAL(v.payload_len, 16);
+	CU_ASSERT_EQUAL(v.tag_len, OR_AUTH_TAG_LEN);
+	CU_ASSERT_EQUAL(memcmp(v.auth_tag, m.auth_tag, OR_AUTH_TAG_LEN), 0);
+	CU_ASSERT_EQUAL(v.msg_id, 0x0102030405060708ull);
+	CU_ASSERT_PTR_EQUAL(v.hdr, buf);
+	CU_ASSERT_PTR_EQUAL(v.payload, buf + OR_HDR_LEN);
+	CU_ASSERT_EQUAL(parse_exact(buf, sizeof(buf)), OR_CLI_OK);
+	CU_ASSERT_EQUAL(parse_exact_v(buf, sizeof(buf), OR_CLI_ACCEPT_V1),
+			OR_CLI_BAD_VERSION);
+	for (size_t l = 0; l < OR_HDR_LEN; l++)
+		CU_ASSERT_EQUAL(parse_exact(buf, l), OR_CLI_SHORT);
+	CU_ASSERT_EQUAL(parse_exact(buf, sizeof(buf) - 1),
+			OR_CLI_BAD_PAYLOAD_LEN);
+	memcpy(b1, buf, sizeof(buf));
+	b1[56] = 1;
+	CU_ASSERT_EQUAL(parse_exact(b1, sizeof(b1)), OR_CLI_BAD_PAYLOAD_LEN);
+	/* Bytes 64..65 are the tag in version 2, not a length. */
+	memcpy(b1, buf, sizeof(buf));
+	b1[64] = 0xff;
+	b1[58] = 0xab;
+	CU_ASSERT_EQUAL(or_cli_parse(b1, sizeof(b1), OR_CLI_ACCEPT_ANY, &v),
+			OR_CLI_OK);
+	CU_ASSERT_EQUAL(v.reserved2, 0xab00);
+
+	/* Round trip at the edges of send_time and payload_len. */
+	{
+		static uint8_t big[OR_HDR_LEN + OR_CLI_MAX_PAYLOAD];
+		static uint8_t pl[OR_CLI_MAX_PAYLOAD];
+		uint64_t times[] = { 0, 1, EX_SEND_TIME, UINT64_MAX };
+		uint16_t lens[] = { 0, 1, 256, OR_CLI_MAX_PAYLOAD };
+
+		for (size_t i = 0; i < 4; i++) {
+			int len;
+
+			m.send_time = times[i];
+			m.payload = pl;
+			m.payload_len = lens[i];
+			len = or_cli_msg2_build(big, sizeof(big), &m);
+			CU_ASSERT_EQUAL(len, (int)(OR_HDR_LEN + lens[i]));
+			CU_ASSERT_EQUAL(or_cli_parse(big, (size_t)len,
+						     OR_CLI_ACCEPT_V2, &v),
+					OR_CLI_OK);
+			CU_ASSERT_EQUAL(v.send_time, times[i]);
+			CU_ASSERT_EQUAL(v.payload_len, lens[i]);
+		}
+	}
+}
+
+/* A signed version-2 MSG from ex_fill(), into buf (OR_HDR_LEN + 16). */
+static void
+v2_signed(uint8_t *buf, const struct or_auth_key *ks)
+{
+	struct or_cli_msg m;
+	uint8_t payload[16];
+
+	ex_fill(&m, payload);
+	m.send_time = EX_SEND_TIME;
+	CU_ASSERT_FATAL(or_cli_msg2_build(buf, OR_HDR_LEN + 16, &m) ==
+			OR_HDR_LEN + 16);
+	or_cli_sign2(buf, ks);
+}
+
+static void
+test_v2_sign_check(void)
+{
+	struct or_auth_key ks, other, epoch2;
+	struct or_hdr2 h;
+	struct or_token a, b;
+	uint8_t buf[OR_HDR_LEN + 16], x[OR_HDR_LEN + 16];
+	uint8_t tag[crypto_shorthash_BYTES], tag2[OR_AUTH_TAG_LEN];
+	unsigned missed = 0;
+
+	for (int i = 0; i < OR_TOKEN_LEN; i++) {
+		a.b[i] = (uint8_t)(0x10 + i); /* ex_fill()'s sender */
+		b.b[i] = (uint8_t)(0x20 + i);
+	}
+	v2_key(0x5a, &a, &ks);
+	v2_key(0x5a, &b, &other);
+	v2_key(0x5b, &a, &epoch2);
+	v2_signed(buf, &ks);
+	/* SipHash-2-4 of bytes 0..59 under K_sender, stored at 60..67. */
+	crypto_shorthash(tag, buf, OR_HDR2_TAG_OFF, ks.b);
+	CU_ASSERT_EQUAL(memcmp(buf + OR_HDR2_TAG_OFF, tag, sizeof(tag)), 0);
+	or_auth_tag(&ks, (const struct or_hdr2 *)buf, tag2);
+	CU_ASSERT_EQUAL(memcmp(tag2, tag, sizeof(tag2)), 0);
+	/* The reference check agrees, on an aligned copy too. */
+	memcpy(&h, buf, sizeof(h));
+	CU_ASSERT_EQUAL(or_auth_check(&ks, &h), 1);
+	CU_ASSERT_EQUAL(or_cli_check2(buf, &ks), 1);
+	/* Signing is deterministic. */
+	memcpy(x, buf, sizeof(x));
+	or_cli_sign2(x, &ks);
+	CU_ASSERT_EQUAL(memcmp(x, buf, sizeof(x)), 0);
+
+	/* Every bit of bytes 0..59 is covered, and of the tag itself. */
+	for (unsigned i = 0; i < OR_HDR_LEN; i++)
+		for (unsigned bit = 0; bit < 8; bit++) {
+			memcpy(x, buf, sizeof(x));
+			x[i] ^= (uint8_t)(1u << bit);
+			if (or_cli_check2(x, &ks) != 0)
+				missed++;
+		}
+	CU_ASSERT_EQUAL(missed, 0);
+	/* The payload is not (end-to-end ciphertext, not the appliance's). */
+	memcpy(x, buf, sizeof(x));
+	x[OR_HDR_LEN + 3] ^= 0xff;
+	CU_ASSERT_EQUAL(or_cli_check2(x, &ks), 1);
+	/* Another sender's key, or this sender's under another K_auth. */
+	CU_ASSERT_EQUAL(or_cli_check2(buf, &other), 0);
+	CU_ASSERT_EQUAL(or_cli_check2(buf, &epoch2), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(ks.b, other.b, sizeof(ks.b)), 0);
+}
+
+/* The bounce an appliance makes of the MSG in msg: type 2, reason,
+ * payload_len 0, signed anew under ks (NULL: the MSG's tag kept). */
+static void
+v2_bounce(uint8_t *bo, const uint8_t *msg, uint8_t reason,
+	  const struct or_auth_key *ks)
+{
+	memcpy(bo, msg, OR_HDR_LEN);
+	bo[3] = OR_TYPE_BOUNCE;
+	bo[6] = reason;
+	bo[56] = bo[57] = 0;
+	if (ks != NULL)
+		or_cli_sign2(bo, ks);
+}
+
+static void
+test_v2_forged_bounce(void)
+{
+	struct or_auth_key ks, other;
+	struct or_cli_view v;
+	struct or_cli_sent sent = {
+		.version = OR_PROTO_V2,
+		.first_id = 0x0102030405060707ull, /* ex_fill()'s id - 1 */
+		.n = 3,
+		.k_sender = &ks,
+	};
+	uint8_t msg[OR_HDR_LEN + 16], bo[OR_HDR_LEN + 3];
+	uint64_t idx = 99;
+
+	for (int i = 0; i < OR_TOKEN_LEN; i++) {
+		sent.sender.b[i] = (uint8_t)(0x10 + i);
+		sent.recipient.b[i] = (uint8_t)(0x20 + i);
+	}
+	v2_key(0x77, &sent.sender, &ks);
+	v2_key(0x77, &sent.recipient, &other);
+	v2_signed(msg, &ks);
+
+	v2_bounce(bo, msg, OR_REASON_RECIPIENT_UNAVAILABLE, &ks);
+	CU_ASSERT_EQUAL(or_cli_bounce_check(bo, OR_HDR_LEN, &sent, &v, &idx),
+			OR_CLI_OK);
+	CU_ASSERT_EQUAL(idx, 1);
+	CU_ASSERT_EQUAL(v.send_time, EX_SEND_TIME);
+	v2_bounce(bo, msg, OR_REASON_OVER_BUDGET, &ks);
+	CU_ASSERT_EQUAL(or_cli_bounce_check(bo, OR_HDR_LEN, &sent, &v, &idx),
+			OR_CLI_OK);
+	CU_ASSERT_STRING_EQUAL(or_cli_reason_name(v.reason), "over_budget");
+
+	/* Forged: the MSG's tag kept, a random tag, another sender's key, a
+	 * reason changed after signing. */
+	v2_bounce(bo, msg, OR_REASON_RECIPIENT_UNAVAILABLE, NULL);
+	CU_ASSERT_EQUAL(or_cli_bounce_check(bo, OR_HDR_LEN, &sent, &v, &idx),
+			OR_CLI_FORGED);
+	randombytes_buf(bo + OR_HDR2_TAG_OFF, OR_AUTH_TAG_LEN);
+	CU_ASSERT_EQUAL(or_cli_bounce_check(bo, OR_HDR_LEN, &sent, &v, &idx),
+			OR_CLI_FORGED);
+	v2_bounce(bo, msg, OR_REASON_RECIPIENT_UNAVAILABLE, &other);
+	CU_ASSERT_EQUAL(or_cli_bounce_check(bo, OR_HDR_LEN, &sent, &v, &idx),
+			OR_CLI_FORGED);
+	v2_bounce(bo, msg, OR_REASON_RECIPIENT_UNAVAILABLE, &ks);
+	bo[6] = OR_REASON_OVER_BUDGET;
+	CU_ASSERT_EQUAL(or_cli_bounce_check(bo, OR_HDR_LEN, &sent, &v, &idx),
+			OR_CLI_FORGED);
+
+	/* The other checks come first, whatever the tag. */
+	v2_bounce(bo, msg, OR_REASON_RECIPIENT_UNAVAILABLE, &ks);
+	sent.n = 1;
+	CU_ASSERT_EQUAL(or_cli_bounce_check(bo, OR_HDR_LEN, &sent, &v, &idx),
+			OR_CLI_UNKNOWN_MSG_ID);
+	sent.n = 3;
+	memcpy(bo + 16, msg + 32, OR_TOKEN_LEN);
+	memcpy(bo + 32, msg + 16, OR_TOKEN_LEN);
+	or_cli_sign2(bo, &ks);
+	CU_ASSERT_EQUAL(or_cli_bounce_check(bo, OR_HDR_LEN, &sent, &v, &idx),
+			OR_CLI_TOKEN_MISMATCH);
+	v2_bounce(bo, msg, OR_REASON_RECIPIENT_UNAVAILABLE, &ks);
+	bo[57] = 3;
+	or_cli_sign2(bo, &ks);
+	CU_ASSERT_EQUAL(or_cli_bounce_check(bo, OR_HDR_LEN + 3, &sent, &v,
+					    &idx), OR_CLI_BAD_BOUNCE_LEN);
+	CU_ASSERT_EQUAL(or_cli_bounce_check(msg, sizeof(msg), &sent, &v, &idx),
+			OR_CLI_BAD_TYPE);
+	v2_bounce(bo, msg, OR_REASON_RECIPIENT_UNAVAILABLE, &ks);
+	bo[2] = OR_PROTO_V1;
+	CU_ASSERT_EQUAL(or_cli_bounce_check(bo, OR_HDR_LEN, &sent, &v, &idx),
+			OR_CLI_BAD_VERSION);
+
+	/* A version-1 run takes a version-1 bounce without a key. */
+	{
+		size_t len;
+		uint8_t *b1 = doc_bytes(ex_bounce_udp, &len);
+
+		sent.version = OR_PROTO_V1;
+		sent.k_sender = NULL;
+		CU_ASSERT_EQUAL(or_cli_bounce_check(b1, len, &sent, &v, &idx),
+				OR_CLI_OK);
+		CU_ASSERT_EQUAL(idx, 1);
+		free(b1);
+	}
+}
+
+static int
+client_init(void)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+
 static CU_TestInfo client_tests[] = {
 	{ "build matches docs/protocol.md example", test_build_doc_example },
 	{ "parse docs/protocol.md examples", test_parse_doc_examples },
@@ -387,7 +697,10 @@ static CU_TestInfo client_tests[] = {
 	{ "hex and tokens", test_hex },
 	{ "addresses", test_addr },
 	{ "numbers and printable", test_numbers },
+	{ "v2 build/parse (or_hdr2 layout)", test_v2_build_parse },
+	{ "v2 sign and check (reference tag)", test_v2_sign_check },
+	{ "v2 forged bounces", test_v2_forged_bounce },
 	CU_TEST_INFO_NULL,
 };
 
-OR_TEST_SUITE("client", NULL, NULL, client_tests)
+OR_TEST_SUITE("client", client_init, NULL, client_tests)

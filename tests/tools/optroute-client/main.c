@@ -3,14 +3,18 @@
  * optroute-client: the reference client of docs/protocol.md, over kernel
  * UDP sockets (no DPDK). See docs/client.md.
  *
- *   send  sends MSGs to the appliance and reports the BOUNCEs that come
- *         back (or "no reply" once --wait-ms has passed);
- *   recv  plays a delivery node: prints every MSG delivered to it.
+ *   send      sends MSGs to the appliance and reports the BOUNCEs that
+ *             come back (or "no reply" once --wait-ms has passed);
+ *   recv      plays a delivery node: prints every MSG delivered to it;
+ *   keygen    makes the phone's X25519 key pair;
+ *   open-key  opens the sealed K_sender the control plane answers an
+ *             opt-in with into a key file, which send --key signs with.
  *
- * Headers are built and parsed by or_client_msg.h (tested by
- * tests/unit/test_client.c). Replies are parsed strictly: a bad one is
- * reported and counted, never trusted. The client only ever handles
- * tokens, never phone numbers. Every wait is bounded.
+ * Headers are built and parsed by or_client_msg.h, key files by
+ * or_client_key.h (both tested by tests/unit/test_client.c). Replies are
+ * parsed strictly: a bad one is reported and counted, never trusted. The
+ * client only ever handles tokens, never phone numbers, and never prints
+ * a key. Every wait is bounded.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -63,18 +67,43 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The wall clock in ms since the Unix epoch: a version-2 send_time. */
+uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s send --to HOST[:PORT] --from-token HEX --to-token HEX\n"
+		"usage: %s send --to HOST[:PORT] --to-token HEX\n"
+		"         (--key KEYFILE [--v2] [--from-token HEX] | --v1 --from-token HEX)\n"
 		"         [--epoch E] [--id N] [--count N] [--interval-ms MS]\n"
 		"         [--wait-ms MS] [--payload TEXT | --payload-hex HEX]\n"
 		"         [--bind ADDR[:PORT]] [--expect bounce|none] [-j]\n"
-		"       %s recv --listen ADDR[:PORT] [--count N] [--timeout-ms MS] [-j]\n"
+		"         test only (version 2): [--forge-tag] [--time-offset-ms N]\n"
+		"         [--key-from-other KEYFILE]; any version: [--repeat N]\n"
+		"       %s recv --listen ADDR[:PORT] [--count N] [--timeout-ms MS]\n"
+		"         [--v1 | --v2] [-j]\n"
+		"       %s keygen --secret FILE\n"
+		"       %s open-key --secret FILE --epoch E --token HEX --out KEYFILE\n"
+		"         [--sealed B64]   (else the sealed key is read from stdin)\n"
+		"send speaks version 2 (signed) with --v2 or --key, version 1\n"
+		"(unsigned: an appliance with [auth] mode = off) with --v1, else\n"
+		"version %u. The test-only options make frames an appliance must\n"
+		"refuse: --forge-tag a random tag, --time-offset-ms a send_time\n"
+		"shifted by N ms (stale or future), --repeat each datagram sent N\n"
+		"times (replays), --epoch E another key_epoch than the key file's,\n"
+		"--key-from-other a tag under another sender's key.\n"
 		"HOST and ADDR are numeric IPv4; default port %u. Tokens are 32 hex\n"
 		"digits (optroutectl prints them); see docs/client.md.\n",
-		prog, prog, OR_PROTO_DEFAULT_PORT);
+		prog, prog, prog, prog, CLIENT_DEFAULT_VERSION,
+		OR_PROTO_DEFAULT_PORT);
 }
 
 int
@@ -85,6 +114,22 @@ parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
 		return 0;
 	fprintf(stderr, "%s: %s: invalid value '%s' (expected %" PRIu64
 		"..%" PRIu64 ")\n", prog, opt, s, min, max);
+	return -EINVAL;
+}
+
+/* A signed decimal number in [-bound, bound]. */
+int
+parse_i64(const char *opt, const char *s, int64_t bound, int64_t *out)
+{
+	const char *d = *s == '-' ? s + 1 : s;
+	uint64_t v;
+
+	if (or_cli_u64_parse(d, 0, (uint64_t)bound, &v) == 0) {
+		*out = *s == '-' ? -(int64_t)v : (int64_t)v;
+		return 0;
+	}
+	fprintf(stderr, "%s: %s: invalid value '%s' (expected -%" PRId64
+		"..%" PRId64 ")\n", prog, opt, s, bound, bound);
 	return -EINVAL;
 }
 
@@ -226,12 +271,20 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium failed to initialise\n", prog);
+		return EXIT_FAIL;
+	}
 	/* Subcommand options start at argv[1], which getopt skips as its
 	 * "program name". */
 	if (strcmp(argv[1], "send") == 0)
 		return cmd_send(argc - 1, argv + 1);
 	if (strcmp(argv[1], "recv") == 0)
 		return cmd_recv(argc - 1, argv + 1);
+	if (strcmp(argv[1], "keygen") == 0)
+		return cmd_keygen(argc - 1, argv + 1);
+	if (strcmp(argv[1], "open-key") == 0)
+		return cmd_open_key(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return 0;

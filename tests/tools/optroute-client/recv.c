@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * optroute-client recv: a delivery node, printing every MSG delivered to
- * it (see main.c and docs/client.md).
+ * it (see main.c and docs/client.md), of version 1 or 2 (--v1 or --v2:
+ * only that one). A delivery node has no K_sender: a version-2 tag is
+ * printed, not checked (the appliance checked it).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +28,7 @@ static const char *prog = CLIENT_PROG;
 
 struct recv_state {
 	int json;
+	unsigned accept; /* OR_CLI_ACCEPT_* */
 	uint64_t received, invalid;
 };
 
@@ -37,6 +40,7 @@ print_delivered(struct recv_state *r, const struct or_cli_view *v,
 	static char text[RX_BUF_LEN + 1];
 	char ids[24], a[OR_CLI_ADDR_STRLEN];
 	char snd[2 * OR_TOKEN_LEN + 1], rcp[2 * OR_TOKEN_LEN + 1];
+	char tag[2 * sizeof(v->auth_tag) + 1], v2f[80] = "";
 	int is_text = or_cli_printable(v->payload, v->payload_len);
 
 	id_str(v->msg_id, ids, sizeof(ids));
@@ -44,6 +48,10 @@ print_delivered(struct recv_state *r, const struct or_cli_view *v,
 	or_cli_hex_format(v->sender.b, OR_TOKEN_LEN, snd);
 	or_cli_hex_format(v->recipient.b, OR_TOKEN_LEN, rcp);
 	or_cli_hex_format(v->payload, v->payload_len, hex);
+	or_cli_hex_format(v->auth_tag, v->tag_len, tag);
+	if (v->version == OR_PROTO_V2)
+		snprintf(v2f, sizeof(v2f), " send_time=%" PRIu64 " tag=%s",
+			 v->send_time, tag);
 	memcpy(text, v->payload, v->payload_len);
 	text[v->payload_len] = '\0';
 	if (r->json) {
@@ -57,11 +65,20 @@ print_delivered(struct recv_state *r, const struct or_cli_view *v,
 
 		if (o != NULL && is_text)
 			json_object_set_new(o, "payload", json_string(text));
+		if (o != NULL)
+			json_object_set_new(o, "version",
+					    json_integer(v->version));
+		if (o != NULL && v->version == OR_PROTO_V2) {
+			json_object_set_new(o, "send_time", json_integer(
+					    (json_int_t)v->send_time));
+			json_object_set_new(o, "auth_tag", json_string(tag));
+		}
 		emit_json(o);
 	} else {
-		printf("msg msg_id=%s epoch=%u sender=%s recipient=%s from=%s "
+		printf("msg msg_id=%s epoch=%u sender=%s recipient=%s from=%s%s "
 		       "payload_len=%u %s%s%s\n", ids, v->key_epoch, snd, rcp, a,
-		       v->payload_len, is_text ? "payload=\"" : "payload_hex=",
+		       v2f, v->payload_len,
+		       is_text ? "payload=\"" : "payload_hex=",
 		       is_text ? text : hex, is_text ? "\"" : "");
 		fflush(stdout);
 	}
@@ -80,7 +97,7 @@ drain_delivered(int fd, struct recv_state *r, uint64_t count)
 
 		if (n < 0)
 			return n == -EAGAIN ? 0 : -EIO;
-		e = or_cli_parse(buf, (size_t)n, &v);
+		e = or_cli_parse(buf, (size_t)n, r->accept, &v);
 		if (e == OR_CLI_OK && v.type != OR_TYPE_MSG)
 			e = OR_CLI_BAD_TYPE;
 		if (e != OR_CLI_OK) {
@@ -103,11 +120,13 @@ cmd_recv(int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "v1", no_argument, NULL, '1' },
+		{ "v2", no_argument, NULL, '2' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sockaddr_in la, bound;
 	socklen_t bl = sizeof(bound);
-	struct recv_state r = { 0 };
+	struct recv_state r = { .accept = 0 };
 	uint64_t count = 0, timeout_ms = 10000, deadline;
 	int have_listen = 0, timed_out = 0, fd, c, ok;
 	char a[OR_CLI_ADDR_STRLEN];
@@ -130,6 +149,12 @@ cmd_recv(int argc, char **argv)
 		case 'j':
 			r.json = 1;
 			break;
+		case '1':
+			r.accept |= OR_CLI_ACCEPT_V1;
+			break;
+		case '2':
+			r.accept |= OR_CLI_ACCEPT_V2;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -149,6 +174,12 @@ cmd_recv(int argc, char **argv)
 		fprintf(stderr, "%s: recv needs --listen ADDR[:PORT]\n", prog);
 		return EXIT_USAGE;
 	}
+	if (r.accept == OR_CLI_ACCEPT_ANY) {
+		fprintf(stderr, "%s: --v1 and --v2 exclude each other\n", prog);
+		return EXIT_USAGE;
+	}
+	if (r.accept == 0)
+		r.accept = OR_CLI_ACCEPT_ANY;
 	fd = open_socket(&la);
 	if (fd < 0)
 		return EXIT_FAIL;

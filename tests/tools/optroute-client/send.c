@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * optroute-client send: MSGs to the appliance, and the BOUNCEs that come
- * back (see main.c and docs/client.md).
+ * back (see main.c and docs/client.md). Version 2 signs each MSG with the
+ * key file's K_sender and takes a bounce only if its tag is right under
+ * that key; one that is not is a forged bounce.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "client.h"
 
@@ -29,12 +32,20 @@ struct send_opts {
 	struct sockaddr_in bind;
 	int have_to, have_from_tok, have_to_tok, have_bind, json;
 	struct or_token from_tok, to_tok;
-	uint64_t epoch, id, count, interval_ms, wait_ms;
-	int have_id;
+	uint64_t epoch, id, count, interval_ms, wait_ms, repeat;
+	int have_id, have_epoch;
 	uint8_t payload[OR_CLI_MAX_PAYLOAD];
 	size_t payload_len;
 	int have_payload;
 	enum { EXPECT_ANY, EXPECT_BOUNCE, EXPECT_NONE } expect;
+	uint8_t version;
+	int have_v1, have_v2;
+	/* Version 2: the key (MSGs are signed and bounces checked with it),
+	 * and the test-only options. Wiped before the struct is freed. */
+	const char *key_path, *other_path;
+	struct or_cli_sender_key key, other;
+	int forge_tag, have_time_offset;
+	int64_t time_offset_ms;
 };
 
 struct send_state {
@@ -45,6 +56,7 @@ struct send_state {
 	uint64_t n_bounced;  /* messages with at least one bounce */
 	uint64_t n_dup;      /* bounces beyond the first of a message */
 	uint64_t n_invalid;  /* replies refused */
+	uint64_t n_forged;   /* version 2: bounces with a bad tag */
 };
 
 static int
@@ -61,40 +73,97 @@ send_one(struct send_state *s)
 		.payload = o->payload,
 		.payload_len = (uint16_t)o->payload_len,
 	};
-	int len = or_cli_msg_build(buf, sizeof(buf), &m);
+	int v2 = o->version == OR_PROTO_V2, len;
 	char ids[24], a[OR_CLI_ADDR_STRLEN];
-	ssize_t n;
 
+	/* The offset is bounded so that the sum stays positive. */
+	if (v2)
+		m.send_time = (uint64_t)((int64_t)wall_ms() + o->time_offset_ms);
+	len = or_cli_build(o->version, buf, sizeof(buf), &m);
 	if (len < 0)
 		return len; /* not reached: the payload size is checked */
-	n = sendto(s->fd, buf, (size_t)len, 0, (const struct sockaddr *)&o->to,
-		   sizeof(o->to));
-	if (n != len) {
-		or_cli_addr_format(&o->to, a, sizeof(a));
-		fprintf(stderr, "%s: sendto %s: %s\n", prog, a,
-			n < 0 ? strerror(errno) : "short write");
-		return -EIO;
+	if (v2 && o->forge_tag)
+		randombytes_buf(buf + OR_HDR2_TAG_OFF, OR_AUTH_TAG_LEN);
+	else if (v2)
+		or_cli_sign2(buf, o->other_path != NULL ? &o->other.k_sender :
+							  &o->key.k_sender);
+	/* --repeat: the very same bytes again, as a replay would be. */
+	for (uint64_t r = 0; r < o->repeat; r++) {
+		ssize_t n = sendto(s->fd, buf, (size_t)len, 0,
+				   (const struct sockaddr *)&o->to,
+				   sizeof(o->to));
+
+		if (n != len) {
+			or_cli_addr_format(&o->to, a, sizeof(a));
+			fprintf(stderr, "%s: sendto %s: %s\n", prog, a,
+				n < 0 ? strerror(errno) : "short write");
+			return -EIO;
+		}
 	}
 	s->sent++;
 	id_str(m.msg_id, ids, sizeof(ids));
-	if (o->json)
-		emit_json(json_pack("{s:s, s:s, s:I}", "event", "sent",
-				    "msg_id", ids, "payload_len",
-				    (json_int_t)o->payload_len));
-	else
-		printf("sent msg_id=%s payload_len=%zu\n", ids, o->payload_len);
+	if (o->json) {
+		json_t *j = json_pack("{s:s, s:s, s:I}", "event", "sent",
+				      "msg_id", ids, "payload_len",
+				      (json_int_t)o->payload_len);
+
+		if (j != NULL && v2)
+			json_object_set_new(j, "send_time",
+					    json_integer((json_int_t)m.send_time));
+		if (j != NULL && o->repeat > 1)
+			json_object_set_new(j, "copies",
+					    json_integer((json_int_t)o->repeat));
+		emit_json(j);
+	} else {
+		printf("sent msg_id=%s payload_len=%zu", ids, o->payload_len);
+		if (v2)
+			printf(" send_time=%" PRIu64, m.send_time);
+		if (o->repeat > 1)
+			printf(" copies=%" PRIu64, o->repeat);
+		printf("\n");
+	}
 	fflush(stdout);
 	return 0;
 }
 
-/* Checks one reply as docs/protocol.md section 9 says: from the
- * appliance's IP and port, a well-formed BOUNCE without payload, for a
- * msg_id we sent, with our tokens. */
+/* A reply that passed every check but the tag: reported, counted apart,
+ * never taken as a bounce. */
+static void
+report_forged(struct send_state *s, const struct or_cli_view *v,
+	      const struct sockaddr_in *from)
+{
+	const char *rname = or_cli_reason_name(v->reason);
+	char ids[24], a[OR_CLI_ADDR_STRLEN];
+
+	s->n_forged++;
+	id_str(v->msg_id, ids, sizeof(ids));
+	or_cli_addr_format(from, a, sizeof(a));
+	if (s->o->json)
+		emit_json(json_pack("{s:s, s:s, s:s, s:i, s:s}", "event",
+				    "forged_bounce", "msg_id", ids, "reason",
+				    rname != NULL ? rname : "unknown",
+				    "reason_code", (int)v->reason, "from", a));
+	else
+		printf("forged bounce msg_id=%s reason=%s (%u) from=%s: bad tag\n",
+		       ids, rname != NULL ? rname : "unknown", v->reason, a);
+	fflush(stdout);
+}
+
+/* Checks one reply: from the appliance's IP and port, then
+ * or_cli_bounce_check(). */
 static void
 handle_reply(struct send_state *s, const uint8_t *buf, size_t len,
 	     const struct sockaddr_in *from)
 {
 	const struct send_opts *o = s->o;
+	const struct or_cli_sent sent = {
+		.version = o->version,
+		.first_id = o->id,
+		.n = s->sent,
+		.sender = o->from_tok,
+		.recipient = o->to_tok,
+		.k_sender = &o->key.k_sender,
+	};
 	struct or_cli_view v;
 	enum or_cli_err e;
 	uint64_t idx = 0;
@@ -105,17 +174,12 @@ handle_reply(struct send_state *s, const uint8_t *buf, size_t len,
 	if (from->sin_addr.s_addr != o->to.sin_addr.s_addr ||
 	    from->sin_port != o->to.sin_port)
 		e = OR_CLI_BAD_SOURCE;
-	else if ((e = or_cli_parse(buf, len, &v)) != OR_CLI_OK)
-		;
-	else if (v.type != OR_TYPE_BOUNCE)
-		e = OR_CLI_BAD_TYPE;
-	else if (v.payload_len != 0)
-		e = OR_CLI_BAD_BOUNCE_LEN;
-	else if ((idx = v.msg_id - o->id) >= s->sent) /* wraps like the ids */
-		e = OR_CLI_UNKNOWN_MSG_ID;
-	else if (!or_token_eq(&v.sender, &o->from_tok) ||
-		 !or_token_eq(&v.recipient, &o->to_tok))
-		e = OR_CLI_TOKEN_MISMATCH;
+	else
+		e = or_cli_bounce_check(buf, len, &sent, &v, &idx);
+	if (e == OR_CLI_FORGED) {
+		report_forged(s, &v, from);
+		return;
+	}
 	if (e != OR_CLI_OK) {
 		s->n_invalid++;
 		report_invalid(o->json, "reply", e, from, len);
@@ -133,13 +197,18 @@ handle_reply(struct send_state *s, const uint8_t *buf, size_t len,
 	or_cli_hex_format(v.sender.b, OR_TOKEN_LEN, snd);
 	or_cli_hex_format(v.recipient.b, OR_TOKEN_LEN, rcp);
 	if (o->json) {
-		emit_json(json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:b}",
-				    "event", "bounce", "msg_id", ids,
-				    "reason", rname != NULL ? rname : "unknown",
-				    "reason_code", (int)v.reason,
-				    "epoch", (int)v.key_epoch,
-				    "sender", snd, "recipient", rcp,
-				    "duplicate", dup));
+		json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:b}",
+				      "event", "bounce", "msg_id", ids,
+				      "reason", rname != NULL ? rname : "unknown",
+				      "reason_code", (int)v.reason,
+				      "epoch", (int)v.key_epoch,
+				      "sender", snd, "recipient", rcp,
+				      "duplicate", dup);
+
+		if (j != NULL && v.version == OR_PROTO_V2)
+			json_object_set_new(j, "send_time",
+					    json_integer((json_int_t)v.send_time));
+		emit_json(j);
 	} else {
 		printf("bounce msg_id=%s reason=%s (%u) epoch=%u%s\n", ids,
 		       rname != NULL ? rname : "unknown", v.reason, v.key_epoch,
@@ -218,23 +287,32 @@ send_report(const struct send_state *s)
 			printf("msg_id=%s: no reply (delivered or dropped)\n",
 			       ids);
 	}
-	if (o->json)
-		emit_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:b}",
+	if (o->json) {
+		emit_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:b}",
 				    "event", "summary",
 				    "sent", (json_int_t)s->sent,
 				    "bounced", (json_int_t)s->n_bounced,
 				    "no_reply", (json_int_t)no_reply,
 				    "duplicate", (json_int_t)s->n_dup,
 				    "invalid", (json_int_t)s->n_invalid,
+				    "forged", (json_int_t)s->n_forged,
+				    "version", (int)o->version,
 				    "interrupted", (int)stop_flag));
-	else
+	} else {
 		printf("summary: sent %" PRIu64 ", bounced %" PRIu64
 		       ", no reply %" PRIu64 ", duplicate %" PRIu64
-		       ", invalid %" PRIu64 "%s\n", s->sent, s->n_bounced,
-		       no_reply, s->n_dup, s->n_invalid,
-		       stop_flag ? " (interrupted)" : "");
+		       ", invalid %" PRIu64, s->sent, s->n_bounced, no_reply,
+		       s->n_dup, s->n_invalid);
+		if (o->version == OR_PROTO_V2)
+			printf(", forged %" PRIu64, s->n_forged);
+		printf("%s\n", stop_flag ? " (interrupted)" : "");
+	}
 	fflush(stdout);
 
+	/* Someone sent bounces in the appliance's name: whatever was
+	 * expected, that is what the run must say. */
+	if (s->n_forged > 0)
+		return EXIT_FORGED;
 	/* An expectation is about a clean outcome: a refused reply fails
 	 * it too. */
 	ok = s->sent == o->count &&
@@ -274,9 +352,81 @@ set_payload(struct send_opts *o, int hex, const char *arg)
 	return r;
 }
 
+/* A key file into *k; 0 or EXIT_USAGE (the message printed). */
+static int
+load_key(const char *opt, const char *path, struct or_cli_sender_key *k)
+{
+	char err[OR_CLI_ERR_LEN];
+
+	if (or_cli_sender_key_read(path, k, err) == 0)
+		return 0;
+	fprintf(stderr, "%s: %s: %s\n", prog, opt, err);
+	return EXIT_USAGE;
+}
+
+/* The version and what it needs, once the options are read: 0, or the
+ * exit status (the message printed). Loads the key files. */
+static int
+send_settle(struct send_opts *o)
+{
+	const char *v2_only = o->key_path != NULL ? "--key" :
+			      o->other_path != NULL ? "--key-from-other" :
+			      o->forge_tag ? "--forge-tag" :
+			      o->have_time_offset ? "--time-offset-ms" : NULL;
+
+	if (o->have_v1 && o->have_v2) {
+		fprintf(stderr, "%s: --v1 and --v2 exclude each other\n", prog);
+		return EXIT_USAGE;
+	}
+	o->version = o->have_v1 ? OR_PROTO_V1 :
+		     o->have_v2 || o->key_path != NULL ? OR_PROTO_V2 :
+		     CLIENT_DEFAULT_VERSION;
+	if (o->version == OR_PROTO_V1) {
+		if (v2_only != NULL) {
+			fprintf(stderr, "%s: %s is for version 2 (signed "
+				"frames); version 1 sends them unsigned\n",
+				prog, v2_only);
+			return EXIT_USAGE;
+		}
+		if (!o->have_to || !o->have_from_tok || !o->have_to_tok) {
+			fprintf(stderr, "%s: send needs --to, --from-token and "
+				"--to-token\n", prog);
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (!o->have_to || !o->have_to_tok || o->key_path == NULL) {
+		fprintf(stderr, "%s: send needs --to and --to-token, and version "
+			"2 needs --key KEYFILE (made by open-key); --v1 sends "
+			"unsigned version-1 frames, for an appliance with "
+			"[auth] mode = off\n", prog);
+		return EXIT_USAGE;
+	}
+	if (o->forge_tag && o->other_path != NULL) {
+		fprintf(stderr, "%s: --forge-tag and --key-from-other exclude "
+			"each other\n", prog);
+		return EXIT_USAGE;
+	}
+	if (load_key("--key", o->key_path, &o->key) != 0 ||
+	    (o->other_path != NULL &&
+	     load_key("--key-from-other", o->other_path, &o->other) != 0))
+		return EXIT_USAGE;
+	if (o->have_from_tok && !or_token_eq(&o->from_tok, &o->key.token)) {
+		fprintf(stderr, "%s: --from-token is not the token of --key's "
+			"file (--key-from-other tags with another sender's "
+			"key)\n", prog);
+		return EXIT_USAGE;
+	}
+	o->from_tok = o->key.token;
+	if (!o->have_epoch)
+		o->epoch = o->key.epoch;
+	return 0;
+}
+
 int
 cmd_send(int argc, char **argv)
 {
+	enum { O_V1 = 256, O_V2, O_KEY, O_OTHER, O_FORGE, O_TOFF, O_REPEAT };
 	static const struct option lopts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "from-token", required_argument, NULL, 'F' },
@@ -292,6 +442,13 @@ cmd_send(int argc, char **argv)
 		{ "expect", required_argument, NULL, 'E' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "v1", no_argument, NULL, O_V1 },
+		{ "v2", no_argument, NULL, O_V2 },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "key-from-other", required_argument, NULL, O_OTHER },
+		{ "forge-tag", no_argument, NULL, O_FORGE },
+		{ "time-offset-ms", required_argument, NULL, O_TOFF },
+		{ "repeat", required_argument, NULL, O_REPEAT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct send_opts *o = calloc(1, sizeof(*o));
@@ -303,6 +460,7 @@ cmd_send(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	o->count = 1;
+	o->repeat = 1;
 	o->wait_ms = 1000;
 	while ((c = getopt_long(argc, argv, "jh", lopts, NULL)) != -1) {
 		int r = 0;
@@ -326,6 +484,7 @@ cmd_send(int argc, char **argv)
 			break;
 		case 'e':
 			r = parse_u64("--epoch", optarg, 0, 255, &o->epoch);
+			o->have_epoch = 1;
 			break;
 		case 'i':
 			r = parse_u64("--id", optarg, 0, UINT64_MAX, &o->id);
@@ -361,6 +520,30 @@ cmd_send(int argc, char **argv)
 		case 'j':
 			o->json = 1;
 			break;
+		case O_V1:
+			o->have_v1 = 1;
+			break;
+		case O_V2:
+			o->have_v2 = 1;
+			break;
+		case O_KEY:
+			o->key_path = optarg;
+			break;
+		case O_OTHER:
+			o->other_path = optarg;
+			break;
+		case O_FORGE:
+			o->forge_tag = 1;
+			break;
+		case O_TOFF:
+			r = parse_i64("--time-offset-ms", optarg,
+				      MAX_TIME_OFFSET_MS, &o->time_offset_ms);
+			o->have_time_offset = 1;
+			break;
+		case O_REPEAT:
+			r = parse_u64("--repeat", optarg, 1, MAX_REPEAT,
+				      &o->repeat);
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -377,11 +560,9 @@ cmd_send(int argc, char **argv)
 			argv[optind]);
 		goto out;
 	}
-	if (!o->have_to || !o->have_from_tok || !o->have_to_tok) {
-		fprintf(stderr, "%s: send needs --to, --from-token and "
-			"--to-token\n", prog);
+	rc = send_settle(o);
+	if (rc != 0)
 		goto out;
-	}
 	/* A fresh random first id (docs/protocol.md section 9); the next
 	 * messages take the following ones. */
 	if (!o->have_id && getrandom(&o->id, sizeof(o->id), 0) !=
@@ -408,7 +589,7 @@ out:
 	if (s.fd >= 0)
 		close(s.fd);
 	free(s.bounced);
+	sodium_memzero(o, sizeof(*o)); /* the keys */
 	free(o);
 	return rc;
 }
-
