@@ -228,6 +228,48 @@ TEL_CMD(tel_channel)
 	return 0;
 }
 
+/* Sender authentication, for /optroute/auth and the STATS reply
+ * (auth.NAME): the settings and the live epochs' numbers, never a key.
+ * previous_epoch is 256 when there is none. */
+#define OR_AUTH_FIGURES(X)                                                   \
+	X(enabled) X(time_window_s) X(time_checks) X(live_epochs)             \
+	X(current_epoch) X(previous_epoch) X(installs)
+#define OR_AUTH_ENUM_(f) OR_AUTH_FIG_##f,
+enum { OR_AUTH_FIGURES(OR_AUTH_ENUM_) OR_AUTH_FIG_NUM };
+#undef OR_AUTH_ENUM_
+#define OR_AUTH_NAME_(f) #f,
+static const char *const auth_fig_names[] = { OR_AUTH_FIGURES(OR_AUTH_NAME_) };
+#undef OR_AUTH_NAME_
+
+static void
+auth_figures(struct or_dp *dp, uint64_t v[OR_AUTH_FIG_NUM])
+{
+	uint8_t e[OR_KEYRING_MAX];
+	unsigned n = or_keyring_epochs(&dp->auth, e);
+
+	v[OR_AUTH_FIG_enabled] = (uint64_t)dp->cfg->auth;
+	v[OR_AUTH_FIG_time_window_s] = dp->cfg->time_window_s;
+	v[OR_AUTH_FIG_time_checks] = (uint64_t)dp->cfg->auth_time_checks;
+	v[OR_AUTH_FIG_live_epochs] = n;
+	v[OR_AUTH_FIG_current_epoch] = n > 0 ? e[0] : 256;
+	v[OR_AUTH_FIG_previous_epoch] = n > 1 ? e[1] : 256;
+	v[OR_AUTH_FIG_installs] =
+		__atomic_load_n(&dp->auth.installs, __ATOMIC_RELAXED);
+}
+
+TEL_CMD(tel_auth)
+{
+	uint64_t v[OR_AUTH_FIG_NUM];
+
+	(void)cmd;
+	(void)params;
+	auth_figures(tel_dp, v);
+	rte_tel_data_start_dict(d);
+	for (unsigned k = 0; k < OR_AUTH_FIG_NUM; k++)
+		rte_tel_data_add_dict_u64(d, auth_fig_names[k], v[k]);
+	return 0;
+}
+
 int
 or_telemetry_init(struct or_dp *dp)
 {
@@ -246,6 +288,8 @@ or_telemetry_init(struct or_dp *dp)
 		  "Consent table statistics. No parameters" },
 		{ "/optroute/channel", tel_channel,
 		  "Update channel statistics. No parameters" },
+		{ "/optroute/auth", tel_auth,
+		  "Sender authentication: settings and live epochs. No parameters" },
 		{ "/optroute/clear", tel_clear,
 		  "Clears the dataplane counters for every reader. No parameters" },
 	};
@@ -269,7 +313,7 @@ unsigned
 or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 {
 	struct or_dp *dp = arg;
-	uint64_t v[OR_CNT_NUM], polls[OR_POLL_NUM], drops;
+	uint64_t v[OR_CNT_NUM], polls[OR_POLL_NUM], drops, a[OR_AUTH_FIG_NUM];
 	unsigned n = 0;
 
 	/* Zero drop reasons are left out per port and per worker, to keep the
@@ -295,6 +339,9 @@ or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 		PUT(v[k], "%s", or_cnt_name(k));
 	PUT(drops, "dropped");
 	PUT(rte_get_tsc_hz(), "tsc_hz");
+	auth_figures(dp, a);
+	for (unsigned k = 0; k < OR_AUTH_FIG_NUM; k++)
+		PUT(a[k], "auth.%s", auth_fig_names[k]);
 	for (unsigned i = 0; i < dp->n_ports; i++) {
 		drops = or_cnt_read(&dp->cnt, OR_CNT_ALL, (int)i, v);
 		PUT_ALL("port.%s.", dp->ports[i].name);
