@@ -13,6 +13,13 @@
 #     followed by a valid bounce; the client must report each one exactly,
 #     and --expect must set the exit status.
 #  3. command line errors (bad hex, host, port) exit 2 with a clear message.
+#  4. version 2: keygen and open-key (a K_sender sealed here with
+#     libsodium, as the control plane does); recv prints signed MSGs whose
+#     tags Python recomputes (its own SipHash-2-4, lib/orauth.py); send
+#     against the fake appliance, which checks tags and signs its bounces:
+#     verified bounces, over_budget, forged bounces (exit 3, not counted),
+#     and each test-only option seen on the wire; version 1 stays the
+#     default and --v1 selects it.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -114,10 +121,56 @@ echo "ok: recv times out (exit 1, ${ms} ms)"
 echo "2. send against a fake appliance"
 cat >"$T/fake.py" <<'PY'
 # Fake appliance: checks every MSG against the spec (log: one JSON line per
-# datagram) and answers by the recipient token's first byte.
-import json, socket, struct, sys, time
+# datagram) and answers by the recipient token's first byte. Version 2:
+# the tag is checked under the K_sender of $T/fake.keys ("TOKEN KHEX"
+# lines), a MSG whose tag is not its sender's is dropped (as the appliance
+# does), and bounces are signed under the sender's key.
+import json, os, socket, struct, sys, time
 from orproto import HDR, bounce
+from orauth import HDR2, bounce2, tag_ok
 T = sys.argv[1]
+
+
+def keys():
+    try:
+        return {t: bytes.fromhex(k) for t, k in
+                (l.split() for l in open(T + '/fake.keys') if l.strip())}
+    except FileNotFoundError:
+        return {}
+
+
+def v2(d, src):
+    (magic, ver, typ, flags, epoch, reason, rsvd, mid, snd, rcp, st, plen,
+     rsvd2, tag) = HDR2.unpack(d[:68])
+    errs = [name for name, got, want in (
+        ('type', typ, 1), ('flags', flags, 0), ('reason', reason, 0),
+        ('reserved', rsvd, 0), ('payload_len', plen, len(d) - 68),
+        ('reserved2', rsvd2, 0)) if got != want]
+    ks = keys()
+    signer = next((t for t, k in ks.items() if tag_ok(d, k)), None)
+    log.write(json.dumps({'version': 2, 'errors': errs, 'msg_id': str(mid),
+                          'sender': snd.hex(), 'recipient': rcp.hex(),
+                          'epoch': epoch, 'send_time': st, 'signer': signer,
+                          'recv_ms': int(time.time() * 1000),
+                          'payload_hex': d[68:].hex(), 'raw': d.hex(),
+                          'src_port': src[1]}) + '\n')
+    if signer != snd.hex():
+        return                                            # bad tag: dropped
+    k, mode = ks[signer], rcp[0]
+    if mode == 0xbb:
+        s.sendto(bounce2(d, k), src)
+    elif mode == 0xb3:
+        s.sendto(bounce2(d, k, reason=3), src)            # over_budget
+    elif mode == 0xf0:
+        s.sendto(bounce2(d, k)[:60] + os.urandom(8), src)  # forged
+    elif mode == 0xf1:
+        s.sendto(bounce2(d), src)                         # forged: MSG's tag
+        s.sendto(bounce2(d, k), src)
+    elif mode == 0xb1:
+        b = bytearray(bounce2(d, k))
+        b[2] = 1
+        s.sendto(bytes(b), src)                           # bad_version
+    # anything else: no reply
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('127.0.0.1', 0))
 other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -126,7 +179,7 @@ log = open(T + '/fake.log', 'a', buffering=1)
 open(T + '/fake.port.tmp', 'w').write(str(s.getsockname()[1]))
 import os; os.rename(T + '/fake.port.tmp', T + '/fake.port')
 s.settimeout(0.2)
-end = time.time() + 60          # bounded even if nobody kills it
+end = time.time() + 180         # bounded even if nobody kills it
 while time.time() < end:
     try:
         d, src = s.recvfrom(65535)
@@ -135,6 +188,9 @@ while time.time() < end:
     errs = []
     if len(d) < 68:
         log.write(json.dumps({'errors': ['short']}) + '\n')
+        continue
+    if d[:3] == b'\x4f\x52\x02':
+        v2(d, src)
         continue
     (magic, ver, typ, flags, epoch, reason, rsvd, mid, snd, rcp, tag,
      plen, rsvd2) = HDR.unpack(d[:68])
@@ -146,7 +202,7 @@ while time.time() < end:
                             ('reserved2', rsvd2, 0)):
         if got != want:
             errs.append(name)
-    log.write(json.dumps({'errors': errs, 'msg_id': str(mid),
+    log.write(json.dumps({'version': ver, 'errors': errs, 'msg_id': str(mid),
                           'sender': snd.hex(), 'recipient': rcp.hex(),
                           'epoch': epoch, 'payload_hex': d[68:].hex(),
                           'src_port': src[1]}) + '\n')
@@ -320,5 +376,191 @@ usage_err "--wait-ms" send --to 127.0.0.1 --from-token $A --to-token $B --wait-m
 usage_err "bad token" send --to 127.0.0.1 --from-token +15550100123 --to-token $B
 ! grep -q 15550100123 "$T/err" || or_fail "bad token value echoed"
 echo "ok: command line errors"
+
+# ---------------------------------------------------------------------------
+echo "4. version 2"
+# 4a. keygen and open-key: the phone's key pair, K_sender sealed to it here
+# (libsodium's crypto_box_seal, as the control plane does), opened into a
+# key file. Nothing ever prints a key.
+for n in a b; do
+	cli keygen --secret "$T/$n.secret" >"$T/$n.pub" || or_fail "keygen $n"
+done
+[ "$(stat -c %a "$T/a.secret")" = 600 ] || or_fail "secret file mode $(stat -c %a "$T/a.secret")"
+rc=0; cli keygen --secret "$T/a.secret" >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "refusing to overwrite" "$T/err" ||
+	or_fail "keygen over an existing file: exit $rc, $(cat "$T/err")"
+python3 - "$T" <<'PY' || or_fail "sealing K_sender"
+import base64, os, sys
+from orauth import seal
+T = sys.argv[1]
+for n in 'ab':
+    pk = base64.b64decode(open(f'{T}/{n}.pub').read().strip(), validate=True)
+    assert len(pk) == 32, len(pk)
+    k = os.urandom(16)
+    open(f'{T}/{n}.k', 'w').write(k.hex())
+    open(f'{T}/{n}.sealed', 'w').write(base64.b64encode(seal(k, pk)).decode() + '\n')
+PY
+KA=$(cat "$T/a.k")
+KB=$(cat "$T/b.k")
+cli open-key --secret "$T/a.secret" --epoch 5 --token $A --out "$T/a.key" \
+	<"$T/a.sealed" >"$T/ok.txt" 2>&1 || or_fail "open-key a: $(cat "$T/ok.txt")"
+cli open-key --secret "$T/b.secret" --epoch 5 --token $B --out "$T/b.key" \
+	--sealed "$(cat "$T/b.sealed")" >>"$T/ok.txt" 2>&1 || or_fail "open-key b"
+[ "$(stat -c %a "$T/a.key")" = 600 ] || or_fail "key file mode"
+{ grep -qx "token $A" "$T/a.key" && grep -qx "epoch 5" "$T/a.key" &&
+	grep -qx "k_sender $KA" "$T/a.key"; } || or_fail "key file a: $(grep -v k_sender "$T/a.key")"
+grep -qx "k_sender $KB" "$T/b.key" || or_fail "key file b"
+! grep -qi -e "$KA" -e "$KB" "$T/ok.txt" || or_fail "open-key printed a key"
+# Sealed to b's key: a's secret cannot open it, and no key file is left.
+rc=0; cli open-key --secret "$T/a.secret" --epoch 5 --token $A --out "$T/x.key" \
+	<"$T/b.sealed" 2>"$T/err" || rc=$?
+{ [ "$rc" = 1 ] && grep -q "could not be opened" "$T/err" && [ ! -e "$T/x.key" ]; } ||
+	or_fail "open-key of a stranger's sealed key: exit $rc, $(cat "$T/err")"
+printf '%s %s\n%s %s\n' $A "$KA" $B "$KB" >"$T/fake.keys"
+echo "ok: keygen and open-key (files 0600, no key printed, a stranger's sealed key refused)"
+
+# 4b. recv --v2: signed MSGs printed with send_time and tag (recomputed
+# here), a version-1 datagram refused.
+cli recv --listen 127.0.0.1:0 --v2 --count 2 --timeout-ms 10000 -j \
+	>"$T/recv2.json" 2>"$T/recv2.err" &
+RPID=$!
+OR_PIDS+=("$RPID")
+wait_file "$T/recv2.json" '"listening"'
+RPORT=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["addr"].split(":")[1])' "$T/recv2.json")
+t0=$(date +%s%3N)
+python3 - "$RPORT" <<'PY'
+import socket, sys
+from orproto import build
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(
+    build(1, 950, bytes(16), bytes(16)), ('127.0.0.1', int(sys.argv[1])))
+PY
+cli send --to "127.0.0.1:$RPORT" --key "$T/a.key" --to-token $B --id 960 \
+	--payload v2 --wait-ms 0 -j >"$T/s20.json" || or_fail "v2 send 1"
+cli send --to "127.0.0.1:$RPORT" --key "$T/b.key" --to-token $A --id 961 \
+	--epoch 9 --wait-ms 0 >/dev/null || or_fail "v2 send 2"
+rc=0; wait "$RPID" || rc=$?
+[ "$rc" = 0 ] || or_fail "recv --v2 exit $rc: $(cat "$T/recv2.err")"
+python3 - "$T" "$A" "$B" "$t0" "$(date +%s%3N)" <<'PY' || or_fail "recv --v2 output: $(cat "$T/recv2.json")"
+import json, sys
+from orauth import HDR2, tag_ok
+T, a, b, t0, t1 = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+keys = {t: bytes.fromhex(k) for t, k in (l.split() for l in open(T + '/fake.keys'))}
+ev = [json.loads(l) for l in open(T + '/recv2.json')]
+assert [e['error'] for e in ev if e['event'] == 'error'] == ['bad_version'], ev
+msgs = [e for e in ev if e['event'] == 'msg']
+assert [(m['msg_id'], m['sender'], m['recipient'], m['epoch'], m['version'])
+        for m in msgs] == [('960', a, b, 5, 2), ('961', b, a, 9, 2)], msgs
+sent = json.loads(open(T + '/s20.json').readline())
+assert sent['send_time'] == msgs[0]['send_time'], (sent, msgs[0])
+for m in msgs:
+    assert t0 - 1000 <= m['send_time'] <= t1 + 1000, (m, t0, t1)
+    h = HDR2.pack(0x4f52, 2, 1, m['flags'], m['epoch'], 0, 0, int(m['msg_id']),
+                  bytes.fromhex(m['sender']), bytes.fromhex(m['recipient']),
+                  m['send_time'], m['payload_len'], 0,
+                  bytes.fromhex(m['auth_tag']))
+    assert tag_ok(h, keys[m['sender']]), m
+PY
+echo "ok: recv --v2 printed 2 signed MSGs (tags recomputed, send_time now), refused version 1"
+
+# 4c. send against the fake appliance: signed MSGs, verified bounces.
+t0=$(date +%s%3N)
+cli send --to "$TO" --key "$T/a.key" --to-token $B --id 300 --count 2 \
+	--payload hello --wait-ms 5000 --expect bounce -j >"$T/s21.json" ||
+	or_fail "v2 expect bounce: exit $?"
+t1=$(date +%s%3N)
+check "$T/s21.json" \
+	"[e['msg_id'] for e in by('bounce')] == ['300', '301']" \
+	"all(e['reason'] == 'recipient_unavailable' and e['epoch'] == 5 and e['sender'] == '$A' and e['send_time'] == s['send_time'] for e, s in zip(by('bounce'), by('sent')))" \
+	"summ['bounced'] == 2 and summ['forged'] == 0 and summ['invalid'] == 0 and summ['version'] == 2"
+# fake_last N PYEXPR...: assertions over the fake's last N log records r
+fake_last() {
+	local n=$1; shift
+	sleep 0.2
+	python3 - "$T/fake.log" "$n" "$@" <<'PY' || or_fail "fake log: $(tail -n "$n" "$T/fake.log")"
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])][-int(sys.argv[2]):]
+for expr in sys.argv[3:]:
+    assert eval(expr), expr
+PY
+}
+fake_last 2 "[x['msg_id'] for x in r] == ['300', '301']" \
+	"all(x['version'] == 2 and not x['errors'] and x['signer'] == x['sender'] == '$A' and x['epoch'] == 5 and $t0 <= x['send_time'] <= $t1 for x in r)"
+O=b3000000000000000000000000000008
+cli send --to "$TO" --key "$T/a.key" --to-token $O --wait-ms 5000 \
+	--expect bounce >"$T/s22.txt" || or_fail "over_budget: exit $?"
+grep -q "^bounce msg_id=[0-9]* reason=over_budget (3) epoch=5$" "$T/s22.txt" ||
+	or_fail "over_budget line: $(cat "$T/s22.txt")"
+echo "ok: signed MSGs (tag, epoch, send_time), verified bounces, over_budget (3)"
+
+# 4d. Forged bounces: reported, not counted, exit 3 whatever --expect says.
+F0=f0000000000000000000000000000009
+rc=0; cli send --to "$TO" --key "$T/a.key" --to-token $F0 --id 400 \
+	--wait-ms 1000 >"$T/s23.txt" || rc=$?
+[ "$rc" = 3 ] || or_fail "forged bounce: exit $rc"
+grep -qx "forged bounce msg_id=400 reason=recipient_unavailable (1) from=$TO: bad tag" "$T/s23.txt" ||
+	or_fail "forged line: $(cat "$T/s23.txt")"
+grep -qx "summary: sent 1, bounced 0, no reply 1, duplicate 0, invalid 0, forged 1" "$T/s23.txt" ||
+	or_fail "forged summary: $(cat "$T/s23.txt")"
+F1=f100000000000000000000000000000a
+rc=0; cli send --to "$TO" --key "$T/a.key" --to-token $F1 --id 410 -j \
+	--wait-ms 3000 --expect bounce >"$T/s24.json" || rc=$?
+[ "$rc" = 3 ] || or_fail "forged then valid bounce: exit $rc"
+check "$T/s24.json" "[e['msg_id'] for e in by('forged_bounce')] == ['410']" \
+	"[e['msg_id'] for e in by('bounce')] == ['410']" \
+	"summ['bounced'] == 1 and summ['forged'] == 1 and summ['invalid'] == 0"
+V1=b100000000000000000000000000000b
+rc=0; cli send --to "$TO" --key "$T/a.key" --to-token $V1 --id 420 -j \
+	--wait-ms 1000 --expect bounce >"$T/s25.json" || rc=$?
+[ "$rc" = 1 ] || or_fail "version-1 bounce to a version-2 run: exit $rc"
+check "$T/s25.json" "[e['error'] for e in by('error')] == ['bad_version']" \
+	"summ['bounced'] == 0 and summ['forged'] == 0"
+echo "ok: forged bounces reported and not counted (exit 3); a version-1 bounce refused"
+
+# 4e. The test-only options, as the fake saw them.
+rc=0; cli send --to "$TO" --key "$T/a.key" --to-token $B --id 500 --forge-tag \
+	--wait-ms 300 --expect none >/dev/null || rc=$?
+[ "$rc" = 0 ] || or_fail "--forge-tag: exit $rc (the fake drops a bad tag)"
+fake_last 1 "r[0]['msg_id'] == '500' and r[0]['signer'] is None and not r[0]['errors']"
+cli send --to "$TO" --key "$T/a.key" --key-from-other "$T/b.key" --to-token $B \
+	--id 501 --wait-ms 300 --expect none >/dev/null || or_fail "--key-from-other"
+fake_last 1 "r[0]['msg_id'] == '501' and r[0]['sender'] == '$A' and r[0]['signer'] == '$B'"
+for off in -600000 600000; do
+	cli send --to "$TO" --key "$T/a.key" --to-token $B --id 502 \
+		--time-offset-ms "$off" --wait-ms 3000 --expect bounce >/dev/null ||
+		or_fail "--time-offset-ms $off"
+	fake_last 1 "r[0]['signer'] == '$A' and abs(r[0]['send_time'] - r[0]['recv_ms'] - ($off)) < 5000"
+done
+cli send --to "$TO" --key "$T/a.key" --to-token $C --id 504 --repeat 3 \
+	--wait-ms 300 -j >"$T/s26.json" || or_fail "--repeat"
+check "$T/s26.json" "by('sent')[0]['copies'] == 3 and summ['sent'] == 1"
+fake_last 3 "[x['msg_id'] for x in r] == ['504'] * 3" \
+	"r[0]['raw'] == r[1]['raw'] == r[2]['raw'] and r[0]['signer'] == '$A'"
+cli send --to "$TO" --key "$T/a.key" --to-token $C --id 505 --epoch 9 \
+	--wait-ms 0 >/dev/null || or_fail "--epoch over the key's"
+fake_last 1 "r[0]['epoch'] == 9 and r[0]['signer'] == '$A'"
+echo "ok: --forge-tag, --key-from-other, --time-offset-ms, --repeat, --epoch seen on the wire"
+
+# 4f. Version 1 stays the default; --v1 selects it.
+for v in "" --v1; do
+	cli send --to "$TO" --from-token $A --to-token $C --id 600 $v --wait-ms 0 \
+		>/dev/null || or_fail "send $v"
+	fake_last 1 "r[0]['version'] == 1 and not r[0]['errors'] and r[0]['msg_id'] == '600'"
+done
+cp "$T/a.key" "$T/open.key"
+chmod 644 "$T/open.key"
+usage_err "is for version 2" send --to 127.0.0.1 --from-token $A --to-token $B --v1 --key "$T/a.key"
+usage_err "is for version 2" send --to 127.0.0.1 --from-token $A --to-token $B --forge-tag
+usage_err "needs --key" send --to 127.0.0.1 --from-token $A --to-token $B --v2
+usage_err "exclude each other" send --to 127.0.0.1 --key "$T/a.key" --to-token $B --v1 --v2
+usage_err "exclude each other" send --to 127.0.0.1 --key "$T/a.key" --to-token $B --forge-tag --key-from-other "$T/b.key"
+usage_err "not the token" send --to 127.0.0.1 --key "$T/a.key" --from-token $B --to-token $B
+usage_err "chmod 600" send --to 127.0.0.1 --key "$T/open.key" --to-token $B
+usage_err "No such file" send --to 127.0.0.1 --key "$T/none.key" --to-token $B
+usage_err "--repeat" send --to 127.0.0.1 --key "$T/a.key" --to-token $B --repeat 0
+usage_err "--time-offset-ms" send --to 127.0.0.1 --key "$T/a.key" --to-token $B --time-offset-ms 1x
+usage_err "exclude each other" recv --listen 127.0.0.1:0 --v1 --v2
+usage_err "needs --secret" keygen
+usage_err "open-key needs" open-key --secret "$T/a.secret" --epoch 5 --out "$T/y.key"
+echo "ok: version 1 by default and with --v1; version-2 command line errors"
 
 echo "client_loopback: all ok"
