@@ -56,7 +56,8 @@ struct or_updater_stats {
 	uint64_t deletes;
 	uint64_t errors;       /* malformed messages, failed ops */
 	uint64_t last_seq;     /* highest sequence number applied */
-	uint64_t acked_seq;    /* highest sequence number acknowledged */
+	uint64_t acked_seq;    /* highest seq applied and synced: acked, or
+				* synced when the peer closed before the ACK */
 	uint64_t resyncs;      /* completed full resyncs */
 	uint64_t generation;   /* generation of the last completed resync */
 	/* added by the channel helper */

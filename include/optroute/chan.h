@@ -87,7 +87,8 @@ struct or_chan_hello {
 	uint32_t workers;    /* dp: worker lcores reading the table */
 	uint32_t max_ops;    /* dp: OR_CHAN_MAX_OPS it accepts per message */
 	uint64_t entries;    /* dp: entries in the live table */
-	uint64_t acked_seq;  /* dp: highest seq acked, any connection; 0 = none */
+	uint64_t acked_seq;  /* dp: highest seq applied and synced (acked, or
+			      * synced at a disconnect), any connection; 0 = none */
 	uint64_t generation; /* dp: generation of the last completed resync, 0 = none */
 };
 
