@@ -360,6 +360,32 @@ test_capacity_pressure(void)
 	or_budget_free(b);
 }
 
+/* Round after round, ten newcomers take the ten slots of senders that have
+ * refilled: all ten fit every time (each goes to the emptier of its two
+ * buckets), all are found again, and nothing in debt is ever evicted. */
+static void
+test_capacity_rounds(void)
+{
+	struct or_budget *b = mk(2, 1, 8); /* T = 1 hour */
+	struct or_budget_stats s;
+	uint64_t wrong = 0;
+
+	for (uint64_t r = 0; r < 2000; r++) {
+		uint64_t now = T0 + r * HOUR_MS;
+
+		for (uint64_t i = 0; i < 10; i++)
+			charge(b, r * 10 + i, now);
+		for (uint64_t i = 0; i < 10; i++)
+			wrong += permits(b, r * 10 + i, now) != 1000;
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	s = stats(b, T0 + 1999 * HOUR_MS);
+	CU_ASSERT_EQUAL(s.tracked, 10);
+	CU_ASSERT_EQUAL(s.evicted_unrefilled, 0);
+	CU_ASSERT_EQUAL(s.recycled, 1999 * 10);
+	or_budget_free(b);
+}
+
 static void
 test_stats(void)
 {
@@ -553,7 +579,79 @@ test_threads_churn(void)
 	CU_ASSERT_EQUAL(permits(b, 1, T0), 0);
 	CU_ASSERT(r.reads > 0);
 	CU_ASSERT_EQUAL(r.bad, 0);
+
+	/* An hour later every newcomer has refilled (sender 1 has 20 h of
+	 * debt): 9 more fit in the 9 refilled slots, whichever of the two
+	 * buckets they hash to first, and nobody in debt is evicted. */
+	for (int k = 0; k < 17; k++)
+		charge(b, 1, T0);
+	for (uint64_t i = 0; i < 9; i++)
+		charge(b, 3000000 + i, T0 + HOUR_MS);
+	s = stats(b, T0 + HOUR_MS);
+	CU_ASSERT_EQUAL(s.evicted_unrefilled, 2 * n - 9);
+	CU_ASSERT_EQUAL(s.recycled, 9);
+	CU_ASSERT_EQUAL(s.tracked, 10);
 	or_budget_free(b);
+}
+
+/* The slot a reader is scanning is handed to the very sender it looks for:
+ * the reader must not take the previous owner's word (over budget) for the
+ * newcomer's (one charge, not over). The writer publishes which sender it
+ * places and when it starts charging it further. */
+struct handover {
+	struct or_budget *b;
+	uint64_t cur;  /* sender << 1 | (1 once it may be over) */
+	int stop;
+	uint64_t bad, checks;
+};
+
+static void *
+th_handover_reader(void *p)
+{
+	struct handover *h = p;
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t v1 = __atomic_load_n(&h->cur, __ATOMIC_SEQ_CST), v2;
+		struct or_token t = tok(v1 >> 1);
+		int o;
+
+		if (v1 & 1)
+			continue;
+		o = or_budget_over(h->b, &t, T0);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		v2 = __atomic_load_n(&h->cur, __ATOMIC_SEQ_CST);
+		if (v2 == v1) {
+			h->bad += o != 0;
+			h->checks++;
+		}
+	}
+	return NULL;
+}
+
+static void
+test_threads_handover(void)
+{
+	struct handover h = { .b = mk(3, 1, 8) };
+	pthread_t th;
+
+	for (uint64_t i = 0; i < 10; i++)
+		for (int k = 0; k < 3; k++)
+			charge(h.b, i, T0); /* a full table, every sender over */
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, th_handover_reader, &h) == 0);
+	for (uint64_t k = 100; k < 1000100; k++) {
+		__atomic_store_n(&h.cur, k << 1, __ATOMIC_SEQ_CST);
+		charge(h.b, k, T0); /* evicts a sender that is over */
+		__atomic_store_n(&h.cur, k << 1 | 1, __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		charge(h.b, k, T0);
+		charge(h.b, k, T0); /* over, like every other */
+	}
+	__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	CU_ASSERT(h.checks > 0);
+	CU_ASSERT_EQUAL(h.bad, 0);
+	CU_ASSERT_EQUAL(stats(h.b, T0).over_now, 10);
+	or_budget_free(h.b);
 }
 
 static CU_TestInfo budget_tests[] = {
@@ -565,6 +663,8 @@ static CU_TestInfo budget_tests[] = {
 	{ "random traffic against a token-bucket model", test_model },
 	{ "capacity pressure: refilled first, evictions counted",
 	  test_capacity_pressure },
+	{ "refilled slots reused round after round, no loss",
+	  test_capacity_rounds },
 	{ "stats: tracked, over now, charged", test_stats },
 	{ "two workers, one sender: bounded overdraw",
 	  test_threads_one_sender },
@@ -572,6 +672,7 @@ static CU_TestInfo budget_tests[] = {
 	  test_threads_same_new_senders },
 	{ "two workers churning a full table, reader unaffected",
 	  test_threads_churn },
+	{ "a slot handed over under a reader", test_threads_handover },
 	CU_TEST_INFO_NULL,
 };
 
