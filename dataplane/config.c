@@ -166,6 +166,9 @@ k_dp_uint(struct parse_state *st, const char *key, const char *v)
 		{ "mbufs", 0, 1u << 24, "0 (auto) or 1024..16777216" },
 		{ "idle_sleep_us", 0, 100000, "0..100000 microseconds" },
 		{ "time_window_s", 1, 3600, "1..3600 seconds" },
+		{ "budget_burst", 1, 1000000, "1..1000000 bounces" },
+		{ "budget_refill_per_hour", 1, 3600000, "1..3600000 bounces" },
+		{ "budget_senders", 1024, 1u << 28, "1024..268435456 senders" },
 	};
 	struct or_cfg *cfg = st->cfg;
 	uint64_t x;
@@ -183,7 +186,10 @@ k_dp_uint(struct parse_state *st, const char *key, const char *v)
 	case 3: cfg->tx_desc = (unsigned)x; break;
 	case 4: cfg->mbufs = (unsigned)x; break;
 	case 5: cfg->idle_sleep_us = (unsigned)x; break;
-	default: cfg->time_window_s = (unsigned)x; break;
+	case 6: cfg->time_window_s = (unsigned)x; break;
+	case 7: cfg->budget_burst = (unsigned)x; break;
+	case 8: cfg->budget_refill_per_hour = (unsigned)x; break;
+	default: cfg->budget_senders = (unsigned)x; break;
 	}
 	return 0;
 }
@@ -337,6 +343,9 @@ static const struct key_def dp_keys[] = {
 	{ "pdump", k_dp_bool, 0 },
 	{ "auth", k_dp_bool, 0 },
 	{ "time_window_s", k_dp_uint, 0 },
+	{ "budget_burst", k_dp_uint, 0 },
+	{ "budget_refill_per_hour", k_dp_uint, 0 },
+	{ "budget_senders", k_dp_uint, 0 },
 	{ "auth_time_checks", k_dp_bool, 0 },
 	{ NULL, NULL, 0 },
 };
@@ -597,6 +606,9 @@ cfg_defaults(struct or_cfg *cfg, const char *name)
 	cfg->pdump = 1;
 	cfg->auth = 1;
 	cfg->time_window_s = 30;
+	cfg->budget_burst = OR_CFG_DEFAULT_BUDGET_BURST;
+	cfg->budget_refill_per_hour = OR_CFG_DEFAULT_BUDGET_REFILL;
+	cfg->budget_senders = OR_CFG_DEFAULT_BUDGET_SENDERS;
 	cfg->auth_time_checks = 1;
 }
 

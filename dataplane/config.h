@@ -26,6 +26,10 @@
 #define OR_CFG_DEFAULT_CHANNEL "/run/optroute/dataplane.sock"
 #define OR_CFG_DEFAULT_ENTRIES (1u << 20)
 #define OR_CFG_DEFAULT_DESC 1024
+/* docs/budget.md says why. */
+#define OR_CFG_DEFAULT_BUDGET_BURST 200
+#define OR_CFG_DEFAULT_BUDGET_REFILL 20
+#define OR_CFG_DEFAULT_BUDGET_SENDERS (1u << 20)
 
 /* When the workers start polling RX ([dataplane] start_rx_after_sync). */
 enum or_cfg_rx_start {
@@ -90,6 +94,10 @@ struct or_cfg {
 	 * auth = no takes version 1 only, for lab use. */
 	int auth;
 	unsigned time_window_s;       /* +- around the appliance clock */
+	/* Enumeration budget (docs/budget.md): bounces per sender. */
+	unsigned budget_burst;
+	unsigned budget_refill_per_hour;
+	unsigned budget_senders;      /* senders in debt tracked */
 	/* Benchmark only (auth_time_checks = no): no time window and no
 	 * replay filter, so a looped pcap is not a drop test. Logged loudly. */
 	int auth_time_checks;

@@ -45,6 +45,7 @@ struct or_dp {
 	unsigned nh_count;
 	struct ct *table;
 	struct or_auth_keys auth;  /* live auth epochs; the updater writes */
+	struct or_budget *budget;  /* bounce budgets; NULL with auth off */
 	struct or_updater *updater;
 	struct or_counters cnt;
 	int quit;        /* workers leave their loop (atomic) */

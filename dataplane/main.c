@@ -40,6 +40,7 @@
 #include <urcu-qsbr.h>
 
 #include "optroute/ctable.h"
+#include "auth/budget.h"
 #include "chan/updater.h"
 #include "log.h"
 #include "port.h"
@@ -166,6 +167,29 @@ table_create(struct or_dp *dp)
 	return rc;
 }
 
+/* What version 2 shares between the workers: the bounce budgets. */
+static int
+auth_create(struct or_dp *dp)
+{
+	const struct or_cfg *cfg = dp->cfg;
+	struct or_budget_params bp = {
+		.burst = cfg->budget_burst,
+		.refill_per_hour = cfg->budget_refill_per_hour,
+		.capacity = cfg->budget_senders,
+		.socket_id = SOCKET_ID_ANY,
+		.flags = rte_eal_has_hugepages() ? OR_BUDGET_F_RTE_MALLOC : 0,
+	};
+	int rc;
+
+	if (!cfg->auth)
+		return 0;
+	rc = or_budget_create(&bp, &dp->budget);
+	if (rc != 0)
+		OR_LOG(ERR, "bounce budget for %u senders: %s",
+		       cfg->budget_senders, strerror(-rc));
+	return rc;
+}
+
 /* The socket's directory (e.g. /run/optroute) may not exist yet. */
 static void
 channel_dir(const char *path)
@@ -202,6 +226,8 @@ dp_start(struct or_dp *dp)
 		sockets[w] = (int)rte_lcore_to_socket_id(cfg->workers[w]);
 	}
 	rc = table_create(dp);
+	if (rc == 0)
+		rc = auth_create(dp);
 	if (rc == 0)
 		rc = or_port_init_all(dp);
 	if (rc == 0)
@@ -321,6 +347,8 @@ dp_stop(struct or_dp *dp)
 	dp->table = NULL;
 	/* Workers and updater are gone: no reader, no writer. */
 	or_keyring_destroy(&dp->auth);
+	or_budget_free(dp->budget);
+	dp->budget = NULL;
 }
 
 int

@@ -19,6 +19,7 @@
 #include <rte_telemetry.h>
 
 #include "optroute/ctable.h"
+#include "auth/budget.h"
 #include "log.h"
 #include "telemetry.h"
 #include "worker.h"
@@ -229,11 +230,17 @@ TEL_CMD(tel_channel)
 }
 
 /* Sender authentication, for /optroute/auth and the STATS reply
- * (auth.NAME): the settings and the live epochs' numbers, never a key.
- * previous_epoch is 256 when there is none. */
+ * (auth.NAME): the settings, the live epochs' numbers (never a key;
+ * previous_epoch is 256 when there is none) and the bounce budgets
+ * (auth/budget.h: senders in debt now, over budget now, bounces charged,
+ * senders evicted while in debt, table size). The OVER_BUDGET replies are
+ * the over_budget packet counter. */
 #define OR_AUTH_FIGURES(X)                                                   \
 	X(enabled) X(time_window_s) X(time_checks) X(live_epochs)             \
-	X(current_epoch) X(previous_epoch) X(installs)
+	X(current_epoch) X(previous_epoch) X(installs)                        \
+	X(budget_burst) X(budget_refill_per_hour) X(budget_tracked)           \
+	X(budget_over_now) X(budget_charged) X(budget_evicted_unrefilled)     \
+	X(budget_slots) X(budget_bytes)
 #define OR_AUTH_ENUM_(f) OR_AUTH_FIG_##f,
 enum { OR_AUTH_FIGURES(OR_AUTH_ENUM_) OR_AUTH_FIG_NUM };
 #undef OR_AUTH_ENUM_
@@ -246,6 +253,7 @@ auth_figures(struct or_dp *dp, uint64_t v[OR_AUTH_FIG_NUM])
 {
 	uint8_t e[OR_KEYRING_MAX];
 	unsigned n = or_keyring_epochs(&dp->auth, e);
+	struct or_budget_stats bs;
 
 	v[OR_AUTH_FIG_enabled] = (uint64_t)dp->cfg->auth;
 	v[OR_AUTH_FIG_time_window_s] = dp->cfg->time_window_s;
@@ -255,6 +263,18 @@ auth_figures(struct or_dp *dp, uint64_t v[OR_AUTH_FIG_NUM])
 	v[OR_AUTH_FIG_previous_epoch] = n > 1 ? e[1] : 256;
 	v[OR_AUTH_FIG_installs] =
 		__atomic_load_n(&dp->auth.installs, __ATOMIC_RELAXED);
+	v[OR_AUTH_FIG_budget_burst] = dp->cfg->budget_burst;
+	v[OR_AUTH_FIG_budget_refill_per_hour] = dp->cfg->budget_refill_per_hour;
+	memset(&bs, 0, sizeof(bs));
+	if (dp->budget != NULL)
+		or_budget_stats(dp->budget, rte_rdtsc() / (rte_get_tsc_hz() / 1000),
+				&bs);
+	v[OR_AUTH_FIG_budget_tracked] = bs.tracked;
+	v[OR_AUTH_FIG_budget_over_now] = bs.over_now;
+	v[OR_AUTH_FIG_budget_charged] = bs.charged;
+	v[OR_AUTH_FIG_budget_evicted_unrefilled] = bs.evicted_unrefilled;
+	v[OR_AUTH_FIG_budget_slots] = bs.slots;
+	v[OR_AUTH_FIG_budget_bytes] = bs.bytes;
 }
 
 TEL_CMD(tel_auth)

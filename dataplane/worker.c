@@ -26,6 +26,7 @@
 #include <urcu-qsbr.h>
 
 #include "optroute/ctable.h"
+#include "auth/budget.h"
 #include "log.h"
 #include "pkt/pkt_classify.h"
 #include "pkt/pkt_decide.h"
@@ -112,6 +113,7 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 	uint64_t *c = w->cnt[q->port_idx].v;
 	struct ct_burst *hb = h->nmsg != 0 ? &h->lookup : NULL;
 	unsigned ndrop = 0, k = 0;
+	uint64_t mono_ms = w->budget != NULL ? rte_rdtsc() / w->tsc_per_ms : 0;
 
 	if (next != NULL && next->nmsg == 0)
 		next = NULL;
@@ -124,6 +126,7 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 		struct rte_mbuf *m = h->pkts[j];
 		uint16_t len = m->data_len, out = 0;
 		enum or_drop_reason reason = OR_DROP_NONE;
+		int over;
 
 		if (j + OR_PREFETCH < h->n)
 			held_prefetch(h, j + OR_PREFETCH);
@@ -132,9 +135,14 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 			worker_tx(w, q->port_id, m);
 			continue;
 		}
+		/* Whether the sender is over budget comes from its bucket
+		 * alone, before the recipient is looked at (budget.h). */
+		over = w->budget != NULL &&
+		       or_rec_state(recs[2 * k]) == OR_STATE_IN &&
+		       or_budget_over(w->budget, h->info[k].sender, mono_ms);
 		switch (or_pkt_decide(rte_pktmbuf_mtod(m, uint8_t *), &len,
 				      &h->info[k], recs[2 * k], recs[2 * k + 1],
-				      w->nh, w->nh_count, &q->pa, w->kr, 0,
+				      w->nh, w->nh_count, &q->pa, w->kr, over,
 				      &out, &reason)) {
 		case OR_ACT_DELIVER:
 			mbuf_trim(m, len);
@@ -142,6 +150,10 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 			worker_tx(w, out, m);
 			break;
 		case OR_ACT_BOUNCE:
+			/* The sender token is still where classify found it. */
+			if (w->budget != NULL)
+				or_budget_charge(w->budget, h->info[k].sender,
+						 mono_ms);
 			mbuf_trim(m, len);
 			c[OR_CNT_BOUNCED]++;
 			worker_tx(w, q->port_id, m);
@@ -217,6 +229,8 @@ worker_authenticate(struct or_worker *w, struct or_held *h, uint64_t *c,
 				continue;
 			}
 			h->info[nmsg] = h->info[k];
+			if (w->budget != NULL)
+				or_budget_prefetch(w->budget, h->info[nmsg].sender);
 			h->keys[2 * nmsg] = h->info[nmsg].sender;
 			h->keys[2 * nmsg + 1] = h->info[nmsg].sender + 1;
 			nmsg++;
@@ -436,6 +450,8 @@ or_worker_create(struct or_dp *dp, unsigned idx, struct or_worker **out)
 		w->auth = &dp->auth;
 		w->window_ms = cfg->auth_time_checks ?
 				       (uint64_t)cfg->time_window_s * 1000 : 0;
+		w->budget = dp->budget;
+		w->tsc_per_ms = rte_get_tsc_hz() / 1000;
 	}
 	w->n_ports = dp->n_ports;
 	memcpy(w->port_idx, dp->port_idx, sizeof(w->port_idx));

@@ -76,6 +76,8 @@ struct or_worker {
 	struct or_auth_keys *auth;
 	const struct or_keyring *kr;
 	uint64_t window_ms;  /* 0: no time window (benchmark only) */
+	struct or_budget *budget;   /* shared by all workers (budget.h) */
+	uint64_t tsc_per_ms;        /* the budget's clock: TSC / this */
 } __rte_cache_aligned;
 
 /* Builds the worker of lcore cfg->workers[idx]: its RX queues, TX buffers
