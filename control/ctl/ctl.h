@@ -23,6 +23,8 @@ struct ctl {
 	char *arg_copy;      /* copy of the positional (argv is wiped) */
 	const char *token;
 	const char *sealed;
+	const char *pubkey;      /* optin, rekey: --pubkey B64 */
+	const char *pubkey_file; /* or --pubkey-file F (base64 or 32 bytes) */
 	int seal;
 	int node;            /* -1: not given */
 	long long notice;    /* -1: not given */

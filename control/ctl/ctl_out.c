@@ -116,6 +116,21 @@ ctl_out_audit(FILE *f, json_t *r)
 		json_array_size(e) == 1 ? "y" : "ies");
 }
 
+/* A sender key issued (optin with a pubkey, rekey): its epoch and the key
+ * sealed to the phone, which only the phone can open. */
+static void
+ctl_out_key(FILE *f, json_t *r, int with_token)
+{
+	if (with_token)
+		fprintf(f, "sender key issued: token %s seq %" JSON_INTEGER_FORMAT
+			   "\n",
+			json_string_value(json_object_get(r, "token")),
+			json_integer_value(json_object_get(r, "seq")));
+	fprintf(f, "key_epoch %" JSON_INTEGER_FORMAT "\nsealed_key %s\n",
+		json_integer_value(json_object_get(r, "key_epoch")),
+		json_string_value(json_object_get(r, "sealed_key")));
+}
+
 static void
 ctl_out_change(FILE *f, json_t *r)
 {
@@ -134,6 +149,8 @@ ctl_out_change(FILE *f, json_t *r)
 		json_integer_value(json_object_get(r, "seq")),
 		json_string_value(json_object_get(r, "previous")),
 		json_is_true(applied) ? ", applied by the dataplane" : "");
+	if (json_object_get(r, "sealed_key") != NULL)
+		ctl_out_key(f, r, 0);
 }
 
 static void
@@ -155,6 +172,8 @@ ctl_out_reply(FILE *f, const char *cmd, json_t *reply)
 	else if (strcmp(cmd, "optin") == 0 || strcmp(cmd, "optout") == 0 ||
 		 strcmp(cmd, "erase") == 0)
 		ctl_out_change(f, reply);
+	else if (strcmp(cmd, "rekey") == 0)
+		ctl_out_key(f, reply, 1);
 	else if (strcmp(cmd, "help") == 0)
 		ctl_out_help(f, reply);
 	else

@@ -41,11 +41,18 @@ ctl_usage(FILE *f)
 "commands (SUBJECT is NUMBER, '-' to read the number from stdin,\n"
 "          --token HEX or --sealed BASE64):\n"
 "  optin SUBJECT [--node N] [--notice V] [--method M] [--seal] [--wait]\n"
+"        [--pubkey B64 | --pubkey-file F]  also issue a sealed sender key\n"
 "  optout SUBJECT [--notice V] [--method M] [--seal] [--wait]\n"
 "  erase SUBJECT [--method M] [--seal] [--wait]   delete the record\n"
 "  status SUBJECT [--seal]\n"
 "  import FILE|- --optin|--optout [--node N] [--notice V] [--method M]\n"
 "                [--wait] [--chunk LINES]\n"
+"  rekey SUBJECT --pubkey B64 | --pubkey-file F [--method M] [--seal]\n"
+"                      a new sender key for an opted-in subject, sealed\n"
+"                      to the phone's X25519 public key\n"
+"  keys                auth epochs: current, previous, issuing, enforced\n"
+"  rotate              start a new auth epoch (the old one stays live)\n"
+"  retire              retire the previous auth epoch\n"
 "  audit SUBJECT       one subject's history (hash links verified)\n"
 "  audit --verify      verify the whole audit chain\n"
 "  stats [--clear]     control plane and dataplane counters\n"
@@ -222,6 +229,48 @@ ctl_add_subject(struct ctl *c, struct ctl_buf *b)
 	return rc < 0 ? CTL_EXIT_ERROR : rc;
 }
 
+/* Adds "pubkey" (--pubkey or --pubkey-file), checked here: base64 of 32
+ * bytes; a file may also hold the 32 raw bytes. */
+static int
+ctl_add_pubkey(struct ctl *c, struct ctl_buf *b)
+{
+	uint8_t pk[OR_SEAL_PK_LEN + 1], raw[256];
+	char b64[OR_PK_B64_BUFSZ];
+	const char *s = c->pubkey;
+	size_t len = 0, n = 0;
+	FILE *f;
+
+	if (c->pubkey_file != NULL) {
+		f = fopen(c->pubkey_file, "rb");
+		if (f == NULL) {
+			fprintf(stderr, "optroutectl: %s: %s\n", c->pubkey_file,
+				strerror(errno));
+			return CTL_EXIT_USAGE;
+		}
+		n = fread(raw, 1, sizeof(raw) - 1, f);
+		fclose(f);
+		raw[n] = '\0';
+		s = (const char *)raw;
+		if (n == OR_SEAL_PK_LEN) {
+			sodium_bin2base64(b64, sizeof(b64), raw, n,
+					  sodium_base64_VARIANT_ORIGINAL);
+			s = b64;
+		} else {
+			while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == '\r' ||
+					 raw[n - 1] == ' '))
+				raw[--n] = '\0';
+		}
+	}
+	if (or_base64_decode(s, strlen(s), pk, sizeof(pk), &len) < 0 ||
+	    len != OR_SEAL_PK_LEN) {
+		fprintf(stderr, "optroutectl: the phone's public key must be "
+				"base64 of 32 bytes (X25519)\n");
+		return CTL_EXIT_USAGE;
+	}
+	ctl_buf_add(b, ",\"pubkey\":", 10);
+	return ctl_buf_add_jstr(b, s, strlen(s)) < 0 ? CTL_EXIT_ERROR : 0;
+}
+
 int
 ctl_add_options(struct ctl *c, struct ctl_buf *b, int with_node)
 {
@@ -243,16 +292,34 @@ ctl_subject_cmd(struct ctl *c, const char *cmd)
 {
 	struct ctl_buf b = { 0 };
 	json_t *reply;
-	int rc;
+	int rc = 0;
 
 	ctl_buf_printf(&b, "{\"v\":%d,\"id\":1,\"cmd\":\"%s\"", OR_MGMT_VERSION,
 		       cmd);
-	rc = ctl_add_subject(c, &b);
+	if (c->pubkey != NULL || c->pubkey_file != NULL) {
+		if (strcmp(cmd, "optin") != 0 && strcmp(cmd, "rekey") != 0) {
+			fprintf(stderr, "optroutectl: --pubkey is for optin "
+					"and rekey only\n");
+			rc = CTL_EXIT_USAGE;
+		} else {
+			rc = ctl_add_pubkey(c, &b);
+		}
+	} else if (strcmp(cmd, "rekey") == 0) {
+		fprintf(stderr, "optroutectl: rekey needs --pubkey or "
+				"--pubkey-file\n");
+		rc = CTL_EXIT_USAGE;
+	}
+	if (rc == 0)
+		rc = ctl_add_subject(c, &b);
 	if (rc == 0 && strcmp(cmd, "optin") == 0)
 		ctl_add_options(c, &b, 1);
 	else if (rc == 0 && (strcmp(cmd, "optout") == 0 ||
 			       strcmp(cmd, "erase") == 0))
 		ctl_add_options(c, &b, 0);
+	else if (rc == 0 && strcmp(cmd, "rekey") == 0 && c->method != NULL) {
+		ctl_buf_add(&b, ",\"method\":", 10);
+		ctl_buf_add_jstr(&b, c->method, strlen(c->method));
+	}
 	if (rc == 0)
 		rc = ctl_buf_add(&b, "}\n", 2);
 	if (rc == 0)
@@ -265,7 +332,7 @@ ctl_subject_cmd(struct ctl *c, const char *cmd)
 
 enum {
 	O_TOKEN = 256, O_SEALED, O_SEAL, O_NODE, O_NOTICE, O_METHOD, O_WAIT,
-	O_CLEAR, O_VERIFY, O_OPTIN, O_OPTOUT, O_CHUNK,
+	O_CLEAR, O_VERIFY, O_OPTIN, O_OPTOUT, O_CHUNK, O_PUBKEY, O_PUBKEY_FILE,
 };
 
 static int
@@ -299,6 +366,8 @@ ctl_parse_cmd_args(struct ctl *c, int argc, char **argv)
 		{ "optin", no_argument, NULL, O_OPTIN },
 		{ "optout", no_argument, NULL, O_OPTOUT },
 		{ "chunk", required_argument, NULL, O_CHUNK },
+		{ "pubkey", required_argument, NULL, O_PUBKEY },
+		{ "pubkey-file", required_argument, NULL, O_PUBKEY_FILE },
 		{ NULL, 0, NULL, 0 },
 	};
 	long long v;
@@ -343,6 +412,12 @@ ctl_parse_cmd_args(struct ctl *c, int argc, char **argv)
 		case O_OPTOUT:
 			c->optin = o == O_OPTIN;
 			break;
+		case O_PUBKEY:
+			c->pubkey = optarg;
+			break;
+		case O_PUBKEY_FILE:
+			c->pubkey_file = optarg;
+			break;
 		case O_CHUNK:
 			if (ctl_parse_int(optarg, 1, OR_MGMT_IMPORT_MAX_LINES,
 					  &v) < 0)
@@ -381,7 +456,8 @@ static int
 ctl_run(struct ctl *c, const char *cmd)
 {
 	if (strcmp(cmd, "optin") == 0 || strcmp(cmd, "optout") == 0 ||
-	    strcmp(cmd, "erase") == 0 || strcmp(cmd, "status") == 0)
+	    strcmp(cmd, "erase") == 0 || strcmp(cmd, "status") == 0 ||
+	    strcmp(cmd, "rekey") == 0)
 		return ctl_subject_cmd(c, cmd);
 	if (strcmp(cmd, "audit") == 0) {
 		if (c->verify)
@@ -393,7 +469,9 @@ ctl_run(struct ctl *c, const char *cmd)
 	if (strcmp(cmd, "stats") == 0)
 		return ctl_simple(c, cmd, c->clear ? ",\"clear\":true" : "");
 	if (strcmp(cmd, "table") == 0 || strcmp(cmd, "dataplane") == 0 ||
-	    strcmp(cmd, "pubkey") == 0 || strcmp(cmd, "version") == 0)
+	    strcmp(cmd, "pubkey") == 0 || strcmp(cmd, "version") == 0 ||
+	    strcmp(cmd, "keys") == 0 || strcmp(cmd, "rotate") == 0 ||
+	    strcmp(cmd, "retire") == 0)
 		return ctl_simple(c, cmd, "");
 	if (strcmp(cmd, "help") == 0) {
 		ctl_usage(stdout);

@@ -12,18 +12,12 @@
 #include "../lib/token.h"
 
 #include "cp_act.h"
+#include "cp_act_priv.h"
 #include "cp_json.h"
 #include "cp_log.h"
 
 /* Per-line errors listed in one import reply; the rest are only counted. */
 #define CP_IMPORT_MAX_ERRORS 256
-
-#define CP_ERR_RET(a, code, ...)                                      \
-	do {                                                          \
-		snprintf((a)->msg, sizeof((a)->msg), __VA_ARGS__);    \
-		(a)->err = OR_MGMT_E_##code;                          \
-		return CP_NEXT_REPLY;                                 \
-	} while (0)
 
 static const char *
 cp_state_name(unsigned state)
@@ -38,7 +32,7 @@ cp_state_name(unsigned state)
 	}
 }
 
-static void
+void
 cp_set_token(json_t *o, const char *key, const struct or_token *t)
 {
 	char hex[OR_TOKEN_HEX_BUFSZ];
@@ -47,7 +41,7 @@ cp_set_token(json_t *o, const char *key, const struct or_token *t)
 	json_object_set_new(o, key, json_string(hex));
 }
 
-static void
+void
 cp_set_u64(json_t *o, const char *key, uint64_t v)
 {
 	json_object_set_new(o, key, json_integer((json_int_t)v));
@@ -55,7 +49,7 @@ cp_set_u64(json_t *o, const char *key, uint64_t v)
 
 /* Subject of a request -> token. The plain number is wiped in place by
  * or_token_from_number() whatever the outcome. */
-static enum or_mgmt_err
+enum or_mgmt_err
 cp_subject_token(struct cp_act *a, struct cp_req *r, struct or_token *t)
 {
 	const struct cp_cfg *cfg = a->d->cfg;
@@ -89,7 +83,7 @@ cp_subject_token(struct cp_act *a, struct cp_req *r, struct or_token *t)
 }
 
 /* Method of collection: the request's, else one that fits the subject. */
-static enum or_mgmt_err
+enum or_mgmt_err
 cp_method(struct cp_act *a, const struct cp_req *r, uint8_t *m)
 {
 	if (r->method != NULL) {
@@ -109,7 +103,7 @@ cp_method(struct cp_act *a, const struct cp_req *r, uint8_t *m)
 	return OR_MGMT_OK;
 }
 
-static void
+void
 cp_change_init(struct cp_act *a, const struct cp_req *r, uint8_t action,
 	       uint8_t method, struct or_change *c)
 {
@@ -127,8 +121,10 @@ cp_act_room(const struct cp_req *req)
 {
 	switch (req->cmd) {
 	case OR_MGMT_CMD_OPTIN:
+		return req->pubkey != NULL ? 2 : 1; /* + the key issued */
 	case OR_MGMT_CMD_OPTOUT:
 	case OR_MGMT_CMD_ERASE:
+	case OR_MGMT_CMD_REKEY:
 		return 1;
 	case OR_MGMT_CMD_IMPORT:
 		return (unsigned)json_array_size(req->lines);
@@ -139,27 +135,39 @@ cp_act_room(const struct cp_req *req)
 
 /* ---------------------------------------------------------- changes -- */
 
-/* optin, optout and erase: one change. */
+/* optin, optout and erase: one change; an optin with a pubkey also issues
+ * a sender key (a second change, audited only). */
 static enum cp_act_next
 cp_act_change(struct cp_act *a, struct cp_req *r)
 {
 	struct or_change *c = &a->ch[0];
+	uint8_t method, pk[OR_SEAL_PK_LEN];
 	struct or_token t;
-	uint8_t method;
 
+	if (r->pubkey != NULL) {
+		a->err = cp_keys_pubkey(a, r, pk);
+		if (a->err != OR_MGMT_OK)
+			return CP_NEXT_REPLY;
+	}
 	a->err = cp_subject_token(a, r, &t);
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
 	a->err = cp_method(a, r, &method);
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
+	if (r->pubkey != NULL) {
+		a->err = cp_keys_issue(a, r, &t, method, pk, &a->ch[1]);
+		if (a->err != OR_MGMT_OK)
+			return CP_NEXT_REPLY;
+		a->n = 1;
+	}
 	cp_change_init(a, r,
 		       r->cmd == OR_MGMT_CMD_OPTIN    ? OR_ACT_OPTIN
 		       : r->cmd == OR_MGMT_CMD_OPTOUT ? OR_ACT_OPTOUT
 						      : OR_ACT_ERASE,
 		       method, c);
 	c->token = t;
-	a->n = 1;
+	a->n++;
 	return CP_NEXT_COMMIT;
 }
 
@@ -256,6 +264,8 @@ cp_act_committed(struct cp_daemon *d, enum or_mgmt_cmd cmd, json_t *reply,
 			d->cnt.optins++;
 		else if (ch[i].action == OR_ACT_OPTOUT)
 			d->cnt.optouts++;
+		else if (ch[i].action == OR_ACT_KEY)
+			d->cnt.keys_issued++;
 		else
 			d->cnt.erases++;
 	}
@@ -265,6 +275,10 @@ cp_act_committed(struct cp_daemon *d, enum or_mgmt_cmd cmd, json_t *reply,
 		return;
 	}
 	cp_set_token(reply, "token", &ch[0].token);
+	if (cmd == OR_MGMT_CMD_REKEY) {
+		cp_set_u64(reply, "seq", first_seq);
+		return;
+	}
 	json_object_set_new(reply, "state",
 			    json_string(cp_state_name(or_rec_state(res[0].rec))));
 	json_object_set_new(reply, "previous",
@@ -455,7 +469,7 @@ cp_act_stats(struct cp_act *a, struct cp_req *r)
 	cp = json_object();
 #define CNT(f) cp_set_u64(cp, #f, c->f)
 	CNT(requests); CNT(replies_error); CNT(optins); CNT(optouts);
-	CNT(erases);
+	CNT(erases); CNT(keys_issued); CNT(rotations); CNT(retirements);
 	CNT(import_requests); CNT(import_lines); CNT(import_errors);
 	CNT(commits); CNT(commit_changes); CNT(commit_max);
 	CNT(commit_us_total); CNT(commit_us_max); CNT(commit_failures);
@@ -614,6 +628,10 @@ static const cp_act_fn cp_acts[OR_MGMT_CMD_COUNT] = {
 	[OR_MGMT_CMD_TABLE] = cp_act_table,
 	[OR_MGMT_CMD_DATAPLANE] = cp_act_dataplane,
 	[OR_MGMT_CMD_PUBKEY] = cp_act_pubkey,
+	[OR_MGMT_CMD_REKEY] = cp_act_rekey,
+	[OR_MGMT_CMD_KEYS] = cp_act_keys,
+	[OR_MGMT_CMD_ROTATE] = cp_act_epoch,
+	[OR_MGMT_CMD_RETIRE] = cp_act_epoch,
 	[OR_MGMT_CMD_HELP] = cp_act_help,
 	[OR_MGMT_CMD_VERSION] = cp_act_version,
 };

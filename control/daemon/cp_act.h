@@ -14,9 +14,15 @@
  *  CP_NEXT_JOB        the reply needs the whole audit chain verified: the
  *                     server runs that in the background (cp_job.h), then
  *                     calls cp_act_audit_verified().
+ *  CP_NEXT_KEYS       rotate/retire committed the auth epoch state of seq
+ *                     a->keys_seq: the server calls cp_act_keys_settled()
+ *                     until the dataplane enforces it (or refused it, or
+ *                     the wait timed out).
  *
  * Plain numbers in a request are converted to tokens here and wiped in
  * place at once (or_token_from_number); nothing else is copied from them.
+ * Sender keys (cp_act_keys.c) exist only inside or_keys_seal_sender_key():
+ * the reply gets the sealed key.
  */
 #ifndef CP_ACT_H
 #define CP_ACT_H
@@ -34,6 +40,7 @@ enum cp_act_next {
 	CP_NEXT_COMMIT,
 	CP_NEXT_DATAPLANE,
 	CP_NEXT_JOB,
+	CP_NEXT_KEYS,
 };
 
 struct cp_act {
@@ -44,6 +51,7 @@ struct cp_act {
 	struct or_change *ch;    /* CP_NEXT_COMMIT: where changes go */
 	unsigned n_max;          /* room at ch */
 	unsigned n;              /* changes written */
+	uint64_t keys_seq;       /* CP_NEXT_KEYS: the auth state's seq */
 };
 
 /* Most changes the request can produce (room the server must provide). */
@@ -58,12 +66,24 @@ void cp_act_committed(struct cp_daemon *d, enum or_mgmt_cmd cmd,
 		      const struct or_change_result *res, unsigned n,
 		      uint64_t first_seq);
 
+/* The changes of a CP_NEXT_COMMIT request were not committed: takes out of
+ * its reply what only a commit may hand out (a sealed sender key, whose
+ * issue the commit would have audited). */
+void cp_act_not_committed(json_t *reply);
+
 /* After a CP_NEXT_DATAPLANE request: rc 0 and the counters, or -errno.
  * Returns OR_MGMT_OK or the error to answer with (msg filled). */
 enum or_mgmt_err cp_act_dp_stats(struct cp_daemon *d, enum or_mgmt_cmd cmd,
 				 json_t *reply, int rc,
 				 const struct or_chan_stat *st, unsigned n,
 				 char *msg, size_t msglen);
+
+/* After a CP_NEXT_KEYS request, called again as the channel reports: 1
+ * when the reply is complete ("enforced" true: the dataplane acked a key
+ * set at least as new as auth state seq; false with a "warning": it
+ * refused the set, or timed_out), else 0. */
+int cp_act_keys_settled(struct cp_daemon *d, json_t *reply, uint64_t seq,
+			int timed_out);
 
 /* After a CP_NEXT_JOB request: fills the reply from the verification r.
  * Returns OR_MGMT_OK or the error to answer with (msg filled). */

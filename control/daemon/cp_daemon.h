@@ -25,6 +25,9 @@ struct cp_counters {
 	uint64_t optins;          /* opt-in changes committed */
 	uint64_t optouts;         /* opt-out changes committed */
 	uint64_t erases;          /* erasures committed */
+	uint64_t keys_issued;     /* sender keys issued (optin, rekey) */
+	uint64_t rotations;       /* auth epochs started */
+	uint64_t retirements;     /* auth epochs retired */
 	uint64_t import_requests;
 	uint64_t import_lines;
 	uint64_t import_errors;   /* lines refused */
@@ -50,6 +53,7 @@ struct cp_daemon {
 	struct cp_counters cnt;
 	uint64_t start_ms;      /* CLOCK_MONOTONIC */
 	uint64_t committed_seq; /* last store seq committed */
+	struct or_auth_state auth; /* the store's auth epoch state */
 	unsigned clients;       /* connected now */
 	unsigned pending;       /* requests waiting for a commit/ack/stats */
 };

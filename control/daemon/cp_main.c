@@ -97,6 +97,11 @@ cp_start(struct cp_main *m)
 		return rc;
 	}
 	d->committed_seq = ss.last_seq;
+	rc = or_store_auth_get(d->store, &d->auth, &err);
+	if (rc < 0) {
+		CP_ERR("store %s: %s", m->cfg.store_path, err.msg);
+		return rc;
+	}
 
 	/* Signals are read by the event loop (signalfd); the channel thread
 	 * inherits the blocked mask. */
@@ -108,6 +113,7 @@ cp_start(struct cp_main *m)
 
 	pc.chan_path = m->cfg.chan_socket;
 	pc.store = d->store;
+	pc.keys = d->keys;
 	pc.retry_ms = m->cfg.chan_retry_ms;
 	pc.queue_max = m->cfg.chan_queue_max;
 	rc = cp_push_start(&pc, &d->push);
@@ -124,9 +130,11 @@ cp_start(struct cp_main *m)
 		return rc;
 	CP_NOTICE("ready: management socket %s, store %s (%" PRIu64
 		  " records, last seq %" PRIu64 "), key epoch %u, "
-		  "dataplane channel %s",
+		  "auth epoch %u%s, dataplane channel %s",
 		  m->cfg.mgmt_socket, m->cfg.store_path, ss.entries,
-		  ss.last_seq, m->cfg.key_epoch, m->cfg.chan_socket);
+		  ss.last_seq, m->cfg.key_epoch, d->auth.current,
+		  d->auth.has_previous ? " (previous still live)" : "",
+		  m->cfg.chan_socket);
 	sd_notify(0, "READY=1");
 	return 0;
 }

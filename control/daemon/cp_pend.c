@@ -272,6 +272,10 @@ cp_check_pending(struct cp_srv *s, uint64_t now)
 			}
 		} else if (p->kind == P_DP && now >= p->deadline_ms) {
 			cp_pend_dp_stats(s, p, -ETIMEDOUT, NULL, 0);
+		} else if (p->kind == P_KEYS &&
+			   cp_act_keys_settled(s->d, p->reply, p->seq,
+					       now >= p->deadline_ms)) {
+			cp_pend_done(s, p);
 		}
 	}
 }

@@ -21,6 +21,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "optroute/chan_client.h"
 
 #include "cp_daemon.h"
@@ -33,10 +35,14 @@
 #define CP_PUSH_REQS 16              /* stats requests in flight */
 #define CP_PUSH_ACK_TIMES 4096       /* recent ack advances kept (power of 2) */
 
+/* The changes of one store transaction: n table ops, op i for store seq
+ * seqs[i]; last_seq is the transaction's last seq (an op's, or one that
+ * changes no entry). */
 struct cp_push_item {
 	struct cp_push_item *next;
-	uint64_t first_seq;
+	uint64_t last_seq;
 	unsigned n;
+	uint64_t *seqs; /* n, after ops[] in the same allocation */
 	struct or_chan_op ops[];
 };
 
@@ -76,6 +82,7 @@ struct cp_push {
 	uint64_t queued;   /* changes in the queue */
 	int accepting;     /* a dataplane is connected and resynced from */
 	int overflow;      /* queue dropped: a full resync is owed */
+	int keys_dirty;    /* the auth epoch state changed: send it */
 	int stop;
 	struct cp_push_req reqs[CP_PUSH_REQS];
 	/* Ring of the last CP_PUSH_ACK_TIMES ack advances, oldest at
@@ -86,6 +93,8 @@ struct cp_push {
 	/* Thread only. */
 	struct or_chan_client *c;
 	uint64_t snap_seq;       /* last store seq in the table by resync */
+	uint64_t table_chan_seq; /* chan seq of the last table message sent */
+	uint64_t keys_chan_seq;  /* chan seq of the last AUTH_KEYS sent */
 	uint64_t resync_end;     /* chan seq of RESYNC_END not acked yet */
 	uint64_t resync_t0;      /* ms */
 	struct cp_push_map *map;
@@ -165,7 +174,7 @@ cp_push_enqueue(struct cp_push *p, uint64_t first_seq,
 		p->overflow = 1;
 		goto out;
 	}
-	it = malloc(sizeof(*it) + n * sizeof(it->ops[0]));
+	it = malloc(sizeof(*it) + n * (sizeof(it->ops[0]) + sizeof(uint64_t)));
 	if (it == NULL) {
 		cp_push_drop_queue_locked(p);
 		p->overflow = 1;
@@ -173,13 +182,20 @@ cp_push_enqueue(struct cp_push *p, uint64_t first_seq,
 		goto out;
 	}
 	it->next = NULL;
-	it->first_seq = first_seq;
-	it->n = n;
-	for (unsigned i = 0; i < n; i++)
-		or_chan_op_set(&it->ops[i],
+	it->last_seq = first_seq + n - 1;
+	it->n = 0;
+	it->seqs = (uint64_t *)&it->ops[n];
+	for (unsigned i = 0; i < n; i++) {
+		/* A key issued is audited only: no table entry changes
+		 * (ch NULL: none of the n does). */
+		if (ch == NULL || ch[i].action == OR_ACT_KEY)
+			continue;
+		or_chan_op_set(&it->ops[it->n],
 			       res[i].rec != 0 ? OR_CHAN_OP_UPSERT
 					       : OR_CHAN_OP_DELETE,
 			       &ch[i].token, res[i].rec);
+		it->seqs[it->n++] = first_seq + i;
+	}
 	if (p->tail != NULL)
 		p->tail->next = it;
 	else
@@ -190,6 +206,21 @@ out:
 	pthread_mutex_unlock(&p->mu);
 	cp_push_wake(p);
 	return rc;
+}
+
+int
+cp_push_enqueue_none(struct cp_push *p, uint64_t seq)
+{
+	return cp_push_enqueue(p, seq, NULL, NULL, 1);
+}
+
+void
+cp_push_keys_changed(struct cp_push *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->keys_dirty = 1;
+	pthread_mutex_unlock(&p->mu);
+	cp_push_wake(p);
 }
 
 int
@@ -305,6 +336,7 @@ cp_push_map_add(struct cp_push *p, uint64_t chan_seq, uint64_t store_seq)
 	}
 	p->map[p->map_head + p->map_n++] =
 		(struct cp_push_map){ chan_seq, store_seq };
+	p->table_chan_seq = chan_seq;
 	if (store_seq > INFO_GET(p, sent_seq))
 		INFO_SET(p, sent_seq, store_seq);
 	return 0;
@@ -335,6 +367,19 @@ cp_push_update_acks(struct cp_push *p, uint64_t now_us)
 		pthread_mutex_unlock(&p->mu);
 		INFO_SET(p, acked_seq, store);
 	}
+	if (INFO_GET(p, keys_state) == CP_KEYS_PENDING &&
+	    acked >= p->keys_chan_seq) {
+		uint64_t ks = INFO_GET(p, keys_seq);
+
+		if (!INFO_GET(p, keys_acked) || ks > INFO_GET(p, keys_acked_seq))
+			INFO_SET(p, keys_acked_seq, ks);
+		INFO_SET(p, keys_acked, 1);
+		INFO_SET(p, keys_state, CP_KEYS_ACKED);
+		CP_INFO("dataplane: auth key set of store seq %" PRIu64
+			" acked: every worker verifies with it",
+			ks);
+		changed = 1;
+	}
 	if (p->resync_end != 0 && acked >= p->resync_end) {
 		uint64_t ms = cp_now_ms() - p->resync_t0;
 
@@ -358,9 +403,74 @@ cp_push_on_error(void *arg, const struct or_chan_err_info *e)
 	struct cp_push *p = arg;
 
 	INFO_ADD(p, dp_errors, 1);
-	/* The dataplane's text never holds a number or a token. */
+	/* The dataplane's text never holds a number, a token or a key. */
 	CP_WARN("dataplane reported error %d (%s) seq %" PRIu64 ": %s",
 		e->code, strerror(e->code), e->seq, e->text);
+	/* An ERROR naming the AUTH_KEYS seq, or the one a dataplane that
+	 * does not know the message answers (no seq: it took none), comes
+	 * before any ACK that covers the set: it is refused. */
+	if (INFO_GET(p, keys_state) == CP_KEYS_PENDING &&
+	    (e->seq == p->keys_chan_seq ||
+	     (e->seq == OR_CHAN_NO_SEQ && e->code == EOPNOTSUPP))) {
+		INFO_SET(p, keys_error, e->code);
+		INFO_SET(p, keys_state, CP_KEYS_REFUSED);
+		INFO_ADD(p, keys_refused, 1);
+		CP_WARN("dataplane refused the auth key set of store seq %" PRIu64
+			" (%s): sender keys are not enforced",
+			INFO_GET(p, keys_seq), strerror(e->code));
+		cp_push_notify(p);
+	}
+}
+
+/* Sends the live auth epochs' keys, as the store has them now. 0 or
+ * -errno (connection lost). */
+static int
+cp_push_send_keys(struct cp_push *p)
+{
+	struct or_chan_auth_key k[OR_CHAN_AUTH_MAX_EPOCHS];
+	struct or_err err = { "" };
+	struct or_auth_state st;
+	uint64_t seq;
+	unsigned n = 0;
+	int rc;
+
+	pthread_mutex_lock(&p->mu);
+	p->keys_dirty = 0; /* before the read: a later change sets it again */
+	pthread_mutex_unlock(&p->mu);
+	if (p->conf.keys == NULL)
+		return 0;
+	rc = or_store_auth_get(p->conf.store, &st, &err);
+	if (rc < 0) {
+		CP_ERR("auth keys not sent to the dataplane: %s", err.msg);
+		return 0;
+	}
+	memset(k, 0, sizeof(k));
+	k[n].epoch = st.current;
+	memcpy(k[n++].key, or_keys_auth(p->conf.keys, st.current)->b,
+	       OR_CHAN_AUTH_KEY_LEN);
+	if (st.has_previous) {
+		k[n].epoch = st.previous;
+		memcpy(k[n++].key, or_keys_auth(p->conf.keys, st.previous)->b,
+		       OR_CHAN_AUTH_KEY_LEN);
+	}
+	rc = or_chan_send_auth_keys(p->c, k, n, &seq);
+	sodium_memzero(k, sizeof(k));
+	if (rc < 0)
+		return rc;
+	p->keys_chan_seq = seq;
+	INFO_SET(p, keys_seq, st.seq);
+	INFO_SET(p, keys_error, 0);
+	INFO_SET(p, keys_state, CP_KEYS_PENDING);
+	INFO_ADD(p, keys_sent, 1);
+	if (st.has_previous)
+		CP_INFO("dataplane: auth key set of store seq %" PRIu64
+			" sent (current epoch %u, previous epoch %u)",
+			st.seq, st.current, st.previous);
+	else
+		CP_INFO("dataplane: auth key set of store seq %" PRIu64
+			" sent (current epoch %u)",
+			st.seq, st.current);
+	return 0;
 }
 
 static void
@@ -393,6 +503,7 @@ cp_push_disconnect(struct cp_push *p, int rc)
 	pthread_mutex_unlock(&p->mu);
 	p->map_head = p->map_n = 0;
 	p->resync_end = 0;
+	INFO_SET(p, keys_state, CP_KEYS_NONE);
 	INFO_SET(p, connected, 0);
 	INFO_SET(p, syncing, 0);
 	INFO_ADD(p, disconnects, 1);
@@ -488,7 +599,7 @@ cp_push_send_queue(struct cp_push *p)
 	}
 	for (; it != NULL; it = next) {
 		next = it->next;
-		if (rc == 0 && it->first_seq + it->n - 1 > p->snap_seq) {
+		if (rc == 0 && it->last_seq > p->snap_seq) {
 			for (unsigned off = 0; off < it->n && rc == 0;) {
 				unsigned k = it->n - off;
 				uint64_t last;
@@ -498,13 +609,18 @@ cp_push_send_queue(struct cp_push *p)
 				rc = or_chan_send_batch(p->c, it->ops + off, k,
 							&last);
 				if (rc == 0)
-					rc = cp_push_map_add(
-						p, last,
-						it->first_seq + off + k - 1);
+					rc = cp_push_map_add(p, last,
+							     it->seqs[off + k - 1]);
 				INFO_ADD(p, batches, 1);
 				INFO_ADD(p, ops, k);
 				off += k;
 			}
+			/* Seqs after the last op change no entry: applied
+			 * once what was sent before them is. */
+			if (rc == 0 && (it->n == 0 ||
+					it->seqs[it->n - 1] < it->last_seq))
+				rc = cp_push_map_add(p, p->table_chan_seq,
+						     it->last_seq);
 		}
 		free(it);
 	}
@@ -574,12 +690,27 @@ cp_push_connect(struct cp_push *p)
 	INFO_ADD(p, connects, 1);
 	INFO_SET(p, connected, 1);
 	CP_NOTICE("dataplane connected (%u workers, %" PRIu64
-		  " entries); sending a full resync",
+		  " entries); sending the auth keys and a full resync",
 		  or_chan_peer(p->c)->workers, or_chan_peer(p->c)->entries);
-	rc = cp_push_resync(p);
+	/* The keys first: the table the resync builds is then never
+	 * enforced with a key set older than the store's. */
+	rc = cp_push_send_keys(p);
+	if (rc == 0)
+		rc = cp_push_resync(p);
 	if (rc < 0)
 		cp_push_disconnect(p, rc);
 	cp_push_notify(p);
+}
+
+static int
+cp_push_keys_dirty(struct cp_push *p)
+{
+	int dirty;
+
+	pthread_mutex_lock(&p->mu);
+	dirty = p->keys_dirty;
+	pthread_mutex_unlock(&p->mu);
+	return dirty;
 }
 
 static int
@@ -626,6 +757,8 @@ cp_push_main(void *arg)
 			cp_push_update_acks(p, cp_now_us());
 		if (rc == 0)
 			rc = cp_push_send_queue(p);
+		if (rc == 0 && cp_push_keys_dirty(p))
+			rc = cp_push_send_keys(p);
 		if (rc == 0)
 			rc = cp_push_serve_stats(p);
 		/* Acks read while sending or waiting for counters. */

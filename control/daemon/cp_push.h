@@ -17,9 +17,22 @@
  * carries, so acked_seq below is a store seq: every change up to it is
  * applied by the dataplane and visible to every worker.
  *
+ * Store seqs that change no table entry (a sender key issued, an auth
+ * epoch rotated or retired) are queued too, without an op: each counts as
+ * applied once the dataplane acks the last table message sent before it.
+ *
  * Overflow. While no dataplane is connected nothing is queued (the resync
  * on connect carries everything). If the queue grows past queue_max changes
  * (a slow dataplane), it is dropped and a full resync is sent instead.
+ *
+ * Auth keys. After every HELLO, before the resync, and whenever the event
+ * loop says the auth epoch state changed (cp_push_keys_changed), the thread
+ * reads that state from the store and sends the live epochs' K_auth as one
+ * AUTH_KEYS message (or_chan_send_auth_keys: the message is wiped once
+ * sent, so is the thread's copy). Its ACK is tracked like a BATCH's; an
+ * ERROR for it (a dataplane that predates AUTH_KEYS answers EOPNOTSUPP)
+ * marks the set refused, is logged (never a key byte) and leaves the
+ * connection up. The keys_* fields of cp_push_info say where it stands.
  */
 #ifndef CP_PUSH_H
 #define CP_PUSH_H
@@ -28,6 +41,7 @@
 
 #include "optroute/chan.h"
 
+#include "../lib/keys.h"
 #include "../lib/store.h"
 
 struct cp_push;
@@ -35,8 +49,17 @@ struct cp_push;
 struct cp_push_conf {
 	const char *chan_path;
 	struct or_store *store;
+	const struct or_keys *keys; /* NULL: no AUTH_KEYS are sent */
 	unsigned retry_ms;
 	unsigned queue_max;
+};
+
+/* Where the auth key set of this connection stands (keys_state). */
+enum cp_keys_state {
+	CP_KEYS_NONE = 0,    /* none sent on this connection (or none) */
+	CP_KEYS_PENDING = 1, /* sent, not acked yet */
+	CP_KEYS_ACKED = 2,   /* every worker verifies with it */
+	CP_KEYS_REFUSED = 3, /* the dataplane answered ERROR keys_error */
 };
 
 /* Counters and state; any field may be slightly stale. */
@@ -56,6 +79,13 @@ struct cp_push_info {
 	uint64_t dp_errors;      /* ERROR messages from the dataplane */
 	uint64_t generation;     /* generation of the last resync sent */
 	uint64_t dp_workers;     /* from the dataplane's HELLO */
+	uint64_t keys_state;     /* enum cp_keys_state */
+	uint64_t keys_seq;       /* auth state seq of the set last sent */
+	uint64_t keys_error;     /* errno of a refusal, else 0 */
+	uint64_t keys_acked;     /* 1 once any set was acked (any connection) */
+	uint64_t keys_acked_seq; /* highest auth state seq acked, ever */
+	uint64_t keys_sent;      /* AUTH_KEYS messages sent */
+	uint64_t keys_refused;   /* AUTH_KEYS refused by the dataplane */
 };
 
 int cp_push_start(const struct cp_push_conf *conf, struct cp_push **out);
@@ -64,10 +94,20 @@ int cp_push_start(const struct cp_push_conf *conf, struct cp_push **out);
 void cp_push_stop(struct cp_push *p);
 
 /* Queues n committed changes: change i has store seq first_seq + i and
- * result res[i] (rec 0 = delete). 0 or -ENOMEM (then a resync is forced). */
+ * result res[i] (rec 0 = delete; an OR_ACT_KEY change has no op). 0 or
+ * -ENOMEM (then a resync is forced). */
 int cp_push_enqueue(struct cp_push *p, uint64_t first_seq,
 		    const struct or_change *ch,
 		    const struct or_change_result *res, unsigned n);
+
+/* Queues a committed store seq that changes no table entry (an auth epoch
+ * rotation or retirement). 0 or -ENOMEM (then a resync is forced). */
+int cp_push_enqueue_none(struct cp_push *p, uint64_t seq);
+
+/* The auth epoch state in the store changed (committed): the thread sends
+ * the new key set (if a dataplane is connected; else it is sent after the
+ * next HELLO anyway). */
+void cp_push_keys_changed(struct cp_push *p);
 
 /* Asks the dataplane for its counters (flags: OR_CHAN_STATS_F_CLEAR clears
  * them after reading); the answer comes back through cp_push_take_stats()

@@ -21,6 +21,7 @@ enum {
 	F_ACTION = 1u << 11,
 	F_LINES = 1u << 12,
 	F_FIRST_LINE = 1u << 13,
+	F_PUBKEY = 1u << 14,
 };
 
 #define F_COMMON (F_V | F_ID | F_CMD)
@@ -37,6 +38,7 @@ static const struct {
 	{ "method", F_METHOD }, { "wait", F_WAIT },
 	{ "clear", F_CLEAR },   { "action", F_ACTION },
 	{ "lines", F_LINES },   { "first_line", F_FIRST_LINE },
+	{ "pubkey", F_PUBKEY },
 };
 
 static unsigned
@@ -45,7 +47,9 @@ cp_req_allowed(enum or_mgmt_cmd c)
 	switch (c) {
 	case OR_MGMT_CMD_OPTIN:
 		return F_COMMON | F_SUBJECT | F_NODE | F_NOTICE | F_METHOD |
-		       F_WAIT;
+		       F_WAIT | F_PUBKEY;
+	case OR_MGMT_CMD_REKEY:
+		return F_COMMON | F_SUBJECT | F_METHOD | F_PUBKEY;
 	case OR_MGMT_CMD_OPTOUT:
 	case OR_MGMT_CMD_ERASE:
 		return F_COMMON | F_SUBJECT | F_NOTICE | F_METHOD | F_WAIT;
@@ -211,6 +215,19 @@ cp_req_options(struct cp_req *r, unsigned present, char *msg)
 		if (!json_is_boolean(v))
 			CP_FAIL(BAD_REQUEST, "field 'clear' must be a boolean");
 		r->clear = json_is_true(v);
+	}
+	if (present & F_PUBKEY) {
+		/* Decoded by the action: here only its shape. */
+		v = json_object_get(r->root, "pubkey");
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > CP_REQ_PUBKEY_MAX)
+			CP_FAIL(BAD_REQUEST, "field 'pubkey' must be a string of "
+					     "1 to %d characters (base64 of a "
+					     "32-byte X25519 public key)",
+				CP_REQ_PUBKEY_MAX);
+		r->pubkey = v;
+	} else if (r->cmd == OR_MGMT_CMD_REKEY) {
+		CP_FAIL(BAD_REQUEST, "command 'rekey' needs 'pubkey'");
 	}
 	return OR_MGMT_OK;
 }

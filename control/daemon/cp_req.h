@@ -39,11 +39,15 @@ struct cp_req {
 	int wait;
 	int clear;               /* stats */
 	int optin;               /* import: 1 = optin, 0 = optout */
+	json_t *pubkey;          /* optin, rekey: the phone's X25519 key
+				  * (base64 string, not decoded yet) */
 	json_t *lines;           /* import: array of strings */
 	uint64_t first_line;     /* import: number of lines[0] in the file */
 };
 
 #define CP_REQ_MSG_LEN 160
+/* Longest "pubkey": base64 of 32 bytes is 43 or 44 characters. */
+#define CP_REQ_PUBKEY_MAX 64
 
 /* Parses buf[0..len) (one line, no newline). Returns OR_MGMT_OK and fills
  * req, or an error code with a message in msg; on error req->id is still

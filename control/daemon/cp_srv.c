@@ -126,6 +126,7 @@ cp_commit(struct cp_srv *s)
 			cp_committed(s, p, seq);
 			continue;
 		}
+		cp_act_not_committed(p->reply);
 		cp_pend_error(s, p, OR_MGMT_E_STORE, err.msg);
 	}
 }
@@ -154,11 +155,15 @@ cp_send_error(struct cp_srv *s, struct cp_client *cl, json_t *id,
 	cp_reply_now(s, cl, r);
 }
 
+/* Requests that must see every change received before them: reads, and
+ * the auth epoch changes (their seqs follow the group's, and the group's
+ * keys were issued under the state before them). */
 static int
 cp_reads_store(enum or_mgmt_cmd c)
 {
 	return c == OR_MGMT_CMD_STATUS || c == OR_MGMT_CMD_AUDIT ||
-	       c == OR_MGMT_CMD_STATS;
+	       c == OR_MGMT_CMD_STATS || c == OR_MGMT_CMD_REKEY ||
+	       c == OR_MGMT_CMD_ROTATE || c == OR_MGMT_CMD_RETIRE;
 }
 
 static void
@@ -195,7 +200,8 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	room = cp_act_room(&req);
 	if (d->pending >= d->cfg->max_pending &&
 	    (room > 0 || req.cmd == OR_MGMT_CMD_STATS ||
-	     req.cmd == OR_MGMT_CMD_TABLE)) {
+	     req.cmd == OR_MGMT_CMD_TABLE || req.cmd == OR_MGMT_CMD_ROTATE ||
+	     req.cmd == OR_MGMT_CMD_RETIRE)) {
 		cp_send_error(s, cl, req.id, OR_MGMT_E_BUSY,
 			      "too many requests in progress; retry later");
 		cp_req_free(&req);
@@ -254,6 +260,13 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 		rc = cp_push_request_stats(d->push, p->cookie, dp_flags);
 		if (rc != 0)
 			cp_pend_dp_stats(s, p, rc, NULL, 0);
+		return;
+	case CP_NEXT_KEYS:
+		p = cp_pend_new(s, cl, a.reply, cmd, P_KEYS);
+		if (p == NULL)
+			break;
+		p->seq = a.keys_seq;
+		p->deadline_ms = cp_now_ms() + d->cfg->wait_timeout_ms;
 		return;
 	}
 	cp_reply_error(s, a.reply, OR_MGMT_E_INTERNAL, "out of memory");
@@ -527,7 +540,7 @@ cp_srv_close(struct cp_srv *s)
 	while (s->pends != NULL) {
 		struct cp_pend *p = s->pends;
 
-		if (p->kind == P_WAIT)
+		if (p->kind == P_WAIT || p->kind == P_KEYS)
 			json_object_set_new(p->reply, "committed", json_true());
 		cp_pend_error(s, p, OR_MGMT_E_SHUTTING_DOWN,
 			      "the control plane is shutting down");

@@ -28,6 +28,8 @@ enum cp_pend_kind {
 	P_WAIT,   /* committed, waits for the dataplane's ack */
 	P_DP,     /* waits for the dataplane's counters */
 	P_JOB,    /* waits for an audit verification (cp_job.h) */
+	P_KEYS,   /* rotate/retire: waits until the dataplane enforces the
+		   * auth key set of seq (cp_act_keys_settled) */
 };
 
 /* A request whose reply is not sent yet. */
@@ -39,8 +41,9 @@ struct cp_pend {
 	enum cp_pend_kind kind;
 	unsigned ch_first, ch_n; /* P_COMMIT: its changes in the group */
 	int wait;
-	uint64_t seq;            /* P_WAIT: highest seq to be acked */
-	uint64_t deadline_ms;    /* P_WAIT, P_DP */
+	uint64_t seq;            /* P_WAIT: highest seq to be acked;
+				  * P_KEYS: the auth state's seq */
+	uint64_t deadline_ms;    /* P_WAIT, P_DP, P_KEYS */
 	uint64_t cookie;         /* P_DP; P_JOB: the job it needs */
 	uint64_t recv_us;        /* request line complete (cp_now_us) */
 	uint64_t commit_us;      /* its changes committed (cp_now_us) */

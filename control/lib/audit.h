@@ -23,6 +23,13 @@
  *
  * A per-token index (dupsort token -> seq) makes one subject's history an
  * O(k log n) read.
+ *
+ * Besides consent changes the trail records sender keys (store.h): a key
+ * issued to a subject (OR_ACT_KEY, under its token, epoch = the auth epoch
+ * of the key; nothing of the key itself), and the appliance's auth epoch
+ * rotations and retirements (OR_ACT_ROTATE, OR_ACT_RETIRE) under the
+ * all-zero token, which no number ever has, so that every entry keeps its
+ * index row and or_audit_subject() of the zero token is the epoch history.
  */
 #ifndef OR_AUDIT_H
 #define OR_AUDIT_H
@@ -45,7 +52,9 @@ struct or_audit_entry {
 	struct or_token token;
 	uint8_t action;          /* enum or_action (store.h) */
 	uint8_t method;          /* enum or_method (store.h) */
-	uint8_t epoch;
+	uint8_t epoch;           /* token key epoch; auth epoch for OR_ACT_KEY,
+				  * OR_ACT_ROTATE (new current) and
+				  * OR_ACT_RETIRE (the retired one) */
 	uint8_t flags;           /* OR_CFLAG_* of the record after */
 	uint16_t node;           /* node of the record after */
 	uint32_t notice_version;

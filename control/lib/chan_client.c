@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "optroute/chan_client.h"
 #include "token.h"
 
@@ -537,6 +539,38 @@ or_chan_resync(struct or_chan_client *c, uint64_t generation,
 	if (rc == 0)
 		rc = or_chan_resync_end(c, generation, seq);
 	return rc;
+}
+
+int
+or_chan_send_auth_keys(struct or_chan_client *c,
+		       const struct or_chan_auth_key *keys, unsigned count,
+		       uint64_t *seq)
+{
+	struct or_chan_auth_keys m;
+	int rc;
+
+	if (count > OR_CHAN_AUTH_MAX_EPOCHS || (count > 0 && keys == NULL) ||
+	    (count == 2 && keys[0].epoch == keys[1].epoch))
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	m.h.type = OR_CHAN_AUTH_KEYS;
+	m.h.len = sizeof(m);
+	m.seq = c->next_seq;
+	m.version = OR_CHAN_AUTH_KEYS_VERSION;
+	m.count = count;
+	for (unsigned i = 0; i < count; i++) {
+		m.keys[i].epoch = keys[i].epoch;
+		memcpy(m.keys[i].key, keys[i].key, sizeof(m.keys[i].key));
+	}
+	rc = chan_send(c, &m, sizeof(m));
+	/* The only message with key material: no copy stays behind. */
+	sodium_memzero(&m, sizeof(m));
+	if (rc < 0)
+		return rc;
+	c->sent_seq = c->next_seq++;
+	if (seq != NULL)
+		*seq = c->sent_seq;
+	return 0;
 }
 
 int

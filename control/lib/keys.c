@@ -17,6 +17,8 @@
 
 #include <sodium.h>
 
+#include "optroute/auth.h"
+
 #include "keys_priv.h"
 #include "token.h"
 
@@ -30,6 +32,7 @@
  * mlock'ed, read-only after load). */
 struct keys_secret {
 	uint8_t sub[N_EPOCHS][OR_SUBKEY_LEN];
+	struct or_auth_key auth[N_EPOCHS]; /* K_auth[e] */
 	uint8_t box_sk[crypto_box_SECRETKEYBYTES];
 };
 
@@ -48,11 +51,40 @@ _Static_assert(sizeof(OR_KDF_CTX_TOKEN) - 1 == crypto_kdf_CONTEXTBYTES,
 	       "kdf context");
 _Static_assert(sizeof(OR_KDF_CTX_SEAL) - 1 == crypto_kdf_CONTEXTBYTES,
 	       "kdf context");
+_Static_assert(sizeof(OR_AUTH_KDF_CTX) - 1 == crypto_kdf_CONTEXTBYTES,
+	       "kdf context");
+_Static_assert(OR_AUTH_KEY_LEN >= crypto_kdf_BYTES_MIN, "K_auth size");
+_Static_assert(OR_SEALED_KEY_LEN == OR_AUTH_KEY_LEN + crypto_box_SEALBYTES,
+	       "sealed key size");
 
 const uint8_t *
 or_keys_subkey(const struct or_keys *k, uint8_t epoch)
 {
 	return k->sec->sub[epoch];
+}
+
+const struct or_auth_key *
+or_keys_auth(const struct or_keys *k, uint8_t epoch)
+{
+	return &k->sec->auth[epoch];
+}
+
+int
+or_keys_seal_sender_key(const struct or_keys *k, uint8_t epoch,
+			const struct or_token *sender,
+			const uint8_t pk[OR_SEAL_PK_LEN],
+			uint8_t out[OR_SEALED_KEY_LEN])
+{
+	struct or_auth_key ks;
+	int rc;
+
+	rc = or_auth_sender_key(&k->sec->auth[epoch], sender, &ks);
+	/* libsodium refuses a public key of low order (e.g. all zeros). */
+	if (rc == 0 && crypto_box_seal(out, ks.b, sizeof(ks.b), pk) != 0)
+		rc = -EINVAL;
+	/* K_sender exists only here, for the time of one seal. */
+	sodium_memzero(&ks, sizeof(ks));
+	return rc;
 }
 
 int
@@ -253,9 +285,12 @@ or_keys_load(const char *path, struct or_keys **out, struct or_err *err)
 	rc = read_master(path, master, err);
 	if (rc < 0)
 		goto fail;
-	for (unsigned e = 0; e < N_EPOCHS; e++)
+	for (unsigned e = 0; e < N_EPOCHS; e++) {
 		crypto_kdf_derive_from_key(k->sec->sub[e], OR_SUBKEY_LEN, e,
 					   OR_KDF_CTX_TOKEN, master);
+		crypto_kdf_derive_from_key(k->sec->auth[e].b, OR_AUTH_KEY_LEN,
+					   e, OR_AUTH_KDF_CTX, master);
+	}
 	crypto_kdf_derive_from_key(seed, sizeof(seed), 0, OR_KDF_CTX_SEAL,
 				   master);
 	crypto_box_seed_keypair(k->box_pk, k->sec->box_sk, seed);
@@ -340,9 +375,8 @@ out:
 }
 
 int
-or_token_from_sealed_b64(const struct or_keys *k, uint8_t epoch,
-			 const char *b64, size_t b64_len, struct or_token *out,
-			 struct or_err *err)
+or_base64_decode(const char *b64, size_t b64_len, uint8_t *out, size_t cap,
+		 size_t *out_len)
 {
 	static const int variants[] = {
 		sodium_base64_VARIANT_ORIGINAL,
@@ -350,9 +384,25 @@ or_token_from_sealed_b64(const struct or_keys *k, uint8_t epoch,
 		sodium_base64_VARIANT_URLSAFE,
 		sodium_base64_VARIANT_URLSAFE_NO_PADDING,
 	};
+	const char *end;
+
+	if (or_crypto_init() < 0)
+		return -EIO;
+	for (unsigned i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+		if (sodium_base642bin(out, cap, b64, b64_len, NULL, out_len,
+				      &end, variants[i]) == 0 &&
+		    end == b64 + b64_len)
+			return 0;
+	return -EINVAL;
+}
+
+int
+or_token_from_sealed_b64(const struct or_keys *k, uint8_t epoch,
+			 const char *b64, size_t b64_len, struct or_token *out,
+			 struct or_err *err)
+{
 	uint8_t bin[OR_SEALED_MAX];
 	size_t bin_len;
-	const char *end;
 
 	if (or_crypto_init() < 0) {
 		or_err_set(err, "libsodium initialisation failed");
@@ -366,13 +416,8 @@ or_token_from_sealed_b64(const struct or_keys *k, uint8_t epoch,
 		or_err_set(err, "sealed number too long");
 		return -EINVAL;
 	}
-	for (unsigned i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
-		if (sodium_base642bin(bin, sizeof(bin), b64, b64_len, NULL,
-				      &bin_len, &end, variants[i]) == 0 &&
-		    end == b64 + b64_len)
-			return or_token_from_sealed(k, epoch, bin, bin_len, out,
-						    err);
-	}
+	if (or_base64_decode(b64, b64_len, bin, sizeof(bin), &bin_len) == 0)
+		return or_token_from_sealed(k, epoch, bin, bin_len, out, err);
 	or_err_set(err, "sealed number is not valid base64");
 	return -EINVAL;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The appliance's secrets: master key file, per-epoch token sub-keys, and
- * the X25519 keypair that phones seal their numbers to.
- * Specification: docs/privacy.md ("Tokens", "Master key", "Sealed numbers").
+ * The appliance's secrets: master key file, per-epoch token sub-keys, the
+ * X25519 keypair that phones seal their numbers to, and the per-epoch
+ * sender authentication keys K_auth (include/optroute/auth.h).
+ * Specification: docs/privacy.md ("Tokens", "Master key", "Sealed numbers",
+ * "Sender keys").
  *
  * Master key file: exactly 64 hex digits (32 bytes), optionally followed
  * by one '\n'; nothing else. Mode must not grant any permission to group
@@ -12,11 +14,13 @@
  * Everything derived from it is derived once, at load:
  *   sub-key(e)  = crypto_kdf_derive_from_key(32, e, "optroute", master)
  *                 for e = 0..255 (8 KiB)
+ *   K_auth[e]   = crypto_kdf_derive_from_key(16, e, "optrauth", master)
+ *                 for e = 0..255 (4 KiB)
  *   seal seed   = crypto_kdf_derive_from_key(32, 0, "optrseal", master)
  *   (pk, sk)    = crypto_box_seed_keypair(seal seed)
  * so the sealing keypair needs no second secret file and is the same on
  * every appliance sharing the master key. All secret bytes (master, sub-
- * keys, sk) live in sodium_malloc() memory (guard pages, mlock'ed), made
+ * keys, K_auth, sk) live in sodium_malloc() memory (guard pages, mlock'ed), made
  * read-only with sodium_mprotect_readonly() after load and wiped by
  * or_keys_free(). The master key itself is wiped right after derivation.
  *
@@ -29,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "optroute/auth.h"
 #include "optroute/consent.h"
 
 #include "or_err.h"
@@ -42,6 +47,9 @@
 #define OR_SEALED_B64_MAX (((OR_SEALED_MAX + 2) / 3) * 4 + 1)
 #define OR_PK_HEX_BUFSZ (2 * OR_SEAL_PK_LEN + 1)
 #define OR_PK_B64_BUFSZ 45                     /* 44 chars + NUL */
+/* A K_sender sealed to a phone's X25519 key: 16 + crypto_box_SEALBYTES. */
+#define OR_SEALED_KEY_LEN (OR_AUTH_KEY_LEN + OR_SEAL_OVERHEAD)
+#define OR_SEALED_KEY_B64_BUFSZ (((OR_SEALED_KEY_LEN + 2) / 3) * 4 + 1)
 
 struct or_keys;
 
@@ -59,6 +67,22 @@ int or_keys_load(const char *path, struct or_keys **out, struct or_err *err);
 
 /* Wipes and frees. NULL is fine. */
 void or_keys_free(struct or_keys *k);
+
+/* K_auth[epoch], read-only, in the keys' locked memory: valid until
+ * or_keys_free(). Never copy it anywhere but into a buffer that is wiped
+ * after use (the channel's AUTH_KEYS message). */
+const struct or_auth_key *or_keys_auth(const struct or_keys *k,
+				       uint8_t epoch);
+
+/* Issues a sender key: K_sender = or_auth_sender_key(K_auth[epoch],
+ * sender), sealed with crypto_box_seal() to the phone's X25519 public key
+ * pk into out. K_sender exists only in a stack buffer of this function,
+ * wiped before it returns. 0, -EINVAL (pk is not a usable X25519 key, e.g.
+ * of low order), -EIO. */
+int or_keys_seal_sender_key(const struct or_keys *k, uint8_t epoch,
+			    const struct or_token *sender,
+			    const uint8_t pk[OR_SEAL_PK_LEN],
+			    uint8_t out[OR_SEALED_KEY_LEN]);
 
 /* 1 if the key memory is mlock'ed, 0 if mlock failed (RLIMIT_MEMLOCK too
  * low): the keys still work but could be swapped out; log a warning. */
@@ -86,6 +110,12 @@ int or_token_from_sealed(const struct or_keys *k, uint8_t epoch,
 int or_token_from_sealed_b64(const struct or_keys *k, uint8_t epoch,
 			     const char *b64, size_t b64_len,
 			     struct or_token *out, struct or_err *err);
+
+/* Decodes base64 as it may arrive in JSON: standard or URL-safe alphabet,
+ * padding optional, nothing else around it. 0 (*out_len bytes at out), or
+ * -EINVAL (not base64, or more than cap bytes), -EIO. */
+int or_base64_decode(const char *b64, size_t b64_len, uint8_t *out,
+		     size_t cap, size_t *out_len);
 
 /* Client side (optroutectl, tests): validates number[0..len) as E.164 and
  * seals it to pk into out (cap >= len + OR_SEAL_OVERHEAD); *out_len gets

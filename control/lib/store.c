@@ -106,22 +106,22 @@ or_meta_get_u64(const struct or_store *s, MDB_txn *txn, const char *key,
 	return 0;
 }
 
-static int
-meta_put(struct or_store *s, MDB_txn *txn, const char *key, const void *p,
-	 size_t len)
+int
+or_meta_put(struct or_store *s, MDB_txn *txn, const char *key, const void *p,
+	    size_t len)
 {
 	MDB_val k = { strlen(key), (void *)key }, d = { len, (void *)p };
 
 	return mdb_put(txn, s->db_meta, &k, &d, 0);
 }
 
-static int
-meta_put_u64(struct or_store *s, MDB_txn *txn, const char *key, uint64_t v)
+int
+or_meta_put_u64(struct or_store *s, MDB_txn *txn, const char *key, uint64_t v)
 {
 	uint8_t b[8];
 
 	or_put_le64(b, v);
-	return meta_put(s, txn, key, b, sizeof(b));
+	return or_meta_put(s, txn, key, b, sizeof(b));
 }
 
 /* Opens the named databases and checks (or, when writable and new, sets)
@@ -154,7 +154,7 @@ store_init_dbs(struct or_store *s, struct or_err *err)
 	rc = mdb_get(txn, s->db_meta, &k, &d);
 	if (rc == MDB_NOTFOUND && !s->read_only) {
 		or_put_le32(fmt, OR_STORE_FORMAT);
-		rc = meta_put(s, txn, OR_META_FORMAT, fmt, sizeof(fmt));
+		rc = or_meta_put(s, txn, OR_META_FORMAT, fmt, sizeof(fmt));
 	} else if (rc == 0 && (d.mv_size != sizeof(fmt) ||
 			       or_get_le32(d.mv_data) != OR_STORE_FORMAT)) {
 		mdb_txn_abort(txn);
@@ -257,7 +257,7 @@ changes_check(const struct or_node_policy *pol, const struct or_change *ch,
 	for (unsigned i = 0; i < n; i++) {
 		const struct or_change *c = &ch[i];
 
-		if (c->action < 1 || c->action > OR_ACT_MAX) {
+		if (c->action < 1 || c->action > OR_ACT_CHANGE_MAX) {
 			or_err_set(err, "change %u: unknown action %u", i,
 				   c->action);
 			return -EINVAL;
@@ -288,8 +288,8 @@ changes_check(const struct or_node_policy *pol, const struct or_change *ch,
 	return 0;
 }
 
-static uint64_t
-now_ms(void)
+uint64_t
+or_store_now_ms(void)
 {
 	struct timespec ts;
 
@@ -374,6 +374,10 @@ apply_sort(struct or_store *s, const struct or_change *ch, unsigned n)
 	return 0;
 }
 
+/* apply_record's verdict on a key issued to a subject that is not opted
+ * in (not an LMDB code: those are negative). */
+#define APPLY_NOT_IN 1
+
 /* One change's record, through the consent cursor. One B-tree search per
  * change: the put of a new record is tried first (the common case of a
  * first opt-in); if the token exists LMDB returns its record instead and
@@ -388,6 +392,22 @@ apply_record(const struct or_node_policy *pol, MDB_cursor *cur,
 	uint8_t buf[OR_REC_VAL_LEN];
 	int rc, have_old;
 
+	if (c->action == OR_ACT_KEY) {
+		/* Audited, not stored: the record stays as it is. */
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+		if (rc == MDB_NOTFOUND)
+			return APPLY_NOT_IN;
+		if (rc != 0)
+			return rc;
+		if (or_rec_decode(&v, &old) < 0)
+			return MDB_CORRUPTED;
+		if (old.state != OR_STATE_IN)
+			return APPLY_NOT_IN;
+		o->prev_rec = o->rec = or_consent_rec(&old);
+		o->node = old.node;
+		o->flags = old.flags;
+		return 0;
+	}
 	if (c->action == OR_ACT_ERASE) {
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
 		if (rc != 0 && rc != MDB_NOTFOUND)
@@ -524,7 +544,7 @@ or_store_apply(struct or_store *s, const struct or_node_policy *pol,
 	rc = changes_check(pol, ch, n, err);
 	if (rc < 0)
 		return rc;
-	t_now = now_ms();
+	t_now = or_store_now_ms();
 
 	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc != 0)
@@ -542,6 +562,13 @@ or_store_apply(struct or_store *s, const struct or_node_policy *pol,
 		goto abort;
 	}
 	rc = apply_all(s, txn, pol, ch, n, last, t_now, head, cnt, &bad);
+	if (rc == APPLY_NOT_IN) {
+		or_err_set(err,
+			   "change %u: a key is issued only to an opted-in subject",
+			   bad);
+		rc = -EINVAL;
+		goto abort;
+	}
 	if (rc != 0) {
 		char what[48];
 
@@ -549,10 +576,10 @@ or_store_apply(struct or_store *s, const struct or_node_policy *pol,
 		rc = or_store_errno(rc, what, err);
 		goto abort;
 	}
-	if ((rc = meta_put_u64(s, txn, OR_META_LAST_SEQ, last + n)) ||
-	    (rc = meta_put(s, txn, OR_META_HEAD, head, sizeof(head))) ||
-	    (rc = meta_put_u64(s, txn, OR_META_N_IN, cnt[0])) ||
-	    (rc = meta_put_u64(s, txn, OR_META_N_OUT, cnt[1]))) {
+	if ((rc = or_meta_put_u64(s, txn, OR_META_LAST_SEQ, last + n)) ||
+	    (rc = or_meta_put(s, txn, OR_META_HEAD, head, sizeof(head))) ||
+	    (rc = or_meta_put_u64(s, txn, OR_META_N_IN, cnt[0])) ||
+	    (rc = or_meta_put_u64(s, txn, OR_META_N_OUT, cnt[1]))) {
 		rc = or_store_errno(rc, "store: write meta", err);
 		goto abort;
 	}

@@ -53,8 +53,16 @@ enum or_action {
 			    * withdrawal is kept so it is never lost) */
 	OR_ACT_ERASE = 3,  /* record deleted (right to erasure); the audit
 			    * trail keeps the token and the event */
+	OR_ACT_KEY = 4,    /* a sender key of auth epoch `epoch` was issued
+			    * to the token (record unchanged; it must be IN) */
+	/* The appliance's own events, written by or_store_auth_rotate() /
+	 * _retire() only, under the all-zero token (OR_AUDIT_APPLIANCE): */
+	OR_ACT_ROTATE = 5, /* auth epoch `epoch` became the current one */
+	OR_ACT_RETIRE = 6, /* auth epoch `epoch` (the previous) retired */
 };
-#define OR_ACT_MAX OR_ACT_ERASE
+#define OR_ACT_MAX OR_ACT_RETIRE
+/* The actions or_store_apply() takes. */
+#define OR_ACT_CHANGE_MAX OR_ACT_KEY
 
 /* One consent record as stored. */
 struct or_consent {
@@ -102,9 +110,10 @@ uint16_t or_node_pick(const struct or_node_policy *p,
 /* One requested change. */
 struct or_change {
 	struct or_token token;
-	uint8_t action;          /* enum or_action */
+	uint8_t action;          /* enum or_action, 1..OR_ACT_CHANGE_MAX */
 	uint8_t method;          /* enum or_method */
-	uint8_t epoch;           /* key epoch of token */
+	uint8_t epoch;           /* key epoch of token; OR_ACT_KEY: the auth
+				  * epoch of the key issued */
 	/* OPTIN only: -1 = keep a pinned node, else ask the policy;
 	 * 0..65535 = this node, and the record becomes PINNED.
 	 * Must be -1 for OPTOUT and ERASE (they keep the node). */
@@ -117,7 +126,8 @@ struct or_change {
 struct or_change_result {
 	uint64_t seq;      /* its change sequence number */
 	uint32_t rec;      /* record after: push as upsert; 0 = erased,
-			    * push as delete */
+			    * push as delete (OR_ACT_KEY: the unchanged
+			    * record, nothing to push) */
 	uint32_t prev_rec; /* record before, 0 if there was none */
 };
 
@@ -152,6 +162,9 @@ void or_store_close(struct or_store *s);
  * what to push to the dataplane, and everything is on disk. n == 0 is a
  * no-op (0, *first_seq = 0). pol may be NULL if no change is an opt-in
  * without an explicit node.
+ * OR_ACT_KEY changes no record and fails the group (-EINVAL, "change 3:
+ * a key is issued only to an opted-in subject") unless the token's record
+ * is IN at that point of the group.
  * Errors: -EINVAL, -E2BIG (n > OR_STORE_APPLY_MAX), -ENOSPC (map full:
  * raise map_size), -EROFS, -EBADMSG (corrupt record), -EIO. */
 int or_store_apply(struct or_store *s, const struct or_node_policy *pol,
@@ -203,8 +216,42 @@ struct or_store_stats {
 int or_store_stats(struct or_store *s, struct or_store_stats *st,
 		   struct or_err *err);
 
-/* Names for JSON and the CLI ("optin", "optout", "erase"; "app",
- * "sealed", "provisioning", "import", "operator"); NULL if unknown. */
+/* Sender authentication epochs (include/optroute/auth.h): at most two are
+ * live, the current one and, after a rotation until it is retired, the
+ * previous one. Durable in the meta DB; a fresh store is {current 0, no
+ * previous, seq 0}. Each rotation and retirement is one write transaction
+ * of its own: the new state, its audit entry (OR_ACT_ROTATE with the new
+ * current epoch, OR_ACT_RETIRE with the retired one, under the all-zero
+ * token, method operator) and the next change seq. */
+struct or_auth_state {
+	uint8_t current;
+	uint8_t has_previous; /* 1 while the previous epoch is live */
+	uint8_t previous;     /* valid if has_previous */
+	uint64_t seq;         /* change seq of the rotation or retirement
+			       * that made this state; 0 = never changed.
+			       * Grows with every change of the state, so
+			       * it also names the key set sent to the
+			       * dataplane. */
+};
+
+/* The state as committed. 0 or -errno (-EBADMSG: malformed). */
+int or_store_auth_get(struct or_store *s, struct or_auth_state *st,
+		      struct or_err *err);
+
+/* current := current + 1 (mod 256), previous := the old current. Refused
+ * with -EBUSY ("retire epoch N first") while a previous epoch is live.
+ * time_ms 0 = now. On 0, *st is the new state (st->seq its seq). */
+int or_store_auth_rotate(struct or_store *s, uint64_t time_ms,
+			 struct or_auth_state *st, struct or_err *err);
+
+/* Drops the previous epoch. -ENOENT ("no previous epoch to retire") if
+ * none is live. On 0, *st is the new state. */
+int or_store_auth_retire(struct or_store *s, uint64_t time_ms,
+			 struct or_auth_state *st, struct or_err *err);
+
+/* Names for JSON and the CLI ("optin", "optout", "erase", "key",
+ * "rotate", "retire"; "app", "sealed", "provisioning", "import",
+ * "operator"); NULL if unknown. */
 const char *or_action_name(unsigned action);
 const char *or_method_name(unsigned method);
 /* 0 or -EINVAL. */

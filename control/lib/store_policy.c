@@ -12,6 +12,9 @@ static const char *const action_names[] = {
 	[OR_ACT_OPTIN] = "optin",
 	[OR_ACT_OPTOUT] = "optout",
 	[OR_ACT_ERASE] = "erase",
+	[OR_ACT_KEY] = "key",
+	[OR_ACT_ROTATE] = "rotate",
+	[OR_ACT_RETIRE] = "retire",
 };
 
 static const char *const method_names[] = {

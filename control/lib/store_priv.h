@@ -29,6 +29,7 @@
 #define OR_META_HEAD "head"         /* 32 bytes: hash of that change */
 #define OR_META_N_IN "n_in"         /* u64: records in state IN */
 #define OR_META_N_OUT "n_out"       /* u64: records in state OUT */
+#define OR_META_AUTH "auth"         /* 16 bytes: auth epoch state */
 
 #define OR_STORE_FORMAT 1u
 
@@ -142,6 +143,15 @@ int or_rec_decode(const MDB_val *v, struct or_consent *c);
 /* Meta u64 (0 when absent). 0 or -errno. */
 int or_meta_get_u64(const struct or_store *s, MDB_txn *txn, const char *key,
 		    uint64_t *v);
+
+/* Puts a meta value in a write transaction. 0 or an LMDB error code. */
+int or_meta_put(struct or_store *s, MDB_txn *txn, const char *key,
+		const void *p, size_t len);
+int or_meta_put_u64(struct or_store *s, MDB_txn *txn, const char *key,
+		    uint64_t v);
+
+/* Unix ms now (CLOCK_REALTIME). */
+uint64_t or_store_now_ms(void);
 
 /* Reads the meta head in txn: last seq and its hash (zeros when the
  * trail is empty). 0, -EBADMSG (missing or malformed) or -errno. */

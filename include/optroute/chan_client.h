@@ -100,6 +100,20 @@ int or_chan_resync_end(struct or_chan_client *c, uint64_t generation,
 int or_chan_resync(struct or_chan_client *c, uint64_t generation,
 		   const struct or_chan_op *ops, size_t n, uint64_t *seq);
 
+/* Sends the live auth epochs' keys as one AUTH_KEYS message (include/
+ * optroute/chan.h): keys[0] the current epoch, keys[1] the previous one if
+ * count is 2; count 0 clears the dataplane's set. The message buffer is
+ * wiped after sending; keys stays the caller's to wipe. *seq (may be NULL)
+ * gets its seq: an ACK >= seq with no ERROR for it before means every
+ * worker verifies with exactly these keys. A dataplane that predates
+ * AUTH_KEYS answers ERROR EOPNOTSUPP without a seq (OR_CHAN_NO_SEQ) and
+ * does not take the seq, so a later ACK still covers it: the ERROR, read
+ * before that ACK, is what tells. 0 or -errno (-EINVAL: count > 2 or two
+ * equal epochs). */
+int or_chan_send_auth_keys(struct or_chan_client *c,
+			   const struct or_chan_auth_key *keys, unsigned count,
+			   uint64_t *seq);
+
 /* Waits until an ACK >= seq has arrived. 0, -ETIMEDOUT, -ECONNRESET.
  * ERRORs that arrive meanwhile are recorded (or_chan_take_errors) and do not
  * end the wait: the dataplane still acks a message it reported an error for. */

@@ -12,6 +12,17 @@
  *   {"v":1,"id":ID,"ok":false,"error":{"code":"...","message":"..."}}.
  * Error codes are the stable strings below; messages are for humans and never
  * contain a phone number.
+ *
+ * Sender keys (protocol version 2, include/optroute/auth.h): "optin" with
+ * "pubkey" (base64 of the phone's 32-byte X25519 public key) and "rekey"
+ * answer "key_epoch" and "sealed_key" = base64(crypto_box_seal(K_sender,
+ * pubkey)), K_sender of the issuing epoch: the current auth epoch once the
+ * dataplane has acked a key set holding it, until then the previous one.
+ * K_sender itself is never in a reply, the store, the audit trail or a log.
+ * "keys" shows the live epochs; "rotate" (refused with "conflict" while a
+ * previous epoch is live) and "retire" change them and answer once the
+ * dataplane enforces the new set ("enforced": true), or after
+ * wait_timeout_ms with "enforced": false and a "warning".
  */
 #ifndef OPTROUTE_MGMT_H
 #define OPTROUTE_MGMT_H
@@ -46,6 +57,10 @@
 	X(TABLE, "table", "the dataplane's consent table (entries, memory)") \
 	X(DATAPLANE, "dataplane", "channel state: connected, acked seq, lag")\
 	X(PUBKEY, "pubkey", "public key for sealed numbers")                 \
+	X(REKEY, "rekey", "issue an opted-in subject a new sealed sender key")\
+	X(KEYS, "keys", "auth epochs: current, previous, issuing, enforced") \
+	X(ROTATE, "rotate", "start a new auth epoch (the old one stays live)")\
+	X(RETIRE, "retire", "retire the previous auth epoch")                \
 	X(HELP, "help", "list the commands")                                 \
 	X(VERSION, "version", "daemon and protocol versions")
 
@@ -67,6 +82,8 @@ enum or_mgmt_cmd {
 	X(INVALID_NUMBER, "invalid_number") /* not E.164 */                  \
 	X(INVALID_TOKEN, "invalid_token")   /* not 32 hex digits */          \
 	X(INVALID_SEALED, "invalid_sealed") /* bad base64 or cannot open */  \
+	X(NOT_OPTED_IN, "not_opted_in")     /* rekey of a subject not in */  \
+	X(CONFLICT, "conflict")             /* rotate/retire not possible */ \
 	X(DATAPLANE_UNAVAILABLE, "dataplane_unavailable")                    \
 	X(TIMEOUT, "timeout")               /* wait for the ack timed out */ \
 	X(STORE, "store_error")                                              \

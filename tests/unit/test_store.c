@@ -239,9 +239,15 @@ test_invalid_changes(void)
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 2: unknown action"));
 	CU_ASSERT_EQUAL(first, 0);
-	ch[2] = chg(3, OR_ACT_ERASE + 1, -1);
+	ch[2] = chg(3, OR_ACT_CHANGE_MAX + 1, -1);
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
 			-EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 2: unknown action"));
+	/* The appliance's own events are not changes of a subject. */
+	ch[2] = chg(3, OR_ACT_ROTATE, -1);
+	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
+			-EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 2: unknown action"));
 	ch[2] = chg(3, OR_ACT_OPTIN, -1);
 	ch[2].method = 0;
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Sender authentication epochs in the consent store (store.h: struct
+ * or_auth_state): the durable state and its two transitions, each audited
+ * in the same write transaction (docs/consent-store.md, "Auth epochs").
+ */
+#include <errno.h>
+
+#include "store_priv.h"
+
+/* Meta value OR_META_AUTH: format u8 (1), current u8, has_previous u8,
+ * previous u8, reserved u32 (0), seq u64; little-endian. */
+#define AUTH_VAL_LEN 16
+#define AUTH_VAL_FMT 1u
+
+static int
+auth_read(const struct or_store *s, MDB_txn *txn, struct or_auth_state *st)
+{
+	MDB_val k = { strlen(OR_META_AUTH), (void *)OR_META_AUTH }, v;
+	const uint8_t *b;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = mdb_get(txn, s->db_meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0; /* a fresh store: epoch 0, no previous */
+	if (rc != 0)
+		return or_store_errno(rc, "auth state", NULL);
+	b = v.mv_data;
+	if (v.mv_size != AUTH_VAL_LEN || b[0] != AUTH_VAL_FMT || b[2] > 1)
+		return -EBADMSG;
+	st->current = b[1];
+	st->has_previous = b[2];
+	st->previous = b[2] ? b[3] : 0;
+	st->seq = or_get_le64(b + 8);
+	return 0;
+}
+
+static int
+auth_write(struct or_store *s, MDB_txn *txn, const struct or_auth_state *st)
+{
+	uint8_t b[AUTH_VAL_LEN] = { AUTH_VAL_FMT, st->current, st->has_previous,
+				    st->has_previous ? st->previous : 0 };
+
+	or_put_le64(b + 8, st->seq);
+	return or_meta_put(s, txn, OR_META_AUTH, b, sizeof(b));
+}
+
+int
+or_store_auth_get(struct or_store *s, struct or_auth_state *st,
+		  struct or_err *err)
+{
+	MDB_txn *txn;
+	int rc;
+
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return or_store_errno(rc, "store: begin", err);
+	rc = auth_read(s, txn, st);
+	if (rc < 0)
+		or_err_set(err, "store: auth epoch state malformed");
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* The appliance event's audit entry and its index row (under the zero
+ * token, so that the chain keeps one index row per entry and
+ * or_audit_subject() of the zero token lists the epoch history). */
+static int
+auth_audit(struct or_store *s, MDB_txn *txn, uint64_t seq, uint64_t t,
+	   uint8_t action, uint8_t epoch, uint8_t head[OR_AUDIT_HASH_LEN])
+{
+	struct or_audit_entry e = {
+		.seq = seq,
+		.time_ms = t,
+		.action = action,
+		.method = OR_METHOD_OPERATOR,
+		.epoch = epoch,
+	};
+	MDB_cursor *acur = NULL, *icur = NULL;
+	int rc;
+
+	memcpy(e.prev_hash, head, OR_AUDIT_HASH_LEN);
+	if ((rc = mdb_cursor_open(txn, s->db_audit, &acur)) == 0 &&
+	    (rc = mdb_cursor_open(txn, s->db_audit_tok, &icur)) == 0 &&
+	    (rc = or_audit_append(acur, &e)) == 0)
+		rc = or_audit_index(icur, &e.token, seq);
+	if (icur != NULL)
+		mdb_cursor_close(icur);
+	if (acur != NULL)
+		mdb_cursor_close(acur);
+	if (rc == 0)
+		memcpy(head, e.hash, OR_AUDIT_HASH_LEN);
+	return rc;
+}
+
+static int
+auth_change(struct or_store *s, uint8_t action, uint64_t time_ms,
+	    struct or_auth_state *out, struct or_err *err)
+{
+	uint8_t head[OR_AUDIT_HASH_LEN], epoch;
+	struct or_auth_state st;
+	uint64_t last;
+	MDB_txn *txn;
+	int rc;
+
+	if (s->read_only) {
+		or_err_set(err, "store: opened read-only");
+		return -EROFS;
+	}
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc != 0)
+		return or_store_errno(rc, "store: begin", err);
+	if ((rc = or_audit_read_head(s, txn, &last, head)) < 0 ||
+	    (rc = auth_read(s, txn, &st)) < 0) {
+		or_err_set(err, "store: meta data, audit head or auth epoch state corrupt");
+		goto abort;
+	}
+	if (action == OR_ACT_ROTATE) {
+		if (st.has_previous) {
+			or_err_set(err,
+				   "epoch %u is still live beside the current epoch %u: retire epoch %u first",
+				   st.previous, st.current, st.previous);
+			rc = -EBUSY;
+			goto abort;
+		}
+		st.previous = st.current;
+		st.has_previous = 1;
+		st.current = (uint8_t)(st.current + 1);
+		epoch = st.current;
+	} else {
+		if (!st.has_previous) {
+			or_err_set(err, "no previous epoch to retire (only epoch %u is live)",
+				   st.current);
+			rc = -ENOENT;
+			goto abort;
+		}
+		epoch = st.previous;
+		st.has_previous = 0;
+		st.previous = 0;
+	}
+	st.seq = last + 1;
+	if ((rc = auth_audit(s, txn, st.seq,
+			     time_ms ? time_ms : or_store_now_ms(), action,
+			     epoch, head)) != 0 ||
+	    (rc = auth_write(s, txn, &st)) != 0 ||
+	    (rc = or_meta_put_u64(s, txn, OR_META_LAST_SEQ, st.seq)) != 0 ||
+	    (rc = or_meta_put(s, txn, OR_META_HEAD, head, sizeof(head))) != 0) {
+		rc = or_store_errno(rc, "store: auth epoch change", err);
+		goto abort;
+	}
+	/* The commit fsyncs: only now is the new state in force. */
+	rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		return or_store_errno(rc, "store: commit", err);
+	*out = st;
+	return 0;
+abort:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+or_store_auth_rotate(struct or_store *s, uint64_t time_ms,
+		     struct or_auth_state *st, struct or_err *err)
+{
+	return auth_change(s, OR_ACT_ROTATE, time_ms, st, err);
+}
+
+int
+or_store_auth_retire(struct or_store *s, uint64_t time_ms,
+		     struct or_auth_state *st, struct or_err *err)
+{
+	return auth_change(s, OR_ACT_RETIRE, time_ms, st, err);
+}
