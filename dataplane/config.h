@@ -27,9 +27,9 @@
 #define OR_CFG_DEFAULT_ENTRIES (1u << 20)
 #define OR_CFG_DEFAULT_DESC 1024
 /* docs/budget.md says why. */
-#define OR_CFG_DEFAULT_BUDGET_BURST 200
-#define OR_CFG_DEFAULT_BUDGET_REFILL 20
-#define OR_CFG_DEFAULT_BUDGET_SENDERS (1u << 20)
+#define OR_CFG_DEFAULT_BUDGET_BURST 300
+#define OR_CFG_DEFAULT_BUDGET_REFILL 15
+#define OR_CFG_DEFAULT_BUDGET_SENDERS 1000000u
 
 /* When the workers start polling RX ([dataplane] start_rx_after_sync). */
 enum or_cfg_rx_start {
