@@ -244,6 +244,15 @@ test_overdraw(void)
 #define M_SENDERS 40
 #define M_UNIT 3600000ll
 
+/* The model's permits in thousandths, rounded down. */
+static int64_t
+model_milli(int64_t units)
+{
+	if (units >= 0)
+		return units * 1000 / M_UNIT;
+	return -((-units * 1000 + M_UNIT - 1) / M_UNIT);
+}
+
 static void
 test_model(void)
 {
@@ -268,9 +277,7 @@ test_model(void)
 		units[i] = u < burst * M_UNIT ? u : burst * M_UNIT;
 		last[i] = now;
 		CU_ASSERT_EQUAL_FATAL(over(b, (uint64_t)i, now), units[i] < M_UNIT);
-		CU_ASSERT_EQUAL_FATAL(permits(b, i, now),
-				      units[i] >= 0 ? units[i] * 1000 / M_UNIT
-						    : -((-units[i] * 1000 + M_UNIT - 1) / M_UNIT));
+		CU_ASSERT_EQUAL_FATAL(permits(b, i, now), model_milli(units[i]));
 		if (i == 0)
 			CU_ASSERT_EQUAL_FATAL(over(solo, 0, now), units[0] < M_UNIT);
 		if (units[i] < M_UNIT) {
@@ -456,7 +463,8 @@ test_threads_one_sender(void)
 		for (int i = 0; i < 2; i++) {
 			a[i] = (struct th_arg){ .b = b, .start = &start,
 						.base = (uint64_t)round, .now = T0 };
-			CU_ASSERT_FATAL(pthread_create(&th[i], NULL, th_drain, &a[i]) == 0);
+			CU_ASSERT_FATAL(pthread_create(&th[i], NULL, th_drain,
+						       &a[i]) == 0);
 		}
 		for (int i = 0; i < 2; i++)
 			pthread_join(th[i], NULL);
