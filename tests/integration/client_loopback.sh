@@ -20,11 +20,14 @@
 #     verified bounces, over_budget, forged bounces (exit 3, not counted),
 #     and each test-only option seen on the wire; version 1 stays the
 #     default and --v1 selects it.
+#  5. optroute-pcapgen's version-2 frames (tags recomputed here,
+#     reproducible) and optroute-pcapcheck.py's version-2 bounce checks,
+#     against outputs made here.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
 or_trap_exit or_cleanup
-or_need_bins optroute-client
+or_need_bins optroute-client optroute-pcapgen
 CLI=$BIN/optroute-client
 command -v python3 >/dev/null || { echo "python3 needed"; exit 1; }
 
@@ -562,5 +565,102 @@ usage_err "exclude each other" recv --listen 127.0.0.1:0 --v1 --v2
 usage_err "needs --secret" keygen
 usage_err "open-key needs" open-key --secret "$T/a.secret" --epoch 5 --out "$T/y.key"
 echo "ok: version 1 by default and with --v1; version-2 command line errors"
+
+# ---------------------------------------------------------------------------
+echo "5. optroute-pcapgen and optroute-pcapcheck.py, version 2"
+# Signed frames, the same bytes again for the same --send-time-ms; every
+# MSG's tag right under AES-128(K_auth, sender) (computed here).
+KAUTH=000102030405060708090a0b0c0d0e0f
+printf '%s in 1\n%s in 1\n%s out 0\n' $A $B $C >"$T/entries.txt"
+for n in 1 2; do
+	"$BIN/optroute-pcapgen" -o "$T/v2_$n.pcap" -l "$T/v2.man" -e "$T/entries.txt" \
+		-n 40 -b 30 -x 10 -m --dst-mac 02:00:00:00:01:01 --dst-ip 192.0.2.1 \
+		--auth-key $KAUTH --epoch 6 --send-time-ms 1700000000000 2>/dev/null ||
+		or_fail "pcapgen --auth-key"
+done
+cmp -s "$T/v2_1.pcap" "$T/v2_2.pcap" || or_fail "pcapgen --send-time-ms: not reproducible"
+# pcapcheck against outputs made here as the appliance would (its rewrites
+# with bounces signed by lib/orauth.py): passes with and without
+# --auth-key; a bounce not signed anew fails both, a wrong tag fails with it.
+python3 - "$T" $KAUTH <<'PY' || or_fail "pcapgen/pcapcheck version 2"
+import importlib.util, json, os, struct, subprocess, sys
+from orauth import HDR2, bounce2, sender_key, tag_ok
+T, ka = sys.argv[1], bytes.fromhex(sys.argv[2])
+spec = importlib.util.spec_from_file_location('pc', 'tests/tools/optroute-pcapcheck.py')
+pc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(pc)
+frames = pc.read_pcap(T + '/v2_1.pcap')
+man = [l.split() for l in open(T + '/v2.man')]
+msgs = 0
+for f, m in zip(frames, man):
+    h = f[pc.l2_len(f) + 28:]
+    if m[1] in ('deliver', 'bounce') or m[2:] == ['sender_not_opted_in']:
+        assert HDR2.unpack(h[:68])[1:5] == (2, 1, 0, 6), m
+        assert HDR2.unpack(h[:68])[10] == 1700000000000, m
+        assert tag_ok(h, sender_key(ka, h[16:32])), m
+        msgs += 1
+assert msgs >= 40, msgs
+port = {'mac': pc.mac('02:00:00:00:01:01'), 'ip': pc.ip4('192.0.2.1'), 'port': 7040}
+nh = {'mac': pc.mac('02:00:00:00:03:01'), 'ip': pc.ip4('203.0.113.5'), 'port': 7041}
+eg = {'mac': pc.mac('02:00:00:00:02:01'), 'ip': pc.ip4('203.0.113.1'), 'port': 7040}
+cl, dl, st = [], [], {'rx': len(frames), 'delivered': 0, 'bounced': 0,
+                      'arp_replies': 0, 'dropped': 0}
+for f, m in zip(frames, man):
+    if m[1] == 'deliver':
+        dl.append(pc.expect_deliver(f, nh, eg)); st['delivered'] += 1
+    elif m[1] == 'bounce':
+        b = pc.expect_bounce(f, port, ka)
+        l = pc.l2_len(f) + 28
+        assert b[l:l + 68] == bounce2(f[l:], sender_key(ka, f[l + 16:l + 32])), m
+        cl.append(b); st['bounced'] += 1
+    elif m[1] == 'arp':
+        cl.append(pc.expect_arp(f, port)); st['arp_replies'] += 1
+    else:
+        st['dropped'] += 1
+        st['drop_' + m[2]] = st.get('drop_' + m[2], 0) + 1
+st['tx'] = st['delivered'] + st['bounced'] + st['arp_replies']
+json.dump(st, open(T + '/stats.json', 'w'))
+
+
+def write(path, fr):
+    with open(path, 'wb') as o:
+        o.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for x in fr:
+            o.write(struct.pack('<IIII', 0, 0, len(x), len(x)) + x)
+
+
+def check(client, key):
+    write(T + '/c.pcap', client)
+    write(T + '/d.pcap', dl)
+    r = subprocess.run(['python3', 'tests/tools/optroute-pcapcheck.py',
+                        '--in', T + '/v2_1.pcap', '--manifest', T + '/v2.man',
+                        '--entries', T + '/entries.txt', '--client-out', T + '/c.pcap',
+                        '--deliver-out', T + '/d.pcap',
+                        '--client', '02:00:00:00:01:01,192.0.2.1,7040',
+                        '--egress', '02:00:00:00:02:01,203.0.113.1,7040',
+                        '--nexthop', '1,02:00:00:00:03:01,203.0.113.5,7041',
+                        '--stats', T + '/stats.json'] +
+                       (['--auth-key', sys.argv[2]] if key else []),
+                       capture_output=True, text=True)
+    return r.returncode, r.stdout
+
+
+bi = next(i for i, b in enumerate(cl) if len(b) > 100)
+l = pc.l2_len(cl[bi]) + 28
+src = frames[[i for i, m in enumerate(man) if m[1] in ('bounce', 'arp')][bi]]
+stale = bytearray(cl[bi]); stale[l + 60:l + 68] = src[l + 60:l + 68]
+wrong = bytearray(cl[bi]); wrong[l + 60] ^= 1
+for key in (True, False):
+    rc, out = check(cl, key)
+    assert rc == 0, (key, out)
+    rc, out = check(cl[:bi] + [pc.take_tag(bytes(stale), bytes(stale))] + cl[bi + 1:], key)
+    assert rc == 1 and ('differs at byte' if key else 'not signed anew') in out, (key, out)
+rc, out = check(cl[:bi] + [pc.take_tag(bytes(wrong), bytes(wrong))] + cl[bi + 1:], True)
+assert rc == 1 and 'differs at byte' in out, out
+rc, out = check(cl[:bi] + [pc.take_tag(bytes(wrong), bytes(wrong))] + cl[bi + 1:], False)
+assert rc == 0, out     # layout only: the tag is the C tests' to check
+print(f"ok: {msgs} signed MSGs; pcapcheck passes {len(cl)} client and {len(dl)} "
+      "delivered frames, refuses a bounce not signed anew, and a wrong tag with --auth-key")
+PY
 
 echo "client_loopback: all ok"

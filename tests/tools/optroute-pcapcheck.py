@@ -18,12 +18,25 @@ Checks:
   - every counter equals what was sent (rx, tx, delivered, bounced,
     arp_replies, each drop reason, nothing else non-zero).
 Exit 0 if all hold; otherwise prints every failure and exits 1.
+
+Protocol version 1 or 2, per input frame (its version byte). A delivered
+MSG keeps its 68 header bytes unchanged in both, tag included. A version-2
+bounce has payload_len at 56 and is signed anew by the appliance under the
+sender's K_sender: with --auth-key (K_auth of the pcap's epoch, as given
+to optroute-pcapgen) its tag is recomputed here (SipHash-2-4 written out in
+tests/integration/lib/orauth.py, AES-128 from the system's libcrypto);
+without, only its layout is checked (every byte but the tag, the UDP
+checksum over the tag it carries) and that the tag is not the MSG's, and
+the tag itself is left to the C unit tests of the dataplane's signing.
 """
 import argparse
 import ipaddress
 import json
+import os
 import struct
 import sys
+
+TAG_OFF = 60    # version 2: the tag covers header bytes [0, 60)
 
 MAGIC = 0x4F52
 HDR_LEN = 68
@@ -106,8 +119,9 @@ def expect_deliver(f, nh, egress):
     return bytes(o)
 
 
-def expect_bounce(f, port):
-    """Section 7."""
+def expect_bounce(f, port, k_auth=None):
+    """Section 7; in version 2 the tag is recomputed only with k_auth (see
+    take_tag otherwise)."""
     l3 = l2_len(f)
     o = bytearray(f[:l3 + 96])
     o[0:6] = f[6:12]
@@ -125,8 +139,28 @@ def expect_bounce(f, port):
     h = ip[28:]
     h[3] = 2   # BOUNCE
     h[6] = 1   # RECIPIENT_UNAVAILABLE
-    h[64:66] = b"\0\0"
+    if h[2] == 2:
+        h[56:58] = b"\0\0"
+        if k_auth is not None:
+            from orauth import sender_key, siphash24
+            k = sender_key(k_auth, bytes(h[16:32]))
+            h[TAG_OFF:68] = siphash24(k, bytes(h[:TAG_OFF]))
+    else:
+        h[64:66] = b"\0\0"
     ip_hdr_fix(ip)
+    ip[26:28] = struct.pack("!H", udp_csum(ip, 76))
+    return bytes(o)
+
+
+def take_tag(e, g):
+    """The expected version-2 bounce e with the tag of g, the frame the
+    appliance sent, and the UDP checksum over it: what can be checked
+    without K_auth."""
+    l3 = l2_len(e)
+    t = l3 + 28 + TAG_OFF
+    o = bytearray(e)
+    o[t:t + 8] = g[t:t + 8]
+    ip = memoryview(o)[l3:]
     ip[26:28] = struct.pack("!H", udp_csum(ip, 76))
     return bytes(o)
 
@@ -174,7 +208,15 @@ def main():
     ap.add_argument("--nexthop", action="append", default=[],
                     help="ID,MAC,IP,UDPPORT")
     ap.add_argument("--stats", required=True, help="/optroute/stats JSON")
+    ap.add_argument("--auth-key", help="K_auth (32 hex digits): recompute "
+                    "the tags of version-2 bounces")
     a = ap.parse_args()
+    k_auth = bytes.fromhex(a.auth_key) if a.auth_key else None
+    if k_auth is not None:
+        if len(k_auth) != 16:
+            ap.error("--auth-key: 32 hex digits")
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(
+            __file__)), "..", "integration", "lib"))
 
     def addr(s):
         m, i, p = s.split(",")
@@ -210,7 +252,7 @@ def main():
             node = table[msg_tokens(f)[1]][1]
             exp_deliv.append((idx, expect_deliver(f, nhs[node], egress)))
         elif kind == "bounce":
-            exp_client.append((idx, expect_bounce(f, client)))
+            exp_client.append((idx, expect_bounce(f, client, k_auth)))
         elif kind == "arp":
             exp_client.append((idx, expect_arp(f, client)))
         elif kind == "drop":
@@ -224,6 +266,15 @@ def main():
         if len(got) != len(exp):
             fails.append(f"{name} port sent {len(got)} frames, expected {len(exp)}")
         for k, (g, (idx, e)) in enumerate(zip(got, exp)):
+            h = l2_len(e) + 28
+            retag = (name == "client" and k_auth is None and
+                     len(e) >= h + 68 and e[h + 2] == 2 and e[h + 3] == 2)
+            if retag and len(g) == len(e):
+                if g[h + TAG_OFF:h + 68] == e[h + TAG_OFF:h + 68]:
+                    fails.append(f"{name} output {k} (input frame {idx}): "
+                                 "the bounce carries the MSG's tag (not "
+                                 "signed anew)")
+                e = take_tag(e, g)
             if g != e:
                 diff = next((i for i in range(min(len(g), len(e))) if g[i] != e[i]),
                             min(len(g), len(e)))

@@ -10,7 +10,12 @@
  * `optroute-chanctl random -p PERMILLE -k NODES N SEED` (splitmix64, random
  * access, so 10 million entries need no file). See docs/dataplane.md.
  *
- * Frames are built by hand here, independently of dataplane/pkt/.
+ * Frames are built by hand here, independently of dataplane/pkt/; the
+ * optroute header by the reference client's code (or_client_msg.h).
+ * Version 2 (--v2, or --auth-key): each MSG signed under the K_sender of
+ * its sender token, derived from --auth-key (a K_auth) with the reference
+ * or_auth_sender_key(); key_epoch --epoch, send_time --send-time-ms (so a
+ * pcap can be made again byte for byte). Version 1 (--v1) is today's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,16 +24,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <pcap/pcap.h>
+#include <sodium.h>
 
+#include "optroute/auth.h"
 #include "optroute/chan_client.h"
 #include "optroute/proto.h"
+#include "or_client_msg.h"
 #include "or_random_entry.h"
 
 static const char *prog = "optroute-pcapgen";
 
 #define MAX_FRAME 9018
+
+/* The protocol version without --v1, --v2 or --auth-key. Version 1 until
+ * the dataplane checks tags (issue 12); flip to OR_PROTO_V2 then. */
+#define PCAPGEN_DEFAULT_VERSION OR_PROTO_V1
 
 /* ---------------------------------------------------------- tokens -- */
 
@@ -202,6 +215,7 @@ pick_not_in(const struct tokens *tk, uint64_t *rng, struct entry *out)
 
 /* ----------------------------------------------------------- frames -- */
 
+/* How frames are built: addresses, and the protocol. */
 struct addrs {
 	uint8_t dst_mac[6], src_mac[6];
 	uint32_t dst_ip, src_ip; /* network order */
@@ -209,6 +223,10 @@ struct addrs {
 	int vlan;                /* VLAN id or -1 */
 	int udp_csum;
 	unsigned payload;
+	uint8_t version;         /* OR_PROTO_V1 or OR_PROTO_V2 */
+	uint8_t epoch;           /* version 2: key_epoch of every MSG */
+	uint64_t send_time;      /* version 2: ms since the Unix epoch */
+	struct or_auth_key k_auth; /* version 2: K_auth[epoch] */
 };
 
 static uint32_t
@@ -266,12 +284,42 @@ udp_csum(uint8_t *ip, const struct addrs *a)
 	put16(udp + 6, ck == 0 ? 0xffff : ck);
 }
 
-/* A well-formed MSG; returns its layout. */
+/* Version 2: signs the header at h (anew after a change) under the
+ * sender's K_sender. No-op in version 1. */
+static void
+sign_hdr(uint8_t *h, const struct addrs *a)
+{
+	struct or_auth_key ks;
+	struct or_token snd;
+
+	if (a->version != OR_PROTO_V2)
+		return;
+	memcpy(snd.b, h + 16, OR_TOKEN_LEN);
+	if (or_auth_sender_key(&a->k_auth, &snd, &ks) != 0) {
+		fprintf(stderr, "%s: AES failed\n", prog);
+		exit(1);
+	}
+	or_cli_sign2(h, &ks);
+}
+
+/* A well-formed MSG (in version 1 of epoch `epoch`; in version 2 of
+ * a->epoch, signed); returns its layout. */
 static struct layout
 build_msg(uint8_t *f, const struct addrs *a, const struct or_token *snd,
 	  const struct or_token *rcp, uint64_t msg_id, uint8_t epoch,
 	  uint16_t ip_id)
 {
+	static uint8_t payload[MAX_FRAME];
+	struct or_cli_msg m = {
+		.type = OR_TYPE_MSG,
+		.key_epoch = a->version == OR_PROTO_V2 ? a->epoch : epoch,
+		.msg_id = msg_id,
+		.sender = *snd,
+		.recipient = *rcp,
+		.send_time = a->send_time,
+		.payload = payload,
+		.payload_len = (uint16_t)a->payload,
+	};
 	struct layout L;
 	uint8_t *ip, *udp, *h;
 	size_t l2 = a->vlan >= 0 ? 18 : 14;
@@ -301,20 +349,13 @@ build_msg(uint8_t *f, const struct addrs *a, const struct or_token *snd,
 	put16(udp + 2, a->dst_port);
 	put16(udp + 4, (uint16_t)(tot - 20));
 	h = udp + 8;
-	memset(h, 0, OR_HDR_LEN);
-	put16(h, OR_PROTO_MAGIC);
-	h[2] = OR_PROTO_V1;
-	h[3] = OR_TYPE_MSG;
-	h[5] = epoch;
-	for (int i = 0; i < 8; i++)
-		h[8 + i] = (uint8_t)(msg_id >> (56 - 8 * i));
-	memcpy(h + 16, snd->b, OR_TOKEN_LEN);
-	memcpy(h + 32, rcp->b, OR_TOKEN_LEN);
+	/* Version 1 carries this tag field unchanged; version 2 signs. */
 	for (int i = 0; i < 16; i++)
-		h[48 + i] = (uint8_t)(0xa0 + i);
-	put16(h + 64, (uint16_t)a->payload);
+		m.auth_tag[i] = (uint8_t)(0xa0 + i);
 	for (unsigned i = 0; i < a->payload; i++)
-		h[OR_HDR_LEN + i] = (uint8_t)(msg_id * 7 + i);
+		payload[i] = (uint8_t)(msg_id * 7 + i);
+	(void)or_cli_build(a->version, h, MAX_FRAME - (size_t)(h - f), &m);
+	sign_hdr(h, a);
 	ip_csum(ip);
 	udp_csum(ip, a);
 	L.l3 = l2;
@@ -366,6 +407,10 @@ emit_malformed(struct out *o, const struct tokens *tk, struct addrs a,
 #define BASE() (L = build_msg(f, &a, &s.t, &r.t, id++, 0, 7), \
 		ip = f + L.l3, udp = f + L.l4, h = f + L.hdr)
 #define FIX() (ip_csum(ip), udp_csum(ip, &a))
+/* A header field changed: signed anew (version 2), so that the named
+ * fault is the frame's only one. */
+#define HFIX() (sign_hdr(h, &a), FIX())
+	const int v2 = a.version == OR_PROTO_V2;
 
 	BASE(); emit(o, f, 10, "drop truncated");
 	BASE(); f[6] = 0x01; emit(o, f, L.len, "drop bad_src_addr");
@@ -386,11 +431,13 @@ emit_malformed(struct out *o, const struct tokens *tk, struct addrs a,
 	BASE(); put16(udp + 2, 9); FIX(); emit(o, f, L.len, "drop not_for_us_port");
 	BASE(); put16(udp, 0); FIX(); emit(o, f, L.len, "drop bad_src_addr");
 	BASE(); put16(udp + 4, 50); FIX(); emit(o, f, L.len, "drop bad_udp_len");
-	BASE(); h[0] = 0x4e; FIX(); emit(o, f, L.len, "drop bad_magic");
-	BASE(); h[2] = 2; FIX(); emit(o, f, L.len, "drop bad_version");
-	BASE(); h[3] = OR_TYPE_BOUNCE; FIX(); emit(o, f, L.len, "drop bounce_to_us");
-	BASE(); h[3] = 9; FIX(); emit(o, f, L.len, "drop bad_type");
-	BASE(); put16(h + 64, 3); FIX(); emit(o, f, L.len, "drop bad_payload_len");
+	BASE(); h[0] = 0x4e; HFIX(); emit(o, f, L.len, "drop bad_magic");
+	/* Version 1: a version-2 frame; version 2: an unknown version. */
+	BASE(); h[2] = v2 ? 3 : 2; HFIX(); emit(o, f, L.len, "drop bad_version");
+	BASE(); h[3] = OR_TYPE_BOUNCE; HFIX(); emit(o, f, L.len, "drop bounce_to_us");
+	BASE(); h[3] = 9; HFIX(); emit(o, f, L.len, "drop bad_type");
+	BASE(); put16(h + (v2 ? OR_CLI_V2_PAYLOAD_LEN : 64), 3); HFIX();
+	emit(o, f, L.len, "drop bad_payload_len");
 
 	/* A MSG shorter than its header: IP and UDP lengths consistent. */
 	{
@@ -457,6 +504,7 @@ emit_malformed(struct out *o, const struct tokens *tk, struct addrs a,
 	}
 #undef BASE
 #undef FIX
+#undef HFIX
 	return 0;
 }
 
@@ -470,6 +518,7 @@ usage(FILE *f)
 		"       [-n COUNT] [-b PCT] [-x PCT] [-s SEED] [-P BYTES] [-N NODES]\n"
 		"       [-m] [-l MANIFEST] --dst-mac MAC --dst-ip IP [--dst-port P]\n"
 		"       [--src-mac MAC] [--src-ip IP] [--vlan VID] [--no-udp-csum]\n"
+		"       [--v1 | [--v2] --auth-key HEX [--epoch E] [--send-time-ms T]]\n"
 		"  -e FILE    entries in optroute-chanctl's format (TOKENHEX in|out NODE)\n"
 		"  -r N:SEED[:PERMILLE[:NODES]]  the entries of `optroute-chanctl random\n"
 		"             -p PERMILLE -k NODES N SEED` (defaults 0 and 1)\n"
@@ -482,8 +531,15 @@ usage(FILE *f)
 		"             delivered recipients are drawn from these\n"
 		"  -m         append one frame per malformed kind and ARP frames\n"
 		"  -l FILE    manifest: 'INDEX deliver|bounce|arp|drop REASON' per frame\n"
+		"  --v1       protocol version 1: unsigned, key_epoch index %% 4\n"
+		"  --v2       protocol version 2 (implied by --auth-key): signed\n"
+		"  --auth-key HEX  K_auth of the epoch (32 hex digits); each MSG is\n"
+		"             signed under AES-128(K_auth, sender token)\n"
+		"  --epoch E  version 2: key_epoch of every MSG, 0..255 (default 0)\n"
+		"  --send-time-ms T  version 2: send_time of every MSG (default: now)\n"
+		"  without --v1, --v2 or --auth-key: version %u\n"
 		"  source ports vary per frame: 40000 + index %% 1000\n",
-		prog);
+		prog, PCAPGEN_DEFAULT_VERSION);
 }
 
 static int
@@ -499,7 +555,8 @@ parse_mac(const char *s, uint8_t m[6])
 int
 main(int argc, char **argv)
 {
-	enum { O_DMAC = 256, O_DIP, O_DPORT, O_SMAC, O_SIP, O_VLAN, O_NOCS };
+	enum { O_DMAC = 256, O_DIP, O_DPORT, O_SMAC, O_SIP, O_VLAN, O_NOCS,
+	       O_V1, O_V2, O_KEY, O_EPOCH, O_TIME };
 	static const struct option lopts[] = {
 		{ "dst-mac", required_argument, NULL, O_DMAC },
 		{ "dst-ip", required_argument, NULL, O_DIP },
@@ -508,6 +565,11 @@ main(int argc, char **argv)
 		{ "src-ip", required_argument, NULL, O_SIP },
 		{ "vlan", required_argument, NULL, O_VLAN },
 		{ "no-udp-csum", no_argument, NULL, O_NOCS },
+		{ "v1", no_argument, NULL, O_V1 },
+		{ "v2", no_argument, NULL, O_V2 },
+		{ "auth-key", required_argument, NULL, O_KEY },
+		{ "epoch", required_argument, NULL, O_EPOCH },
+		{ "send-time-ms", required_argument, NULL, O_TIME },
 		{ NULL, 0, NULL, 0 },
 	};
 	static uint8_t f[MAX_FRAME];
@@ -523,9 +585,15 @@ main(int argc, char **argv)
 	unsigned long count = 1000, bounce_pct = 10, xs_pct = 0;
 	uint64_t seed = 1, rng;
 	int malformed = 0, have_dmac = 0, have_dip = 0, c, rc = 1;
+	int have_v1 = 0, have_v2 = 0, have_key = 0, have_time = 0;
+	uint64_t u;
 	struct out o = { 0 };
 	pcap_t *p = NULL;
 
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium failed to initialise\n", prog);
+		return 1;
+	}
 	inet_pton(AF_INET, "192.0.2.10", &a.src_ip);
 	while ((c = getopt_long(argc, argv, "o:e:r:n:b:x:s:P:N:ml:h", lopts,
 				NULL)) != -1) {
@@ -594,6 +662,37 @@ main(int argc, char **argv)
 			break;
 		case O_VLAN: a.vlan = (int)(strtoul(optarg, NULL, 10) & 0xfff); break;
 		case O_NOCS: a.udp_csum = 0; break;
+		case O_V1: have_v1 = 1; break;
+		case O_V2: have_v2 = 1; break;
+		case O_KEY: {
+			size_t n = 0;
+
+			if (strlen(optarg) != 2 * OR_AUTH_KEY_LEN ||
+			    or_cli_hex_parse(optarg, a.k_auth.b, OR_AUTH_KEY_LEN,
+					     &n) != 0 || n != OR_AUTH_KEY_LEN) {
+				fprintf(stderr, "%s: --auth-key: expected %d hex "
+					"digits\n", prog, 2 * OR_AUTH_KEY_LEN);
+				return 2;
+			}
+			have_key = 1;
+			break;
+		}
+		case O_EPOCH:
+			if (or_cli_u64_parse(optarg, 0, 255, &u) != 0) {
+				fprintf(stderr, "%s: --epoch: 0..255\n", prog);
+				return 2;
+			}
+			a.epoch = (uint8_t)u;
+			break;
+		case O_TIME:
+			if (or_cli_u64_parse(optarg, 0, UINT64_MAX,
+					     &a.send_time) != 0) {
+				fprintf(stderr, "%s: --send-time-ms: ms since "
+					"1970\n", prog);
+				return 2;
+			}
+			have_time = 1;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -602,6 +701,25 @@ main(int argc, char **argv)
 	    !have_dip || bounce_pct + xs_pct > 100 || optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	a.version = have_v1 ? OR_PROTO_V1 : have_v2 || have_key ? OR_PROTO_V2 :
+		    PCAPGEN_DEFAULT_VERSION;
+	if (have_v1 && (have_v2 || have_key || have_time)) {
+		fprintf(stderr, "%s: --v1 frames are unsigned: no --v2, "
+			"--auth-key or --send-time-ms\n", prog);
+		return 2;
+	}
+	if (a.version == OR_PROTO_V2 && !have_key) {
+		fprintf(stderr, "%s: version 2 needs --auth-key HEX (K_auth); "
+			"--v1 makes unsigned frames\n", prog);
+		return 2;
+	}
+	if (a.version == OR_PROTO_V2 && !have_time) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		a.send_time = (uint64_t)ts.tv_sec * 1000u +
+			      (uint64_t)ts.tv_nsec / 1000000u;
 	}
 	if (entries != NULL && load_entries(&tk, entries) != 0) {
 		tokens_free(&tk);
@@ -671,5 +789,6 @@ out:
 	if (o.manifest != NULL && fclose(o.manifest) != 0)
 		rc = 1;
 	tokens_free(&tk);
+	sodium_memzero(&a.k_auth, sizeof(a.k_auth));
 	return rc;
 }

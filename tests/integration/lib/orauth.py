@@ -1,14 +1,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Version 2 of the wire format (include/optroute/proto.h, struct or_hdr2)
 and its tag (include/optroute/auth.h), implemented independently of the C
-code for the integration tests' Python parts:
-    from orauth import HDR2, siphash24, build2, bounce2, tag_ok, seal
+code for the integration tests' Python parts and optroute-pcapcheck.py:
+    from orauth import HDR2, siphash24, sender_key, build2, bounce2, tag_ok
 SipHash-2-4 is written out here (standard library only) and checked
-against the paper's test vectors on import. K_sender = AES-128(K_auth,
-token) is not (the standard library has no AES): tests that need it take
-K_sender from a key file, and the C unit tests check the derivation.
-seal() is libsodium's crypto_box_seal through ctypes (what the control
-plane does to hand a phone its K_sender)."""
+against the paper's test vectors on import. The standard library has no
+AES: sender_key() (K_sender = AES-128(K_auth, token)) calls the system's
+libcrypto through ctypes, checked against FIPS-197 on first use; it is
+independent of the dataplane's AES-NI code, not of OpenSSL. seal() is
+libsodium's crypto_box_seal through ctypes (what the control plane does
+to hand a phone its K_sender)."""
 import ctypes
 import ctypes.util
 import os
@@ -120,3 +121,51 @@ def seal(data, pk):
 
 def random_key():
     return os.urandom(16)
+
+
+_aes = None
+
+
+def _aes128_block(key, block):
+    global _aes
+    if _aes is None:
+        lib = ctypes.CDLL(ctypes.util.find_library('crypto') or 'libcrypto.so.3')
+        lib.EVP_CIPHER_CTX_new.restype = ctypes.c_void_p
+        lib.EVP_aes_128_ecb.restype = ctypes.c_void_p
+        lib.EVP_EncryptInit_ex.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                           ctypes.c_void_p, ctypes.c_char_p,
+                                           ctypes.c_char_p]
+        lib.EVP_CIPHER_CTX_set_padding.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        lib.EVP_EncryptUpdate.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                          ctypes.POINTER(ctypes.c_int),
+                                          ctypes.c_char_p, ctypes.c_int]
+        lib.EVP_CIPHER_CTX_free.argtypes = [ctypes.c_void_p]
+        _aes = lib
+    lib = _aes
+    ctx = lib.EVP_CIPHER_CTX_new()
+    out, n = ctypes.create_string_buffer(32), ctypes.c_int(0)
+    try:
+        if not (lib.EVP_EncryptInit_ex(ctx, lib.EVP_aes_128_ecb(), None, key,
+                                       None) and
+                lib.EVP_CIPHER_CTX_set_padding(ctx, 0) and
+                lib.EVP_EncryptUpdate(ctx, out, ctypes.byref(n), block, 16) and
+                n.value == 16):
+            raise OSError('AES-128 failed')
+    finally:
+        lib.EVP_CIPHER_CTX_free(ctx)
+    return out.raw[:16]
+
+
+_aes_checked = False
+
+
+def sender_key(k_auth, token):
+    """K_sender = AES-128(K_auth, token): one block."""
+    global _aes_checked
+    if not _aes_checked:
+        # FIPS-197 appendix C.1.
+        assert _aes128_block(bytes(range(16)),
+                             bytes.fromhex('00112233445566778899aabbccddeeff')) == \
+            bytes.fromhex('69c4e0d86a7b0430d8cdb78070b4c55a')
+        _aes_checked = True
+    return _aes128_block(bytes(k_auth), bytes(token))
