@@ -672,6 +672,80 @@ test_verify_job_broken(void)
 	or_store_close(s);
 }
 
+/* Sender keys in the trail: a key issued is an entry of its subject with
+ * the key's epoch and nothing of the key; the appliance's rotations and
+ * retirements are entries of the all-zero token; the chain verifies and
+ * catches an edited epoch. */
+static void
+test_key_events(void)
+{
+	static const struct or_node_policy pol = { .kind = OR_NODE_POLICY_FIXED,
+						   .node = 5 };
+	struct or_token t = ts_tok(1), zero = { { 0 } };
+	struct or_audit_entry *e = NULL;
+	struct or_auth_state st;
+	struct or_change ch[2];
+	struct or_store *s;
+	struct raw r;
+	uint8_t v[VAL_LEN];
+	uint64_t bad = 0, n_checked = 0;
+	size_t n = 0;
+	char msg[OR_ERR_LEN];
+
+	rm_store();
+	strcpy(adir, "/tmp/or_test_audit.XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(adir));
+	s = open_store(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	ch[0] = chg(1);
+	ch[0].action = OR_ACT_OPTIN;
+	ch[1] = ch[0];
+	ch[1].action = OR_ACT_KEY;
+	ch[1].epoch = 3;
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol, ch, 2, NULL, NULL, NULL),
+			      0);                                    /* 1, 2 */
+	CU_ASSERT_EQUAL_FATAL(or_store_auth_rotate(s, 0, &st, NULL), 0); /* 3 */
+	ch[1].epoch = st.current;
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol, ch + 1, 1, NULL, NULL,
+					     NULL), 0);               /* 4 */
+	CU_ASSERT_EQUAL_FATAL(or_store_auth_retire(s, 0, &st, NULL), 0); /* 5 */
+
+	CU_ASSERT_EQUAL(or_audit_verify(s, &bad, &n_checked, NULL), 0);
+	CU_ASSERT_EQUAL(n_checked, 5);
+	CU_ASSERT_EQUAL_FATAL(or_audit_subject(s, &t, &e, &n, NULL, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT(e[0].seq == 1 && e[0].action == OR_ACT_OPTIN);
+	CU_ASSERT(e[1].seq == 2 && e[1].action == OR_ACT_KEY &&
+		  e[1].epoch == 3 && e[1].method == ch[1].method &&
+		  e[1].node == 5);
+	CU_ASSERT(e[2].seq == 4 && e[2].action == OR_ACT_KEY &&
+		  e[2].epoch == 1);
+	free(e);
+	e = NULL;
+	CU_ASSERT_EQUAL_FATAL(or_audit_subject(s, &zero, &e, &n, NULL, NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT(e[0].seq == 3 && e[0].action == OR_ACT_ROTATE &&
+		  e[0].epoch == 1 && e[0].method == OR_METHOD_OPERATOR);
+	CU_ASSERT(e[1].seq == 5 && e[1].action == OR_ACT_RETIRE &&
+		  e[1].epoch == 0);
+	free(e);
+	CU_ASSERT_STRING_EQUAL(or_action_name(OR_ACT_KEY), "key");
+	CU_ASSERT_STRING_EQUAL(or_action_name(OR_ACT_ROTATE), "rotate");
+	CU_ASSERT_STRING_EQUAL(or_action_name(OR_ACT_RETIRE), "retire");
+	or_store_close(s);
+
+	/* The rotation's epoch edited in place: caught at its seq. */
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_get(&r, 3, v), 0);
+	v[32 + 34] ^= 0x02; /* epoch byte of the body */
+	CU_ASSERT_EQUAL_FATAL(raw_put(&r, 3, v), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_close(&r), 0);
+	CU_ASSERT_EQUAL(verify(&bad, msg, sizeof(msg)), -EBADMSG);
+	CU_ASSERT_EQUAL(bad, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "hash mismatch"));
+}
+
 static CU_TestInfo audit_tests[] = {
 	{ "chain verifies", test_verify_ok },
 	{ "empty trail", test_empty },
@@ -685,6 +759,7 @@ static CU_TestInfo audit_tests[] = {
 	{ "verification can be cancelled", test_verify_cancel },
 	{ "background verification job", test_verify_job },
 	{ "background verification of a broken chain", test_verify_job_broken },
+	{ "sender key and auth epoch entries", test_key_events },
 	CU_TEST_INFO_NULL,
 };
 

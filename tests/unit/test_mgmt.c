@@ -357,6 +357,76 @@ test_free_wipes(void)
 	json_decref(keep);
 }
 
+/* Sender keys: "pubkey" on optin and rekey only (rekey needs it), its
+ * shape checked here (decoded by the action); keys, rotate and retire
+ * take nothing. */
+static void
+test_keys_requests(void)
+{
+	static const char pk[] = "\"pubkey\":\"Ds6KF47dqE3VhvnccYboOohM0uaDojMYOWc8OP52/hM=\"";
+	char req[256];
+	struct cp_req r;
+
+	snprintf(req, sizeof(req),
+		 "{\"v\":1,\"cmd\":\"optin\",\"number\":\"+15551234567\",%s,"
+		 "\"wait\":true}", pk);
+	CU_ASSERT_EQUAL(parse(req, &r), OR_MGMT_OK);
+	CU_ASSERT_PTR_NOT_NULL(r.pubkey);
+	CU_ASSERT_STRING_EQUAL(json_string_value(r.pubkey),
+			       "Ds6KF47dqE3VhvnccYboOohM0uaDojMYOWc8OP52/hM=");
+	cp_req_free(&r);
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"optin\",\"number\":\"+1555\"}",
+			      &r),
+			OR_MGMT_OK);
+	CU_ASSERT_PTR_NULL(r.pubkey);
+	cp_req_free(&r);
+	snprintf(req, sizeof(req),
+		 "{\"v\":1,\"cmd\":\"rekey\",\"sealed\":\"AAAA\",%s,"
+		 "\"method\":\"app\"}", pk);
+	CU_ASSERT_EQUAL(parse(req, &r), OR_MGMT_OK);
+	CU_ASSERT_EQUAL(r.cmd, OR_MGMT_CMD_REKEY);
+	CU_ASSERT_EQUAL(r.subj, CP_SUBJ_SEALED);
+	cp_req_free(&r);
+
+	/* rekey needs a pubkey and a subject, takes no wait or node. */
+	expect("{\"v\":1,\"cmd\":\"rekey\",\"number\":\"+15551234567\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "needs 'pubkey'"));
+	snprintf(req, sizeof(req), "{\"v\":1,\"cmd\":\"rekey\",%s}", pk);
+	expect(req, OR_MGMT_E_BAD_REQUEST);
+	snprintf(req, sizeof(req),
+		 "{\"v\":1,\"cmd\":\"rekey\",\"number\":\"+1555\",%s,"
+		 "\"wait\":true}", pk);
+	expect(req, OR_MGMT_E_BAD_REQUEST);
+	/* Only optin and rekey take one. */
+	snprintf(req, sizeof(req),
+		 "{\"v\":1,\"cmd\":\"optout\",\"number\":\"+1555\",%s}", pk);
+	expect(req, OR_MGMT_E_BAD_REQUEST);
+	snprintf(req, sizeof(req), "{\"v\":1,\"cmd\":\"rotate\",%s}", pk);
+	expect(req, OR_MGMT_E_BAD_REQUEST);
+	/* Its shape: a string of 1..64 characters. */
+	expect("{\"v\":1,\"cmd\":\"optin\",\"number\":\"+1555\","
+	       "\"pubkey\":7}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"optin\",\"number\":\"+1555\","
+	       "\"pubkey\":\"\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	snprintf(req, sizeof(req),
+		 "{\"v\":1,\"cmd\":\"optin\",\"number\":\"+1555\","
+		 "\"pubkey\":\"%065d\"}", 0);
+	expect(req, OR_MGMT_E_BAD_REQUEST);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "'pubkey'"));
+	CU_ASSERT_PTR_NULL(strstr(msg, "00000")); /* not quoted */
+	/* The epoch commands take nothing. */
+	expect("{\"v\":1,\"cmd\":\"keys\"}", OR_MGMT_OK);
+	expect("{\"v\":1,\"id\":3,\"cmd\":\"rotate\"}", OR_MGMT_OK);
+	expect("{\"v\":1,\"cmd\":\"retire\"}", OR_MGMT_OK);
+	expect("{\"v\":1,\"cmd\":\"retire\",\"wait\":true}",
+	       OR_MGMT_E_BAD_REQUEST);
+	expect("{\"v\":1,\"cmd\":\"keys\",\"token\":\"00\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+}
+
 static CU_TestInfo mgmt_tests[] = {
 	{ "valid requests", test_valid_optin },
 	{ "garbage", test_garbage },
@@ -368,6 +438,7 @@ static CU_TestInfo mgmt_tests[] = {
 	{ "import", test_import },
 	{ "oversized", test_oversized },
 	{ "free wipes subjects", test_free_wipes },
+	{ "sender key requests", test_keys_requests },
 	CU_TEST_INFO_NULL,
 };
 
