@@ -279,13 +279,16 @@ cp_push_notify_clear(struct cp_push *p)
 }
 
 void
-cp_push_info(const struct cp_push *p, struct cp_push_info *info)
+cp_push_info(struct cp_push *p, struct cp_push_info *info)
 {
 	const uint64_t *src = (const uint64_t *)&p->info;
 	uint64_t *dst = (uint64_t *)info;
 
+	/* Under mu: the keys_* fields change together under it. */
+	pthread_mutex_lock(&p->mu);
 	for (size_t i = 0; i < sizeof(*info) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_ACQUIRE);
+	pthread_mutex_unlock(&p->mu);
 }
 
 uint64_t
@@ -342,6 +345,33 @@ cp_push_map_add(struct cp_push *p, uint64_t chan_seq, uint64_t store_seq)
 	return 0;
 }
 
+/* The thread moves the auth key set to state; the keys_* fields change
+ * together under mu, so that cp_push_info() never pairs one set's state
+ * with another's seq. */
+static void
+cp_push_keys_update(struct cp_push *p, uint64_t state, uint64_t seq,
+		    uint64_t error)
+{
+	pthread_mutex_lock(&p->mu);
+	INFO_SET(p, keys_state, state);
+	INFO_SET(p, keys_seq, seq);
+	INFO_SET(p, keys_error, error);
+	switch (state) {
+	case CP_KEYS_PENDING:
+		INFO_ADD(p, keys_sent, 1);
+		break;
+	case CP_KEYS_REFUSED:
+		INFO_ADD(p, keys_refused, 1);
+		break;
+	case CP_KEYS_ACKED:
+		if (!INFO_GET(p, keys_acked) || seq > INFO_GET(p, keys_acked_seq))
+			INFO_SET(p, keys_acked_seq, seq);
+		INFO_SET(p, keys_acked, 1);
+		break;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* now_us: when the acks now in the client were read. */
 static void
 cp_push_update_acks(struct cp_push *p, uint64_t now_us)
@@ -369,15 +399,10 @@ cp_push_update_acks(struct cp_push *p, uint64_t now_us)
 	}
 	if (INFO_GET(p, keys_state) == CP_KEYS_PENDING &&
 	    acked >= p->keys_chan_seq) {
-		uint64_t ks = INFO_GET(p, keys_seq);
-
-		if (!INFO_GET(p, keys_acked) || ks > INFO_GET(p, keys_acked_seq))
-			INFO_SET(p, keys_acked_seq, ks);
-		INFO_SET(p, keys_acked, 1);
-		INFO_SET(p, keys_state, CP_KEYS_ACKED);
+		cp_push_keys_update(p, CP_KEYS_ACKED, INFO_GET(p, keys_seq), 0);
 		CP_INFO("dataplane: auth key set of store seq %" PRIu64
 			" acked: every worker verifies with it",
-			ks);
+			INFO_GET(p, keys_seq));
 		changed = 1;
 	}
 	if (p->resync_end != 0 && acked >= p->resync_end) {
@@ -412,9 +437,8 @@ cp_push_on_error(void *arg, const struct or_chan_err_info *e)
 	if (INFO_GET(p, keys_state) == CP_KEYS_PENDING &&
 	    (e->seq == p->keys_chan_seq ||
 	     (e->seq == OR_CHAN_NO_SEQ && e->code == EOPNOTSUPP))) {
-		INFO_SET(p, keys_error, e->code);
-		INFO_SET(p, keys_state, CP_KEYS_REFUSED);
-		INFO_ADD(p, keys_refused, 1);
+		cp_push_keys_update(p, CP_KEYS_REFUSED, INFO_GET(p, keys_seq),
+				    (uint64_t)e->code);
 		CP_WARN("dataplane refused the auth key set of store seq %" PRIu64
 			" (%s): sender keys are not enforced",
 			INFO_GET(p, keys_seq), strerror(e->code));
@@ -458,10 +482,7 @@ cp_push_send_keys(struct cp_push *p)
 	if (rc < 0)
 		return rc;
 	p->keys_chan_seq = seq;
-	INFO_SET(p, keys_seq, st.seq);
-	INFO_SET(p, keys_error, 0);
-	INFO_SET(p, keys_state, CP_KEYS_PENDING);
-	INFO_ADD(p, keys_sent, 1);
+	cp_push_keys_update(p, CP_KEYS_PENDING, st.seq, 0);
 	if (st.has_previous)
 		CP_INFO("dataplane: auth key set of store seq %" PRIu64
 			" sent (current epoch %u, previous epoch %u)",
@@ -503,7 +524,7 @@ cp_push_disconnect(struct cp_push *p, int rc)
 	pthread_mutex_unlock(&p->mu);
 	p->map_head = p->map_n = 0;
 	p->resync_end = 0;
-	INFO_SET(p, keys_state, CP_KEYS_NONE);
+	cp_push_keys_update(p, CP_KEYS_NONE, INFO_GET(p, keys_seq), 0);
 	INFO_SET(p, connected, 0);
 	INFO_SET(p, syncing, 0);
 	INFO_ADD(p, disconnects, 1);

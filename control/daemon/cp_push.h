@@ -62,7 +62,8 @@ enum cp_keys_state {
 	CP_KEYS_REFUSED = 3, /* the dataplane answered ERROR keys_error */
 };
 
-/* Counters and state; any field may be slightly stale. */
+/* Counters and state; any field may be slightly stale, but the keys_*
+ * fields are always of one moment (written and read under a lock). */
 struct cp_push_info {
 	uint64_t connected;      /* 1 while a dataplane is connected */
 	uint64_t syncing;        /* 1 while a full resync is being sent */
@@ -124,7 +125,7 @@ void cp_push_take_stats(struct cp_push *p,
 int cp_push_notify_fd(const struct cp_push *p);
 void cp_push_notify_clear(struct cp_push *p);
 
-void cp_push_info(const struct cp_push *p, struct cp_push_info *info);
+void cp_push_info(struct cp_push *p, struct cp_push_info *info);
 
 /* When (cp_now_us, CLOCK_MONOTONIC) the channel thread read the ack that
  * first covered store seq, or 0 if it is not acked yet or too long ago to
