@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Protocol version 2 end to end with the real daemons (docs/protocol.md
+# sections 5 and 6): optroute-dataplane on two net_tap ports in a network
+# namespace this test creates (documentation addresses only), with
+# optroute-control pushing the live auth epochs. Phones S and R opt in with
+# their X25519 public keys and open the sealed K_sender they get back
+# (optroute-client keygen / open-key); every MSG is signed.
+#
+#   kernel "phone" 192.0.2.10 --- tap orc<pid> --- port client 192.0.2.1
+#   kernel "node"  203.0.113.5 --- tap ord<pid> --- port delivery 203.0.113.1
+#
+# Each message's outcome is checked one by one (delivered: seen by the
+# delivery node with its tokens and payload; bounced: a bounce whose tag
+# the sender verified, with its reason; dropped: neither), and the drop
+# counters against what was sent:
+#   valid -> delivered; forged tag, another sender's key, stale, future,
+#   unknown epoch -> dropped, never bounced; recipient never registered ->
+#   bounced (signed); the budget used up -> OVER_BUDGET for every MSG
+#   whatever the recipient, normal service after a refill; a rotation while
+#   a stream flows drops none of it; a retired epoch is refused.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+or_trap_exit or_cleanup
+or_tap_ns
+RECV_PID=
+STREAM_PID=
+OR_PIDVARS="STREAM_PID RECV_PID $OR_PIDVARS"
+OR_LOGS+=("$T/recv.json")
+or_fail_extra() {
+	[ -n "$DP_PID" ] || return 0
+	echo "--- dataplane counters"
+	timeout 10 python3 "$TOOLS/optroute-telemetry.py" -p "$PREFIX" \
+		/optroute/stats /optroute/auth 2>&1 || true
+	cat "$T"/probe*.json "$T"/probe*.err 2>/dev/null | tail -n 20
+}
+
+# Budget: 3 bounces, one back every 30 s (120 an hour): the over-budget
+# probes take a few seconds, then the test waits for one permit.
+{
+	or_ini_eal
+	OR_AUTH=yes or_ini_dataplane 1000 "idle_sleep_us = 200" \
+		"budget_burst = 3" "budget_refill_per_hour = 120"
+	or_ini_tap_appliance 203.0.113
+	or_ini_control "node_policy = fixed 1" "wait_timeout_ms = 5000" \
+		"channel_retry_ms = 100"
+} >"$T/or.ini"
+or_key "$T/key"
+CTL="$BIN/optroutectl"
+CLIENT="$BIN/optroute-client"
+
+or_start_dp "$T/or.ini" "$NS"
+or_tap_peers 203.0.113
+or_start_cp "$T/or.ini"
+or_wait_synced 1
+echo "ok: both daemons up, control plane synced"
+
+# The delivery node for the whole run (bounded by its own timeout).
+nsenter --net="/var/run/netns/$NS" "$CLIENT" recv --listen 203.0.113.5:7041 \
+	--v2 --timeout-ms 120000 -j >"$T/recv.json" 2>"$T/recv.err" &
+# shellcheck disable=SC2034 # (killed through OR_PIDVARS)
+RECV_PID=$!
+for _ in $(seq 1 50); do
+	grep -q '"listening"' "$T/recv.json" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q '"listening"' "$T/recv.json" || or_fail "receiver not listening"
+
+# phone NAME NUMBER: a key pair, the opt-in with its public key, the sealed
+# K_sender opened into $T/NAME.key; prints the token.
+phone() {
+	local pk j
+	pk=$("$CLIENT" keygen --secret "$T/$1.secret") || or_fail "keygen $1"
+	echo "$pk" >"$T/$1.pub"
+	j=$(echo "$2" | timeout 20 "$CTL" -j optin - --wait --pubkey "$pk") ||
+		or_fail "optin $1: $j"
+	or_json "$j" 'assert r["applied"] is True, r
+print(r["token"], r["key_epoch"], r["sealed_key"])' >"$T/$1.reply" ||
+		or_fail "optin $1 reply: $j"
+	read -r tok ep sealed <"$T/$1.reply"
+	echo "$sealed" | "$CLIENT" open-key --secret "$T/$1.secret" --epoch "$ep" \
+		--token "$tok" --out "$T/$1.key" >/dev/null || or_fail "open-key $1"
+	echo "$tok"
+}
+S=$(phone s +15550900001)
+R=$(phone r +15550900002)
+U=$(or_token +15550900003)
+O=$(or_change optin +15550900004)
+or_change optout +15550900004 >/dev/null
+echo "ok: S and R opted in with keys, O opted out, U never registered"
+
+# One MSG (id MID) from the phone; prints delivered, bounced:REASON or
+# dropped.
+MID=1000
+probe() { # probe KEYFILE TO_TOKEN [CLIENT OPTION...]
+	local key=$1 to=$2 out
+	shift 2
+	out=$T/probe$MID.json
+	in_ns timeout 20 "$CLIENT" send --to 192.0.2.1 --bind 192.0.2.10:40000 \
+		--key "$key" --to-token "$to" --id "$MID" --payload "m$MID" \
+		--wait-ms 300 -j "$@" >"$out" 2>"$out.err" || true
+	python3 - "$out" "$T/recv.json" "$MID" <<'EOF'
+import json, sys, time
+send_f, recv_f, mid = sys.argv[1], sys.argv[2], sys.argv[3]
+ev = [json.loads(l) for l in open(send_f) if l.strip()]
+for e in ev:
+    if e["event"] == "error":
+        sys.exit("sender saw an invalid or forged reply: %s" % e)
+b = [e for e in ev if e["event"] == "bounce" and e["msg_id"] == mid]
+for _ in range(20):
+    d = [m for m in (json.loads(l) for l in open(recv_f) if l.strip())
+         if m.get("event") == "msg" and m["msg_id"] == mid]
+    if d or b:
+        break
+    time.sleep(0.05)
+if d and b:
+    sys.exit("message %s delivered and bounced" % mid)
+if len(d) > 1 or len(b) > 1:
+    sys.exit("message %s more than once" % mid)
+if d:
+    if d[0].get("payload") != "m" + mid:
+        sys.exit("message %s: payload %r" % (mid, d[0].get("payload")))
+    print("delivered")
+elif b:
+    print("bounced:" + b[0]["reason"])
+else:
+    print("dropped")
+EOF
+}
+expect() { # expect OUTCOME WHAT KEYFILE TO_TOKEN [CLIENT OPTION...]
+	local want=$1 what=$2 got
+	shift 2
+	MID=$((MID + 1))
+	got=$(probe "$@") || or_fail "$what: $got"
+	[ "$got" = "$want" ] || or_fail "$what: $got, want $want"
+	echo "ok: $what: $got"
+}
+drops() { # drops NAME: the dataplane's drop counter NAME
+	timeout 10 python3 "$TOOLS/optroute-telemetry.py" -p "$PREFIX" /optroute/stats |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["/optroute/stats"][sys.argv[1]])' "$1"
+}
+
+# ---- the tag and the time ---------------------------------------------------
+expect delivered "valid MSG" "$T/s.key" "$R"
+expect dropped "forged tag" "$T/s.key" "$R" --forge-tag
+expect dropped "tag under another sender's key" "$T/s.key" "$R" \
+	--key-from-other "$T/r.key"
+expect dropped "stale send time (-60 s)" "$T/s.key" "$R" --time-offset-ms -60000
+expect dropped "future send time (+60 s)" "$T/s.key" "$R" --time-offset-ms 60000
+expect dropped "unknown epoch" "$T/s.key" "$R" --epoch 9
+[ "$(drops drop_bad_tag)" = 2 ] || or_fail "drop_bad_tag $(drops drop_bad_tag), want 2"
+[ "$(drops drop_stale)" = 2 ] || or_fail "drop_stale $(drops drop_stale), want 2"
+[ "$(drops drop_unknown_epoch)" = 1 ] || or_fail "drop_unknown_epoch $(drops drop_unknown_epoch), want 1"
+[ "$(drops bounced)" = 0 ] || or_fail "a refused MSG was bounced"
+echo "ok: refused MSGs counted (bad_tag 2, stale 2, unknown_epoch 1), none bounced"
+
+# ---- the budget ----------------------------------------------------------------
+# Three bounces use it up (to U, never registered, and O, opted out: the same
+# reason); then every MSG of S, whatever the recipient, gets OVER_BUDGET.
+expect bounced:recipient_unavailable "bounce 1 (never registered)" "$T/s.key" "$U"
+expect bounced:recipient_unavailable "bounce 2 (opted out)" "$T/s.key" "$O"
+expect bounced:recipient_unavailable "bounce 3" "$T/s.key" "$U"
+expect bounced:over_budget "over budget, recipient never registered" "$T/s.key" "$U"
+expect bounced:over_budget "over budget, recipient opted out" "$T/s.key" "$O"
+expect bounced:over_budget "over budget, recipient opted in" "$T/s.key" "$R"
+expect delivered "R is not over budget" "$T/r.key" "$S"
+sleep 30
+expect delivered "S after a refill, to R" "$T/s.key" "$R"
+expect bounced:recipient_unavailable "S after a refill, to U" "$T/s.key" "$U"
+expect bounced:over_budget "S over budget again" "$T/s.key" "$R"
+[ "$(drops over_budget)" = 4 ] || or_fail "over_budget $(drops over_budget), want 4"
+echo "ok: budget: OVER_BUDGET whatever the recipient, service back after a refill"
+
+# ---- rotation while a stream flows, then retirement -------------------------
+in_ns timeout 30 "$CLIENT" send --to 192.0.2.1 --bind 192.0.2.10:40001 \
+	--key "$T/r.key" --to-token "$S" --id 5000 --count 100 --interval-ms 20 \
+	--payload stream --wait-ms 500 -j >"$T/stream.json" 2>&1 &
+STREAM_PID=$!
+sleep 0.5
+j=$(timeout 20 "$CTL" -j rotate) || or_fail "rotate: $j"
+or_json "$j" 'assert r["ok"], r' || or_fail "rotate: $j"
+wait "$STREAM_PID" || or_fail "stream sender failed"
+STREAM_PID=
+python3 - "$T/recv.json" <<'EOF' || or_fail "stream across the rotation"
+import json, sys
+got = {int(m["msg_id"]) for m in (json.loads(l) for l in open(sys.argv[1]) if l.strip())
+       if m.get("event") == "msg" and 5000 <= int(m["msg_id"]) < 5100}
+if got != set(range(5000, 5100)):
+    sys.exit("delivered %d of 100: missing %s" % (len(got), sorted(set(range(5000, 5100)) - got)[:10]))
+EOF
+echo "ok: rotation while a stream flowed: 100 of 100 delivered"
+
+OLD_EP=$(python3 -c 'import sys; print(open(sys.argv[1]).read().split()[1])' "$T/s.reply")
+# The same phone key pair; the new epoch's K_sender.
+j=$(echo +15550900001 | timeout 20 "$CTL" -j rekey - --pubkey "$(cat "$T/s.pub")") ||
+	or_fail "rekey: $j"
+or_json "$j" 'print(r["token"], r["key_epoch"], r["sealed_key"])' >"$T/s2.reply" ||
+	or_fail "rekey reply: $j"
+read -r tok ep sealed <"$T/s2.reply"
+[ "$ep" != "$OLD_EP" ] || or_fail "rekey after rotate still issued epoch $ep"
+echo "$sealed" | "$CLIENT" open-key --secret "$T/s.secret" --epoch "$ep" \
+	--token "$tok" --out "$T/s2.key" >/dev/null || or_fail "open-key (new epoch)"
+expect delivered "new epoch's key" "$T/s2.key" "$R"
+expect delivered "previous epoch's key, still live" "$T/s.key" "$R"
+j=$(timeout 20 "$CTL" -j retire) || or_fail "retire: $j"
+or_json "$j" 'assert r["ok"], r' || or_fail "retire: $j"
+before=$(drops drop_unknown_epoch)
+expect dropped "retired epoch's key" "$T/s.key" "$R"
+[ "$(drops drop_unknown_epoch)" = $((before + 1)) ] ||
+	or_fail "retired epoch not counted as unknown_epoch"
+expect delivered "current epoch's key after retire" "$T/s2.key" "$R"
+
+# ---- no K_sender bytes in what the daemons wrote -----------------------------
+for f in "$T/dp.log" "$T/cp.log" "$T/store"/*; do
+	for k in "$T/s.key" "$T/s2.key" "$T/r.key"; do
+		python3 - "$f" "$k" <<'EOF' || or_fail "K_sender bytes in $f"
+import base64, sys
+data = open(sys.argv[1], "rb").read()
+ks = [l.split()[1] for l in open(sys.argv[2]) if l.startswith("k_sender ")]
+assert len(ks) == 1, "no k_sender line in the key file"
+raw = bytes.fromhex(ks[0])
+for form in (raw, ks[0].encode(), ks[0].upper().encode(), base64.b64encode(raw)):
+    if form in data:
+        sys.exit("found")
+EOF
+	done
+done
+echo "ok: no K_sender of S or R in the logs or the store"
+echo "e2e_auth: ok"
