@@ -723,26 +723,16 @@ cp_push_connect(struct cp_push *p)
 	cp_push_notify(p);
 }
 
+/* A flag of struct cp_push that is under mu. */
 static int
-cp_push_keys_dirty(struct cp_push *p)
+cp_push_flag(struct cp_push *p, const int *flag)
 {
-	int dirty;
+	int v;
 
 	pthread_mutex_lock(&p->mu);
-	dirty = p->keys_dirty;
+	v = *flag;
 	pthread_mutex_unlock(&p->mu);
-	return dirty;
-}
-
-static int
-cp_push_stopping(struct cp_push *p)
-{
-	int stop;
-
-	pthread_mutex_lock(&p->mu);
-	stop = p->stop;
-	pthread_mutex_unlock(&p->mu);
-	return stop;
+	return v;
 }
 
 static void *
@@ -750,7 +740,7 @@ cp_push_main(void *arg)
 {
 	struct cp_push *p = arg;
 
-	while (!cp_push_stopping(p)) {
+	while (!cp_push_flag(p, &p->stop)) {
 		struct pollfd pf[2] = {
 			{ .fd = p->wake_fd, .events = POLLIN },
 			{ .fd = -1, .events = POLLIN },
@@ -778,7 +768,7 @@ cp_push_main(void *arg)
 			cp_push_update_acks(p, cp_now_us());
 		if (rc == 0)
 			rc = cp_push_send_queue(p);
-		if (rc == 0 && cp_push_keys_dirty(p))
+		if (rc == 0 && cp_push_flag(p, &p->keys_dirty))
 			rc = cp_push_send_keys(p);
 		if (rc == 0)
 			rc = cp_push_serve_stats(p);
