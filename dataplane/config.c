@@ -304,6 +304,17 @@ k_mac(struct parse_state *st, const char *key, const char *v)
 }
 
 static int
+k_port_mtu(struct parse_state *st, const char *key, const char *v)
+{
+	uint64_t x;
+
+	if (or_cfgv_u64(v, OR_CFG_MTU_MIN, OR_CFG_MTU_MAX, &x) != 0)
+		return BAD(st, key, v, "an IPv4 MTU 96..9216");
+	st->cfg->ports[st->idx].mtu = (unsigned)x;
+	return 0;
+}
+
+static int
 k_port_promisc(struct parse_state *st, const char *key, const char *v)
 {
 	if (or_cfgv_bool(v, &st->cfg->ports[st->idx].promiscuous) != 0)
@@ -357,6 +368,7 @@ static const struct key_def port_keys[] = {
 	{ "ip", k_ip, 0 },
 	{ "mac", k_mac, 0 },
 	{ "promiscuous", k_port_promisc, 0 },
+	{ "mtu", k_port_mtu, 0 },
 	{ NULL, NULL, 0 },
 };
 
@@ -430,6 +442,7 @@ section_begin(struct parse_state *st, const char *name)
 		st->idx = cfg->n_ports++;
 		strcpy(cfg->ports[st->idx].name, arg);
 		cfg->ports[st->idx].line = st->line;
+		cfg->ports[st->idx].mtu = OR_CFG_DEFAULT_MTU;
 		st->kind = SECT_PORT;
 	} else if ((arg = section_arg(name, "nexthop")) != NULL) {
 		if (or_cfgv_u64(arg, 0, 65535, &id) != 0) {

@@ -26,6 +26,11 @@
 #define OR_CFG_DEFAULT_CHANNEL "/run/optroute/dataplane.sock"
 #define OR_CFG_DEFAULT_ENTRIES (1u << 20)
 #define OR_CFG_DEFAULT_DESC 1024
+/* [port] mtu: the largest IPv4 total length a port takes (docs/protocol.md
+ * section 1); 96 is the smallest MSG. */
+#define OR_CFG_DEFAULT_MTU 1500
+#define OR_CFG_MTU_MIN 96
+#define OR_CFG_MTU_MAX 9216
 /* docs/budget.md says why. */
 #define OR_CFG_DEFAULT_BUDGET_BURST 300
 #define OR_CFG_DEFAULT_BUDGET_REFILL 15
@@ -49,6 +54,7 @@ struct or_cfg_port {
 	uint8_t mac[6];
 	int has_mac;                  /* else the device's own MAC */
 	int promiscuous;
+	unsigned mtu;                 /* largest IPv4 total length taken */
 	/* Where things were seen, for cross-check messages. */
 	unsigned line, rx_queues_line, workers_line;
 	int has_rx_queues, has_ip;

@@ -206,6 +206,7 @@ port_setup(struct or_dp *dp, unsigned i)
 	p->pa.ip = c->ip;
 	p->pa.udp_port = rte_cpu_to_be_16(cfg->udp_port);
 	p->pa.version = cfg->auth ? OR_PROTO_V2 : OR_PROTO_V1;
+	p->pa.mtu = (uint16_t)c->mtu;
 
 	rc = rte_eth_dev_start(p->port_id);
 	if (rc != 0) {

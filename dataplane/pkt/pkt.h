@@ -59,6 +59,7 @@
 	X(IP_OPTIONS, "ip_options")           /* IHL > 5 */                   \
 	X(BAD_IP_CSUM, "bad_ip_csum")         /* IPv4 header checksum */      \
 	X(BAD_IP_LEN, "bad_ip_len")           /* total length < IHL*4 */      \
+	X(TOO_BIG, "too_big")                 /* total length > port mtu */   \
 	X(FRAGMENT, "fragment")               /* MF set or offset != 0 */     \
 	X(NOT_FOR_US_IP, "not_for_us_ip")     /* dst IP != ours */            \
 	X(NOT_UDP, "not_udp")                                                 \
@@ -99,6 +100,7 @@ struct or_port_addr {
 	rte_be16_t udp_port;
 	uint8_t version;  /* the protocol version accepted: OR_PROTO_V2, or
 			   * OR_PROTO_V1 with [dataplane] auth = no */
+	uint16_t mtu;     /* largest IPv4 total length taken ([port] mtu) */
 };
 
 /* Next hop of one delivery node (index = node id of the consent record). */

@@ -144,6 +144,10 @@ or_pkt_classify(const uint8_t *frame, uint16_t len,
 	/* Longer frames are Ethernet padding; shorter ones lost bytes. */
 	if (tot > len - l3)
 		return or_pkt_drop(info, OR_DROP_TRUNCATED);
+	/* The link MTU: the appliance never fragments, and a delivery node
+	 * on a standard link could not take more. */
+	if (tot > pa->mtu)
+		return or_pkt_drop(info, OR_DROP_TOO_BIG);
 	if (ip->fragment_offset &
 	    RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
 		return or_pkt_drop(info, OR_DROP_FRAGMENT);

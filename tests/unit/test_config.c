@@ -140,6 +140,7 @@ test_defaults(void)
 	CU_ASSERT_EQUAL(cfg.table_entries, OR_CFG_DEFAULT_ENTRIES);
 	CU_ASSERT_EQUAL(cfg.start_rx_after_sync, OR_CFG_RX_AT_START);
 	CU_ASSERT_EQUAL(cfg.pdump, 1);
+	CU_ASSERT_EQUAL(cfg.ports[0].mtu, 1500);
 	or_cfg_free(&cfg);
 	rc = or_cfg_load_string(&cfg, "d.ini", "[dataplane]\n"
 				"start_rx_after_sync = ACK\n" PORT_OK);
@@ -418,6 +419,35 @@ test_err_lcore_cpus(void)
 		   "(expected distinct lcore@cpu pairs, e.g. '2@1 3@1')");
 }
 
+/* [port NAME] mtu: default 1500, 96..9216, per port (defect 5 of
+ * issue 13: docs/protocol.md section 1). */
+static void
+test_port_mtu(void)
+{
+	int rc = or_cfg_load_string(&cfg, "m.ini",
+				    PORT_OK "mtu = 9000\n"
+				    "[port q]\ndevice = net_null1\n"
+				    "ip = 192.0.2.2\n");
+
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(cfg.ports[0].mtu, 9000);
+	CU_ASSERT_EQUAL(cfg.ports[1].mtu, OR_CFG_DEFAULT_MTU);
+	CU_ASSERT_EQUAL(OR_CFG_DEFAULT_MTU, 1500);
+	or_cfg_free(&cfg);
+	rc = or_cfg_load_string(&cfg, "m.ini", PORT_OK "mtu = 96\n");
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL(cfg.ports[0].mtu, 96);
+	or_cfg_free(&cfg);
+	expect_err(PORT_OK "mtu = 95\n",
+		   "e.ini:5: [port p] mtu: invalid value '95' "
+		   "(expected an IPv4 MTU 96..9216)");
+	expect_err(PORT_OK "mtu = 9217\n",
+		   "e.ini:5: [port p] mtu: invalid value '9217' "
+		   "(expected an IPv4 MTU 96..9216)");
+	expect_err(PORT_OK "mtu = 1500\nmtu = 1500\n",
+		   "e.ini:6: [port p] mtu: duplicate key");
+}
+
 static CU_TestInfo config_tests[] = {
 	{ "valid file", test_valid },
 	{ "defaults", test_defaults },
@@ -429,6 +459,7 @@ static CU_TestInfo config_tests[] = {
 	{ "file load", test_load_file },
 	{ "EAL argv", test_eal_argv },
 	{ "lcore_cpus errors", test_err_lcore_cpus },
+	{ "port mtu", test_port_mtu },
 	CU_TEST_INFO_NULL,
 };
 

@@ -448,6 +448,63 @@ test_ip_csum_equivalence(void)
 	CU_ASSERT_TRUE(or_ip_hdr_csum_ok(ip));
 }
 
+/* The port's mtu (docs/protocol.md sections 1 and 4, check 13): an IPv4
+ * total length of exactly mtu is taken, one more is too_big; the check
+ * comes after the length checks and before the fragment check. */
+static enum or_pkt_class
+classify_mtu(const struct t_spec *s, uint16_t mtu, struct or_pkt_info *info)
+{
+	_Alignas(8) uint8_t f[T_FRAME_MAX];
+	struct or_port_addr pa = t_pa();
+	uint16_t len = t_build(f, s);
+
+	pa.mtu = mtu;
+	return or_pkt_classify(f, len, &pa, info);
+}
+
+static void
+test_mtu(void)
+{
+	/* payload_len 1404: IPv4 total length 20 + 8 + 68 + 1404 = 1500. */
+	struct t_spec s = t_spec_msg(0, 1404);
+	struct or_pkt_info info;
+
+	CU_ASSERT_EQUAL(t_pa().mtu, 1500);
+	CU_ASSERT_EQUAL(classify_mtu(&s, 1500, &info), OR_PKT_MSG);
+	CU_ASSERT_EQUAL(info.ip_end, 14 + 1500);
+	s.payload_len = 1405;
+	CU_ASSERT_EQUAL(classify_mtu(&s, 1500, &info), OR_PKT_DROP);
+	CU_ASSERT_EQUAL(info.reason, OR_DROP_TOO_BIG);
+	CU_ASSERT_STRING_EQUAL(or_drop_reason_name(OR_DROP_TOO_BIG), "too_big");
+	/* Tagged: the limit is on the IPv4 datagram, not the frame. */
+	s.vlan = 1;
+	CU_ASSERT_EQUAL(classify_mtu(&s, 1500, &info), OR_PKT_DROP);
+	CU_ASSERT_EQUAL(info.reason, OR_DROP_TOO_BIG);
+	s.payload_len = 1404;
+	CU_ASSERT_EQUAL(classify_mtu(&s, 1500, &info), OR_PKT_MSG);
+	/* A jumbo port (mtu 9000) takes what a standard one refuses, up to
+	 * what one receive buffer holds. */
+	s.vlan = 0;
+	s.payload_len = 1405;
+	CU_ASSERT_EQUAL(classify_mtu(&s, 9000, &info), OR_PKT_MSG);
+	s.payload_len = T_FRAME_MAX - 14 - 96;
+	CU_ASSERT_EQUAL(classify_mtu(&s, 9000, &info), OR_PKT_MSG);
+	CU_ASSERT_EQUAL(classify_mtu(&s, 1500, &info), OR_PKT_DROP);
+	CU_ASSERT_EQUAL(info.reason, OR_DROP_TOO_BIG);
+	/* A small mtu: 576 taken, 577 not. */
+	s.payload_len = 576 - 96;
+	CU_ASSERT_EQUAL(classify_mtu(&s, 576, &info), OR_PKT_MSG);
+	s.payload_len++;
+	CU_ASSERT_EQUAL(classify_mtu(&s, 576, &info), OR_PKT_DROP);
+	CU_ASSERT_EQUAL(info.reason, OR_DROP_TOO_BIG);
+	/* Order: after truncated, before fragment. */
+	s.frag = 0x2000; /* MF */
+	CU_ASSERT_EQUAL(classify_mtu(&s, 576, &info), OR_PKT_DROP);
+	CU_ASSERT_EQUAL(info.reason, OR_DROP_TOO_BIG);
+	CU_ASSERT_EQUAL(classify_mtu(&s, 1500, &info), OR_PKT_DROP);
+	CU_ASSERT_EQUAL(info.reason, OR_DROP_FRAGMENT);
+}
+
 static CU_TestInfo pkt_tests[] = {
 	{"drop reason names", test_names},
 	{"valid MSG, VLAN and not, padding", test_valid},
@@ -459,6 +516,7 @@ static CU_TestInfo pkt_tests[] = {
 	{"UDP checks", test_udp},
 	{"protocol header checks", test_or_header},
 	{"UDP checksum not checked on classify", test_udp_csum_not_checked},
+	{"port mtu: 1500 taken, 1501 too_big, jumbo port", test_mtu},
 	CU_TEST_INFO_NULL,
 };
 

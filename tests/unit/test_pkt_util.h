@@ -223,6 +223,7 @@ t_pa(void)
 		.ip = rte_cpu_to_be_32(T_APP_IP),
 		.udp_port = rte_cpu_to_be_16(T_APP_PORT),
 		.version = OR_PROTO_V1,
+		.mtu = 1500,
 	};
 	return pa;
 }
