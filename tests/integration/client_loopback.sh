@@ -600,6 +600,20 @@ for f, m in zip(frames, man):
         assert tag_ok(h, sender_key(ka, h[16:32])), m
         msgs += 1
 assert msgs >= 40, msgs
+# -m: version 2's own drops, each with the one fault it is named for.
+kind = {m[2]: (f, frames[i - 1]) for i, (f, m) in enumerate(zip(frames, man))
+        if m[1] == 'drop' and len(m) > 2}
+hd = lambda f: f[pc.l2_len(f) + 28:][:68]
+ks = lambda h: sender_key(ka, h[16:32])
+h = hd(kind['unknown_epoch'][0]); assert h[5] == 6 ^ 0x80 and tag_ok(h, ks(h))
+h = hd(kind['bad_tag'][0]); assert h[5] == 6 and not tag_ok(h, ks(h))
+h = hd(kind['stale'][0])
+assert tag_ok(h, ks(h)) and HDR2.unpack(h)[10] == 1700000000000 - 3600000
+assert kind['replay'][0] == kind['replay'][1] and tag_ok(hd(kind['replay'][0]), ks(hd(kind['replay'][0])))
+assert hd(kind['bad_version'][0])[2] == 1
+# docs/protocol.md section 11: K_sender of token 10..1f under K_auth 00..0f.
+assert sender_key(bytes(range(16)), bytes(range(0x10, 0x20))).hex() == \
+    '07feef74e1d5036e900eee118e949293'
 port = {'mac': pc.mac('02:00:00:00:01:01'), 'ip': pc.ip4('192.0.2.1'), 'port': 7040}
 nh = {'mac': pc.mac('02:00:00:00:03:01'), 'ip': pc.ip4('203.0.113.5'), 'port': 7041}
 eg = {'mac': pc.mac('02:00:00:00:02:01'), 'ip': pc.ip4('203.0.113.1'), 'port': 7040}

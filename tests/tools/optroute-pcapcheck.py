@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Checks what optroute-dataplane made of a pcap of MSG frames, frame by
 frame, against docs/protocol.md (an independent implementation of sections
-5-8, standard library only).
+6-9, standard library only; version 2 tags below).
 
 Inputs: the input pcap and optroute-pcapgen's manifest (expected outcome
 per frame), the entry file loaded into the table, the addresses of the
@@ -100,7 +100,7 @@ def l2_len(f):
 
 
 def expect_deliver(f, nh, egress):
-    """Section 6."""
+    """Section 7."""
     l3 = l2_len(f)
     tot = struct.unpack("!H", f[l3 + 2:l3 + 4])[0]
     o = bytearray(f[:l3 + tot])
@@ -120,7 +120,7 @@ def expect_deliver(f, nh, egress):
 
 
 def expect_bounce(f, port, k_auth=None):
-    """Section 7; in version 2 the tag is recomputed only with k_auth (see
+    """Section 8; in version 2 the tag is recomputed only with k_auth (see
     take_tag otherwise)."""
     l3 = l2_len(f)
     o = bytearray(f[:l3 + 96])
@@ -166,7 +166,7 @@ def take_tag(e, g):
 
 
 def expect_arp(f, port):
-    """Section 8."""
+    """Section 9."""
     l3 = l2_len(f)
     o = bytearray(f)
     arp = memoryview(o)[l3:]

@@ -432,8 +432,8 @@ emit_malformed(struct out *o, const struct tokens *tk, struct addrs a,
 	BASE(); put16(udp, 0); FIX(); emit(o, f, L.len, "drop bad_src_addr");
 	BASE(); put16(udp + 4, 50); FIX(); emit(o, f, L.len, "drop bad_udp_len");
 	BASE(); h[0] = 0x4e; HFIX(); emit(o, f, L.len, "drop bad_magic");
-	/* Version 1: a version-2 frame; version 2: an unknown version. */
-	BASE(); h[2] = v2 ? 3 : 2; HFIX(); emit(o, f, L.len, "drop bad_version");
+	/* Each version refuses the other (version 1 only with auth off). */
+	BASE(); h[2] = v2 ? 1 : 2; HFIX(); emit(o, f, L.len, "drop bad_version");
 	BASE(); h[3] = OR_TYPE_BOUNCE; HFIX(); emit(o, f, L.len, "drop bounce_to_us");
 	BASE(); h[3] = 9; HFIX(); emit(o, f, L.len, "drop bad_type");
 	BASE(); put16(h + (v2 ? OR_CLI_V2_PAYLOAD_LEN : 64), 3); HFIX();
@@ -451,6 +451,21 @@ emit_malformed(struct out *o, const struct tokens *tk, struct addrs a,
 		ip_csum(ip);
 		udp_csum(ip, &b);
 		emit(o, f, L.l3 + 68, "drop truncated");
+	}
+
+	/* Version 2's own checks (docs/protocol.md section 4), in their
+	 * order: an epoch that is not live (the current one's opposite), a
+	 * tag one bit off, a send_time an hour off, and a MSG accepted once
+	 * then its very bytes again. */
+	if (v2) {
+		uint64_t off = a.send_time > 3600000 ? a.send_time - 3600000 :
+						       a.send_time + 3600000;
+
+		BASE(); h[5] ^= 0x80; HFIX(); emit(o, f, L.len, "drop unknown_epoch");
+		BASE(); h[OR_HDR2_TAG_OFF] ^= 0x01; FIX(); emit(o, f, L.len, "drop bad_tag");
+		BASE(); or_cli_put64(h + OR_CLI_V2_SEND_TIME, off); HFIX();
+		emit(o, f, L.len, "drop stale");
+		BASE(); emit(o, f, L.len, "deliver"); emit(o, f, L.len, "drop replay");
 	}
 
 	/* Decisions. */

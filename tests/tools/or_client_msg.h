@@ -81,7 +81,7 @@ struct or_cli_view {
 #define OR_CLI_ACCEPT_ANY (OR_CLI_ACCEPT_V1 | OR_CLI_ACCEPT_V2)
 
 /* Why a datagram was refused. The first four come from or_cli_parse(), the
- * others from the client's checks of a reply (docs/protocol.md section 9). */
+ * others from the client's checks of a reply (docs/protocol.md section 10). */
 enum or_cli_err {
 	OR_CLI_OK = 0,
 	OR_CLI_SHORT,           /* fewer than 68 bytes */
@@ -248,8 +248,9 @@ or_cli_check2(const uint8_t *hdr, const struct or_auth_key *k_sender)
 	return or_auth_check(k_sender, (const struct or_hdr2 *)hdr);
 }
 
-/* Parses one UDP payload of len bytes, in the appliance's order (checks
- * 22..26 of section 4, less the type, which depends on who receives),
+/* Parses one UDP payload of len bytes, in the appliance's order (the
+ * header checks of docs/protocol.md section 4, less the type, which
+ * depends on who receives),
  * with the layout of its version; a version not in accept (a mask of
  * OR_CLI_ACCEPT_*) is bad_version. The tag is not checked here (see
  * or_cli_check2()). Returns OR_CLI_OK with *v filled, or the first check
@@ -430,7 +431,7 @@ struct or_cli_sent {
 	const struct or_auth_key *k_sender; /* version 2: the tag's key */
 };
 
-/* Checks a reply (its source address aside) as docs/protocol.md section 9
+/* Checks a reply (its source address aside) as docs/protocol.md section 10
  * says, in this order: a well-formed datagram of the version sent, a
  * BOUNCE, no payload, a msg_id sent, the tokens sent (not swapped); then,
  * in version 2, its tag under our K_sender: the appliance signs a bounce

@@ -15,7 +15,7 @@
 #include "or_test.h"
 #include "../tools/or_client_msg.h"
 
-/* docs/protocol.md section 10: the UDP payloads (from offset 0x2a) of the
+/* docs/protocol.md section 12: the UDP payloads (from offset 0x2a) of the
  * MSG and of the bounce. */
 static const char ex_msg_udp[] =
 	"4f 52 01 01 00 03"
@@ -30,6 +30,29 @@ static const char ex_bounce_udp[] =
 	"16 17 18 19 1a 1b 1c 1d 1e 1f 20 21 22 23 24 25"
 	"26 27 28 29 2a 2b 2c 2d 2e 2f a0 a1 a2 a3 a4 a5"
 	"a6 a7 a8 a9 aa ab ac ad ae af 00 00 00 00";
+
+/* docs/protocol.md section 11 (version 2: K_auth[3] = 00 01 .. 0f,
+ * send_time 1764633600123): the MSG, its bounce and an OVER_BUDGET
+ * bounce, from offset 0x2a. */
+static const char ex2_msg_udp[] =
+	"4f 52 02 01 00 03"
+	"00 00 01 02 03 04 05 06 07 08 10 11 12 13 14 15"
+	"16 17 18 19 1a 1b 1c 1d 1e 1f 20 21 22 23 24 25"
+	"26 27 28 29 2a 2b 2c 2d 2e 2f 00 00 01 9a dc 5b"
+	"e0 7b 00 10 00 00 21 c4 54 97 98 07 37 cd 01 08"
+	"0f 16 1d 24 2b 32 39 40 47 4e 55 5c 63 6a";
+static const char ex2_bounce_udp[] =
+	"4f 52 02 02 00 03"
+	"01 00 01 02 03 04 05 06 07 08 10 11 12 13 14 15"
+	"16 17 18 19 1a 1b 1c 1d 1e 1f 20 21 22 23 24 25"
+	"26 27 28 29 2a 2b 2c 2d 2e 2f 00 00 01 9a dc 5b"
+	"e0 7b 00 00 00 00 13 46 74 28 36 3d 52 8e";
+static const char ex2_budget_udp[] =
+	"4f 52 02 02 00 03"
+	"03 00 01 02 03 04 05 06 07 08 10 11 12 13 14 15"
+	"16 17 18 19 1a 1b 1c 1d 1e 1f 20 21 22 23 24 25"
+	"26 27 28 29 2a 2b 2c 2d 2e 2f 00 00 01 9a dc 5b"
+	"e0 7b 00 00 00 00 80 70 8a f7 d2 70 ec fd";
 
 /* The document's hex dump, blanks removed, into a heap buffer of exactly
  * its length. */
@@ -689,6 +712,55 @@ client_init(void)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
+/* docs/protocol.md section 11 byte for byte: K_sender, the signed MSG,
+ * and both bounces as the appliance makes them and the client takes. */
+static void
+test_v2_doc_examples(void)
+{
+	static const uint8_t ks_doc[OR_AUTH_KEY_LEN] = {
+		0x07, 0xfe, 0xef, 0x74, 0xe1, 0xd5, 0x03, 0x6e,
+		0x90, 0x0e, 0xee, 0x11, 0x8e, 0x94, 0x92, 0x93,
+	};
+	static const char *const bounces[] = { ex2_bounce_udp, ex2_budget_udp };
+	struct or_auth_key ka, ks;
+	struct or_cli_msg m;
+	struct or_cli_view v;
+	struct or_cli_sent sent = {
+		.version = OR_PROTO_V2,
+		.first_id = 0x0102030405060708ull,
+		.n = 1,
+		.k_sender = &ks,
+	};
+	uint8_t payload[16], buf[OR_HDR_LEN + 16], bo[OR_HDR_LEN], *want;
+	uint64_t idx;
+	size_t wl;
+
+	for (int i = 0; i < OR_AUTH_KEY_LEN; i++)
+		ka.b[i] = (uint8_t)i;
+	ex_fill(&m, payload);
+	m.send_time = 1764633600123ull;
+	sent.sender = m.sender;
+	sent.recipient = m.recipient;
+	CU_ASSERT_FATAL(or_auth_sender_key(&ka, &m.sender, &ks) == 0);
+	CU_ASSERT_EQUAL(memcmp(ks.b, ks_doc, sizeof(ks_doc)), 0);
+	CU_ASSERT_EQUAL(or_cli_msg2_build(buf, sizeof(buf), &m), sizeof(buf));
+	or_cli_sign2(buf, &ks);
+	want = doc_bytes(ex2_msg_udp, &wl);
+	CU_ASSERT(wl == sizeof(buf) && memcmp(buf, want, wl) == 0);
+	free(want);
+	for (int r = 0; r < 2; r++) {
+		want = doc_bytes(bounces[r], &wl);
+		CU_ASSERT_FATAL(wl == OR_HDR_LEN);
+		v2_bounce(bo, buf, r == 0 ? OR_REASON_RECIPIENT_UNAVAILABLE :
+				   OR_REASON_OVER_BUDGET, &ks);
+		CU_ASSERT_EQUAL(memcmp(bo, want, wl), 0);
+		CU_ASSERT_EQUAL(or_cli_bounce_check(want, wl, &sent, &v, &idx),
+				OR_CLI_OK);
+		CU_ASSERT_EQUAL(v.reason, r == 0 ? 1 : 3);
+		free(want);
+	}
+}
+
 static CU_TestInfo client_tests[] = {
 	{ "build matches docs/protocol.md example", test_build_doc_example },
 	{ "parse docs/protocol.md examples", test_parse_doc_examples },
@@ -700,6 +772,7 @@ static CU_TestInfo client_tests[] = {
 	{ "v2 build/parse (or_hdr2 layout)", test_v2_build_parse },
 	{ "v2 sign and check (reference tag)", test_v2_sign_check },
 	{ "v2 forged bounces", test_v2_forged_bounce },
+	{ "v2 docs/protocol.md examples", test_v2_doc_examples },
 	CU_TEST_INFO_NULL,
 };
 

@@ -563,7 +563,7 @@ cmd_send(int argc, char **argv)
 	rc = send_settle(o);
 	if (rc != 0)
 		goto out;
-	/* A fresh random first id (docs/protocol.md section 9); the next
+	/* A fresh random first id (docs/protocol.md section 10); the next
 	 * messages take the following ones. */
 	if (!o->have_id && getrandom(&o->id, sizeof(o->id), 0) !=
 	    (ssize_t)sizeof(o->id)) {
