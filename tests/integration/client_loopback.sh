@@ -73,13 +73,13 @@ for d in (build(1, 901, t1, t2, magic=0x4f53),      # bad_magic
           good):
     s.sendto(d, dst)
 PY
-cli send --to "127.0.0.1:$RPORT" --from-token $A --to-token $B --id 1 \
+cli send --to "127.0.0.1:$RPORT" --v1 --from-token $A --to-token $B --id 1 \
 	--epoch 3 --payload 'hello, "world"' --wait-ms 0 --expect none >/dev/null ||
 	or_fail "send 1"
-cli send --to "127.0.0.1:$RPORT" --from-token $B --to-token $A \
+cli send --to "127.0.0.1:$RPORT" --v1 --from-token $B --to-token $A \
 	--id 18446744073709551615 --payload-hex 00ff7f80 --wait-ms 0 >/dev/null ||
 	or_fail "send 2"
-cli send --to "127.0.0.1:$RPORT" --from-token $A --to-token $B --id 0x10 \
+cli send --to "127.0.0.1:$RPORT" --v1 --from-token $A --to-token $B --id 0x10 \
 	--epoch 255 --wait-ms 0 >/dev/null || or_fail "send 3"
 rc=0; wait "$RPID" || rc=$?
 [ "$rc" = 0 ] || or_fail "recv exit $rc: $(cat "$T/recv.err")"
@@ -262,7 +262,7 @@ PY
 # 2a. Bounced: 3 messages, each bounced with RECIPIENT_UNAVAILABLE; the
 # client stops as soon as all are bounced (far before --wait-ms).
 start=$(date +%s%N)
-cli send --to "$TO" --from-token $A --to-token $B --id 100 --count 3 \
+cli send --to "$TO" --v1 --from-token $A --to-token $B --id 100 --count 3 \
 	--epoch 7 --payload hello --wait-ms 20000 -j --expect bounce >"$T/s1.json" ||
 	or_fail "expect bounce: exit $?"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -283,7 +283,7 @@ assert all(x['sender'] == sys.argv[2] and x['recipient'] == sys.argv[3] and
 PY
 echo "ok: 3 bounces reported (recipient_unavailable), stopped after ${ms} ms"
 
-rc=0; cli send --to "$TO" --from-token $A --to-token $B --wait-ms 2000 \
+rc=0; cli send --to "$TO" --v1 --from-token $A --to-token $B --wait-ms 2000 \
 	--expect none >"$T/s2.txt" || rc=$?
 [ "$rc" = 1 ] || or_fail "--expect none with a bounce: exit $rc"
 grep -q "^bounce msg_id=[0-9]* reason=recipient_unavailable (1) epoch=0$" "$T/s2.txt" ||
@@ -292,13 +292,13 @@ echo "ok: --expect none fails on a bounce (text output checked)"
 
 # 2b. No reply: reported per message after --wait-ms, in text and JSON.
 C=cc000000000000000000000000000003
-cli send --to "$TO" --from-token $A --to-token $C --id 7 --count 2 \
+cli send --to "$TO" --v1 --from-token $A --to-token $C --id 7 --count 2 \
 	--interval-ms 50 --wait-ms 300 --expect none >"$T/s3.txt" ||
 	or_fail "expect none without replies: exit $?"
 grep -qx "msg_id=7: no reply (delivered or dropped)" "$T/s3.txt" || or_fail "no reply 7: $(cat "$T/s3.txt")"
 grep -qx "msg_id=8: no reply (delivered or dropped)" "$T/s3.txt" || or_fail "no reply 8"
 grep -qx "summary: sent 2, bounced 0, no reply 2, duplicate 0, invalid 0" "$T/s3.txt" || or_fail "summary: $(cat "$T/s3.txt")"
-rc=0; cli send --to "$TO" --from-token $A --to-token $C --wait-ms 200 \
+rc=0; cli send --to "$TO" --v1 --from-token $A --to-token $C --wait-ms 200 \
 	--expect bounce -j >"$T/s4.json" || rc=$?
 [ "$rc" = 1 ] || or_fail "--expect bounce without a bounce: exit $rc"
 check "$T/s4.json" "len(by('no_reply')) == 1" "by('no_reply')[0]['msg_id'] == by('sent')[0]['msg_id']"
@@ -308,7 +308,7 @@ echo "ok: no reply reported; --expect bounce fails without one"
 # 2c. A random msg_id by default, a fixed source port with --bind, a
 # binary payload: the fake saw exactly those.
 BP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cli send --to "$TO" --from-token $A --to-token $C --bind "127.0.0.1:$BP" \
+cli send --to "$TO" --v1 --from-token $A --to-token $C --bind "127.0.0.1:$BP" \
 	--payload-hex 00010203fffe --wait-ms 0 -j >"$T/s5.json" || or_fail "send --bind"
 id=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["msg_id"])' "$T/s5.json")
 sleep 0.2
@@ -322,11 +322,11 @@ echo "ok: random msg_id $id, source port $BP, binary payload as sent"
 
 # 2d. NO_ROUTE reason and a duplicate bounce.
 N=ab000000000000000000000000000004
-cli send --to "$TO" --from-token $A --to-token $N --id 42 -j --wait-ms 2000 \
+cli send --to "$TO" --v1 --from-token $A --to-token $N --id 42 -j --wait-ms 2000 \
 	--expect bounce >"$T/s6.json" || or_fail "no_route: exit $?"
 check "$T/s6.json" "by('bounce')[0]['reason'] == 'no_route' and by('bounce')[0]['reason_code'] == 2"
 D=ee000000000000000000000000000005
-rc=0; cli send --to "$TO" --from-token $A --to-token $D --id 43 -j \
+rc=0; cli send --to "$TO" --v1 --from-token $A --to-token $D --id 43 -j \
 	--wait-ms 500 >"$T/s7.json" || rc=$?
 [ "$rc" = 0 ] || or_fail "duplicate: exit $rc"
 check "$T/s7.json" "[e['duplicate'] for e in by('bounce')] == [False, True]" \
@@ -338,7 +338,7 @@ echo "ok: no_route reason; duplicate bounce counted once"
 G=dd000000000000000000000000000006
 for expect in bounce any; do
 	args=(); [ "$expect" = any ] || args=(--expect "$expect")
-	rc=0; cli send --to "$TO" --from-token $A --to-token $G --id 500 -j \
+	rc=0; cli send --to "$TO" --v1 --from-token $A --to-token $G --id 500 -j \
 		--wait-ms 3000 "${args[@]}" >"$T/s8.json" || rc=$?
 	want=1; [ "$expect" = any ] && want=0
 	[ "$rc" = "$want" ] || or_fail "broken replies, expect $expect: exit $rc"
@@ -543,7 +543,8 @@ cli send --to "$TO" --key "$T/a.key" --to-token $C --id 505 --epoch 9 \
 fake_last 1 "r[0]['epoch'] == 9 and r[0]['signer'] == '$A'"
 echo "ok: --forge-tag, --key-from-other, --time-offset-ms, --repeat, --epoch seen on the wire"
 
-# 4f. Version 1 stays the default; --v1 selects it.
+# 4f. Version 1 stays the default (sections 1 and 2 name it with --v1);
+# --v1 selects it.
 for v in "" --v1; do
 	cli send --to "$TO" --from-token $A --to-token $C --id 600 $v --wait-ms 0 \
 		>/dev/null || or_fail "send $v"

@@ -300,6 +300,7 @@ sign_hdr(uint8_t *h, const struct addrs *a)
 		exit(1);
 	}
 	or_cli_sign2(h, &ks);
+	sodium_memzero(&ks, sizeof(ks));
 }
 
 /* A well-formed MSG (in version 1 of epoch `epoch`; in version 2 of
