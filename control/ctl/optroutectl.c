@@ -314,12 +314,9 @@ ctl_subject_cmd(struct ctl *c, const char *cmd)
 	if (rc == 0 && strcmp(cmd, "optin") == 0)
 		ctl_add_options(c, &b, 1);
 	else if (rc == 0 && (strcmp(cmd, "optout") == 0 ||
-			       strcmp(cmd, "erase") == 0))
+			       strcmp(cmd, "erase") == 0 ||
+			       strcmp(cmd, "rekey") == 0))
 		ctl_add_options(c, &b, 0);
-	else if (rc == 0 && strcmp(cmd, "rekey") == 0 && c->method != NULL) {
-		ctl_buf_add(&b, ",\"method\":", 10);
-		ctl_buf_add_jstr(&b, c->method, strlen(c->method));
-	}
 	if (rc == 0)
 		rc = ctl_buf_add(&b, "}\n", 2);
 	if (rc == 0)
