@@ -7,9 +7,17 @@
 #       ENTRIES in the table)
 #   TX  net_null (delivered), net_pcap's own TX drop (bounces)
 # The table is filled first over the real update channel
-# (optroute-chanctl random: BATCH upserts), and the fill is timed. For
-# reference, dpdk-testpmd io forwarding on the same vdevs and core, its
-# windows alternating with the dataplane's (windows() below).
+# (optroute-chanctl random: BATCH upserts), and the fill is timed.
+# Protocol version 2 by default: every frame signed (pcapgen --auth-key),
+# every tag verified and the bounce budget checked; beside it, the same
+# build with `auth = no` on version-1 frames of the same mix (its own
+# process and table), and for reference dpdk-testpmd io forwarding on the
+# same vdevs and core, their windows alternating (windows() below).
+# A looped pcap repeats its send times and tags, so the v2 process runs
+# with `auth_time_checks = no` (no time window, no replay filter: those
+# are measured on their own by `make bench-replay`), and with a budget too
+# large to run out (checked on every MSG, never exhausted), so that both
+# sides forward the same mix. AUTH=no skips the version-2 process.
 #
 #   make bench-dataplane ENTRIES=N SECONDS=S    (FRAMES=F PAYLOAD=B RUNS=R optional)
 #
@@ -23,15 +31,22 @@
 # right after it.
 #
 # Last line: one JSON object
-#   {"entries":..,"frame_bytes":..,"workers":1,"optroute_mpps":..,
-#    "testpmd_io_mpps":..,"ratio":..,"fill_seconds":..,"runs":..}
+#   {"entries":..,"frame_bytes":..,"workers":1,"auth":"on",
+#    "auth_time_checks":false,"optroute_mpps":..,"auth_off_mpps":..,
+#    "auth_cost_ratio":..,"testpmd_io_mpps":..,"ratio":..,
+#    "fill_seconds":..,"runs":..}
+# optroute_mpps is the version-2 process (auth on), auth_cost_ratio the
+# median of its per-round ratios to the auth-off process, ratio the same
+# against testpmd. With AUTH=no, optroute_mpps is the auth-off process.
 set -euo pipefail
 # shellcheck source=../integration/lib/common.sh
 . "$(dirname "$0")/../integration/lib/common.sh"
 or_trap_exit or_cleanup
 TP_PID=
-OR_PIDVARS="TP_PID DP_PID"
-OR_RM=("/var/run/dpdk/${PREFIX}_tp")
+V1_PID=
+OR_PIDVARS="TP_PID V1_PID DP_PID"
+OR_RM=("/var/run/dpdk/${PREFIX}_tp" "/var/run/dpdk/${PREFIX}_v1")
+AUTH=${AUTH:-yes}
 ENTRIES=${ENTRIES:-10000000}
 # SECONDS is also bash's seconds-since-start counter: read at once, and 0
 # (nothing passed) means the default.
@@ -57,33 +72,44 @@ else
 fi
 
 APPL_MAC=02:00:00:00:01:01 APPL_IP=192.0.2.1 # port client of or_ini_appliance
-"$BIN/optroute-pcapgen" -o "$T/bench.pcap" -r "$ENTRIES:$SEED" -n "$FRAMES" \
-	-b 10 -P "$PAYLOAD" -s 7 --dst-mac $APPL_MAC --dst-ip $APPL_IP
+# The same mix in both versions; version 2 signed under a K_auth of epoch
+# 0 made for this run.
+KAUTH=$(python3 -c 'import os; print(os.urandom(16).hex())')
+gen() { # gen OUT VERSION_OPTIONS...
+	local out=$1
+	shift
+	"$BIN/optroute-pcapgen" -o "$out" -r "$ENTRIES:$SEED" -n "$FRAMES" \
+		-b 10 -P "$PAYLOAD" -s 7 --dst-mac $APPL_MAC --dst-ip $APPL_IP "$@"
+}
+gen "$T/bench1.pcap" --v1
+[ "$AUTH" = no ] || gen "$T/bench2.pcap" --auth-key "$KAUTH" --epoch 0
 FRAME_BYTES=$((14 + 20 + 8 + 68 + PAYLOAD))
-RXDEV="net_pcap0,rx_pcap=$T/bench.pcap,infinite_rx=1"
+rxdev() { echo "net_pcap0,rx_pcap=$1,infinite_rx=1"; }
 TXDEV="net_null0,no-rx=1"
 
-# windows: RUNS windows of SECONDS_RUN seconds of the dataplane's rx rate
-# and, with testpmd, as many of testpmd's, alternating (optroute, testpmd,
-# optroute, ...): the two processes share the worker CPU and the one not
-# measured is stopped (SIGSTOP), so both see the same minutes of a host
-# whose speed drifts. Each window starts 1 s after its process resumes.
-# Prints "or_median or_min or_max" and, with testpmd, "tp_median tp_min
-# tp_max ratio_median" (ratio: optroute over testpmd, per pair).
+# windows: RUNS rounds; in each, one window of SECONDS_RUN seconds per
+# process, in the order given (optroute auth on, optroute auth off,
+# testpmd): they share the worker CPU and the ones not measured are
+# stopped (SIGSTOP), so all see the same minutes of a host whose speed
+# drifts. Each window starts 1 s after its process resumes. Arguments:
+# NAME:PID:PREFIX:COMMAND:COUNTER per process. Prints per process
+# "median min max" and then, per process after the first, the median of
+# the per-round ratios of the first to it.
 windows() {
 	python3 - "$TOOLS/optroute-telemetry.py" "$SECONDS_RUN" "$RUNS" \
-		"$PREFIX" "$DP_PID" "${PREFIX}_tp" "${TP_PID:-}" "${PERF:-}" <<'EOF'
+		"${PERF:-}" "$@" <<'EOF'
 import json, os, signal, statistics, subprocess, sys, time
-tool, secs, runs, dp_prefix, dp_pid, tp_prefix, tp_pid, perf = sys.argv[1:]
+tool, secs, runs, perf = sys.argv[1:5]
+procs = [a.split(":") for a in sys.argv[5:]]
 secs, runs = float(secs), int(runs)
 def read(prefix, cmd):
     out = subprocess.run([sys.executable, tool, "-p", prefix, cmd],
                          check=True, capture_output=True, text=True).stdout
     return time.monotonic(), json.loads(out)[cmd.split(",")[0]]
-# Mpps of counter key over one window; with polls, also the worker's busy
-# ns a frame and its load (share of busy cycles) over it. The worker is
-# lcore 1 (or_ini_appliance's "workers = 1").
-def window(pid, prefix, cmd, key, alone, perf_file=None, polls=False):
+# Mpps of counter key over one window; for a dataplane (a /optroute
+# command), also the worker's busy ns a frame and its load (share of busy
+# cycles) over it. The worker is lcore 1 (or_ini_appliance's "workers = 1").
+def window(pid, prefix, cmd, key, alone, perf_file=None):
     if not alone:
         os.kill(pid, signal.SIGCONT)
     time.sleep(1)
@@ -101,97 +127,146 @@ def window(pid, prefix, cmd, key, alone, perf_file=None, polls=False):
         os.kill(pid, signal.SIGSTOP)
     d = {k: r1[k] - r0[k] for k in r1 if isinstance(r1[k], int)}
     mpps = d[key] / (t1 - t0) / 1e6
-    if not polls:
+    if not cmd.startswith("/optroute/"):
         return mpps, ""
     busy, idle = d["busy_cycles"], d["idle_cycles"]
     return mpps, (f" (worker busy {1e9 * busy / r1['tsc_hz'] / max(1, d[key]):.1f}"
                   f" ns a frame, load {100 * busy / max(1, busy + idle):.1f}%)")
-dp = int(dp_pid)
-tp = int(tp_pid) if tp_pid else None
-o, t = [], []
+alone = len(procs) == 1
+rates = [[] for _ in procs]
 for i in range(runs):
-    mpps, busy = window(dp, dp_prefix, "/optroute/workers,1", "rx", tp is None,
-                        perf if i == 0 else None, polls=True)
-    o.append(mpps)
-    line = f"window {i + 1}: optroute {o[-1]:.3f} Mpps{busy}"
-    if tp is not None:
-        t.append(window(tp, tp_prefix, "/ethdev/stats,0", "ipackets", False)[0])
-        line += f", testpmd io {t[-1]:.3f} Mpps, ratio {o[-1] / t[-1]:.3f}"
+    line = f"round {i + 1}:"
+    for k, (name, pid, prefix, cmd, key) in enumerate(procs):
+        mpps, busy = window(int(pid), prefix, cmd, key, alone,
+                            perf if i == 0 and k == 0 else None)
+        rates[k].append(mpps)
+        line += f" {name} {mpps:.3f} Mpps{busy};"
+    for k in range(1, len(procs)):
+        line += f" ratio to {procs[k][0]} {rates[0][-1] / rates[k][-1]:.3f};"
     print("bench-dataplane: " + line, file=sys.stderr)
-for pid in (dp, tp):
-    if pid is not None:
-        os.kill(pid, signal.SIGCONT)
-f = lambda v: f"{statistics.median(v):.3f} {min(v):.3f} {max(v):.3f}"
-print(f(o))
-if t:
-    print(f(t), f"{statistics.median(a / b for a, b in zip(o, t)):.3f}")
+for _, pid, _, _, _ in procs:
+    os.kill(int(pid), signal.SIGCONT)
+for v in rates:
+    print(f"{statistics.median(v):.3f} {min(v):.3f} {max(v):.3f}")
+for k in range(1, len(procs)):
+    print(f"{statistics.median(a / b for a, b in zip(rates[0], rates[k])):.3f}")
 EOF
 }
 
 # ------------------------------------------------------------ optroute --
-{
-	printf '[eal]\nargs = %s --no-pci --file-prefix=%s\n' "$EAL_MEM" "$PREFIX"
-	or_ini_dataplane "$ENTRIES" "mbufs = $MBUFS" "pdump = no"
-	or_ini_appliance "$RXDEV" "$TXDEV" 203.0.113
+# dp_ini PREFIX SOCK AUTH PCAP: one dataplane's configuration. The budget
+# is checked on every MSG but too large to run out (see the top).
+dp_ini() {
+	printf '[eal]\nargs = %s --no-pci --file-prefix=%s\n' "$EAL_MEM" "$1"
+	printf '[dataplane]\nchannel = %s\ntable_entries = %s\nauth = %s\n' \
+		"$2" "$ENTRIES" "$3"
+	printf 'mbufs = %s\npdump = no\nauth_time_checks = no\n' "$MBUFS"
+	printf 'budget_burst = 1000000\nbudget_refill_per_hour = 3600000\n'
+	or_ini_appliance "$(rxdev "$4")" "$TXDEV" 203.0.113
 	# The entries of optroute-chanctl random are all for node 0.
 	printf '[nexthop 0]\nport = delivery\nmac = %s\nip = 203.0.113.5\n' "$OR_NODE_MAC"
-} >"$T/dp.ini"
-OR_DP_START_S=120 or_start_dp "$T/dp.ini"
+}
 
-# Until the table is full, frames are dropped (sender not opted in); the
-# worker runs meanwhile, on its own core.
-t0=$(now)
-timeout 1200 "$BIN/optroute-chanctl" -s "$T/dp.sock" -t 60000 -q random "$ENTRIES" "$SEED"
-t1=$(now)
-FILL=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
-or_log "filled $ENTRIES entries over the channel in ${FILL}s" \
-	"($(python3 -c "print(f'{$ENTRIES / ($t1 - $t0) / 1e6:.2f}')") M entries/s)"
-or_telemetry /optroute/table >&2
+# fill SOCK: the table over the channel; prints the seconds it took. Until
+# it is full, frames are dropped (sender not opted in).
+fill() {
+	local t0 t1
+	t0=$(now)
+	timeout 1200 "$BIN/optroute-chanctl" -s "$1" -t 60000 -q random "$ENTRIES" "$SEED"
+	t1=$(now)
+	python3 -c "print(f'{$t1 - $t0:.2f}')"
+}
 
-or_telemetry /optroute/clear >/dev/null
-if [ "${TESTPMD:-yes}" != no ]; then
-	# testpmd starts while the dataplane is stopped, and waits stopped
-	# for its first window.
+# The auth-off process (version 1 frames); stopped while the other fills.
+dp_ini "${PREFIX}_v1" "$T/dp1.sock" no "$T/bench1.pcap" >"$T/dp1.ini"
+"$BIN/optroute-dataplane" -c "$T/dp1.ini" >>"$T/dp1.log" 2>&1 &
+V1_PID=$!
+OR_LOGS+=("$T/dp1.log")
+or_wait_sock "$T/dp1.sock" "$V1_PID" 120 || or_fail "auth-off dataplane did not start"
+FILL=$(fill "$T/dp1.sock")
+or_log "auth off: filled $ENTRIES entries over the channel in ${FILL}s"
+# (telemetry must be read before a SIGSTOP: a stopped process answers none)
+python3 "$TOOLS/optroute-telemetry.py" -p "${PREFIX}_v1" /optroute/clear >/dev/null
+
+if [ "$AUTH" != no ]; then
+	kill -STOP "$V1_PID"
+	dp_ini "$PREFIX" "$T/dp.sock" yes "$T/bench2.pcap" >"$T/dp.ini"
+	OR_DP_START_S=120 or_start_dp "$T/dp.ini"
+	FILL=$(fill "$T/dp.sock")
+	or_log "auth on: filled $ENTRIES entries over the channel in ${FILL}s" \
+		"($(python3 -c "print(f'{$ENTRIES / $FILL / 1e6:.2f}')") M entries/s)"
+	timeout 60 "$BIN/optroute-chanctl" -s "$T/dp.sock" -q auth-keys 0 "$KAUTH"
+	or_telemetry /optroute/table /optroute/auth >&2
+	or_telemetry /optroute/clear >/dev/null
+	SIDES=("optroute:$DP_PID:$PREFIX:/optroute/workers,1:rx"
+		"optroute_auth_off:$V1_PID:${PREFIX}_v1:/optroute/workers,1:rx")
 	kill -STOP "$DP_PID"
+else
+	SIDES=("optroute:$V1_PID:${PREFIX}_v1:/optroute/workers,1:rx")
+fi
+
+if [ "${TESTPMD:-yes}" != no ]; then
+	# testpmd starts while the dataplanes are stopped, and waits stopped
+	# for its first window.
+	kill -STOP "$V1_PID"
 	dpdk-testpmd -l 0,1 $EAL_MEM --no-pci --file-prefix="${PREFIX}_tp" \
-		--vdev="$RXDEV" --vdev="$TXDEV" -- --forward-mode=io --nb-cores=1 \
+		--vdev="$(rxdev "$T/bench1.pcap")" --vdev="$TXDEV" -- \
+		--forward-mode=io --nb-cores=1 \
 		--total-num-mbufs="$MBUFS" --stats-period=1000 -a </dev/null >"$T/tp.log" 2>&1 &
 	# shellcheck disable=SC2034 # (killed through OR_PIDVARS)
 	TP_PID=$!
 	python3 "$TOOLS/optroute-telemetry.py" -w 60 -p "${PREFIX}_tp" /ethdev/stats,0 >/dev/null ||
 		{ cat "$T/tp.log" >&2; exit 1; }
 	kill -STOP "$TP_PID"
+	SIDES+=("testpmd_io:$TP_PID:${PREFIX}_tp:/ethdev/stats,0:ipackets")
 fi
-{
-	read -r OR_MPPS OR_MIN OR_MAX
-	read -r TP_MPPS TP_MIN TP_MAX RATIO || true
-} < <(windows)
-[ -n "${OR_MPPS:-}" ] || or_fail "no rate measured (telemetry failed?)"
-if [ -n "$TP_PID" ]; then
-	OR_STOP_S=30 or_stop TP_PID INT || true
-fi
-or_telemetry /optroute/stats >"$T/stats.json"
-OR_STOP_S=60 or_stop DP_PID INT || or_fail "optroute-dataplane exited $?"
-python3 - "$T/stats.json" <<'EOF' >&2
+windows "${SIDES[@]}" >"$T/windows.txt"
+mapfile -t W <"$T/windows.txt"
+[ "${#W[@]}" -ge 1 ] && [ -n "${W[0]}" ] || or_fail "no rate measured (telemetry failed?)"
+read -r OR_MPPS OR_MIN OR_MAX <<<"${W[0]}"
+[ -n "$TP_PID" ] && OR_STOP_S=30 or_stop TP_PID INT || true
+
+# No unexpected drops: a version-2 frame refused (bad tag, ...) or a
+# sender missing would show here.
+check_stats() { # check_stats PREFIX NAME
+	python3 "$TOOLS/optroute-telemetry.py" -p "$1" /optroute/stats >"$T/stats.json"
+	python3 - "$T/stats.json" "$2" <<'EOF' >&2
 import json, sys
 s = json.load(open(sys.argv[1]))["/optroute/stats"]
 d, b, x = s["delivered"], s["bounced"], s["dropped"]
-print(f"optroute: rx {s['rx']} delivered {d} bounced {b} dropped {x} "
-      f"(bounced {100 * b / max(1, d + b):.1f}%)")
-if x > s["rx"] // 1000:
+print(f"{sys.argv[2]}: rx {s['rx']} delivered {d} bounced {b} over_budget "
+      f"{s['over_budget']} dropped {x} (bounced {100 * b / max(1, d + b):.1f}%)")
+if x > s["rx"] // 1000 or s["over_budget"]:
     sys.exit(f"unexpected drops: { {k: v for k, v in s.items() if k.startswith('drop_') and v} }")
 EOF
-or_log "optroute-dataplane: $OR_MPPS Mpps (median of $RUNS windows of ${SECONDS_RUN}s; $OR_MIN-$OR_MAX)"
-
-# The last line: result_json [FIELDS] (FIELDS after optroute_mpps).
-result_json() {
-	echo "{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1,\"optroute_mpps\":$OR_MPPS${1:-},\"fill_seconds\":$FILL,\"runs\":$RUNS}"
 }
-
-if [ -z "${TP_MPPS:-}" ]; then
-	result_json
-	exit 0
+check_stats "${PREFIX}_v1" optroute_auth_off
+OR_STOP_S=60 or_stop V1_PID INT || or_fail "auth-off dataplane exited $?"
+if [ "$AUTH" != no ]; then
+	check_stats "$PREFIX" optroute
+	OR_STOP_S=60 or_stop DP_PID INT || or_fail "optroute-dataplane exited $?"
 fi
-or_log "dpdk-testpmd io: $TP_MPPS Mpps (median of $RUNS windows; $TP_MIN-$TP_MAX)"
-or_log "ratio optroute / testpmd io: $RATIO (median of the $RUNS pairs)"
-result_json ",\"testpmd_io_mpps\":$TP_MPPS,\"ratio\":$RATIO"
+or_log "optroute-dataplane ($([ "$AUTH" = no ] && echo "auth off" || echo "auth on")):" \
+	"$OR_MPPS Mpps (median of $RUNS windows of ${SECONDS_RUN}s; $OR_MIN-$OR_MAX)"
+
+# The last line.
+json="{\"entries\":$ENTRIES,\"frame_bytes\":$FRAME_BYTES,\"workers\":1"
+if [ "$AUTH" != no ]; then
+	read -r OFF_MPPS OFF_MIN OFF_MAX <<<"${W[1]}"
+	n=${#SIDES[@]}
+	AUTH_RATIO=${W[$n]}
+	or_log "auth off: $OFF_MPPS Mpps ($OFF_MIN-$OFF_MAX); auth_cost_ratio $AUTH_RATIO" \
+		"(on / off, median of the $RUNS rounds)"
+	json+=",\"auth\":\"on\",\"auth_time_checks\":false,\"optroute_mpps\":$OR_MPPS"
+	json+=",\"auth_off_mpps\":$OFF_MPPS,\"auth_cost_ratio\":$AUTH_RATIO"
+else
+	json+=",\"auth\":\"off\",\"optroute_mpps\":$OR_MPPS"
+fi
+if [ "${TESTPMD:-yes}" != no ]; then
+	n=${#SIDES[@]}
+	read -r TP_MPPS TP_MIN TP_MAX <<<"${W[$((n - 1))]}"
+	RATIO=${W[$((2 * n - 2))]}
+	or_log "dpdk-testpmd io: $TP_MPPS Mpps ($TP_MIN-$TP_MAX); ratio optroute / testpmd io: $RATIO"
+	json+=",\"testpmd_io_mpps\":$TP_MPPS,\"ratio\":$RATIO"
+fi
+echo "$json,\"fill_seconds\":$FILL,\"runs\":$RUNS}"
