@@ -137,6 +137,21 @@ cp_act_room(const struct cp_req *req)
 
 /* optin, optout and erase: one change; an optin with a pubkey also issues
  * a sender key (a second change, audited only). */
+enum or_mgmt_err
+cp_change_subject(struct cp_act *a, struct cp_req *r, struct or_token *t,
+		  uint8_t *method, uint8_t pk[OR_SEAL_PK_LEN])
+{
+	enum or_mgmt_err e = OR_MGMT_OK;
+
+	if (r->pubkey != NULL)
+		e = cp_keys_pubkey(a, r, pk);
+	if (e == OR_MGMT_OK)
+		e = cp_subject_token(a, r, t);
+	if (e == OR_MGMT_OK)
+		e = cp_method(a, r, method);
+	return e;
+}
+
 static enum cp_act_next
 cp_act_change(struct cp_act *a, struct cp_req *r)
 {
@@ -144,15 +159,7 @@ cp_act_change(struct cp_act *a, struct cp_req *r)
 	uint8_t method, pk[OR_SEAL_PK_LEN];
 	struct or_token t;
 
-	if (r->pubkey != NULL) {
-		a->err = cp_keys_pubkey(a, r, pk);
-		if (a->err != OR_MGMT_OK)
-			return CP_NEXT_REPLY;
-	}
-	a->err = cp_subject_token(a, r, &t);
-	if (a->err != OR_MGMT_OK)
-		return CP_NEXT_REPLY;
-	a->err = cp_method(a, r, &method);
+	a->err = cp_change_subject(a, r, &t, &method, pk);
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
 	if (r->pubkey != NULL) {

@@ -98,13 +98,7 @@ cp_act_rekey(struct cp_act *a, struct cp_req *r)
 	struct or_token t;
 	int rc;
 
-	a->err = cp_keys_pubkey(a, r, pk);
-	if (a->err != OR_MGMT_OK)
-		return CP_NEXT_REPLY;
-	a->err = cp_subject_token(a, r, &t);
-	if (a->err != OR_MGMT_OK)
-		return CP_NEXT_REPLY;
-	a->err = cp_method(a, r, &method);
+	a->err = cp_change_subject(a, r, &t, &method, pk);
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
 	/* The server committed the group first: this is the latest state,

@@ -34,6 +34,11 @@ enum or_mgmt_err cp_subject_token(struct cp_act *a, struct cp_req *r,
 /* Method of collection: the request's, else one that fits the subject. */
 enum or_mgmt_err cp_method(struct cp_act *a, const struct cp_req *r,
 			   uint8_t *m);
+/* What a change request names, checked in this order: the phone's
+ * "pubkey" if it has one (into pk), the subject as a token, the method. */
+enum or_mgmt_err cp_change_subject(struct cp_act *a, struct cp_req *r,
+				   struct or_token *t, uint8_t *method,
+				   uint8_t pk[OR_SEAL_PK_LEN]);
 /* A change of the request's kind, without token. */
 void cp_change_init(struct cp_act *a, const struct cp_req *r, uint8_t action,
 		    uint8_t method, struct or_change *c);
