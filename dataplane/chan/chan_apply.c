@@ -267,8 +267,8 @@ chan_auth_keys(struct or_updater *u, const uint8_t *msg, size_t len)
 	CHAN_LOG(INFO, "auth epochs installed (%u live)", m->count);
 }
 
-void
-chan_handle(struct or_updater *u, const uint8_t *msg, size_t len)
+static void
+chan_handle_one(struct or_updater *u, const uint8_t *msg, size_t len)
 {
 	struct or_chan_hdr h;
 
@@ -318,9 +318,6 @@ chan_handle(struct or_updater *u, const uint8_t *msg, size_t len)
 		break;
 	case OR_CHAN_AUTH_KEYS:
 		chan_auth_keys(u, msg, len);
-		/* The receive buffer is the updater's own: no copy of a key
-		 * outlives the message. */
-		explicit_bzero((void *)msg, len);
 		break;
 	case OR_CHAN_ERROR:
 		/* The peer complains about something we sent: log only. */
@@ -335,6 +332,22 @@ chan_handle(struct or_updater *u, const uint8_t *msg, size_t len)
 		chan_send_error(u, EOPNOTSUPP, OR_CHAN_NO_SEQ, OR_CHAN_NO_INDEX,
 				"unknown message type %u", h.type);
 		break;
+	}
+}
+
+void
+chan_handle(struct or_updater *u, const uint8_t *msg, size_t len)
+{
+	struct or_chan_hdr h;
+
+	chan_handle_one(u, msg, len);
+	/* The receive buffer is the updater's own: no copy of a key outlives
+	 * an AUTH_KEYS message, whatever was wrong with it (sent before the
+	 * HELLO, a wrong length; found by fuzzing, tests/fuzz/chan_server.c). */
+	if (len >= sizeof(h)) {
+		memcpy(&h, msg, sizeof(h));
+		if (h.type == OR_CHAN_AUTH_KEYS)
+			explicit_bzero((void *)msg, len);
 	}
 }
 
