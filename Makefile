@@ -25,7 +25,7 @@ DEB_PKGS := build-essential pkg-config libdpdk-dev dpdk-dev dpdk liburcu-dev \
 	lmdb-utils strace curl libssl-dev
 
 PUBLIC := all test unit integration run bench-table bench-dataplane bench-control \
-	bench-replay install
+	bench-replay install fuzz fuzz-build fuzz-replay
 
 .PHONY: $(PUBLIC) deps clean help
 .DEFAULT_GOAL := all
@@ -210,7 +210,7 @@ bench-table: all
 	$(BIN)/bench_table --entries $(ENTRIES)
 
 bench-dataplane: all
-	@BUILD=$(BUILD) ENTRIES=$(ENTRIES) SECONDS=$(SECONDS) RUNS=$(RUNS) \
+	@BUILD=$(BUILD) ENTRIES=$(ENTRIES) SECONDS=$(SECONDS) RUNS=$(RUNS) AUTH=$(AUTH) \
 		FRAMES=$(FRAMES) PAYLOAD=$(PAYLOAD) tests/bench/bench-dataplane.sh
 
 bench-control: all
@@ -225,4 +225,7 @@ run: all
 PREFIX ?= /usr/local
 install: all
 	@BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) deploy/install.sh
+
+# ---- fuzz targets: make fuzz FUZZ=NAME SECONDS=N (docs/fuzzing.md) ----
+include tests/fuzz/fuzz.mk
 endif

@@ -1,0 +1,1190 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Fuzz target "chan_server": the dataplane's update channel server
+ * (dataplane/chan/), every message type in any order, on a real consent
+ * table and a real auth keyring. The updater is driven as its thread
+ * drives it (updater.c), one step at a time: the harness connects a client
+ * socket to the real listening socket (chan_listen, chan_accept), sends
+ * messages, then runs one wakeup (chan_read, chan_sync_and_ack, chan_flush)
+ * and reads every reply. No thread: each run is deterministic.
+ *
+ * A model written here from docs/channel.md predicts, for every message,
+ * its reply (ERROR code, seq and op index; HELLO fields; STATS_REPLY) and
+ * its effect, and for every wakeup the ACK (seq, entries, generation).
+ * Checked after every wakeup: the replies, one for one, in order; the
+ * live table (ct_get of every token ever named) equals the model's,
+ * resyncs (mark and sweep, deltas during a resync, abort at a disconnect)
+ * included; the live auth epochs and their keys; that no ERROR text holds a
+ * token or key of its message; that an AUTH_KEYS message's key bytes are
+ * gone from the receive buffer once handled; the next HELLO's acked_seq
+ * after a peer closed with messages unread; a second peer refused (EBUSY).
+ *
+ * Input: a script of operations (first byte of each: its kind, below).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <rte_log.h>
+#include <sodium.h>
+
+#include "optroute/auth.h"
+#include "optroute/chan.h"
+#include "optroute/ctable.h"
+#include "../../dataplane/auth/auth_verify.h"
+#include "../../dataplane/chan/chan_priv.h"
+#include "fz_util.h"
+
+#define POOL 16          /* tokens the structured ops name */
+#define MAX_MSG 8192     /* largest raw message the script sends */
+#define TSLOTS 16384     /* slots of a model table (open addressing) */
+#define MAX_GEN_OPS 6000 /* ops a script's big batches make in all */
+#define MAX_EXPECT 256   /* replies of one wakeup */
+#define WORKERS 3
+
+static char fz_path[108];
+static int fz_lfd = -1;
+static int fz_debug;
+/* OR_FUZZ_STRICT=1: report the known findings (docs/fuzzing.md) too. */
+static int fz_strict;
+/* Known finding C1 seen: the model no longer knows the table; the rest of
+ * the input runs unchecked. */
+static int fz_abandon;
+
+/* ------------------------------------------------------------ model --- */
+
+/* token -> record, open addressing with tombstones (0 free, 1 used,
+ * 2 deleted): a model table of thousands of tokens stays fast. */
+struct tmap {
+	unsigned n, filled;
+	uint8_t used[TSLOTS];
+	struct or_token tok[TSLOTS];
+	uint32_t rec[TSLOTS];
+};
+
+struct expect {
+	uint16_t type;      /* OR_CHAN_ERROR, _HELLO, _STATS_REPLY, _ACK */
+	uint32_t code;      /* ERROR */
+	uint32_t index;     /* ERROR */
+	uint64_t seq;       /* ERROR, ACK */
+	uint64_t id;        /* STATS_REPLY */
+	uint64_t entries, acked, generation, last_seq, errors, stats_req;
+	uint64_t auth_keys, clears;
+	int check_entries;
+	/* ERROR: texts must not hold these (hex of tokens and keys). */
+	unsigned nforbid;
+	char forbid[4][33];
+};
+
+struct model {
+	/* connection */
+	int alive, hello_done, closing, resyncing, need_sync;
+	uint64_t conn_seq, resync_gen;
+	/* dataplane */
+	uint64_t acked_seq, generation, last_seq, errors, stats_req;
+	uint64_t auth_installs, clears;
+	struct tmap live, next;
+	unsigned kn;
+	uint8_t kep[2], kkey[2][16];
+	/* every token ever named, to check absent ones too */
+	struct tmap seen;
+	/* this wakeup */
+	unsigned nexp;
+	struct expect exp[MAX_EXPECT];
+};
+
+struct sent {
+	size_t len;
+	uint8_t *b;
+};
+
+struct run {
+	struct or_updater *u;
+	struct ct *t;
+	struct or_auth_keys auth;
+	int cfd;            /* our end; -1 when not connected */
+	struct model *m;
+	uint64_t sseq;      /* the script's last seq, as a client keeps it */
+	uint32_t gen_left;  /* ops big batches may still make */
+	unsigned npend;     /* sent, not read by the updater yet */
+	struct sent pend[CHAN_DRAIN_MAX];
+};
+
+static uint32_t
+tmap_hash(const struct or_token *k)
+{
+	uint32_t h;
+
+	memcpy(&h, k->b, sizeof(h));
+	h ^= (uint32_t)k->b[7] << 24 ^ (uint32_t)k->b[11] << 8 ^ k->b[15];
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	return (h ^ h >> 16) & (TSLOTS - 1);
+}
+
+/* The slot of k, or -1; *free_slot (may be NULL) gets where it would go. */
+static int
+tmap_find2(const struct tmap *t, const struct or_token *k, int *free_slot)
+{
+	int fs = -1;
+
+	for (uint32_t i = tmap_hash(k), c = 0; c < TSLOTS;
+	     i = (i + 1) & (TSLOTS - 1), c++) {
+		if (t->used[i] == 0) {
+			if (free_slot != NULL)
+				*free_slot = fs >= 0 ? fs : (int)i;
+			return -1;
+		}
+		if (t->used[i] == 2) {
+			if (fs < 0)
+				fs = (int)i;
+			continue;
+		}
+		if (or_token_eq(&t->tok[i], k))
+			return (int)i;
+	}
+	if (free_slot != NULL)
+		*free_slot = fs;
+	return -1;
+}
+
+static uint32_t
+tmap_get(const struct tmap *t, const struct or_token *k)
+{
+	int i = tmap_find2(t, k, NULL);
+
+	return i < 0 ? 0 : t->rec[i];
+}
+
+static void
+tmap_set(struct tmap *t, const struct or_token *k, uint32_t rec)
+{
+	int fs = -1, i = tmap_find2(t, k, &fs);
+
+	if (rec == 0) {
+		if (i >= 0) {
+			t->used[i] = 2;
+			t->n--;
+		}
+		return;
+	}
+	if (i >= 0) {
+		t->rec[i] = rec;
+		return;
+	}
+	FZ_CHECK(fs >= 0 && t->filled < TSLOTS - 1, "model table full");
+	if (t->used[fs] == 0)
+		t->filled++;
+	t->used[fs] = 1;
+	t->tok[fs] = *k;
+	t->rec[fs] = rec;
+	t->n++;
+}
+
+static void
+tmap_clear(struct tmap *t)
+{
+	memset(t->used, 0, sizeof(t->used));
+	t->n = 0;
+	t->filled = 0;
+}
+
+static struct expect *
+expect(struct model *m, uint16_t type)
+{
+	struct expect *e;
+
+	FZ_CHECK(m->nexp < MAX_EXPECT, "too many replies in one wakeup");
+	e = &m->exp[m->nexp++];
+	memset(e, 0, sizeof(*e));
+	e->type = type;
+	return e;
+}
+
+static struct expect *
+expect_error(struct model *m, uint32_t code, uint64_t seq, uint32_t index)
+{
+	struct expect *e = expect(m, OR_CHAN_ERROR);
+
+	e->code = code;
+	e->seq = seq;
+	e->index = index;
+	m->errors++;
+	return e;
+}
+
+static void
+forbid_hex(struct expect *e, const uint8_t *b)
+{
+	if (e->nforbid < 4)
+		sodium_bin2hex(e->forbid[e->nforbid++], 33, b, 16);
+}
+
+/* chan_take_seq: 0 if taken. */
+static int
+model_seq(struct model *m, uint64_t seq)
+{
+	if (seq == 0 || seq <= m->conn_seq) {
+		expect_error(m, ERANGE, seq, OR_CHAN_NO_INDEX);
+		return -1;
+	}
+	m->conn_seq = seq;
+	m->need_sync = 1;
+	m->last_seq = seq;
+	return 0;
+}
+
+static void
+model_batch(struct model *m, const uint8_t *msg, size_t len, int resync)
+{
+	struct or_chan_batch b;
+	const struct or_chan_op *ops;
+
+	if (len < sizeof(b)) {
+		expect_error(m, EBADMSG, 0, OR_CHAN_NO_INDEX);
+		return;
+	}
+	memcpy(&b, msg, sizeof(b));
+	if (model_seq(m, b.seq) < 0)
+		return;
+	if (b.count > OR_CHAN_MAX_OPS) {
+		expect_error(m, E2BIG, b.seq, OR_CHAN_NO_INDEX);
+		return;
+	}
+	if (b.count == 0 || len != sizeof(b) + (size_t)b.count * 24) {
+		expect_error(m, EBADMSG, b.seq, OR_CHAN_NO_INDEX);
+		return;
+	}
+	if (resync && !m->resyncing) {
+		expect_error(m, EPROTO, b.seq, OR_CHAN_NO_INDEX);
+		return;
+	}
+	ops = (const struct or_chan_op *)(msg + sizeof(b));
+	for (uint32_t i = 0; i < b.count; i++) {
+		uint8_t op = ops[i].op;
+
+		if ((op == OR_CHAN_OP_UPSERT && !or_rec_valid(ops[i].rec)) ||
+		    (op != OR_CHAN_OP_UPSERT &&
+		     (op != OR_CHAN_OP_DELETE || resync))) {
+			struct expect *e = expect_error(m, EINVAL, b.seq, i);
+
+			forbid_hex(e, ops[i].token.b);
+			return;
+		}
+	}
+	for (uint32_t i = 0; i < b.count; i++) {
+		uint32_t rec = ops[i].op == OR_CHAN_OP_UPSERT ? ops[i].rec : 0;
+
+		tmap_set(&m->seen, &ops[i].token, 1);
+		if (resync) {
+			tmap_set(&m->next, &ops[i].token, rec);
+			continue;
+		}
+		tmap_set(&m->live, &ops[i].token, rec);
+		if (m->resyncing)
+			tmap_set(&m->next, &ops[i].token, rec);
+	}
+}
+
+static void
+model_resync(struct model *m, const uint8_t *msg, size_t len, int end)
+{
+	struct or_chan_resync r;
+
+	if (len != sizeof(r)) {
+		expect_error(m, EBADMSG, 0, OR_CHAN_NO_INDEX);
+		return;
+	}
+	memcpy(&r, msg, sizeof(r));
+	if (model_seq(m, r.seq) < 0)
+		return;
+	if (!end) {
+		if (m->resyncing)
+			expect_error(m, EALREADY, r.seq, OR_CHAN_NO_INDEX);
+		else if (r.generation == 0)
+			expect_error(m, EINVAL, r.seq, OR_CHAN_NO_INDEX);
+		else {
+			m->resyncing = 1;
+			m->resync_gen = r.generation;
+			tmap_clear(&m->next);
+		}
+		return;
+	}
+	if (!m->resyncing)
+		expect_error(m, EPROTO, r.seq, OR_CHAN_NO_INDEX);
+	else if (r.generation != m->resync_gen)
+		expect_error(m, EINVAL, r.seq, OR_CHAN_NO_INDEX);
+	else {
+		m->resyncing = 0;
+		m->live = m->next;
+		m->generation = r.generation;
+	}
+}
+
+static void
+model_auth_keys(struct model *m, const uint8_t *msg, size_t len)
+{
+	struct or_chan_auth_keys k;
+	struct expect *e;
+
+	if (len != sizeof(k)) {
+		expect_error(m, EBADMSG, 0, OR_CHAN_NO_INDEX);
+		return;
+	}
+	memcpy(&k, msg, sizeof(k));
+	if (model_seq(m, k.seq) < 0)
+		return;
+	e = NULL;
+	if (k.version != OR_CHAN_AUTH_KEYS_VERSION)
+		e = expect_error(m, EPROTONOSUPPORT, k.seq, OR_CHAN_NO_INDEX);
+	else if (k.count > 2 ||
+		 (k.count == 2 && k.keys[0].epoch == k.keys[1].epoch))
+		e = expect_error(m, EINVAL, k.seq, OR_CHAN_NO_INDEX);
+	if (e != NULL) {
+		forbid_hex(e, k.keys[0].key);
+		forbid_hex(e, k.keys[1].key);
+		return;
+	}
+	m->kn = k.count;
+	for (unsigned i = 0; i < k.count; i++) {
+		m->kep[i] = k.keys[i].epoch;
+		memcpy(m->kkey[i], k.keys[i].key, 16);
+	}
+	m->auth_installs++;
+}
+
+/* One message as chan_handle takes it. */
+static void
+model_msg(struct model *m, const uint8_t *msg, size_t len)
+{
+	struct or_chan_hdr h;
+
+	if (len < sizeof(h)) {
+		expect_error(m, EBADMSG, 0, OR_CHAN_NO_INDEX);
+		return;
+	}
+	memcpy(&h, msg, sizeof(h));
+	if (h.len != len) {
+		expect_error(m, EBADMSG, 0, OR_CHAN_NO_INDEX);
+		return;
+	}
+	if (!m->hello_done && h.type != OR_CHAN_HELLO) {
+		expect_error(m, EPROTO, 0, OR_CHAN_NO_INDEX);
+		return;
+	}
+	switch (h.type) {
+	case OR_CHAN_HELLO: {
+		struct or_chan_hello in;
+
+		if (len != sizeof(in)) {
+			expect_error(m, EBADMSG, 0, OR_CHAN_NO_INDEX);
+			break;
+		}
+		memcpy(&in, msg, sizeof(in));
+		if (m->hello_done) {
+			expect_error(m, EPROTO, 0, OR_CHAN_NO_INDEX);
+		} else if (in.version != OR_CHAN_VERSION) {
+			expect_error(m, EPROTONOSUPPORT, 0, OR_CHAN_NO_INDEX);
+			m->closing = 1;
+		} else if (in.role != OR_CHAN_ROLE_CONTROL &&
+			   in.role != OR_CHAN_ROLE_TOOL) {
+			expect_error(m, EINVAL, 0, OR_CHAN_NO_INDEX);
+			m->closing = 1;
+		} else {
+			struct expect *e = expect(m, OR_CHAN_HELLO);
+
+			e->entries = m->live.n;
+			e->acked = m->acked_seq;
+			e->generation = m->generation;
+			m->hello_done = 1;
+		}
+		break;
+	}
+	case OR_CHAN_BATCH:
+	case OR_CHAN_RESYNC_DATA:
+		model_batch(m, msg, len, h.type == OR_CHAN_RESYNC_DATA);
+		break;
+	case OR_CHAN_RESYNC_BEGIN:
+	case OR_CHAN_RESYNC_END:
+		model_resync(m, msg, len, h.type == OR_CHAN_RESYNC_END);
+		break;
+	case OR_CHAN_STATS_REQUEST: {
+		struct or_chan_stats_request r;
+		struct expect *e;
+
+		if (len != sizeof(r)) {
+			expect_error(m, EBADMSG, 0, OR_CHAN_NO_INDEX);
+			break;
+		}
+		memcpy(&r, msg, sizeof(r));
+		m->stats_req++;
+		e = expect(m, OR_CHAN_STATS_REPLY);
+		e->id = r.id;
+		e->entries = m->live.n;
+		e->acked = m->acked_seq;
+		e->generation = m->generation;
+		e->last_seq = m->last_seq;
+		e->errors = m->errors;
+		e->stats_req = m->stats_req;
+		e->auth_keys = m->auth_installs;
+		e->clears = m->clears;
+		if (r.h.flags & OR_CHAN_STATS_F_CLEAR)
+			m->clears++;
+		break;
+	}
+	case OR_CHAN_AUTH_KEYS:
+		model_auth_keys(m, msg, len);
+		break;
+	case OR_CHAN_ERROR:
+		break;
+	default:
+		expect_error(m, EOPNOTSUPP, 0, OR_CHAN_NO_INDEX);
+		break;
+	}
+}
+
+/* ---------------------------------------------------- the updater ----- */
+
+static unsigned fz_clears;
+
+static unsigned
+stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
+{
+	(void)arg;
+	if (max < 2)
+		return 0;
+	snprintf(out[0].name, sizeof(out[0].name), "dp.clears");
+	out[0].value = fz_clears;
+	/* No NUL: the updater must terminate the name itself. */
+	memset(out[1].name, 'x', sizeof(out[1].name));
+	out[1].value = 42;
+	return 2;
+}
+
+static void
+stats_clear(void *arg)
+{
+	(void)arg;
+	fz_clears++;
+}
+
+static struct or_updater *
+updater_new(struct ct *t, struct or_auth_keys *auth)
+{
+	struct or_updater *u = calloc(1, sizeof(*u));
+
+	FZ_CHECK(u != NULL, "calloc");
+	u->conf.table = t;
+	u->conf.workers = WORKERS;
+	u->conf.auth = auth;
+	u->conf.stats_fill = stats_fill;
+	u->conf.stats_clear = stats_clear;
+	u->t = t;
+	u->lfd = fz_lfd;
+	u->cfd = -1;
+	u->rbuf = malloc(OR_CHAN_MSG_MAX + 1);
+	u->dpstats = calloc(CHAN_DP_STATS_MAX, sizeof(*u->dpstats));
+	FZ_CHECK(u->rbuf != NULL && u->dpstats != NULL &&
+			 chan_defer_alloc(u) == 0,
+		 "updater memory");
+	return u;
+}
+
+static int
+client_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			0);
+
+	FZ_CHECK(fd >= 0, "socket");
+	memcpy(sa.sun_path, fz_path, sizeof(fz_path));
+	FZ_CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0,
+		 "connect: %s", strerror(errno));
+	return fd;
+}
+
+static void
+conn_reset(struct model *m)
+{
+	m->alive = 1;
+	m->hello_done = 0;
+	m->closing = 0;
+	m->resyncing = 0;
+	m->need_sync = 0;
+	m->conn_seq = 0;
+	m->resync_gen = 0;
+}
+
+static void
+run_connect(struct run *r)
+{
+	r->cfd = client_connect();
+	chan_accept(r->u);
+	FZ_CHECK(r->u->cfd >= 0, "not accepted");
+	conn_reset(r->m);
+}
+
+/* ----------------------------------------------------- the checks ----- */
+
+static void
+check_stats(const struct expect *e, const uint8_t *b, size_t n)
+{
+	struct or_chan_stats_reply r;
+	const struct or_chan_stat *st;
+	unsigned seen = 0;
+
+	FZ_CHECK(n >= sizeof(r), "short STATS_REPLY");
+	memcpy(&r, b, sizeof(r));
+	FZ_CHECK(r.count <= OR_CHAN_MAX_STATS &&
+			 n == sizeof(r) + (size_t)r.count * sizeof(*st),
+		 "STATS_REPLY of %zu bytes, count %u", n, r.count);
+	FZ_CHECK(r.id == e->id, "stats id %" PRIu64 ", want %" PRIu64, r.id,
+		 e->id);
+	FZ_CHECK(r.last == 1, "one reply message, last = %u", r.last);
+	st = (const struct or_chan_stat *)(b + sizeof(r));
+	for (uint32_t i = 0; i < r.count; i++) {
+		char name[OR_CHAN_STAT_NAME_LEN];
+		uint64_t v = st[i].value, want;
+		size_t l = strnlen(st[i].name, sizeof(name));
+
+		FZ_CHECK(l < sizeof(name), "stat name without NUL");
+		memcpy(name, st[i].name, l + 1);
+		for (size_t j = 0; j < l; j++)
+			FZ_CHECK((name[j] >= 'a' && name[j] <= 'z') ||
+					 (name[j] >= '0' && name[j] <= '9') ||
+					 name[j] == '_' || name[j] == '.',
+				 "stat name '%s'", name);
+#define S(nm, val, cond)                                                     \
+	if (strcmp(name, nm) == 0 && (cond)) {                               \
+		want = (val);                                                \
+		FZ_CHECK(v == want, "%s = %" PRIu64 ", want %" PRIu64, name, \
+			 v, want);                                           \
+		seen++;                                                      \
+	}
+		S("table.entries", e->entries, 1);
+		S("chan.connected", 1, 1);
+		S("chan.last_seq", e->last_seq, 1);
+		S("chan.acked_seq", e->acked, 1);
+		S("chan.generation", e->generation, 1);
+		S("chan.errors", e->errors, 1);
+		S("chan.stats_requests", e->stats_req, 1);
+		S("chan.auth_keys", e->auth_keys, 1);
+		S("dp.clears", e->clears, 1);
+#undef S
+	}
+	FZ_CHECK(seen == 9, "%u of the checked counters in the reply", seen);
+}
+
+static void
+check_reply(const struct expect *e, const uint8_t *b, ssize_t n)
+{
+	struct or_chan_hdr h;
+
+	FZ_CHECK(n >= (ssize_t)sizeof(h), "reply of %zd bytes", n);
+	memcpy(&h, b, sizeof(h));
+	FZ_CHECK(h.len == n, "reply len field %u, datagram %zd", h.len, n);
+	FZ_CHECK(h.type == e->type, "reply type %u, want %u (code %u)", h.type,
+		 e->type,
+		 h.type == OR_CHAN_ERROR ? ((const struct or_chan_error *)b)->code
+					 : 0);
+	switch (h.type) {
+	case OR_CHAN_ERROR: {
+		struct or_chan_error er;
+
+		FZ_CHECK(n == sizeof(er), "ERROR size");
+		memcpy(&er, b, sizeof(er));
+		FZ_CHECK(er.code == e->code && er.seq == e->seq &&
+				 er.index == e->index,
+			 "ERROR %u seq %" PRIu64 " index %u (%.96s), want %u "
+			 "seq %" PRIu64 " index %u",
+			 er.code, er.seq, er.index, er.text, e->code, e->seq,
+			 e->index);
+		FZ_CHECK(memchr(er.text, 0, sizeof(er.text)) != NULL,
+			 "ERROR text without NUL");
+		for (unsigned i = 0; i < e->nforbid; i++)
+			FZ_CHECK(strstr(er.text, e->forbid[i]) == NULL,
+				 "ERROR text holds a token or key: %s", er.text);
+		break;
+	}
+	case OR_CHAN_HELLO: {
+		struct or_chan_hello hl;
+
+		FZ_CHECK(n == sizeof(hl), "HELLO size");
+		memcpy(&hl, b, sizeof(hl));
+		FZ_CHECK(hl.version == OR_CHAN_VERSION &&
+				 hl.role == OR_CHAN_ROLE_DATAPLANE &&
+				 hl.workers == WORKERS &&
+				 hl.max_ops == OR_CHAN_MAX_OPS,
+			 "HELLO constants");
+		FZ_CHECK(hl.entries == e->entries && hl.acked_seq == e->acked &&
+				 hl.generation == e->generation,
+			 "HELLO entries %" PRIu64 " acked %" PRIu64
+			 " generation %" PRIu64 ", want %" PRIu64 " %" PRIu64
+			 " %" PRIu64,
+			 hl.entries, hl.acked_seq, hl.generation, e->entries,
+			 e->acked, e->generation);
+		break;
+	}
+	case OR_CHAN_ACK: {
+		struct or_chan_ack a;
+
+		FZ_CHECK(n == sizeof(a), "ACK size");
+		memcpy(&a, b, sizeof(a));
+		FZ_CHECK(a.seq == e->seq && a.entries == e->entries &&
+				 a.generation == e->generation,
+			 "ACK %" PRIu64 " entries %" PRIu64 " gen %" PRIu64
+			 ", want %" PRIu64 " %" PRIu64 " %" PRIu64,
+			 a.seq, a.entries, a.generation, e->seq, e->entries,
+			 e->generation);
+		break;
+	}
+	case OR_CHAN_STATS_REPLY:
+		check_stats(e, b, (size_t)n);
+		break;
+	default:
+		FZ_CHECK(0, "unexpected reply type %u", h.type);
+	}
+}
+
+/* The table, the key ring, and the receive buffer after a wakeup. */
+static void
+check_state(struct run *r)
+{
+	struct model *m = r->m;
+	struct ct_stats cs;
+	uint8_t ep[2];
+	unsigned kn;
+
+	for (unsigned i = 0; i < TSLOTS; i++) {
+		uint32_t got, want;
+
+		if (m->seen.used[i] != 1)
+			continue;
+		got = ct_get(r->t, &m->seen.tok[i]);
+		want = tmap_get(&m->live, &m->seen.tok[i]);
+		FZ_CHECK(got == want, "token %u: table %08x, model %08x", i,
+			 got, want);
+	}
+	ct_get_stats(r->t, &cs);
+	FZ_CHECK(cs.entries == m->live.n, "entries %" PRIu64 ", model %u",
+		 cs.entries, m->live.n);
+	kn = or_keyring_epochs(&r->auth, ep);
+	FZ_CHECK(kn == m->kn, "live epochs %u, model %u", kn, m->kn);
+	if (kn > 0) {
+		/* The installed key is the one sent: a tag under it equals
+		 * the reference tag under the model's key. */
+		const struct or_keyring *kr = or_keyring_get(&r->auth);
+		uint8_t hdr[68] = { 0x4f, 0x52, 2, 1, 0, 0 };
+
+		for (unsigned i = 0; i < kn; i++) {
+			struct or_auth_key ka, ks;
+			uint8_t ref[8];
+			uint64_t got;
+
+			FZ_CHECK(ep[i] == m->kep[i], "epoch %u", i);
+			hdr[5] = m->kep[i];
+			memcpy(ka.b, m->kkey[i], 16);
+			or_auth_sender_key(&ka, (const struct or_token *)
+					   (hdr + 16), &ks);
+			or_auth_tag(&ks, (const struct or_hdr2 *)hdr, ref);
+			got = or_auth_tag_of(kr, or_keyring_slot(kr, m->kep[i]),
+					     hdr);
+			FZ_CHECK(memcmp(&got, ref, 8) == 0, "key of epoch %u",
+				 m->kep[i]);
+		}
+	}
+}
+
+/* Every reply readable now, the k-th expected first; 1 if the updater
+ * closed the connection. */
+static int
+read_replies(struct run *r, unsigned *kp)
+{
+	static uint8_t buf[OR_CHAN_MSG_MAX + 1];
+	struct model *m = r->m;
+	unsigned k = *kp;
+	int eof = 0;
+
+	for (;;) {
+		ssize_t n = recv(r->cfd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0) {
+			FZ_CHECK(errno == EAGAIN || errno == ECONNRESET,
+				 "recv: %s", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			eof = 1;
+			break;
+		}
+		/* Known finding C1 (docs/fuzzing.md): the table refuses
+		 * upserts (ENOSPC) with no memory limit when tokens differ
+		 * in few bytes; a real token never does. */
+		if (!fz_strict && n == sizeof(struct or_chan_error) &&
+		    ((struct or_chan_hdr *)buf)->type == OR_CHAN_ERROR &&
+		    ((struct or_chan_error *)buf)->code == ENOSPC)
+			fz_abandon = 1;
+		if (fz_abandon)
+			continue;
+		FZ_CHECK(k < m->nexp, "reply %u of %u expected (type %u)",
+			 k + 1, m->nexp, ((struct or_chan_hdr *)buf)->type);
+		if (fz_debug)
+			fprintf(stderr, "chan_server: reply type %u\n",
+				((struct or_chan_hdr *)buf)->type);
+		check_reply(&m->exp[k++], buf, n);
+	}
+	*kp = k;
+	return eof;
+}
+
+/* One loop of the updater thread over what was sent. */
+static void
+run_wakeup(struct run *r)
+{
+	struct model *m = r->m;
+	unsigned handled = 0, last_keys = UINT32_MAX;
+	size_t later_max = 0;
+	int eof;
+
+	if (r->cfd < 0)
+		return;
+	for (unsigned i = 0; i < r->npend && !m->closing; i++) {
+		const struct sent *s = &r->pend[i];
+
+		model_msg(m, s->b, s->len);
+		handled++;
+		if (s->len >= 48 && ((const struct or_chan_hdr *)s->b)->type ==
+					    OR_CHAN_AUTH_KEYS) {
+			last_keys = i;
+			later_max = 0;
+		} else if (s->len > later_max) {
+			later_max = s->len;
+		}
+	}
+	if (m->need_sync && !m->closing) {
+		struct expect *e = expect(m, OR_CHAN_ACK);
+
+		m->acked_seq = m->conn_seq;
+		m->need_sync = 0;
+		e->seq = m->conn_seq;
+		e->entries = m->live.n;
+		e->generation = m->generation;
+	}
+	chan_read(r->u);
+	chan_sync_and_ack(r->u);
+	/* What the socket did not take stays queued until a later flush,
+	 * as the thread would retry on POLLOUT. */
+	eof = 0;
+	for (unsigned k = 0, guard = 0;; guard++) {
+		FZ_CHECK(guard < 1000, "replies never flushed");
+		if (r->u->cfd >= 0)
+			chan_flush(r->u);
+		eof = read_replies(r, &k);
+		if (eof || r->u->cfd < 0 ||
+		    (r->u->outq_head == NULL && !r->u->ack_owed)) {
+			if (!eof && r->u->cfd < 0)
+				eof = read_replies(r, &k);
+			FZ_CHECK(fz_abandon || k == m->nexp,
+				 "%u replies, %u expected (next type %u code %u)",
+				 k, m->nexp, m->exp[k].type, m->exp[k].code);
+			break;
+		}
+	}
+	m->nexp = 0;
+	/* The key bytes of the last AUTH_KEYS message read are gone from
+	 * the receive buffer unless a later message overwrote them. */
+	if (last_keys != UINT32_MAX && later_max <= 32) {
+		const uint8_t *k = r->pend[last_keys].b + 32;
+
+		if (!fz_all_zero(k, 16))
+			FZ_CHECK(memcmp(r->u->rbuf + 32, k, 16) != 0,
+				 "AUTH_KEYS key left in the receive buffer");
+	}
+	for (unsigned i = 0; i < r->npend; i++)
+		free(r->pend[i].b);
+	r->npend = 0;
+	if (fz_abandon) {
+		if (eof) {
+			close(r->cfd);
+			r->cfd = -1;
+		}
+		return;
+	}
+	FZ_CHECK(eof == m->closing, "connection closed %d, model %d", eof,
+		 m->closing);
+	if (eof) {
+		FZ_CHECK(r->u->cfd < 0, "updater still connected");
+		close(r->cfd);
+		r->cfd = -1;
+		m->alive = 0;
+	}
+	check_state(r);
+	(void)handled;
+}
+
+/* The peer closes, possibly with messages unread: the updater reads and
+ * applies them to the end, then syncs and records acked_seq. */
+static void
+run_close(struct run *r)
+{
+	struct model *m = r->m;
+
+	if (r->cfd < 0)
+		return;
+	for (unsigned i = 0; i < r->npend && !m->closing; i++)
+		model_msg(m, r->pend[i].b, r->pend[i].len);
+	m->nexp = 0; /* nobody reads them */
+	if (m->need_sync) {
+		m->acked_seq = m->conn_seq;
+		m->need_sync = 0;
+	}
+	close(r->cfd);
+	r->cfd = -1;
+	for (int guard = 0; r->u->cfd >= 0; guard++) {
+		FZ_CHECK(guard < 64, "updater does not see the close");
+		if (chan_read(r->u) < 0)
+			break;
+		chan_sync_and_ack(r->u);
+		if (r->u->cfd >= 0)
+			chan_flush(r->u);
+	}
+	FZ_CHECK(r->u->cfd < 0, "updater still connected");
+	for (unsigned i = 0; i < r->npend; i++)
+		free(r->pend[i].b);
+	r->npend = 0;
+	m->alive = 0;
+	if (m->resyncing) /* aborted: the live table stays */
+		m->resyncing = 0;
+	if (!fz_abandon)
+		check_state(r);
+}
+
+static void
+run_send(struct run *r, const void *msg, size_t len)
+{
+	struct sent *s;
+
+	if (r->cfd < 0)
+		run_connect(r);
+	if (r->npend == CHAN_DRAIN_MAX)
+		run_wakeup(r);
+	if (r->cfd < 0)
+		run_connect(r);
+	for (;;) {
+		ssize_t n = send(r->cfd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n == (ssize_t)len)
+			break;
+		FZ_CHECK(n < 0 && (errno == EAGAIN || errno == ENOBUFS),
+			 "send: %zd %s", n, strerror(errno));
+		FZ_CHECK(r->npend > 0, "socket full with nothing pending");
+		run_wakeup(r);
+		if (r->cfd < 0)
+			run_connect(r);
+	}
+	s = &r->pend[r->npend++];
+	s->len = len;
+	s->b = malloc(len ? len : 1);
+	memcpy(s->b, msg, len);
+}
+
+/* A second peer while one is connected: ERROR EBUSY, then closed. */
+static void
+run_second_peer(struct run *r)
+{
+	uint8_t buf[256];
+	struct or_chan_error e;
+	int fd;
+	ssize_t n;
+
+	if (r->cfd < 0)
+		return;
+	fd = client_connect();
+	chan_accept(r->u);
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	FZ_CHECK(n == sizeof(e), "refusal of %zd bytes", n);
+	memcpy(&e, buf, sizeof(e));
+	FZ_CHECK(e.h.type == OR_CHAN_ERROR && e.code == EBUSY &&
+			 e.seq == 0 && e.index == OR_CHAN_NO_INDEX,
+		 "refusal");
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	FZ_CHECK(n == 0, "refused peer not closed (%zd)", n);
+	close(fd);
+}
+
+/* -------------------------------------------------------- the script -- */
+
+static struct or_token
+pool_token(uint8_t i)
+{
+	struct or_token t;
+
+	for (int b = 0; b < 16; b++)
+		t.b[b] = (uint8_t)(0x40 + (i % POOL) * 16 + b);
+	return t;
+}
+
+/* splitmix64 of i, both halves: a token as uniform as a real one. */
+static struct or_token
+mix_token(uint32_t i)
+{
+	uint64_t s = i, z[2];
+	struct or_token t;
+
+	for (int k = 0; k < 2; k++) {
+		uint64_t x = (s += 0x9e3779b97f4a7c15ull);
+
+		x = (x ^ x >> 30) * 0xbf58476d1ce4e5b9ull;
+		x = (x ^ x >> 27) * 0x94d049bb133111ebull;
+		z[k] = x ^ x >> 31;
+	}
+	memcpy(t.b, z, 16);
+	return t;
+}
+
+static uint32_t
+rec_of(uint8_t b)
+{
+	/* state 0 and 3 are invalid: EINVAL. */
+	return (uint32_t)(b & 3) | (uint32_t)((b >> 2) & 7) << 16 |
+	       (uint32_t)(b >> 5) << 8;
+}
+
+/* The seq of the next message: mostly the next one, as a client sends. */
+static uint64_t
+seq_of(struct fz_in *in, struct run *r)
+{
+	uint8_t mode = fz_u8(in);
+
+	switch (mode & 7) {
+	case 0:
+	case 1:
+	case 2:
+		return ++r->sseq;
+	case 3:
+		return r->sseq;
+	case 4:
+		return 0;
+	case 5:
+		return r->sseq += 1 + fz_u8(in);
+	default:
+		return fz_u64(in);
+	}
+}
+
+static void
+op_batch(struct run *r, struct fz_in *in, uint16_t type)
+{
+	static uint8_t buf[sizeof(struct or_chan_batch) + OR_CHAN_MAX_OPS * 24];
+	struct or_chan_batch *b = (void *)buf;
+	uint64_t seq = seq_of(in, r);
+	uint32_t n = fz_u8(in), count;
+	uint8_t opt = fz_u8(in);
+	int big = n == 0xff;
+
+	if (big) { /* up to OR_CHAN_MAX_OPS, made here, not read */
+		n = (fz_u16(in) % OR_CHAN_MAX_OPS) + 1;
+		if (n > r->gen_left)
+			n = r->gen_left > 0 ? r->gen_left : 1;
+		r->gen_left -= n < r->gen_left ? n : r->gen_left;
+	}
+	memset(buf, 0, sizeof(*b));
+	for (uint32_t i = 0; i < n; i++) {
+		struct or_chan_op *o = &b->ops[i];
+		int gen = big || fz_left(in) == 0;
+		uint8_t c = gen ? (uint8_t)(i * 4) : fz_u8(in);
+		uint8_t rs = gen ? 0x01 : fz_u8(in);
+		struct or_token t = pool_token((uint8_t)(c >> 2));
+
+		/* Ops past the end of the input: distinct tokens, so a big
+		 * batch grows the table; uniform, as keyed hashes are. */
+		if (gen)
+			t = mix_token(i + (uint32_t)seq * 7919u);
+
+		memset(o, 0, sizeof(*o));
+		o->op = (c & 3) == 3 ? (uint8_t)(c >> 2) : (c & 1) + 1;
+		o->rec = o->op == OR_CHAN_OP_UPSERT ? rec_of(rs) : 0;
+		o->token = t;
+	}
+	count = n;
+	if (opt & 1) /* count field that lies */
+		count = opt & 2 ? n + 1 : fz_u32(in);
+	b->h.type = type;
+	b->h.len = (uint32_t)(sizeof(*b) + n * 24);
+	b->seq = seq;
+	b->count = count;
+	run_send(r, buf, sizeof(*b) + n * 24);
+}
+
+static void
+op_auth_keys(struct run *r, struct fz_in *in)
+{
+	struct or_chan_auth_keys k;
+	uint8_t v = fz_u8(in), seed = fz_u8(in);
+
+	memset(&k, 0, sizeof(k));
+	k.h.type = OR_CHAN_AUTH_KEYS;
+	k.h.len = sizeof(k);
+	k.seq = seq_of(in, r);
+	k.version = v & 0x80 ? v : OR_CHAN_AUTH_KEYS_VERSION;
+	k.count = v & 3;
+	k.keys[0].epoch = fz_u8(in);
+	k.keys[1].epoch = fz_u8(in);
+	for (int i = 0; i < 16; i++) {
+		k.keys[0].key[i] = (uint8_t)(seed * 7 + i + 1);
+		k.keys[1].key[i] = (uint8_t)(seed * 13 + i * 3 + 2);
+	}
+	run_send(r, &k, sizeof(k));
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char dir[] = "/tmp/or_fuzz_chan.XXXXXX";
+
+	(void)argc;
+	(void)argv;
+	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
+		abort();
+	snprintf(fz_path, sizeof(fz_path), "%s/dp.sock", dir);
+	FZ_CHECK(chan_listen(fz_path, &fz_lfd) == 0, "chan_listen");
+	rte_log_set_global_level(RTE_LOG_EMERG);
+	fz_debug = getenv("OR_FUZZ_DEBUG") != NULL;
+	fz_strict = getenv("OR_FUZZ_STRICT") != NULL;
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct model m;
+	struct ct_params p = { .entries = 64, .socket_id = -1 };
+	struct fz_in in = { data, size };
+	struct run r = { .cfd = -1, .m = &m, .gen_left = MAX_GEN_OPS };
+
+	if (size > 65536)
+		return 0;
+	memset(&m, 0, sizeof(m));
+	fz_clears = 0;
+	fz_abandon = 0;
+	FZ_CHECK(ct_create(&p, &r.t) == 0, "ct_create");
+	r.u = updater_new(r.t, &r.auth);
+	run_connect(&r);
+
+	while (fz_left(&in) > 0 && !fz_abandon) {
+		uint8_t op = fz_u8(&in);
+
+		if (fz_debug)
+			fprintf(stderr, "chan_server: op %u\n", op % 13);
+		switch (op % 13) {
+		case 0: { /* raw message */
+			static uint8_t raw[MAX_MSG];
+			size_t n = fz_u16(&in) % MAX_MSG;
+
+			/* Never empty: SOCK_SEQPACKET reads an empty
+			 * datagram as the peer's close. */
+			n = fz_bytes(&in, raw, n);
+			run_send(&r, raw, n > 0 ? n : 1);
+			break;
+		}
+		case 1: { /* HELLO */
+			struct or_chan_hello h = {
+				.h = { .type = OR_CHAN_HELLO, .len = sizeof(h) },
+				.version = OR_CHAN_VERSION,
+				.role = OR_CHAN_ROLE_CONTROL,
+			};
+			uint8_t v = fz_u8(&in);
+
+			if (v & 1)
+				h.version = fz_u8(&in);
+			if (v & 2)
+				h.role = fz_u8(&in);
+			run_send(&r, &h, sizeof(h));
+			break;
+		}
+		case 2:
+			op_batch(&r, &in, OR_CHAN_BATCH);
+			break;
+		case 3:
+			op_batch(&r, &in, OR_CHAN_RESYNC_DATA);
+			break;
+		case 4:
+		case 5: {
+			struct or_chan_resync x = {
+				.h = { .type = op % 13 == 4 ? OR_CHAN_RESYNC_BEGIN
+							    : OR_CHAN_RESYNC_END,
+				       .len = sizeof(x) },
+			};
+
+			x.seq = seq_of(&in, &r);
+			x.generation = fz_u8(&in);
+			run_send(&r, &x, sizeof(x));
+			break;
+		}
+		case 6: {
+			struct or_chan_stats_request s = {
+				.h = { .type = OR_CHAN_STATS_REQUEST,
+				       .len = sizeof(s) },
+			};
+
+			s.h.flags = fz_u8(&in) & 3;
+			s.id = fz_u64(&in);
+			run_send(&r, &s, sizeof(s));
+			break;
+		}
+		case 7:
+			op_auth_keys(&r, &in);
+			break;
+		case 8: {
+			struct or_chan_error e = {
+				.h = { .type = OR_CHAN_ERROR, .len = sizeof(e) },
+				.code = fz_u32(&in),
+			};
+
+			fz_bytes(&in, e.text, sizeof(e.text));
+			run_send(&r, &e, sizeof(e));
+			break;
+		}
+		case 9:
+		case 12:
+			run_wakeup(&r);
+			break;
+		case 10:
+			run_close(&r);
+			break;
+		case 11:
+			run_second_peer(&r);
+			break;
+		}
+	}
+	run_wakeup(&r);
+	run_close(&r);
+	/* A new peer's HELLO says where the last one left the table. */
+	{
+		struct or_chan_hello h = {
+			.h = { .type = OR_CHAN_HELLO, .len = sizeof(h) },
+			.version = OR_CHAN_VERSION,
+			.role = OR_CHAN_ROLE_TOOL,
+		};
+
+		run_send(&r, &h, sizeof(h));
+		run_wakeup(&r);
+		run_close(&r);
+	}
+	chan_defer_free(r.u);
+	free(r.u->dpstats);
+	free(r.u->rbuf);
+	free(r.u);
+	ct_destroy(r.t);
+	or_keyring_destroy(&r.auth);
+	return 0;
+}
