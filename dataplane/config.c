@@ -169,6 +169,7 @@ k_dp_uint(struct parse_state *st, const char *key, const char *v)
 		{ "budget_burst", 1, 1000000, "1..1000000 bounces" },
 		{ "budget_refill_per_hour", 1, 3600000, "1..3600000 bounces" },
 		{ "budget_senders", 1024, 1u << 28, "1024..268435456 senders" },
+		{ "replay_capacity", 1024, 1ull << 32, "1024..4294967296 messages" },
 	};
 	struct or_cfg *cfg = st->cfg;
 	uint64_t x;
@@ -189,7 +190,8 @@ k_dp_uint(struct parse_state *st, const char *key, const char *v)
 	case 6: cfg->time_window_s = (unsigned)x; break;
 	case 7: cfg->budget_burst = (unsigned)x; break;
 	case 8: cfg->budget_refill_per_hour = (unsigned)x; break;
-	default: cfg->budget_senders = (unsigned)x; break;
+	case 9: cfg->budget_senders = (unsigned)x; break;
+	default: cfg->replay_capacity = x; break;
 	}
 	return 0;
 }
@@ -357,6 +359,7 @@ static const struct key_def dp_keys[] = {
 	{ "budget_burst", k_dp_uint, 0 },
 	{ "budget_refill_per_hour", k_dp_uint, 0 },
 	{ "budget_senders", k_dp_uint, 0 },
+	{ "replay_capacity", k_dp_uint, 0 },
 	{ "auth_time_checks", k_dp_bool, 0 },
 	{ NULL, NULL, 0 },
 };
@@ -622,6 +625,7 @@ cfg_defaults(struct or_cfg *cfg, const char *name)
 	cfg->budget_burst = OR_CFG_DEFAULT_BUDGET_BURST;
 	cfg->budget_refill_per_hour = OR_CFG_DEFAULT_BUDGET_REFILL;
 	cfg->budget_senders = OR_CFG_DEFAULT_BUDGET_SENDERS;
+	cfg->replay_capacity = OR_CFG_DEFAULT_REPLAY_CAPACITY;
 	cfg->auth_time_checks = 1;
 }
 

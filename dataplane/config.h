@@ -35,6 +35,8 @@
 #define OR_CFG_DEFAULT_BUDGET_BURST 300
 #define OR_CFG_DEFAULT_BUDGET_REFILL 15
 #define OR_CFG_DEFAULT_BUDGET_SENDERS 1000000u
+/* 1 Mpps of MSGs for a 30 s window; docs/replay.md sizes it. */
+#define OR_CFG_DEFAULT_REPLAY_CAPACITY 30000000ull
 
 /* When the workers start polling RX ([dataplane] start_rx_after_sync). */
 enum or_cfg_rx_start {
@@ -100,6 +102,7 @@ struct or_cfg {
 	 * auth = no takes version 1 only, for lab use. */
 	int auth;
 	unsigned time_window_s;       /* +- around the appliance clock */
+	uint64_t replay_capacity;     /* MSGs with a send time in the window */
 	/* Enumeration budget (docs/budget.md): bounces per sender. */
 	unsigned budget_burst;
 	unsigned budget_refill_per_hour;

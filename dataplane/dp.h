@@ -46,6 +46,8 @@ struct or_dp {
 	struct ct *table;
 	struct or_auth_keys auth;  /* live auth epochs; the updater writes */
 	struct or_budget *budget;  /* bounce budgets; NULL with auth off */
+	struct or_replay *replay;  /* NULL with auth or its time checks off;
+				    * ticked by the main lcore */
 	struct or_updater *updater;
 	struct or_counters cnt;
 	int quit;        /* workers leave their loop (atomic) */

@@ -40,7 +40,9 @@
 #include <urcu-qsbr.h>
 
 #include "optroute/ctable.h"
+#include "auth/auth_clock.h"
 #include "auth/budget.h"
+#include "auth/replay.h"
 #include "chan/updater.h"
 #include "log.h"
 #include "port.h"
@@ -167,7 +169,8 @@ table_create(struct or_dp *dp)
 	return rc;
 }
 
-/* What version 2 shares between the workers: the bounce budgets. */
+/* What version 2 shares between the workers: the bounce budgets and the
+ * replay filter. */
 static int
 auth_create(struct or_dp *dp)
 {
@@ -181,13 +184,31 @@ auth_create(struct or_dp *dp)
 	};
 	int rc;
 
+	struct or_replay_params rp = {
+		.capacity = cfg->replay_capacity,
+		.window_ms = cfg->time_window_s * 1000,
+		.socket_id = SOCKET_ID_ANY,
+	};
+
 	if (!cfg->auth)
 		return 0;
 	rc = or_budget_create(&bp, &dp->budget);
-	if (rc != 0)
+	if (rc != 0) {
 		OR_LOG(ERR, "bounce budget for %u senders: %s",
 		       cfg->budget_senders, strerror(-rc));
-	return rc;
+		return rc;
+	}
+	if (!cfg->auth_time_checks)
+		return 0;
+	rc = or_replay_create(&rp, &dp->replay);
+	if (rc != 0) {
+		OR_LOG(ERR, "replay filter for %" PRIu64 " messages: %s",
+		       cfg->replay_capacity, strerror(-rc));
+		return rc;
+	}
+	/* Before the first check: until a tick every check is stale. */
+	or_replay_tick(dp->replay, or_auth_now_ms());
+	return 0;
 }
 
 /* The socket's directory (e.g. /run/optroute) may not exist yet. */
@@ -349,6 +370,8 @@ dp_stop(struct or_dp *dp)
 	or_keyring_destroy(&dp->auth);
 	or_budget_free(dp->budget);
 	dp->budget = NULL;
+	or_replay_free(dp->replay);
+	dp->replay = NULL;
 }
 
 int
@@ -424,6 +447,8 @@ main(int argc, char **argv)
 			   dp.n_workers, cfg.channel);
 		while (!got_signal) {
 			rx_gate(&dp);
+			if (dp.replay != NULL)
+				or_replay_tick(dp.replay, or_auth_now_ms());
 			sd_wd_ping(&wd);
 			usleep(MAIN_TICK_US);
 		}

@@ -20,6 +20,7 @@
 
 #include "optroute/ctable.h"
 #include "auth/budget.h"
+#include "auth/replay.h"
 #include "log.h"
 #include "telemetry.h"
 #include "worker.h"
@@ -233,14 +234,19 @@ TEL_CMD(tel_channel)
  * (auth.NAME): the settings, the live epochs' numbers (never a key;
  * previous_epoch is 256 when there is none) and the bounce budgets
  * (auth/budget.h: senders in debt now, over budget now, bounces charged,
- * senders evicted while in debt, table size). The OVER_BUDGET replies are
- * the over_budget packet counter. */
+ * senders evicted while in debt, table size) and the replay filter
+ * (auth/replay.h: capacity, memory, live entries at the last sweep, and
+ * the filter's own SEEN, FULL, STALE and retry counts; the drops are the
+ * drop_replay* packet counters). The OVER_BUDGET replies are the
+ * over_budget packet counter. */
 #define OR_AUTH_FIGURES(X)                                                   \
 	X(enabled) X(time_window_s) X(time_checks) X(live_epochs)             \
 	X(current_epoch) X(previous_epoch) X(installs)                        \
 	X(budget_burst) X(budget_refill_per_hour) X(budget_tracked)           \
 	X(budget_over_now) X(budget_charged) X(budget_evicted_unrefilled)     \
-	X(budget_slots) X(budget_bytes)
+	X(budget_slots) X(budget_bytes) X(replay_capacity) X(replay_bytes)     \
+	X(replay_entries_approx) X(replay_seen) X(replay_full) X(replay_stale) \
+	X(replay_retries)
 #define OR_AUTH_ENUM_(f) OR_AUTH_FIG_##f,
 enum { OR_AUTH_FIGURES(OR_AUTH_ENUM_) OR_AUTH_FIG_NUM };
 #undef OR_AUTH_ENUM_
@@ -254,6 +260,7 @@ auth_figures(struct or_dp *dp, uint64_t v[OR_AUTH_FIG_NUM])
 	uint8_t e[OR_KEYRING_MAX];
 	unsigned n = or_keyring_epochs(&dp->auth, e);
 	struct or_budget_stats bs;
+	struct or_replay_stats rs;
 
 	v[OR_AUTH_FIG_enabled] = (uint64_t)dp->cfg->auth;
 	v[OR_AUTH_FIG_time_window_s] = dp->cfg->time_window_s;
@@ -275,6 +282,16 @@ auth_figures(struct or_dp *dp, uint64_t v[OR_AUTH_FIG_NUM])
 	v[OR_AUTH_FIG_budget_evicted_unrefilled] = bs.evicted_unrefilled;
 	v[OR_AUTH_FIG_budget_slots] = bs.slots;
 	v[OR_AUTH_FIG_budget_bytes] = bs.bytes;
+	memset(&rs, 0, sizeof(rs));
+	if (dp->replay != NULL)
+		or_replay_stats(dp->replay, &rs);
+	v[OR_AUTH_FIG_replay_capacity] = rs.capacity;
+	v[OR_AUTH_FIG_replay_bytes] = rs.bytes;
+	v[OR_AUTH_FIG_replay_entries_approx] = rs.entries_approx;
+	v[OR_AUTH_FIG_replay_seen] = rs.seen;
+	v[OR_AUTH_FIG_replay_full] = rs.full;
+	v[OR_AUTH_FIG_replay_stale] = rs.stale;
+	v[OR_AUTH_FIG_replay_retries] = rs.retries;
 }
 
 TEL_CMD(tel_auth)

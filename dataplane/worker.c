@@ -12,7 +12,6 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_branch_prediction.h>
@@ -26,7 +25,9 @@
 #include <urcu-qsbr.h>
 
 #include "optroute/ctable.h"
+#include "auth/auth_clock.h"
 #include "auth/budget.h"
+#include "auth/replay.h"
 #include "log.h"
 #include "pkt/pkt_classify.h"
 #include "pkt/pkt_decide.h"
@@ -176,52 +177,78 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 		rte_pktmbuf_free_bulk(drops, ndrop);
 }
 
-/* The appliance clock for the send-time window: the coarse realtime
- * clock (vDSO, a few ns), read once a burst; its tick (1-4 ms) is nothing
- * against a window of seconds. */
-static inline uint64_t
-worker_now_ms(void)
-{
-	struct timespec ts;
+/* The replay filter's verdict on each MSG that passed the tag and the
+ * window (verdict[i] == OR_AUTH_OK): OR_AUTH_* codes beyond the tag's. */
+#define OR_AUTH_STALE 3
+#define OR_AUTH_REPLAY 4
+#define OR_AUTH_REPLAY_FULL 5
 
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+/* Send times and the window, then the replay filter for what is left, in
+ * one burst call (its buckets prefetched first). */
+static inline void
+worker_replay(struct or_worker *w, const uint8_t *const *hdr, unsigned n,
+	      uint8_t *verdict, uint64_t now)
+{
+	uint64_t st[OR_BURST], tag[OR_BURST];
+	unsigned idx[OR_BURST], m = 0;
+	uint8_t res[OR_BURST];
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t t;
+
+		if (verdict[i] != OR_AUTH_OK)
+			continue;
+		t = rte_be_to_cpu_64(((const struct or_hdr2 *)hdr[i])->send_time);
+		if (t + w->window_ms < now || t > now + w->window_ms) {
+			verdict[i] = OR_AUTH_STALE;
+			continue;
+		}
+		st[m] = t;
+		tag[m] = or_sip_load64(hdr[i] + OR_HDR2_TAG_OFF);
+		idx[m++] = i;
+	}
+	if (m == 0 || w->replay == NULL)
+		return;
+	or_replay_check_burst(w->replay, m, st, tag, now, res);
+	for (unsigned j = 0; j < m; j++)
+		verdict[idx[j]] = res[j] == OR_REPLAY_NEW ? OR_AUTH_OK :
+				  res[j] == OR_REPLAY_SEEN ? OR_AUTH_REPLAY :
+				  res[j] == OR_REPLAY_FULL ? OR_AUTH_REPLAY_FULL :
+							     OR_AUTH_STALE;
 }
 
 /* Version 2, before any lookup: the tag of every MSG of h is verified
- * (eight at a time) and its send time checked against the window; a MSG
- * that fails is dropped here, counted, and never looked up or bounced.
- * The held frames keep their order. */
+ * (eight at a time), its send time checked against the window and the
+ * replay filter asked; a MSG that fails is dropped here, counted, and
+ * never looked up or bounced. The held frames keep their order. */
 static inline void
 worker_authenticate(struct or_worker *w, struct or_held *h, uint64_t *c,
 		    struct rte_mbuf **drops, unsigned *ndrop)
 {
+	static const uint8_t drop_of[] = {
+		[OR_AUTH_OK] = OR_DROP_NONE,
+		[OR_AUTH_BAD_TAG] = OR_DROP_BAD_TAG,
+		[OR_AUTH_UNKNOWN_EPOCH] = OR_DROP_UNKNOWN_EPOCH,
+		[OR_AUTH_STALE] = OR_DROP_STALE,
+		[OR_AUTH_REPLAY] = OR_DROP_REPLAY,
+		[OR_AUTH_REPLAY_FULL] = OR_DROP_REPLAY_FULL,
+	};
 	const uint8_t *hdr[OR_BURST];
 	uint8_t verdict[OR_BURST];
 	unsigned nheld = 0, nmsg = 0, k = 0;
-	uint64_t now = w->window_ms != 0 ? worker_now_ms() : 0;
 
 	for (unsigned i = 0; i < h->nmsg; i++)
 		hdr[i] = (const uint8_t *)(h->info[i].sender) -
 			 OR_HDR2_SENDER_OFF;
 	or_auth_verify_burst(w->kr, hdr, h->nmsg, verdict);
+	if (w->window_ms != 0)
+		worker_replay(w, hdr, h->nmsg, verdict, or_auth_now_ms());
 	for (unsigned j = 0; j < h->n; j++) {
 		struct rte_mbuf *m = h->pkts[j];
 		enum or_drop_reason r = OR_DROP_NONE;
 
 		if (h->is_msg[j]) {
-			if (verdict[k] == OR_AUTH_UNKNOWN_EPOCH)
-				r = OR_DROP_UNKNOWN_EPOCH;
-			else if (verdict[k] != OR_AUTH_OK)
-				r = OR_DROP_BAD_TAG;
-			else if (w->window_ms != 0) {
-				uint64_t st = rte_be_to_cpu_64(
-					((const struct or_hdr2 *)hdr[k])->send_time);
-
-				if (st + w->window_ms < now ||
-				    st > now + w->window_ms)
-					r = OR_DROP_STALE;
-			}
+			r = (enum or_drop_reason)drop_of[verdict[k]];
 			if (r != OR_DROP_NONE) {
 				c[OR_CNT_DROP(r)]++;
 				drops[(*ndrop)++] = m;
@@ -451,6 +478,7 @@ or_worker_create(struct or_dp *dp, unsigned idx, struct or_worker **out)
 		w->window_ms = cfg->auth_time_checks ?
 				       (uint64_t)cfg->time_window_s * 1000 : 0;
 		w->budget = dp->budget;
+		w->replay = dp->replay;
 		w->tsc_per_ms = rte_get_tsc_hz() / 1000;
 	}
 	w->n_ports = dp->n_ports;

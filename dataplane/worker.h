@@ -77,6 +77,7 @@ struct or_worker {
 	const struct or_keyring *kr;
 	uint64_t window_ms;  /* 0: no time window (benchmark only) */
 	struct or_budget *budget;   /* shared by all workers (budget.h) */
+	struct or_replay *replay;   /* shared by all workers (replay.h) */
 	uint64_t tsc_per_ms;        /* the budget's clock: TSC / this */
 } __rte_cache_aligned;
 

@@ -17,7 +17,8 @@
 # counters against what was sent:
 #   valid -> delivered; forged tag, another sender's key, stale, future,
 #   unknown epoch -> dropped, never bounced; recipient never registered ->
-#   bounced (signed); the budget used up -> OVER_BUDGET for every MSG
+#   bounced (signed); a MSG sent twice -> delivered once (replay); the
+#   budget used up -> OVER_BUDGET for every MSG
 #   whatever the recipient, normal service after a refill; a rotation while
 #   a stream flows drops none of it; a retired epoch is refused.
 set -euo pipefail
@@ -150,6 +151,8 @@ expect dropped "tag under another sender's key" "$T/s.key" "$R" \
 expect dropped "stale send time (-60 s)" "$T/s.key" "$R" --time-offset-ms -60000
 expect dropped "future send time (+60 s)" "$T/s.key" "$R" --time-offset-ms 60000
 expect dropped "unknown epoch" "$T/s.key" "$R" --epoch 9
+expect delivered "the same MSG sent twice: delivered once" "$T/s.key" "$R" --repeat 2
+[ "$(drops drop_replay)" = 1 ] || or_fail "drop_replay $(drops drop_replay), want 1"
 [ "$(drops drop_bad_tag)" = 2 ] || or_fail "drop_bad_tag $(drops drop_bad_tag), want 2"
 [ "$(drops drop_stale)" = 2 ] || or_fail "drop_stale $(drops drop_stale), want 2"
 [ "$(drops drop_unknown_epoch)" = 1 ] || or_fail "drop_unknown_epoch $(drops drop_unknown_epoch), want 1"
@@ -192,29 +195,30 @@ if got != set(range(5000, 5100)):
 EOF
 echo "ok: rotation while a stream flowed: 100 of 100 delivered"
 
-OLD_EP=$(python3 -c 'import sys; print(open(sys.argv[1]).read().split()[1])' "$T/s.reply")
-# The same phone key pair; the new epoch's K_sender.
-j=$(echo +15550900001 | timeout 20 "$CTL" -j rekey - --pubkey "$(cat "$T/s.pub")") ||
+# R (whose budget is untouched: S may still be over budget here) gets the
+# new epoch's K_sender for the same phone key pair.
+OLD_EP=$(python3 -c 'import sys; print(open(sys.argv[1]).read().split()[1])' "$T/r.reply")
+j=$(echo +15550900002 | timeout 20 "$CTL" -j rekey - --pubkey "$(cat "$T/r.pub")") ||
 	or_fail "rekey: $j"
-or_json "$j" 'print(r["token"], r["key_epoch"], r["sealed_key"])' >"$T/s2.reply" ||
+or_json "$j" 'print(r["token"], r["key_epoch"], r["sealed_key"])' >"$T/r2.reply" ||
 	or_fail "rekey reply: $j"
-read -r tok ep sealed <"$T/s2.reply"
+read -r tok ep sealed <"$T/r2.reply"
 [ "$ep" != "$OLD_EP" ] || or_fail "rekey after rotate still issued epoch $ep"
-echo "$sealed" | "$CLIENT" open-key --secret "$T/s.secret" --epoch "$ep" \
-	--token "$tok" --out "$T/s2.key" >/dev/null || or_fail "open-key (new epoch)"
-expect delivered "new epoch's key" "$T/s2.key" "$R"
-expect delivered "previous epoch's key, still live" "$T/s.key" "$R"
+echo "$sealed" | "$CLIENT" open-key --secret "$T/r.secret" --epoch "$ep" \
+	--token "$tok" --out "$T/r2.key" >/dev/null || or_fail "open-key (new epoch)"
+expect delivered "new epoch's key" "$T/r2.key" "$S"
+expect delivered "previous epoch's key, still live" "$T/r.key" "$S"
 j=$(timeout 20 "$CTL" -j retire) || or_fail "retire: $j"
 or_json "$j" 'assert r["ok"], r' || or_fail "retire: $j"
 before=$(drops drop_unknown_epoch)
-expect dropped "retired epoch's key" "$T/s.key" "$R"
+expect dropped "retired epoch's key" "$T/r.key" "$S"
 [ "$(drops drop_unknown_epoch)" = $((before + 1)) ] ||
 	or_fail "retired epoch not counted as unknown_epoch"
-expect delivered "current epoch's key after retire" "$T/s2.key" "$R"
+expect delivered "current epoch's key after retire" "$T/r2.key" "$S"
 
 # ---- no K_sender bytes in what the daemons wrote -----------------------------
 for f in "$T/dp.log" "$T/cp.log" "$T/store"/*; do
-	for k in "$T/s.key" "$T/s2.key" "$T/r.key"; do
+	for k in "$T/s.key" "$T/r.key" "$T/r2.key"; do
 		python3 - "$f" "$k" <<'EOF' || or_fail "K_sender bytes in $f"
 import base64, sys
 data = open(sys.argv[1], "rb").read()
