@@ -217,7 +217,7 @@ bench-control: all
 	@BUILD=$(BUILD) tests/bench/bench-control.sh
 
 bench-replay: all
-	$(BIN)/bench_replay
+	$(BIN)/bench_replay $(if $(FILL),--fill $(FILL)) $(if $(CHECKS),--checks $(CHECKS))
 
 run: all
 	@BUILD=$(BUILD) deploy/dev/run.sh

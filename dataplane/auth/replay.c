@@ -322,8 +322,15 @@ or_replay_check_burst(struct or_replay *r, unsigned n,
 {
 	struct rp_hash h[OR_REPLAY_BURST_MAX];
 
-	if (n > OR_REPLAY_BURST_MAX)
-		n = OR_REPLAY_BURST_MAX;
+	/* longer bursts in pieces: the same answers, less overlap */
+	while (n > OR_REPLAY_BURST_MAX) {
+		or_replay_check_burst(r, OR_REPLAY_BURST_MAX, send_time_ms, tag,
+				      now_ms, res);
+		n -= OR_REPLAY_BURST_MAX;
+		send_time_ms += OR_REPLAY_BURST_MAX;
+		tag += OR_REPLAY_BURST_MAX;
+		res += OR_REPLAY_BURST_MAX;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		rp_hash(r, send_time_ms[i], tag[i], &h[i]);
 		rp_prefetch_hashed(r, &h[i]);
@@ -345,29 +352,53 @@ or_replay_prefetch(const struct or_replay *r, uint64_t send_time_ms,
 
 /* ---------------------------------------------------------------- tick -- */
 
-/* Sweeps one bucket under lo: clears dead entries at least
- * RP_SWEEP_MIN_AGE slots dead, counts live ones. */
-static void
-rp_sweep_bucket(struct or_replay *r, struct rp_bucket *b, uint64_t lo)
+/* Entries of bucket b to clear under lo (dead at least RP_SWEEP_MIN_AGE
+ * slots: (lo - 1 - slot) mod 64 >= MIN_AGE), and how many are live. */
+static inline uint32_t
+rp_sweep_mask(const struct rp_bucket *b, unsigned lo_ep, unsigned *live)
 {
-	unsigned lo_ep = (unsigned)(lo % RP_EPOCHS);
-	uint32_t clear = 0;
-	unsigned live = 0;
+#ifdef __AVX512F__
+	__m512i v = _mm512_load_si512((const void *)b->e);
+	__m512i ep = _mm512_srli_epi32(v, RP_EPOCH_SHIFT);
+	__mmask16 nz = _mm512_test_epi32_mask(v, v);
+	__mmask16 dead = _mm512_test_epi32_mask(
+		_mm512_sub_epi32(ep, _mm512_set1_epi32((int)lo_ep)),
+		_mm512_set1_epi32(RP_SPAN));
+	__m512i age = _mm512_and_si512(
+		_mm512_sub_epi32(_mm512_set1_epi32((int)lo_ep - 1), ep),
+		_mm512_set1_epi32(RP_EPOCHS - 1));
+	__mmask16 old = _mm512_cmpge_epu32_mask(
+		age, _mm512_set1_epi32(RP_SWEEP_MIN_AGE));
 
+	*live = (unsigned)__builtin_popcount(nz & ~dead);
+	return nz & dead & old;
+#else
+	uint32_t clear = 0;
+
+	*live = 0;
 	for (unsigned j = 0; j < RP_BUCKET_ENTRIES; j++) {
 		uint32_t v = __atomic_load_n(&b->e[j], __ATOMIC_RELAXED);
 		unsigned ep = v >> RP_EPOCH_SHIFT;
 
 		if (v == 0)
 			continue;
-		if (!rp_free(v, lo_ep)) {
-			live++;
-			continue;
-		}
-		/* slots since this epoch's slot died: (lo - 1 - slot) */
-		if (((lo_ep - 1 - ep) % RP_EPOCHS) >= RP_SWEEP_MIN_AGE)
+		if (!rp_free(v, lo_ep))
+			(*live)++;
+		else if (((lo_ep - 1 - ep) % RP_EPOCHS) >= RP_SWEEP_MIN_AGE)
 			clear |= 1u << j;
 	}
+	return clear;
+#endif
+}
+
+/* Sweeps one bucket under lo: clears dead entries at least
+ * RP_SWEEP_MIN_AGE slots dead, counts live ones. */
+static void
+rp_sweep_bucket(struct or_replay *r, struct rp_bucket *b, uint64_t lo)
+{
+	unsigned lo_ep = (unsigned)(lo % RP_EPOCHS), live;
+	uint32_t clear = rp_sweep_mask(b, lo_ep, &live);
+
 	r->pass_live += live;
 	while (clear != 0) {
 		unsigned j = (unsigned)__builtin_ctz(clear);

@@ -95,7 +95,8 @@ enum or_replay_result {
 	OR_REPLAY_STALE = 3,
 };
 
-/* A burst of at most this many messages per or_replay_check_burst. */
+/* Messages hashed and prefetched together by or_replay_check_burst (a
+ * longer burst is checked in pieces of this many). */
 #define OR_REPLAY_BURST_MAX 64
 /* Attempts of one check across changes of the window before FULL. */
 #define OR_REPLAY_ATTEMPTS 4
@@ -111,9 +112,10 @@ void or_replay_free(struct or_replay *r);
 int or_replay_check(struct or_replay *r, uint64_t send_time_ms, uint64_t tag,
 		    uint64_t now_ms);
 
-/* n (<= OR_REPLAY_BURST_MAX) MSGs: hashes all and prefetches their buckets
- * first, then checks them in order; res[i] as or_replay_check would give.
- * Same results as n calls of or_replay_check, in the same order. */
+/* n MSGs: hashes them and prefetches their buckets first (up to
+ * OR_REPLAY_BURST_MAX at a time), then checks them in order; res[i] as
+ * or_replay_check would give: the same results as n calls of
+ * or_replay_check, in the same order. */
 void or_replay_check_burst(struct or_replay *r, unsigned n,
 			   const uint64_t *send_time_ms, const uint64_t *tag,
 			   uint64_t now_ms, uint8_t *res);

@@ -264,29 +264,32 @@ test_stats(void)
 }
 
 /* The burst call answers like single calls in the same order, duplicates
- * inside the burst included. */
+ * inside the burst included, and takes bursts longer than it hashes at
+ * once (in pieces of OR_REPLAY_BURST_MAX). */
 static void
 test_burst(void)
 {
+	enum { N = 100, U = 60 };
 	struct or_replay *r = mk(1000, 30000, 0);
-	uint64_t st[OR_REPLAY_BURST_MAX], tag[OR_REPLAY_BURST_MAX];
-	uint8_t res[OR_REPLAY_BURST_MAX];
-	unsigned n = OR_REPLAY_BURST_MAX;
+	uint64_t st[N], tag[N];
+	uint8_t res[N];
 
 	or_replay_tick(r, T0);
-	for (unsigned i = 0; i < n; i++) {
-		st[i] = T0 - i;
-		tag[i] = tag_of(i % 40);  /* 24 repeats of earlier ones */
-		if (i >= 40)
-			st[i] = T0 - (i % 40);
+	for (unsigned i = 0; i < N; i++) {
+		unsigned u = i < U ? i : i - U;  /* 40 repeats of earlier ones */
+
+		st[i] = T0 - u;
+		tag[i] = tag_of(u);
 		or_replay_prefetch(r, st[i], tag[i]);
 	}
-	or_replay_check_burst(r, n, st, tag, T0, res);
-	for (unsigned i = 0; i < n; i++)
-		CU_ASSERT_EQUAL(res[i], i < 40 ? OR_REPLAY_NEW : OR_REPLAY_SEEN);
-	or_replay_check_burst(r, n, st, tag, T0, res);
-	for (unsigned i = 0; i < n; i++)
+	memset(res, 0xff, sizeof(res));
+	or_replay_check_burst(r, N, st, tag, T0, res);
+	for (unsigned i = 0; i < N; i++)
+		CU_ASSERT_EQUAL(res[i], i < U ? OR_REPLAY_NEW : OR_REPLAY_SEEN);
+	or_replay_check_burst(r, N, st, tag, T0, res);
+	for (unsigned i = 0; i < N; i++)
 		CU_ASSERT_EQUAL(res[i], OR_REPLAY_SEEN);
+	or_replay_check_burst(r, 0, st, tag, T0, res);
 	or_replay_free(r);
 }
 
