@@ -6,7 +6,7 @@
  * updater installs it (auth_keyring.c), and a burst's K_sender are then
  * one AESENC chain each, four blocks per VAES instruction where the CPU
  * has VAES. The unit tests check both against OpenSSL (common/auth/auth.c)
- * and FIPS-197 appendix C.1.
+ * and FIPS-197 appendix C.1. Without AES-NI, the reference does the work.
  */
 #ifndef OR_AUTH_AES_H
 #define OR_AUTH_AES_H
@@ -14,10 +14,7 @@
 #include <stdint.h>
 
 #include <immintrin.h>
-
-#ifndef __AES__
-#error "the dataplane needs AES-NI (build with -march=native on x86-64)"
-#endif
+#include <string.h>
 
 #define OR_AES128_ROUNDS 10
 
@@ -25,6 +22,38 @@
 struct or_aes128_rk {
 	__m128i k[OR_AES128_ROUNDS + 1];
 };
+
+#ifndef __AES__
+/* A build for a CPU without AES-NI (ct_fallback's x86-64-v2 build, say):
+ * k[0] holds the key itself and each block goes through the reference,
+ * OpenSSL's AES (common/auth). Correct, and far slower: production builds
+ * are -march=native on CPUs that have AES-NI. */
+#include "optroute/auth.h"
+
+static inline void
+or_aes128_expand(const uint8_t key[16], struct or_aes128_rk *rk)
+{
+	memset(rk, 0, sizeof(*rk));
+	rk->k[0] = _mm_loadu_si128((const __m128i *)key);
+}
+
+static inline __m128i
+or_aes128_enc(const struct or_aes128_rk *rk, __m128i b)
+{
+	struct or_auth_key k, out;
+	struct or_token t;
+	__m128i r;
+
+	_mm_storeu_si128((__m128i *)k.b, rk->k[0]);
+	_mm_storeu_si128((__m128i *)t.b, b);
+	if (or_auth_sender_key(&k, &t, &out) != 0)
+		memset(&out, 0, sizeof(out)); /* no key: the tag will not match */
+	r = _mm_loadu_si128((const __m128i *)out.b);
+	explicit_bzero(&k, sizeof(k));
+	explicit_bzero(&out, sizeof(out));
+	return r;
+}
+#else
 
 static inline __m128i
 or_aes128_expand_step(__m128i k, __m128i assist)
@@ -71,7 +100,9 @@ or_aes128_enc(const struct or_aes128_rk *rk, __m128i b)
 	return _mm_aesenclast_si128(b, rk->k[OR_AES128_ROUNDS]);
 }
 
-#if defined(__VAES__) && defined(__AVX512F__)
+#endif /* __AES__ */
+
+#if defined(__AES__) && defined(__VAES__) && defined(__AVX512F__)
 #define OR_AES128_X4 1
 /* Four blocks, one per 128-bit lane, each lane with its own key schedule:
  * rk[r] holds round key r of every lane's key. */

@@ -37,9 +37,11 @@ or_auth_sender_words(const struct or_keyring *kr, int s, const uint8_t *h,
 	__m128i k = or_aes128_enc(&kr->rk[s],
 				  _mm_loadu_si128((const __m128i *)
 						  (h + OR_HDR2_SENDER_OFF)));
+	uint64_t w[2];
 
-	*k0 = (uint64_t)_mm_cvtsi128_si64(k);
-	*k1 = (uint64_t)_mm_extract_epi64(k, 1);
+	_mm_storeu_si128((__m128i *)w, k);
+	*k0 = w[0];
+	*k1 = w[1];
 }
 
 /* The tag the header at h must carry (its first 60 bytes as they are now)
