@@ -449,23 +449,23 @@ rp_sweep_force(struct or_replay *r, uint64_t next)
 void
 or_replay_tick(struct or_replay *r, uint64_t now_ms)
 {
-	uint64_t target, elapsed, budget;
+	uint64_t target, elapsed = 0, budget;
 
+	/* never backwards: the window of the latest clock is kept */
+	if (r->lo == RP_LO_UNSET) {
+		r->now_max = now_ms;
+	} else if (now_ms > r->now_max) {
+		elapsed = now_ms - r->now_max;
+		r->now_max = now_ms;
+	}
+	target = r->now_max >= r->window_ms ?
+		(r->now_max - r->window_ms) / r->slot_ms : 0;
 	if (r->lo == RP_LO_UNSET) {
 		/* an all-zero table: every pass is as good as done */
-		r->now_max = now_ms;
-		target = now_ms >= r->window_ms ?
-			(now_ms - r->window_ms) / r->slot_ms : 0;
 		r->pass_lo = r->swept_below = target;
 		__atomic_store_n(&r->lo, target, __ATOMIC_SEQ_CST);
 		return;
 	}
-	/* never backwards: the window of the latest clock is kept */
-	elapsed = now_ms > r->now_max ? now_ms - r->now_max : 0;
-	if (now_ms > r->now_max)
-		r->now_max = now_ms;
-	target = r->now_max >= r->window_ms ?
-		(r->now_max - r->window_ms) / r->slot_ms : 0;
 	while (r->lo < target) {
 		uint64_t next = r->lo + 1;
 

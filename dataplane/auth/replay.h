@@ -48,7 +48,8 @@
  *  R1 Of any number of checks of the same (send_time, tag), racing or not,
  *     at most one returns OR_REPLAY_NEW while the send time's slot is live.
  *     Racing copies that all return before a tick moves the window: exactly
- *     one NEW (a copy overlapping a slot change may retry; see R3).
+ *     one NEW, unless both buckets are full (then FULL). A copy that
+ *     overlaps a move of the window retries (R3).
  *  R2 No false negative: a check after a NEW of the same message returns
  *     SEEN, or STALE once the slot left the window; never NEW.
  *  R3 A check that overlapped a change of `lo` does not return NEW from
