@@ -42,30 +42,6 @@ static const char ex_bounce[] =
 	"a6 a7 a8 a9 aa ab ac ad ae af 00 00 00 00"
 ;
 
-/* Hex digits in pairs; everything else is ignored. */
-static uint16_t
-unhex(const char *s, uint8_t *out)
-{
-	uint16_t n = 0;
-	int hi = -1;
-
-	for (; *s != '\0'; s++) {
-		int v;
-
-		if (!isxdigit((unsigned char)*s))
-			continue;
-		v = isdigit((unsigned char)*s) ? *s - '0' :
-						 tolower((unsigned char)*s) - 'a' + 10;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[n++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return n;
-}
-
 static void
 test_doc_examples(void)
 {
@@ -81,9 +57,9 @@ test_doc_examples(void)
 
 	memset(nh, 0, sizeof(nh));
 	nh[T_NODE] = t_nh();
-	mlen = unhex(ex_msg, msg);
-	dlen = unhex(ex_deliver, dlv);
-	blen = unhex(ex_bounce, bnc);
+	mlen = t_unhex(ex_msg, msg);
+	dlen = t_unhex(ex_deliver, dlv);
+	blen = t_unhex(ex_bounce, bnc);
 	CU_ASSERT_EQUAL_FATAL(mlen, 14 + 20 + 8 + OR_HDR_LEN + 16);
 	CU_ASSERT_EQUAL_FATAL(dlen, mlen);
 	CU_ASSERT_EQUAL_FATAL(blen, 14 + 20 + 8 + OR_HDR_LEN);

@@ -5,6 +5,7 @@
 #ifndef TEST_PKT_UTIL_H
 #define TEST_PKT_UTIL_H
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,31 @@ t_nh(void)
 		.dst_udp = rte_cpu_to_be_16(T_NH_DST_PORT),
 	};
 	return nh;
+}
+
+/* Hex digits in pairs into out; everything else is ignored (the hex
+ * dumps of docs/protocol.md). Returns the bytes written. */
+static inline uint16_t
+t_unhex(const char *s, uint8_t *out)
+{
+	uint16_t n = 0;
+	int hi = -1;
+
+	for (; *s != '\0'; s++) {
+		int v;
+
+		if (!isxdigit((unsigned char)*s))
+			continue;
+		v = isdigit((unsigned char)*s) ? *s - '0' :
+						 tolower((unsigned char)*s) - 'a' + 10;
+		if (hi < 0) {
+			hi = v;
+		} else {
+			out[n++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	return n;
 }
 
 /* Version 2: signs the frame t_build() made from s with the K_sender of

@@ -58,29 +58,6 @@ spec2(uint16_t payload_len)
 	return s;
 }
 
-static uint16_t
-unhex(const char *s, uint8_t *out)
-{
-	uint16_t n = 0;
-	int hi = -1;
-
-	for (; *s != '\0'; s++) {
-		int v;
-
-		if (!isxdigit((unsigned char)*s))
-			continue;
-		v = isdigit((unsigned char)*s) ? *s - '0' :
-						 tolower((unsigned char)*s) - 'a' + 10;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[n++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return n;
-}
-
 /* OR_PRINT_EXAMPLES=1: print the frames as docs/protocol.md shows them. */
 static void
 maybe_print(const char *name, const uint8_t *f, uint16_t len)
@@ -132,20 +109,20 @@ test_examples(void)
 	len = t_build(f, &s);
 	t_sign2(f, &s, &ex_kauth);
 	maybe_print("MSG", f, len);
-	CU_ASSERT_EQUAL(unhex(ex2_msg, want), len);
+	CU_ASSERT_EQUAL(t_unhex(ex2_msg, want), len);
 	CU_ASSERT(memcmp(f, want, len) == 0);
 
 	/* K_sender as the document states it. */
 	CU_ASSERT_EQUAL_FATAL(or_auth_sender_key(&ex_kauth, &hdr_of(f)->sender,
 						 &ks), 0);
 	maybe_print("K_sender", ks.b, 16);
-	CU_ASSERT_EQUAL(unhex(ex2_ksender, want), 16);
+	CU_ASSERT_EQUAL(t_unhex(ex2_ksender, want), 16);
 	CU_ASSERT(memcmp(ks.b, want, 16) == 0);
 
 	CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, in, 0, &why),
 			OR_ACT_DELIVER);
 	maybe_print("delivered", g, glen);
-	CU_ASSERT_EQUAL(unhex(ex2_deliver, want), glen);
+	CU_ASSERT_EQUAL(t_unhex(ex2_deliver, want), glen);
 	CU_ASSERT(memcmp(g, want, glen) == 0);
 
 	/* Never registered (miss) and opted out: the same bytes. */
@@ -155,7 +132,7 @@ test_examples(void)
 		CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, rrec, 0, &why),
 				OR_ACT_BOUNCE);
 		maybe_print("bounce", g, glen);
-		CU_ASSERT_EQUAL(unhex(ex2_bounce, want), glen);
+		CU_ASSERT_EQUAL(t_unhex(ex2_bounce, want), glen);
 		CU_ASSERT(memcmp(g, want, glen) == 0);
 		CU_ASSERT(or_auth_check(&ks, hdr_of(g)));
 	}
@@ -167,7 +144,7 @@ test_examples(void)
 		CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, rrec, 1, &why),
 				OR_ACT_OVER_BUDGET);
 		maybe_print("over budget", g, glen);
-		CU_ASSERT_EQUAL(unhex(ex2_over_budget, want), glen);
+		CU_ASSERT_EQUAL(t_unhex(ex2_over_budget, want), glen);
 		CU_ASSERT(memcmp(g, want, glen) == 0);
 		CU_ASSERT(or_auth_check(&ks, hdr_of(g)));
 	}
