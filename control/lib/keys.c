@@ -3,6 +3,7 @@
  * Master key file, derived keys, sealed numbers, process hardening
  * (see keys.h and docs/privacy.md).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -388,6 +389,15 @@ or_base64_decode(const char *b64, size_t b64_len, uint8_t *out, size_t cap,
 
 	if (or_crypto_init() < 0)
 		return -EIO;
+	/* libsodium 1.0.18 (Debian 12) takes bytes >= 0x80 as digits, so one
+	 * blob would have many spellings: only the two alphabets and '='. */
+	for (size_t i = 0; i < b64_len; i++) {
+		unsigned char c = (unsigned char)b64[i];
+
+		if (!(isalnum(c) && c < 0x80) && c != '+' && c != '/' &&
+		    c != '-' && c != '_' && c != '=')
+			return -EINVAL;
+	}
 	for (unsigned i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
 		if (sodium_base642bin(out, cap, b64, b64_len, NULL, out_len,
 				      &end, variants[i]) == 0 &&

@@ -270,6 +270,12 @@ test_base64(void)
 			-EINVAL);
 	CU_ASSERT_EQUAL(or_base64_decode("AAAA\n", 5, out, sizeof(out), &n),
 			-EINVAL);
+	/* Bytes outside the alphabet that libsodium 1.0.18 decodes anyway
+	 * (tests/fuzz/findings/token-T1-base64-high-bytes). */
+	CU_ASSERT_EQUAL(or_base64_decode("AAA\xff", 4, out, sizeof(out), &n),
+			-EINVAL);
+	CU_ASSERT_EQUAL(or_base64_decode("\x80" "AAA", 4, out, sizeof(out), &n),
+			-EINVAL);
 }
 
 static CU_TestInfo keys_tests[] = {
