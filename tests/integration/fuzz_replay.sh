@@ -6,6 +6,11 @@
 #     UBSan and run for FUZZ_SECONDS (default 10) from its seeds, one after
 #     the other, one worker, a fixed seed. Skipped with a note otherwise, or
 #     with FUZZ_SECONDS=0. New inputs go to build/fuzz/test-work/ only.
+#     This step explores: what it finds depends on timing (the channel
+#     targets run real threads and sockets), so a finding here is printed
+#     loudly with its input and a summary line, but fails `make test` only
+#     with FUZZ_FATAL=1; step 1, the replay of the committed corpora, is
+#     always fatal. A finding goes to tests/fuzz/findings/ and docs/fuzzing.md.
 # --replay-only: step 1 alone (make fuzz-replay).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,6 +26,7 @@ for f in tests/fuzz/*.c; do
 done
 
 fail=0
+findings=0
 for n in "${names[@]}"; do
 	bin="$BUILD/fuzz/replay/$n"
 	[ -x "$bin" ] || make --no-print-directory NODEPS=1 BUILD="$BUILD" "$bin" >/dev/null
@@ -66,7 +72,10 @@ for n in "${names[@]}"; do
 		echo "fuzz_replay: $n: FINDING (input in $art); last lines of $log:"
 		grep -E 'FUZZ CHECK|ERROR|SUMMARY|runtime error' "$log" | head -n 5
 		tail -n 5 "$log"
-		fail=1
+		findings=$((findings + 1))
+		[ "${FUZZ_FATAL:-0}" = 1 ] && fail=1
 	fi
 done
+[ "$findings" = 0 ] ||
+	echo "fuzz_replay: WARNING: $findings finding(s) in the exploratory step (docs/fuzzing.md, Findings)"
 exit "$fail"
