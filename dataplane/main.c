@@ -182,13 +182,12 @@ auth_create(struct or_dp *dp)
 		.socket_id = SOCKET_ID_ANY,
 		.flags = rte_eal_has_hugepages() ? OR_BUDGET_F_RTE_MALLOC : 0,
 	};
-	int rc;
-
 	struct or_replay_params rp = {
 		.capacity = cfg->replay_capacity,
 		.window_ms = cfg->time_window_s * 1000,
 		.socket_id = SOCKET_ID_ANY,
 	};
+	int rc;
 
 	if (!cfg->auth)
 		return 0;

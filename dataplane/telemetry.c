@@ -19,6 +19,7 @@
 #include <rte_telemetry.h>
 
 #include "optroute/ctable.h"
+#include "auth/auth_clock.h"
 #include "auth/budget.h"
 #include "auth/replay.h"
 #include "log.h"
@@ -274,8 +275,7 @@ auth_figures(struct or_dp *dp, uint64_t v[OR_AUTH_FIG_NUM])
 	v[OR_AUTH_FIG_budget_refill_per_hour] = dp->cfg->budget_refill_per_hour;
 	memset(&bs, 0, sizeof(bs));
 	if (dp->budget != NULL)
-		or_budget_stats(dp->budget, rte_rdtsc() / (rte_get_tsc_hz() / 1000),
-				&bs);
+		or_budget_stats(dp->budget, or_auth_mono_ms(), &bs);
 	v[OR_AUTH_FIG_budget_tracked] = bs.tracked;
 	v[OR_AUTH_FIG_budget_over_now] = bs.over_now;
 	v[OR_AUTH_FIG_budget_charged] = bs.charged;

@@ -101,6 +101,17 @@ held_prefetch(const struct or_held *h, unsigned j)
 	rte_prefetch0((const uint8_t *)m->buf_addr + m->data_off);
 }
 
+/* The lookup keys of MSG k of h, whose sender token is at sender: the
+ * recipient follows the sender in the header, so one pointer gives both
+ * (loading the two pointers classify stored as one vector stalls store
+ * forwarding). */
+static inline void
+held_keys_set(struct or_held *h, unsigned k, const struct or_token *sender)
+{
+	h->keys[2 * k] = sender;
+	h->keys[2 * k + 1] = sender + 1;
+}
+
 /* Sends the held frames h of a queue in order: ARP replies as they are,
  * MSGs once their lookup is read and finished here and they are decided
  * and rewritten. The same table pass starts next's lookup (the burst just
@@ -114,7 +125,7 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 	uint64_t *c = w->cnt[q->port_idx].v;
 	struct ct_burst *hb = h->nmsg != 0 ? &h->lookup : NULL;
 	unsigned ndrop = 0, k = 0;
-	uint64_t mono_ms = w->budget != NULL ? rte_rdtsc() / w->tsc_per_ms : 0;
+	uint64_t mono_ms = w->budget != NULL ? or_auth_mono_ms() : 0;
 
 	if (next != NULL && next->nmsg == 0)
 		next = NULL;
@@ -176,12 +187,6 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 	if (ndrop != 0)
 		rte_pktmbuf_free_bulk(drops, ndrop);
 }
-
-/* The replay filter's verdict on each MSG that passed the tag and the
- * window (verdict[i] == OR_AUTH_OK): OR_AUTH_* codes beyond the tag's. */
-#define OR_AUTH_STALE 3
-#define OR_AUTH_REPLAY 4
-#define OR_AUTH_REPLAY_FULL 5
 
 /* Send times and the window, then the replay filter for what is left, in
  * one burst call (its buckets prefetched first). */
@@ -258,8 +263,7 @@ worker_authenticate(struct or_worker *w, struct or_held *h, uint64_t *c,
 			h->info[nmsg] = h->info[k];
 			if (w->budget != NULL)
 				or_budget_prefetch(w->budget, h->info[nmsg].sender);
-			h->keys[2 * nmsg] = h->info[nmsg].sender;
-			h->keys[2 * nmsg + 1] = h->info[nmsg].sender + 1;
+			held_keys_set(h, nmsg, h->info[nmsg].sender);
 			nmsg++;
 			k++;
 		}
@@ -304,11 +308,7 @@ worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 		f = rte_pktmbuf_mtod(m, uint8_t *);
 		switch (or_pkt_classify(f, m->data_len, &q->pa, info)) {
 		case OR_PKT_MSG:
-			/* The recipient follows the sender in the header:
-			 * one load of what classify just stored (loading both
-			 * pointers as one vector stalls store forwarding). */
-			h->keys[2 * nmsg] = info->sender;
-			h->keys[2 * nmsg + 1] = info->sender + 1;
+			held_keys_set(h, nmsg, info->sender);
 			nmsg++;
 			h->is_msg[nheld] = true;
 			h->pkts[nheld++] = m;
@@ -479,7 +479,6 @@ or_worker_create(struct or_dp *dp, unsigned idx, struct or_worker **out)
 				       (uint64_t)cfg->time_window_s * 1000 : 0;
 		w->budget = dp->budget;
 		w->replay = dp->replay;
-		w->tsc_per_ms = rte_get_tsc_hz() / 1000;
 	}
 	w->n_ports = dp->n_ports;
 	memcpy(w->port_idx, dp->port_idx, sizeof(w->port_idx));

@@ -78,7 +78,6 @@ struct or_worker {
 	uint64_t window_ms;  /* 0: no time window (benchmark only) */
 	struct or_budget *budget;   /* shared by all workers (budget.h) */
 	struct or_replay *replay;   /* shared by all workers (replay.h) */
-	uint64_t tsc_per_ms;        /* the budget's clock: TSC / this */
 } __rte_cache_aligned;
 
 /* Builds the worker of lcore cfg->workers[idx]: its RX queues, TX buffers

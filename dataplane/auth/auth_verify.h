@@ -19,10 +19,16 @@
 #include "auth_keyring.h"
 #include "auth_siphash.h"
 
+/* What became of a MSG before its lookup. The burst verification sets the
+ * first three; the worker then the time window's and the replay filter's
+ * (dataplane/worker.c worker_replay). */
 enum or_auth_verdict {
 	OR_AUTH_OK = 0,
 	OR_AUTH_BAD_TAG,
 	OR_AUTH_UNKNOWN_EPOCH,
+	OR_AUTH_STALE,        /* send time off the window */
+	OR_AUTH_REPLAY,       /* the replay filter saw it */
+	OR_AUTH_REPLAY_FULL,  /* the replay filter could not record it */
 };
 
 #define OR_HDR2_EPOCH_OFF 5
