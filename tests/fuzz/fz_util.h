@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #define FZ_CHECK(cond, ...)                                                  \
 	do {                                                                 \
 		if (!(cond)) {                                               \
@@ -116,6 +118,35 @@ fz_all_zero(const void *buf, size_t n)
 		if (p[i] != 0)
 			return 0;
 	return 1;
+}
+
+/* The independent models of number intake (token and mgmt targets). */
+
+/* Strict E.164: '+', a first digit 1-9, 1 to 15 digits in all. */
+static inline int
+fz_ref_e164_ok(const uint8_t *s, size_t len)
+{
+	if (len < 2 || len > 16 || s[0] != '+' || s[1] == '0')
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* The token of num under master, as docs/privacy.md spells it in BLAKE2b
+ * terms: sub-key(e) = BLAKE2b-256(key = master, salt = e, personal =
+ * "optroute"), token = BLAKE2b-128(key = sub-key(e), num). */
+static inline void
+fz_ref_token(const uint8_t master[32], uint8_t epoch, const uint8_t *num,
+	     size_t len, uint8_t out[16])
+{
+	uint8_t salt[16] = { epoch }, personal[16] = "optroute", sub[32];
+
+	if (crypto_generichash_blake2b_salt_personal(sub, 32, NULL, 0, master,
+						     32, salt, personal) != 0 ||
+	    crypto_generichash(out, 16, num, len, sub, sizeof(sub)) != 0)
+		abort();
 }
 
 #endif

@@ -72,25 +72,7 @@ static unsigned fz_replies;      /* replies queued */
 static void
 ref_token(uint8_t epoch, const char *num, size_t len, uint8_t out[16])
 {
-	uint8_t salt[16] = { epoch }, personal[16] = "optroute", sub[32];
-
-	if (crypto_generichash_blake2b_salt_personal(sub, 32, NULL, 0,
-						     fz_master, 32, salt,
-						     personal) != 0 ||
-	    crypto_generichash(out, 16, (const uint8_t *)num, len, sub, 32) !=
-		    0)
-		abort();
-}
-
-static int
-e164_ok(const char *s, size_t len)
-{
-	if (len < 2 || len > 16 || s[0] != '+' || s[1] == '0')
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
+	fz_ref_token(fz_master, epoch, (const uint8_t *)num, len, out);
 }
 
 static int
@@ -110,7 +92,7 @@ static int
 ref_subject(enum cp_subj_kind kind, const char *s, size_t len, uint8_t out[16])
 {
 	if (kind == CP_SUBJ_NUMBER) {
-		if (!e164_ok(s, len))
+		if (!fz_ref_e164_ok((const uint8_t *)s, len))
 			return -1;
 		ref_token((uint8_t)fz_cfg.key_epoch, s, len, out);
 		return 0;

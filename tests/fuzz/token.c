@@ -39,39 +39,10 @@ static int fz_strict;
 static uint8_t fz_master[OR_MASTER_KEY_LEN];
 static uint8_t fz_pk[crypto_box_PUBLICKEYBYTES];
 
-/* sub-key(e) as docs/privacy.md spells it in BLAKE2b terms. */
-static void
-ref_subkey(uint8_t epoch, uint8_t sub[32])
-{
-	uint8_t salt[16] = { epoch }, personal[16] = "optroute";
-
-	if (crypto_generichash_blake2b_salt_personal(sub, 32, NULL, 0,
-						     fz_master,
-						     sizeof(fz_master), salt,
-						     personal) != 0)
-		abort();
-}
-
 static void
 ref_token(uint8_t epoch, const uint8_t *num, size_t len, uint8_t out[16])
 {
-	uint8_t sub[32];
-
-	ref_subkey(epoch, sub);
-	if (crypto_generichash(out, 16, num, len, sub, sizeof(sub)) != 0)
-		abort();
-}
-
-/* Strict E.164. */
-static int
-ref_e164_ok(const uint8_t *s, size_t len)
-{
-	if (len < 2 || len > 16 || s[0] != '+' || s[1] == '0')
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
+	fz_ref_token(fz_master, epoch, num, len, out);
 }
 
 /* No run of four digits of the input appears in msg. */
@@ -158,7 +129,7 @@ check_number(uint8_t epoch, const uint8_t *data, size_t len)
 	struct or_err err = { "" };
 	struct or_token t;
 	uint8_t want[16];
-	int ok = ref_e164_ok(data, len), rc;
+	int ok = fz_ref_e164_ok(data, len), rc;
 
 	memcpy(buf, data, len);
 	rc = or_token_from_number(fz_keys, epoch, buf, len, &t, &err);
@@ -226,7 +197,7 @@ check_sealed(uint8_t epoch, const uint8_t *sealed, size_t len,
 	uint8_t want[16];
 	int rc = or_token_from_sealed(fz_keys, epoch, sealed, len, &t, &err);
 	int ok = plain != NULL && len <= OR_SEALED_MAX &&
-		 ref_e164_ok(plain, plain_len);
+		 fz_ref_e164_ok(plain, plain_len);
 
 	FZ_CHECK((rc == 0) == ok, "sealed accepted %d, expected %d (%s)",
 		 rc == 0, ok, err.msg);
