@@ -138,11 +138,6 @@ expect() { # expect OUTCOME WHAT KEYFILE TO_TOKEN [CLIENT OPTION...]
 	[ "$got" = "$want" ] || or_fail "$what: $got, want $want"
 	echo "ok: $what: $got"
 }
-drops() { # drops NAME: the dataplane's drop counter NAME
-	timeout 10 python3 "$TOOLS/optroute-telemetry.py" -p "$PREFIX" /optroute/stats |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["/optroute/stats"][sys.argv[1]])' "$1"
-}
-
 # ---- the tag and the time ---------------------------------------------------
 expect delivered "valid MSG" "$T/s.key" "$R"
 expect dropped "forged tag" "$T/s.key" "$R" --forge-tag
@@ -152,11 +147,11 @@ expect dropped "stale send time (-60 s)" "$T/s.key" "$R" --time-offset-ms -60000
 expect dropped "future send time (+60 s)" "$T/s.key" "$R" --time-offset-ms 60000
 expect dropped "unknown epoch" "$T/s.key" "$R" --epoch 9
 expect delivered "the same MSG sent twice: delivered once" "$T/s.key" "$R" --repeat 2
-[ "$(drops drop_replay)" = 1 ] || or_fail "drop_replay $(drops drop_replay), want 1"
-[ "$(drops drop_bad_tag)" = 2 ] || or_fail "drop_bad_tag $(drops drop_bad_tag), want 2"
-[ "$(drops drop_stale)" = 2 ] || or_fail "drop_stale $(drops drop_stale), want 2"
-[ "$(drops drop_unknown_epoch)" = 1 ] || or_fail "drop_unknown_epoch $(drops drop_unknown_epoch), want 1"
-[ "$(drops bounced)" = 0 ] || or_fail "a refused MSG was bounced"
+[ "$(or_stat drop_replay)" = 1 ] || or_fail "drop_replay $(or_stat drop_replay), want 1"
+[ "$(or_stat drop_bad_tag)" = 2 ] || or_fail "drop_bad_tag $(or_stat drop_bad_tag), want 2"
+[ "$(or_stat drop_stale)" = 2 ] || or_fail "drop_stale $(or_stat drop_stale), want 2"
+[ "$(or_stat drop_unknown_epoch)" = 1 ] || or_fail "drop_unknown_epoch $(or_stat drop_unknown_epoch), want 1"
+[ "$(or_stat bounced)" = 0 ] || or_fail "a refused MSG was bounced"
 echo "ok: refused MSGs counted (bad_tag 2, stale 2, unknown_epoch 1), none bounced"
 
 # ---- the budget ----------------------------------------------------------------
@@ -173,7 +168,7 @@ sleep 30
 expect delivered "S after a refill, to R" "$T/s.key" "$R"
 expect bounced:recipient_unavailable "S after a refill, to U" "$T/s.key" "$U"
 expect bounced:over_budget "S over budget again" "$T/s.key" "$R"
-[ "$(drops over_budget)" = 4 ] || or_fail "over_budget $(drops over_budget), want 4"
+[ "$(or_stat over_budget)" = 4 ] || or_fail "over_budget $(or_stat over_budget), want 4"
 echo "ok: budget: OVER_BUDGET whatever the recipient, service back after a refill"
 
 # ---- rotation while a stream flows, then retirement -------------------------
@@ -210,9 +205,9 @@ expect delivered "new epoch's key" "$T/r2.key" "$S"
 expect delivered "previous epoch's key, still live" "$T/r.key" "$S"
 j=$(timeout 20 "$CTL" -j retire) || or_fail "retire: $j"
 or_json "$j" 'assert r["ok"], r' || or_fail "retire: $j"
-before=$(drops drop_unknown_epoch)
+before=$(or_stat drop_unknown_epoch)
 expect dropped "retired epoch's key" "$T/r.key" "$S"
-[ "$(drops drop_unknown_epoch)" = $((before + 1)) ] ||
+[ "$(or_stat drop_unknown_epoch)" = $((before + 1)) ] ||
 	or_fail "retired epoch not counted as unknown_epoch"
 expect delivered "current epoch's key after retire" "$T/r2.key" "$S"
 
