@@ -20,7 +20,6 @@
 #include <sodium.h>
 
 #include "optroute/chan_client.h"
-#include "token.h"
 
 #define CHAN_CLIENT_DEFAULT_TIMEOUT_MS 5000
 #define CHAN_CLIENT_RETRY_MS 20
@@ -627,20 +626,4 @@ or_chan_get_stats_flags(struct or_chan_client *c, uint16_t flags,
 		*n = c->stats_n;
 	c->stats_out = NULL;
 	return rc < 0 ? rc : 0;
-}
-
-/* The project's one token hex codec is token.c's; these keep the channel
- * client's simpler signatures for its tools. */
-int
-or_chan_token_parse(const char *hex, struct or_token *t)
-{
-	if (hex == NULL)
-		return -EINVAL;
-	return or_token_from_hex(hex, strlen(hex), t, NULL);
-}
-
-void
-or_chan_token_format(const struct or_token *t, char *buf)
-{
-	or_token_to_hex(t, buf);
 }

@@ -102,24 +102,14 @@ out:
 void
 or_token_to_hex(const struct or_token *t, char out[OR_TOKEN_HEX_BUFSZ])
 {
-	sodium_bin2hex(out, OR_TOKEN_HEX_BUFSZ, t->b, OR_TOKEN_LEN);
+	or_token_hex_format(t, out);
 }
 
 int
 or_token_from_hex(const char *s, size_t len, struct or_token *out,
 		  struct or_err *err)
 {
-	size_t bin_len;
-	const char *end;
-
-	if (s == NULL || len != OR_TOKEN_HEX_LEN) {
-		or_err_set(err, "token must be exactly %d hex digits",
-			   OR_TOKEN_HEX_LEN);
-		return -EINVAL;
-	}
-	if (sodium_hex2bin(out->b, OR_TOKEN_LEN, s, len, NULL, &bin_len,
-			   &end) != 0 ||
-	    bin_len != OR_TOKEN_LEN || end != s + len) {
+	if (or_token_hex_parse(s, len, out) != 0) {
 		or_err_set(err, "token must be exactly %d hex digits",
 			   OR_TOKEN_HEX_LEN);
 		return -EINVAL;

@@ -27,15 +27,13 @@
 #include <stdint.h>
 
 #include "optroute/consent.h"
+#include "optroute/hex.h"
 
 #include "or_err.h"
 
 #define OR_E164_MAX_DIGITS 15
 /* '+', 15 digits, NUL: a buffer this big holds any valid number. */
 #define OR_E164_BUFSZ (1 + OR_E164_MAX_DIGITS + 1)
-/* Hex form of a token: 32 lowercase hex digits + NUL. */
-#define OR_TOKEN_HEX_LEN (2 * OR_TOKEN_LEN)
-#define OR_TOKEN_HEX_BUFSZ (OR_TOKEN_HEX_LEN + 1)
 
 struct or_keys; /* keys.h */
 
@@ -61,11 +59,15 @@ int or_token_from_number(const struct or_keys *k, uint8_t epoch,
 			 char *number, size_t len, struct or_token *out,
 			 struct or_err *err);
 
+/* The token hex of include/optroute/hex.h (OR_TOKEN_HEX_LEN, the one
+ * codec), with this library's error reporting. */
+
 /* 32 lowercase hex digits + NUL into out (OR_TOKEN_HEX_BUFSZ bytes). */
 void or_token_to_hex(const struct or_token *t, char out[OR_TOKEN_HEX_BUFSZ]);
 
 /* Parses exactly 32 hex digits (either case) from s[0..len): no prefix,
- * no separators, no whitespace. 0 or -EINVAL. */
+ * no separators, no whitespace. 0 or -EINVAL; *out written only on
+ * success. */
 int or_token_from_hex(const char *s, size_t len, struct or_token *out,
 		      struct or_err *err);
 

@@ -19,10 +19,13 @@
 #ifndef OPTROUTE_CHAN_CLIENT_H
 #define OPTROUTE_CHAN_CLIENT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "optroute/chan.h"
+#include "optroute/hex.h"
 
 struct or_chan_client;
 
@@ -153,9 +156,19 @@ or_chan_op_set(struct or_chan_op *o, uint8_t opcode,
 	o->token = *t;
 }
 
-/* Parses 32 hex digits into a token. 0 or -EINVAL. */
-int or_chan_token_parse(const char *hex, struct or_token *t);
-/* Formats a token as 32 lowercase hex digits + NUL (buf >= 33 bytes). */
-void or_chan_token_format(const struct or_token *t, char *buf);
+/* A token from 32 hex digits (a NUL-terminated string). 0 or -EINVAL.
+ * The codec is include/optroute/hex.h's; this keeps the tools' signature. */
+static inline int
+or_chan_token_parse(const char *hex, struct or_token *t)
+{
+	return hex == NULL ? -EINVAL : or_token_hex_parse(hex, strlen(hex), t);
+}
+
+/* A token as 32 lowercase hex digits + NUL (buf >= OR_TOKEN_HEX_BUFSZ). */
+static inline void
+or_chan_token_format(const struct or_token *t, char *buf)
+{
+	or_token_hex_format(t, buf);
+}
 
 #endif
