@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "../or_client_test_opts.h"
 
 static const char *prog = CLIENT_PROG;
 
@@ -44,8 +45,12 @@ struct send_opts {
 	 * and the test-only options. Wiped before the struct is freed. */
 	const char *key_path, *other_path;
 	struct or_cli_sender_key key, other;
-	int forge_tag, have_time_offset;
+	int forge_tag, have_time_offset, have_tag, have_send_time;
 	int64_t time_offset_ms;
+	uint64_t send_time;               /* --send-time: fixed */
+	uint8_t tag[OR_AUTH_TAG_LEN];     /* --tag: sent as is */
+	struct or_cli_flip flip[OR_CLI_MAX_FLIPS]; /* --flip-byte */
+	unsigned n_flips;
 };
 
 struct send_state {
@@ -75,18 +80,26 @@ send_one(struct send_state *s)
 	};
 	int v2 = o->version == OR_PROTO_V2, len;
 	char ids[24], a[OR_CLI_ADDR_STRLEN];
+	char tag[2 * OR_AUTH_TAG_LEN + 1];
 
 	/* The offset is bounded so that the sum stays positive. */
 	if (v2)
-		m.send_time = (uint64_t)((int64_t)wall_ms() + o->time_offset_ms);
+		m.send_time = o->have_send_time ? o->send_time :
+			      (uint64_t)((int64_t)wall_ms() + o->time_offset_ms);
 	len = or_cli_build(o->version, buf, sizeof(buf), &m);
 	if (len < 0)
 		return len; /* not reached: the payload size is checked */
 	if (v2 && o->forge_tag)
 		randombytes_buf(buf + OR_HDR2_TAG_OFF, OR_AUTH_TAG_LEN);
+	else if (v2 && o->have_tag)
+		memcpy(buf + OR_HDR2_TAG_OFF, o->tag, OR_AUTH_TAG_LEN);
 	else if (v2)
 		or_cli_sign2(buf, o->other_path != NULL ? &o->other.k_sender :
 							  &o->key.k_sender);
+	/* --flip-byte: after the tag, as a change in flight would be (each
+	 * offset was checked against this length by send_settle()). */
+	or_cli_flip_apply(buf, o->flip, o->n_flips);
+	or_cli_hex_format(buf + OR_HDR2_TAG_OFF, OR_AUTH_TAG_LEN, tag);
 	/* --repeat: the very same bytes again, as a replay would be. */
 	for (uint64_t r = 0; r < o->repeat; r++) {
 		ssize_t n = sendto(s->fd, buf, (size_t)len, 0,
@@ -107,9 +120,16 @@ send_one(struct send_state *s)
 				      "msg_id", ids, "payload_len",
 				      (json_int_t)o->payload_len);
 
-		if (j != NULL && v2)
+		/* The tag as sent (public: it is on the wire), so that a
+		 * test can copy it into another MSG with --tag. */
+		if (j != NULL && v2) {
 			json_object_set_new(j, "send_time",
 					    json_integer((json_int_t)m.send_time));
+			json_object_set_new(j, "auth_tag", json_string(tag));
+		}
+		if (j != NULL && o->n_flips > 0)
+			json_object_set_new(j, "flipped",
+					    json_integer((json_int_t)o->n_flips));
 		if (j != NULL && o->repeat > 1)
 			json_object_set_new(j, "copies",
 					    json_integer((json_int_t)o->repeat));
@@ -352,6 +372,51 @@ set_payload(struct send_opts *o, int hex, const char *arg)
 	return r;
 }
 
+/* --tag HEX, once. */
+static int
+set_tag(struct send_opts *o, const char *arg)
+{
+	if (o->have_tag) {
+		fprintf(stderr, "%s: --tag given twice\n", prog);
+		return -EINVAL;
+	}
+	o->have_tag = 1;
+	if (or_cli_tag_parse(arg, o->tag) == 0)
+		return 0;
+	fprintf(stderr, "%s: --tag: expected exactly %u hex digits (the "
+		"tag's %u bytes as sent), got %zu characters\n", prog,
+		2 * OR_AUTH_TAG_LEN, OR_AUTH_TAG_LEN, strlen(arg));
+	return -EINVAL;
+}
+
+/* --flip-byte OFF[:MASK], up to OR_CLI_MAX_FLIPS times. */
+static int
+add_flip(struct send_opts *o, const char *arg)
+{
+	int r;
+
+	if (o->n_flips == OR_CLI_MAX_FLIPS) {
+		fprintf(stderr, "%s: --flip-byte: at most %u\n", prog,
+			OR_CLI_MAX_FLIPS);
+		return -EINVAL;
+	}
+	r = or_cli_flip_parse(arg, &o->flip[o->n_flips]);
+	if (r == 0) {
+		o->n_flips++;
+		return 0;
+	}
+	if (r == -ERANGE)
+		fprintf(stderr, "%s: --flip-byte: '%s': the offset is in the "
+			"tag (%u..%u: use --tag or --forge-tag) or past the "
+			"largest MSG (%u bytes)\n", prog, arg, OR_HDR2_TAG_OFF,
+			OR_HDR_LEN - 1, OR_HDR_LEN + OR_CLI_MAX_PAYLOAD);
+	else
+		fprintf(stderr, "%s: --flip-byte: '%s': expected OFFSET or "
+			"OFFSET:MASK (decimal or 0x-hex; MASK 1..255, default "
+			"1)\n", prog, arg);
+	return r;
+}
+
 /* A key file into *k; 0 or EXIT_USAGE (the message printed). */
 static int
 load_key(const char *opt, const char *path, struct or_cli_sender_key *k)
@@ -372,7 +437,10 @@ send_settle(struct send_opts *o)
 	const char *v2_only = o->key_path != NULL ? "--key" :
 			      o->other_path != NULL ? "--key-from-other" :
 			      o->forge_tag ? "--forge-tag" :
-			      o->have_time_offset ? "--time-offset-ms" : NULL;
+			      o->have_time_offset ? "--time-offset-ms" :
+			      o->have_send_time ? "--send-time" :
+			      o->have_tag ? "--tag" :
+			      o->n_flips > 0 ? "--flip-byte" : NULL;
 
 	if (o->have_v1 && o->have_v2) {
 		fprintf(stderr, "%s: --v1 and --v2 exclude each other\n", prog);
@@ -399,12 +467,26 @@ send_settle(struct send_opts *o)
 		fprintf(stderr, "%s: send needs --to and --to-token, and version "
 			"2 needs --key KEYFILE (made by open-key); --v1 sends "
 			"unsigned version-1 frames, for an appliance with "
-			"[auth] mode = off\n", prog);
+			"[dataplane] auth = no\n", prog);
 		return EXIT_USAGE;
 	}
-	if (o->forge_tag && o->other_path != NULL) {
-		fprintf(stderr, "%s: --forge-tag and --key-from-other exclude "
+	if (o->forge_tag + (o->other_path != NULL) + o->have_tag > 1) {
+		fprintf(stderr, "%s: --forge-tag, --key-from-other and --tag "
+			"exclude each other (each sets the tag)\n", prog);
+		return EXIT_USAGE;
+	}
+	if (o->have_send_time && o->have_time_offset) {
+		fprintf(stderr, "%s: --send-time and --time-offset-ms exclude "
 			"each other\n", prog);
+		return EXIT_USAGE;
+	}
+	for (unsigned i = 0; i < o->n_flips; i++) {
+		if (or_cli_flip_fits(&o->flip[i], OR_HDR_LEN + o->payload_len))
+			continue;
+		fprintf(stderr, "%s: --flip-byte: offset %u is past the "
+			"datagram (%zu bytes: the 68-byte header and the "
+			"payload)\n", prog, o->flip[i].off,
+			OR_HDR_LEN + o->payload_len);
 		return EXIT_USAGE;
 	}
 	if (load_key("--key", o->key_path, &o->key) != 0 ||
@@ -426,7 +508,8 @@ send_settle(struct send_opts *o)
 int
 cmd_send(int argc, char **argv)
 {
-	enum { O_V1 = 256, O_V2, O_KEY, O_OTHER, O_FORGE, O_TOFF, O_REPEAT };
+	enum { O_V1 = 256, O_V2, O_KEY, O_OTHER, O_FORGE, O_TOFF, O_REPEAT,
+	       O_TAG, O_FLIP, O_STIME };
 	static const struct option lopts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "from-token", required_argument, NULL, 'F' },
@@ -449,6 +532,9 @@ cmd_send(int argc, char **argv)
 		{ "forge-tag", no_argument, NULL, O_FORGE },
 		{ "time-offset-ms", required_argument, NULL, O_TOFF },
 		{ "repeat", required_argument, NULL, O_REPEAT },
+		{ "tag", required_argument, NULL, O_TAG },
+		{ "flip-byte", required_argument, NULL, O_FLIP },
+		{ "send-time", required_argument, NULL, O_STIME },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct send_opts *o = calloc(1, sizeof(*o));
@@ -543,6 +629,17 @@ cmd_send(int argc, char **argv)
 		case O_REPEAT:
 			r = parse_u64("--repeat", optarg, 1, MAX_REPEAT,
 				      &o->repeat);
+			break;
+		case O_STIME:
+			r = parse_u64("--send-time", optarg, 0, UINT64_MAX,
+				      &o->send_time);
+			o->have_send_time = 1;
+			break;
+		case O_TAG:
+			r = set_tag(o, optarg);
+			break;
+		case O_FLIP:
+			r = add_flip(o, optarg);
 			break;
 		case 'h':
 			usage(stdout);
