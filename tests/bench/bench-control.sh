@@ -191,7 +191,7 @@ EOF
 cut -d' ' -f1 "$T/traffic.ent" >"$T/traffic.tok"
 "$CTL" import "$T/traffic.tok" --optin --node 0 >/dev/null
 "$BIN/optroute-pcapgen" -o "$T/traffic.pcap" -e "$T/traffic.ent" -n "$FRAMES" \
-	-b 10 -P 64 -s 7 --dst-mac $APPL_MAC --dst-ip $APPL_IP >/dev/null
+	-b 10 -P 64 -s 7 --dst-mac $APPL_MAC --dst-ip $APPL_IP --v1 >/dev/null
 # The worker (lcore 1) polls its CPU flat out; as in a deployment, where
 # worker CPUs are kept for the workers, the control plane and this client
 # run on the other CPUs (if there are any) so that they never preempt the

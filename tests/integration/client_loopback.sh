@@ -18,11 +18,12 @@
 #     tags Python recomputes (its own SipHash-2-4, lib/orauth.py); send
 #     against the fake appliance, which checks tags and signs its bounces:
 #     verified bounces, over_budget, forged bounces (exit 3, not counted),
-#     and each test-only option seen on the wire; version 1 stays the
-#     default and --v1 selects it.
+#     and each test-only option seen on the wire; version 2 is the default
+#     (no key: refused) and only --v1 selects version 1.
 #  5. optroute-pcapgen's version-2 frames (tags recomputed here,
-#     reproducible) and optroute-pcapcheck.py's version-2 bounce checks,
-#     against outputs made here.
+#     reproducible; version 2 by default: no key, no frames) and
+#     optroute-pcapcheck.py's version-2 bounce checks, against outputs
+#     made here.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -543,17 +544,24 @@ cli send --to "$TO" --key "$T/a.key" --to-token $C --id 505 --epoch 9 \
 fake_last 1 "r[0]['epoch'] == 9 and r[0]['signer'] == '$A'"
 echo "ok: --forge-tag, --key-from-other, --time-offset-ms, --repeat, --epoch seen on the wire"
 
-# 4f. Version 1 stays the default (sections 1 and 2 name it with --v1);
-# --v1 selects it.
-for v in "" --v1; do
-	cli send --to "$TO" --from-token $A --to-token $C --id 600 $v --wait-ms 0 \
-		>/dev/null || or_fail "send $v"
-	fake_last 1 "r[0]['version'] == 1 and not r[0]['errors'] and r[0]['msg_id'] == '600'"
-done
+# 4f. Version 2 is the default: without --v1, --v2 or --key, send refuses
+# to go out unsigned (exit 2, nothing sent), --key alone signs, --help
+# says so; only --v1 sends version 1 (as sections 1 and 2 do).
+n_fake=$(wc -l <"$T/fake.log")
+usage_err "version 2 needs --key" send --to "$TO" --from-token $A --to-token $C --id 599 --wait-ms 0
+sleep 0.2
+[ "$(wc -l <"$T/fake.log")" = "$n_fake" ] || or_fail "send without a version or a key sent something"
+cli send --to "$TO" --key "$T/a.key" --to-token $C --id 600 --wait-ms 0 >/dev/null ||
+	or_fail "send --key (no --v2)"
+fake_last 1 "r[0]['version'] == 2 and not r[0]['errors'] and r[0]['msg_id'] == '600' and r[0]['signer'] == '$A'"
+cli send --to "$TO" --v1 --from-token $A --to-token $C --id 601 --wait-ms 0 >/dev/null ||
+	or_fail "send --v1"
+fake_last 1 "r[0]['version'] == 1 and not r[0]['errors'] and r[0]['msg_id'] == '601'"
+cli --help | tr '\n' ' ' | grep -q 'else version 2\.' || or_fail "--help does not name version 2 as the default"
 cp "$T/a.key" "$T/open.key"
 chmod 644 "$T/open.key"
 usage_err "is for version 2" send --to 127.0.0.1 --from-token $A --to-token $B --v1 --key "$T/a.key"
-usage_err "is for version 2" send --to 127.0.0.1 --from-token $A --to-token $B --forge-tag
+usage_err "is for version 2" send --to 127.0.0.1 --v1 --from-token $A --to-token $B --forge-tag
 usage_err "needs --key" send --to 127.0.0.1 --from-token $A --to-token $B --v2
 usage_err "exclude each other" send --to 127.0.0.1 --key "$T/a.key" --to-token $B --v1 --v2
 usage_err "exclude each other" send --to 127.0.0.1 --key "$T/a.key" --to-token $B --forge-tag --key-from-other "$T/b.key"
@@ -565,7 +573,7 @@ usage_err "--time-offset-ms" send --to 127.0.0.1 --key "$T/a.key" --to-token $B 
 usage_err "exclude each other" recv --listen 127.0.0.1:0 --v1 --v2
 usage_err "needs --secret" keygen
 usage_err "open-key needs" open-key --secret "$T/a.secret" --epoch 5 --out "$T/y.key"
-echo "ok: version 1 by default and with --v1; version-2 command line errors"
+echo "ok: version 2 by default (no key: refused, nothing sent), version 1 only with --v1; version-2 command line errors"
 
 # ---------------------------------------------------------------------------
 echo "5. optroute-pcapgen and optroute-pcapcheck.py, version 2"
@@ -580,6 +588,12 @@ for n in 1 2; do
 		or_fail "pcapgen --auth-key"
 done
 cmp -s "$T/v2_1.pcap" "$T/v2_2.pcap" || or_fail "pcapgen --send-time-ms: not reproducible"
+# Version 2 is pcapgen's default too: no unsigned frames without --v1.
+rc=0
+"$BIN/optroute-pcapgen" -o "$T/nokey.pcap" -e "$T/entries.txt" -n 4 \
+	--dst-mac 02:00:00:00:01:01 --dst-ip 192.0.2.1 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] && grep -q 'version 2 needs --auth-key' "$T/err" && [ ! -s "$T/nokey.pcap" ] ||
+	or_fail "pcapgen without --v1 or --auth-key: exit $rc, $(cat "$T/err")"
 # pcapcheck against outputs made here as the appliance would (its rewrites
 # with bounces signed by lib/orauth.py): passes with and without
 # --auth-key; a bounce not signed anew fails both, a wrong tag fails with it.

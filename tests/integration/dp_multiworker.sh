@@ -25,7 +25,7 @@ or_gen_entries 80 dp-mw 5
 for q in 0 1; do
 	"$BIN/optroute-pcapgen" -o "$T/in$q.pcap" -l "$T/manifest$q.txt" \
 		-e "$T/entries.txt" -N 1,2 -n 400 -b 20 -x 10 -m -s $((q + 11)) \
-		--dst-mac $CLIENT_MAC --dst-ip $CLIENT_IP --dst-port $UDP
+		--dst-mac $CLIENT_MAC --dst-ip $CLIENT_IP --dst-port $UDP --v1
 done
 
 {

@@ -59,7 +59,7 @@ run_phase() { # $1 = phase, then pcapgen options
 	shift
 	"$BIN/optroute-pcapgen" -o "$T/in$phase.pcap" -l "$T/manifest$phase.txt" \
 		-e "$T/entries.txt" -N 1,2 -n 300 -b 20 -x 10 -m -s "$phase" \
-		--dst-mac $CLIENT_MAC --dst-ip $CLIENT_IP --dst-port $UDP "$@"
+		--dst-mac $CLIENT_MAC --dst-ip $CLIENT_IP --dst-port $UDP --v1 "$@"
 	n=$(wc -l <"$T/manifest$phase.txt")
 	write_config "$phase"
 	or_start_dp "$T/dp.ini"

@@ -121,7 +121,7 @@ grep -q '"listening"' "$T/recv.json" || or_fail "receiver not listening"
 send() { # send OUTFILE FIRST_ID COUNT PAYLOAD FROM TO [EXTRA...]
 	local out=$1 id=$2 n=$3 pl=$4 from=$5 to=$6
 	shift 6
-	nsenter --net="/var/run/netns/$NSC" "$CLIENT" send --to 192.0.2.1 \
+	nsenter --net="/var/run/netns/$NSC" "$CLIENT" send --v1 --to 192.0.2.1 \
 		--bind 192.0.2.10:40000 --from-token "$from" --to-token "$to" \
 		--id "$id" --count "$n" --payload "$pl" -j "$@" >"$out"
 }
@@ -211,7 +211,7 @@ read -r D1 B1 X1 <"$T/res"
 echo "ok: phase 1: $D1 delivered (ids, tokens, payloads checked)"
 
 # 2. R opted out in the middle of a stream.
-nsenter --net="/var/run/netns/$NSC" "$CLIENT" send --to 192.0.2.1 \
+nsenter --net="/var/run/netns/$NSC" "$CLIENT" send --v1 --to 192.0.2.1 \
 	--bind 192.0.2.10:40000 --from-token "$S" --to-token "$R" --id 2000 \
 	--count 120 --payload stream -j --interval-ms 25 --wait-ms 1500 \
 	>"$T/p2.json" &

@@ -15,7 +15,8 @@
  * Version 2 (--v2, or --auth-key): each MSG signed under the K_sender of
  * its sender token, derived from --auth-key (a K_auth) with the reference
  * or_auth_sender_key(); key_epoch --epoch, send_time --send-time-ms (so a
- * pcap can be made again byte for byte). Version 1 (--v1) is today's.
+ * pcap can be made again byte for byte); the default. Version 1 (--v1):
+ * unsigned, for a dataplane run with auth = no.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,9 +40,10 @@ static const char *prog = "optroute-pcapgen";
 
 #define MAX_FRAME 9018
 
-/* The protocol version without --v1, --v2 or --auth-key. Version 1 until
- * the dataplane checks tags (issue 12); flip to OR_PROTO_V2 then. */
-#define PCAPGEN_DEFAULT_VERSION OR_PROTO_V1
+/* The protocol version without --v1, --v2 or --auth-key: version 2, what
+ * the dataplane checks by default (auth = yes); it needs --auth-key.
+ * Version 1 (unsigned) only with --v1, for a dataplane run with auth = no. */
+#define PCAPGEN_DEFAULT_VERSION OR_PROTO_V2
 
 /* ---------------------------------------------------------- tokens -- */
 

@@ -21,9 +21,10 @@
 #define CLIENT_PROG "optroute-client"
 
 /* The protocol version send uses without --v1, --v2 or --key, and the
- * one named first in --help. Version 1 until the dataplane checks tags
- * (issue 12); flip to OR_PROTO_V2 then. */
-#define CLIENT_DEFAULT_VERSION OR_PROTO_V1
+ * one named first in --help: version 2, what the dataplane checks by
+ * default (auth = yes). Version 1 (unsigned) only with --v1, for an
+ * appliance run with auth = no (lab use). */
+#define CLIENT_DEFAULT_VERSION OR_PROTO_V2
 
 #define EXIT_FAIL 1   /* expectation not met, I/O error */
 #define EXIT_USAGE 2  /* bad command line */
