@@ -481,7 +481,9 @@ cp_act_stats(struct cp_act *a, struct cp_req *r)
 	CNT(commits); CNT(commit_changes); CNT(commit_max);
 	CNT(commit_us_total); CNT(commit_us_max); CNT(commit_failures);
 	CNT(waits); CNT(wait_timeouts); CNT(clients); CNT(clients_refused);
-	CNT(clients_timed_out); CNT(lines_too_long);
+	CNT(clients_timed_out); CNT(lines_too_long); CNT(clients_too_many);
+	CNT(clients_evicted); CNT(line_timeouts); CNT(idle_timeouts);
+	CNT(clients_stalled); CNT(clients_malformed); CNT(malformed_requests);
 #undef CNT
 	cp_set_u64(cp, "clients_connected", a->d->clients);
 	cp_set_u64(cp, "pending", a->d->pending);

@@ -34,6 +34,7 @@ cp_client_new(int fd, uid_t uid, pid_t pid, uint64_t now)
 	cl->uid = uid;
 	cl->pid = pid;
 	cl->last_ms = now;
+	cl->active_ms = now;
 	return cl;
 }
 
@@ -59,18 +60,25 @@ cp_client_grow(struct cp_client *cl)
 }
 
 /* Hands every complete line to fn, then moves the rest to the front and
- * wipes what it vacated. */
+ * wipes what it vacated. Stops early, keeping the lines ("held"), once the
+ * replies queued reach CP_CLIENT_OUT_HIGH: a peer that pipelines requests
+ * with large replies and never reads cannot make the queue grow further. */
 static void
 cp_client_lines(struct cp_client *cl, uint64_t now, cp_line_fn fn, void *arg)
 {
 	size_t start = 0, rest;
 	char *nl;
 
+	cl->held = 0;
 	while (!cl->dead && !cl->closing &&
 	       (nl = memchr(cl->in + start, '\n', cl->in_len - start)) !=
 		       NULL) {
 		size_t len = (size_t)(nl - (cl->in + start));
 
+		if (cp_client_out_full(cl)) {
+			cl->held = 1;
+			break;
+		}
 		fn(arg, cl, cl->in + start, len);
 		start += len + 1;
 	}
@@ -82,8 +90,9 @@ cp_client_lines(struct cp_client *cl, uint64_t now, cp_line_fn fn, void *arg)
 		sodium_memzero(cl->in + rest, cl->in_len - rest);
 		cl->in_len = rest;
 	}
-	/* The line timer runs from the first byte of the unfinished line. */
-	if (rest == 0)
+	/* The line timer runs from the first byte of the unfinished line;
+	 * not while lines are held (the peer is waiting for us then). */
+	if (rest == 0 || cl->held)
 		cl->partial_ms = 0;
 	else if (start > 0 || cl->partial_ms == 0)
 		cl->partial_ms = now;
@@ -92,9 +101,15 @@ cp_client_lines(struct cp_client *cl, uint64_t now, cp_line_fn fn, void *arg)
 int
 cp_client_read(struct cp_client *cl, uint64_t now, cp_line_fn fn, void *arg)
 {
+	if (cl->held && !cp_client_out_full(cl))
+		cp_client_lines(cl, now, fn, arg);
 	for (int i = 0; i < CP_CLIENT_READS; i++) {
 		ssize_t r;
 
+		/* Lines still held: the buffer may be full of them. */
+		if (cl->dead || cl->closing || cl->held ||
+		    cp_client_out_full(cl))
+			return 0;
 		if (cl->in_len == cl->in_cap) {
 			if (cl->in_cap == CP_CLIENT_IN_MAX) {
 				/* A full buffer holds no newline. */
@@ -130,10 +145,8 @@ cp_client_read(struct cp_client *cl, uint64_t now, cp_line_fn fn, void *arg)
 		cl->last_ms = now;
 		cl->in_len += (size_t)r;
 		cp_client_lines(cl, now, fn, arg);
-		if (cl->dead || cl->closing)
-			return 0;
 	}
-	return 1;
+	return cl->dead || cl->closing || cl->held ? 0 : 1;
 }
 
 int
@@ -195,6 +208,7 @@ cp_client_flush(struct cp_client *cl)
 			return -errno;
 		}
 		cl->out_off += (size_t)w;
+		cl->sent_total += (size_t)w;
 	}
 	cl->out_off = cl->out_len = 0;
 	return 0;

@@ -7,6 +7,13 @@
  * as its line has been handled, when it moves, and when the client goes.
  * A line longer than OR_MGMT_MAX_LINE is not buffered further: its bytes
  * are wiped and the connection is to be closed (its end cannot be found).
+ *
+ * Memory per connection is bounded: the input buffer by OR_MGMT_MAX_LINE + 1,
+ * the output queue by CP_CLIENT_OUT_HIGH plus one reply: once that much is
+ * queued, no further line is handled and nothing more is read ("held")
+ * until the peer has read its replies below the mark.
+ *
+ * Everything here belongs to the event loop thread (cp_srv.c, cp_pend.c).
  */
 #ifndef CP_CLIENT_H
 #define CP_CLIENT_H
@@ -26,10 +33,19 @@ struct cp_client {
 	size_t in_len, in_cap;
 	char *out;
 	size_t out_off, out_len, out_cap; /* unsent bytes: [out_off, out_len) */
-	uint64_t last_ms;    /* last byte received or reply queued */
+	uint64_t last_ms;    /* last byte received, reply queued or sent */
+	uint64_t active_ms;  /* accepted, last well-formed request, or a reply
+			      * byte taken by the peer: what a connection
+			      * that only trickles bytes does not refresh */
 	uint64_t partial_ms; /* when the unfinished line began; 0 = none */
+	uint64_t closing_ms; /* when closing was set */
+	uint64_t sent_total; /* reply bytes the socket took, ever */
+	uint64_t sent_seen;  /* sent_total when the loop last looked */
 	unsigned npend;      /* requests of this client not answered yet */
 	unsigned ncommit;    /* of which in the group, not committed yet */
+	unsigned bad_run;    /* malformed requests in a row */
+	int served;          /* has sent a well-formed request */
+	int held;            /* complete lines wait for the output to drain */
 	int eof;             /* the peer shut down its side */
 	int closing;         /* close once the output is sent */
 	int dead;            /* closed; freed at the end of the loop round */
@@ -40,15 +56,24 @@ struct cp_client {
  * it reads its replies (backpressure). */
 #define CP_CLIENT_OUT_HIGH (4u << 20)
 
+/* 1 if no more requests are to be handled until the peer reads. */
+static inline int
+cp_client_out_full(const struct cp_client *cl)
+{
+	return cl->out_len - cl->out_off >= CP_CLIENT_OUT_HIGH;
+}
+
 typedef void (*cp_line_fn)(void *arg, struct cp_client *cl, char *line,
 			   size_t len);
 
 struct cp_client *cp_client_new(int fd, uid_t uid, pid_t pid, uint64_t now);
 
-/* Reads what is available (bounded per call, for fairness) and calls fn for
+/* Hands lines held for the output first (if it has drained), then reads
+ * what is available (bounded per call, for fairness) and calls fn for
  * every complete line, newline excluded; at end of input an unterminated
- * last line counts as a line. 0, 1 (more may be readable), -EMSGSIZE
- * (line too long: input dropped) or -errno (connection error). */
+ * last line counts as a line. Reads nothing while the output is full.
+ * 0, 1 (more may be readable), -EMSGSIZE (line too long: input dropped) or
+ * -errno (connection error). */
 int cp_client_read(struct cp_client *cl, uint64_t now, cp_line_fn fn,
 		   void *arg);
 

@@ -41,8 +41,19 @@ struct cp_counters {
 	uint64_t wait_timeouts;
 	uint64_t clients;         /* connections accepted */
 	uint64_t clients_refused; /* bad credentials or too many */
-	uint64_t clients_timed_out;
-	uint64_t lines_too_long;
+	uint64_t clients_timed_out; /* line_timeouts + idle_timeouts +
+				     * clients_stalled */
+	uint64_t lines_too_long;  /* closed: a line over OR_MGMT_MAX_LINE */
+	/* Abuse of the management socket, one counter per reason a
+	 * connection is refused or closed (docs/control.md, Limits). */
+	uint64_t clients_too_many;   /* refused: max_clients open (also in
+				      * clients_refused) */
+	uint64_t clients_evicted;    /* closed to make room for a new one */
+	uint64_t line_timeouts;      /* closed: line not finished in time */
+	uint64_t idle_timeouts;      /* closed: nothing to do for too long */
+	uint64_t clients_stalled;    /* closed: did not read its replies */
+	uint64_t clients_malformed;  /* closed: malformed requests in a row */
+	uint64_t malformed_requests; /* lines the request parser refused */
 };
 
 struct cp_daemon {

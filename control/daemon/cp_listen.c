@@ -140,9 +140,9 @@ cp_listen_accept(struct cp_daemon *d, int lfd, uid_t *uid, pid_t *pid)
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return -EAGAIN;
 		if (errno == EMFILE || errno == ENFILE) {
-			/* Out of descriptors: stop accepting this round. */
+			/* Out of descriptors: the caller pauses accepting. */
 			CP_WARN("accept: %s", strerror(errno));
-			return -EAGAIN;
+			return -EMFILE;
 		}
 		/* Other errors concern that one connection only. */
 		return -ECONNABORTED;

@@ -21,7 +21,8 @@
 int cp_listen_open(const struct cp_cfg *cfg);
 
 /* Accepts one connection. fd (non-blocking) with the peer's uid and pid,
- * -EAGAIN when there is none left, or -EPERM / -errno for a connection
+ * -EAGAIN when there is none left, -EMFILE when out of descriptors (the
+ * connections wait in the backlog), or -EPERM / -errno for a connection
  * that was refused (answered, closed and logged here). */
 int cp_listen_accept(struct cp_daemon *d, int lfd, uid_t *uid, pid_t *pid);
 

@@ -166,6 +166,23 @@ static const struct cp_fam cp_fam_control[] = {
 	  "Management connections closed for a timeout"),
 	C("lines_too_long", "optroute_control_lines_too_long_total",
 	  "Request lines over the size limit"),
+	C("clients_too_many", "optroute_control_clients_too_many_total",
+	  "Management connections refused because max_clients were open "
+	  "and none could be evicted (also in clients_refused)"),
+#define CP_CLOSED(key, reason)                                               \
+	{ key, "optroute_control_clients_closed_total", "counter",           \
+	  "Management connections the daemon closed, by reason", "reason",  \
+	  reason, K_INT }
+	CP_CLOSED("lines_too_long", "line_too_long"),
+	CP_CLOSED("line_timeouts", "line_timeout"),
+	CP_CLOSED("idle_timeouts", "idle_timeout"),
+	CP_CLOSED("clients_stalled", "stalled"),
+	CP_CLOSED("clients_malformed", "malformed"),
+	CP_CLOSED("clients_evicted", "evicted"),
+#undef CP_CLOSED
+	C("malformed_requests", "optroute_control_malformed_requests_total",
+	  "Request lines refused by the request parser (bad_json, "
+	  "bad_request, unsupported_version, unknown_command)"),
 	G("clients_connected", "optroute_control_clients_connected",
 	  "Management connections open"),
 	G("pending", "optroute_control_pending_requests",

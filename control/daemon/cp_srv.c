@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -29,6 +30,28 @@
 /* Longest a group keeps collecting while clients still have input ready:
  * bounds what a steady stream of requests adds to a change's latency. */
 #define CP_GROUP_MAX_US 10000
+
+/* Malformed requests in a row (lines the parser refuses) after which a
+ * connection is closed: a client that speaks the protocol makes one now
+ * and then (a bug, a typo), a flood of garbage or bad JSON makes them all
+ * the time. */
+#define CP_MALFORMED_MAX 16
+
+/* At max_clients a new connection takes the slot of one with no request
+ * in progress (evicted) rather than being refused: one that has not sent a
+ * well-formed request within CP_EVICT_NEW_MS of its accept (idle, stuck
+ * mid-line, sending garbage: the slots an abuser would hold), else one that
+ * has done nothing useful for CP_EVICT_IDLE_MS. A well-behaved client's
+ * first line is read within a loop round (a commit at most, about 0.2 s),
+ * so the grace keeps a burst of new connections from evicting each other
+ * before they are read. */
+#define CP_EVICT_NEW_MS 500
+#define CP_EVICT_IDLE_MS 10000
+
+/* Descriptors kept beyond max_clients (store, epoll, sockets, metrics);
+ * out of descriptors anyway, accepting pauses this long. */
+#define CP_FD_RESERVE 64
+#define CP_ACCEPT_PAUSE_MS 100
 
 /* epoll tags for the non-client descriptors. */
 static char cp_tag_listen, cp_tag_signal, cp_tag_push, cp_tag_job;
@@ -155,6 +178,21 @@ cp_send_error(struct cp_srv *s, struct cp_client *cl, json_t *id,
 	cp_reply_now(s, cl, r);
 }
 
+/* Closes a connection for a reason: counts it, answers with one error
+ * line (no id: it answers no request) and closes once that is sent
+ * (cp_sweep; at most line_timeout_ms later if the peer does not read). */
+static void
+cp_close_for(struct cp_srv *s, struct cp_client *cl, uint64_t *counter,
+	     enum or_mgmt_err e, const char *msg)
+{
+	(*counter)++;
+	cp_send_error(s, cl, NULL, e, msg);
+	cl->closing = 1;
+	cl->closing_ms = cp_now_ms();
+	cl->partial_ms = 0;
+	cp_client_update(s, cl);
+}
+
 /* Requests that must see every change received before them: reads, and
  * the auth epoch changes (their seqs follow the group's, and the group's
  * keys were issued under the state before them). */
@@ -193,10 +231,21 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	d->cnt.requests++;
 	e = cp_req_parse(line, len, &req, msg);
 	if (e != OR_MGMT_OK) {
+		d->cnt.malformed_requests++;
 		cp_send_error(s, cl, req.id, e, msg);
 		cp_req_free(&req);
+		if (++cl->bad_run >= CP_MALFORMED_MAX && !cl->dead) {
+			snprintf(msg, sizeof(msg),
+				 "%d malformed requests in a row; closing",
+				 CP_MALFORMED_MAX);
+			cp_close_for(s, cl, &d->cnt.clients_malformed,
+				     OR_MGMT_E_BAD_REQUEST, msg);
+		}
 		return;
 	}
+	cl->bad_run = 0;
+	cl->served = 1;
+	cl->active_ms = cp_now_ms();
 	room = cp_act_room(&req);
 	if (d->pending >= d->cfg->max_pending &&
 	    (room > 0 || req.cmd == OR_MGMT_CMD_STATS ||
@@ -286,18 +335,18 @@ cp_on_client(struct cp_srv *s, struct cp_client *cl, uint32_t ev)
 			return;
 		}
 	}
-	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+	/* Lines held while the output was full go on once it drained. */
+	if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
+	    (cl->held && !cp_client_out_full(cl))) {
 		rc = cp_client_read(cl, cp_now_ms(), cp_on_line, s);
 		if (rc == -EMSGSIZE) {
 			char msg[96];
 
-			s->d->cnt.lines_too_long++;
 			snprintf(msg, sizeof(msg),
 				 "request line longer than %d bytes; closing",
 				 OR_MGMT_MAX_LINE);
-			cp_send_error(s, cl, NULL, OR_MGMT_E_LINE_TOO_LONG,
-				      msg);
-			cl->closing = 1;
+			cp_close_for(s, cl, &s->d->cnt.lines_too_long,
+				     OR_MGMT_E_LINE_TOO_LONG, msg);
 		} else if (rc < 0 && rc != -ENOMEM) {
 			cp_client_kill(s, cl);
 			return;
@@ -312,45 +361,62 @@ cp_on_client(struct cp_srv *s, struct cp_client *cl, uint32_t ev)
 	cp_client_update(s, cl);
 }
 
-/* Closes clients that are done, idle or stuck mid-line; frees dead ones. */
+/* Closes clients that are done, idle, stuck mid-line or not reading their
+ * replies; frees dead ones. */
 static void
 cp_sweep(struct cp_srv *s, uint64_t now)
 {
 	const struct cp_cfg *cfg = s->d->cfg;
+	struct cp_counters *cnt = &s->d->cnt;
 	struct cp_client *cl, *next;
 
 	for (cl = s->clients; cl != NULL; cl = next) {
-		int idle = cl->out_len == cl->out_off && cl->npend == 0;
+		int idle;
 
 		next = cl->next;
+		/* The peer took reply bytes: it is reading. */
+		if (cl->sent_total != cl->sent_seen) {
+			cl->sent_seen = cl->sent_total;
+			cl->last_ms = now;
+			cl->active_ms = now;
+		}
+		/* Held lines whose output drained without an EPOLLOUT
+		 * (a reply sent at once took the last of it). */
+		if (!cl->dead && cl->held && !cp_client_out_full(cl))
+			cp_on_client(s, cl, 0);
+		idle = cl->out_len == cl->out_off && cl->npend == 0;
 		if (!cl->dead && (cl->eof || cl->closing) && idle)
 			cp_client_kill(s, cl);
-		/* A client that does not read its replies is dropped after
-		 * the idle timeout too. */
+		/* Its error line is sent, or the peer does not read it. */
+		if (!cl->dead && cl->closing &&
+		    cp_elapsed(now, cl->closing_ms) >= cfg->line_timeout_ms)
+			cp_client_kill(s, cl);
+		/* A client that does not read its replies (its input paused
+		 * once CP_CLIENT_OUT_HIGH is queued) is dropped after the idle
+		 * timeout; no reply can reach it. */
 		if (!cl->dead && cl->out_len > cl->out_off &&
 		    cp_elapsed(now, cl->last_ms) >= cfg->idle_timeout_ms) {
-			s->d->cnt.clients_timed_out++;
+			cnt->clients_timed_out++;
+			cnt->clients_stalled++;
 			cp_client_kill(s, cl);
 		}
 		/* Not while its input is paused (it does not read its
 		 * replies): the idle timeout deals with that. */
-		if (!cl->dead && cl->partial_ms != 0 &&
+		if (!cl->dead && !cl->closing && cl->partial_ms != 0 &&
 		    (cl->events & EPOLLIN) &&
 		    cp_elapsed(now, cl->partial_ms) >= cfg->line_timeout_ms) {
-			s->d->cnt.clients_timed_out++;
-			cp_send_error(s, cl, NULL, OR_MGMT_E_IDLE_TIMEOUT,
-				      "request line not finished in time; "
-				      "closing");
-			cl->closing = 1;
-			cl->partial_ms = 0;
-			cp_client_update(s, cl);
-		} else if (!cl->dead && idle && cl->in_len == 0 &&
+			cnt->clients_timed_out++;
+			cp_close_for(s, cl, &cnt->line_timeouts,
+				     OR_MGMT_E_IDLE_TIMEOUT,
+				     "request line not finished in time; "
+				     "closing");
+		} else if (!cl->dead && !cl->closing && idle &&
+			   cl->in_len == 0 &&
 			   cp_elapsed(now, cl->last_ms) >= cfg->idle_timeout_ms) {
-			s->d->cnt.clients_timed_out++;
-			cp_send_error(s, cl, NULL, OR_MGMT_E_IDLE_TIMEOUT,
-				      "connection idle; closing");
-			cl->closing = 1;
-			cp_client_update(s, cl);
+			cnt->clients_timed_out++;
+			cp_close_for(s, cl, &cnt->idle_timeouts,
+				     OR_MGMT_E_IDLE_TIMEOUT,
+				     "connection idle; closing");
 		}
 		if (!cl->dead)
 			continue;
@@ -368,6 +434,75 @@ cp_sweep(struct cp_srv *s, uint64_t now)
 	}
 }
 
+/* Connections open and not closed yet (dead ones are freed at the end of
+ * the loop round). */
+static unsigned
+cp_live_clients(const struct cp_srv *s)
+{
+	unsigned n = 0;
+
+	for (const struct cp_client *cl = s->clients; cl != NULL;
+	     cl = cl->next)
+		n += !cl->dead;
+	return n;
+}
+
+/* Makes room for a new connection at max_clients (see CP_EVICT_NEW_MS):
+ * closes one being closed anyway, else the one idle the longest of those
+ * that never sent a well-formed request, else of those idle for
+ * CP_EVICT_IDLE_MS. A connection with a request in progress is never
+ * taken. 1 if a slot was freed. */
+static int
+cp_evict(struct cp_srv *s, uint64_t now)
+{
+	struct cp_client *best = NULL;
+	int best_rank = 3;
+
+	for (struct cp_client *cl = s->clients; cl != NULL; cl = cl->next) {
+		uint64_t age = cp_elapsed(now, cl->active_ms);
+		int rank;
+
+		if (cl->dead || cl->npend > 0)
+			continue;
+		if (cl->closing)
+			rank = 0;
+		else if (!cl->served && age >= CP_EVICT_NEW_MS)
+			rank = 1;
+		else if (age >= CP_EVICT_IDLE_MS)
+			rank = 2;
+		else
+			continue;
+		if (rank < best_rank ||
+		    (rank == best_rank && cl->active_ms < best->active_ms)) {
+			best = cl;
+			best_rank = rank;
+		}
+	}
+	if (best == NULL)
+		return 0;
+	if (best_rank > 0) {
+		s->d->cnt.clients_evicted++;
+		cp_send_error(s, best, NULL, OR_MGMT_E_TOO_MANY_CLIENTS,
+			      "too many clients; closing this connection "
+			      "(no request in progress) to make room");
+	}
+	cp_client_kill(s, best);
+	return 1;
+}
+
+/* Out of descriptors: stop polling the listening socket for a moment (it
+ * would stay readable and spin the loop); the connections wait in its
+ * backlog. */
+static void
+cp_accept_pause(struct cp_srv *s, int on)
+{
+	struct epoll_event e = { .events = on ? 0 : EPOLLIN,
+				 .data.ptr = &cp_tag_listen };
+
+	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &e) == 0)
+		s->accept_resume_ms = on ? cp_now_ms() + CP_ACCEPT_PAUSE_MS : 0;
+}
+
 static void
 cp_on_accept(struct cp_srv *s)
 {
@@ -379,12 +514,19 @@ cp_on_accept(struct cp_srv *s)
 	while ((fd = cp_listen_accept(s->d, s->lfd, &uid, &pid)) != -EAGAIN) {
 		struct epoll_event e = { .events = EPOLLIN };
 
+		if (fd == -EMFILE) {
+			cp_accept_pause(s, 1);
+			return;
+		}
 		if (fd < 0) {
 			s->d->cnt.clients_refused++;
 			continue;
 		}
-		if (s->d->clients >= s->d->cfg->max_clients) {
+		if (s->d->clients >= s->d->cfg->max_clients &&
+		    cp_live_clients(s) >= s->d->cfg->max_clients &&
+		    !cp_evict(s, cp_now_ms())) {
 			s->d->cnt.clients_refused++;
+			s->d->cnt.clients_too_many++;
 			cp_listen_refuse(fd, or_mgmt_err_code(
 						     OR_MGMT_E_TOO_MANY_CLIENTS),
 					 "too many clients; retry later");
@@ -420,6 +562,24 @@ cp_epoll_add(int ep, int fd, void *tag)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
 }
 
+/* max_clients connections must not run the daemon out of descriptors:
+ * raises the soft limit as far as the hard one allows. */
+static void
+cp_fd_limit(unsigned max_clients)
+{
+	rlim_t need = (rlim_t)max_clients + CP_FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need)
+		CP_WARN("max_clients %u needs %llu descriptors, the limit is "
+			"%llu: connections beyond it wait",
+			max_clients, (unsigned long long)need,
+			(unsigned long long)rl.rlim_cur);
+}
+
 int
 cp_srv_open(struct cp_daemon *d, struct cp_srv **out)
 {
@@ -437,6 +597,7 @@ cp_srv_open(struct cp_daemon *d, struct cp_srv **out)
 		free(s);
 		return rc;
 	}
+	cp_fd_limit(d->cfg->max_clients);
 	s->lfd = cp_listen_open(d->cfg);
 	if (s->lfd < 0) {
 		rc = s->lfd;
@@ -506,8 +667,15 @@ cp_srv_run(struct cp_srv *s)
 				cp_push_take_stats(s->d->push, cp_on_dp_stats,
 						   s);
 			} else {
-				input |= (ev[i].events & EPOLLIN) != 0;
-				cp_on_client(s, tag, ev[i].events);
+				struct cp_client *cl = tag;
+
+				cp_on_client(s, cl, ev[i].events);
+				/* Only a client that speaks the protocol
+				 * keeps the group open: connections that
+				 * trickle bytes or garbage must not delay
+				 * everyone's commit. */
+				input |= (ev[i].events & EPOLLIN) != 0 &&
+					 cl->served;
 			}
 		}
 		/* Everything that is queued, across clients, in one
@@ -521,6 +689,8 @@ cp_srv_run(struct cp_srv *s)
 		now = cp_now_ms();
 		cp_check_pending(s, now);
 		cp_sweep(s, now);
+		if (s->accept_resume_ms != 0 && now >= s->accept_resume_ms)
+			cp_accept_pause(s, 0);
 		if (wd_us != 0 && cp_now_us() >= wd_next) {
 			sd_notify(0, "WATCHDOG=1");
 			wd_next = cp_now_us() + wd_us / 2;

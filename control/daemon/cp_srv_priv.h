@@ -60,6 +60,8 @@ struct cp_srv {
 	struct cp_job *job;
 	uint64_t job_gen;        /* jobs started */
 	uint64_t commit_done_us; /* end of the last or_store_apply */
+	uint64_t accept_resume_ms; /* accepting paused (out of descriptors)
+				    * until then; 0 = not paused */
 	int stop;
 	/* The group being collected, since group_us (cp_now_us). */
 	unsigned n;
