@@ -26,6 +26,16 @@
  * 64 / (3 * 0.85 / 1.25) = 31.4 bytes per entry. */
 #define CT_GROW_PERCENT 125
 #define CT_MIN_BUCKETS 16
+/* A growth whose keys do not fit the larger table (keys alike in all but a
+ * few bytes crowd into few buckets; real tokens are uniform and never do)
+ * is tried again at twice the size, each time with a new seed: at most
+ * CT_GROW_ATTEMPTS tables per upsert that found no room, each at most
+ * CT_GROW_MAX_FACTOR times the buckets its entries need at the sizing
+ * load (488 bytes per entry). Past that the upsert gets -ENOSPC, counted
+ * in grow_failures. */
+#define CT_GROW_ATTEMPTS 4
+#define CT_GROW_MAX_SHIFT 3
+#define CT_GROW_MAX_FACTOR 16
 
 /* Record values that are not stored records (include/optroute/consent.h):
  * 0 marks a free slot, CT_REC_VACATED a slot whose key was deleted or moved
@@ -87,6 +97,7 @@ struct ct {
 	enum ct_build build;
 	bool build_failed;        /* the table being built missed a change */
 	uint64_t grow_retry_at;   /* after a failed growth: entries to retry at */
+	unsigned grow_fails;      /* growths in a row whose keys did not fit */
 	uint32_t copy_pos;        /* growth: next live bucket to copy */
 	struct ct_table *retired; /* freed by the next ct_sync */
 	uint64_t last_table_id;   /* ids given to tables so far */

@@ -530,6 +530,131 @@ test_peer_error_codes(void)
 	}
 }
 
+/* Token i of the chan_server fuzz target's generated batches (splitmix64
+ * of i, both halves): uniform, as keyed hashes are. */
+static struct or_token
+f2_token(uint32_t i)
+{
+	uint64_t s = i, z[2];
+	struct or_token t;
+
+	for (int k = 0; k < 2; k++) {
+		uint64_t x = (s += 0x9e3779b97f4a7c15ull);
+
+		x = (x ^ x >> 30) * 0xbf58476d1ce4e5b9ull;
+		x = (x ^ x >> 27) * 0x94d049bb133111ebull;
+		z[k] = x ^ x >> 31;
+	}
+	memcpy(t.b, z, sizeof(t.b));
+	return t;
+}
+
+static uint32_t
+f2_look(const struct tc_env *e, const struct or_token *t)
+{
+	uint32_t r;
+
+	rcu_thread_online();
+	r = ct_lookup(e->t, t);
+	rcu_thread_offline();
+	return r;
+}
+
+/* Fuzz finding F2, its exact sequence (corpus chan_server/
+ * F2-batch-lost-in-resync): HELLO; RESYNC_BEGIN generation 0 (EINVAL);
+ * RESYNC_BEGIN 120; a stray byte (EBADMSG); a BATCH of 264 upserts while
+ * the resync is open; RESYNC_BEGIN (EALREADY); AUTH_KEYS; the peer closes
+ * with nothing read. The close aborts the resync, and the live table, made
+ * for 64 entries, must hold every token of the BATCH, as the next HELLO's
+ * acked_seq says. It held about 80: once full, the live table could not
+ * grow while the resync's table was being built, the rest got ENOSPC in an
+ * ERROR nobody read, and acked_seq covered them. Then a resync that
+ * completes, with 2000 deltas during it: all of them enforced. */
+static void
+test_batch_in_aborted_resync(void)
+{
+	_Alignas(8) static uint8_t buf[sizeof(struct or_chan_batch) +
+				       2048 * sizeof(struct or_chan_op)];
+	struct or_chan_batch *b = (void *)buf;
+	struct or_chan_resync r = {
+		.h = { .type = OR_CHAN_RESYNC_BEGIN, .len = sizeof(r) },
+	};
+	struct or_chan_auth_keys k = {
+		.h = { .type = OR_CHAN_AUTH_KEYS, .len = sizeof(k) },
+		.seq = 5,
+		.version = OR_CHAN_AUTH_KEYS_VERSION,
+		.count = 3,
+	};
+	const uint32_t rec = or_rec_make(OR_STATE_IN, 0, 0, 0), n = 264;
+	struct or_chan_op *ops = b->ops;
+	struct tc_env e;
+	uint8_t junk = 0;
+	uint64_t seq = 0;
+	unsigned bad = 0;
+	int fd;
+
+	tc_env_start(&e, 64, 0);
+	or_chan_close(e.c); /* the raw socket is the peer here */
+	e.c = NULL;
+	CU_ASSERT_EQUAL(tc_wait_for(&e, tc_get_connected, 0), 0);
+	fd = raw_connect(e.path, 1);
+	r.seq = 1;
+	CU_ASSERT_FATAL(send(fd, &r, sizeof(r), 0) == sizeof(r));
+	r.seq = 2;
+	r.generation = 120;
+	CU_ASSERT_FATAL(send(fd, &r, sizeof(r), 0) == sizeof(r));
+	CU_ASSERT_FATAL(send(fd, &junk, 1, 0) == 1);
+	memset(b, 0, sizeof(*b));
+	b->h.type = OR_CHAN_BATCH;
+	b->h.len = (uint32_t)(sizeof(*b) + n * sizeof(ops[0]));
+	b->seq = 3;
+	b->count = n;
+	for (uint32_t i = 0; i < n; i++) {
+		struct or_token t = f2_token(i + 3 * 7919u);
+
+		or_chan_op_set(&ops[i], OR_CHAN_OP_UPSERT, &t, rec);
+	}
+	CU_ASSERT_FATAL(send(fd, b, b->h.len, 0) == (ssize_t)b->h.len);
+	r.seq = 4;
+	r.generation = 0;
+	CU_ASSERT_FATAL(send(fd, &r, sizeof(r), 0) == sizeof(r));
+	/* No key ring here: refused (EOPNOTSUPP), its seq not taken. */
+	CU_ASSERT_FATAL(send(fd, &k, sizeof(k), 0) == sizeof(k));
+	close(fd);
+	CU_ASSERT_EQUAL(tc_wait_for(&e, tc_get_aborts, 1), 0);
+	CU_ASSERT_EQUAL(tc_wait_for(&e, tc_get_connected, 0), 0);
+
+	CU_ASSERT_EQUAL_FATAL(or_chan_connect(e.path, OR_CHAN_ROLE_CONTROL,
+					      TC_TIMEOUT_MS, &e.c), 0);
+	CU_ASSERT_EQUAL(or_chan_peer(e.c)->acked_seq, 4);
+	CU_ASSERT_EQUAL(or_chan_peer(e.c)->generation, 0);
+	CU_ASSERT_EQUAL(or_chan_peer(e.c)->entries, n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct or_token t = f2_token(i + 3 * 7919u);
+
+		bad += f2_look(&e, &t) != rec;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(tc_ustats(&e).nospc, 0);
+
+	/* A resync that completes: the deltas sent during it stay, what was
+	 * not re-sent (the 264) is swept. */
+	CU_ASSERT_EQUAL(or_chan_resync_begin(e.c, 121, NULL), 0);
+	tc_mk_ops(ops, 0, 2000, OR_CHAN_OP_UPSERT, 0);
+	CU_ASSERT_EQUAL(or_chan_send_batch(e.c, ops, 2000, &seq), 0);
+	CU_ASSERT_EQUAL(or_chan_resync_end(e.c, 121, &seq), 0);
+	CU_ASSERT_EQUAL(or_chan_wait_ack(e.c, seq, TC_TIMEOUT_MS), 0);
+	CU_ASSERT_EQUAL(or_chan_take_errors(e.c, NULL), 0);
+	bad = 0;
+	for (uint32_t i = 0; i < 2000; i++)
+		bad += tc_look(&e, i) != tc_rec(i);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(tc_entries(&e), 2000);
+	CU_ASSERT_EQUAL(tc_ustats(&e).generation, 121);
+	CU_ASSERT_EQUAL(tc_ustats(&e).nospc, 0);
+	tc_env_stop(&e);
+}
+
 static CU_TestInfo chan_edge_tests[] = {
 	{ "malformed messages", test_malformed },
 	{ "stats", test_stats },
@@ -537,6 +662,8 @@ static CU_TestInfo chan_edge_tests[] = {
 	{ "socket path", test_socket_path },
 	{ "acked changes seen by a live reader", test_ack_reader },
 	{ "any error code from the peer is a -errno", test_peer_error_codes },
+	{ "BATCH during a resync aborted by a close (F2)",
+	  test_batch_in_aborted_resync },
 	CU_TEST_INFO_NULL,
 };
 

@@ -2,7 +2,9 @@
  * growth, replace, memory exhaustion). The multi-threaded stress test is in
  * test_ctable_stress.c. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "optroute/ctable.h"
 #include "or_test.h"
@@ -278,6 +280,125 @@ test_out_of_memory(void)
 	ct_destroy(h);
 }
 
+/* Key i of an alike family: 0x5a everywhere but 'nbytes' bytes at 'off',
+ * which hold i. Such keys crowd into few buckets (the hash of each 8-byte
+ * half is a product: a small range in, a small range of alternate buckets
+ * out); real tokens are uniform and never do this (docs/fuzzing.md, C1). */
+static void
+alike_key(uint32_t i, unsigned off, unsigned nbytes, struct or_token *k)
+{
+	memset(k->b, 0x5a, sizeof(k->b));
+	for (unsigned b = 0; b < nbytes; b++)
+		k->b[off + b] = (uint8_t)(i >> (8 * b));
+}
+
+/* Inserts n alike keys with 'up' and checks them all; the number that
+ * failed or read back wrong. */
+static unsigned
+alike_fill(struct ct *h, unsigned off, unsigned nbytes, uint32_t n,
+	   int (*up)(struct ct *, const struct or_token *, uint32_t))
+{
+	unsigned bad = 0;
+	struct or_token k;
+
+	for (uint32_t i = 0; i < n; i++) {
+		alike_key(i, off, nbytes, &k);
+		bad += up(h, &k, ctt_rec(i, OR_STATE_IN)) != 0;
+	}
+	for (uint32_t i = 0; i < n && up == ctt_upsert; i++) {
+		alike_key(i, off, nbytes, &k);
+		bad += ct_lookup(h, &k) != ctt_rec(i, OR_STATE_IN);
+	}
+	return bad;
+}
+
+/* With no memory limit, keys that differ in a few bytes are all taken: a
+ * growth whose keys do not fit the 1.25x table is tried again larger
+ * (fuzz finding C1: the growth was abandoned and -ENOSPC returned at
+ * about 70 keys in a table made for 64). */
+static void
+test_alike_keys(void)
+{
+	static const unsigned fam[][2] = { { 0, 4 }, { 4, 4 }, { 8, 4 },
+					   { 12, 4 }, { 6, 4 }, { 0, 2 } };
+	const uint32_t n = 3000;
+	struct ct_stats s;
+
+	for (unsigned f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+		struct ct *h = mk_table(64, 0);
+		unsigned bad = alike_fill(h, fam[f][0], fam[f][1], n,
+					  ctt_upsert);
+
+		CU_ASSERT_EQUAL(bad, 0);
+		ct_get_stats(h, &s);
+		CU_ASSERT_EQUAL(s.entries, n);
+		CU_ASSERT_EQUAL(s.grow_failures, 0);
+		/* Bounded: never more than 16x what the entries need. */
+		CU_ASSERT(s.bytes / s.entries <= 64 * 16 * 10 / 21 + 1);
+		if (bad != 0)
+			fprintf(stderr, "\n  alike keys at %u (%u bytes): %u "
+				"of %u refused or wrong\n", fam[f][0],
+				fam[f][1], bad, n);
+		ct_destroy(h);
+
+		/* The table a replace builds grows the same way. */
+		h = mk_table(64, 0);
+		CU_ASSERT_EQUAL(ct_replace_begin(h), 0);
+		CU_ASSERT_EQUAL(alike_fill(h, fam[f][0], fam[f][1], n,
+					   ct_replace_upsert), 0);
+		CU_ASSERT_EQUAL(ct_replace_commit(h), 0);
+		ct_get_stats(h, &s);
+		CU_ASSERT_EQUAL(s.entries, n);
+		ct_destroy(h);
+	}
+}
+
+/* During a replace the live table cannot grow slice by slice (the table
+ * being built is the handle's second one), yet it must take every
+ * ct_upsert: a change made during a full resync is enforced at once and
+ * stays whether the replace is aborted or committed (fuzz finding F2: the
+ * live table refused it with -ENOSPC once full, and so did the new one). */
+static void
+test_replace_live_full(void)
+{
+	const uint32_t kept = 40, n = 5000;
+
+	for (int commit = 0; commit < 2; commit++) {
+		struct ct *h = mk_table(64, 0);
+		struct ct_stats s;
+		struct or_token k;
+
+		fill_and_check(h, 0, kept);
+		CU_ASSERT_EQUAL(ct_replace_begin(h), 0);
+		for (uint32_t i = 0; i < 10; i++) { /* re-sent by the resync */
+			ctt_key(i, &k);
+			CU_ASSERT_EQUAL(ct_replace_upsert(h, &k, ctt_rec(i, OR_STATE_IN)), 0);
+		}
+		for (uint32_t i = 1000; i < 1000 + n; i++) { /* deltas */
+			ctt_key(i, &k);
+			CU_ASSERT_EQUAL_FATAL(ctt_upsert(h, &k, ctt_rec(i, OR_STATE_IN)), 0);
+		}
+		CU_ASSERT(ct_replacing(h));
+		/* Workers see the old table plus every delta. */
+		CU_ASSERT_EQUAL(ctt_check_range(h, 0, kept, 1), 0);
+		CU_ASSERT_EQUAL(ctt_check_range(h, 1000, 1000 + n, 1), 0);
+		if (commit) {
+			CU_ASSERT_EQUAL(ct_replace_commit(h), 0);
+			CU_ASSERT_EQUAL(ctt_check_range(h, 0, 10, 1), 0);
+			CU_ASSERT_EQUAL(ctt_check_range(h, 10, kept, 0), 0);
+		} else {
+			ct_replace_abort(h);
+			CU_ASSERT_EQUAL(ctt_check_range(h, 0, kept, 1), 0);
+		}
+		ct_sync(h);
+		CU_ASSERT_EQUAL(ctt_check_range(h, 1000, 1000 + n, 1), 0);
+		ct_get_stats(h, &s);
+		CU_ASSERT_EQUAL(s.entries, (commit ? 10 : kept) + n);
+		CU_ASSERT_EQUAL(s.grow_failures, 0);
+		ct_destroy(h);
+	}
+}
+
 static void
 test_create_errors(void)
 {
@@ -297,6 +418,8 @@ static CU_TestInfo ctable_tests[] = {
 	{ "whole-table replace and abort", test_replace },
 	{ "replace larger than the live table", test_replace_grows },
 	{ "memory limit: clean -ENOSPC, nothing lost", test_out_of_memory },
+	{ "keys alike in all but a few bytes (C1)", test_alike_keys },
+	{ "live table grows during a replace (F2)", test_replace_live_full },
 	{ "creation errors", test_create_errors },
 	CU_TEST_INFO_NULL,
 };
