@@ -44,6 +44,7 @@
 #include "auth/budget.h"
 #include "auth/replay.h"
 #include "chan/updater.h"
+#include "eal_diag.h"
 #include "log.h"
 #include "port.h"
 #include "telemetry.h"
@@ -419,10 +420,12 @@ main(int argc, char **argv)
 	}
 	rc = rte_eal_init(eal_argc, eal_argv);
 	if (rc < 0) {
-		fprintf(stderr, PROG ": EAL initialisation failed: %s\n",
-			rte_strerror(rte_errno));
-		sd_notifyf(0, "STATUS=EAL initialisation failed: %s",
-			   rte_strerror(rte_errno));
+		char why[OR_EAL_DIAG_LEN];
+
+		/* Hugepages missing read "Permission denied": say which. */
+		or_eal_diag(eal_argc, eal_argv, rte_errno, why, sizeof(why));
+		fprintf(stderr, PROG ": EAL initialisation failed: %s\n", why);
+		sd_notifyf(0, "STATUS=EAL initialisation failed: %s", why);
 		free(eal_argv);
 		or_cfg_free(&cfg);
 		return 1;
