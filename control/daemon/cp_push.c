@@ -11,6 +11,16 @@
  * transactions are atomic, so it is wholly <= snap_seq (skipped) or wholly
  * > snap_seq (sent after RESYNC_DATA, so a newer change is never
  * overwritten by an older snapshot entry in the table being rebuilt).
+ *
+ * A refused table message. The dataplane answers a BATCH or RESYNC_* it
+ * could not (wholly) apply with an ERROR naming its seq, then an ACK that
+ * covers that seq all the same (docs/channel.md). So an ERROR naming any
+ * seq but the AUTH_KEYS one stops acked_seq below that message for good
+ * on this connection (an opt-out it carried is not known to be enforced),
+ * and the connection is dropped: the next one starts with a full resync
+ * from the store, after retry_ms, doubled for each refusal in a row up to
+ * 64 times (a dataplane whose table_mem_mb is too small for the store
+ * refuses every resync: it is not resynced in a loop).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -103,6 +113,9 @@ struct cp_push {
 	struct or_store_entry *ents;
 	unsigned max_ops;
 	int connect_logged;
+	uint64_t refused_chan_seq; /* lowest table message refused, 0 = none */
+	uint64_t connect_at_ms;    /* no connect attempt before (cp_now_ms) */
+	unsigned refusals;         /* connections ended by one, in a row */
 
 	/* Written by the thread, read by anyone (atomics). */
 	struct cp_push_info info;
@@ -380,6 +393,10 @@ cp_push_update_acks(struct cp_push *p, uint64_t now_us)
 	uint64_t store = INFO_GET(p, acked_seq);
 	int changed = 0;
 
+	/* Nothing from a refused message on is known to be enforced. */
+	if (p->refused_chan_seq != 0 && acked >= p->refused_chan_seq)
+		acked = p->refused_chan_seq - 1;
+
 	while (p->map_n > 0 && p->map[p->map_head].chan_seq <= acked) {
 		if (p->map[p->map_head].store_seq > store) {
 			store = p->map[p->map_head].store_seq;
@@ -409,6 +426,7 @@ cp_push_update_acks(struct cp_push *p, uint64_t now_us)
 		uint64_t ms = cp_now_ms() - p->resync_t0;
 
 		p->resync_end = 0;
+		p->refusals = 0;
 		INFO_SET(p, resync_ms, ms);
 		INFO_ADD(p, resyncs, 1);
 		INFO_SET(p, syncing, 0);
@@ -443,7 +461,26 @@ cp_push_on_error(void *arg, const struct or_chan_err_info *e)
 			" (%s): sender keys are not enforced",
 			INFO_GET(p, keys_seq), strerror(e->code));
 		cp_push_notify(p);
+		return;
 	}
+	/* Any other seq is a table message's: see "A refused table message"
+	 * at the top. */
+	if (e->seq != OR_CHAN_NO_SEQ && e->seq != p->keys_chan_seq &&
+	    (p->refused_chan_seq == 0 || e->seq < p->refused_chan_seq))
+		p->refused_chan_seq = e->seq;
+}
+
+/* -ECANCELED once the dataplane refused a table message, else 0. */
+static int
+cp_push_check_refused(struct cp_push *p)
+{
+	if (p->refused_chan_seq == 0)
+		return 0;
+	CP_WARN("dataplane did not apply channel message %" PRIu64
+		" (its error is above): acked store seq held at %" PRIu64
+		"; a full resync follows on a new connection",
+		p->refused_chan_seq, INFO_GET(p, acked_seq));
+	return -ECANCELED;
 }
 
 /* Sends the live auth epochs' keys, as the store has them now. 0 or
@@ -524,6 +561,13 @@ cp_push_disconnect(struct cp_push *p, int rc)
 	pthread_mutex_unlock(&p->mu);
 	p->map_head = p->map_n = 0;
 	p->resync_end = 0;
+	if (p->refused_chan_seq != 0) {
+		unsigned k = p->refusals < 6 ? p->refusals : 6;
+
+		p->refusals++;
+		p->connect_at_ms = cp_now_ms() + ((uint64_t)p->conf.retry_ms << k);
+	}
+	p->refused_chan_seq = 0;
 	cp_push_keys_update(p, CP_KEYS_NONE, INFO_GET(p, keys_seq), 0);
 	INFO_SET(p, connected, 0);
 	INFO_SET(p, syncing, 0);
@@ -718,6 +762,8 @@ cp_push_connect(struct cp_push *p)
 	rc = cp_push_send_keys(p);
 	if (rc == 0)
 		rc = cp_push_resync(p);
+	if (rc == 0)
+		rc = cp_push_check_refused(p);
 	if (rc < 0)
 		cp_push_disconnect(p, rc);
 	cp_push_notify(p);
@@ -748,10 +794,16 @@ cp_push_main(void *arg)
 		int rc;
 
 		if (p->c == NULL) {
-			cp_push_connect(p);
+			uint64_t now = cp_now_ms();
+			int ms = (int)p->conf.retry_ms;
+
+			if (now >= p->connect_at_ms)
+				cp_push_connect(p);
+			else
+				ms = (int)(p->connect_at_ms - now);
 			if (p->c == NULL) {
 				cp_push_fail_reqs(p, -ENOTCONN);
-				if (poll(pf, 1, (int)p->conf.retry_ms) > 0)
+				if (poll(pf, 1, ms) > 0)
 					cp_push_drain(p->wake_fd);
 				continue;
 			}
@@ -767,6 +819,8 @@ cp_push_main(void *arg)
 		if (rc == 0)
 			cp_push_update_acks(p, cp_now_us());
 		if (rc == 0)
+			rc = cp_push_check_refused(p);
+		if (rc == 0)
 			rc = cp_push_send_queue(p);
 		if (rc == 0 && cp_push_flag(p, &p->keys_dirty))
 			rc = cp_push_send_keys(p);
@@ -775,6 +829,8 @@ cp_push_main(void *arg)
 		/* Acks read while sending or waiting for counters. */
 		if (rc == 0)
 			cp_push_update_acks(p, cp_now_us());
+		if (rc == 0)
+			rc = cp_push_check_refused(p);
 		if (rc < 0)
 			cp_push_disconnect(p, rc);
 	}
