@@ -20,6 +20,16 @@
  * free slots, and never moves. A bucket counts, per group of keys, its
  * keys placed in their alternate bucket (alt[]), so that a lookup reads
  * the alternate bucket only when its key's group count is not zero.
+ *
+ * Hints: almost every MSG comes from a sender that is not over budget, and
+ * reading its 128-byte bucket from a table of tens of megabytes costs a
+ * cache miss per MSG. So a small array (256 KiB at most: it stays in the
+ * CPU's L2 cache) holds, per hash of the sender, the time until which some
+ * sender of that hash may be over budget. or_budget_over reads the bucket
+ * only while that time is ahead; a charge that leaves its sender over
+ * budget raises it (atomic max). A hint is never lowered: it lapses by
+ * itself when its time passes, so nothing ever clears it (an eviction
+ * leaves a hint that merely sends a few lookups to the table).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -52,6 +62,14 @@
 #define BG_TICKS_PER_MS 16ull
 #define BG_TICKS_PER_HOUR (3600000ull * BG_TICKS_PER_MS)
 
+/* Hints: entries (a power of two, at most 64 Ki: 256 KiB) and their time
+ * unit, 2^14 ticks = 1.024 s, kept modulo 2^32 (2^47 ticks are 2^33 units,
+ * so the units wrap with the ticks) and compared by signed difference: a
+ * hint older than 2^31 units (69 years) may look ahead again, which costs
+ * a table lookup, never a wrong answer. */
+#define BG_HINTS_MAX 65536u
+#define BG_HINT_SHIFT 14
+
 /* A slot's word: full_at (47 bits of ticks, modulo 2^47: 278 years; times
  * are compared by signed difference), a live bit and a 16-bit generation
  * bumped whenever the slot gets another key. A word that is not live is
@@ -83,6 +101,10 @@ struct or_budget {
 	/* Read-only after creation. */
 	struct bg_bucket *buckets;
 	uint32_t nbuckets;
+	/* Over-until per sender hash (hint units); raised by charges (atomic
+	 * max), read by every or_budget_over; never lowered. */
+	uint32_t *hints;
+	uint32_t hint_mask;
 	uint32_t burst;
 	uint64_t seed[2];
 	uint64_t interval; /* T: ticks per permit */
@@ -102,6 +124,7 @@ struct bg_where {
 	uint64_t k0, k1; /* the token, as two words */
 	uint32_t prim, alt;
 	unsigned group;  /* its alt[] counter in its primary bucket */
+	uint32_t hint;   /* its entry in hints[] */
 };
 
 /* murmur3's finalizer: a bijection whose every output bit depends on
@@ -137,12 +160,33 @@ bg_locate(const struct or_budget *b, const struct or_token *k,
 	/* Keys of one primary bucket share the top bits of the low half but
 	 * not these, so the groups split them. */
 	wh->group = (unsigned)((((h >> 32) & 0xffffu) * BG_GROUPS) >> 16);
+	/* Bits neither range reduction leans on most. */
+	wh->hint = (uint32_t)(h >> 16) & b->hint_mask;
 }
 
 static inline uint64_t
 bg_ticks(uint64_t now_ms)
 {
 	return (now_ms * BG_TICKS_PER_MS) & BG_TIME_MASK;
+}
+
+/* The hint unit of a tick time, modulo 2^32, rounded down or up. */
+static inline uint32_t
+bg_hint_unit(uint64_t ticks)
+{
+	return (uint32_t)(ticks >> BG_HINT_SHIFT);
+}
+
+static inline uint32_t
+bg_hint_unit_up(uint64_t ticks)
+{
+	return (uint32_t)((ticks + (1ull << BG_HINT_SHIFT) - 1) >> BG_HINT_SHIFT);
+}
+
+static inline int32_t
+bg_hint_diff(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
 }
 
 /* a - b for 47-bit times, as a signed number. */
@@ -242,22 +286,28 @@ or_budget_over(const struct or_budget *b, const struct or_token *sender,
 	uint32_t bi;
 	uint64_t w;
 
+	uint64_t now = bg_ticks(now_ms);
+
 	bg_locate(b, sender, &wh);
+	/* No sender of this hash can be over budget now: the table is not
+	 * read (the common case; the hint lapsed or was never raised). */
+	if (bg_hint_diff(__atomic_load_n(&b->hints[wh.hint], __ATOMIC_RELAXED),
+			 bg_hint_unit(now)) <= 0)
+		return 0;
 	if (bg_lookup(b, &wh, &bi, &w) < 0)
 		return 0; /* untracked: a full bucket */
-	return bg_debt(w, bg_ticks(now_ms)) > b->tol;
+	return bg_debt(w, now) > b->tol;
 }
 
 void
 or_budget_prefetch(const struct or_budget *b, const struct or_token *sender)
 {
 	struct bg_where wh;
-	const struct bg_bucket *p;
 
+	/* The hint only: the bucket is read for the few senders whose hint
+	 * is ahead (over budget or sharing a hash with one). */
 	bg_locate(b, sender, &wh);
-	p = &b->buckets[wh.prim];
-	rte_prefetch0(p);
-	rte_prefetch0((const uint8_t *)p + BG_CACHE_LINE);
+	rte_prefetch0(&b->hints[wh.hint]);
 }
 
 int64_t
@@ -454,6 +504,20 @@ bg_place(struct or_budget *b, const struct bg_where *wh, uint64_t now)
 	bg_unlock(first);
 }
 
+/* hints[i] = max(hints[i], `until` in hint units rounded up): a reader at
+ * a time before `until` sees the hint ahead. */
+static void
+bg_hint_raise(struct or_budget *b, uint32_t i, uint64_t until)
+{
+	uint32_t u = bg_hint_unit_up(until);
+	uint32_t cur = __atomic_load_n(&b->hints[i], __ATOMIC_RELAXED);
+
+	while (bg_hint_diff(u, cur) > 0 &&
+	       !__atomic_compare_exchange_n(&b->hints[i], &cur, u, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 void
 or_budget_charge(struct or_budget *b, const struct or_token *sender,
 		 uint64_t now_ms)
@@ -477,6 +541,10 @@ or_budget_charge(struct or_budget *b, const struct or_token *sender,
 	}
 	__atomic_fetch_add(&b->charged[wh.prim % BG_STRIPES].v, 1,
 			   __ATOMIC_RELAXED);
+	/* Over budget now: raise the hint before this worker decides its next
+	 * MSG (other workers may miss it for a moment: the race B4 allows). */
+	if (bg_lookup(b, &wh, &bi, &w) >= 0 && bg_debt(w, now) > b->tol)
+		bg_hint_raise(b, wh.hint, now + bg_debt(w, now) - b->tol);
 }
 
 /* ------------------------------------------------------ create, stats --- */
@@ -504,7 +572,7 @@ or_budget_stats(const struct or_budget *b, uint64_t now_ms,
 	st->evicted_unrefilled = __atomic_load_n(&b->evicted.v, __ATOMIC_RELAXED);
 	st->recycled = __atomic_load_n(&b->recycled.v, __ATOMIC_RELAXED);
 	st->slots = (uint64_t)b->nbuckets * BG_SLOTS;
-	st->bytes = b->bytes;
+	st->bytes = b->bytes + ((uint64_t)b->hint_mask + 1) * sizeof(uint32_t);
 }
 
 int
@@ -529,6 +597,18 @@ or_budget_create(const struct or_budget_params *p, struct or_budget **out)
 	b->nbuckets = (uint32_t)nb;
 	b->burst = p->burst;
 	b->bytes = nb * sizeof(struct bg_bucket);
+	/* A hint per bucket up to BG_HINTS_MAX: over-budget senders are few,
+	 * and a larger array would leave the L2 cache. */
+	b->hint_mask = BG_HINTS_MAX - 1;
+	while (b->hint_mask > 63 && b->hint_mask / 2 >= nb)
+		b->hint_mask >>= 1;
+	b->hints = aligned_alloc(BG_CACHE_LINE,
+				 ((size_t)b->hint_mask + 1) * sizeof(uint32_t));
+	if (b->hints == NULL) {
+		free(b);
+		return -ENOMEM;
+	}
+	memset(b->hints, 0, ((size_t)b->hint_mask + 1) * sizeof(uint32_t));
 	/* Rounded to the nearest tick; >= 16 since refill <= 1 per ms. With
 	 * burst <= 10^6, max_debt < 2^46 ticks: differences of live times
 	 * never wrap. */
@@ -539,6 +619,7 @@ or_budget_create(const struct or_budget_params *p, struct or_budget **out)
 	b->max_debt = ((uint64_t)p->burst + OR_BUDGET_MAX_OVERDRAW) * b->interval;
 	if (getrandom(b->seed, sizeof(b->seed), 0) != sizeof(b->seed)) {
 		/* Refuse rather than run with a guessable placement. */
+		free(b->hints);
 		free(b);
 		return -EIO;
 	}
@@ -551,6 +632,7 @@ or_budget_create(const struct or_budget_params *p, struct or_budget **out)
 		mem = mmap(NULL, b->bytes, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (mem == MAP_FAILED) {
+			free(b->hints);
 			free(b);
 			return -ENOMEM;
 		}
@@ -571,5 +653,6 @@ or_budget_free(struct or_budget *b)
 		rte_free(b->buckets);
 	else
 		munmap(b->buckets, b->bytes);
+	free(b->hints);
 	free(b);
 }

@@ -108,9 +108,10 @@ test_params(void)
 	p.capacity = 100;
 	CU_ASSERT_FATAL(or_budget_create(&p, &b) == 0);
 	or_budget_stats(b, T0, &s);
-	/* 4 senders of capacity per 5-slot bucket of 128 bytes */
+	/* 4 senders of capacity per 5-slot bucket of 128 bytes, and the
+	 * smallest array of hints (64 of 4 bytes) */
 	CU_ASSERT_EQUAL(s.slots, 125);
-	CU_ASSERT_EQUAL(s.bytes, 25 * 128);
+	CU_ASSERT_EQUAL(s.bytes, 25 * 128 + 64 * 4);
 	CU_ASSERT_EQUAL(s.tracked + s.over_now + s.charged +
 			s.evicted_unrefilled + s.recycled, 0);
 	or_budget_free(b);
@@ -662,7 +663,31 @@ test_threads_handover(void)
 	or_budget_free(h.b);
 }
 
+/* More senders over budget than hints: every hint is ahead, so the answer
+ * must come from the table, for the over senders and the others alike. */
+static void
+test_hints_shared(void)
+{
+	struct or_budget *b = mk(1, 6, 100000); /* 32 Ki hints, T = 10 min */
+	const uint64_t t = HOUR_MS / 6;
+	unsigned bad = 0;
+
+	for (uint64_t i = 0; i < 60000; i++)
+		charge(b, i, T0);
+	for (uint64_t i = 0; i < 60000; i++) {
+		bad += over(b, i, T0) != 1;
+		bad += over(b, i, T0 + t - 1) != 1;
+		bad += over(b, i, T0 + t) != 0;
+		bad += over(b, 1000000 + i, T0) != 0;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(stats(b, T0).over_now, 60000);
+	or_budget_free(b);
+}
+
 static CU_TestInfo budget_tests[] = {
+	{ "hints shared by more over-budget senders than hints",
+	  test_hints_shared },
 	{ "parameters and empty stats", test_params },
 	{ "fresh sender not over", test_fresh_not_over },
 	{ "burst of charges, then over", test_burst_then_over },
