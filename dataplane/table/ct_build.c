@@ -201,19 +201,6 @@ ct_start_grow(struct ct *h)
 	return 0;
 }
 
-void
-ct_maybe_grow(struct ct *h)
-{
-	struct ct_table *t = h->live;
-	uint64_t used = t->entries + t->n_pending;
-	uint64_t slots = (uint64_t)t->nbuckets * CT_SLOTS;
-
-	if (h->build != CT_BUILD_NONE || used * 1000 < slots * CT_LOAD_GROW_PERMILLE ||
-	    t->entries < h->grow_retry_at)
-		return;
-	(void)ct_start_grow(h);
-}
-
 /* The table a replace builds is not published: when it has no room it is
  * rebuilt larger at once, with k, and larger again (new seed) while the
  * keys do not fit. */
@@ -252,19 +239,20 @@ ct_next_upsert(struct ct *h, const uint8_t *k, uint32_t rec)
 	return ret;
 }
 
-/* The live table has no room for k (no cuckoo path). A growth under way
- * is finished first; if k still does not fit, a larger table holding every
- * live key and k is built and published now, tried again larger with a new
- * seed while the keys do not fit. A replace being built is left as it is
- * (its table is h->next; the caller mirrors k into it). 0, -EAGAIN (the
- * finished growth's table needs a grace period to make room), -ENOSPC. */
+/* The live table has no room for k (no cuckoo path; k NULL: it is too
+ * loaded). A growth under way is finished first; if k still does not fit,
+ * a larger table holding every live key and k is built and published now,
+ * tried again larger with a new seed while the keys do not fit. A replace
+ * being built is left as it is (its table is h->next; the caller mirrors k
+ * into it). 0, -EAGAIN (the finished growth's table needs a grace period
+ * to make room), -ENOSPC. */
 static int
 ct_grow_now(struct ct *h, const uint8_t *k, uint32_t rec)
 {
 	int ret = -ENOSPC;
 
 	if (h->build == CT_BUILD_GROW && ct_grow_finish(h) == 0) {
-		ret = ct_table_upsert(h, h->live, k, rec, NULL);
+		ret = k != NULL ? ct_table_upsert(h, h->live, k, rec, NULL) : 0;
 		if (ret != -ENOSPC)
 			return ret;
 	}
@@ -291,6 +279,27 @@ ct_grow_now(struct ct *h, const uint8_t *k, uint32_t rec)
 	}
 	ct_publish_stats(h);
 	return 0;
+}
+
+/* Keeps the live table below the growth load: slice by slice, or, while a
+ * replace is being built (the handle's second table is taken), by a larger
+ * copy at once. Near full, a cuckoo path is long and every hop of it in a
+ * published table waits for a grace period: deferred upserts could then
+ * run out of rounds (chan_ops.c). */
+void
+ct_maybe_grow(struct ct *h)
+{
+	struct ct_table *t = h->live;
+	uint64_t used = t->entries + t->n_pending;
+	uint64_t slots = (uint64_t)t->nbuckets * CT_SLOTS;
+
+	if (used * 1000 < slots * CT_LOAD_GROW_PERMILLE ||
+	    t->entries < h->grow_retry_at)
+		return;
+	if (h->build == CT_BUILD_NONE)
+		(void)ct_start_grow(h);
+	else if (h->build == CT_BUILD_REPLACE)
+		(void)ct_grow_now(h, NULL, 0);
 }
 
 int
