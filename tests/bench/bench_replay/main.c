@@ -15,7 +15,11 @@
  *     as the worker calls it);
  *  2. one thread pinned to CPU 0: `checks` more messages;
  *  3. two threads pinned to CPUs 0 and 1: `checks` more, interleaved
- *     (thread k takes every other burst; thread 0 also ticks).
+ *     (thread k takes every other burst; thread 0 also ticks);
+ *  4. the memory bound (membound.c), after the filter is freed: the same
+ *     lines touched the same way on a table of the same size, without the
+ *     filter's logic, on one then two threads. bound_ratio = bound ns /
+ *     filter ns (1.0: the filter costs what its memory accesses cost).
  * Every measured message is new, so any SEEN is a false positive:
  * fp_rate = SEEN / measured checks (phases 2 and 3). Time spent in ticks
  * is left out of ns per check (the main lcore pays it; reported apart).
@@ -34,6 +38,7 @@
 #include <time.h>
 
 #include "../../../dataplane/auth/replay.h"
+#include "br_util.h"
 
 #define BR_WINDOW_MS 30000u
 #define BR_T0 1700000000000ull
@@ -64,44 +69,6 @@ struct br_thread {
 	double secs, cpu_secs, tick_secs, tick_cpu_secs;
 	uint64_t ticks;
 };
-
-static double
-br_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double
-br_cpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t
-br_tag(uint64_t i)
-{
-	uint64_t z = i + 0x9e3779b97f4a7c15ull;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static int
-br_pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
 
 static uint64_t
 br_vtime(const struct br_phase *ph, uint64_t i)
@@ -284,7 +251,8 @@ main(int argc, char **argv)
 	uint64_t next_tick = 0, seen = 0, full = 0, stale = 0, checked = 0;
 	uint64_t fill_seen;
 	double ns_fill, ns1, ns2, wall1, wall2, mpps2, tick_ms, fp_expect;
-	double live_epoch, load[2];
+	double live_epoch, load[2], bound[2];
+	const char *bound_mem;
 	int rc;
 
 	if (br_opts(argc, argv, &o) != 0)
@@ -365,16 +333,24 @@ main(int argc, char **argv)
 	       s.sweep_passes, s.sweep_cleared, s.sweep_forced, s.retries,
 	       br_kb("/proc/self/status", "VmRSS") >> 10,
 	       br_kb("/proc/self/smaps_rollup", "AnonHugePages") >> 10);
+	or_replay_free(r);
+	if (br_membound(s.bytes, o.checks, o.cpu, bound, &bound_mem) != 0)
+		return 1;
+	printf("memory bound (%s): %.2f ns/check of CPU time on one thread, "
+	       "%.2f per thread on two; the filter takes %.2fx and %.2fx that\n",
+	       bound_mem, bound[0], bound[1], ns1 / bound[0], ns2 / bound[1]);
 	printf("{\"bench\":\"replay\",\"fill\":%" PRIu64 ",\"ns_per_check_1t\":%.2f,"
 	       "\"ns_per_check_2t\":%.2f,\"bytes\":%" PRIu64 ",\"fp_rate\":%.3g,"
 	       "\"fp_checked\":%" PRIu64 ",\"fp_expected\":%.2g,\"full\":%" PRIu64
 	       ",\"stale\":%" PRIu64 ",\"mchecks_per_s_2t\":%.1f,"
 	       "\"ns_per_check_fill\":%.2f,\"wall_ns_per_check_1t\":%.2f,"
 	       "\"wall_ns_per_check_2t\":%.2f,\"tick_ms_per_s\":%.2f,"
-	       "\"memory\":\"%s\",\"loadavg\":%.2f}\n",
+	       "\"memory\":\"%s\",\"bound_ns_per_check_1t\":%.2f,"
+	       "\"bound_ns_per_check_2t\":%.2f,\"bound_ratio_1t\":%.3f,"
+	       "\"bound_ratio_2t\":%.3f,\"loadavg\":%.2f}\n",
 	       o.fill, ns1, ns2, s.bytes, (double)seen / (double)checked,
 	       checked, fp_expect, full, stale, mpps2, ns_fill, wall1, wall2,
-	       tick_ms, s.memory, getloadavg(load, 1) == 1 ? load[0] : -1.0);
-	or_replay_free(r);
+	       tick_ms, s.memory, bound[0], bound[1], bound[0] / ns1,
+	       bound[1] / ns2, getloadavg(load, 1) == 1 ? load[0] : -1.0);
 	return 0;
 }
