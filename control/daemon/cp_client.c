@@ -14,8 +14,10 @@
 #define CP_CLIENT_IN_MIN 4096
 /* Room for the longest line plus its newline. */
 #define CP_CLIENT_IN_MAX (OR_MGMT_MAX_LINE + 1)
-/* Reads per cp_client_read() call: one busy client cannot starve others. */
+/* Reads and lines handled per cp_client_read() call: one busy client
+ * cannot starve others (a read may hold thousands of small requests). */
 #define CP_CLIENT_READS 4
+#define CP_CLIENT_LINES 64
 
 struct cp_client *
 cp_client_new(int fd, uid_t uid, pid_t pid, uint64_t now)
@@ -59,12 +61,14 @@ cp_client_grow(struct cp_client *cl)
 	return 0;
 }
 
-/* Hands every complete line to fn, then moves the rest to the front and
- * wipes what it vacated. Stops early, keeping the lines ("held"), once the
- * replies queued reach CP_CLIENT_OUT_HIGH: a peer that pipelines requests
- * with large replies and never reads cannot make the queue grow further. */
+/* Hands complete lines to fn, then moves the rest to the front and wipes
+ * what it vacated. Stops early, keeping the lines ("held"), after *budget
+ * lines (the next call goes on), or once the replies queued reach
+ * CP_CLIENT_OUT_HIGH: a peer that pipelines requests with large replies
+ * and never reads cannot make the queue grow further. */
 static void
-cp_client_lines(struct cp_client *cl, uint64_t now, cp_line_fn fn, void *arg)
+cp_client_lines(struct cp_client *cl, uint64_t now, unsigned *budget,
+		cp_line_fn fn, void *arg)
 {
 	size_t start = 0, rest;
 	char *nl;
@@ -75,10 +79,11 @@ cp_client_lines(struct cp_client *cl, uint64_t now, cp_line_fn fn, void *arg)
 		       NULL) {
 		size_t len = (size_t)(nl - (cl->in + start));
 
-		if (cp_client_out_full(cl)) {
+		if (*budget == 0 || cp_client_out_full(cl)) {
 			cl->held = 1;
 			break;
 		}
+		(*budget)--;
 		fn(arg, cl, cl->in + start, len);
 		start += len + 1;
 	}
@@ -101,8 +106,10 @@ cp_client_lines(struct cp_client *cl, uint64_t now, cp_line_fn fn, void *arg)
 int
 cp_client_read(struct cp_client *cl, uint64_t now, cp_line_fn fn, void *arg)
 {
+	unsigned budget = CP_CLIENT_LINES;
+
 	if (cl->held && !cp_client_out_full(cl))
-		cp_client_lines(cl, now, fn, arg);
+		cp_client_lines(cl, now, &budget, fn, arg);
 	for (int i = 0; i < CP_CLIENT_READS; i++) {
 		ssize_t r;
 
@@ -144,7 +151,7 @@ cp_client_read(struct cp_client *cl, uint64_t now, cp_line_fn fn, void *arg)
 		}
 		cl->last_ms = now;
 		cl->in_len += (size_t)r;
-		cp_client_lines(cl, now, fn, arg);
+		cp_client_lines(cl, now, &budget, fn, arg);
 	}
 	return cl->dead || cl->closing || cl->held ? 0 : 1;
 }

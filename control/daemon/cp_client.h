@@ -11,7 +11,9 @@
  * Memory per connection is bounded: the input buffer by OR_MGMT_MAX_LINE + 1,
  * the output queue by CP_CLIENT_OUT_HIGH plus one reply: once that much is
  * queued, no further line is handled and nothing more is read ("held")
- * until the peer has read its replies below the mark.
+ * until the peer has read its replies below the mark. Time too: a call
+ * handles at most a few reads and a few dozen lines; lines left over are
+ * held for the next loop round.
  *
  * Everything here belongs to the event loop thread (cp_srv.c, cp_pend.c).
  */
@@ -45,7 +47,8 @@ struct cp_client {
 	unsigned ncommit;    /* of which in the group, not committed yet */
 	unsigned bad_run;    /* malformed requests in a row */
 	int served;          /* has sent a well-formed request */
-	int held;            /* complete lines wait for the output to drain */
+	int held;            /* complete lines wait: for the output to drain,
+			      * or for the next loop round (fairness) */
 	int eof;             /* the peer shut down its side */
 	int closing;         /* close once the output is sent */
 	int dead;            /* closed; freed at the end of the loop round */
@@ -68,10 +71,11 @@ typedef void (*cp_line_fn)(void *arg, struct cp_client *cl, char *line,
 
 struct cp_client *cp_client_new(int fd, uid_t uid, pid_t pid, uint64_t now);
 
-/* Hands lines held for the output first (if it has drained), then reads
- * what is available (bounded per call, for fairness) and calls fn for
- * every complete line, newline excluded; at end of input an unterminated
- * last line counts as a line. Reads nothing while the output is full.
+/* Hands held lines first (unless the output is still full), then reads
+ * what is available and calls fn for every complete line, newline
+ * excluded, both bounded per call for fairness (lines left over are held);
+ * at end of input an unterminated last line counts as a line. Reads
+ * nothing while lines are held.
  * 0, 1 (more may be readable), -EMSGSIZE (line too long: input dropped) or
  * -errno (connection error). */
 int cp_client_read(struct cp_client *cl, uint64_t now, cp_line_fn fn,

@@ -335,7 +335,7 @@ cp_on_client(struct cp_srv *s, struct cp_client *cl, uint32_t ev)
 			return;
 		}
 	}
-	/* Lines held while the output was full go on once it drained. */
+	/* Held lines go on (unless the output is still full). */
 	if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
 	    (cl->held && !cp_client_out_full(cl))) {
 		rc = cp_client_read(cl, cp_now_ms(), cp_on_line, s);
@@ -370,6 +370,7 @@ cp_sweep(struct cp_srv *s, uint64_t now)
 	struct cp_counters *cnt = &s->d->cnt;
 	struct cp_client *cl, *next;
 
+	s->more = 0;
 	for (cl = s->clients; cl != NULL; cl = next) {
 		int idle;
 
@@ -380,10 +381,13 @@ cp_sweep(struct cp_srv *s, uint64_t now)
 			cl->last_ms = now;
 			cl->active_ms = now;
 		}
-		/* Held lines whose output drained without an EPOLLOUT
-		 * (a reply sent at once took the last of it). */
+		/* Held lines: the next share of a client that pipelines
+		 * many, or the output drained without an EPOLLOUT (a reply
+		 * sent at once took the last of it). */
 		if (!cl->dead && cl->held && !cp_client_out_full(cl))
 			cp_on_client(s, cl, 0);
+		if (!cl->dead && cl->held && !cp_client_out_full(cl))
+			s->more = 1;
 		idle = cl->out_len == cl->out_off && cl->npend == 0;
 		if (!cl->dead && (cl->eof || cl->closing) && idle)
 			cp_client_kill(s, cl);
@@ -641,13 +645,15 @@ cp_srv_run(struct cp_srv *s)
 		int n, input, timeout = s->pends != NULL ? 20 : 200;
 		uint64_t now;
 
-		/* With a group open, only look for input that is ready. */
-		n = epoll_wait(s->ep, ev, 64, s->n > 0 ? 0 : timeout);
+		/* With a group open, or held lines to go on with, only look
+		 * for input that is ready. */
+		n = epoll_wait(s->ep, ev, 64, s->n > 0 || s->more ? 0 : timeout);
 		if (n < 0 && errno != EINTR) {
 			CP_ERR("epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
-		input = 0;
+		/* Held lines (cp_sweep) are input ready too. */
+		input = s->more;
 		for (int i = 0; i < n; i++) {
 			void *tag = ev[i].data.ptr;
 

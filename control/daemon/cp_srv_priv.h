@@ -63,6 +63,7 @@ struct cp_srv {
 	uint64_t accept_resume_ms; /* accepting paused (out of descriptors)
 				    * until then; 0 = not paused */
 	int stop;
+	int more; /* a client has held lines to go on with (cp_sweep) */
 	/* The group being collected, since group_us (cp_now_us). */
 	unsigned n;
 	uint64_t group_us;
