@@ -2,14 +2,11 @@
  *
  * INI configuration of optroute-dataplane (see config.h, docs/dataplane.md).
  *
- * libinih does the INI syntax. Debian's libinih is built without
- * INI_HANDLER_LINENO, so the handler is not told the line it is called for:
- * we feed inih through our own line reader (ini_parse_stream), which counts
- * lines, notices section headers (also those without keys, which inih never
- * reports) and sees whether a line is indented (a continuation line, which
- * inih hands to the handler under the previous key). Lines are limited to
- * inih's compiled-in INI_MAX_LINE (200); longer values (EAL args, vdev
- * strings) continue on indented lines.
+ * The file's syntax, line numbers, error format and value parsers are the
+ * INI layer both daemons share (include/optroute/or_ini.h); this file
+ * says what the dataplane's sections and keys mean. Lines are limited to
+ * OR_INI_LINE_MAX (198) characters; longer values (EAL args, vdev strings)
+ * continue on indented lines.
  *
  * No EAL here: the unit tests and --check use this file alone.
  */
@@ -22,43 +19,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <ini.h>
-
 #include "config.h"
 #include "config_val.h"
 
 #include "config_parse.h"
 
-void
-or_cfg_err_at(struct parse_state *st, unsigned line, const char *key,
-	      const char *fmt, ...)
-{
-	struct or_cfg *cfg = st->cfg;
-	va_list ap;
-	int n;
-
-	if (cfg->err[0] != '\0')
-		return; /* keep the first error */
-	if (line == 0)
-		n = snprintf(cfg->err, sizeof(cfg->err), "%s: ", st->name);
-	else if (st->section[0] == '\0')
-		n = snprintf(cfg->err, sizeof(cfg->err), "%s:%u: ", st->name,
-			     line);
-	else if (key == NULL)
-		n = snprintf(cfg->err, sizeof(cfg->err), "%s:%u: [%s]: ",
-			     st->name, line, st->section);
-	else
-		n = snprintf(cfg->err, sizeof(cfg->err), "%s:%u: [%s] %s: ",
-			     st->name, line, st->section, key);
-	if (n < 0 || (size_t)n >= sizeof(cfg->err))
-		n = 0;
-	va_start(ap, fmt);
-	vsnprintf(cfg->err + n, sizeof(cfg->err) - n, fmt, ap);
-	va_end(ap);
-	st->err_line = line ? line : 1;
-}
-
-#define st_err(st, key, ...) or_cfg_err_at(st, (st)->line, key, __VA_ARGS__)
+#define st_err(st, key, ...) or_ini_err(&(st)->ini, key, __VA_ARGS__)
 
 /* -------------------------------------------------------------- keys -- */
 
@@ -71,8 +37,7 @@ struct key_def {
 	int cont; /* may continue on indented lines (appended) */
 };
 
-#define BAD(st, key, v, expect)                                               \
-	(st_err(st, key, "invalid value '%s' (expected %s)", v, expect), -1)
+#define BAD(st, key, v, expect) or_ini_bad_value(&(st)->ini, key, v, "%s", expect)
 
 static int
 append_str(char **dst, const char *v, const char *sep)
@@ -95,7 +60,7 @@ static int
 k_eal_args(struct parse_state *st, const char *key, const char *v)
 {
 	if (st->args_line == 0)
-		st->args_line = st->line;
+		st->args_line = st->ini.line;
 	if (append_str(&st->cfg->eal_args, v, " ") != 0)
 		return st_err(st, key, "out of memory"), -1;
 	return 0;
@@ -106,7 +71,7 @@ k_main_lcore(struct parse_state *st, const char *key, const char *v)
 {
 	uint64_t x;
 
-	if (or_cfgv_u64(v, 0, OR_CFG_MAX_LCORE, &x) != 0)
+	if (or_ini_uint(v, 0, OR_CFG_MAX_LCORE, &x) != 0)
 		return BAD(st, key, v, "an lcore id 0..1023");
 	st->cfg->main_lcore = (unsigned)x;
 	return 0;
@@ -121,7 +86,7 @@ k_lcore_cpus(struct parse_state *st, const char *key, const char *v)
 			       sizeof(c->lcore_cpus) / sizeof(c->lcore_cpus[0]),
 			       &c->n_lcore_cpus) != 0)
 		return BAD(st, key, v, "distinct lcore@cpu pairs, e.g. '2@1 3@1'");
-	st->lcore_cpus_line = st->line;
+	st->lcore_cpus_line = st->ini.line;
 	return 0;
 }
 
@@ -130,7 +95,7 @@ k_udp_port(struct parse_state *st, const char *key, const char *v)
 {
 	uint64_t x;
 
-	if (or_cfgv_u64(v, 1, 65535, &x) != 0)
+	if (or_ini_uint(v, 1, 65535, &x) != 0)
 		return BAD(st, key, v, "a UDP port 1..65535");
 	if (st->kind == SECT_DP)
 		st->cfg->udp_port = (uint16_t)x;
@@ -142,12 +107,7 @@ k_udp_port(struct parse_state *st, const char *key, const char *v)
 static int
 k_channel(struct parse_state *st, const char *key, const char *v)
 {
-	struct or_cfg *cfg = st->cfg;
-
-	if (v[0] == '\0' || strlen(v) >= sizeof(cfg->channel))
-		return BAD(st, key, v, "a socket path of 1..107 characters");
-	strcpy(cfg->channel, v);
-	return 0;
+	return or_ini_get_channel(&st->ini, key, v, st->cfg->channel);
 }
 
 /* Unsigned integer keys of [dataplane]: name, bounds, field. */
@@ -177,7 +137,7 @@ k_dp_uint(struct parse_state *st, const char *key, const char *v)
 
 	for (i = 0; strcmp(defs[i].name, key) != 0; i++)
 		;
-	if (or_cfgv_u64(v, defs[i].min, defs[i].max, &x) != 0 ||
+	if (or_ini_uint(v, defs[i].min, defs[i].max, &x) != 0 ||
 	    (i == 4 && x != 0 && x < 1024))
 		return BAD(st, key, v, defs[i].expect);
 	switch (i) {
@@ -206,14 +166,14 @@ k_dp_bool(struct parse_state *st, const char *key, const char *v)
 			st->cfg->start_rx_after_sync = OR_CFG_RX_AFTER_ACK;
 			return 0;
 		}
-		if (or_cfgv_bool(v, &b) != 0)
+		if (or_ini_bool(v, &b) != 0)
 			return BAD(st, key, v, "no, yes (a full resync) or ack");
 		st->cfg->start_rx_after_sync = b ? OR_CFG_RX_AFTER_RESYNC :
 						   OR_CFG_RX_AT_START;
 		return 0;
 	}
-	if (or_cfgv_bool(v, &b) != 0)
-		return BAD(st, key, v, "yes or no");
+	if (or_ini_get_bool(&st->ini, key, v, &b) != 0)
+		return -1;
 	if (strcmp(key, "auth") == 0)
 		st->cfg->auth = b;
 	else if (strcmp(key, "auth_time_checks") == 0)
@@ -246,11 +206,11 @@ k_port_rxq(struct parse_state *st, const char *key, const char *v)
 	struct or_cfg_port *p = &st->cfg->ports[st->idx];
 	uint64_t x;
 
-	if (or_cfgv_u64(v, 0, OR_CFG_MAX_QUEUES, &x) != 0)
+	if (or_ini_uint(v, 0, OR_CFG_MAX_QUEUES, &x) != 0)
 		return BAD(st, key, v, "0..16");
 	p->rx_queues = (unsigned)x;
 	p->has_rx_queues = 1;
-	p->rx_queues_line = st->line;
+	p->rx_queues_line = st->ini.line;
 	return 0;
 }
 
@@ -267,7 +227,7 @@ k_port_workers(struct parse_state *st, const char *key, const char *v)
 			      OR_CFG_MAX_QUEUES, v), -1;
 	if (rc != 0)
 		return BAD(st, key, v, "an lcore list like 1,2 or 1-3");
-	p->workers_line = st->line;
+	p->workers_line = st->ini.line;
 	return 0;
 }
 
@@ -310,7 +270,7 @@ k_port_mtu(struct parse_state *st, const char *key, const char *v)
 {
 	uint64_t x;
 
-	if (or_cfgv_u64(v, OR_CFG_MTU_MIN, OR_CFG_MTU_MAX, &x) != 0)
+	if (or_ini_uint(v, OR_CFG_MTU_MIN, OR_CFG_MTU_MAX, &x) != 0)
 		return BAD(st, key, v, "an IPv4 MTU 96..9216");
 	st->cfg->ports[st->idx].mtu = (unsigned)x;
 	return 0;
@@ -319,9 +279,8 @@ k_port_mtu(struct parse_state *st, const char *key, const char *v)
 static int
 k_port_promisc(struct parse_state *st, const char *key, const char *v)
 {
-	if (or_cfgv_bool(v, &st->cfg->ports[st->idx].promiscuous) != 0)
-		return BAD(st, key, v, "yes or no");
-	return 0;
+	return or_ini_get_bool(&st->ini, key, v,
+			       &st->cfg->ports[st->idx].promiscuous);
 }
 
 static int
@@ -332,7 +291,7 @@ k_nh_port(struct parse_state *st, const char *key, const char *v)
 	if (!or_cfgv_name(v))
 		return BAD(st, key, v, "the NAME of a [port NAME] section");
 	strcpy(nh->port, v);
-	nh->port_line = st->line;
+	nh->port_line = st->ini.line;
 	return 0;
 }
 
@@ -405,28 +364,23 @@ section_arg(const char *s, const char *word)
 	return s;
 }
 
+/* A section header: what it is, and where its keys go. */
 static void
-section_begin(struct parse_state *st, const char *name)
+dp_section(struct or_ini *ini)
 {
+	struct parse_state *st = ini->user;
 	struct or_cfg *cfg = st->cfg;
+	const char *name = ini->section;
 	const char *arg;
 	uint64_t id;
 
-	snprintf(st->section, sizeof(st->section), "%s", name);
-	st->seen = 0;
-	st->last_key[0] = '\0';
 	st->kind = SECT_BAD;
-
 	if (starts_with(name, "control") || starts_with(name, "metrics")) {
 		st->kind = SECT_IGNORED;
-	} else if (strcmp(name, "eal") == 0 || strcmp(name, "dataplane") == 0) {
-		int *seen = name[0] == 'e' ? &st->seen_eal : &st->seen_dp;
-
-		if (*seen)
-			st_err(st, NULL, "duplicate section");
-		else
-			st->kind = name[0] == 'e' ? SECT_EAL : SECT_DP;
-		*seen = 1;
+	} else if (strcmp(name, "eal") == 0) {
+		st->kind = SECT_EAL; /* given twice: the INI layer refuses */
+	} else if (strcmp(name, "dataplane") == 0) {
+		st->kind = SECT_DP;
 	} else if ((arg = section_arg(name, "port")) != NULL) {
 		if (!or_cfgv_name(arg)) {
 			st_err(st, NULL, "invalid port name '%s' (expected "
@@ -435,7 +389,8 @@ section_begin(struct parse_state *st, const char *name)
 		}
 		for (unsigned i = 0; i < cfg->n_ports; i++)
 			if (strcmp(cfg->ports[i].name, arg) == 0) {
-				st_err(st, NULL, "duplicate section");
+				st_err(st, NULL, "duplicate section (first on "
+				       "line %u)", cfg->ports[i].line);
 				return;
 			}
 		if (cfg->n_ports == OR_CFG_MAX_PORTS) {
@@ -444,18 +399,19 @@ section_begin(struct parse_state *st, const char *name)
 		}
 		st->idx = cfg->n_ports++;
 		strcpy(cfg->ports[st->idx].name, arg);
-		cfg->ports[st->idx].line = st->line;
+		cfg->ports[st->idx].line = ini->line;
 		cfg->ports[st->idx].mtu = OR_CFG_DEFAULT_MTU;
 		st->kind = SECT_PORT;
 	} else if ((arg = section_arg(name, "nexthop")) != NULL) {
-		if (or_cfgv_u64(arg, 0, 65535, &id) != 0) {
+		if (or_ini_uint(arg, 0, 65535, &id) != 0) {
 			st_err(st, NULL, "invalid next-hop id '%s' (expected a "
 				"delivery node id 0..65535)", arg);
 			return;
 		}
 		for (unsigned i = 0; i < cfg->n_nexthops; i++)
 			if (cfg->nexthops[i].id == id) {
-				st_err(st, NULL, "duplicate section");
+				st_err(st, NULL, "duplicate section (first on "
+				       "line %u)", cfg->nexthops[i].line);
 				return;
 			}
 		if (cfg->n_nexthops == st->nh_alloc) {
@@ -472,7 +428,7 @@ section_begin(struct parse_state *st, const char *name)
 		st->idx = cfg->n_nexthops++;
 		memset(&cfg->nexthops[st->idx], 0, sizeof(cfg->nexthops[0]));
 		cfg->nexthops[st->idx].id = (uint16_t)id;
-		cfg->nexthops[st->idx].line = st->line;
+		cfg->nexthops[st->idx].line = ini->line;
 		st->kind = SECT_NEXTHOP;
 	} else {
 		st_err(st, NULL, "unknown section (expected eal, dataplane, "
@@ -481,130 +437,37 @@ section_begin(struct parse_state *st, const char *name)
 	}
 }
 
-/* Called by the reader at the start of every physical line. */
-static void
-line_begin(struct parse_state *st, const char *raw)
-{
-	const char *p = raw;
-	const char *end;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	st->indented = p != raw;
-	if (*p != '[')
-		return;
-	end = strchr(p, ']');
-	if (end == NULL)
-		return; /* inih reports the syntax error */
-	char name[64];
-	size_t n = (size_t)(end - p - 1);
-
-	if (n >= sizeof(name))
-		n = sizeof(name) - 1;
-	memcpy(name, p + 1, n);
-	name[n] = '\0';
-	section_begin(st, name);
-}
-
+/* A key line or a continuation line (ini->cont). */
 static int
-handler(void *user, const char *section, const char *key, const char *value)
+dp_key(struct or_ini *ini, const char *key, const char *value)
 {
-	struct parse_state *st = user;
+	struct parse_state *st = ini->user;
 	const struct key_def *defs;
 	unsigned i;
 
-	(void)section; /* line_begin() tracks it, with its line */
-	if (st->err_line != 0)
-		return 1;
 	switch (st->kind) {
-	case SECT_IGNORED:
-	case SECT_BAD:
-		return 1;
-	case SECT_NONE:
-		or_cfg_err_at(st, st->line, NULL, "key '%s' outside a section", key);
-		return 0;
 	case SECT_EAL: defs = eal_keys; break;
 	case SECT_DP: defs = dp_keys; break;
 	case SECT_PORT: defs = port_keys; break;
-	default: defs = nh_keys; break;
+	case SECT_NEXTHOP: defs = nh_keys; break;
+	default: return 0; /* the control plane's, or already refused */
 	}
 	for (i = 0; defs[i].name != NULL; i++)
 		if (strcmp(defs[i].name, key) == 0)
 			break;
-	if (defs[i].name == NULL) {
-		st_err(st, key, "unknown key");
-		return 0;
-	}
-	if (st->indented && strcmp(st->last_key, key) == 0) {
-		/* inih passes an indented line as more of the previous value */
-		if (!defs[i].cont) {
-			st_err(st, key, "indented line continues this key's "
-				"value, which takes one line (do not indent keys)");
-			return 0;
-		}
-	} else if (st->seen & (1u << i)) {
-		if (defs[i].fn != k_eal_args) {
-			st_err(st, key, "duplicate key");
-			return 0;
-		}
-	}
-	st->seen |= 1u << i;
-	snprintf(st->last_key, sizeof(st->last_key), "%s", key);
-	return defs[i].fn(st, key, value) == 0;
+	if (defs[i].name == NULL)
+		return or_ini_unknown_key(ini, key);
+	if (or_ini_key_check(ini, key,
+			     (defs[i].cont ? OR_INI_CONT : 0) |
+			     (defs[i].fn == k_eal_args ? OR_INI_REPEAT : 0)) != 0)
+		return -1;
+	return defs[i].fn(st, key, value);
 }
 
-/* ------------------------------------------------------------ reader -- */
-
-static int
-src_getc(struct parse_state *st)
-{
-	if (st->f != NULL)
-		return getc(st->f);
-	return *st->str == '\0' ? EOF : (unsigned char)*st->str++;
-}
-
-static void
-src_ungetc(struct parse_state *st, int c)
-{
-	if (st->f != NULL)
-		ungetc(c, st->f);
-	else
-		st->str--;
-}
-
-/* fgets() over the source, counting lines (see the file comment). */
-static char *
-reader(char *buf, int num, void *stream)
-{
-	struct parse_state *st = stream;
-	int n = 0, c = EOF;
-
-	while (n < num - 1 && (c = src_getc(st)) != EOF) {
-		buf[n++] = (char)c;
-		if (c == '\n')
-			break;
-	}
-	if (n == 0)
-		return NULL;
-	buf[n] = '\0';
-	if (c == '\0' || memchr(buf, '\0', n) != NULL)
-		or_cfg_err_at(st, st->line + st->at_bol, NULL, "NUL byte in file");
-	if (st->at_bol) {
-		st->line++;
-		line_begin(st, buf);
-	}
-	st->at_bol = buf[n - 1] == '\n';
-	if (!st->at_bol) {
-		c = src_getc(st);
-		if (c != EOF) {
-			src_ungetc(st, c);
-			or_cfg_err_at(st, st->line, NULL, "line longer than %d "
-				  "characters (continue a long value on "
-				  "indented lines)", num - 2);
-		}
-	}
-	return buf;
-}
+static const struct or_ini_ops dp_ops = {
+	.section = dp_section,
+	.key = dp_key,
+};
 
 /* -------------------------------------------------------------- load -- */
 
@@ -615,7 +478,7 @@ cfg_defaults(struct or_cfg *cfg, const char *name)
 	snprintf(cfg->file, sizeof(cfg->file), "%s", name);
 	cfg->udp_port = 7040;
 	snprintf(cfg->channel, sizeof(cfg->channel), "%s",
-		 OR_CFG_DEFAULT_CHANNEL);
+		 OR_INI_DEFAULT_CHANNEL);
 	cfg->table_entries = OR_CFG_DEFAULT_ENTRIES;
 	cfg->rx_desc = OR_CFG_DEFAULT_DESC;
 	cfg->tx_desc = OR_CFG_DEFAULT_DESC;
@@ -629,54 +492,35 @@ cfg_defaults(struct or_cfg *cfg, const char *name)
 	cfg->auth_time_checks = 1;
 }
 
+/* After the INI layer's parse (rc): the whole-file checks. */
 static int
-parse(struct parse_state *st)
+parse_done(struct parse_state *st, int rc)
 {
-	int rc = ini_parse_stream(reader, st, handler, st);
-
-	if (rc < 0) {
-		or_cfg_err_at(st, 0, NULL, "cannot parse (out of memory)");
-		return -ENOMEM;
-	}
-	/* inih's own syntax errors (no '=' or ']') never reach the handler;
-	 * rc is the first error line, ours or its. */
-	if (rc > 0 && (st->err_line == 0 || (unsigned)rc < st->err_line)) {
-		snprintf(st->cfg->err, sizeof(st->cfg->err), "%s:%d: syntax "
-			 "error (expected [section], key = value or a comment)",
-			 st->name, rc);
-	}
-	if (st->cfg->err[0] == '\0')
+	if (rc == 0)
 		or_cfg_check(st);
-	return st->cfg->err[0] == '\0' ? 0 : -EINVAL;
+	if (rc == 0 && st->ini.failed)
+		rc = -EINVAL;
+	return rc;
 }
 
 int
 or_cfg_load(struct or_cfg *cfg, const char *path)
 {
-	struct parse_state st = { .cfg = cfg, .name = path, .at_bol = 1 };
-	int rc;
+	struct parse_state st = { .cfg = cfg };
 
 	cfg_defaults(cfg, path);
-	st.f = fopen(path, "r");
-	if (st.f == NULL) {
-		rc = -errno;
-		snprintf(cfg->err, sizeof(cfg->err), "%s: %s", path,
-			 strerror(errno));
-		return rc;
-	}
-	rc = parse(&st);
-	fclose(st.f);
-	return rc;
+	or_ini_init(&st.ini, path, &dp_ops, &st, cfg->err, sizeof(cfg->err));
+	return parse_done(&st, or_ini_parse_file(&st.ini, path));
 }
 
 int
 or_cfg_load_string(struct or_cfg *cfg, const char *name, const char *text)
 {
-	struct parse_state st = { .cfg = cfg, .name = name, .at_bol = 1,
-				  .str = text };
+	struct parse_state st = { .cfg = cfg };
 
 	cfg_defaults(cfg, name);
-	return parse(&st);
+	or_ini_init(&st.ini, name, &dp_ops, &st, cfg->err, sizeof(cfg->err));
+	return parse_done(&st, or_ini_parse_string(&st.ini, text));
 }
 
 void

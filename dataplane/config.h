@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * Configuration of optroute-dataplane: one INI file (parsed with libinih),
- * reference in docs/dataplane.md. Parsing needs no EAL, so the unit tests
- * and `optroute-dataplane --check` run it on its own.
+ * Configuration of optroute-dataplane: one INI file, read through the INI
+ * layer both daemons share (include/optroute/or_ini.h, libinih below it);
+ * keys in docs/dataplane.md, syntax and value spellings in
+ * docs/configuration.md. Parsing needs no EAL, so the unit tests and
+ * `optroute-dataplane --check` run it on its own.
  *
  * Every error names the file, the line and the key, e.g.
  *   "dp.ini:12: [port client] rx_queues: invalid value 'x' (...)".
@@ -14,16 +16,17 @@
 
 #include <stdint.h>
 
+#include "optroute/or_ini.h"
+
 #define OR_CFG_MAX_PORTS 16
 #define OR_CFG_MAX_QUEUES 16   /* RX queues (= workers) of one port */
 #define OR_CFG_MAX_WORKERS 32  /* distinct worker lcores in all */
 #define OR_CFG_NAME_LEN 32     /* port name, NUL included */
 #define OR_CFG_DEV_LEN 512     /* device string, NUL included */
-#define OR_CFG_PATH_LEN 108    /* sizeof(sun_path) */
+#define OR_CFG_PATH_LEN OR_INI_SOCK_PATH_LEN /* sizeof(sun_path) */
 #define OR_CFG_ERR_LEN 512
 #define OR_CFG_MAX_LCORE 1023  /* highest lcore id accepted in a list */
 
-#define OR_CFG_DEFAULT_CHANNEL "/run/optroute/dataplane.sock"
 #define OR_CFG_DEFAULT_ENTRIES (1u << 20)
 #define OR_CFG_DEFAULT_DESC 1024
 /* [port] mtu: the largest IPv4 total length a port takes (docs/protocol.md
@@ -90,7 +93,7 @@ struct or_cfg {
 
 	/* [dataplane] */
 	uint16_t udp_port;            /* host order */
-	char channel[OR_CFG_PATH_LEN];
+	char channel[OR_CFG_PATH_LEN]; /* default OR_INI_DEFAULT_CHANNEL */
 	uint64_t table_entries;
 	uint64_t table_mem_mb;        /* 0 = no limit */
 	int start_rx_after_sync;      /* enum or_cfg_rx_start */

@@ -2,7 +2,8 @@
  *
  * The dataplane configuration's whole-file checks (config.c parses): what
  * no single line can tell — required keys, queues against worker lcores,
- * lcores used twice, next hops naming ports — with the line to blame.
+ * lcores used twice, next hops naming ports — with the line to blame, in
+ * the INI layer's error format.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,36 +26,39 @@ or_cfg_check(struct parse_state *st)
 		"--main-lcore", "--master-lcore", NULL };
 	static const char *const nopci[] = { "--no-pci", NULL };
 	struct or_cfg *cfg = st->cfg;
+	struct or_ini *ini = &st->ini;
+	char sect[OR_INI_NAME_LEN];
 	unsigned rxq = 0;
 
 	if (or_cfgv_has_arg(cfg->eal_args, lcore_opts)) {
-		snprintf(st->section, sizeof(st->section), "eal");
-		or_cfg_err_at(st, st->args_line, "args", "lcores are set by [eal] "
-			  "main_lcore and [port] workers: remove -l/-c/--lcores/"
-			  "--main-lcore");
+		or_ini_err_at(ini, st->args_line, "eal", "args", "lcores are set "
+			      "by [eal] main_lcore and [port] workers: remove "
+			      "-l/-c/--lcores/--main-lcore");
 		return;
 	}
 	if (cfg->n_ports == 0) {
-		or_cfg_err_at(st, 0, NULL, "no [port NAME] section");
+		or_ini_err_at(ini, 0, NULL, NULL, "no [port NAME] section");
 		return;
 	}
 	for (unsigned i = 0; i < cfg->n_ports; i++) {
 		struct or_cfg_port *p = &cfg->ports[i];
 		char dev[OR_CFG_DEV_LEN];
 
-		snprintf(st->section, sizeof(st->section), "port %s", p->name);
+		snprintf(sect, sizeof(sect), "port %s", p->name);
 		if (p->device[0] == '\0') {
-			or_cfg_err_at(st, p->line, NULL, "missing key 'device'");
+			or_ini_err_at(ini, p->line, sect, NULL,
+				      "missing key 'device'");
 			return;
 		}
 		if (!p->has_ip) {
-			or_cfg_err_at(st, p->line, NULL, "missing key 'ip'");
+			or_ini_err_at(ini, p->line, sect, NULL, "missing key 'ip'");
 			return;
 		}
 		p->is_pci = or_cfgv_pci(p->device);
 		if (p->is_pci && or_cfgv_has_arg(cfg->eal_args, nopci)) {
-			or_cfg_err_at(st, p->line, "device", "PCI device '%s' but "
-				  "[eal] args has --no-pci", p->device);
+			or_ini_err_at(ini, p->line, sect, "device", "PCI device "
+				      "'%s' but [eal] args has --no-pci",
+				      p->device);
 			return;
 		}
 		or_cfg_dev_name(p, dev, sizeof(dev));
@@ -63,28 +67,29 @@ or_cfg_check(struct parse_state *st)
 
 			or_cfg_dev_name(&cfg->ports[j], other, sizeof(other));
 			if (strcmp(dev, other) == 0) {
-				or_cfg_err_at(st, p->line, "device", "device '%s' "
-					  "already used by [port %s]", dev,
-					  cfg->ports[j].name);
+				or_ini_err_at(ini, p->line, sect, "device",
+					      "device '%s' already used by "
+					      "[port %s]", dev,
+					      cfg->ports[j].name);
 				return;
 			}
 		}
 		if (!p->has_rx_queues) {
 			p->rx_queues = p->n_workers;
 		} else if (p->rx_queues != p->n_workers) {
-			or_cfg_err_at(st, p->rx_queues_line, "rx_queues",
-				  "%u RX queues but %u worker lcores (workers "
-				  "needs one lcore per RX queue)", p->rx_queues,
-				  p->n_workers);
+			or_ini_err_at(ini, p->rx_queues_line, sect, "rx_queues",
+				      "%u RX queues but %u worker lcores "
+				      "(workers needs one lcore per RX queue)",
+				      p->rx_queues, p->n_workers);
 			return;
 		}
 		for (unsigned q = 0; q < p->n_workers; q++) {
 			unsigned l = p->workers[q], k;
 
 			if (l == cfg->main_lcore) {
-				or_cfg_err_at(st, p->workers_line, "workers",
-					  "lcore %u is the main lcore ([eal] "
-					  "main_lcore)", l);
+				or_ini_err_at(ini, p->workers_line, sect,
+					      "workers", "lcore %u is the main "
+					      "lcore ([eal] main_lcore)", l);
 				return;
 			}
 			for (k = 0; k < cfg->n_workers; k++)
@@ -93,9 +98,10 @@ or_cfg_check(struct parse_state *st)
 			if (k < cfg->n_workers)
 				continue;
 			if (cfg->n_workers == OR_CFG_MAX_WORKERS) {
-				or_cfg_err_at(st, p->workers_line, "workers", "more "
-					  "than %d worker lcores in all",
-					  OR_CFG_MAX_WORKERS);
+				or_ini_err_at(ini, p->workers_line, sect,
+					      "workers", "more than %d worker "
+					      "lcores in all",
+					      OR_CFG_MAX_WORKERS);
 				return;
 			}
 			/* keep ascending */
@@ -109,8 +115,9 @@ or_cfg_check(struct parse_state *st)
 		rxq += p->rx_queues;
 	}
 	if (rxq == 0) {
-		or_cfg_err_at(st, 0, NULL, "no port has workers: nothing would "
-			  "receive (set workers in a [port NAME] section)");
+		or_ini_err_at(ini, 0, NULL, NULL, "no port has workers: nothing "
+			      "would receive (set workers in a [port NAME] "
+			      "section)");
 		return;
 	}
 	for (unsigned i = 0; i < cfg->n_lcore_cpus; i++) {
@@ -119,9 +126,9 @@ or_cfg_check(struct parse_state *st)
 		while (k < cfg->n_workers && cfg->workers[k] != l)
 			k++;
 		if (k == cfg->n_workers && l != cfg->main_lcore) {
-			snprintf(st->section, sizeof(st->section), "eal");
-			or_cfg_err_at(st, st->lcore_cpus_line, "lcore_cpus", "lcore %u "
-				  "is neither main_lcore nor a worker", l);
+			or_ini_err_at(ini, st->lcore_cpus_line, "eal",
+				      "lcore_cpus", "lcore %u is neither "
+				      "main_lcore nor a worker", l);
 			return;
 		}
 	}
@@ -129,19 +136,20 @@ or_cfg_check(struct parse_state *st)
 		struct or_cfg_nexthop *nh = &cfg->nexthops[i];
 		unsigned j;
 
-		snprintf(st->section, sizeof(st->section), "nexthop %u", nh->id);
+		snprintf(sect, sizeof(sect), "nexthop %u", nh->id);
 		if (nh->port[0] == '\0' || !nh->has_mac || !nh->has_ip) {
-			or_cfg_err_at(st, nh->line, NULL, "missing key '%s'",
-				  nh->port[0] == '\0' ? "port" :
-				  !nh->has_mac ? "mac" : "ip");
+			or_ini_err_at(ini, nh->line, sect, NULL,
+				      "missing key '%s'",
+				      nh->port[0] == '\0' ? "port" :
+				      !nh->has_mac ? "mac" : "ip");
 			return;
 		}
 		for (j = 0; j < cfg->n_ports; j++)
 			if (strcmp(cfg->ports[j].name, nh->port) == 0)
 				break;
 		if (j == cfg->n_ports) {
-			or_cfg_err_at(st, nh->port_line, "port", "no [port %s] "
-				  "section", nh->port);
+			or_ini_err_at(ini, nh->port_line, sect, "port",
+				      "no [port %s] section", nh->port);
 			return;
 		}
 		nh->port_idx = j;

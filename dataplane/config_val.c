@@ -13,41 +13,6 @@
 #include "config.h"
 #include "config_val.h"
 
-int
-or_cfgv_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long x;
-
-	if (!isdigit((unsigned char)v[0]))
-		return -EINVAL;
-	errno = 0;
-	x = strtoull(v, &end, 10);
-	if (errno != 0 || *end != '\0' || x < min || x > max)
-		return -EINVAL;
-	*out = x;
-	return 0;
-}
-
-int
-or_cfgv_bool(const char *v, int *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-
-	for (unsigned i = 0; i < 4; i++) {
-		if (strcasecmp(v, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(v, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 /* A unicast, non-zero MAC "02:00:00:00:00:01". */
 int
 or_cfgv_mac(const char *v, uint8_t mac[6])

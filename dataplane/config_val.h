@@ -1,17 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * Value parsers of the dataplane configuration (config.c): each returns 0
- * or a negative errno and writes its output only on success.
+ * Value parsers of the dataplane configuration (config.c) beyond the
+ * shared ones (integers, booleans, paths: include/optroute/or_ini.h):
+ * each returns 0 or a negative errno and writes its output only on
+ * success.
  */
 #ifndef OR_DP_CONFIG_VAL_H
 #define OR_DP_CONFIG_VAL_H
 
 #include <stdint.h>
 
-/* Decimal, no sign, no trailing characters, min..max. */
-int or_cfgv_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out);
-/* yes/no, true/false, on/off, 1/0 (any case). */
-int or_cfgv_bool(const char *v, int *out);
 /* A unicast, non-zero MAC "02:00:00:00:00:01". */
 int or_cfgv_mac(const char *v, uint8_t mac[6]);
 /* A unicast IPv4 address, network order (not 0.0.0.0, multicast or

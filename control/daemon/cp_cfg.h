@@ -3,7 +3,9 @@
  * optroute-control configuration: the [control] section of an INI file that
  * may also hold the dataplane's sections (their keys are ignored, except
  * that [dataplane] channel is the default for channel_socket, so one file
- * serves both daemons). Keys, defaults and meaning: docs/control.md.
+ * serves both daemons). Read through the INI layer both daemons share
+ * (include/optroute/or_ini.h). Keys, defaults and meaning: docs/control.md;
+ * syntax and value spellings: docs/configuration.md.
  *
  * Errors name the file, the line and the key:
  *   "cp.ini:7: [control] key_epoch: invalid value '300' (expected ...)".
@@ -22,11 +24,10 @@
 #include "../lib/store.h"
 
 #define CP_SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
-#define CP_CFG_DEFAULT_CHANNEL "/run/optroute/dataplane.sock"
 
 struct cp_cfg {
 	char mgmt_socket[CP_SUN_PATH_MAX];
-	char chan_socket[CP_SUN_PATH_MAX];
+	char chan_socket[CP_SUN_PATH_MAX]; /* default OR_INI_DEFAULT_CHANNEL */
 	char store_path[PATH_MAX];
 	char key_file[PATH_MAX];
 	uint64_t store_map_mb;     /* 0 = the store's default */
@@ -58,8 +59,9 @@ struct cp_cfg {
 /* Sets the defaults. */
 void cp_cfg_defaults(struct cp_cfg *c);
 
-/* Reads path into c (on top of the defaults). 0, or -EINVAL/-ENOENT with a
- * message naming the file, line and key in err. */
+/* Reads path into c (on top of the defaults). 0, or -EINVAL (or the
+ * -errno of opening the file, or -ENOMEM) with a message naming the file,
+ * line and key in err. */
 int cp_cfg_load(const char *path, struct cp_cfg *c, char err[CP_CFG_ERR_LEN]);
 
 #endif

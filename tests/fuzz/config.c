@@ -21,7 +21,13 @@
  *    the same result;
  *  - both accept: the control plane's dataplane channel is the
  *    dataplane's own unless [control] channel_socket overrides it; a
- *    [dataplane] channel one refuses, the other refuses too.
+ *    [dataplane] channel one refuses, the other refuses too;
+ *  - one INI layer (include/optroute/or_ini.h): a file with a line
+ *    longer than 198 characters is refused by both (finding C2: the
+ *    control plane read such lines in pieces); an error of the file's
+ *    syntax (syntax error, NUL byte, long line, key outside a section)
+ *    that one parser reports first, the other reports too, or an error
+ *    on an earlier line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,12 +41,10 @@
 #include "../../control/daemon/cp_log.h"
 #include "../../control/daemon/cp_metrics.h"
 #include "../../dataplane/config.h"
+#include "optroute/or_ini.h"
 #include "fz_util.h"
 
 #define MAX_TEXT 16384
-
-/* OR_FUZZ_STRICT=1: report the known findings (docs/fuzzing.md) too. */
-static int fz_strict = -1;
 
 /* The file: a memfd, so NUL bytes are kept. */
 static int
@@ -71,8 +75,7 @@ count_lines(const uint8_t *b, size_t n, size_t *longest)
 
 /* "path:LINE: ..." names a line of the file, or "path: ...". */
 static void
-check_err(const char *err, size_t cap, const char *path, unsigned lines,
-	  int any_line)
+check_err(const char *err, size_t cap, const char *path, unsigned lines)
 {
 	size_t pl = strlen(path);
 	unsigned long ln;
@@ -83,7 +86,7 @@ check_err(const char *err, size_t cap, const char *path, unsigned lines,
 		 "error without the file name: %s", err);
 	if (err[pl + 1] >= '0' && err[pl + 1] <= '9') {
 		ln = strtoul(err + pl + 1, &end, 10);
-		FZ_CHECK(*end == ':' && ln >= 1 && (ln <= lines || any_line),
+		FZ_CHECK(*end == ':' && ln >= 1 && ln <= lines,
 			 "error names line %lu of %u: %s", ln, lines, err);
 	}
 }
@@ -414,60 +417,6 @@ check_cp(const struct cp_cfg *c)
 		 "metrics beyond loopback without metrics_allow_remote");
 }
 
-/* A [control] path key on a line longer than an INI line (199 bytes):
- * accepted, its value is the whole value, never a truncated copy
- * (docs/control.md). Only lines without ';' (the one inline comment
- * character; '#' starts a comment only at the start of a line). Known
- * finding C2 (docs/fuzzing.md): checked with OR_FUZZ_STRICT=1 only. */
-static void
-check_cp_long_lines(const uint8_t *b, size_t n, const struct cp_cfg *c)
-{
-	static const char *const keys[4] = { "mgmt_socket", "channel_socket",
-					     "store_path", "key_file" };
-	const char *fields[4] = { c->mgmt_socket, c->chan_socket,
-				  c->store_path, c->key_file };
-	int in_control = 0;
-
-	for (size_t i = 0; i < n;) {
-		const uint8_t *l = b + i, *nl = memchr(l, '\n', n - i);
-		size_t len = nl ? (size_t)(nl - l) : n - i, k = 0, v, e;
-
-		i += len + 1;
-		while (k < len && (l[k] == ' ' || l[k] == '\t'))
-			k++;
-		if (k < len && l[k] == '[') {
-			in_control = len - k >= 9 &&
-				     memcmp(l + k, "[control]", 9) == 0;
-			continue;
-		}
-		if (!in_control || len < 200 || memchr(l, ';', len) ||
-		    memchr(l, '\0', len) || memchr(l, '\r', len))
-			continue;
-		for (int j = 0; j < 4; j++) {
-			size_t kl = strlen(keys[j]);
-
-			if (len - k <= kl || memcmp(l + k, keys[j], kl) != 0)
-				continue;
-			v = k + kl;
-			while (v < len && (l[v] == ' ' || l[v] == '\t'))
-				v++;
-			if (v == len || l[v] != '=')
-				continue;
-			v++;
-			while (v < len && (l[v] == ' ' || l[v] == '\t'))
-				v++;
-			e = len;
-			while (e > v && (l[e - 1] == ' ' || l[e - 1] == '\t'))
-				e--;
-			FZ_CHECK(strlen(fields[j]) == e - v &&
-					 memcmp(fields[j], l + v, e - v) == 0,
-				 "[control] %s: a %zu-byte value taken as '%.40s"
-				 "...' (%zu bytes)", keys[j], e - v, fields[j],
-				 strlen(fields[j]));
-		}
-	}
-}
-
 static int
 write_cp(const struct cp_cfg *c, FILE *f)
 {
@@ -564,6 +513,54 @@ about_channel(const char *err, const char *path)
 	       strncmp(err + 2, what, sizeof(what) - 1) == 0;
 }
 
+/* The line an error names ("path:LINE: ..."), or 0. */
+static unsigned long
+err_line(const char *err, const char *path)
+{
+	size_t pl = strlen(path);
+
+	if (strncmp(err, path, pl) != 0 || err[pl] != ':' ||
+	    err[pl + 1] < '0' || err[pl + 1] > '9')
+		return 0;
+	return strtoul(err + pl + 1, NULL, 10);
+}
+
+/* An error of the INI layer's own (the file's syntax, whatever the
+ * daemon) reported by one parser: the other (other, NULL if it accepted)
+ * reports the same, or an error on an earlier line. */
+static void
+same_layer_error(const char *err, const char *other, const char *path)
+{
+	static const char *const layer[] = {
+		"syntax error (expected [section]", "NUL byte in file",
+		"line longer than 198 characters", "key '",
+	};
+	unsigned long l = err_line(err, path), lo;
+	const char *m;
+	int is_layer = 0;
+
+	if (l == 0)
+		return;
+	/* The message after "path:LINE: " and a "[SECTION]: " (a section
+	 * name has no ']'); a key's errors are "[SECTION] KEY: ...", so a
+	 * value quoting these words is not taken for them. */
+	m = strchr(err + strlen(path) + 1, ' ') + 1;
+	if (*m == '[') {
+		m = strchr(m, ']');
+		if (m == NULL || strncmp(m, "]: ", 3) != 0)
+			return;
+		m += 3;
+	}
+	for (size_t i = 0; i < sizeof(layer) / sizeof(layer[0]); i++)
+		is_layer |= strncmp(m, layer[i], strlen(layer[i])) == 0;
+	if (!is_layer)
+		return;
+	FZ_CHECK(other != NULL, "'%s' accepted by the other daemon", err);
+	lo = err_line(other, path);
+	FZ_CHECK(lo != 0 && (lo < l || strcmp(other, err) == 0),
+		 "one INI layer, two answers: '%s' and '%s'", err, other);
+}
+
 /* A configuration written back as INI by w (NULL: it cannot be). */
 static char *
 round_text(int (*w)(const void *, FILE *), const void *c, size_t *n)
@@ -607,8 +604,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > MAX_TEXT)
 		return 0;
-	if (fz_strict < 0)
-		fz_strict = getenv("OR_FUZZ_STRICT") != NULL;
 	fd = file_of(data, size, path);
 
 	/* The dataplane's parser, twice: the same answer. */
@@ -618,7 +613,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	or_cfg_free(&dp2);
 	if (rd != 0) {
 		FZ_CHECK(rd == -EINVAL, "dataplane parser %d", rd);
-		check_err(dp.err, sizeof(dp.err), path, lines, 0);
+		check_err(dp.err, sizeof(dp.err), path, lines);
 	} else {
 		check_dp(&dp);
 		check_eal_argv(&dp);
@@ -644,14 +639,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 "not repeatable");
 	if (rc != 0) {
 		FZ_CHECK(rc == -EINVAL, "control parser %d", rc);
-		/* Known finding C2: the control parser counts the pieces of
-		 * a line longer than inih's buffer as lines. */
-		check_err(cerr, sizeof(cerr), path, lines,
-			  !fz_strict && longest >= 199);
+		check_err(cerr, sizeof(cerr), path, lines);
 	} else {
 		check_cp(&cp);
-		if (fz_strict)
-			check_cp_long_lines(data, size, &cp);
 		text = round_text(w_cp, &cp, &n);
 		if (text != NULL) {
 			fd2 = file_of(text, n, path2);
@@ -680,6 +670,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc != 0 && about_channel(cerr, path))
 		FZ_CHECK(rd != 0, "a channel the control plane refuses, "
 			 "accepted by the dataplane: %s", cerr);
+	/* One INI layer: lines are lines for both (C2), and what is wrong
+	 * with the file's syntax is wrong for both. */
+	if (longest > OR_INI_LINE_MAX)
+		FZ_CHECK(rd != 0 && rc != 0, "a %zu-character line accepted "
+			 "(dataplane %d, control %d)", longest, rd, rc);
+	if (rd != 0)
+		same_layer_error(dp.err, rc != 0 ? cerr : NULL, path);
+	if (rc != 0)
+		same_layer_error(cerr, rd != 0 ? dp.err : NULL, path);
 	or_cfg_free(&dp);
 	close(fd);
 	return 0;

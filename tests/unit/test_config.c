@@ -136,7 +136,7 @@ test_defaults(void)
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
 	CU_ASSERT_PTR_NULL(cfg.eal_args);
 	CU_ASSERT_EQUAL(cfg.udp_port, 7040);
-	CU_ASSERT_STRING_EQUAL(cfg.channel, OR_CFG_DEFAULT_CHANNEL);
+	CU_ASSERT_STRING_EQUAL(cfg.channel, OR_INI_DEFAULT_CHANNEL);
 	CU_ASSERT_EQUAL(cfg.table_entries, OR_CFG_DEFAULT_ENTRIES);
 	CU_ASSERT_EQUAL(cfg.start_rx_after_sync, OR_CFG_RX_AT_START);
 	CU_ASSERT_EQUAL(cfg.pdump, 1);
@@ -246,10 +246,20 @@ static void
 test_err_duplicates(void)
 {
 	expect_err("[dataplane]\nudp_port = 1\nudp_port = 2\n" PORT_OK,
-		   "e.ini:3: [dataplane] udp_port: duplicate key");
+		   "e.ini:3: [dataplane] udp_port: duplicate key (first on "
+		   "line 2)");
 	expect_err("[dataplane]\n[eal]\n[dataplane]\n" PORT_OK,
-		   "e.ini:3: [dataplane]: duplicate section");
-	expect_err(PORT_OK PORT_OK, "e.ini:5: [port p]: duplicate section");
+		   "e.ini:3: [dataplane]: duplicate section (first on line 1)");
+	expect_err(PORT_OK PORT_OK,
+		   "e.ini:5: [port p]: duplicate section (first on line 1)");
+	/* the same port under another spelling of its header */
+	expect_err(PORT_OK "[port  p]\n",
+		   "e.ini:5: [port  p]: duplicate section (first on line 1)");
+	expect_err(PORT_OK "[nexthop 7]\n[nexthop 07]\n",
+		   "e.ini:6: [nexthop 07]: duplicate section (first on line 5)");
+	/* sections the dataplane skips are still one each */
+	expect_err(PORT_OK "[control]\n[control]\n",
+		   "e.ini:6: [control]: duplicate section (first on line 5)");
 	expect_err(PORT_OK "[port q]\ndevice = net_null0\nip = 192.0.2.2\n",
 		   "e.ini:5: [port q] device: device 'net_null0' already used "
 		   "by [port p]");
@@ -327,14 +337,15 @@ test_load_file(void)
 
 	for (const char *c = valid_ini; *c != '\0'; c++)
 		line += *c == '\n';
-	snprintf(want, sizeof(want), "%s:%u: [dataplane]: duplicate section",
-		 path, line);
+	snprintf(want, sizeof(want), "%s:%u: [dataplane]: duplicate section "
+		 "(first on line 7)", path, line);
 	CU_ASSERT_STRING_EQUAL(cfg.err, want);
 	or_cfg_free(&cfg);
 	unlink(path);
 
 	CU_ASSERT_EQUAL(or_cfg_load(&cfg, path), -ENOENT);
-	snprintf(want, sizeof(want), "%s: No such file or directory", path);
+	snprintf(want, sizeof(want), "%s: cannot open: No such file or "
+		 "directory", path);
 	CU_ASSERT_STRING_EQUAL(cfg.err, want);
 	or_cfg_free(&cfg);
 }
@@ -445,7 +456,7 @@ test_port_mtu(void)
 		   "e.ini:5: [port p] mtu: invalid value '9217' "
 		   "(expected an IPv4 MTU 96..9216)");
 	expect_err(PORT_OK "mtu = 1500\nmtu = 1500\n",
-		   "e.ini:6: [port p] mtu: duplicate key");
+		   "e.ini:6: [port p] mtu: duplicate key (first on line 5)");
 }
 
 static CU_TestInfo config_tests[] = {

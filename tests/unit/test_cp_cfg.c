@@ -15,11 +15,12 @@
 
 #include "or_test.h"
 
-/* Writes text to a temporary file and loads it: cp_cfg_load's result, the
- * file's path in path[64], the config in *c and the message in err. */
+/* Writes len bytes of text to a temporary file and loads it: cp_cfg_load's
+ * result, the file's path in path[64], the config in *c and the message in
+ * err. */
 static int
-load(const char *text, char path[64], struct cp_cfg *c,
-     char err[CP_CFG_ERR_LEN])
+load_mem(const char *text, size_t len, char path[64], struct cp_cfg *c,
+	 char err[CP_CFG_ERR_LEN])
 {
 	FILE *f;
 	int fd, rc;
@@ -29,13 +30,20 @@ load(const char *text, char path[64], struct cp_cfg *c,
 	CU_ASSERT_FATAL(fd >= 0);
 	f = fdopen(fd, "w");
 	CU_ASSERT_FATAL(f != NULL);
-	fputs(text, f);
+	CU_ASSERT_FATAL(fwrite(text, 1, len, f) == len);
 	fclose(f);
 	cp_cfg_defaults(c);
 	err[0] = '\0';
 	rc = cp_cfg_load(path, c, err);
 	unlink(path);
 	return rc;
+}
+
+static int
+load(const char *text, char path[64], struct cp_cfg *c,
+     char err[CP_CFG_ERR_LEN])
+{
+	return load_mem(text, strlen(text), path, c, err);
 }
 
 /* A socket path of len bytes (sun_path holds 107 and the NUL). */
@@ -79,19 +87,13 @@ test_dp_channel_length(void)
 				 "characters)", path, p);
 			CU_ASSERT_STRING_EQUAL(err, want);
 		} else {
-			/* Longer than inih's 200-byte line buffer: the
-			 * message quotes the part read, then "...". */
-			static const char tail[] =
-				"...' (expected a socket path of 1..107 "
-				"characters)";
-			size_t n = strlen(err);
-
+			/* Longer than a line (finding C2): the line is
+			 * refused whole, never read in pieces. */
 			snprintf(want, sizeof(want),
-				 "%s:2: [dataplane] channel: invalid value "
-				 "'%.150s", path, p);
-			CU_ASSERT(strncmp(err, want, strlen(want)) == 0);
-			CU_ASSERT(n > strlen(tail) &&
-				  strcmp(err + n - strlen(tail), tail) == 0);
+				 "%s:2: [dataplane]: line longer than 198 "
+				 "characters (continue a long value on "
+				 "indented lines)", path);
+			CU_ASSERT_STRING_EQUAL(err, want);
 		}
 
 		/* Also when [control] channel_socket overrides it: the same
@@ -101,8 +103,8 @@ test_dp_channel_length(void)
 			 "[dataplane]\nchannel = %s\n", p);
 		CU_ASSERT_EQUAL(load(text, path, &c, err), -EINVAL);
 		CU_ASSERT(strncmp(err, path, strlen(path)) == 0 &&
-			  strncmp(err + strlen(path), ":4: [dataplane] channel: ",
-				  25) == 0);
+			  strncmp(err + strlen(path), ":4: [dataplane]",
+				  15) == 0);
 	}
 	/* Empty: refused by the dataplane too. */
 	CU_ASSERT_EQUAL(load("[dataplane]\nchannel =\n", path, &c, err),
@@ -111,11 +113,159 @@ test_dp_channel_length(void)
 		  NULL);
 	/* Not given: the default. */
 	CU_ASSERT_EQUAL(load("[dataplane]\n", path, &c, err), 0);
-	CU_ASSERT_STRING_EQUAL(c.chan_socket, CP_CFG_DEFAULT_CHANNEL);
+	CU_ASSERT_STRING_EQUAL(c.chan_socket, OR_INI_DEFAULT_CHANNEL);
+}
+
+/* Loads text and expects exactly "PATH" + tail as the error. */
+static void
+expect_err(const char *text, const char *tail)
+{
+	char path[64], err[CP_CFG_ERR_LEN], want[CP_CFG_ERR_LEN + 64];
+	struct cp_cfg c;
+
+	CU_ASSERT(load(text, path, &c, err) < 0);
+	snprintf(want, sizeof(want), "%s%s", path, tail);
+	if (strcmp(err, want) != 0) {
+		fprintf(stderr, "\n  got:  %s\n  want: %s\n", err, want);
+		CU_FAIL("error message");
+	}
+}
+
+/* The values through the shared parsers: booleans and keywords in any
+ * case, as the dataplane takes them (issue 14). */
+static void
+test_values(void)
+{
+	char path[64], err[CP_CFG_ERR_LEN];
+	struct cp_cfg c;
+
+	CU_ASSERT_EQUAL_FATAL(load("[control]\nmetrics_allow_remote = Yes\n"
+				   "metrics = 0.0.0.0:9140\nlog_level = DEBUG\n"
+				   "node_policy = Hash 4\nkey_epoch = 255\n"
+				   "store_map_mb = 16\nnotice_version = "
+				   "4294967295\n", path, &c, err), 0);
+	CU_ASSERT_EQUAL(c.metrics_allow_remote, 1);
+	CU_ASSERT_EQUAL(c.metrics_on, 1);
+	CU_ASSERT_EQUAL(c.log_level, CP_LOG_DEBUG);
+	CU_ASSERT_EQUAL(c.node_policy.kind, OR_NODE_POLICY_HASH);
+	CU_ASSERT_EQUAL(c.node_policy.n_nodes, 4);
+	CU_ASSERT_EQUAL(c.key_epoch, 255);
+	CU_ASSERT_EQUAL(c.store_map_mb, 16);
+	CU_ASSERT_EQUAL(c.notice_version, 4294967295u);
+	for (int i = 0; i < 4; i++) {
+		static const char *const v[] = { "TRUE", "on", "1", "yEs" };
+		char text[128];
+
+		snprintf(text, sizeof(text),
+			 "[control]\nmetrics_allow_remote = %s\n", v[i]);
+		CU_ASSERT_EQUAL(load(text, path, &c, err), 0);
+		CU_ASSERT_EQUAL(c.metrics_allow_remote, 1);
+	}
+	CU_ASSERT_EQUAL(load("[control]\nmetrics = OFF\n"
+			     "metrics_allow_remote = No\n", path, &c, err), 0);
+	CU_ASSERT_EQUAL(c.metrics_on, 0);
+	CU_ASSERT_EQUAL(c.metrics_allow_remote, 0);
+
+	expect_err("[control]\nmetrics_allow_remote = maybe\n",
+		   ":2: [control] metrics_allow_remote: invalid value 'maybe' "
+		   "(expected yes or no)");
+	expect_err("[control]\n\nkey_epoch = 256\n",
+		   ":3: [control] key_epoch: invalid value '256' (expected an "
+		   "integer 0..255)");
+	expect_err("[control]\nkey_epoch = -1\n",
+		   ":2: [control] key_epoch: invalid value '-1' (expected an "
+		   "integer 0..255)");
+	expect_err("[control]\nnotice_version = 4294967296\n",
+		   ":2: [control] notice_version: invalid value '4294967296' "
+		   "(expected an integer 0..4294967295)");
+	expect_err("[control]\nstore_map_mb = 15\n",
+		   ":2: [control] store_map_mb: invalid value '15' (expected "
+		   "an integer 16..16777216 (MiB))");
+	expect_err("[control]\nmgmt_socket =\n",
+		   ":2: [control] mgmt_socket: invalid value '' (expected a "
+		   "socket path of 1..107 characters)");
+	expect_err("[control]\nlog_level = loud\n",
+		   ":2: [control] log_level: invalid value 'loud' (expected "
+		   "error, warning, notice, info or debug)");
+	expect_err("[control]\nmetrics = 0.0.0.0:9140\n",
+		   ":2: [control] metrics: 0.0.0.0:9140 is not a loopback "
+		   "address; /metrics has no authentication, so serving it "
+		   "beyond this host needs metrics_allow_remote = yes");
+}
+
+/* The file's rules, from the INI layer both daemons share. */
+static void
+test_file_rules(void)
+{
+	char text[512], path[64], err[CP_CFG_ERR_LEN], want[512];
+	char kf[200];
+	struct cp_cfg c;
+
+	expect_err("[control]\nbogus = 1\n",
+		   ":2: [control] bogus: unknown key");
+	expect_err("[control]\nkey_epoch = 1\n; c\nkey_epoch = 2\n",
+		   ":4: [control] key_epoch: duplicate key (first on line 2)");
+	expect_err("[control]\nkey_epoch = 1\n[port p]\n[control]\n",
+		   ":4: [control]: duplicate section (first on line 1)");
+	expect_err("[control]\nkey_file = /a\n  /b\n",
+		   ":3: [control] key_file: indented line continues this key's "
+		   "value, which takes one line (do not indent keys)");
+	expect_err("[dataplane]\nchannel = /a\nchannel = /b\n",
+		   ":3: [dataplane] channel: duplicate key (first on line 2)");
+	expect_err("key_epoch = 1\n[control]\n",
+		   ":1: key 'key_epoch' outside a section");
+	expect_err("[control]\nno equals sign\n",
+		   ":2: syntax error (expected [section], key = value or a "
+		   "comment)");
+	/* refused at its header, even with no key */
+	expect_err("[control]\n[metrics]\n",
+		   ":2: [metrics]: unknown section (the metrics keys are in "
+		   "[control]: metrics, metrics_allow_remote, "
+		   "metrics_max_age_ms)");
+	expect_err("[controll]\n",
+		   ":1: [controll]: unknown section (expected [control])");
+	{
+		static const char nul[] = "[control]\nkey_epoch = 1\0\n";
+
+		CU_ASSERT_EQUAL(load_mem(nul, sizeof(nul) - 1, path, &c, err),
+				-EINVAL);
+		snprintf(want, sizeof(want), "%s:2: [control]: NUL byte in "
+			 "file", path);
+		CU_ASSERT_STRING_EQUAL(err, want);
+	}
+
+	/* Finding C2: a 190-byte key_file on a 201-byte line was read as
+	 * its first 188 bytes; a long comment as two lines. Now the line is
+	 * refused, and lines are counted as lines. */
+	memset(kf, 'k', sizeof(kf));
+	kf[0] = '/';
+	kf[190] = '\0';
+	snprintf(text, sizeof(text), "[control]\nkey_file = %s\n", kf);
+	CU_ASSERT_EQUAL(load(text, path, &c, err), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: [control]: line longer than 198 "
+		 "characters (continue a long value on indented lines)", path);
+	CU_ASSERT_STRING_EQUAL(err, want);
+	snprintf(text, sizeof(text), "; %s %s\n[control]\nbogus = 1\n", kf,
+		 kf);
+	CU_ASSERT_EQUAL(load(text, path, &c, err), -EINVAL);
+	snprintf(want, sizeof(want), "%s:1: line longer than 198 characters "
+		 "(continue a long value on indented lines)", path);
+	CU_ASSERT_STRING_EQUAL(err, want);
+	/* 198 characters is a line */
+	kf[198 - 11] = '\0';
+	snprintf(text, sizeof(text), "[control]\nkey_file = %s\n", kf);
+	CU_ASSERT_EQUAL(load(text, path, &c, err), 0);
+	CU_ASSERT_STRING_EQUAL(c.key_file, kf);
+
+	CU_ASSERT_EQUAL(cp_cfg_load("/nonexistent/or.ini", &c, err), -ENOENT);
+	CU_ASSERT_STRING_EQUAL(err, "/nonexistent/or.ini: cannot open: No such "
+			       "file or directory");
 }
 
 static CU_TestInfo cp_cfg_tests[] = {
 	{ "[dataplane] channel length", test_dp_channel_length },
+	{ "values", test_values },
+	{ "file rules", test_file_rules },
 	CU_TEST_INFO_NULL,
 };
 
