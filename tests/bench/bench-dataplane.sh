@@ -58,18 +58,16 @@ PAYLOAD=${PAYLOAD:-64}
 SEED=${SEED:-42}
 now() { date +%s.%N; }
 
-# Hugepages when there are enough free ones, else plain memory.
+# Hugepages when there are enough free ones (hugetlbfs mounted if it was
+# not: deploy/dev/hugepages.sh), else plain memory.
 MBUFS=$((FRAMES + 8192))
 MEM_MB=$(( (MBUFS * 2560) / 1048576 + 256 ))
-free_pages=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
-page_kb=$(awk '/Hugepagesize/ {print $2}' /proc/meminfo)
-if [ "${free_pages:-0}" -gt 0 ] && [ $((free_pages * page_kb / 1024)) -ge "$MEM_MB" ]; then
-	EAL_MEM="--socket-mem $MEM_MB"
-	or_log "hugepages: ${free_pages} free"
+if huge_decide "$MEM_MB"; then
+	EAL_MEM="--socket-mem $MEM_MB --huge-dir $HUGE_DIR"
 else
 	EAL_MEM="--no-huge -m $MEM_MB"
-	or_log "no (or too few) free hugepages: --no-huge -m $MEM_MB"
 fi
+or_log "EAL memory: $HUGE_WHY"
 
 APPL_MAC=02:00:00:00:01:01 APPL_IP=192.0.2.1 # port client of or_ini_appliance
 # The same mix in both versions; version 2 signed under a K_auth of epoch

@@ -13,8 +13,9 @@
 # TOOLS; OR_NAME, the test's name; T, a fresh temporary directory; PREFIX, a
 # DPDK file prefix of this run; OPTROUTE_CONTROL_SOCKET=$T/cp.sock;
 # PYTHONPATH gains this folder (orproto.py, the wire format); the ns_*
-# helpers of deploy/dev/netns.sh. Nothing else runs: the test then sets
-# its clean-up (or_trap_exit) and calls the helpers it needs.
+# helpers of deploy/dev/netns.sh and huge_decide of deploy/dev/hugepages.sh.
+# Nothing else runs: the test then sets its clean-up (or_trap_exit) and
+# calls the helpers it needs.
 #
 # Conventions of the helpers below: one file per role in $T: key, store,
 # cp.sock, dp.sock (the update channel), cp.log, dp.log; the dataplane's
@@ -32,6 +33,7 @@ export OPTROUTE_CONTROL_SOCKET=$T/cp.sock
 export PYTHONPATH=$PWD/$OR_LIB${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONDONTWRITEBYTECODE=1 # (no __pycache__ in the source tree)
 . deploy/dev/netns.sh
+. deploy/dev/hugepages.sh
 
 # ---- clean-up ---------------------------------------------------------------
 # What or_cleanup removes; a test adds to these.
@@ -64,8 +66,10 @@ or_cleanup() {
 		ns_del "$p" 2>/dev/null || true
 	done
 	rm -rf "$T" "/var/run/dpdk/$PREFIX" "${OR_RM[@]}" || true
-	# Hugepage files a DPDK process left (this prefix and PREFIX_*).
-	rm -f /dev/hugepages/"$PREFIX"map_* /dev/hugepages/"$PREFIX"_*map_* || true
+	# Hugepage files a DPDK process left (this prefix and PREFIX_*), in
+	# the mount huge_decide chose.
+	p=${HUGE_DIR:-/dev/hugepages}
+	rm -f "$p/$PREFIX"map_* "$p/$PREFIX"_*map_* || true
 }
 
 # or_trap_exit FUNC: FUNC (or_cleanup, or a test's function calling it)
