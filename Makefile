@@ -219,8 +219,10 @@ bench-control: all
 bench-replay: all
 	$(BIN)/bench_replay $(if $(FILL),--fill $(FILL)) $(if $(CHECKS),--checks $(CHECKS))
 
+# exec: make's child is run.sh itself, so a signal to make (timeout, kill)
+# waits for run.sh's clean-up; a shell in between would die at once.
 run: all
-	@BUILD=$(BUILD) deploy/dev/run.sh
+	@exec deploy/dev/run.sh
 
 PREFIX ?= /usr/local
 install: all

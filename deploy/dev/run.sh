@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # `make run`: the whole appliance on virtual NICs, in the foreground, with
-# the development configuration deploy/dev/optroute.ini. Ctrl-C (SIGINT) or
-# SIGTERM stops both daemons and removes what this script created.
+# the development configuration deploy/dev/optroute.ini (protocol version
+# 2), then the demo deploy/dev/demo.sh: phones with keys, a signed message
+# delivered, a signed bounce, the counters. However it stops (Ctrl-C, SIGTERM
+# or SIGHUP to it or to make, a daemon exiting, a failed start) it stops
+# both daemons and removes what it created before it exits.
 #
 #  ns ordev-client          ns ordev-dataplane             ns ordev-delivery
 #  phone 192.0.2.10 --tap-- port client  --> port delivery --tap-- node 1
@@ -15,7 +18,7 @@
 # tap is moved on into a namespace of its own (deploy/dev/netns.sh): `ip
 # netns exec ordev-client ...` is a phone, `ip netns exec ordev-delivery
 # ...` is delivery node 1. optroute-control runs here (it only needs Unix
-# sockets). README.md "Try it" shows what to do from a second terminal.
+# sockets). README.md "Try it" explains the demo and what to try next.
 #
 # Environment:
 #   BUILD             build directory holding bin/ (default: build)
@@ -25,9 +28,11 @@
 #                     start afresh.
 #   OPTROUTE_DEV_NAME names of the namespaces, taps and DPDK file prefix
 #                     (default: ordev), to run a second instance
+#   OPTROUTE_DEV_DEMO no: skip the demo
+#   OPTROUTE_HUGE_MOUNT no: never mount hugetlbfs (deploy/dev/hugepages.sh)
 #
-# Exit status: 0 after a clean stop, 1 if start-up failed or a daemon
-# exited by itself, failed or had to be killed.
+# Exit status: 0 after a clean stop, 1 if start-up or the demo failed, or a
+# daemon exited by itself, failed or had to be killed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -39,6 +44,7 @@ NS_D=$NAME-delivery
 NS_DP=$NAME-dataplane
 INI=$DIR/optroute.ini
 . deploy/dev/netns.sh
+. deploy/dev/hugepages.sh
 
 log() { echo "[run] $*"; }
 die() { echo "[run] error: $*" >&2; exit 1; }
@@ -61,7 +67,7 @@ chmod 700 "$DIR"
 exec 9>"$DIR/run.lock"
 flock -n 9 || die "another run.sh is using $DIR"
 
-DP_PID='' CP_PID='' DP_LOG='' CP_LOG='' RC=0
+DP_PID='' CP_PID='' DP_LOG='' CP_LOG='' DEMO_PID='' RC=0
 
 # ---- leftovers of a run that did not clean up (killed, machine crash) ----
 for p in $(cat "$DIR/pids" 2>/dev/null); do
@@ -82,17 +88,11 @@ rm -rf "/var/run/dpdk/$NAME"
 rm -f "$DIR/pids" "$DIR/dataplane.sock" "$DIR/control.sock"
 
 # ---- configuration, key ----
-# EAL memory: hugepages when at least 256 MiB of them are free, else plain
-# memory (--no-huge). With hugepages EAL takes only what it needs.
+# EAL memory: hugepages when at least 256 MiB of them are free (EAL then
+# takes only what it needs), else plain memory (--no-huge -m 512).
 MEM="--no-huge -m 512 "
-free_mb=$(awk '/^HugePages_Free:/ { f = $2 } /^Hugepagesize:/ { s = $2 }
-	END { print int(f * s / 1024) }' /proc/meminfo)
-if [ "$free_mb" -ge 256 ] && grep -q ' hugetlbfs ' /proc/mounts; then
-	MEM=
-	log "EAL memory: hugepages ($free_mb MiB free)"
-else
-	log "EAL memory: --no-huge ($free_mb MiB of hugepages free)"
-fi
+! huge_decide 256 || MEM="--huge-dir $HUGE_DIR "
+log "EAL memory: $HUGE_WHY"
 # Order matters: the values put in must not be matched by later patterns.
 sed -e "s|--no-huge -m 512 |$MEM|" -e "s|ordev|$NAME|g" \
 	-e "s|/tmp/optroute-dev|$DIR|g" \
@@ -121,34 +121,39 @@ stop_daemon() {
 	[ "$rc" = 0 ] || { log "$2 exited with status $rc"; RC=1; }
 }
 
+# Runs on every exit. Another signal (make forwards its own; a second
+# Ctrl-C) must not cut it short, nor a failed write (a closed terminal).
 cleanup() {
-	trap '' INT TERM            # a second Ctrl-C must not cut the clean-up short
+	trap '' INT TERM HUP
+	set +e
+	[ -z "$DEMO_PID" ] || kill -TERM "$DEMO_PID" 2>/dev/null
 	stop_daemon "$CP_PID" optroute-control
 	stop_daemon "$DP_PID" optroute-dataplane
 	# The prefixers end at their daemon's last line.
 	for p in $CP_LOG $DP_LOG; do timeout 5 tail --pid="$p" -f /dev/null || true; done
 	for ns in "$NS_C" "$NS_D" "$NS_DP"; do ns_del "$ns" || RC=1; done
 	rm -rf "/var/run/dpdk/$NAME"
-	rm -f /dev/hugepages/"$NAME"map_* "$DIR/pids"
+	rm -f "${HUGE_DIR:-/dev/hugepages}/$NAME"map_* "$DIR/pids"
 	log "stopped; namespaces removed; state kept in $DIR"
 	exit "$RC"
 }
 trap 'RC=$?; cleanup' EXIT
-trap 'exit 0' INT TERM
+trap 'exit $RC' INT TERM HUP
 
 # prefixed NAME: opens fd PFX on a line prefixer "[NAME] ", its pid in PFX_PID.
-# It ignores INT and TERM so that it outlives its daemon's last words.
+# It ignores INT, TERM and HUP so that it outlives its daemon's last words.
 prefixed() {
-	exec {PFX}> >(trap '' INT TERM; exec sed -u "s/^/[$1] /" 9>&-)
+	exec {PFX}> >(trap '' INT TERM HUP; exec sed -u "s/^/[$1] /" 9>&-)
 	PFX_PID=$!
 }
+# The daemons ignore SIGHUP (a closed terminal): cleanup stops them in order.
 
 # ---- dataplane, then the taps into their namespaces ----
 for ns in "$NS_C" "$NS_D" "$NS_DP"; do ns_add "$ns" || die "cannot create namespace $ns"; done
 ns_no_ipv6 "$NS_DP" all default
 prefixed dataplane
 # nsenter execs (ip netns exec would fork): $! is the dataplane itself.
-nsenter --net="/var/run/netns/$NS_DP" "$BIN/optroute-dataplane" -c "$INI" >&$PFX 2>&1 9>&- &
+(trap '' HUP; exec nsenter --net="/var/run/netns/$NS_DP" "$BIN/optroute-dataplane" -c "$INI") >&$PFX 2>&1 9>&- &
 DP_PID=$! DP_LOG=$PFX_PID
 exec {PFX}>&-
 echo "$DP_PID" >"$DIR/pids"
@@ -166,7 +171,7 @@ ns_take_link "$NS_DP" "$NAME-dlv" "$NS_D" 02:00:00:00:02:05 198.51.100.5/24 ||
 
 # ---- control plane; ready once the dataplane acked its first resync ----
 prefixed control
-"$BIN/optroute-control" -c "$INI" >&$PFX 2>&1 9>&- &
+(trap '' HUP; exec "$BIN/optroute-control" -c "$INI") >&$PFX 2>&1 9>&- &
 CP_PID=$! CP_LOG=$PFX_PID
 exec {PFX}>&-
 echo "$DP_PID $CP_PID" >"$DIR/pids"
@@ -183,13 +188,23 @@ for i in $(seq 1 300); do
 done
 synced || die "the control plane did not sync the dataplane within 30 s"
 
+log "up: both daemons, the dataplane synced"
+
+# ---- the demo (deploy/dev/demo.sh) ----
+# In the background: a signal's trap runs at once, not after the demo.
+if [ "${OPTROUTE_DEV_DEMO:-yes}" != no ]; then
+	BUILD=$BUILD OPTROUTE_DEV_DIR=$DIR OPTROUTE_DEV_NAME=$NAME deploy/dev/demo.sh 9>&- &
+	DEMO_PID=$!
+	wait "$DEMO_PID" ||
+		{ RC=1; log "the demo failed (above); the appliance stays up to look into it"; }
+	DEMO_PID=
+fi
+
 cat <<EOF
 [run] ready: optroute-dataplane pid $DP_PID, optroute-control pid $CP_PID.
-[run] In a second terminal (as root), see README.md "Try it":
+[run] From a second terminal, as root (README.md "Try it" shows more):
 [run]   export PATH=$BIN:\$PATH OPTROUTE_CONTROL_SOCKET=$DIR/control.sock
-[run]   echo +15550100001 | optroutectl optin - --wait
-[run]   ip netns exec $NS_D optroute-client recv --listen 198.51.100.5:7041
-[run]   ip netns exec $NS_C optroute-client send --to 192.0.2.1 --from-token A --to-token B
+[run]   deploy/dev/demo.sh     # the demo again; its phones' keys are in $DIR/phones
 [run]   optroutectl stats;  echo /optroute/stats | dpdk-telemetry.py -f $NAME
 [run] Ctrl-C here stops both daemons and removes the namespaces.
 EOF
