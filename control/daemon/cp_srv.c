@@ -397,8 +397,9 @@ cp_sweep(struct cp_srv *s, uint64_t now)
 			cp_client_kill(s, cl);
 		/* A client that does not read its replies (its input paused
 		 * once CP_CLIENT_OUT_HIGH is queued) is dropped after the idle
-		 * timeout; no reply can reach it. */
-		if (!cl->dead && cl->out_len > cl->out_off &&
+		 * timeout; no reply can reach it. (One being closed was
+		 * counted for its reason already.) */
+		if (!cl->dead && !cl->closing && cl->out_len > cl->out_off &&
 		    cp_elapsed(now, cl->last_ms) >= cfg->idle_timeout_ms) {
 			cnt->clients_timed_out++;
 			cnt->clients_stalled++;
