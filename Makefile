@@ -25,7 +25,7 @@ DEB_PKGS := build-essential pkg-config libdpdk-dev dpdk-dev dpdk liburcu-dev \
 	lmdb-utils strace curl libssl-dev
 
 PUBLIC := all test unit integration run bench-table bench-dataplane bench-control \
-	bench-replay install fuzz fuzz-build fuzz-replay
+	bench-abuse bench-replay install fuzz fuzz-build fuzz-replay
 
 .PHONY: $(PUBLIC) deps clean help
 .DEFAULT_GOAL := all
@@ -215,6 +215,10 @@ bench-dataplane: all
 
 bench-control: all
 	@BUILD=$(BUILD) tests/bench/bench-control.sh
+
+# Import rate with and without abuse of the management socket.
+bench-abuse: all
+	@BUILD=$(BUILD) RUNS=$(RUNS) CHANGES=$(CHANGES) tests/bench/bench-abuse.sh
 
 bench-replay: all
 	$(BIN)/bench_replay $(if $(FILL),--fill $(FILL)) $(if $(CHECKS),--checks $(CHECKS))

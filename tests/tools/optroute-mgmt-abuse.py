@@ -4,7 +4,7 @@
 tests/integration/cp_abuse.sh and tests/bench/bench-abuse.sh.
 
   optroute-mgmt-abuse.py -s SOCKET [--conns N] [--seconds S] [--rate R]
-      [--burst N --burst-at S] [--noread N] [--stall-s S] [--settle S]
+      [--burst N --burst-at S] [--noread N] [--settle S]
 
 Opens connections at --rate a second (or N spread over --seconds), each of
 one kind, in turn:
@@ -22,8 +22,8 @@ daemon's input buffer grows to its largest) then pipeline `help` requests
 at once at --burst-at seconds. Every connection reads (except noread) and
 records how the daemon closed it: the code and message of the last error
 line before end of file. After the opening phase it waits up to --settle
-seconds for the daemon to close every connection (noread ones are read
-from --stall-s seconds after their last request was sent).
+seconds for the daemon to close every connection (a noread one is read
+only once the daemon has closed it: poll's POLLHUP/POLLRDHUP).
 
 SIGTERM or SIGINT ends it early. Prints one JSON object: connections
 opened, the outcome of each (the daemon's close reason), those still open.
@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import select
 import selectors
 import signal
 import socket
@@ -116,7 +117,6 @@ def main():
     ap.add_argument("--burst-at", type=float, default=2)
     ap.add_argument("--noread", type=int, default=0)
     ap.add_argument("--noread-bytes", type=int, default=1000000)
-    ap.add_argument("--stall-s", type=float, default=0)
     ap.add_argument("--settle", type=float, default=0)
     a = ap.parse_args()
     stop = [False]
@@ -127,6 +127,8 @@ def main():
     signal.signal(signal.SIGINT, on_sig)
 
     sel = selectors.DefaultSelector()
+    hup = select.poll()     # noread connections, until the daemon closes
+    noread = {}
     conns = []
     connect_errors = {}
     rate = a.conns / a.seconds if a.conns else a.rate
@@ -146,6 +148,9 @@ def main():
         conns.append(c)
         if c.reading:
             sel.register(s, selectors.EVENT_READ, c)
+        else:
+            hup.register(s, select.POLLRDHUP)
+            noread[s.fileno()] = c
 
     def finish(c):
         if c.done:
@@ -218,12 +223,12 @@ def main():
         if not opening and burst_done:
             if not live or t >= a.seconds + a.settle:
                 break
-            # noread: read once the daemon had time to drop them.
-            for c in live:
-                if (c.kind == "noread" and not c.reading and
-                        now - c.last_send >= a.stall_s):
-                    c.reading = True
-                    sel.register(c.sock, selectors.EVENT_READ, c)
+        # noread: read what is left once the daemon has closed it.
+        for fd, _ in hup.poll(0):
+            c = noread.pop(fd)
+            hup.unregister(fd)
+            c.reading = True
+            sel.register(c.sock, selectors.EVENT_READ, c)
         for c in live:
             if not c.done:
                 write(c, now)

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Import rate of optroute-control with and without abuse of its management
+# socket (make bench-abuse). Method: docs/control.md ("Limits and abuse").
+#
+# One daemon (default limits: max_clients 64, line_timeout_ms 5000,
+# idle_timeout_ms 300000), no dataplane. RUNS pairs of windows, alternating
+# (quiet then abused, then abused then quiet, ...) so that the store's
+# growth weighs on both alike. A window imports CHANGES new numbers with
+# IMPORT_CLIENTS optroutectl imports at once (chunks of CHUNK lines, four
+# in flight each), as the durable figure of bench-control does. In an
+# abused window tests/tools/optroute-mgmt-abuse.py runs from ABUSE_WARMUP_S
+# before the import to its end: ABUSE_RATE new connections a second (idle,
+# half lines, dripped lines, oversized lines, random bytes, bad JSON
+# floods), a burst of 100 at once, and ABUSE_NOREAD clients that pipeline
+# requests and never read.
+#
+#  quiet_changes_per_s   median of the quiet windows
+#  abuse_changes_per_s   median of the abused windows
+#  ratio                 abuse / quiet (target >= 0.8)
+#
+# Progress on stderr; the last line is one JSON object, with the abuse
+# the daemon saw (its counter deltas over the abused windows).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+RUNS=${RUNS:-5}
+CHANGES=${CHANGES:-150000}
+CHUNK=${CHUNK:-2048}
+IMPORT_CLIENTS=${IMPORT_CLIENTS:-2}
+ABUSE_RATE=${ABUSE_RATE:-50}
+ABUSE_NOREAD=${ABUSE_NOREAD:-4}
+ABUSE_WARMUP_S=${ABUSE_WARMUP_S:-1}
+T=$(mktemp -d /tmp/or-bench-abuse.XXXXXX)
+CP_PID=
+AB_PID=
+
+cleanup() {
+	for p in $AB_PID $CP_PID; do
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+log() { echo "bench-abuse: $*" >&2; }
+now() { date +%s.%N; }
+
+python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
+chmod 600 "$T/key"
+cat >"$T/cp.ini" <<EOF
+[control]
+mgmt_socket = $T/cp.sock
+channel_socket = $T/no-dataplane.sock
+store_path = $T/store
+key_file = $T/key
+metrics = off
+EOF
+export OPTROUTE_CONTROL_SOCKET=$T/cp.sock
+CTL="$BIN/optroutectl"
+"$BIN/optroute-control" -c "$T/cp.ini" >>"$T/cp.log" 2>&1 &
+CP_PID=$!
+for _ in $(seq 200); do
+	"$CTL" version >/dev/null 2>&1 && break
+	sleep 0.05
+done
+"$CTL" version >/dev/null || { cat "$T/cp.log" >&2; exit 1; }
+
+# Numbers of window w, client j: $T/n.w.j, all distinct.
+python3 - "$((2 * RUNS))" "$CHANGES" "$IMPORT_CLIENTS" "$T/n" <<'EOF'
+import sys
+w, n, k, base = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+for win in range(w):
+    fs = [open("%s.%d.%d" % (base, win, j), "w") for j in range(k)]
+    for i in range(n):
+        fs[i * k // n].write("+1%010d\n" % (win * n + i))
+EOF
+
+# import WINDOW: prints changes per second.
+import_window() {
+	local pids="" t0 t1 j
+	t0=$(now)
+	for j in $(seq 0 $((IMPORT_CLIENTS - 1))); do
+		"$CTL" import "$T/n.$1.$j" --optin --chunk "$CHUNK" >/dev/null &
+		pids="$pids $!"
+	done
+	for p in $pids; do wait "$p"; done
+	t1=$(now)
+	python3 -c "print(round($CHANGES / ($t1 - $t0)))"
+}
+control() { "$CTL" -j stats | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["control"]))'; }
+
+quiet=() abused=()
+control >"$T/c0.json"
+win=0
+for r in $(seq 1 "$RUNS"); do
+	if [ $((r % 2)) = 1 ]; then order="quiet abuse"; else order="abuse quiet"; fi
+	for mode in $order; do
+		if [ "$mode" = quiet ]; then
+			rate=$(import_window "$win")
+			quiet+=("$rate")
+		else
+			control >"$T/a.before.json"
+			python3 tests/tools/optroute-mgmt-abuse.py -s "$T/cp.sock" \
+				--rate "$ABUSE_RATE" --seconds 100000 --burst 100 \
+				--burst-at 0.5 --noread "$ABUSE_NOREAD" \
+				>"$T/abuse.$win.json" &
+			AB_PID=$!
+			sleep "$ABUSE_WARMUP_S"
+			rate=$(import_window "$win")
+			kill -TERM "$AB_PID"
+			wait "$AB_PID" || true
+			AB_PID=
+			abused+=("$rate")
+			control >"$T/a.after.json"
+			python3 - "$T/a.before.json" "$T/a.after.json" "$T/abuse.$win.json" \
+				>>"$T/abuse-deltas.jsonl" <<'EOF'
+import json, sys
+b, a, ab = (json.load(open(f)) for f in sys.argv[1:4])
+d = {k: a[k] - b[k] for k in ("clients", "clients_too_many", "clients_evicted",
+     "line_timeouts", "idle_timeouts", "clients_stalled", "clients_malformed",
+     "lines_too_long", "malformed_requests")}
+d["abuser_opened"] = ab["opened"]
+print(json.dumps(d))
+EOF
+		fi
+		log "window $win ($mode): $rate changes/s"
+		win=$((win + 1))
+	done
+done
+kill -TERM "$CP_PID"; wait "$CP_PID" || true; CP_PID=
+
+python3 - "${quiet[*]}" "${abused[*]}" "$T/abuse-deltas.jsonl" "$CHANGES" \
+	"$IMPORT_CLIENTS" "$ABUSE_RATE" "$ABUSE_NOREAD" <<'EOF'
+import json, statistics, sys
+q = [int(x) for x in sys.argv[1].split()]
+a = [int(x) for x in sys.argv[2].split()]
+tot = {}
+for l in open(sys.argv[3]):
+    for k, v in json.loads(l).items():
+        tot[k] = tot.get(k, 0) + v
+mq, ma = statistics.median(q), statistics.median(a)
+print("bench-abuse: quiet %s, abused %s changes/s; abuse over the abused "
+      "windows: %s" % (q, a, tot), file=sys.stderr)
+print(json.dumps({"quiet_changes_per_s": round(mq), "abuse_changes_per_s": round(ma),
+                  "ratio": round(ma / mq, 3), "target_ratio": 0.8,
+                  "runs": len(q), "changes_per_window": int(sys.argv[4]),
+                  "import_clients": int(sys.argv[5]),
+                  "abuse_rate_per_s": float(sys.argv[6]),
+                  "abuse_noread": int(sys.argv[7]),
+                  "quiet_runs": q, "abuse_runs": a, "abuse": tot}))
+EOF
