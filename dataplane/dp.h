@@ -23,6 +23,16 @@ struct ct;
 struct or_updater;
 struct or_worker;
 
+/* What the workers do with what arrives, until and after the table is
+ * synced (docs/dataplane.md, "Before the first resync"). It only ever
+ * moves towards OR_RX_DECIDE. */
+enum or_rx_state {
+	OR_RX_HELD,     /* RX not polled (start_rx_after_sync = yes, ack) */
+	OR_RX_UNSYNCED, /* RX polled, ARP answered, every MSG dropped as
+			 * not_synced (start_rx_after_sync = no) */
+	OR_RX_DECIDE,   /* MSGs decided: the table is synced */
+};
+
 struct or_dp_port {
 	char name[OR_CFG_NAME_LEN];
 	uint16_t port_id;
@@ -51,7 +61,12 @@ struct or_dp {
 	struct or_updater *updater;
 	struct or_counters cnt;
 	int quit;        /* workers leave their loop (atomic) */
-	int rx_enabled;  /* workers poll RX (atomic); see start_rx_after_sync */
+	/* enum or_rx_state. Set before the updater and the workers start;
+	 * then set to OR_RX_DECIDE, its last value, by the updater thread
+	 * (on_synced, main.c) or, with start_rx_after_sync = ack, by the main
+	 * lcore (rx_gate): release stores. Read by each worker once a loop
+	 * (acquire) and by telemetry (relaxed). */
+	int rx_state;
 };
 
 #endif

@@ -8,7 +8,8 @@
  * consent table, ports, counters, next hops, workers, telemetry, pdump,
  * updater (the table's single writer, on its own control thread), then the
  * workers are launched and the main lcore just waits: for the table to be
- * synced when RX is held (start_rx_after_sync), then for SIGINT/SIGTERM.
+ * synced (rx_gate: until then the workers decide nothing), then for
+ * SIGINT/SIGTERM.
  *
  * Shutdown, in this order so nothing is freed under a user: workers leave
  * their loops (rte_eal_mp_wait_lcore), the updater stops (no writer),
@@ -229,6 +230,20 @@ channel_dir(const char *path)
 		OR_LOG(WARNING, "mkdir %s: %s", dir, strerror(errno));
 }
 
+/*
+ * The updater's on_synced: the first full resync is committed. Called
+ * before the grace period of its ACK, so once the control plane reads that
+ * ACK every worker decides, on the resynced table (docs/dataplane.md,
+ * "Before the first resync").
+ */
+static void
+dp_on_synced(void *arg)
+{
+	struct or_dp *dp = arg;
+
+	__atomic_store_n(&dp->rx_state, OR_RX_DECIDE, __ATOMIC_RELEASE);
+}
+
 static int
 dp_start(struct or_dp *dp)
 {
@@ -271,12 +286,26 @@ dp_start(struct or_dp *dp)
 		OR_LOG(WARNING, "pdump: %s (dpdk-dumpcap will not work)",
 		       rte_strerror(rte_errno));
 
+	/* Before the updater starts (its on_synced moves it on) and the
+	 * workers run (they read it from their first loop). */
+	if (cfg->start_rx_after_sync == OR_CFG_RX_AT_START) {
+		dp->rx_state = OR_RX_UNSYNCED;
+		OR_LOG(INFO, "MSGs dropped (not_synced) until the first full "
+		       "resync is applied");
+	} else {
+		dp->rx_state = OR_RX_HELD;
+		OR_LOG(INFO, "RX held until the table is synced (%s)",
+		       cfg->start_rx_after_sync == OR_CFG_RX_AFTER_ACK ?
+			       "first ACK" : "first full resync");
+	}
 	channel_dir(cfg->channel);
 	uc.sock_path = cfg->channel;
 	uc.table = dp->table;
 	uc.stats_fill = or_stats_fill;
 	uc.stats_clear = or_stats_clear;
 	uc.stats_arg = dp;
+	uc.on_synced = dp_on_synced;
+	uc.synced_arg = dp;
 	uc.workers = dp->n_workers;
 	uc.use_eal = 1;
 	uc.auth = &dp->auth;
@@ -288,11 +317,6 @@ dp_start(struct or_dp *dp)
 	}
 	OR_LOG(INFO, "update channel on %s", cfg->channel);
 
-	dp->rx_enabled = cfg->start_rx_after_sync == OR_CFG_RX_AT_START;
-	if (!dp->rx_enabled)
-		OR_LOG(INFO, "RX held until the table is synced (%s)",
-		       cfg->start_rx_after_sync == OR_CFG_RX_AFTER_ACK ?
-			       "first ACK" : "first full resync");
 	for (unsigned w = 0; w < dp->n_workers; w++) {
 		rc = rte_eal_remote_launch(or_worker_main, dp->workers[w],
 					   dp->workers[w]->lcore_id);
@@ -305,25 +329,24 @@ dp_start(struct or_dp *dp)
 	return 0;
 }
 
-/* Releases RX once the configured sync point is reached. */
+/* Main lcore tick until the workers decide: with start_rx_after_sync =
+ * ack, opens at the first ACK of anything; then says so, once. */
 static void
-rx_gate(struct or_dp *dp)
+rx_gate(struct or_dp *dp, int *told)
 {
 	struct or_updater_stats s;
-	int open;
 
-	if (dp->rx_enabled || dp->updater == NULL)
+	if (*told || dp->updater == NULL)
 		return;
 	or_updater_get_stats(dp->updater, &s);
-	if (dp->cfg->start_rx_after_sync == OR_CFG_RX_AFTER_ACK)
-		open = s.acked_seq > 0;
-	else
-		open = s.resyncs > 0 && s.acked_seq >= s.last_seq;
-	if (!open)
+	if (dp->cfg->start_rx_after_sync == OR_CFG_RX_AFTER_ACK &&
+	    s.acked_seq > 0)
+		__atomic_store_n(&dp->rx_state, OR_RX_DECIDE, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&dp->rx_state, __ATOMIC_ACQUIRE) != OR_RX_DECIDE)
 		return;
-	__atomic_store_n(&dp->rx_enabled, 1, __ATOMIC_RELEASE);
+	*told = 1;
 	OR_LOG(INFO, "table synced (acked seq %" PRIu64 ", %" PRIu64
-	       " upserts): RX started", s.acked_seq, s.upserts);
+	       " upserts): deciding", s.acked_seq, s.upserts);
 	sd_notifyf(0, "STATUS=forwarding: table synced (acked seq %" PRIu64
 		   "), %u ports, %u workers", s.acked_seq, dp->n_ports,
 		   dp->n_workers);
@@ -439,16 +462,18 @@ main(int argc, char **argv)
 	rc = dp_start(&dp);
 	if (rc == 0) {
 		struct or_sd_wd wd;
+		int told = 0;
 
 		OR_LOG(INFO, "running: %u ports, %u workers, %u next hops",
 		       dp.n_ports, dp.n_workers, cfg.n_nexthops);
 		sd_wd_init(&wd);
 		sd_notifyf(0, "READY=1\nSTATUS=%s: %u ports, %u workers, "
-			   "channel %s", dp.rx_enabled ? "forwarding" :
-			   "RX held until the table is synced", dp.n_ports,
-			   dp.n_workers, cfg.channel);
+			   "channel %s", dp.rx_state == OR_RX_HELD ?
+			   "RX held until the table is synced" :
+			   "not synced: MSGs dropped until the first resync",
+			   dp.n_ports, dp.n_workers, cfg.channel);
 		while (!got_signal) {
-			rx_gate(&dp);
+			rx_gate(&dp, &told);
 			if (dp.replay != NULL)
 				or_replay_tick(dp.replay, or_auth_now_ms());
 			sd_wd_ping(&wd);

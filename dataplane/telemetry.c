@@ -225,9 +225,13 @@ TEL_CMD(tel_channel)
 #define T(f) rte_tel_data_add_dict_u64(d, #f, s.f)
 	T(connected); T(connects); T(batches); T(upserts); T(deletes);
 	T(errors); T(last_seq); T(acked_seq); T(resyncs); T(generation);
+	T(synced);
 #undef T
+	/* Workers poll RX (dp.h); they decide once synced, or with
+	 * start_rx_after_sync = ack as soon as RX is on. */
 	rte_tel_data_add_dict_int(d, "rx_enabled",
-		__atomic_load_n(&tel_dp->rx_enabled, __ATOMIC_RELAXED));
+		__atomic_load_n(&tel_dp->rx_state, __ATOMIC_RELAXED) !=
+			OR_RX_HELD);
 	return 0;
 }
 

@@ -275,10 +275,15 @@ worker_authenticate(struct or_worker *w, struct or_held *h, uint64_t *c,
 }
 
 /* Receives and classifies one burst: MSGs (and their tokens) and ARP
- * replies go to h, the rest is dropped at once.
+ * replies go to h, the rest is dropped at once. With decide false (the
+ * table is not synced yet) MSGs are dropped too, as not_synced, before
+ * any authentication (a MSG refused now must not enter the replay filter:
+ * the phone may send it again later). Always inlined, so the hot path's
+ * copy has no trace of the flag.
  * Returns the number of frames received. */
-static inline unsigned
-worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
+static __rte_always_inline unsigned
+worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
+	  const bool decide)
 {
 	struct rte_mbuf *pkts[OR_BURST];
 	struct rte_mbuf *drops[OR_BURST];
@@ -308,6 +313,11 @@ worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 		f = rte_pktmbuf_mtod(m, uint8_t *);
 		switch (or_pkt_classify(f, m->data_len, &q->pa, info)) {
 		case OR_PKT_MSG:
+			if (!decide) {
+				c[OR_CNT_DROP(OR_DROP_NOT_SYNCED)]++;
+				drops[ndrop++] = m;
+				break;
+			}
 			held_keys_set(h, nmsg, info->sender);
 			nmsg++;
 			h->is_msg[nheld] = true;
@@ -331,7 +341,7 @@ worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h)
 	}
 	h->n = nheld;
 	h->nmsg = nmsg;
-	if (w->auth != NULL && nmsg != 0)
+	if (decide && w->auth != NULL && nmsg != 0)
 		worker_authenticate(w, h, c, drops, &ndrop);
 	if (ndrop != 0)
 		rte_pktmbuf_free_bulk(drops, ndrop);
@@ -345,7 +355,7 @@ static inline unsigned
 worker_poll(struct or_worker *w, struct or_rxq *q)
 {
 	struct or_held *next = &q->held[q->cur ^ 1];
-	unsigned got = worker_rx(w, q, next);
+	unsigned got = worker_rx(w, q, next, true);
 
 	worker_finish(w, q, &q->held[q->cur], next);
 	q->cur ^= 1;
@@ -401,6 +411,40 @@ worker_sleep(unsigned us)
 	rcu_thread_online();
 }
 
+/* One loop before the table is synced (state, enum or_rx_state, is not
+ * OR_RX_DECIDE): nothing is looked up and no MSG is decided. RX held:
+ * nothing is polled. Not synced: every queue is polled, ARP requests are
+ * answered (neighbours keep the appliance resolved, so traffic flows the
+ * moment it is synced) and MSGs are dropped as not_synced; nothing is
+ * held across loops. Returns the number of frames received. */
+static unsigned
+worker_hold_off(struct or_worker *w, int state)
+{
+	unsigned got = 0;
+
+	/* None: the state only moves towards OR_RX_DECIDE. */
+	if (worker_holding(w))
+		worker_flush_held(w);
+	if (state == OR_RX_HELD) {
+		worker_sleep(1000);
+		return 0;
+	}
+	for (unsigned i = 0; i < w->n_rxq; i++) {
+		struct or_rxq *q = &w->rxq[i];
+		struct or_held *h = &q->held[q->cur];
+
+		got += worker_rx(w, q, h, false);
+		for (unsigned j = 0; j < h->n; j++) /* ARP replies only */
+			worker_tx(w, q->port_id, h->pkts[j]);
+		h->n = 0;
+		h->nmsg = 0;
+	}
+	worker_drain(w);
+	if (got == 0 && w->idle_sleep_us != 0)
+		worker_sleep(w->idle_sleep_us);
+	return got;
+}
+
 int
 or_worker_main(void *arg)
 {
@@ -414,16 +458,17 @@ or_worker_main(void *arg)
 	last = rte_rdtsc();
 	while (!__atomic_load_n(w->quit, __ATOMIC_RELAXED)) {
 		unsigned got = 0;
+		int state = __atomic_load_n(w->rx_state, __ATOMIC_ACQUIRE);
 
 		/* Valid until this loop's quiescent state. */
 		if (w->auth != NULL)
 			w->kr = or_keyring_get(w->auth);
-		if (unlikely(!__atomic_load_n(w->rx_enabled, __ATOMIC_ACQUIRE))) {
-			/* Held until the table is synced; not the hot path. */
-			worker_flush_held(w);
+		/* The loop's one test of the sync state, as predictable as
+		 * the quit test: the per-burst path never sees it. */
+		if (unlikely(state != OR_RX_DECIDE)) {
+			got = worker_hold_off(w, state);
 			rcu_quiescent_state();
-			worker_sleep(1000);
-			worker_account(polls, 0, &last);
+			worker_account(polls, got, &last);
 			continue;
 		}
 		for (unsigned q = 0; q < w->n_rxq; q++)
@@ -471,7 +516,7 @@ or_worker_create(struct or_dp *dp, unsigned idx, struct or_worker **out)
 	w->nh_count = dp->nh_count;
 	w->table = dp->table;
 	w->quit = &dp->quit;
-	w->rx_enabled = &dp->rx_enabled;
+	w->rx_state = &dp->rx_state;
 	w->idle_sleep_us = cfg->idle_sleep_us;
 	if (cfg->auth) {
 		w->auth = &dp->auth;

@@ -68,7 +68,7 @@ struct or_worker {
 	unsigned nh_count;
 	const struct ct *table;
 	const int *quit;
-	const int *rx_enabled;
+	const int *rx_state; /* &dp->rx_state: enum or_rx_state (dp.h) */
 	unsigned idle_sleep_us;
 	/* Sender authentication (version 2): NULL with [dataplane] auth = no.
 	 * kr is read from it once a loop, between quiescent states

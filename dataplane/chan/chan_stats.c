@@ -74,6 +74,7 @@ chan_handle_stats(struct or_updater *u, const struct or_chan_stats_request *req)
 	C(errors); C(last_seq); C(acked_seq); C(resyncs); C(generation);
 	C(acks); C(syncs); C(refused); C(disconnects); C(resync_aborts);
 	C(delete_missing); C(nospc); C(stats_requests); C(auth_keys);
+	C(synced);
 #undef C
 	if (u->conf.stats_fill != NULL) {
 		unsigned n = u->conf.stats_fill(u->conf.stats_arg, u->dpstats,

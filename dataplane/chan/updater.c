@@ -52,6 +52,12 @@ chan_thread(void *arg)
 		}
 		if (u->cfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			busy = chan_read(u) != 0;
+		/* Before the grace period and the ACK (updater.h). */
+		if (CHAN_GET(u, synced) == 0 && CHAN_GET(u, resyncs) > 0) {
+			if (u->conf.on_synced != NULL)
+				u->conf.on_synced(u->conf.synced_arg);
+			CHAN_SET(u, synced, 1);
+		}
 		chan_sync_and_ack(u);
 		if (u->cfd >= 0)
 			chan_flush(u);
@@ -144,5 +150,6 @@ or_updater_get_stats(const struct or_updater *u, struct or_updater_stats *s)
 	G(errors); G(last_seq); G(acked_seq); G(resyncs); G(generation);
 	G(acks); G(syncs); G(refused); G(disconnects); G(resync_aborts);
 	G(delete_missing); G(nospc); G(stats_requests); G(auth_keys);
+	G(synced);
 #undef G
 }

@@ -38,6 +38,13 @@ struct or_updater_conf {
 	/* Optional: clears the dataplane counters (a STATS_REQUEST with
 	 * OR_CHAN_STATS_F_CLEAR, after stats_fill read them). */
 	void (*stats_clear)(void *arg);
+	/* Optional: called once, on the updater thread, as soon as the first
+	 * full resync is committed (RESYNC_END applied; then stats.synced is
+	 * 1), before the grace period that precedes its ACK: so whatever it
+	 * stores for the workers (their rx_state, dataplane/dp.h) is seen by
+	 * every worker by the time that ACK is sent. */
+	void (*on_synced)(void *arg);
+	void *synced_arg;
 	unsigned workers; /* worker lcores, reported in the HELLO reply */
 	/* The live auth epochs the workers verify with: AUTH_KEYS messages
 	 * install into it (auth/auth_keyring.h). NULL: AUTH_KEYS is refused
@@ -60,6 +67,8 @@ struct or_updater_stats {
 				* synced when the peer closed before the ACK */
 	uint64_t resyncs;      /* completed full resyncs */
 	uint64_t generation;   /* generation of the last completed resync */
+	uint64_t synced;       /* 1 once the first full resync is applied
+				* (on_synced called): the workers decide */
 	/* added by the channel helper */
 	uint64_t acks;          /* ACK messages sent */
 	uint64_t syncs;         /* ct_sync() calls (grace periods) */

@@ -44,8 +44,8 @@
  * Drop reasons, one per malformed case. Set by or_pkt_classify (the order
  * of its checks, which decides the reason when several apply, is in
  * docs/protocol.md section 4), by or_pkt_decide (BAD_UDP_CSUM,
- * SENDER_NOT_OPTED_IN, NO_ROUTE), and by the worker itself (MULTI_SEG,
- * TX_FULL), which counts drops in an array indexed by this enum.
+ * SENDER_NOT_OPTED_IN, NO_ROUTE), and by the worker itself (NOT_SYNCED,
+ * MULTI_SEG, TX_FULL), which counts drops in an array indexed by this enum.
  */
 #define OR_DROP_REASONS(X)                                                   \
 	X(TRUNCATED, "truncated")             /* a header does not fit */     \
@@ -79,6 +79,7 @@
 	X(STALE, "stale")                     /* v2: send time off window */  \
 	X(REPLAY, "replay")                   /* v2: seen in the window */    \
 	X(REPLAY_FULL, "replay_full")         /* v2: replay filter full */    \
+	X(NOT_SYNCED, "not_synced")           /* worker: before 1st resync */ \
 	X(MULTI_SEG, "multi_seg")             /* worker: chained mbuf */      \
 	X(TX_FULL, "tx_full")                 /* worker: TX ring full */
 

@@ -8,8 +8,8 @@
 #   kernel "node"  203.0.113.5 --- tap ord<pid> --- port delivery 203.0.113.1
 #
 # The kernel resolves 192.0.2.1 by ARP (answered by the dataplane); a MSG
-# sent before the table is filled is dropped; then a python3 client sends
-# real UDP MSGs, the "delivery node" socket receives
+# sent before the table is synced is dropped (not_synced); then a python3
+# client sends real UDP MSGs, the "delivery node" socket receives
 # the delivered one and the client receives the bounces. Counters are read
 # over telemetry. Everything is removed on exit (trap).
 set -euo pipefail
@@ -37,7 +37,8 @@ or_start_dp "$T/dp.ini" "$NS"
 # no IPv6 (its router solicitations would only add drops), an address.
 or_tap_peers 203.0.113
 
-# Before the control plane fills the table every MSG is dropped, silently.
+# Before the first resync every MSG is dropped, silently, and counted as
+# not synced (docs/dataplane.md, "Before the first resync").
 in_ns timeout 20 python3 - "$S" "$R" <<'EOF'
 import socket, sys
 from orproto import MSG, build
@@ -53,11 +54,12 @@ except socket.timeout:
 EOF
 for i in $(seq 1 20); do
 	or_telemetry /optroute/stats >"$T/empty.json"
-	grep -q '"drop_sender_not_opted_in": 1' "$T/empty.json" && break
+	grep -q '"drop_not_synced": 1' "$T/empty.json" && break
 	sleep 0.1
 done
 # The kernel's ARP request for 192.0.2.1 came first, and was answered.
-grep -q '"drop_sender_not_opted_in": 1,' "$T/empty.json" && grep -q '"delivered": 0,' "$T/empty.json" &&
+grep -q '"drop_not_synced": 1,' "$T/empty.json" && grep -q '"drop_sender_not_opted_in": 0,' "$T/empty.json" &&
+	grep -q '"delivered": 0,' "$T/empty.json" &&
 	grep -qE '"arp_replies": [1-9]' "$T/empty.json" ||
 	{ echo "empty table:"; cat "$T/empty.json"; exit 1; }
 
