@@ -27,6 +27,9 @@ DEB_PKGS := build-essential pkg-config libdpdk-dev dpdk-dev dpdk liburcu-dev \
 PUBLIC := all test unit integration run bench-table bench-dataplane bench-control \
 	bench-abuse bench-replay install fuzz fuzz-build fuzz-replay
 
+# make soak: cp_crash.sh with 100 kill -9 rounds (make test runs 5).
+PUBLIC += soak
+
 .PHONY: $(PUBLIC) deps clean help
 .DEFAULT_GOAL := all
 
@@ -222,6 +225,11 @@ bench-abuse: all
 
 bench-replay: all
 	$(BIN)/bench_replay $(if $(FILL),--fill $(FILL)) $(if $(CHECKS),--checks $(CHECKS))
+
+# The control plane's kill -9 test at length (ROUNDS=N to change).
+ROUNDS ?= 100
+soak: all
+	@BUILD=$(BUILD) ROUNDS=$(ROUNDS) tests/integration/cp_crash.sh
 
 # exec: make's child is run.sh itself, so a signal to make (timeout, kill)
 # waits for run.sh's clean-up; a shell in between would die at once.

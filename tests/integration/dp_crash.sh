@@ -70,8 +70,8 @@ mark() {
 # is not resyncing (lag is not waited for: changes keep coming). No
 # Python here: on a loaded machine starting an interpreter takes seconds.
 wait_resynced() {
-	local i j n
-	for i in $(seq 1 200); do
+	local j n
+	for _ in $(seq 1 200); do
 		j=$(timeout 10 "$CTL" -j dataplane 2>/dev/null) || true
 		n=$(echo "$j" | sed -n 's/.*"resyncs":\([0-9]*\).*/\1/p')
 		case $j in *'"syncing":false'*) [ "${n:-0}" -ge "$1" ] && return 0 ;; esac
@@ -213,7 +213,7 @@ EOF
 
 in_ns timeout 80 python3 "$T/drive.py" "$T/phones" "$T/drive.log" "$T/stop" &
 DRIVE_PID=$!
-for i in $(seq 1 300); do
+for _ in $(seq 1 300); do
 	grep -qs '"ready"' "$T/drive.log" && break
 	kill -0 "$DRIVE_PID" 2>/dev/null || or_fail "driver failed"
 	sleep 0.1
