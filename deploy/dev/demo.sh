@@ -36,8 +36,15 @@ say() { echo "[demo] $*"; }
 show() { echo "[demo] \$ $*"; }
 # out FILE: a step's output, indented.
 out() { sed 's/^/[demo]     /' "$1"; }
+# fail WHAT: says what failed, with the dataplane's counters that are not
+# zero (a drop reason names the cause), and exits 1.
 fail() {
 	echo "[demo] FAILED: $*" >&2
+	"$BIN/optroutectl" -s "$DIR/control.sock" -j stats 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin).get("dataplane") or {}
+print("[demo] dataplane counters:", ", ".join(
+    "%s %s" % (k, v) for k, v in d.items() if isinstance(v, int) and v) or "none")' >&2 || true
 	exit 1
 }
 trap '[ -z "$RECV_PID" ] || kill "$RECV_PID" 2>/dev/null || true' EXIT
@@ -79,8 +86,8 @@ B=$TOKEN
 
 say "2. A sends B a signed message; delivery node 1 receives it"
 show "ip netns exec $NS_D optroute-client recv --listen 198.51.100.5:7041 --count 1 &"
-ip netns exec "$NS_D" timeout 20 "$BIN/optroute-client" recv \
-	--listen 198.51.100.5:7041 --count 1 --timeout-ms 5000 >"$PH/recv.out" 2>&1 &
+ip netns exec "$NS_D" timeout 30 "$BIN/optroute-client" recv \
+	--listen 198.51.100.5:7041 --count 1 --timeout-ms 15000 >"$PH/recv.out" 2>&1 &
 RECV_PID=$!
 for _ in $(seq 1 50); do
 	grep -q '^listening' "$PH/recv.out" && break
@@ -124,7 +131,7 @@ d = json.load(open(sys.argv[1]))["dataplane"]
 print("[demo]     dataplane: rx %d, delivered %d, bounced %d, dropped %d "
       "(bad tag %d, stale %d, replay %d, over budget %d)" % (
           d["rx"], d["delivered"], d["bounced"], d["dropped"],
-          d.get("drop_bad_tag", 0), d.get("drop_stale", 0),
-          d.get("drop_replay", 0), d.get("over_budget", 0)))
+          d["drop_bad_tag"], d["drop_stale"],
+          d["drop_replay"], d["over_budget"]))
 EOF
 say "ok: keys end to end: a signed message delivered, a signed bounce verified"
