@@ -21,6 +21,20 @@
  * epoch rotated or retired) are queued too, without an op: each counts as
  * applied once the dataplane acks the last table message sent before it.
  *
+ * Refusals. The dataplane answers a table message (BATCH, RESYNC_*) it
+ * could not wholly apply with an ERROR naming its seq, then an ACK that
+ * covers that seq all the same (docs/channel.md). So an ERROR naming any
+ * seq but the AUTH_KEYS one holds acked_seq below that message for the
+ * rest of the connection (what it and later messages carried is not
+ * reported applied: a "wait" keeps waiting, cp_push_ack_time() gives 0),
+ * and the thread drops the connection. The next one starts, as every
+ * connection does, with a full resync from the store, which carries those
+ * changes again; it is attempted retry_ms after the drop, doubled for each
+ * such refusal in a row, at most 64 x retry_ms (an acked resync starts the
+ * count again). So a dataplane that refuses every resync (its table_mem_mb
+ * too small for the store) is not resynced in a loop: acked_seq stays,
+ * each refusal is logged and counted in dp_errors.
+ *
  * Overflow. While no dataplane is connected nothing is queued (the resync
  * on connect carries everything). If the queue grows past queue_max changes
  * (a slow dataplane), it is dropped and a full resync is sent instead.

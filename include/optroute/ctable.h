@@ -65,7 +65,9 @@
  * Memory: buckets come from DPDK hugepage memory (rte_malloc) when
  * CT_F_RTE_MALLOC is set and EAL is up, else from mmap with transparent
  * hugepages. A table created for N entries uses 30.5 bytes per entry at N;
- * a grown one at most 31.4 (docs/consent-table.md).
+ * a grown one at most 31.4 for uniform keys, as real tokens are; keys
+ * alike in all but a few bytes can take many times that (docs/consent-
+ * table.md, "Memory", has the bounds and figures).
  * ======================================================================
  */
 #ifndef OPTROUTE_CTABLE_H
@@ -100,7 +102,10 @@ struct ct_stats {
 	uint64_t replaces;     /* completed replaces */
 	uint64_t moves;        /* keys moved between buckets */
 	uint64_t alt_entries;  /* keys living in their alternate bucket */
-	uint64_t grow_failures; /* growths refused (memory limit, no memory) */
+	uint64_t grow_failures; /* growths that failed: no memory for the
+				 * larger table (or mem_limit), or an upsert's
+				 * keys fitting none of its larger tables
+				 * (its -ENOSPC, see ct_upsert) */
 	uint64_t building;     /* 1 while a growth or replace is under way */
 	uint64_t build_total;  /* source buckets to copy for the growth */
 	uint64_t build_done;   /* of which copied */
@@ -115,8 +120,13 @@ void ct_destroy(struct ct *h);
 
 /* [writer] Inserts or updates K. rec must be or_rec_valid().
  * 0, -EINVAL, -EAGAIN (room is being made: ct_sync() then retry),
- * -ENOSPC (no room and growth impossible: memory limit or allocation
- * failure; the table is unchanged). */
+ * -ENOSPC: no room, and no larger table could be made to hold the keys:
+ * the memory limit or an allocation failure stopped it, or four growth
+ * attempts did not fit them (1.25x, then each twice the one before, each
+ * with a new seed, the doubling stopping at 16x the buckets the entries
+ * need: keys alike in all but a few bytes; uniform keys, as real tokens
+ * are, were never seen to). Counted in grow_failures; the table is
+ * unchanged. */
 int ct_upsert(struct ct *h, const struct or_token *k, uint32_t rec);
 
 /* [writer] Deletes K. 0 or -ENOENT. */
@@ -138,7 +148,11 @@ int ct_grow_step(struct ct *h, unsigned buckets);
  * ct_replace_upsert() fills the new table only, while ct_upsert() and
  * ct_delete() go to both the live and the new table. Commit publishes the
  * new table: what was not (re-)sent is gone. Abort drops it.
- * A growth in progress is finished first. 0 or -errno. */
+ * A growth in progress is finished first. 0 or -errno. The new table grows
+ * as the live one does: ct_replace_upsert() gets -ENOSPC when ct_upsert()
+ * would (not counted in grow_failures), -ENOMEM at the memory limit; a
+ * change ct_upsert() could not mirror into it makes commit fail (-ENOMEM,
+ * the live table kept). */
 int ct_replace_begin(struct ct *h);
 int ct_replace_upsert(struct ct *h, const struct or_token *k, uint32_t rec);
 int ct_replace_commit(struct ct *h);
