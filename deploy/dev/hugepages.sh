@@ -44,6 +44,7 @@ huge_mount_of() {
 # are free; if none of their size is mounted, mounts hugetlbfs at
 # /dev/hugepages first (root only), unless OPTROUTE_HUGE_MOUNT=no (a test
 # must not change the machine's mounts): then --no-huge.
+# shellcheck disable=SC2034 # (HUGE_WHY: read by the caller)
 huge_decide() {
 	local need=$1 kb nr free resv mb sys err
 	HUGE_DIR=
