@@ -160,6 +160,9 @@ dp_ini() {
 		"$2" "$ENTRIES" "$3"
 	printf 'mbufs = %s\npdump = no\nauth_time_checks = no\n' "$MBUFS"
 	printf 'budget_burst = 1000000\nbudget_refill_per_hour = 3600000\n'
+	# The table is filled by BATCHes (no resync): decide from the first
+	# ACK on, or every frame would be dropped as not_synced.
+	printf 'start_rx_after_sync = ack\n'
 	or_ini_appliance "$(rxdev "$4")" "$TXDEV" 203.0.113
 	# The entries of optroute-chanctl random are all for node 0.
 	printf '[nexthop 0]\nport = delivery\nmac = %s\nip = 203.0.113.5\n' "$OR_NODE_MAC"
