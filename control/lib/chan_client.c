@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "optroute/chan_client.h"
+#include "optroute/wipe.h"
 
 #define CHAN_CLIENT_DEFAULT_TIMEOUT_MS 5000
 #define CHAN_CLIENT_RETRY_MS 20
@@ -561,6 +562,10 @@ or_chan_send_auth_keys(struct or_chan_client *c,
 		m.keys[i].epoch = keys[i].epoch;
 		memcpy(m.keys[i].key, keys[i].key, sizeof(m.keys[i].key));
 	}
+	/* The copies went through vector registers, where K_auth would stay
+	 * (in a core, or on the stack at the next lazy binding: found there
+	 * by tests/integration/auth_privacy.sh, optroute/wipe.h). */
+	or_wipe_vregs();
 	rc = chan_send(c, &m, sizeof(m));
 	/* The only message with key material: no copy stays behind. */
 	sodium_memzero(&m, sizeof(m));

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "auth_keyring.h"
+#include "optroute/wipe.h"
 
 /* A keyring is one or two pages of its own, locked (never swapped) and left
  * out of core dumps; mlock may fail under a low RLIMIT_MEMLOCK, which is
@@ -87,6 +88,10 @@ or_keyring_install(struct or_auth_keys *a, const struct or_chan_auth_keys *m,
 			kr->rk4[i][r] = _mm512_broadcast_i32x4(kr->rk[i].k[r]);
 #endif
 	}
+	/* The round keys went through vector registers: zero them before
+	 * the calls below, whose lazy binding or signal frames would copy
+	 * them onto this thread's stack (optroute/wipe.h). */
+	or_wipe_vregs();
 	old = a->live;
 	rcu_assign_pointer(a->live, kr);
 	/* No worker may still verify with a key the message dropped once

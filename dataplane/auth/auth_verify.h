@@ -8,8 +8,10 @@
  * the SipHash of eight per instruction), one at a time otherwise; both are
  * unit tested against the reference (common/auth/auth.c).
  *
- * K_sender exists only in registers and this function's stack frame; it
- * is never stored with the frame or anywhere else.
+ * K_sender exists only in registers; it is never stored with the frame or
+ * anywhere else. The vector registers that held round keys or K_sender are
+ * zeroed at the end of each burst and of each bounce's tag (optroute/wipe.h
+ * says why).
  */
 #ifndef OR_AUTH_VERIFY_H
 #define OR_AUTH_VERIFY_H
@@ -18,6 +20,7 @@
 
 #include "auth_keyring.h"
 #include "auth_siphash.h"
+#include "optroute/wipe.h"
 
 /* What became of a MSG before its lookup. The burst verification sets the
  * first three; the worker then the time window's and the replay filter's
@@ -35,7 +38,7 @@ enum or_auth_verdict {
 #define OR_HDR2_SENDER_OFF 16
 
 /* K_sender of the header at h under slot s of kr, as two SipHash key
- * words. */
+ * words: register to register, never through a stack copy. */
 static inline void
 or_auth_sender_words(const struct or_keyring *kr, int s, const uint8_t *h,
 		     uint64_t *k0, uint64_t *k1)
@@ -43,22 +46,31 @@ or_auth_sender_words(const struct or_keyring *kr, int s, const uint8_t *h,
 	__m128i k = or_aes128_enc(&kr->rk[s],
 				  _mm_loadu_si128((const __m128i *)
 						  (h + OR_HDR2_SENDER_OFF)));
-	uint64_t w[2];
 
-	_mm_storeu_si128((__m128i *)w, k);
-	*k0 = w[0];
-	*k1 = w[1];
+	*k0 = (uint64_t)_mm_cvtsi128_si64(k);
+	*k1 = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(k, k));
 }
 
-/* The tag the header at h must carry (its first 60 bytes as they are now)
- * under slot s. For verification and for signing a bounce. */
+/* The tag of the header at h under slot s, registers left as they are:
+ * for the verification loops, which wipe once per burst. */
 static inline uint64_t
-or_auth_tag_of(const struct or_keyring *kr, int s, const uint8_t *h)
+or_auth_tag_calc(const struct or_keyring *kr, int s, const uint8_t *h)
 {
 	uint64_t k0, k1;
 
 	or_auth_sender_words(kr, s, h, &k0, &k1);
 	return or_sip_hdr(k0, k1, h);
+}
+
+/* The tag the header at h must carry (its first 60 bytes as they are now)
+ * under slot s, the vector registers wiped after. For signing a bounce. */
+static inline uint64_t
+or_auth_tag_of(const struct or_keyring *kr, int s, const uint8_t *h)
+{
+	uint64_t tag = or_auth_tag_calc(kr, s, h);
+
+	or_wipe_vregs();
+	return tag;
 }
 
 /* One header at a time. */
@@ -73,7 +85,7 @@ or_auth_verify_scalar(const struct or_keyring *kr, const uint8_t *const *h,
 			verdict[i] = OR_AUTH_UNKNOWN_EPOCH;
 			continue;
 		}
-		verdict[i] = or_auth_tag_of(kr, s, h[i]) ==
+		verdict[i] = or_auth_tag_calc(kr, s, h[i]) ==
 					     or_sip_load64(h[i] + OR_HDR2_TAG_OFF) ?
 				     OR_AUTH_OK :
 				     OR_AUTH_BAD_TAG;
@@ -139,7 +151,8 @@ or_auth_verify_x8(const struct or_keyring *kr, const uint8_t *const *h,
 }
 #endif
 
-/* verdict[i] for the headers h[0..n-1]. */
+/* verdict[i] for the headers h[0..n-1]; the vector registers wiped at the
+ * end (or_auth_verify_scalar alone leaves them to its caller). */
 static inline void
 or_auth_verify_burst(const struct or_keyring *kr, const uint8_t *const *h,
 		     unsigned n, uint8_t *verdict)
@@ -188,6 +201,7 @@ or_auth_verify_burst(const struct or_keyring *kr, const uint8_t *const *h,
 #else
 	or_auth_verify_scalar(kr, h, n, verdict);
 #endif
+	or_wipe_vregs();
 }
 
 #endif
