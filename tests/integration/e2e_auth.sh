@@ -15,8 +15,11 @@
 # delivery node with its tokens and payload; bounced: a bounce whose tag
 # the sender verified, with its reason; dropped: neither), and the drop
 # counters against what was sent:
-#   valid -> delivered; forged tag, another sender's key, stale, future,
-#   unknown epoch -> dropped, never bounced; recipient never registered ->
+#   valid -> delivered; forged tag, another sender's key, a tag copied from
+#   another sender's MSG, a header field changed after signing (flags,
+#   reason, reserved bytes, msg_id, either token, send time), stale,
+#   future, unknown epoch -> dropped, never bounced (bad_tag, and no other
+#   counter moved); recipient never registered ->
 #   bounced (signed); a MSG sent twice -> delivered once (replay); the
 #   budget used up -> OVER_BUDGET for every MSG
 #   whatever the recipient, normal service after a refill; a rotation while
@@ -60,7 +63,7 @@ echo "ok: both daemons up, control plane synced"
 
 # The delivery node for the whole run (bounded by its own timeout).
 nsenter --net="/var/run/netns/$NS" "$CLIENT" recv --listen 203.0.113.5:7041 \
-	--v2 --timeout-ms 120000 -j >"$T/recv.json" 2>"$T/recv.err" &
+	--v2 --timeout-ms 600000 -j >"$T/recv.json" 2>"$T/recv.err" &
 # shellcheck disable=SC2034 # (killed through OR_PIDVARS)
 RECV_PID=$!
 for _ in $(seq 1 50); do
@@ -92,28 +95,35 @@ O=$(or_change optin +15550900004)
 or_change optout +15550900004 >/dev/null
 echo "ok: S and R opted in with keys, O opted out, U never registered"
 
-# One MSG (id MID) from the phone; prints delivered, bounced:REASON or
-# dropped.
+# Each probe is one MSG from the phone, msg_id MID (the next one each).
 MID=1000
-probe() { # probe KEYFILE TO_TOKEN [CLIENT OPTION...]
-	local key=$1 to=$2 out
+# send_msg KEYFILE TO_TOKEN [CLIENT OPTION...]: MSG $MID (payload "m$MID")
+# from the phone; the sender's events in $T/probe$MID.json.
+send_msg() {
+	local key=$1 to=$2 out=$T/probe$MID.json
 	shift 2
-	out=$T/probe$MID.json
 	in_ns timeout 20 "$CLIENT" send --to 192.0.2.1 --bind 192.0.2.10:40000 \
 		--key "$key" --to-token "$to" --id "$MID" --payload "m$MID" \
 		--wait-ms 300 -j "$@" >"$out" 2>"$out.err" || true
-	python3 - "$out" "$T/recv.json" "$MID" <<'EOF'
+}
+# outcome MID POLLS: what became of MSG MID: delivered, bounced:REASON or
+# dropped (after POLLS more looks, 50 ms apart, for a delivery).
+outcome() {
+	python3 - "$T/probe$1.json" "$T/recv.json" "$1" "$2" <<'EOF'
 import json, sys, time
-send_f, recv_f, mid = sys.argv[1], sys.argv[2], sys.argv[3]
+send_f, recv_f, mid, polls = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 ev = [json.loads(l) for l in open(send_f) if l.strip()]
 for e in ev:
     if e["event"] == "error":
         sys.exit("sender saw an invalid or forged reply: %s" % e)
-b = [e for e in ev if e["event"] == "bounce" and e["msg_id"] == mid]
-for _ in range(20):
+# This run sent one MSG: any bounce is its own (a test option may have
+# changed its msg_id), and a delivery is found by its payload too.
+b = [e for e in ev if e["event"] == "bounce"]
+for i in range(polls + 1):
     d = [m for m in (json.loads(l) for l in open(recv_f) if l.strip())
-         if m.get("event") == "msg" and m["msg_id"] == mid]
-    if d or b:
+         if m.get("event") == "msg" and
+         (m["msg_id"] == mid or m.get("payload") == "m" + mid)]
+    if d or b or i == polls:
         break
     time.sleep(0.05)
 if d and b:
@@ -121,7 +131,7 @@ if d and b:
 if len(d) > 1 or len(b) > 1:
     sys.exit("message %s more than once" % mid)
 if d:
-    if d[0].get("payload") != "m" + mid:
+    if d[0].get("payload") != "m" + mid or d[0]["msg_id"] != mid:
         sys.exit("message %s: payload %r" % (mid, d[0].get("payload")))
     print("delivered")
 elif b:
@@ -134,9 +144,67 @@ expect() { # expect OUTCOME WHAT KEYFILE TO_TOKEN [CLIENT OPTION...]
 	local want=$1 what=$2 got
 	shift 2
 	MID=$((MID + 1))
-	got=$(probe "$@") || or_fail "$what: $got"
+	send_msg "$@"
+	got=$(outcome "$MID" 20) || or_fail "$what: $got"
 	[ "$got" = "$want" ] || or_fail "$what: $got, want $want"
 	echo "ok: $what: $got"
+}
+# spoil WHAT KEYFILE TO_TOKEN [CLIENT OPTION...]: a MSG that must be
+# dropped, sent now and checked by all_dropped with the others: one wait
+# for all of them instead of one each.
+SPOILED=()
+spoil() {
+	local what=$1
+	shift
+	MID=$((MID + 1))
+	send_msg "$@"
+	SPOILED+=("$MID:$what")
+}
+all_dropped() {
+	local s got polls=20
+	for s in "${SPOILED[@]}"; do
+		got=$(outcome "${s%%:*}" $polls) || or_fail "${s#*:}: $got"
+		[ "$got" = dropped ] || or_fail "${s#*:}: $got, want dropped"
+		echo "ok: ${s#*:}: $got"
+		polls=0 # (the first waited for all)
+	done
+	SPOILED=()
+}
+# sent MID FIELD: a field of the "sent" event of probe MID (send_time,
+# auth_tag: the tag as it went on the wire).
+sent() {
+	python3 - "$T/probe$1.json" "$2" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print([e for e in ev if e["event"] == "sent"][0][sys.argv[2]])
+EOF
+}
+# stats_save FILE; stats_delta FILE NAME=DELTA...: since FILE, each NAME
+# moved by DELTA, and no other counter of a verdict moved (the other
+# drops of a header, of the version-2 checks and of the decision,
+# delivered, bounced, over_budget). Counters of traffic the kernel's ends
+# of the taps send on their own (rx, not_ipv4, ARP) are left out.
+OR_VERDICTS="drop_bad_magic drop_bad_version drop_bounce_to_us drop_bad_type
+drop_bad_payload_len drop_bad_udp_csum drop_sender_not_opted_in drop_no_route
+drop_unknown_epoch drop_bad_tag drop_stale drop_replay drop_replay_full
+delivered bounced over_budget"
+stats_save() {
+	or_telemetry /optroute/stats >"$1" || or_fail "telemetry"
+}
+stats_delta() {
+	local f=$1
+	shift
+	stats_save "$T/stats.now"
+	python3 - "$f" "$T/stats.now" "$OR_VERDICTS" "$@" <<'EOF' || or_fail "counters"
+import json, sys
+a, b = (json.load(open(f))["/optroute/stats"] for f in sys.argv[1:3])
+want = {k: int(v) for k, v in (x.split("=") for x in sys.argv[4:])}
+bad = ["%s %+d (want %+d)" % (k, b[k] - a[k], want.get(k, 0))
+       for k in sorted(set(sys.argv[3].split()) | set(want))
+       if b[k] - a[k] != want.get(k, 0)]
+if bad:
+    sys.exit("counters moved: " + ", ".join(bad))
+EOF
 }
 # ---- the tag and the time ---------------------------------------------------
 expect delivered "valid MSG" "$T/s.key" "$R"
@@ -146,25 +214,58 @@ expect dropped "tag under another sender's key" "$T/s.key" "$R" \
 expect dropped "stale send time (-60 s)" "$T/s.key" "$R" --time-offset-ms -60000
 expect dropped "future send time (+60 s)" "$T/s.key" "$R" --time-offset-ms 60000
 expect dropped "unknown epoch" "$T/s.key" "$R" --epoch 9
+# S's valid MSG (the first probe) as R would copy it off the wire: the same
+# msg_id, send time, recipient, payload length and tag on R's MSG. The tag
+# covers the sender token, so it fails (bad_tag, before the replay filter
+# that saw this tag accepted).
+VALID=1001
+expect dropped "S's tag on R's otherwise identical MSG" "$T/r.key" "$R" \
+	--id $VALID --send-time "$(sent $VALID send_time)" --tag "$(sent $VALID auth_tag)"
 expect delivered "the same MSG sent twice: delivered once" "$T/s.key" "$R" --repeat 2
 [ "$(or_stat drop_replay)" = 1 ] || or_fail "drop_replay $(or_stat drop_replay), want 1"
-[ "$(or_stat drop_bad_tag)" = 2 ] || or_fail "drop_bad_tag $(or_stat drop_bad_tag), want 2"
+[ "$(or_stat drop_bad_tag)" = 3 ] || or_fail "drop_bad_tag $(or_stat drop_bad_tag), want 3"
 [ "$(or_stat drop_stale)" = 2 ] || or_fail "drop_stale $(or_stat drop_stale), want 2"
 [ "$(or_stat drop_unknown_epoch)" = 1 ] || or_fail "drop_unknown_epoch $(or_stat drop_unknown_epoch), want 1"
 [ "$(or_stat bounced)" = 0 ] || or_fail "a refused MSG was bounced"
-echo "ok: refused MSGs counted (bad_tag 2, stale 2, unknown_epoch 1), none bounced"
+echo "ok: refused MSGs counted (bad_tag 3, stale 2, unknown_epoch 1), none bounced"
 
 # ---- the budget ----------------------------------------------------------------
 # Three bounces use it up (to U, never registered, and O, opted out: the same
 # reason); then every MSG of S, whatever the recipient, gets OVER_BUDGET.
 expect bounced:recipient_unavailable "bounce 1 (never registered)" "$T/s.key" "$U"
+BOUNCE1=$MID
 expect bounced:recipient_unavailable "bounce 2 (opted out)" "$T/s.key" "$O"
 expect bounced:recipient_unavailable "bounce 3" "$T/s.key" "$U"
 expect bounced:over_budget "over budget, recipient never registered" "$T/s.key" "$U"
 expect bounced:over_budget "over budget, recipient opted out" "$T/s.key" "$O"
 expect bounced:over_budget "over budget, recipient opted in" "$T/s.key" "$R"
 expect delivered "R is not over budget" "$T/r.key" "$S"
-sleep 30
+RVALID=$MID
+
+# ---- while S waits for its refill: tags copied, fields changed -------------
+# Each would be visible if it got through: S is over budget (a bounce),
+# R's MSGs to S would be delivered, a changed msg_id or recipient token
+# would reach the delivery node or come back as a bounce the sender
+# refuses; a changed sender token would be a silent sender_not_opted_in,
+# which the counters tell apart from bad_tag.
+stats_save "$T/stats.flip"
+spoil "R's tag on S's otherwise identical MSG" "$T/s.key" "$S" \
+	--id $RVALID --send-time "$(sent $RVALID send_time)" --tag "$(sent $RVALID auth_tag)"
+# OFFSET:MASK:FIELD: R's MSG to S with that byte changed after signing.
+for f in 4:0x01:flags 6:0x01:reason 7:0x80:reserved 15:0x01:msg_id \
+	16:0x01:sender 40:0xff:recipient 55:0x01:send_time+1ms 59:0x01:reserved2; do
+	spoil "${f##*:} changed after signing" "$T/r.key" "$S" --flip-byte "${f%:*}"
+done
+all_dropped
+stats_delta "$T/stats.flip" drop_bad_tag=9
+echo "ok: copied tags and changed fields: bad_tag +9, no other verdict"
+# S has one permit again 30 s after its first bounce (docs/budget.md: its
+# three charges put full_at 90 s after that one, and over budget is more
+# than two permits of debt), a second one 30 s later: wait for the first,
+# with a second to spare (a send time is the phone's clock; the charge
+# came a few ms later), however long the steps above took.
+left=$(($(sent "$BOUNCE1" send_time) + 31000 - $(date +%s%3N)))
+[ "$left" -le 0 ] || sleep "$(printf '%d.%03d' $((left / 1000)) $((left % 1000)))"
 expect delivered "S after a refill, to R" "$T/s.key" "$R"
 expect bounced:recipient_unavailable "S after a refill, to U" "$T/s.key" "$U"
 expect bounced:over_budget "S over budget again" "$T/s.key" "$R"
