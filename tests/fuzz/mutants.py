@@ -30,7 +30,7 @@ M = [
  ("mgmt", "control/daemon/cp_req.c", "\t\tCP_FAIL(BAD_VERSION, \"protocol version not supported (this \"\n\t\t\t\t     \"daemon speaks %d)\", OR_MGMT_VERSION);", "\t\tCP_FAIL(BAD_VERSION, \"protocol version %lld not supported\", (long long)json_integer_value(v));", "error quotes the request's v (defect 4)"),
  ("mgmt", "control/daemon/cp_client.c", "\t\tsodium_memzero(cl->in + rest, cl->in_len - rest);\n", "", "handled lines not wiped from the input buffer"),
  ("mgmt", "control/daemon/cp_req.c", "\t\t\tif (json_is_string(v))\n\t\t\t\tcp_json_wipe_string(v);", "\t\t\tif (0)\n\t\t\t\tcp_json_wipe_string(v);", "request strings not wiped at free"),
- ("config", "control/daemon/cp_cfg.c", "\tif (len > 0 && len < sizeof(x->dp_channel)) {\n\t\tmemcpy(x->dp_channel, value, len + 1);", "\tif (len > 0) {\n\t\tsnprintf(x->dp_channel, sizeof(x->dp_channel), \"%s\", value);", "[dataplane] channel truncated by the control plane (defect 3)"),
+ ("config", "control/daemon/cp_cfg.c", "\t\treturn or_ini_get_channel(ini, name, value, x->dp_channel);", "\t\treturn snprintf(x->dp_channel, sizeof(x->dp_channel), \"%s\", value) < 0;", "[dataplane] channel truncated by the control plane (defect 3)"),
  ("config", "dataplane/config.h", "#define OR_CFG_MTU_MAX 9216", "#define OR_CFG_MTU_MAX 9217", "mtu range off by one"),
  ("config", "dataplane/config.c", "\tcase 7: cfg->budget_burst = (unsigned)x; break;", "\tcase 7: cfg->budget_burst = (unsigned)x + 1; break;", "a value that does not mean what it says (round trip)"),
  ("token", "control/lib/token.c", "out:\n\tif (number != NULL && len > 0)\n\t\tsodium_memzero(number, len);", "out:\n\tif (rc == 0 && number != NULL && len > 0)\n\t\tsodium_memzero(number, len);", "number not wiped on errors"),
