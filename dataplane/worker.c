@@ -132,6 +132,15 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 	ct_lookup_step(w->table, hb, hb, next != NULL ? next->keys : NULL,
 		       next != NULL ? 2 * next->nmsg : 0,
 		       next != NULL ? &next->lookup : NULL);
+	/* The records are read: the MSGs that will bounce (sender IN,
+	 * recipient not) are known, and their charges' buckets are loaded
+	 * while the MSGs before them are decided. */
+	if (w->budget != NULL)
+		for (unsigned i = 0; i < h->nmsg; i++)
+			if (or_rec_state(recs[2 * i]) == OR_STATE_IN &&
+			    or_rec_state(recs[2 * i + 1]) != OR_STATE_IN)
+				or_budget_prefetch_charge(w->budget,
+							  h->info[i].sender);
 	for (unsigned j = 0; j < h->n && j < OR_PREFETCH; j++)
 		held_prefetch(h, j);
 	for (unsigned j = 0; j < h->n; j++) {

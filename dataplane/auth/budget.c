@@ -310,6 +310,24 @@ or_budget_prefetch(const struct or_budget *b, const struct or_token *sender)
 	rte_prefetch0(&b->hints[wh.hint]);
 }
 
+void
+or_budget_prefetch_charge(const struct or_budget *b,
+			  const struct or_token *sender)
+{
+	struct bg_where wh;
+	const struct bg_bucket *p, *a;
+
+	/* A charge looks the sender up (primary, maybe alternate) and a first
+	 * charge locks and scans both: all four lines. */
+	bg_locate(b, sender, &wh);
+	p = &b->buckets[wh.prim];
+	a = &b->buckets[wh.alt];
+	rte_prefetch0(p);
+	rte_prefetch0((const uint8_t *)p + BG_CACHE_LINE);
+	rte_prefetch0(a);
+	rte_prefetch0((const uint8_t *)a + BG_CACHE_LINE);
+}
+
 int64_t
 or_budget_permits(const struct or_budget *b, const struct or_token *sender,
 		  uint64_t now_ms)

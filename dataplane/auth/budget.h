@@ -129,6 +129,11 @@ int or_budget_over(const struct or_budget *b, const struct or_token *sender,
 void or_budget_prefetch(const struct or_budget *b,
 			const struct or_token *sender);
 
+/* [worker] Prefetches what or_budget_charge of sender reads (both of its
+ * buckets): for a MSG known to bounce, a few MSGs before its charge. */
+void or_budget_prefetch_charge(const struct or_budget *b,
+			       const struct or_token *sender);
+
 /* [worker] A normal bounce was decided for a MSG of sender (which
  * or_budget_over said was not over): takes one permit. Never fails; the
  * bucket may go below zero by a few permits under races (B4). */
