@@ -165,12 +165,12 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 				      &h->info[k], recs[2 * k], recs[2 * k + 1],
 				      w->nh, w->nh_count, &q->pa, w->kr, over,
 				      &out, &reason)) {
-		case OR_ACT_DELIVER:
+		case OR_VERDICT_DELIVER:
 			mbuf_trim(m, len);
 			c[OR_CNT_DELIVERED]++;
 			worker_tx(w, out, m);
 			break;
-		case OR_ACT_BOUNCE:
+		case OR_VERDICT_BOUNCE:
 			/* The sender token is still where classify found it. */
 			if (w->budget != NULL)
 				or_budget_charge(w->budget, h->info[k].sender,
@@ -179,7 +179,7 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 			c[OR_CNT_BOUNCED]++;
 			worker_tx(w, q->port_id, m);
 			break;
-		case OR_ACT_OVER_BUDGET:
+		case OR_VERDICT_OVER_BUDGET:
 			mbuf_trim(m, len);
 			c[OR_CNT_OVER_BUDGET]++;
 			worker_tx(w, q->port_id, m);

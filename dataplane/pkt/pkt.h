@@ -21,11 +21,12 @@
  *   for each MSG i:
  *     a = or_pkt_decide(frame, &len, &info[i], recs[2k], recs[2k+1],
  *                       nh, nh_count, pa, &out_port, &reason);
- *     OR_ACT_DELIVER -> send on out_port (len may have shrunk: Ethernet
- *                       padding is trimmed)
- *     OR_ACT_BOUNCE  -> trim the mbuf to len, send back out the receiving
- *                       port
- *     OR_ACT_DROP    -> count reason, free
+ *     OR_VERDICT_DELIVER -> send on out_port (len may have shrunk:
+ *                           Ethernet padding is trimmed)
+ *     OR_VERDICT_BOUNCE, OR_VERDICT_OVER_BUDGET
+ *                        -> trim the mbuf to len, send back out the
+ *                           receiving port
+ *     OR_VERDICT_DROP    -> count reason, free
  */
 #ifndef OR_PKT_H
 #define OR_PKT_H
@@ -135,13 +136,16 @@ struct or_pkt_info {
 #define OR_IP_HDR_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
 #define OR_UDP_HDR_LEN ((uint16_t)sizeof(struct rte_udp_hdr))
 
-enum or_action {
-	OR_ACT_DROP = 0, /* *reason says why */
-	OR_ACT_DELIVER,  /* rewritten for the next hop; send on *out_port */
-	OR_ACT_BOUNCE,   /* rewritten in place as a BOUNCE; *len shrank; send
-			  * back out the receiving port */
-	OR_ACT_OVER_BUDGET, /* version 2: a BOUNCE with reason OVER_BUDGET,
-			     * sent like one */
+/* What or_pkt_decide() did with a MSG: the packet's verdict. (Not the
+ * store's enum or_action, which names a consent change.) */
+enum or_verdict {
+	OR_VERDICT_DROP = 0,    /* *reason says why */
+	OR_VERDICT_DELIVER,     /* rewritten for the next hop; send on
+				 * *out_port */
+	OR_VERDICT_BOUNCE,      /* rewritten in place as a BOUNCE; *len
+				 * shrank; send back out the receiving port */
+	OR_VERDICT_OVER_BUDGET, /* version 2: a BOUNCE with reason
+				 * OVER_BUDGET, sent like one */
 };
 
 /*

@@ -236,7 +236,7 @@ or_pkt_bounce(uint8_t *frame, const struct or_pkt_info *info,
  * payload stripped). *out_port is set on DELIVER only; *reason on DROP
  * only. The frame is unchanged on DROP.
  */
-static inline enum or_action
+static inline enum or_verdict
 or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
 	      uint32_t sender_rec, uint32_t recipient_rec,
 	      const struct or_nexthop *nh, unsigned nh_count,
@@ -244,15 +244,15 @@ or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
 	      int over_budget, uint16_t *out_port, enum or_drop_reason *reason)
 {
 	uint8_t bounce_reason = OR_REASON_RECIPIENT_UNAVAILABLE;
-	enum or_action act = OR_ACT_BOUNCE;
+	enum or_verdict verdict = OR_VERDICT_BOUNCE;
 
 	if (or_rec_state(sender_rec) != OR_STATE_IN) {
 		*reason = OR_DROP_SENDER_NOT_OPTED_IN;
-		return OR_ACT_DROP;
+		return OR_VERDICT_DROP;
 	}
 	if (over_budget) {
 		bounce_reason = OR_REASON_OVER_BUDGET;
-		act = OR_ACT_OVER_BUDGET;
+		verdict = OR_VERDICT_OVER_BUDGET;
 	} else if (or_rec_state(recipient_rec) == OR_STATE_IN) {
 		uint16_t node = or_rec_node(recipient_rec);
 
@@ -260,24 +260,24 @@ or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
 		 * usually passing; a bounce would read as a refusal. */
 		if (node >= nh_count || !nh[node].valid) {
 			*reason = OR_DROP_NO_ROUTE;
-			return OR_ACT_DROP;
+			return OR_VERDICT_DROP;
 		}
 		or_pkt_rewrite_deliver(frame, info, &nh[node]);
 		*len = info->ip_end;
 		*out_port = nh[node].port_id;
-		return OR_ACT_DELIVER;
+		return OR_VERDICT_DELIVER;
 	}
 
 	if (or_pkt_udp_csum_bad(frame, info)) {
 		*reason = OR_DROP_BAD_UDP_CSUM;
-		return OR_ACT_DROP;
+		return OR_VERDICT_DROP;
 	}
 	*len = or_pkt_bounce(frame, info, pa, bounce_reason, kr);
 	if (*len == 0) {
 		*reason = OR_DROP_UNKNOWN_EPOCH;
-		return OR_ACT_DROP;
+		return OR_VERDICT_DROP;
 	}
-	return act;
+	return verdict;
 }
 
 #endif

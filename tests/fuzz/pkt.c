@@ -471,7 +471,7 @@ lookup(const struct or_pkt_info *info, uint32_t recs[2])
 }
 
 struct decided {
-	int act;
+	int verdict;
 	uint16_t len, out;
 	enum or_drop_reason reason;
 	uint8_t *f;
@@ -492,7 +492,7 @@ decide(const uint8_t *f0, uint16_t len, const struct or_pkt_info *info0,
 		((const uint8_t *)info0->sender - f0));
 	info.recipient = (const struct or_token *)(d.f +
 		((const uint8_t *)info0->recipient - f0));
-	d.act = or_pkt_decide(d.f, &d.len, &info, recs[0], recs[1], fz_nh,
+	d.verdict = or_pkt_decide(d.f, &d.len, &info, recs[0], recs[1], fz_nh,
 			      NH_COUNT, pa, kr, over, &d.out, &d.reason);
 	return d;
 }
@@ -500,10 +500,10 @@ decide(const uint8_t *f0, uint16_t len, const struct or_pkt_info *info0,
 static void
 check_same(const struct decided *a, const struct decided *b, const char *what)
 {
-	FZ_CHECK(a->act == b->act && a->len == b->len &&
+	FZ_CHECK(a->verdict == b->verdict && a->len == b->len &&
 			 memcmp(a->f, b->f, a->len) == 0,
-		 "%s: outputs differ (act %d/%d, len %u/%u)", what, a->act,
-		 b->act, a->len, b->len);
+		 "%s: outputs differ (verdict %d/%d, len %u/%u)", what,
+		 a->verdict, b->verdict, a->len, b->len);
 }
 
 /* ---------------------------------------------------------- the MSG --- */
@@ -565,41 +565,43 @@ run_msg(const uint8_t *f0, uint16_t len, const struct or_pkt_info *info,
 	uint16_t node = or_rec_node(recs[1]);
 	uint16_t ulen = get16(f0 + m->l3 + 24);
 	uint16_t uck = get16(f0 + m->l3 + 26);
-	int want_act, want_reason = OR_DROP_NONE;
+	int want_verdict, want_reason = OR_DROP_NONE;
 
 	if (!s_in) {
-		want_act = OR_ACT_DROP;
+		want_verdict = OR_VERDICT_DROP;
 		want_reason = OR_DROP_SENDER_NOT_OPTED_IN;
 	} else if (!over && r_in) {
 		if (node < NH_COUNT && fz_nh[node].valid) {
-			want_act = OR_ACT_DELIVER;
+			want_verdict = OR_VERDICT_DELIVER;
 		} else {
-			want_act = OR_ACT_DROP;
+			want_verdict = OR_VERDICT_DROP;
 			want_reason = OR_DROP_NO_ROUTE;
 		}
 	} else if (uck != 0 && !udp_csum_ok(f0 + m->l3, ulen)) {
-		want_act = OR_ACT_DROP;
+		want_verdict = OR_VERDICT_DROP;
 		want_reason = OR_DROP_BAD_UDP_CSUM;
 	} else if (v2 && or_keyring_slot(kr, h[5]) < 0) {
-		want_act = OR_ACT_DROP;
+		want_verdict = OR_VERDICT_DROP;
 		want_reason = OR_DROP_UNKNOWN_EPOCH;
 	} else {
-		want_act = over ? OR_ACT_OVER_BUDGET : OR_ACT_BOUNCE;
+		want_verdict = over ? OR_VERDICT_OVER_BUDGET :
+				      OR_VERDICT_BOUNCE;
 	}
 	if (fz_debug)
-		fprintf(stderr, "pkt: v%u action %d reason %s\n", pa->version,
-			d.act, or_drop_reason_name(d.reason));
-	FZ_CHECK(d.act == want_act, "action %d, want %d (records %08x %08x)",
-		 d.act, want_act, recs[0], recs[1]);
-	switch (d.act) {
-	case OR_ACT_DROP:
+		fprintf(stderr, "pkt: v%u verdict %d reason %s\n", pa->version,
+			d.verdict, or_drop_reason_name(d.reason));
+	FZ_CHECK(d.verdict == want_verdict,
+		 "verdict %d, want %d (records %08x %08x)", d.verdict,
+		 want_verdict, recs[0], recs[1]);
+	switch (d.verdict) {
+	case OR_VERDICT_DROP:
 		FZ_CHECK((int)d.reason == want_reason, "drop %s, want %s",
 			 or_drop_reason_name(d.reason),
 			 or_drop_reason_name(want_reason));
 		/* *len is only an output of DELIVER and the bounces. */
 		FZ_CHECK(memcmp(d.f, f0, len) == 0, "dropped frame changed");
 		break;
-	case OR_ACT_DELIVER:
+	case OR_VERDICT_DELIVER:
 		FZ_CHECK(d.out == fz_nh[node].port_id, "egress port");
 		check_deliver(f0, d.f, d.len, m, &fz_nh[node]);
 		break;
@@ -612,7 +614,7 @@ run_msg(const uint8_t *f0, uint16_t len, const struct or_pkt_info *info,
 
 	/* Section 8: the same bytes whatever the recipient's history (the
 	 * table changes the recipient only: not when it is the sender). */
-	if (!same_tok && d.act == OR_ACT_BOUNCE) {
+	if (!same_tok && d.verdict == OR_VERDICT_BOUNCE) {
 		table_set(info->recipient,
 			  recs[1] == 0 ? or_rec_make(OR_STATE_OUT, 1, 9, 0) : 0);
 		lookup(info, recs);
@@ -621,7 +623,7 @@ run_msg(const uint8_t *f0, uint16_t len, const struct or_pkt_info *info,
 		check_same(&d, &d2, "never registered vs opted out");
 		free(d2.f);
 	}
-	if (!same_tok && d.act == OR_ACT_OVER_BUDGET) {
+	if (!same_tok && d.verdict == OR_VERDICT_OVER_BUDGET) {
 		table_set(info->recipient, or_rec_make(OR_STATE_IN, 0, 1, 0));
 		lookup(info, recs);
 		d2 = decide(f0, len, info, pa, kr, over, recs);

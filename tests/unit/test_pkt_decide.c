@@ -30,7 +30,7 @@ nh_table(struct or_nexthop *nh)
 }
 
 struct result {
-	enum or_action act;
+	enum or_verdict verdict;
 	uint16_t len;
 	uint16_t port;
 	enum or_drop_reason reason;
@@ -52,7 +52,7 @@ run_exact(const uint8_t *f, uint16_t len, uint32_t srec, uint32_t rrec,
 	r->len = len;
 	r->port = 0xdead;
 	r->reason = OR_DROP_MAX;
-	r->act = or_pkt_decide(b, &r->len, &info, srec, rrec, nh, nh_count,
+	r->verdict = or_pkt_decide(b, &r->len, &info, srec, rrec, nh, nh_count,
 			       &pa, NULL, 0, &r->port, &r->reason);
 	CU_ASSERT_FATAL(r->len <= len);
 	memcpy(r->out, b, r->len);
@@ -85,7 +85,7 @@ check_deliver(int vlan, uint16_t plen, int udp_ck, uint16_t pad)
 	wlen = t_build(want, &e);
 
 	run_exact(f, len, REC_IN, REC_IN, nh, NH_COUNT, &r);
-	CU_ASSERT_EQUAL_FATAL(r.act, OR_ACT_DELIVER);
+	CU_ASSERT_EQUAL_FATAL(r.verdict, OR_VERDICT_DELIVER);
 	CU_ASSERT_EQUAL(r.port, T_NH_PORT_ID);
 	CU_ASSERT_EQUAL(r.reason, OR_DROP_MAX); /* untouched */
 	CU_ASSERT_EQUAL_FATAL(r.len, wlen);
@@ -157,7 +157,7 @@ test_deliver_csum_random(void)
 			f[l3 + 28 + OR_HDR_LEN + j] = (uint8_t)rng();
 		t_fix_udp_csum(f, l3);
 		run_exact(f, len, REC_IN, REC_IN, nh, NH_COUNT, &r);
-		CU_ASSERT_EQUAL_FATAL(r.act, OR_ACT_DELIVER);
+		CU_ASSERT_EQUAL_FATAL(r.verdict, OR_VERDICT_DELIVER);
 		ck = t_get16(r.out + l3 + 26);
 		if (ck != t_udp_csum(r.out, l3) ||
 		    t_sum(r.out + l3, 20, 0) != 0xffff)
@@ -211,7 +211,7 @@ test_deliver_keeps_csum_error(void)
 	len = t_build(f, &s);
 	f[14 + 28 + OR_HDR_LEN + 3] ^= 0x10; /* corrupt the payload */
 	run_exact(f, len, REC_IN, REC_IN, nh, NH_COUNT, &r);
-	CU_ASSERT_EQUAL_FATAL(r.act, OR_ACT_DELIVER);
+	CU_ASSERT_EQUAL_FATAL(r.verdict, OR_VERDICT_DELIVER);
 	CU_ASSERT_NOT_EQUAL(t_get16(r.out + 14 + 26), t_udp_csum(r.out, 14));
 }
 
@@ -260,7 +260,7 @@ check_bounce(int vlan, uint16_t plen, int udp_ck, uint16_t pad)
 
 	for (i = 0; i < RTE_DIM(rrecs); i++) {
 		run_exact(f, len, REC_IN, rrecs[i], nh, NH_COUNT, &r);
-		CU_ASSERT_EQUAL_FATAL(r.act, OR_ACT_BOUNCE);
+		CU_ASSERT_EQUAL_FATAL(r.verdict, OR_VERDICT_BOUNCE);
 		CU_ASSERT_EQUAL(r.port, 0xdead); /* not set on bounce */
 		CU_ASSERT_EQUAL_FATAL(r.len, l3 + 20 + 8 + OR_HDR_LEN);
 		CU_ASSERT_EQUAL_FATAL(r.len, wlen);
@@ -321,7 +321,7 @@ test_bounce_random(void)
 			t_fix_udp_csum(f, l3);
 		wlen = build_bounce_want(want, &s);
 		run_exact(f, len, REC_IN, 0, nh, NH_COUNT, &r);
-		CU_ASSERT_EQUAL_FATAL(r.act, OR_ACT_BOUNCE);
+		CU_ASSERT_EQUAL_FATAL(r.verdict, OR_VERDICT_BOUNCE);
 		CU_ASSERT_EQUAL_FATAL(r.len, wlen);
 		bad += memcmp(r.out, want, wlen) != 0 ||
 		       t_sum(r.out + l3, 20, 0) != 0xffff ||
@@ -338,7 +338,7 @@ check_drop(const uint8_t *f, uint16_t len, uint32_t srec, uint32_t rrec,
 	struct result r;
 
 	run_exact(f, len, srec, rrec, nh, n, &r);
-	CU_ASSERT_EQUAL(r.act, OR_ACT_DROP);
+	CU_ASSERT_EQUAL(r.verdict, OR_VERDICT_DROP);
 	CU_ASSERT_EQUAL(r.reason, want);
 	CU_ASSERT_EQUAL(r.len, len);
 	CU_ASSERT_EQUAL(r.port, 0xdead);
@@ -570,7 +570,7 @@ test_fuzz(void)
 					or_rec_make(OR_STATE_IN, 0xffff, 0, 0)};
 	struct or_port_addr pa = t_pa();
 	struct or_nexthop nh[NH_COUNT];
-	unsigned seen[3] = {0}, acts[3] = {0}, reasons[OR_DROP_MAX] = {0};
+	unsigned seen[3] = {0}, verdicts[3] = {0}, reasons[OR_DROP_MAX] = {0};
 	unsigned i, nr = 0;
 
 	nh_table(nh);
@@ -602,7 +602,7 @@ test_fuzz(void)
 		} else if (c == OR_PKT_ARP_REQUEST) {
 			CU_ASSERT(or_arp_reply(b, len, &pa) == 0);
 		} else {
-			enum or_action a;
+			enum or_verdict a;
 
 			CU_ASSERT_FATAL(info.ip_end <= len);
 			CU_ASSERT_FATAL((const uint8_t *)info.recipient + 16 <=
@@ -611,9 +611,9 @@ test_fuzz(void)
 			a = or_pkt_decide(b, &olen, &info, recs[rng() % 5],
 					  recs[rng() % 5], nh, NH_COUNT, &pa, NULL, 0,
 					  &port, &reason);
-			CU_ASSERT_FATAL(a <= OR_ACT_BOUNCE && olen <= len);
-			acts[a]++;
-			if (a != OR_ACT_DROP) {
+			CU_ASSERT_FATAL(a <= OR_VERDICT_BOUNCE && olen <= len);
+			verdicts[a]++;
+			if (a != OR_VERDICT_DROP) {
 				CU_ASSERT(t_sum(b + info.l3_off, 20, 0) ==
 					  0xffff);
 			} else {
@@ -621,7 +621,7 @@ test_fuzz(void)
 					  reason == OR_DROP_NO_ROUTE ||
 					  reason == OR_DROP_BAD_UDP_CSUM);
 			}
-			if (a == OR_ACT_BOUNCE)
+			if (a == OR_VERDICT_BOUNCE)
 				CU_ASSERT_EQUAL(t_get16(b + info.l3_off + 26),
 						t_udp_csum(b, info.l3_off));
 		}
@@ -631,8 +631,9 @@ test_fuzz(void)
 		nr += reasons[i] != 0;
 	/* The run reached deep: all three outcomes and many drop reasons. */
 	CU_ASSERT(seen[OR_PKT_MSG] > 100);
-	CU_ASSERT(acts[OR_ACT_DELIVER] > 10 && acts[OR_ACT_BOUNCE] > 10 &&
-		  acts[OR_ACT_DROP] > 10);
+	CU_ASSERT(verdicts[OR_VERDICT_DELIVER] > 10 &&
+		  verdicts[OR_VERDICT_BOUNCE] > 10 &&
+		  verdicts[OR_VERDICT_DROP] > 10);
 	CU_ASSERT(nr >= 15);
 }
 

@@ -72,7 +72,7 @@ test_doc_examples(void)
 	CU_ASSERT_EQUAL_FATAL(or_pkt_classify(g, len, &pa, &info), OR_PKT_MSG);
 	CU_ASSERT_EQUAL(or_pkt_decide(g, &len, &info, in, in, nh, T_NODE + 1,
 				      &pa, NULL, 0, &port, &reason),
-			OR_ACT_DELIVER);
+			OR_VERDICT_DELIVER);
 	CU_ASSERT_EQUAL(len, dlen);
 	CU_ASSERT_EQUAL(port, T_NH_PORT_ID);
 	CU_ASSERT(memcmp(g, dlv, dlen) == 0);
@@ -86,7 +86,7 @@ test_doc_examples(void)
 				      OR_PKT_MSG);
 		CU_ASSERT_EQUAL(or_pkt_decide(g, &len, &info, in, rrec, nh,
 					      T_NODE + 1, &pa, NULL, 0, &port, &reason),
-				OR_ACT_BOUNCE);
+				OR_VERDICT_BOUNCE);
 		CU_ASSERT_EQUAL(len, blen);
 		CU_ASSERT(memcmp(g, bnc, blen) == 0);
 	}

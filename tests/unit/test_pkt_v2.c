@@ -71,7 +71,7 @@ maybe_print(const char *name, const uint8_t *f, uint16_t len)
 }
 
 /* Decides a copy of f with the given records; returns the action. */
-static enum or_action
+static enum or_verdict
 decide(const uint8_t *f, uint16_t flen, uint8_t *out, uint16_t *olen,
        uint32_t srec, uint32_t rrec, int over_budget, enum or_drop_reason *why)
 {
@@ -120,7 +120,7 @@ test_examples(void)
 	CU_ASSERT(memcmp(ks.b, want, 16) == 0);
 
 	CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, in, 0, &why),
-			OR_ACT_DELIVER);
+			OR_VERDICT_DELIVER);
 	maybe_print("delivered", g, glen);
 	CU_ASSERT_EQUAL(t_unhex(ex2_deliver, want), glen);
 	CU_ASSERT(memcmp(g, want, glen) == 0);
@@ -130,7 +130,7 @@ test_examples(void)
 		uint32_t rrec = k ? or_rec_make(OR_STATE_OUT, T_NODE, 3, 0) : 0;
 
 		CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, rrec, 0, &why),
-				OR_ACT_BOUNCE);
+				OR_VERDICT_BOUNCE);
 		maybe_print("bounce", g, glen);
 		CU_ASSERT_EQUAL(t_unhex(ex2_bounce, want), glen);
 		CU_ASSERT(memcmp(g, want, glen) == 0);
@@ -142,7 +142,7 @@ test_examples(void)
 				k == 1 ? or_rec_make(OR_STATE_OUT, T_NODE, 3, 0) : 0;
 
 		CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, rrec, 1, &why),
-				OR_ACT_OVER_BUDGET);
+				OR_VERDICT_OVER_BUDGET);
 		maybe_print("over budget", g, glen);
 		CU_ASSERT_EQUAL(t_unhex(ex2_over_budget, want), glen);
 		CU_ASSERT(memcmp(g, want, glen) == 0);
@@ -196,17 +196,19 @@ test_bounce_needs_live_epoch(void)
 	len = t_build(f, &s);
 	t_sign2(f, &s, &ex_kauth);
 	f[len - 1] ^= 0x55; /* payload: UDP checksum now wrong */
-	CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, 0, 0, &why), OR_ACT_DROP);
+	CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, 0, 0, &why),
+			OR_VERDICT_DROP);
 	CU_ASSERT_EQUAL(why, OR_DROP_BAD_UDP_CSUM);
 	f[len - 1] ^= 0x55;
 
 	CU_ASSERT_EQUAL_FATAL(or_keyring_install(&ring, &m, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, 0, 0, &why), OR_ACT_DROP);
+	CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, 0, 0, &why),
+			OR_VERDICT_DROP);
 	CU_ASSERT_EQUAL(why, OR_DROP_UNKNOWN_EPOCH);
 	CU_ASSERT(memcmp(f, g, len) == 0);
 	/* A delivery needs no key. */
 	CU_ASSERT_EQUAL(decide(f, len, g, &glen, in, in, 0, &why),
-			OR_ACT_DELIVER);
+			OR_VERDICT_DELIVER);
 	or_keyring_destroy(&ring);
 }
 
