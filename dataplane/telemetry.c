@@ -204,10 +204,8 @@ TEL_CMD(tel_table)
 	(void)params;
 	ct_get_stats(tel_dp->table, &s);
 	rte_tel_data_start_dict(d);
-#define T(f) rte_tel_data_add_dict_u64(d, #f, s.f)
-	T(entries); T(capacity); T(bytes); T(pending); T(generation);
-	T(grows); T(replaces); T(moves); T(alt_entries); T(building);
-	T(build_total); T(build_done);
+#define T(f, ...) rte_tel_data_add_dict_u64(d, #f, s.f);
+	OR_CT_STATS(T)
 #undef T
 	return 0;
 }

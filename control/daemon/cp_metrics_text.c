@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "optroute/ct_stats.h"
+
 #include "cp_metrics.h"
 
 /* ----------------------------------------------------------- writer -- */
@@ -75,20 +77,14 @@ cp_mw_sample(struct cp_mw *w, const char *name, const struct cp_lbl *l,
 	fprintf(w->f, "%s %s\n", any ? "}" : "", value);
 }
 
-enum cp_kind {
-	K_INT, /* as is */
-	K_US,  /* microseconds, shown in seconds */
-	K_MS,  /* milliseconds, shown in seconds */
-};
-
 /* Exact decimal text: no float rounding for counters or durations. */
 static void
-cp_fmt(char *buf, size_t size, uint64_t v, enum cp_kind k)
+cp_fmt(char *buf, size_t size, uint64_t v, enum or_stat_unit k)
 {
-	if (k == K_US)
+	if (k == OR_STAT_US)
 		snprintf(buf, size, "%" PRIu64 ".%06" PRIu64, v / 1000000,
 			 v % 1000000);
-	else if (k == K_MS)
+	else if (k == OR_STAT_MS)
 		snprintf(buf, size, "%" PRIu64 ".%03" PRIu64, v / 1000,
 			 v % 1000);
 	else
@@ -116,213 +112,196 @@ cp_jv(const json_t *v, uint64_t *out)
 	return -1;
 }
 
-/* -------------------------------------------- control, store, channel -- */
+/* ---------------------------------------------------------- families -- */
 
-struct cp_fam {
-	const char *key;  /* field in the reply's section */
-	const char *name; /* metric */
-	const char *type;
-	const char *help;
-	const char *lk, *lv; /* one optional label */
-	enum cp_kind kind;
-};
+/*
+ * The families of the stats blocks come from their lists
+ * (include/optroute/stats.h says which); what is left here are the
+ * exporter's own figures and the dataplane's packet counters below.
+ */
 
-#define C(key, name, help) { key, name, "counter", help, NULL, NULL, K_INT }
-#define G(key, name, help) { key, name, "gauge", help, NULL, NULL, K_INT }
+#define C(key, name, help) { key, OR_STAT_COUNTER, OR_STAT_N, name, "", help },
+#define G(key, name, help) { key, OR_STAT_GAUGE, OR_STAT_N, name, "", help },
 
-static const struct cp_fam cp_fam_control[] = {
+static const struct or_stat_desc cp_desc_control[] = {
 	C("requests", "optroute_control_requests_total",
 	  "Management requests received (the exporter's own stats requests "
-	  "included)"),
+	  "included)")
 	C("replies_error", "optroute_control_errors_total",
-	  "Management requests answered with an error"),
-	{ "optins", "optroute_control_changes_total", "counter",
-	  "Consent changes committed, by action", "action", "optin", K_INT },
-	{ "optouts", "optroute_control_changes_total", "counter",
-	  "Consent changes committed, by action", "action", "optout", K_INT },
-	{ "erases", "optroute_control_changes_total", "counter",
-	  "Consent changes committed, by action", "action", "erase", K_INT },
+	  "Management requests answered with an error")
+	{ "optins", OR_STAT_COUNTER, OR_STAT_N,
+	  "optroute_control_changes_total", "action=optin",
+	  "Consent changes committed, by action" },
+	{ "optouts", OR_STAT_COUNTER, OR_STAT_N,
+	  "optroute_control_changes_total", "action=optout",
+	  "Consent changes committed, by action" },
+	{ "erases", OR_STAT_COUNTER, OR_STAT_N,
+	  "optroute_control_changes_total", "action=erase",
+	  "Consent changes committed, by action" },
 	C("keys_issued", "optroute_control_keys_issued_total",
-	  "Sender keys issued (optin with a pubkey, rekey)"),
-	{ "rotations", "optroute_control_auth_epoch_changes_total", "counter",
-	  "Auth epoch changes committed", "change", "rotate", K_INT },
-	{ "retirements", "optroute_control_auth_epoch_changes_total", "counter",
-	  "Auth epoch changes committed", "change", "retire", K_INT },
+	  "Sender keys issued (optin with a pubkey, rekey)")
+	{ "rotations", OR_STAT_COUNTER, OR_STAT_N,
+	  "optroute_control_auth_epoch_changes_total", "change=rotate",
+	  "Auth epoch changes committed" },
+	{ "retirements", OR_STAT_COUNTER, OR_STAT_N,
+	  "optroute_control_auth_epoch_changes_total", "change=retire",
+	  "Auth epoch changes committed" },
 	C("import_requests", "optroute_control_import_requests_total",
-	  "Import requests (chunks of lines)"),
+	  "Import requests (chunks of lines)")
 	C("import_lines", "optroute_control_import_lines_total",
-	  "Lines received in import requests"),
+	  "Lines received in import requests")
 	C("import_errors", "optroute_control_import_errors_total",
-	  "Import lines refused"),
+	  "Import lines refused")
 	C("waits", "optroute_control_waits_total",
-	  "Change requests that waited for the dataplane's ack"),
+	  "Change requests that waited for the dataplane's ack")
 	C("wait_timeouts", "optroute_control_wait_timeouts_total",
-	  "Waits that ended without the ack"),
+	  "Waits that ended without the ack")
 	C("clients", "optroute_control_clients_total",
-	  "Management connections accepted"),
+	  "Management connections accepted")
 	C("clients_refused", "optroute_control_clients_refused_total",
-	  "Management connections refused (credentials, too many)"),
+	  "Management connections refused (credentials, too many)")
 	C("clients_timed_out", "optroute_control_clients_timed_out_total",
-	  "Management connections closed for a timeout"),
+	  "Management connections closed for a timeout")
 	C("lines_too_long", "optroute_control_lines_too_long_total",
-	  "Request lines over the size limit"),
+	  "Request lines over the size limit")
 	C("clients_too_many", "optroute_control_clients_too_many_total",
 	  "Management connections refused because max_clients were open "
-	  "and none could be evicted (also in clients_refused)"),
+	  "and none could be evicted (also in clients_refused)")
 #define CP_CLOSED(key, reason)                                               \
-	{ key, "optroute_control_clients_closed_total", "counter",           \
-	  "Management connections the daemon closed, by reason", "reason",  \
-	  reason, K_INT }
-	CP_CLOSED("lines_too_long", "line_too_long"),
-	CP_CLOSED("line_timeouts", "line_timeout"),
-	CP_CLOSED("idle_timeouts", "idle_timeout"),
-	CP_CLOSED("clients_stalled", "stalled"),
-	CP_CLOSED("clients_malformed", "malformed"),
-	CP_CLOSED("clients_evicted", "evicted"),
+	{ key, OR_STAT_COUNTER, OR_STAT_N,                                   \
+	  "optroute_control_clients_closed_total", "reason=" reason,         \
+	  "Management connections the daemon closed, by reason" },
+	CP_CLOSED("lines_too_long", "line_too_long")
+	CP_CLOSED("line_timeouts", "line_timeout")
+	CP_CLOSED("idle_timeouts", "idle_timeout")
+	CP_CLOSED("clients_stalled", "stalled")
+	CP_CLOSED("clients_malformed", "malformed")
+	CP_CLOSED("clients_evicted", "evicted")
 #undef CP_CLOSED
 	C("malformed_requests", "optroute_control_malformed_requests_total",
 	  "Request lines refused by the request parser (bad_json, "
-	  "bad_request, unsupported_version, unknown_command)"),
+	  "bad_request, unsupported_version, unknown_command)")
 	G("clients_connected", "optroute_control_clients_connected",
-	  "Management connections open"),
+	  "Management connections open")
 	G("pending", "optroute_control_pending_requests",
-	  "Requests waiting for a commit, an ack or dataplane counters"),
+	  "Requests waiting for a commit, an ack or dataplane counters")
 	G("uptime_s", "optroute_control_uptime_seconds",
-	  "Seconds since optroute-control started"),
+	  "Seconds since optroute-control started")
 	C("commits", "optroute_store_commits_total",
-	  "Store transactions committed (one fsync each)"),
+	  "Store transactions committed (one fsync each)")
 	C("commit_changes", "optroute_store_commit_changes_total",
-	  "Consent changes in committed store transactions"),
+	  "Consent changes in committed store transactions")
 	G("commit_max", "optroute_store_commit_max_changes",
-	  "Most changes in one store transaction"),
-	{ "commit_us_total", "optroute_store_commit_seconds_total", "counter",
-	  "Time spent committing store transactions", NULL, NULL, K_US },
-	{ "commit_us_max", "optroute_store_commit_max_seconds", "gauge",
-	  "Longest store transaction commit", NULL, NULL, K_US },
+	  "Most changes in one store transaction")
+	{ "commit_us_total", OR_STAT_COUNTER, OR_STAT_US,
+	  "optroute_store_commit_seconds_total", "",
+	  "Time spent committing store transactions" },
+	{ "commit_us_max", OR_STAT_GAUGE, OR_STAT_US,
+	  "optroute_store_commit_max_seconds", "",
+	  "Longest store transaction commit" },
 	C("commit_failures", "optroute_store_commit_failures_total",
-	  "Store transactions that failed"),
+	  "Store transactions that failed")
 };
 
-static const struct cp_fam cp_fam_store[] = {
-	G("entries", "optroute_store_entries", "Consent records in the store"),
+static const struct or_stat_desc cp_desc_store[] = {
+	G("entries", "optroute_store_entries", "Consent records in the store")
 	G("opted_in", "optroute_store_opted_in_entries",
-	  "Consent records in state opted in"),
+	  "Consent records in state opted in")
 	G("opted_out", "optroute_store_opted_out_entries",
-	  "Consent records in state opted out"),
+	  "Consent records in state opted out")
 	G("last_seq", "optroute_store_last_seq",
-	  "Seq of the last committed consent change"),
+	  "Seq of the last committed consent change")
 	G("audit_entries", "optroute_store_audit_entries",
-	  "Entries of the consent audit trail"),
+	  "Entries of the consent audit trail")
 	G("file_bytes", "optroute_store_file_bytes",
-	  "Store data file size on disk"),
+	  "Store data file size on disk")
 	G("map_bytes", "optroute_store_map_bytes",
-	  "Store map size (address space)"),
+	  "Store map size (address space)")
 };
 
-static const struct cp_fam cp_fam_channel[] = {
+static const struct or_stat_desc cp_desc_channel[] = {
 	G("connected", "optroute_channel_connected",
-	  "1 while a dataplane is connected to the update channel"),
+	  "1 while a dataplane is connected to the update channel")
 	G("syncing", "optroute_channel_syncing",
-	  "1 while a full resync is being sent"),
+	  "1 while a full resync is being sent")
 	G("committed_seq", "optroute_channel_committed_seq",
-	  "Last store seq committed by the control plane"),
+	  "Last store seq committed by the control plane")
 	G("sent_seq", "optroute_channel_sent_seq",
-	  "Last store seq sent to the dataplane"),
+	  "Last store seq sent to the dataplane")
 	G("acked_seq", "optroute_channel_acked_seq",
-	  "Last store seq the dataplane applied and acknowledged"),
+	  "Last store seq the dataplane applied and acknowledged")
 	G("lag", "optroute_channel_lag",
-	  "Committed changes the dataplane has not acknowledged yet"),
+	  "Committed changes the dataplane has not acknowledged yet")
 	C("connects", "optroute_channel_connects_total",
-	  "Connections to the dataplane"),
+	  "Connections to the dataplane")
 	C("disconnects", "optroute_channel_disconnects_total",
-	  "Connections to the dataplane lost or closed"),
+	  "Connections to the dataplane lost or closed")
 	C("resyncs", "optroute_channel_resyncs_total",
-	  "Full resyncs acknowledged by the dataplane"),
+	  "Full resyncs acknowledged by the dataplane")
 	G("resync_entries", "optroute_channel_last_resync_entries",
-	  "Entries sent by the last full resync"),
-	{ "resync_ms", "optroute_channel_last_resync_seconds", "gauge",
-	  "Duration of the last full resync, send to ack", NULL, NULL, K_MS },
+	  "Entries sent by the last full resync")
+	{ "resync_ms", OR_STAT_GAUGE, OR_STAT_MS,
+	  "optroute_channel_last_resync_seconds", "",
+	  "Duration of the last full resync, send to ack" },
 	G("generation", "optroute_channel_generation",
-	  "Generation of the last full resync sent"),
-	C("batches", "optroute_channel_batches_total", "BATCH messages sent"),
-	C("ops", "optroute_channel_ops_total", "Changes sent in BATCHes"),
+	  "Generation of the last full resync sent")
+	C("batches", "optroute_channel_batches_total", "BATCH messages sent")
+	C("ops", "optroute_channel_ops_total", "Changes sent in BATCHes")
 	C("overflows", "optroute_channel_overflows_total",
-	  "Update queue overflows replaced by a full resync"),
+	  "Update queue overflows replaced by a full resync")
 	C("errors", "optroute_channel_dataplane_errors_total",
-	  "ERROR messages received from the dataplane"),
+	  "ERROR messages received from the dataplane")
 	G("workers", "optroute_channel_dataplane_workers",
-	  "Worker lcores of the connected dataplane (from its HELLO)"),
+	  "Worker lcores of the connected dataplane (from its HELLO)")
 };
 
 /* Dataplane figures of no scope that are not counters (STATS tsc_hz). */
-static const struct cp_fam cp_fam_dataplane[] = {
+static const struct or_stat_desc cp_desc_dataplane[] = {
 	G("tsc_hz", "optroute_dataplane_tsc_hz",
-	  "TSC frequency: cycles a second of the workers' cycle counters"),
+	  "TSC frequency: cycles a second of the workers' cycle counters")
 };
 
-/* Dataplane: the consent table (table.*) and the updater (chan.*). */
-static const struct cp_fam cp_fam_table[] = {
-	G("entries", "optroute_table_entries", "Consent table entries"),
-	G("capacity", "optroute_table_capacity", "Consent table slots"),
-	G("bytes", "optroute_table_bytes",
-	  "Bucket memory of the live consent table"),
-	G("pending", "optroute_table_pending_slots",
-	  "Vacated slots awaiting a grace period"),
-	G("generation", "optroute_table_generation",
-	  "Table generation (bumped by each growth or replace)"),
-	C("grows", "optroute_table_grows_total", "Completed table growths"),
-	C("replaces", "optroute_table_replaces_total",
-	  "Completed table replaces (full resyncs)"),
-	C("moves", "optroute_table_moves_total",
-	  "Keys moved between buckets"),
-	G("alt_entries", "optroute_table_alt_entries",
-	  "Keys living in their alternate bucket"),
-	C("grow_failures", "optroute_table_grow_failures_total",
-	  "Table growths refused (memory limit, no memory)"),
-	G("building", "optroute_table_building",
-	  "1 while a growth or replace is under way"),
-	G("build_total", "optroute_table_build_total_buckets",
-	  "Buckets to copy for the growth under way"),
-	G("build_done", "optroute_table_build_done_buckets",
-	  "Buckets copied for the growth under way"),
+/* The dataplane's blocks: STATS table.*, chan.* */
+static const struct or_stat_desc cp_desc_table[] = {
+	OR_CT_STATS(OR_STAT_DESC_)
 };
 
-static const struct cp_fam cp_fam_updater[] = {
+static const struct or_stat_desc cp_desc_updater[] = {
 	G("connected", "optroute_updater_connected",
-	  "1 while the dataplane's updater has a control plane connected"),
+	  "1 while the dataplane's updater has a control plane connected")
 	C("connects", "optroute_updater_connects_total",
-	  "Channel peers accepted by the dataplane"),
+	  "Channel peers accepted by the dataplane")
 	C("batches", "optroute_updater_batches_total",
-	  "Update batches applied by the dataplane"),
+	  "Update batches applied by the dataplane")
 	C("upserts", "optroute_updater_upserts_total",
-	  "Upserts applied by the dataplane"),
+	  "Upserts applied by the dataplane")
 	C("deletes", "optroute_updater_deletes_total",
-	  "Deletes applied by the dataplane"),
+	  "Deletes applied by the dataplane")
 	C("errors", "optroute_updater_errors_total",
-	  "Malformed channel messages and failed ops"),
+	  "Malformed channel messages and failed ops")
 	G("last_seq", "optroute_updater_last_seq",
-	  "Highest channel seq applied"),
+	  "Highest channel seq applied")
 	G("acked_seq", "optroute_updater_acked_seq",
-	  "Highest channel seq acknowledged"),
+	  "Highest channel seq acknowledged")
 	C("resyncs", "optroute_updater_resyncs_total",
-	  "Full resyncs completed by the dataplane"),
+	  "Full resyncs completed by the dataplane")
 	G("generation", "optroute_updater_generation",
-	  "Generation of the last completed resync"),
-	C("acks", "optroute_updater_acks_total", "ACK messages sent"),
+	  "Generation of the last completed resync")
+	C("acks", "optroute_updater_acks_total", "ACK messages sent")
 	C("syncs", "optroute_updater_syncs_total",
-	  "Grace periods waited for (ct_sync)"),
+	  "Grace periods waited for (ct_sync)")
 	C("refused", "optroute_updater_refused_total",
-	  "Channel connections refused (another peer connected)"),
+	  "Channel connections refused (another peer connected)")
 	C("disconnects", "optroute_updater_disconnects_total",
-	  "Channel peers gone"),
+	  "Channel peers gone")
 	C("resync_aborts", "optroute_updater_resync_aborts_total",
-	  "Resyncs aborted by a disconnect or a failure"),
+	  "Resyncs aborted by a disconnect or a failure")
 	C("delete_missing", "optroute_updater_delete_missing_total",
-	  "Deletes of tokens not in the table"),
+	  "Deletes of tokens not in the table")
 	C("nospc", "optroute_updater_nospc_total",
-	  "Upserts refused: consent table full"),
+	  "Upserts refused: consent table full")
 	C("stats_requests", "optroute_updater_stats_requests_total",
-	  "STATS requests answered"),
+	  "STATS requests answered")
 };
 
 #undef C
@@ -330,24 +309,64 @@ static const struct cp_fam cp_fam_updater[] = {
 
 #define CP_DIM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Where a family's figures are read from: 0 with *v, or -1 if absent. */
+typedef int (*cp_get_fn)(void *arg, const char *field, uint64_t *v);
+
+/*
+ * The families of d[0..n-1], each once, in the order of their first
+ * entry: its # HELP and # TYPE, then one sample per entry present (a
+ * family's entries need not be next to each other in a list).
+ */
 static void
-cp_render_fams(struct cp_mw *w, const json_t *obj, const struct cp_fam *f,
-	       size_t n)
+cp_render_descs(struct cp_mw *w, const struct or_stat_desc *d, size_t n,
+		cp_get_fn get, void *arg)
 {
-	char val[48];
+	char val[48], lbl[64];
 	uint64_t v;
 
-	if (!json_is_object(obj))
-		return;
 	for (size_t i = 0; i < n; i++) {
-		struct cp_lbl l = { f[i].lk, f[i].lv };
+		size_t j = 0;
 
-		if (cp_jv(json_object_get(obj, f[i].key), &v) < 0)
-			continue;
-		cp_mw_head(w, f[i].name, f[i].type, f[i].help);
-		cp_fmt(val, sizeof(val), v, f[i].kind);
-		cp_mw_sample(w, f[i].name, &l, 1, val);
+		while (j < i && strcmp(d[j].metric, d[i].metric) != 0)
+			j++;
+		if (j < i)
+			continue; /* written with the entry j */
+		for (size_t k = i; k < n; k++) {
+			struct cp_lbl l = { NULL, NULL };
+			char *eq;
+
+			if (strcmp(d[k].metric, d[i].metric) != 0 ||
+			    get(arg, d[k].field, &v) < 0)
+				continue;
+			snprintf(lbl, sizeof(lbl), "%s", d[k].label);
+			eq = strchr(lbl, '=');
+			if (eq != NULL) {
+				*eq = '\0';
+				l.k = lbl;
+				l.v = eq + 1;
+			}
+			cp_mw_head(w, d[i].metric,
+				   d[i].type == OR_STAT_COUNTER ? "counter"
+								: "gauge",
+				   d[i].help);
+			cp_fmt(val, sizeof(val), v, d[k].unit);
+			cp_mw_sample(w, d[i].metric, &l, 1, val);
+		}
 	}
+}
+
+static int
+cp_get_json(void *arg, const char *field, uint64_t *v)
+{
+	return cp_jv(json_object_get(arg, field), v);
+}
+
+static void
+cp_render_section(struct cp_mw *w, const json_t *obj,
+		  const struct or_stat_desc *d, size_t n)
+{
+	if (json_is_object(obj))
+		cp_render_descs(w, d, n, cp_get_json, (void *)obj);
 }
 
 /* Requests per command, if the daemon reports them
@@ -371,18 +390,18 @@ cp_render_by_command(struct cp_mw *w, const json_t *control)
 			continue;
 		cp_mw_head(w, name, "counter",
 			   "Management requests received, by command");
-		cp_fmt(val, sizeof(val), v, K_INT);
+		cp_fmt(val, sizeof(val), v, OR_STAT_N);
 		cp_mw_sample(w, name, &l, 1, val);
 	}
 }
 
 /* -------------------------------------------------------- dataplane -- */
 
-enum cp_scope { S_ALL, S_PORT, S_WORKER, S_TABLE, S_CHAN, S_OTHER };
+enum cp_scope { S_ALL, S_PORT, S_WORKER, S_TABLE, S_CHAN, S_AUTH, S_OTHER };
 
 /* One (name, value) pair of the dataplane's STATS reply, classified:
  * "rx" (S_ALL), "port.NAME.rx", "worker.ID.rx", "table.entries",
- * "chan.batches"; anything else S_OTHER. */
+ * "chan.batches", "auth.installs"; anything else S_OTHER. */
 struct cp_dpe {
 	const char *key;
 	enum cp_scope scope;
@@ -400,7 +419,7 @@ cp_dpe_classify(struct cp_dpe *e)
 		enum cp_scope scope;
 	} pre[] = {
 		{ "port.", S_PORT }, { "worker.", S_WORKER },
-		{ "table.", S_TABLE }, { "chan.", S_CHAN },
+		{ "table.", S_TABLE }, { "chan.", S_CHAN }, { "auth.", S_AUTH },
 	};
 	const char *k = e->key, *dot;
 
@@ -416,7 +435,7 @@ cp_dpe_classify(struct cp_dpe *e)
 
 		if (strncmp(k, pre[i].prefix, pl) != 0)
 			continue;
-		if (pre[i].scope == S_TABLE || pre[i].scope == S_CHAN) {
+		if (pre[i].scope != S_PORT && pre[i].scope != S_WORKER) {
 			if (*rest != '\0' && strchr(rest, '.') == NULL) {
 				e->scope = pre[i].scope;
 				e->ctr = rest;
@@ -510,29 +529,42 @@ cp_render_dp_counters(struct cp_mw *w, struct cp_dpe *e, size_t n)
 					l[1].k = NULL;
 				e[i].used = 1;
 				cp_mw_head(w, name, "counter", help);
-				cp_fmt(val, sizeof(val), e[i].v, K_INT);
+				cp_fmt(val, sizeof(val), e[i].v, OR_STAT_N);
 				cp_mw_sample(w, name, l, 2, val);
 			}
 		}
 	}
 }
 
+/* The figures of one scope, for cp_render_descs(). */
+struct cp_dp_get {
+	struct cp_dpe *e;
+	size_t n;
+	enum cp_scope scope;
+};
+
+static int
+cp_get_dp(void *arg, const char *field, uint64_t *v)
+{
+	struct cp_dp_get *g = arg;
+
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->e[i].scope != g->scope || strcmp(g->e[i].ctr, field) != 0)
+			continue;
+		g->e[i].used = 1;
+		*v = g->e[i].v;
+		return 0;
+	}
+	return -1;
+}
+
 static void
 cp_render_dp_fams(struct cp_mw *w, struct cp_dpe *e, size_t n,
-		  enum cp_scope scope, const struct cp_fam *f, size_t nf)
+		  enum cp_scope scope, const struct or_stat_desc *d, size_t nd)
 {
-	char val[32];
+	struct cp_dp_get g = { e, n, scope };
 
-	for (size_t k = 0; k < nf; k++)
-		for (size_t i = 0; i < n; i++) {
-			if (e[i].used || e[i].scope != scope ||
-			    strcmp(e[i].ctr, f[k].key) != 0)
-				continue;
-			e[i].used = 1;
-			cp_mw_head(w, f[k].name, f[k].type, f[k].help);
-			cp_fmt(val, sizeof(val), e[i].v, f[k].kind);
-			cp_mw_sample(w, f[k].name, NULL, 0, val);
-		}
+	cp_render_descs(w, d, nd, cp_get_dp, &g);
 }
 
 /* entries / capacity, as the table command reports it. */
@@ -580,13 +612,13 @@ cp_render_dataplane(struct cp_mw *w, const json_t *dp)
 		n++;
 	}
 	cp_render_dp_counters(w, e, n);
-	cp_render_dp_fams(w, e, n, S_ALL, cp_fam_dataplane,
-			  CP_DIM(cp_fam_dataplane));
-	cp_render_dp_fams(w, e, n, S_TABLE, cp_fam_table,
-			  CP_DIM(cp_fam_table));
+	cp_render_dp_fams(w, e, n, S_ALL, cp_desc_dataplane,
+			  CP_DIM(cp_desc_dataplane));
+	cp_render_dp_fams(w, e, n, S_TABLE, cp_desc_table,
+			  CP_DIM(cp_desc_table));
 	cp_render_load(w, dp);
-	cp_render_dp_fams(w, e, n, S_CHAN, cp_fam_updater,
-			  CP_DIM(cp_fam_updater));
+	cp_render_dp_fams(w, e, n, S_CHAN, cp_desc_updater,
+			  CP_DIM(cp_desc_updater));
 	/* Kept rather than lost: a counter added to the dataplane shows up
 	 * before this file learns its name. */
 	for (size_t i = 0; i < n; i++) {
@@ -597,7 +629,7 @@ cp_render_dataplane(struct cp_mw *w, const json_t *dp)
 		cp_mw_head(w, other, "untyped",
 			   "Dataplane counter without a metric of its own, "
 			   "by its STATS name");
-		cp_fmt(val, sizeof(val), e[i].v, K_INT);
+		cp_fmt(val, sizeof(val), e[i].v, OR_STAT_N);
 		cp_mw_sample(w, other, &l, 1, val);
 	}
 	free(e);
@@ -623,21 +655,21 @@ cp_render_meta(struct cp_mw *w, const struct cp_metrics_meta *m, int have)
 	cp_mw_sample(w, "optroute_build_info", l, 3, "1");
 	cp_mw_head(w, "optroute_metrics_scrapes_total", "counter",
 		   "Requests for /metrics, this one included");
-	cp_fmt(val, sizeof(val), m->scrapes, K_INT);
+	cp_fmt(val, sizeof(val), m->scrapes, OR_STAT_N);
 	cp_mw_sample(w, "optroute_metrics_scrapes_total", NULL, 0, val);
 	cp_mw_head(w, "optroute_metrics_fetches_total", "counter",
 		   "Stats requests the exporter had answered");
-	cp_fmt(val, sizeof(val), m->fetches, K_INT);
+	cp_fmt(val, sizeof(val), m->fetches, OR_STAT_N);
 	cp_mw_sample(w, "optroute_metrics_fetches_total", NULL, 0, val);
 	cp_mw_head(w, "optroute_metrics_fetch_failures_total", "counter",
 		   "Stats requests that failed or were not answered in time");
-	cp_fmt(val, sizeof(val), m->fetch_failures, K_INT);
+	cp_fmt(val, sizeof(val), m->fetch_failures, OR_STAT_N);
 	cp_mw_sample(w, "optroute_metrics_fetch_failures_total", NULL, 0, val);
 	if (!have)
 		return;
 	cp_mw_head(w, "optroute_metrics_age_seconds", "gauge",
 		   "Age of the figures below (the last stats reply)");
-	cp_fmt(val, sizeof(val), m->age_ms, K_MS);
+	cp_fmt(val, sizeof(val), m->age_ms, OR_STAT_MS);
 	cp_mw_sample(w, "optroute_metrics_age_seconds", NULL, 0, val);
 }
 
@@ -657,13 +689,13 @@ cp_metrics_render(const json_t *stats, const struct cp_metrics_meta *m,
 	if (stats != NULL) {
 		const json_t *control = json_object_get(stats, "control");
 
-		cp_render_fams(&w, control, cp_fam_control,
-			       CP_DIM(cp_fam_control));
+		cp_render_section(&w, control, cp_desc_control,
+				  CP_DIM(cp_desc_control));
 		cp_render_by_command(&w, control);
-		cp_render_fams(&w, json_object_get(stats, "store"),
-			       cp_fam_store, CP_DIM(cp_fam_store));
-		cp_render_fams(&w, json_object_get(stats, "channel"),
-			       cp_fam_channel, CP_DIM(cp_fam_channel));
+		cp_render_section(&w, json_object_get(stats, "store"),
+				  cp_desc_store, CP_DIM(cp_desc_store));
+		cp_render_section(&w, json_object_get(stats, "channel"),
+				  cp_desc_channel, CP_DIM(cp_desc_channel));
 		rc = cp_render_dataplane(&w, json_object_get(stats,
 							     "dataplane"));
 	} else {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * STATS_REQUEST: answers with the table's counters (table.*), the
- * updater's (chan.*) and whatever the dataplane reports through
- * conf.stats_fill (its own names), as (name, u64) pairs split over
- * STATS_REPLY messages of at most OR_CHAN_MAX_STATS pairs.
+ * STATS_REQUEST: answers with the table's counters (table.FIELD, every
+ * entry of OR_CT_STATS, include/optroute/ct_stats.h), the updater's
+ * (chan.*) and whatever the dataplane reports through conf.stats_fill
+ * (its own names), as (name, u64) pairs split over STATS_REPLY messages
+ * of at most OR_CHAN_MAX_STATS pairs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,10 +64,8 @@ chan_handle_stats(struct or_updater *u, const struct or_chan_stats_request *req)
 	s.m->id = req->id;
 
 	ct_get_stats(u->t, &cs);
-#define T(f) chan_stats_add(&s, "table." #f, cs.f)
-	T(entries); T(capacity); T(bytes); T(pending); T(generation);
-	T(grows); T(replaces); T(moves); T(alt_entries); T(building);
-	T(build_total); T(build_done);
+#define T(f, ...) chan_stats_add(&s, "table." #f, cs.f);
+	OR_CT_STATS(T)
 #undef T
 	or_updater_get_stats(u, &us);
 #define C(f) chan_stats_add(&s, "chan." #f, us.f)

@@ -76,6 +76,7 @@
 #include <stdint.h>
 
 #include "optroute/consent.h"
+#include "optroute/ct_stats.h"
 
 /* Most keys in one ct_lookup_bulk() call. */
 #define CT_BULK_MAX 64
@@ -92,24 +93,8 @@ struct ct_params {
 	unsigned flags;     /* CT_F_* */
 };
 
-struct ct_stats {
-	uint64_t entries;      /* keys stored */
-	uint64_t capacity;     /* slots */
-	uint64_t bytes;        /* bucket memory of the live table */
-	uint64_t pending;      /* vacated slots awaiting a grace period */
-	uint64_t generation;   /* bumped by each publish (growth or replace) */
-	uint64_t grows;        /* completed growths */
-	uint64_t replaces;     /* completed replaces */
-	uint64_t moves;        /* keys moved between buckets */
-	uint64_t alt_entries;  /* keys living in their alternate bucket */
-	uint64_t grow_failures; /* growths that failed: no memory for the
-				 * larger table (or mem_limit), or an upsert's
-				 * keys fitting none of its larger tables
-				 * (its -ENOSPC, see ct_upsert) */
-	uint64_t building;     /* 1 while a growth or replace is under way */
-	uint64_t build_total;  /* source buckets to copy for the growth */
-	uint64_t build_done;   /* of which copied */
-};
+/* struct ct_stats, [any]: its fields are the list OR_CT_STATS in
+ * include/optroute/ct_stats.h. */
 
 /* [writer] Creates an empty table. 0, -EINVAL or -ENOMEM. */
 int ct_create(const struct ct_params *p, struct ct **out);

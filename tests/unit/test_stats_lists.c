@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Suite "stats_lists": every entry of every stats list
+ * (include/optroute/stats.h) is exported by every exporter of its block,
+ * under its name, through the real code:
+ *  - the channel's STATS reply (dataplane/chan/chan_stats.c, with the
+ *    dataplane's own stats_fill from dataplane/telemetry.c) of a real
+ *    updater on a real table;
+ *  - the telemetry commands (dataplane/telemetry.c, compiled in here:
+ *    rte_tel_data_* are replaced by recorders, so no EAL is needed);
+ *  - /metrics (cp_metrics_render(), compiled in by test_metrics.c) of a
+ *    stats reply made of that STATS reply: its # TYPE and # HELP lines
+ *    and one sample per entry, with the entry's label and value;
+ *  - `optroutectl stats` (control/ctl/ctl_out.c, compiled in here).
+ * And the lists themselves: fields unique, counters named _total, the
+ * entries of one family alike. Leaving an entry out of any one exporter
+ * fails a test here.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+#include <jansson.h>
+#include <rte_telemetry.h>
+
+#include "optroute/chan_client.h"
+#include "optroute/ct_stats.h"
+#include "optroute/stats.h"
+
+#include "../../control/daemon/cp_metrics.h"
+#include "or_test.h"
+
+/* ------------------------------------------ telemetry, recorded -- */
+
+#define SL_TEL_MAX 256
+
+/* The dict the last telemetry command built. */
+static struct {
+	char name[SL_TEL_MAX][64];
+	uint64_t v[SL_TEL_MAX];
+	unsigned n;
+} sl_tel;
+
+static void
+sl_tel_put(const char *name, uint64_t v)
+{
+	if (sl_tel.n == SL_TEL_MAX)
+		return;
+	snprintf(sl_tel.name[sl_tel.n], sizeof(sl_tel.name[0]), "%s", name);
+	sl_tel.v[sl_tel.n++] = v;
+}
+
+static int
+sl_start_dict(struct rte_tel_data *d)
+{
+	(void)d;
+	sl_tel.n = 0;
+	return 0;
+}
+
+static int
+sl_add_u64(struct rte_tel_data *d, const char *name, uint64_t v)
+{
+	(void)d;
+	sl_tel_put(name, v);
+	return 0;
+}
+
+static int
+sl_add_int(struct rte_tel_data *d, const char *name, int v)
+{
+	(void)d;
+	sl_tel_put(name, (uint64_t)v);
+	return 0;
+}
+
+static int
+sl_add_string(struct rte_tel_data *d, const char *name, const char *v)
+{
+	(void)d;
+	(void)v;
+	sl_tel_put(name, 0);
+	return 0;
+}
+
+#define rte_tel_data_start_dict sl_start_dict
+#define rte_tel_data_add_dict_u64 sl_add_u64
+#define rte_tel_data_add_dict_int sl_add_int
+#define rte_tel_data_add_dict_string sl_add_string
+#include "../../dataplane/telemetry.c"
+#undef rte_tel_data_start_dict
+#undef rte_tel_data_add_dict_u64
+#undef rte_tel_data_add_dict_int
+#undef rte_tel_data_add_dict_string
+
+#include "../../dataplane/counters.c"
+
+#include "../../control/ctl/ctl_out.c"
+
+/* dataplane/main.c registers it; telemetry.c logs with it. */
+int or_dp_logtype = RTE_LOGTYPE_USER1;
+
+/* -------------------------------------------------------- the lists -- */
+
+static const struct or_stat_desc sl_ct[] = { OR_CT_STATS(OR_STAT_DESC_) };
+
+#define SL_DIM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A block and where each of its exporters shows an entry FIELD. */
+struct sl_block {
+	const char *what;
+	const struct or_stat_desc *d;
+	size_t n;
+	const char *stats;  /* STATS reply: STATS FIELD, or NULL */
+	telemetry_cb tel;   /* telemetry command: dict key FIELD, or NULL */
+	const char *ctl;    /* optroutectl stats: its line CTL FIELD */
+};
+
+static const struct sl_block sl_blocks[] = {
+	{ "table", sl_ct, SL_DIM(sl_ct), "table.", tel_table,
+	  "dataplane.table." },
+};
+
+/* ------------------------------------------------ the dataplane -- */
+
+/* A dataplane of no port and no worker around a real updater and table:
+ * what its STATS reply and telemetry commands read. */
+static struct {
+	char dir[64], path[96];
+	struct or_cfg cfg;
+	struct or_dp dp;
+	struct ct *t;
+	struct or_updater *u;
+	struct or_chan_client *c;
+	struct or_chan_stat st[1024];
+	unsigned n;
+} sl;
+
+static int
+sl_suite_init(void)
+{
+	struct ct_params p = { .entries = 1000, .socket_id = -1 };
+	struct or_updater_conf uc = { 0 };
+
+	snprintf(sl.dir, sizeof(sl.dir), "/tmp/or_sl_XXXXXX");
+	if (mkdtemp(sl.dir) == NULL)
+		return -1;
+	snprintf(sl.path, sizeof(sl.path), "%s/dp.sock", sl.dir);
+	if (ct_create(&p, &sl.t) != 0 ||
+	    or_cnt_init(&sl.dp.cnt, 0, 0, NULL) != 0)
+		return -1;
+	sl.dp.cfg = &sl.cfg;
+	sl.dp.table = sl.t;
+	uc.sock_path = sl.path;
+	uc.table = sl.t;
+	uc.stats_fill = or_stats_fill;
+	uc.stats_clear = or_stats_clear;
+	uc.stats_arg = &sl.dp;
+	uc.workers = 1;
+	if (or_updater_start(&uc, &sl.u) != 0)
+		return -1;
+	sl.dp.updater = sl.u;
+	if (or_chan_connect(sl.path, OR_CHAN_ROLE_CONTROL, 5000, &sl.c) != 0)
+		return -1;
+	__atomic_store_n(&tel_live, 1, __ATOMIC_SEQ_CST);
+	tel_dp = &sl.dp;
+	return 0;
+}
+
+static int
+sl_suite_clean(void)
+{
+	__atomic_store_n(&tel_live, 0, __ATOMIC_SEQ_CST);
+	or_chan_close(sl.c);
+	or_updater_stop(sl.u);
+	ct_destroy(sl.t);
+	or_cnt_fini(&sl.dp.cnt);
+	unlink(sl.path);
+	rmdir(sl.dir);
+	return 0;
+}
+
+static void
+sl_get_stats(void)
+{
+	CU_ASSERT_EQUAL_FATAL(or_chan_get_stats(sl.c, sl.st, SL_DIM(sl.st),
+						&sl.n, 5000),
+			      0);
+}
+
+/* The STATS reply's value of name, or -1 if it has none. */
+static int
+sl_stats_find(const char *name, uint64_t *v)
+{
+	for (unsigned i = 0; i < sl.n; i++)
+		if (strncmp(sl.st[i].name, name, sizeof(sl.st[i].name)) == 0) {
+			*v = sl.st[i].value;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+sl_tel_find(const char *name)
+{
+	for (unsigned i = 0; i < sl_tel.n; i++)
+		if (strcmp(sl_tel.name[i], name) == 0)
+			return 0;
+	return -1;
+}
+
+#define SL_MISSING(where, name)                                              \
+	do {                                                                 \
+		fprintf(stderr, "\n  %s: no %s\n", where, name);             \
+		CU_FAIL("entry missing");                                    \
+	} while (0)
+
+/* ------------------------------------------------------------ tests -- */
+
+/* The lists: no field twice in a block, families well named, every entry
+ * of a family (in any block) of the same type, help and label key. */
+static void
+test_lists(void)
+{
+	for (size_t b = 0; b < SL_DIM(sl_blocks); b++) {
+		const struct sl_block *k = &sl_blocks[b];
+
+		CU_ASSERT(k->n > 0);
+		for (size_t i = 0; i < k->n; i++) {
+			const struct or_stat_desc *e = &k->d[i];
+			size_t ml = strlen(e->metric);
+			int total = ml > 6 && strcmp(e->metric + ml - 6,
+						     "_total") == 0;
+
+			CU_ASSERT(strncmp(e->metric, "optroute_", 9) == 0);
+			CU_ASSERT(e->help[0] != '\0');
+			CU_ASSERT(e->label[0] == '\0' ||
+				  (strchr(e->label, '=') != NULL &&
+				   e->label[0] != '='));
+			if (total != (e->type == OR_STAT_COUNTER))
+				SL_MISSING("counter named _total", e->metric);
+			for (size_t j = 0; j < i; j++)
+				CU_ASSERT(strcmp(k->d[j].field, e->field) != 0);
+		}
+	}
+	for (size_t b = 0; b < SL_DIM(sl_blocks); b++)
+		for (size_t i = 0; i < sl_blocks[b].n; i++) {
+			const struct or_stat_desc *e = &sl_blocks[b].d[i];
+
+			for (size_t c = 0; c <= b; c++)
+				for (size_t j = 0; j < sl_blocks[c].n; j++) {
+					const struct or_stat_desc *f =
+						&sl_blocks[c].d[j];
+
+					if (f == e)
+						break;
+					if (strcmp(f->metric, e->metric) != 0)
+						continue;
+					CU_ASSERT(f->type == e->type);
+					CU_ASSERT_STRING_EQUAL(f->help,
+							       e->help);
+					/* one sample per entry */
+					CU_ASSERT_STRING_NOT_EQUAL(f->label,
+								   e->label);
+				}
+		}
+}
+
+/* Each dataplane entry in the STATS reply and in its telemetry command. */
+static void
+test_dataplane(void)
+{
+	char name[OR_CHAN_STAT_NAME_LEN];
+	uint64_t v;
+
+	sl_get_stats();
+	for (size_t b = 0; b < SL_DIM(sl_blocks); b++) {
+		const struct sl_block *k = &sl_blocks[b];
+
+		if (k->stats != NULL)
+			for (size_t i = 0; i < k->n; i++) {
+				snprintf(name, sizeof(name), "%s%s", k->stats,
+					 k->d[i].field);
+				if (sl_stats_find(name, &v) < 0)
+					SL_MISSING("STATS reply", name);
+			}
+		if (k->tel == NULL)
+			continue;
+		sl_tel.n = 0;
+		CU_ASSERT_EQUAL(k->tel("/optroute/x", NULL,
+				       (struct rte_tel_data *)&sl_tel), 0);
+		for (size_t i = 0; i < k->n; i++)
+			if (sl_tel_find(k->d[i].field) < 0) {
+				snprintf(name, sizeof(name), "%s %s", k->what,
+					 k->d[i].field);
+				SL_MISSING("telemetry", name);
+			}
+	}
+}
+
+/* The stats reply optroute-control would send: here its dataplane
+ * section, made of the STATS reply as cp_act_dp_stats() makes it. */
+static json_t *
+sl_reply(void)
+{
+	json_t *r = json_object(), *dp = json_object();
+
+	sl_get_stats();
+	for (unsigned i = 0; i < sl.n; i++)
+		json_object_set_new(dp, sl.st[i].name,
+				    json_integer((json_int_t)sl.st[i].value));
+	json_object_set_new(r, "dataplane", dp);
+	return r;
+}
+
+/* The value an entry has in the reply (section.field, or the dataplane
+ * section's prefixed name), as Prometheus shows it. */
+static int
+sl_value(json_t *reply, const struct sl_block *k, const struct or_stat_desc *e,
+	 char *val, size_t len)
+{
+	char name[128];
+	json_t *x;
+	uint64_t v;
+
+	snprintf(name, sizeof(name), "%s%s", k->stats, e->field);
+	x = json_object_get(json_object_get(reply, "dataplane"), name);
+	if (json_is_boolean(x))
+		v = json_is_true(x);
+	else if (json_is_integer(x))
+		v = (uint64_t)json_integer_value(x);
+	else
+		return -1;
+	if (e->unit == OR_STAT_US)
+		snprintf(val, len, "%" PRIu64 ".%06" PRIu64, v / 1000000,
+			 v % 1000000);
+	else if (e->unit == OR_STAT_MS)
+		snprintf(val, len, "%" PRIu64 ".%03" PRIu64, v / 1000,
+			 v % 1000);
+	else
+		snprintf(val, len, "%" PRIu64, v);
+	return 0;
+}
+
+/* 1 if text has the line exactly. */
+static int
+sl_has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	const char *p = text;
+
+	while ((p = strstr(p, line)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Each entry as its family's sample on /metrics, with # TYPE and # HELP. */
+static void
+test_metrics(void)
+{
+	struct cp_metrics_meta m = { .version = "0" };
+	json_t *reply = sl_reply();
+	char *text = NULL, line[512], val[48];
+	size_t len;
+
+	CU_ASSERT_EQUAL_FATAL(cp_metrics_render(reply, &m, &text, &len), 0);
+	for (size_t b = 0; b < SL_DIM(sl_blocks); b++) {
+		const struct sl_block *k = &sl_blocks[b];
+
+		for (size_t i = 0; i < k->n; i++) {
+			const struct or_stat_desc *e = &k->d[i];
+			char lbl[96] = "";
+			const char *eq = strchr(e->label, '=');
+
+			if (sl_value(reply, k, e, val, sizeof(val)) < 0) {
+				SL_MISSING("stats reply", e->field);
+				continue;
+			}
+			if (eq != NULL)
+				snprintf(lbl, sizeof(lbl), "{%.*s=\"%s\"}",
+					 (int)(eq - e->label), e->label,
+					 eq + 1);
+			snprintf(line, sizeof(line), "%s%s %s", e->metric, lbl,
+				 val);
+			if (!sl_has_line(text, line))
+				SL_MISSING("/metrics", line);
+			snprintf(line, sizeof(line), "# TYPE %s %s", e->metric,
+				 e->type == OR_STAT_COUNTER ? "counter"
+							    : "gauge");
+			if (!sl_has_line(text, line))
+				SL_MISSING("/metrics", line);
+			snprintf(line, sizeof(line), "# HELP %s %s", e->metric,
+				 e->help);
+			if (!sl_has_line(text, line))
+				SL_MISSING("/metrics", line);
+		}
+	}
+	free(text);
+	json_decref(reply);
+}
+
+/* Each entry on its line of `optroutectl stats`. */
+static void
+test_ctl(void)
+{
+	json_t *reply = sl_reply();
+	char *text = NULL, name[128];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	ctl_out_reply(f, "stats", reply);
+	fclose(f);
+	for (size_t b = 0; b < SL_DIM(sl_blocks); b++) {
+		const struct sl_block *k = &sl_blocks[b];
+
+		for (size_t i = 0; i < k->n; i++) {
+			const char *p;
+
+			snprintf(name, sizeof(name), "%s%s ", k->ctl,
+				 k->d[i].field);
+			p = strstr(text, name);
+			if (p == NULL || (p != text && p[-1] != '\n'))
+				SL_MISSING("optroutectl stats", name);
+		}
+	}
+	free(text);
+	json_decref(reply);
+}
+
+static CU_TestInfo sl_tests[] = {
+	{ "lists well formed", test_lists },
+	{ "dataplane: STATS reply and telemetry", test_dataplane },
+	{ "/metrics: every entry", test_metrics },
+	{ "optroutectl stats: every entry", test_ctl },
+	CU_TEST_INFO_NULL,
+};
+
+OR_TEST_SUITE("stats_lists", sl_suite_init, sl_suite_clean, sl_tests)
