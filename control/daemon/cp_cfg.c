@@ -7,14 +7,13 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "optroute/or_ini.h"
+#include "optroute/peer.h"
 
 #include "cp_cfg.h"
 #include "cp_log.h"
@@ -120,32 +119,6 @@ _Static_assert(sizeof(((struct cp_cfg *)0)->chan_socket) ==
 		       OR_INI_SOCK_PATH_LEN,
 	       "channel_socket and [dataplane] channel hold the same paths");
 
-/* A user or group: a numeric id, else a name the system knows. */
-static int
-cp_cfg_id(const char *v, int group, uint32_t *out)
-{
-	uint64_t x;
-
-	if (or_ini_uint(v, 0, UINT32_MAX - 1, &x) == 0) {
-		*out = (uint32_t)x;
-		return 0;
-	}
-	if (group) {
-		struct group *gr = getgrnam(v);
-
-		if (gr == NULL)
-			return -EINVAL;
-		*out = gr->gr_gid;
-	} else {
-		struct passwd *pw = getpwnam(v);
-
-		if (pw == NULL)
-			return -EINVAL;
-		*out = pw->pw_uid;
-	}
-	return 0;
-}
-
 /* One [control] key's value; the error recorded on failure. */
 static int
 cp_cfg_set(struct or_ini *ini, struct cp_cfg *c, const struct cp_cfg_key *k,
@@ -154,7 +127,6 @@ cp_cfg_set(struct or_ini *ini, struct cp_cfg *c, const struct cp_cfg_key *k,
 	char *field = (char *)c + k->off;
 	char low[OR_INI_LINE_MAX + 1];
 	uint64_t x;
-	uint32_t id;
 	size_t i;
 
 	/* Keywords (off, log levels, fixed/hash) are matched in any case,
@@ -182,16 +154,14 @@ cp_cfg_set(struct or_ini *ini, struct cp_cfg *c, const struct cp_cfg_key *k,
 	case T_BOOL:
 		return or_ini_get_bool(ini, k->name, v, (int *)field);
 	case T_UID:
-	case T_GID:
-		if (cp_cfg_id(v, k->type == T_GID, &id) != 0)
+		if (or_peer_uid_parse(v, &c->allowed_uid) != 0)
 			break;
-		if (k->type == T_UID) {
-			c->has_uid = 1;
-			c->allowed_uid = (uid_t)id;
-		} else {
-			c->has_gid = 1;
-			c->allowed_gid = (gid_t)id;
-		}
+		c->has_uid = 1;
+		return 0;
+	case T_GID:
+		if (or_peer_gid_parse(v, &c->allowed_gid) != 0)
+			break;
+		c->has_gid = 1;
 		return 0;
 	case T_POLICY:
 		if (or_node_policy_parse(low, &c->node_policy, NULL) == 0)

@@ -7,10 +7,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "optroute/peer.h"
+
 #include "cp_listen.h"
 #include "cp_log.h"
-
-#define CP_LISTEN_MAX_GROUPS 256
 
 static int
 cp_listen_addr(const char *path, struct sockaddr_un *sa)
@@ -89,28 +89,6 @@ fail:
 	return rc;
 }
 
-static int
-cp_listen_allowed(const struct cp_cfg *cfg, int fd, const struct ucred *cr)
-{
-	gid_t groups[CP_LISTEN_MAX_GROUPS];
-	socklen_t len = sizeof(groups);
-
-	if (cr->uid == 0 || cr->uid == geteuid())
-		return 1;
-	if (cfg->has_uid && cr->uid == cfg->allowed_uid)
-		return 1;
-	if (!cfg->has_gid)
-		return 0;
-	if (cr->gid == cfg->allowed_gid)
-		return 1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return 0;
-	for (size_t i = 0; i < len / sizeof(groups[0]); i++)
-		if (groups[i] == cfg->allowed_gid)
-			return 1;
-	return 0;
-}
-
 void
 cp_listen_refuse(int fd, const char *code, const char *msg)
 {
@@ -131,9 +109,13 @@ cp_listen_refuse(int fd, const char *code, const char *msg)
 int
 cp_listen_accept(struct cp_daemon *d, int lfd, uid_t *uid, pid_t *pid)
 {
+	const struct cp_cfg *cfg = d->cfg;
+	const struct or_peer_allow allow = {
+		.has_uid = cfg->has_uid, .uid = cfg->allowed_uid,
+		.has_gid = cfg->has_gid, .gid = cfg->allowed_gid,
+	};
 	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	int fd;
+	int fd, rc;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
@@ -147,11 +129,12 @@ cp_listen_accept(struct cp_daemon *d, int lfd, uid_t *uid, pid_t *pid)
 		/* Other errors concern that one connection only. */
 		return -ECONNABORTED;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+	rc = or_peer_check(fd, &allow, &cr);
+	if (rc < 0) {
 		close(fd);
 		return -EPERM;
 	}
-	if (!cp_listen_allowed(d->cfg, fd, &cr)) {
+	if (rc == 0) {
 		CP_NOTICE("refused management connection from uid %u gid %u "
 			  "pid %d",
 			  (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
