@@ -110,6 +110,26 @@ k_channel(struct parse_state *st, const char *key, const char *v)
 	return or_ini_get_channel(&st->ini, key, v, st->cfg->channel);
 }
 
+/* channel_peer_uid, channel_peer_gid: a name or a number, as [control]
+ * allowed_uid and allowed_gid (optroute/peer.h). */
+static int
+k_chan_peer(struct parse_state *st, const char *key, const char *v)
+{
+	struct or_peer_allow *a = &st->cfg->chan_peer;
+
+	if (strcmp(key, "channel_peer_uid") == 0) {
+		if (or_peer_uid_parse(v, &a->uid) != 0)
+			return BAD(st, key, v, "a user name or a numeric uid");
+		a->has_uid = 1;
+		st->chan_peer_uid_line = st->ini.line;
+		return 0;
+	}
+	if (or_peer_gid_parse(v, &a->gid) != 0)
+		return BAD(st, key, v, "a group name or a numeric gid");
+	a->has_gid = 1;
+	return 0;
+}
+
 /* Unsigned integer keys of [dataplane]: name, bounds, field. */
 static int
 k_dp_uint(struct parse_state *st, const char *key, const char *v)
@@ -305,6 +325,8 @@ static const struct key_def eal_keys[] = {
 static const struct key_def dp_keys[] = {
 	{ "udp_port", k_udp_port, 0 },
 	{ "channel", k_channel, 0 },
+	{ "channel_peer_uid", k_chan_peer, 0 },
+	{ "channel_peer_gid", k_chan_peer, 0 },
 	{ "table_entries", k_dp_uint, 0 },
 	{ "table_mem_mb", k_dp_uint, 0 },
 	{ "rx_desc", k_dp_uint, 0 },
@@ -492,12 +514,30 @@ cfg_defaults(struct or_cfg *cfg, const char *name)
 	cfg->auth_time_checks = 1;
 }
 
+/* channel_peer_uid not given: the user the shipped units run
+ * optroute-control as, when this system has it (docs/dataplane.md). */
+static void
+chan_peer_default(struct parse_state *st)
+{
+	struct or_cfg *cfg = st->cfg;
+
+	if (st->chan_peer_uid_line != 0)
+		return;
+	if (or_peer_uid_parse(OR_CFG_DEFAULT_CHAN_PEER_USER,
+			      &cfg->chan_peer.uid) == 0) {
+		cfg->chan_peer.has_uid = 1;
+		cfg->chan_peer_uid_default = 1;
+	}
+}
+
 /* After the INI layer's parse (rc): the whole-file checks. */
 static int
 parse_done(struct parse_state *st, int rc)
 {
-	if (rc == 0)
+	if (rc == 0) {
+		chan_peer_default(st);
 		or_cfg_check(st);
+	}
 	if (rc == 0 && st->ini.failed)
 		rc = -EINVAL;
 	return rc;

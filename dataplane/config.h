@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "optroute/or_ini.h"
+#include "optroute/peer.h"
 
 #define OR_CFG_MAX_PORTS 16
 #define OR_CFG_MAX_QUEUES 16   /* RX queues (= workers) of one port */
@@ -38,6 +39,9 @@
 #define OR_CFG_DEFAULT_BUDGET_BURST 300
 #define OR_CFG_DEFAULT_BUDGET_REFILL 15
 #define OR_CFG_DEFAULT_BUDGET_SENDERS 1000000u
+/* [dataplane] channel_peer_uid when the file gives none: the user
+ * optroute-control.service runs as (deploy/systemd), if the system has it. */
+#define OR_CFG_DEFAULT_CHAN_PEER_USER "optroute"
 /* 1 Mpps of MSGs for a 30 s window; docs/replay.md sizes it. */
 #define OR_CFG_DEFAULT_REPLAY_CAPACITY 30000000ull
 
@@ -94,6 +98,12 @@ struct or_cfg {
 	/* [dataplane] */
 	uint16_t udp_port;            /* host order */
 	char channel[OR_CFG_PATH_LEN]; /* default OR_INI_DEFAULT_CHANNEL */
+	/* Who may use the channel besides root and the dataplane's own uid
+	 * (optroute/peer.h): channel_peer_uid, else the uid of
+	 * OR_CFG_DEFAULT_CHAN_PEER_USER if it exists (then
+	 * chan_peer_uid_default is 1); channel_peer_gid. */
+	struct or_peer_allow chan_peer;
+	int chan_peer_uid_default;
 	uint64_t table_entries;
 	uint64_t table_mem_mb;        /* 0 = no limit */
 	int start_rx_after_sync;      /* enum or_cfg_rx_start */

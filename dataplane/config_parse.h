@@ -31,6 +31,7 @@ struct parse_state {
 	enum sect_kind kind;
 	unsigned idx;          /* port or nexthop index */
 	unsigned args_line, lcore_cpus_line;
+	unsigned chan_peer_uid_line; /* 0: channel_peer_uid not given */
 	size_t nh_alloc;
 };
 
