@@ -220,10 +220,8 @@ TEL_CMD(tel_channel)
 		return -ENODEV;
 	or_updater_get_stats(tel_dp->updater, &s);
 	rte_tel_data_start_dict(d);
-#define T(f) rte_tel_data_add_dict_u64(d, #f, s.f)
-	T(connected); T(connects); T(batches); T(upserts); T(deletes);
-	T(errors); T(last_seq); T(acked_seq); T(resyncs); T(generation);
-	T(synced);
+#define T(f, ...) rte_tel_data_add_dict_u64(d, #f, s.f);
+	OR_UPDATER_STATS(T)
 #undef T
 	/* Workers poll RX (dp.h); they decide once synced, or with
 	 * start_rx_after_sync = ack as soon as RX is on. */

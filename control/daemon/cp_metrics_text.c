@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "optroute/ct_stats.h"
+#include "optroute/updater_stats.h"
 
 #include "cp_metrics.h"
 
@@ -267,41 +268,7 @@ static const struct or_stat_desc cp_desc_table[] = {
 };
 
 static const struct or_stat_desc cp_desc_updater[] = {
-	G("connected", "optroute_updater_connected",
-	  "1 while the dataplane's updater has a control plane connected")
-	C("connects", "optroute_updater_connects_total",
-	  "Channel peers accepted by the dataplane")
-	C("batches", "optroute_updater_batches_total",
-	  "Update batches applied by the dataplane")
-	C("upserts", "optroute_updater_upserts_total",
-	  "Upserts applied by the dataplane")
-	C("deletes", "optroute_updater_deletes_total",
-	  "Deletes applied by the dataplane")
-	C("errors", "optroute_updater_errors_total",
-	  "Malformed channel messages and failed ops")
-	G("last_seq", "optroute_updater_last_seq",
-	  "Highest channel seq applied")
-	G("acked_seq", "optroute_updater_acked_seq",
-	  "Highest channel seq acknowledged")
-	C("resyncs", "optroute_updater_resyncs_total",
-	  "Full resyncs completed by the dataplane")
-	G("generation", "optroute_updater_generation",
-	  "Generation of the last completed resync")
-	C("acks", "optroute_updater_acks_total", "ACK messages sent")
-	C("syncs", "optroute_updater_syncs_total",
-	  "Grace periods waited for (ct_sync)")
-	C("refused", "optroute_updater_refused_total",
-	  "Channel connections refused (another peer connected)")
-	C("disconnects", "optroute_updater_disconnects_total",
-	  "Channel peers gone")
-	C("resync_aborts", "optroute_updater_resync_aborts_total",
-	  "Resyncs aborted by a disconnect or a failure")
-	C("delete_missing", "optroute_updater_delete_missing_total",
-	  "Deletes of tokens not in the table")
-	C("nospc", "optroute_updater_nospc_total",
-	  "Upserts refused: consent table full")
-	C("stats_requests", "optroute_updater_stats_requests_total",
-	  "STATS requests answered")
+	OR_UPDATER_STATS(OR_STAT_DESC_)
 };
 
 #undef C

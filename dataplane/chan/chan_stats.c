@@ -2,9 +2,10 @@
  *
  * STATS_REQUEST: answers with the table's counters (table.FIELD, every
  * entry of OR_CT_STATS, include/optroute/ct_stats.h), the updater's
- * (chan.*) and whatever the dataplane reports through conf.stats_fill
- * (its own names), as (name, u64) pairs split over STATS_REPLY messages
- * of at most OR_CHAN_MAX_STATS pairs.
+ * (chan.FIELD, OR_UPDATER_STATS, include/optroute/updater_stats.h) and
+ * whatever the dataplane reports through conf.stats_fill (its own names),
+ * as (name, u64) pairs split over STATS_REPLY messages of at most
+ * OR_CHAN_MAX_STATS pairs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -68,12 +69,8 @@ chan_handle_stats(struct or_updater *u, const struct or_chan_stats_request *req)
 	OR_CT_STATS(T)
 #undef T
 	or_updater_get_stats(u, &us);
-#define C(f) chan_stats_add(&s, "chan." #f, us.f)
-	C(connected); C(connects); C(batches); C(upserts); C(deletes);
-	C(errors); C(last_seq); C(acked_seq); C(resyncs); C(generation);
-	C(acks); C(syncs); C(refused); C(disconnects); C(resync_aborts);
-	C(delete_missing); C(nospc); C(stats_requests); C(auth_keys);
-	C(synced);
+#define C(f, ...) chan_stats_add(&s, "chan." #f, us.f);
+	OR_UPDATER_STATS(C)
 #undef C
 	if (u->conf.stats_fill != NULL) {
 		unsigned n = u->conf.stats_fill(u->conf.stats_arg, u->dpstats,

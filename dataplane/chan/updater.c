@@ -145,11 +145,7 @@ or_updater_stop(struct or_updater *u)
 void
 or_updater_get_stats(const struct or_updater *u, struct or_updater_stats *s)
 {
-#define G(f) s->f = CHAN_GET(u, f)
-	G(connected); G(connects); G(batches); G(upserts); G(deletes);
-	G(errors); G(last_seq); G(acked_seq); G(resyncs); G(generation);
-	G(acks); G(syncs); G(refused); G(disconnects); G(resync_aborts);
-	G(delete_missing); G(nospc); G(stats_requests); G(auth_keys);
-	G(synced);
+#define G(f, ...) s->f = CHAN_GET(u, f);
+	OR_UPDATER_STATS(G)
 #undef G
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "optroute/chan.h"
+#include "optroute/updater_stats.h"
 
 struct ct;
 struct or_updater;
@@ -55,31 +56,8 @@ struct or_updater_conf {
 	int use_eal;
 };
 
-struct or_updater_stats {
-	uint64_t connected;    /* 1 while a peer is connected */
-	uint64_t connects;     /* peers accepted so far */
-	uint64_t batches;      /* update batches applied */
-	uint64_t upserts;
-	uint64_t deletes;
-	uint64_t errors;       /* malformed messages, failed ops */
-	uint64_t last_seq;     /* highest sequence number applied */
-	uint64_t acked_seq;    /* highest seq applied and synced: acked, or
-				* synced when the peer closed before the ACK */
-	uint64_t resyncs;      /* completed full resyncs */
-	uint64_t generation;   /* generation of the last completed resync */
-	uint64_t synced;       /* 1 once the first full resync is applied
-				* (on_synced called): the workers decide */
-	/* added by the channel helper */
-	uint64_t acks;          /* ACK messages sent */
-	uint64_t syncs;         /* ct_sync() calls (grace periods) */
-	uint64_t refused;       /* connections refused: another peer connected */
-	uint64_t disconnects;   /* peers gone (closed, reset or dropped) */
-	uint64_t resync_aborts; /* resyncs aborted by a disconnect or failure */
-	uint64_t delete_missing;/* deletes of absent tokens (not errors) */
-	uint64_t nospc;         /* upserts refused: table full (also in errors) */
-	uint64_t stats_requests;
-	uint64_t auth_keys;     /* AUTH_KEYS messages installed */
-};
+/* struct or_updater_stats: its fields are the list OR_UPDATER_STATS in
+ * include/optroute/updater_stats.h. */
 
 /* 0 or -errno (socket path too long, bind failure, thread creation). */
 int or_updater_start(const struct or_updater_conf *conf,

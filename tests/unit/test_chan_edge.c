@@ -245,9 +245,11 @@ test_stats(void)
 	tc_env_start(&e, 1024, 0);
 	tc_batch(&e, 0, 50, OR_CHAN_OP_UPSERT, 0);
 	CU_ASSERT_EQUAL(or_chan_get_stats(e.c, st, 1024, &n, TC_TIMEOUT_MS), 0);
-	/* Every table entry (include/optroute/ct_stats.h), 20 updater and
-	 * TC_DP_STATS dataplane counters, over three STATS_REPLY messages. */
-	CU_ASSERT_EQUAL(n, (0 OR_CT_STATS(OR_STAT_ONE_)) + 20 + TC_DP_STATS);
+	/* Every table and updater entry (include/optroute/ct_stats.h,
+	 * updater_stats.h) and TC_DP_STATS dataplane counters, over three
+	 * STATS_REPLY messages. */
+	CU_ASSERT_EQUAL(n, (0 OR_CT_STATS(OR_STAT_ONE_))
+			   + (0 OR_UPDATER_STATS(OR_STAT_ONE_)) + TC_DP_STATS);
 	for (unsigned i = 0; i < n; i++) {
 		if (strcmp(st[i].name, "table.entries") == 0) {
 			CU_ASSERT_EQUAL(st[i].value, 50);

@@ -29,6 +29,7 @@
 
 #include "optroute/chan_client.h"
 #include "optroute/ct_stats.h"
+#include "optroute/updater_stats.h"
 #include "optroute/stats.h"
 
 #include "../../control/daemon/cp_metrics.h"
@@ -107,6 +108,9 @@ int or_dp_logtype = RTE_LOGTYPE_USER1;
 /* -------------------------------------------------------- the lists -- */
 
 static const struct or_stat_desc sl_ct[] = { OR_CT_STATS(OR_STAT_DESC_) };
+static const struct or_stat_desc sl_upd[] = {
+	OR_UPDATER_STATS(OR_STAT_DESC_)
+};
 
 #define SL_DIM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -123,6 +127,8 @@ struct sl_block {
 static const struct sl_block sl_blocks[] = {
 	{ "table", sl_ct, SL_DIM(sl_ct), "table.", tel_table,
 	  "dataplane.table." },
+	{ "updater", sl_upd, SL_DIM(sl_upd), "chan.", tel_channel,
+	  "dataplane.chan." },
 };
 
 /* ------------------------------------------------ the dataplane -- */
