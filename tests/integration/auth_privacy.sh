@@ -98,8 +98,18 @@ traffic() {
 		--count "$n" --payload "x" --wait-ms 500 --expect "$exp" "$@" \
 		>"$T/send.out" 2>&1 || or_fail "traffic: $(tail -n 3 "$T/send.out")"
 }
+# Cores are taken and scanned except under SAN=1: ASan's shadow memory
+# makes a core of terabytes (gcore runs for minutes and the process dies),
+# and a sanitizer build keeps locals in memory (redzones, fake stacks) that
+# the release build does not: the release build is what must hold no key.
+CORES=yes
+[ "${SAN:-0}" = 1 ] && CORES=no
 # core NAME PID: a core of the running process into $CAP/NAME.core.
 core() {
+	if [ "$CORES" = no ]; then
+		echo "skipped: core of $1 (SAN=1 build)"
+		return 0
+	fi
 	timeout 300 gcore -o "$CAP/$1" "$2" >"$CAP/$1.gcore.log" 2>&1 ||
 		or_fail "gcore $1: $(tail -n 5 "$CAP/$1.gcore.log")"
 	mv "$CAP/$1.$2" "$CAP/$1.core"
@@ -159,13 +169,15 @@ echo "ok: retired epoch 0 (its MSGs refused), traffic under epoch 1"
 # ---- the cores ----------------------------------------------------------------
 # The dataplane only ever held K_auth[0] and [1]; the control plane holds
 # every epoch's (all 256 are searched in its core).
-"${SCAN[@]}" core --epochs 0,1 "${KEYS[@]}" "${W_DP[@]}" "$CAP/dp-live.core" ||
-	or_fail "a key in the dataplane's core (two live epochs)"
-"${SCAN[@]}" core --epochs 0,1 "${KEYS[@]}" "${W_DP[@]}" "$CAP/dp-retired.core" ||
-	or_fail "a key in the dataplane's core after the retirement"
-"${SCAN[@]}" core --epochs all "${KEYS[@]}" "${W_CP[@]}" "$CAP/cp-live.core" ||
-	or_fail "a key in the control plane's core"
-echo "ok: no K_auth or K_sender in a core of either daemon"
+if [ "$CORES" = yes ]; then
+	"${SCAN[@]}" core --epochs 0,1 "${KEYS[@]}" "${W_DP[@]}" "$CAP/dp-live.core" ||
+		or_fail "a key in the dataplane's core (two live epochs)"
+	"${SCAN[@]}" core --epochs 0,1 "${KEYS[@]}" "${W_DP[@]}" "$CAP/dp-retired.core" ||
+		or_fail "a key in the dataplane's core after the retirement"
+	"${SCAN[@]}" core --epochs all "${KEYS[@]}" "${W_CP[@]}" "$CAP/cp-live.core" ||
+		or_fail "a key in the control plane's core"
+	echo "ok: no K_auth or K_sender in a core of either daemon"
+fi
 
 # ---- the channel, the files ---------------------------------------------------
 or_stop CP_PID || or_fail "optroute-control exited $?"
