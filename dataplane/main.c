@@ -244,6 +244,26 @@ dp_on_synced(void *arg)
 	__atomic_store_n(&dp->rx_state, OR_RX_DECIDE, __ATOMIC_RELEASE);
 }
 
+/* Who the update channel serves, once at start: an operator whose
+ * control plane is refused reads here what to set. */
+static void
+channel_log_peers(const struct or_cfg *cfg)
+{
+	const struct or_peer_allow *p = &cfg->chan_peer;
+	char uid[48] = "none", gid[24] = "none";
+
+	if (p->has_uid)
+		snprintf(uid, sizeof(uid), "%u%s", (unsigned)p->uid,
+			 cfg->chan_peer_uid_default ?
+				 " (user " OR_CFG_DEFAULT_CHAN_PEER_USER ")" :
+				 "");
+	if (p->has_gid)
+		snprintf(gid, sizeof(gid), "%u", (unsigned)p->gid);
+	OR_LOG(INFO, "update channel on %s; peers served: root, uid %u, "
+	       "channel_peer_uid %s, channel_peer_gid %s", cfg->channel,
+	       (unsigned)geteuid(), uid, gid);
+}
+
 static int
 dp_start(struct or_dp *dp)
 {
@@ -309,13 +329,14 @@ dp_start(struct or_dp *dp)
 	uc.workers = dp->n_workers;
 	uc.use_eal = 1;
 	uc.auth = &dp->auth;
+	uc.peer = cfg->chan_peer;
 	rc = or_updater_start(&uc, &dp->updater);
 	if (rc != 0) {
 		OR_LOG(ERR, "update channel on %s: %s", cfg->channel,
 		       strerror(-rc));
 		return rc;
 	}
-	OR_LOG(INFO, "update channel on %s", cfg->channel);
+	channel_log_peers(cfg);
 
 	for (unsigned w = 0; w < dp->n_workers; w++) {
 		rc = rte_eal_remote_launch(or_worker_main, dp->workers[w],

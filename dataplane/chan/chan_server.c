@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * The updater's socket side: the listening Unix SOCK_SEQPACKET socket, the
- * one connected peer, reading messages and a bounded output queue.
+ * peer check on accept (SO_PEERCRED, include/optroute/peer.h), the one
+ * connected peer, reading messages and a bounded output queue.
  *
  * Output never blocks the updater: messages are sent with MSG_DONTWAIT and
  * queued when the peer's receive buffer is full. ACKs are not queued but
@@ -23,6 +24,7 @@
 #include <rte_log.h>
 
 #include "optroute/ctable.h"
+#include "optroute/peer.h"
 #include "chan_priv.h"
 
 RTE_LOG_REGISTER(or_chan_logtype, optroute.chan, NOTICE);
@@ -141,6 +143,47 @@ chan_disconnect(struct or_updater *u)
 	CHAN_INC(u, disconnects);
 }
 
+/* Answers a connection that is not served with one ERROR and closes it,
+ * without reading anything from it. Best effort: the socket buffer of a
+ * new connection is empty, and a peer gone already reads nothing. */
+static void
+chan_refuse(int fd, int code, const char *text)
+{
+	struct or_chan_error e = {
+		.h = { .type = OR_CHAN_ERROR, .len = sizeof(e) },
+		.code = (uint32_t)code,
+		.index = OR_CHAN_NO_INDEX,
+	};
+
+	snprintf(e.text, sizeof(e.text), "%s", text);
+	(void)send(fd, &e, sizeof(e), MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+/* The peer's credentials before anything else, also before the one-peer
+ * rule: a refused peer learns nothing, not even whether a control plane is
+ * connected. Counted before the ERROR is sent (the peer may look at the
+ * counters as soon as it has read it). 1 served, 0 refused (closed). */
+static int
+chan_peer_ok(struct or_updater *u, int fd)
+{
+	struct ucred cr = { .pid = 0 };
+	int rc = or_peer_check(fd, &u->conf.peer, &cr);
+
+	if (rc > 0)
+		return 1;
+	CHAN_INC(u, refused_peer);
+	if (rc < 0)
+		CHAN_LOG(NOTICE, "refused a peer whose credentials could not "
+			 "be read: %s", strerror(-rc));
+	else
+		CHAN_LOG(NOTICE, "refused peer uid %u gid %u pid %d: not root, "
+			 "our uid or [dataplane] channel_peer_uid/gid",
+			 (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
+	chan_refuse(fd, EACCES, "this user may not use the update channel");
+	return 0;
+}
+
 void
 chan_accept(struct or_updater *u)
 {
@@ -148,19 +191,13 @@ chan_accept(struct or_updater *u)
 
 	if (fd < 0)
 		return; /* EAGAIN, or the peer gave up already */
+	if (!chan_peer_ok(u, fd))
+		return;
 	if (u->cfd >= 0) {
-		struct or_chan_error e = {
-			.h = { .type = OR_CHAN_ERROR, .len = sizeof(e) },
-			.code = EBUSY,
-			.index = OR_CHAN_NO_INDEX,
-		};
-		/* Counted first: the peer may look at the counters as soon
-		 * as it has read the ERROR. */
+		/* Counted first, as above. */
 		CHAN_INC(u, refused);
-		snprintf(e.text, sizeof(e.text),
-			 "another peer is connected; one at a time");
-		(void)send(fd, &e, sizeof(e), MSG_DONTWAIT | MSG_NOSIGNAL);
-		close(fd);
+		chan_refuse(fd, EBUSY, "another peer is connected; one at a "
+			    "time");
 		return;
 	}
 	u->cfd = fd;

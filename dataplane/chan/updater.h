@@ -18,6 +18,7 @@
 
 #include "optroute/chan.h"
 #include "optroute/updater_stats.h"
+#include "optroute/peer.h"
 
 struct ct;
 struct or_updater;
@@ -30,6 +31,10 @@ struct or_updater_stat {
 
 struct or_updater_conf {
 	const char *sock_path; /* created (mode 0660); an old one is replaced */
+	/* Who may connect besides root and our own uid (optroute/peer.h):
+	 * anyone else is sent ERROR{EACCES} and closed before a byte of it is
+	 * read, counted in refused_peer and logged. */
+	struct or_peer_allow peer;
 	struct ct *table;      /* the updater becomes its only writer */
 	/* Optional: fills up to max dataplane counters (ports, workers, drops)
 	 * for STATS requests; returns how many. Called on the updater thread. */

@@ -45,6 +45,10 @@
 	  "Grace periods waited for (ct_sync)")                              \
 	X(refused, COUNTER, N, "optroute_updater_refused_total", "",         \
 	  "Channel connections refused (another peer connected)")            \
+	/* SO_PEERCRED: not root, the dataplane's uid or [dataplane]         \
+	 * channel_peer_uid/gid (dataplane/chan/chan_server.c) */            \
+	X(refused_peer, COUNTER, N, "optroute_updater_refused_peer_total",   \
+	  "", "Channel connections refused for the peer's credentials")      \
 	X(disconnects, COUNTER, N, "optroute_updater_disconnects_total", "", \
 	  "Channel peers gone")                                              \
 	X(resync_aborts, COUNTER, N, "optroute_updater_resync_aborts_total", \
