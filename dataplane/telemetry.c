@@ -18,6 +18,7 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include "optroute/auth_stats.h"
 #include "optroute/ctable.h"
 #include "auth/auth_clock.h"
 #include "auth/budget.h"
@@ -232,78 +233,57 @@ TEL_CMD(tel_channel)
 }
 
 /* Sender authentication, for /optroute/auth and the STATS reply
- * (auth.NAME): the settings, the live epochs' numbers (never a key;
- * previous_epoch is 256 when there is none) and the bounce budgets
- * (auth/budget.h: senders in debt now, over budget now, bounces charged,
- * senders evicted while in debt, table size) and the replay filter
- * (auth/replay.h: capacity, memory, live entries at the last sweep, and
- * the filter's own SEEN, FULL, STALE and retry counts; the drops are the
- * drop_replay* packet counters). The OVER_BUDGET replies are the
- * over_budget packet counter. */
-#define OR_AUTH_FIGURES(X)                                                   \
-	X(enabled) X(time_window_s) X(time_checks) X(live_epochs)             \
-	X(current_epoch) X(previous_epoch) X(installs)                        \
-	X(budget_burst) X(budget_refill_per_hour) X(budget_tracked)           \
-	X(budget_over_now) X(budget_charged) X(budget_evicted_unrefilled)     \
-	X(budget_slots) X(budget_bytes) X(replay_capacity) X(replay_bytes)     \
-	X(replay_entries_approx) X(replay_seen) X(replay_full) X(replay_stale) \
-	X(replay_retries)
-#define OR_AUTH_ENUM_(f) OR_AUTH_FIG_##f,
-enum { OR_AUTH_FIGURES(OR_AUTH_ENUM_) OR_AUTH_FIG_NUM };
-#undef OR_AUTH_ENUM_
-#define OR_AUTH_NAME_(f) #f,
-static const char *const auth_fig_names[] = { OR_AUTH_FIGURES(OR_AUTH_NAME_) };
-#undef OR_AUTH_NAME_
-
+ * (auth.FIELD): the list OR_AUTH_STATS, include/optroute/auth_stats.h. */
 static void
-auth_figures(struct or_dp *dp, uint64_t v[OR_AUTH_FIG_NUM])
+auth_figures(struct or_dp *dp, struct or_auth_stats *a)
 {
 	uint8_t e[OR_KEYRING_MAX];
 	unsigned n = or_keyring_epochs(&dp->auth, e);
 	struct or_budget_stats bs;
 	struct or_replay_stats rs;
 
-	v[OR_AUTH_FIG_enabled] = (uint64_t)dp->cfg->auth;
-	v[OR_AUTH_FIG_time_window_s] = dp->cfg->time_window_s;
-	v[OR_AUTH_FIG_time_checks] = (uint64_t)dp->cfg->auth_time_checks;
-	v[OR_AUTH_FIG_live_epochs] = n;
-	v[OR_AUTH_FIG_current_epoch] = n > 0 ? e[0] : 256;
-	v[OR_AUTH_FIG_previous_epoch] = n > 1 ? e[1] : 256;
-	v[OR_AUTH_FIG_installs] =
-		__atomic_load_n(&dp->auth.installs, __ATOMIC_RELAXED);
-	v[OR_AUTH_FIG_budget_burst] = dp->cfg->budget_burst;
-	v[OR_AUTH_FIG_budget_refill_per_hour] = dp->cfg->budget_refill_per_hour;
+	memset(a, 0, sizeof(*a));
+	a->enabled = (uint64_t)dp->cfg->auth;
+	a->time_window_s = dp->cfg->time_window_s;
+	a->time_checks = (uint64_t)dp->cfg->auth_time_checks;
+	a->live_epochs = n;
+	a->current_epoch = n > 0 ? e[0] : 256;
+	a->previous_epoch = n > 1 ? e[1] : 256;
+	a->installs = __atomic_load_n(&dp->auth.installs, __ATOMIC_RELAXED);
+	a->budget_burst = dp->cfg->budget_burst;
+	a->budget_refill_per_hour = dp->cfg->budget_refill_per_hour;
 	memset(&bs, 0, sizeof(bs));
 	if (dp->budget != NULL)
 		or_budget_stats(dp->budget, or_auth_mono_ms(), &bs);
-	v[OR_AUTH_FIG_budget_tracked] = bs.tracked;
-	v[OR_AUTH_FIG_budget_over_now] = bs.over_now;
-	v[OR_AUTH_FIG_budget_charged] = bs.charged;
-	v[OR_AUTH_FIG_budget_evicted_unrefilled] = bs.evicted_unrefilled;
-	v[OR_AUTH_FIG_budget_slots] = bs.slots;
-	v[OR_AUTH_FIG_budget_bytes] = bs.bytes;
+	a->budget_tracked = bs.tracked;
+	a->budget_over_now = bs.over_now;
+	a->budget_charged = bs.charged;
+	a->budget_evicted_unrefilled = bs.evicted_unrefilled;
+	a->budget_slots = bs.slots;
+	a->budget_bytes = bs.bytes;
 	memset(&rs, 0, sizeof(rs));
 	if (dp->replay != NULL)
 		or_replay_stats(dp->replay, &rs);
-	v[OR_AUTH_FIG_replay_capacity] = rs.capacity;
-	v[OR_AUTH_FIG_replay_bytes] = rs.bytes;
-	v[OR_AUTH_FIG_replay_entries_approx] = rs.entries_approx;
-	v[OR_AUTH_FIG_replay_seen] = rs.seen;
-	v[OR_AUTH_FIG_replay_full] = rs.full;
-	v[OR_AUTH_FIG_replay_stale] = rs.stale;
-	v[OR_AUTH_FIG_replay_retries] = rs.retries;
+	a->replay_capacity = rs.capacity;
+	a->replay_bytes = rs.bytes;
+	a->replay_entries_approx = rs.entries_approx;
+	a->replay_seen = rs.seen;
+	a->replay_full = rs.full;
+	a->replay_stale = rs.stale;
+	a->replay_retries = rs.retries;
 }
 
 TEL_CMD(tel_auth)
 {
-	uint64_t v[OR_AUTH_FIG_NUM];
+	struct or_auth_stats a;
 
 	(void)cmd;
 	(void)params;
-	auth_figures(tel_dp, v);
+	auth_figures(tel_dp, &a);
 	rte_tel_data_start_dict(d);
-	for (unsigned k = 0; k < OR_AUTH_FIG_NUM; k++)
-		rte_tel_data_add_dict_u64(d, auth_fig_names[k], v[k]);
+#define T(f, ...) rte_tel_data_add_dict_u64(d, #f, a.f);
+	OR_AUTH_STATS(T)
+#undef T
 	return 0;
 }
 
@@ -350,7 +330,8 @@ unsigned
 or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 {
 	struct or_dp *dp = arg;
-	uint64_t v[OR_CNT_NUM], polls[OR_POLL_NUM], drops, a[OR_AUTH_FIG_NUM];
+	uint64_t v[OR_CNT_NUM], polls[OR_POLL_NUM], drops;
+	struct or_auth_stats a;
 	unsigned n = 0;
 
 	/* Zero drop reasons are left out per port and per worker, to keep the
@@ -376,9 +357,10 @@ or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
 		PUT(v[k], "%s", or_cnt_name(k));
 	PUT(drops, "dropped");
 	PUT(rte_get_tsc_hz(), "tsc_hz");
-	auth_figures(dp, a);
-	for (unsigned k = 0; k < OR_AUTH_FIG_NUM; k++)
-		PUT(a[k], "auth.%s", auth_fig_names[k]);
+	auth_figures(dp, &a);
+#define A(f, ...) PUT(a.f, "auth." #f);
+	OR_AUTH_STATS(A)
+#undef A
 	for (unsigned i = 0; i < dp->n_ports; i++) {
 		drops = or_cnt_read(&dp->cnt, OR_CNT_ALL, (int)i, v);
 		PUT_ALL("port.%s.", dp->ports[i].name);

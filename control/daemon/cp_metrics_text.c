@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "optroute/auth_stats.h"
 #include "optroute/ct_stats.h"
 #include "optroute/updater_stats.h"
 
@@ -262,13 +263,17 @@ static const struct or_stat_desc cp_desc_dataplane[] = {
 	  "TSC frequency: cycles a second of the workers' cycle counters")
 };
 
-/* The dataplane's blocks: STATS table.*, chan.* */
+/* The dataplane's blocks: STATS table.*, chan.*, auth.* */
 static const struct or_stat_desc cp_desc_table[] = {
 	OR_CT_STATS(OR_STAT_DESC_)
 };
 
 static const struct or_stat_desc cp_desc_updater[] = {
 	OR_UPDATER_STATS(OR_STAT_DESC_)
+};
+
+static const struct or_stat_desc cp_desc_auth[] = {
+	OR_AUTH_STATS(OR_STAT_DESC_)
 };
 
 #undef C
@@ -586,6 +591,8 @@ cp_render_dataplane(struct cp_mw *w, const json_t *dp)
 	cp_render_load(w, dp);
 	cp_render_dp_fams(w, e, n, S_CHAN, cp_desc_updater,
 			  CP_DIM(cp_desc_updater));
+	cp_render_dp_fams(w, e, n, S_AUTH, cp_desc_auth,
+			  CP_DIM(cp_desc_auth));
 	/* Kept rather than lost: a counter added to the dataplane shows up
 	 * before this file learns its name. */
 	for (size_t i = 0; i < n; i++) {

@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <rte_telemetry.h>
 
+#include "optroute/auth_stats.h"
 #include "optroute/chan_client.h"
 #include "optroute/ct_stats.h"
 #include "optroute/updater_stats.h"
@@ -111,6 +112,7 @@ static const struct or_stat_desc sl_ct[] = { OR_CT_STATS(OR_STAT_DESC_) };
 static const struct or_stat_desc sl_upd[] = {
 	OR_UPDATER_STATS(OR_STAT_DESC_)
 };
+static const struct or_stat_desc sl_auth[] = { OR_AUTH_STATS(OR_STAT_DESC_) };
 
 #define SL_DIM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -129,6 +131,8 @@ static const struct sl_block sl_blocks[] = {
 	  "dataplane.table." },
 	{ "updater", sl_upd, SL_DIM(sl_upd), "chan.", tel_channel,
 	  "dataplane.chan." },
+	{ "auth", sl_auth, SL_DIM(sl_auth), "auth.", tel_auth,
+	  "dataplane.auth." },
 };
 
 /* ------------------------------------------------ the dataplane -- */
