@@ -5,8 +5,11 @@
  * changing hands). */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "optroute/consent.h"
 #include "or_test.h"
@@ -605,14 +608,39 @@ test_threads_churn(void)
 
 /* The slot a reader is scanning is handed to the very sender it looks for:
  * the reader must not take the previous owner's word (over budget) for the
- * newcomer's (one charge, not over). The writer publishes which sender it
- * places and when it starts charging it further. */
+ * newcomer's (untracked or one charge: 3000 or 2000 permits, not over).
+ * The writer publishes in cur which sender it places and when it starts
+ * charging it further; a read counts only if cur did not change around it.
+ * Phase 1 runs both threads freely. Phase 2 stops the reader with a signal
+ * wherever it is in its loop, places the sender while it is stopped, then
+ * lets it finish: the preemption between two loads of a lookup that only a
+ * loaded machine makes, on every round (a lookup that skips its second
+ * word read fails there within a few dozen rounds). */
+#define HO_SIG SIGUSR1
+#define HO_ROUNDS 800
+#define HO_MAX_NS 750000000ll /* phase 2 stops early on a slow machine */
+
 struct handover {
 	struct or_budget *b;
-	uint64_t cur;  /* sender << 1 | (1 once it may be over) */
-	int stop;
+	uint64_t cur;   /* sender << 1 | (1 once it may be over) */
+	uint64_t seen;  /* the even cur the reader last started a read with */
+	uint64_t reads; /* reads finished (written by the reader only) */
+	int stop, parked, resume;
 	uint64_t bad, checks;
 };
+
+static struct handover *ho_cur; /* for the signal handler */
+
+/* Phase 2: the reader waits here, interrupted wherever it was. Only
+ * lock-free atomics and a system call: async-signal-safe enough. */
+static void
+ho_park(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&ho_cur->parked, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&ho_cur->resume, __ATOMIC_ACQUIRE))
+		sched_yield(); /* both threads may share one CPU */
+}
 
 static void *
 th_handover_reader(void *p)
@@ -622,19 +650,75 @@ th_handover_reader(void *p)
 	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t v1 = __atomic_load_n(&h->cur, __ATOMIC_SEQ_CST), v2;
 		struct or_token t = tok(v1 >> 1);
-		int o;
+		uint64_t wrong = 0;
 
 		if (v1 & 1)
 			continue;
-		o = or_budget_over(h->b, &t, T0);
+		__atomic_store_n(&h->seen, v1, __ATOMIC_RELEASE);
+		/* Several lookups per check: a signal lands in one more often. */
+		for (int i = 0; i < 4; i++) {
+			int64_t pm = or_budget_permits(h->b, &t, T0);
+
+			wrong += pm != 3000 && pm != 2000;
+			wrong += or_budget_over(h->b, &t, T0) != 0;
+		}
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		v2 = __atomic_load_n(&h->cur, __ATOMIC_SEQ_CST);
 		if (v2 == v1) {
-			h->bad += o != 0;
+			h->bad += wrong;
 			h->checks++;
 		}
+		__atomic_store_n(&h->reads, h->reads + 1, __ATOMIC_RELEASE);
+		/* Stopped in this read: let the writer go on at once, should
+		 * both threads share one CPU. */
+		if (__atomic_load_n(&h->parked, __ATOMIC_ACQUIRE))
+			sched_yield();
 	}
 	return NULL;
+}
+
+static int64_t
+ns_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000000ll + t.tv_nsec - t0->tv_nsec;
+}
+
+/* Phase 2: sender k placed while the reader, in a read of k, is stopped.
+ * -1 if the signal could not be sent. */
+static int
+ho_parked_round(struct handover *h, pthread_t reader, uint64_t k)
+{
+	uint64_t n;
+
+	__atomic_store_n(&h->parked, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&h->resume, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&h->cur, k << 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&h->seen, __ATOMIC_ACQUIRE) != k << 1)
+		sched_yield();
+	if (pthread_kill(reader, HO_SIG) != 0)
+		return -1;
+	while (!__atomic_load_n(&h->parked, __ATOMIC_ACQUIRE))
+		sched_yield();
+	n = __atomic_load_n(&h->reads, __ATOMIC_ACQUIRE);
+	charge(h->b, k, T0); /* evicts a sender that is over */
+	__atomic_store_n(&h->resume, 1, __ATOMIC_RELEASE);
+	/* The interrupted read finishes, and counts, before cur changes. */
+	while (__atomic_load_n(&h->reads, __ATOMIC_ACQUIRE) == n)
+		sched_yield();
+	return 0;
+}
+
+/* After k's first charge: two more, and k is over like every other. */
+static void
+ho_charge_on(struct handover *h, uint64_t k)
+{
+	__atomic_store_n(&h->cur, k << 1 | 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	charge(h->b, k, T0);
+	charge(h->b, k, T0);
 }
 
 static void
@@ -643,23 +727,38 @@ test_threads_handover(void)
 	/* cur starts odd: until the writer publishes its first newcomer, the
 	 * reader has nothing to check (sender 0 is one of the ten over). */
 	struct handover h = { .b = mk(3, 1, 8), .cur = 0 << 1 | 1 };
+	struct sigaction sa = { .sa_handler = ho_park }, old;
+	uint64_t k, parked = 0;
+	struct timespec t0;
+	int sent = 0;
 	pthread_t th;
 
 	for (uint64_t i = 0; i < 10; i++)
-		for (int k = 0; k < 3; k++)
+		for (int c = 0; c < 3; c++)
 			charge(h.b, i, T0); /* a full table, every sender over */
+	ho_cur = &h;
+	sigemptyset(&sa.sa_mask);
+	CU_ASSERT_FATAL(sigaction(HO_SIG, &sa, &old) == 0);
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, th_handover_reader, &h) == 0);
-	for (uint64_t k = 100; k < 1000100; k++) {
+	for (k = 100; k < 1000100; k++) {
 		__atomic_store_n(&h.cur, k << 1, __ATOMIC_SEQ_CST);
 		charge(h.b, k, T0); /* evicts a sender that is over */
-		__atomic_store_n(&h.cur, k << 1 | 1, __ATOMIC_SEQ_CST);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		charge(h.b, k, T0);
-		charge(h.b, k, T0); /* over, like every other */
+		ho_charge_on(&h, k);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (parked < HO_ROUNDS && (parked == 0 || ns_since(&t0) < HO_MAX_NS)) {
+		sent = ho_parked_round(&h, th, k);
+		if (sent < 0)
+			break;
+		ho_charge_on(&h, k++);
+		parked++;
 	}
 	__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
-	CU_ASSERT(h.checks > 0);
+	CU_ASSERT_FATAL(sigaction(HO_SIG, &old, NULL) == 0);
+	CU_ASSERT_EQUAL(sent, 0);
+	CU_ASSERT(parked > 0);
+	CU_ASSERT(h.checks > parked);
 	CU_ASSERT_EQUAL(h.bad, 0);
 	CU_ASSERT_EQUAL(stats(h.b, T0).over_now, 10);
 	or_budget_free(h.b);
