@@ -27,9 +27,10 @@
  * CPU's L2 cache) holds, per hash of the sender, the time until which some
  * sender of that hash may be over budget. or_budget_over reads the bucket
  * only while that time is ahead; a charge that leaves its sender over
- * budget raises it (atomic max). A hint is never lowered: it lapses by
- * itself when its time passes, so nothing ever clears it (an eviction
- * leaves a hint that merely sends a few lookups to the table).
+ * budget raises it (atomic max) before it publishes the bucket word, so
+ * a hint never hides an over bucket (B1). A hint is never lowered: it
+ * lapses by itself when its time passes, so nothing ever clears it (an
+ * eviction leaves a hint that merely sends a few lookups to the table).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -102,7 +103,8 @@ struct or_budget {
 	struct bg_bucket *buckets;
 	uint32_t nbuckets;
 	/* Over-until per sender hash (hint units); raised by charges (atomic
-	 * max), read by every or_budget_over; never lowered. */
+	 * max, before the word they publish), read by every or_budget_over;
+	 * never lowered. */
 	uint32_t *hints;
 	uint32_t hint_mask;
 	uint32_t burst;
@@ -364,17 +366,50 @@ bg_unlock(struct bg_bucket *bk)
 	__atomic_store_n(&bk->lock, 0, __ATOMIC_RELEASE);
 }
 
-/* Charges a live slot whose word was w. 0, or -1 if the slot got another
- * key meanwhile (the caller looks the key up again). */
-static int
-bg_charge_slot(const struct or_budget *b, uint64_t *word, uint64_t w,
+/* hints[i] = max(hints[i], `until` in hint units rounded up): a reader at
+ * a time before `until` sees the hint ahead. */
+static void
+bg_hint_raise(const struct or_budget *b, uint32_t i, uint64_t until)
+{
+	uint32_t u = bg_hint_unit_up(until);
+	uint32_t cur = __atomic_load_n(&b->hints[i], __ATOMIC_RELAXED);
+
+	while (bg_hint_diff(u, cur) > 0 &&
+	       !__atomic_compare_exchange_n(&b->hints[i], &cur, u, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* Called with the word a writer is about to publish for the key of hint
+ * i: if that word is over budget, the hint is raised first, so that a
+ * reader that could see the word over sees the hint ahead (B1; the release
+ * of the word's store or compare-and-swap orders the two). A word that is
+ * then not published (a failed compare-and-swap) leaves a hint that merely
+ * sends a few lookups to the table. */
+static inline void
+bg_hint_before(const struct or_budget *b, uint32_t i, uint64_t nw,
 	       uint64_t now)
+{
+	uint64_t d = bg_debt(nw, now);
+
+	if (d > b->tol)
+		bg_hint_raise(b, i, now + d - b->tol);
+}
+
+/* Charges a live slot whose word was w, of the key of hint i. 0, or -1 if
+ * the slot got another key meanwhile (the caller looks the key up again). */
+static int
+bg_charge_slot(const struct or_budget *b, uint32_t i, uint64_t *word,
+	       uint64_t w, uint64_t now)
 {
 	uint64_t id = w & BG_ID_MASK;
 
 	for (;;) {
-		if (__atomic_compare_exchange_n(word, &w, bg_charged(b, w, now),
-						false, __ATOMIC_ACQ_REL,
+		uint64_t nw = bg_charged(b, w, now);
+
+		bg_hint_before(b, i, nw, now);
+		if (__atomic_compare_exchange_n(word, &w, nw, false,
+						__ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))
 			return 0;
 		if ((w & BG_ID_MASK) != id)
@@ -493,7 +528,8 @@ bg_place(struct or_budget *b, const struct bg_where *wh, uint64_t now)
 		if (s >= 0) {
 			/* Placed by another worker meanwhile. Its generation
 			 * cannot change while we hold both locks. */
-			(void)bg_charge_slot(b, &b->buckets[bi].word[s], w, now);
+			(void)bg_charge_slot(b, wh->hint, &b->buckets[bi].word[s],
+					     w, now);
 			break;
 		}
 		/* Only a placement with primary p raises p's counts, and we
@@ -511,29 +547,15 @@ bg_place(struct or_budget *b, const struct bg_where *wh, uint64_t now)
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		__atomic_store_n(&pk.bk->key[pk.s][0], wh->k0, __ATOMIC_RELAXED);
 		__atomic_store_n(&pk.bk->key[pk.s][1], wh->k1, __ATOMIC_RELAXED);
-		/* The key bytes, and the alt count, before the live word. */
-		__atomic_store_n(&pk.bk->word[pk.s],
-				 bg_charged(b, 0, now) |
-				 ((pk.w + 1) & BG_GEN_MASK) | BG_LIVE,
-				 __ATOMIC_RELEASE);
+		w = bg_charged(b, 0, now) | ((pk.w + 1) & BG_GEN_MASK) | BG_LIVE;
+		bg_hint_before(b, wh->hint, w, now);
+		/* The key bytes, the alt count and the hint before the live
+		 * word. */
+		__atomic_store_n(&pk.bk->word[pk.s], w, __ATOMIC_RELEASE);
 		break;
 	}
 	bg_unlock(second);
 	bg_unlock(first);
-}
-
-/* hints[i] = max(hints[i], `until` in hint units rounded up): a reader at
- * a time before `until` sees the hint ahead. */
-static void
-bg_hint_raise(struct or_budget *b, uint32_t i, uint64_t until)
-{
-	uint32_t u = bg_hint_unit_up(until);
-	uint32_t cur = __atomic_load_n(&b->hints[i], __ATOMIC_RELAXED);
-
-	while (bg_hint_diff(u, cur) > 0 &&
-	       !__atomic_compare_exchange_n(&b->hints[i], &cur, u, false,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
 }
 
 void
@@ -553,16 +575,13 @@ or_budget_charge(struct or_budget *b, const struct or_token *sender,
 			bg_place(b, &wh, now);
 			break;
 		}
-		if (bg_charge_slot(b, &b->buckets[bi].word[s], w, now) == 0)
+		if (bg_charge_slot(b, wh.hint, &b->buckets[bi].word[s], w,
+				   now) == 0)
 			break;
 		/* evicted between lookup and charge: look it up again */
 	}
 	__atomic_fetch_add(&b->charged[wh.prim % BG_STRIPES].v, 1,
 			   __ATOMIC_RELAXED);
-	/* Over budget now: raise the hint before this worker decides its next
-	 * MSG (other workers may miss it for a moment: the race B4 allows). */
-	if (bg_lookup(b, &wh, &bi, &w) >= 0 && bg_debt(w, now) > b->tol)
-		bg_hint_raise(b, wh.hint, now + bg_debt(w, now) - b->tol);
 }
 
 /* ------------------------------------------------------ create, stats --- */

@@ -29,14 +29,16 @@
  * or_budget_free, so QSBR readers may call every function while online.
  *
  *  - or_budget_over / or_budget_permits / or_budget_stats never write shared
- *    memory, take no lock and never wait: a fixed number of loads (one
- *    128-byte bucket, sometimes a second), no retry loop.
+ *    memory, take no lock and never wait: a fixed number of loads (for
+ *    or_budget_over a hint, then only if the hint is ahead one 128-byte
+ *    bucket, sometimes a second), no retry loop.
  *  - or_budget_charge of a tracked sender is one compare-and-swap on its
  *    slot's 64-bit word (retried only if another worker changed that word
- *    in between). The first charge of an untracked sender takes the
- *    spinlocks of its two candidate buckets (in index order; held for a
- *    few dozen instructions, never across anything that blocks) to place
- *    it, evicting an entry if need be.
+ *    in between), preceded by an atomic max on its hint when the charge
+ *    leaves it over budget. The first charge of an untracked sender takes
+ *    the spinlocks of its two candidate buckets (in index order; held for
+ *    a few dozen instructions, never across anything that blocks) to
+ *    place it, evicting an entry if need be.
  *
  * Shared fields (dataplane/auth/budget.c):
  *  - slot word: written by charges (CAS, lock-free) and by placements
@@ -44,7 +46,13 @@
  *  - slot key: written only under the bucket lock while the slot's word is
  *    not live; read by everyone. A reader checks the word before and after
  *    comparing the key (the word carries a generation), so it never
- *    attributes a slot to a sender it did not hold throughout the read.
+ *    attributes a slot to a sender it did not hold throughout the read
+ *    (unless the slot changed hands a multiple of 65 536 times between the
+ *    two word loads of one lookup: the generation has 16 bits).
+ *  - hints: raised (atomic max, lock-free) by a charge that leaves its
+ *    sender over budget, before that charge publishes the slot word (whose
+ *    release store or compare-and-swap orders the two); never lowered;
+ *    read by or_budget_over with one atomic load.
  *  - bucket alt counters: atomic increments/decrements under the lock of
  *    the bucket a key is placed into or evicted from; read by everyone.
  *  - statistics counters: relaxed atomic adds by workers, relaxed loads by
@@ -52,7 +60,10 @@
  *
  * Guarantees, for a sender S:
  *  B1 or_budget_over returns a value S's bucket had at some instant of the
- *     call (never a mix of two senders' state).
+ *     call (never a mix of two senders' state). A hint that is not ahead
+ *     answers 0 without the table; it is raised before any word that makes
+ *     S over is published, so it never hides a charge that landed before
+ *     the call.
  *  B2 A tracked sender is found by every call while it stays tracked; keys
  *     never move between slots.
  *  B3 No charge is lost while S stays tracked; two workers charging an

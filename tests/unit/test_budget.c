@@ -2,7 +2,7 @@
  * against an independent model, exact refill times on a fake clock,
  * capacity pressure and eviction accounting, and concurrent workers
  * (bounded overdraw, one entry per sender, readers never confused by slots
- * changing hands). */
+ * changing hands nor misled by a hint). */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -764,6 +764,60 @@ test_threads_handover(void)
 	or_budget_free(h.b);
 }
 
+/* The charge that leaves a sender over budget shows it over to every
+ * reader at once: a reader that saw the bucket over (or_budget_permits
+ * reads the table) gets 1 from or_budget_over just after, hint or no hint
+ * (B1). Burst 1 goes over at the placement, burst 2 at a compare-and-swap;
+ * 64 Ki hints, most not yet raised when their sender goes over. */
+struct hint_race {
+	struct or_budget *b[2];
+	uint64_t cur; /* the sender being charged */
+	int stop;
+	uint64_t bad, checks;
+};
+
+static void *
+th_hint_reader(void *p)
+{
+	struct hint_race *h = p;
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+		struct or_token t = tok(__atomic_load_n(&h->cur, __ATOMIC_ACQUIRE));
+
+		for (int j = 0; j < 2; j++) {
+			if (or_budget_permits(h->b[j], &t, T0) >= 1000)
+				continue;
+			h->checks++;
+			h->bad += or_budget_over(h->b[j], &t, T0) != 1;
+		}
+	}
+	return NULL;
+}
+
+static void
+test_threads_hint_race(void)
+{
+	const uint64_t n = 100000;
+	struct hint_race h = { .b = { mk(1, 1, 4 * n), mk(2, 1, 4 * n) } };
+	pthread_t th;
+
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, th_hint_reader, &h) == 0);
+	for (uint64_t i = 1; i <= n; i++) {
+		__atomic_store_n(&h.cur, i, __ATOMIC_RELEASE);
+		charge(h.b[0], i, T0);
+		charge(h.b[1], i, T0);
+		charge(h.b[1], i, T0);
+	}
+	__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	CU_ASSERT(h.checks > 0);
+	CU_ASSERT_EQUAL(h.bad, 0);
+	for (int j = 0; j < 2; j++) {
+		CU_ASSERT_EQUAL(stats(h.b[j], T0).over_now, n); /* none evicted */
+		or_budget_free(h.b[j]);
+	}
+}
+
 /* More senders over budget than hints: every hint is ahead, so the answer
  * must come from the table, for the over senders and the others alike. */
 static void
@@ -807,6 +861,8 @@ static CU_TestInfo budget_tests[] = {
 	{ "two workers churning a full table, reader unaffected",
 	  test_threads_churn },
 	{ "a slot handed over under a reader", test_threads_handover },
+	{ "over budget as soon as the charge lands, hint or no hint",
+	  test_threads_hint_race },
 	CU_TEST_INFO_NULL,
 };
 
