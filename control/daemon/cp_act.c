@@ -15,6 +15,7 @@
 #include "cp_act_priv.h"
 #include "cp_json.h"
 #include "cp_log.h"
+#include "cp_stats_json.h"
 
 /* Per-line errors listed in one import reply; the rest are only counted. */
 #define CP_IMPORT_MAX_ERRORS 256
@@ -426,31 +427,17 @@ cp_act_audit(struct cp_act *a, struct cp_req *r)
 	return CP_NEXT_REPLY;
 }
 
+/* The link to the dataplane: OR_LINK_STATS (include/optroute/
+ * link_stats.h), for "dataplane" and stats.channel. */
 static json_t *
 cp_push_json(const struct cp_daemon *d)
 {
 	struct cp_push_info pi;
+	struct cp_link_stats l;
 
 	cp_push_info(d->push, &pi);
-	return json_pack(
-		"{s:b,s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-		"s:I,s:I,s:I,s:I}",
-		"connected", (int)pi.connected, "syncing", (int)pi.syncing,
-		"socket", d->cfg->chan_socket, "committed_seq",
-		(json_int_t)d->committed_seq, "sent_seq",
-		(json_int_t)pi.sent_seq, "acked_seq", (json_int_t)pi.acked_seq,
-		"lag",
-		(json_int_t)(d->committed_seq > pi.acked_seq
-				     ? d->committed_seq - pi.acked_seq
-				     : 0),
-		"connects", (json_int_t)pi.connects, "disconnects",
-		(json_int_t)pi.disconnects, "resyncs", (json_int_t)pi.resyncs,
-		"resync_entries", (json_int_t)pi.resync_entries, "resync_ms",
-		(json_int_t)pi.resync_ms, "generation",
-		(json_int_t)pi.generation, "batches", (json_int_t)pi.batches,
-		"ops", (json_int_t)pi.ops, "overflows",
-		(json_int_t)pi.overflows, "errors", (json_int_t)pi.dp_errors,
-		"workers", (json_int_t)pi.dp_workers);
+	cp_stats_link_of(&pi, d->committed_seq, &l);
+	return cp_stats_link_json(&l, d->cfg->chan_socket);
 }
 
 static enum cp_act_next
@@ -467,38 +454,22 @@ cp_act_dataplane(struct cp_act *a, struct cp_req *r)
 static enum cp_act_next
 cp_act_stats(struct cp_act *a, struct cp_req *r)
 {
-	const struct cp_counters *c = &a->d->cnt;
+	struct cp_gauges g = {
+		.clients_connected = a->d->clients,
+		.pending = a->d->pending,
+		.uptime_s = (cp_now_ms() - a->d->start_ms) / 1000,
+	};
 	struct or_store_stats ss;
+	struct cp_store_stats st;
 	struct or_err err = { "" };
-	json_t *cp, *st;
 	struct cp_push_info pi;
 
-	cp = json_object();
-#define CNT(f) cp_set_u64(cp, #f, c->f)
-	CNT(requests); CNT(replies_error); CNT(optins); CNT(optouts);
-	CNT(erases); CNT(keys_issued); CNT(rotations); CNT(retirements);
-	CNT(import_requests); CNT(import_lines); CNT(import_errors);
-	CNT(commits); CNT(commit_changes); CNT(commit_max);
-	CNT(commit_us_total); CNT(commit_us_max); CNT(commit_failures);
-	CNT(waits); CNT(wait_timeouts); CNT(clients); CNT(clients_refused);
-	CNT(clients_timed_out); CNT(lines_too_long); CNT(clients_too_many);
-	CNT(clients_evicted); CNT(line_timeouts); CNT(idle_timeouts);
-	CNT(clients_stalled); CNT(clients_malformed); CNT(malformed_requests);
-#undef CNT
-	cp_set_u64(cp, "clients_connected", a->d->clients);
-	cp_set_u64(cp, "pending", a->d->pending);
-	cp_set_u64(cp, "uptime_s", (cp_now_ms() - a->d->start_ms) / 1000);
-	json_object_set_new(a->reply, "control", cp);
+	/* Sections from the lists of include/optroute/cp_stats.h. */
+	json_object_set_new(a->reply, "control",
+			    cp_stats_control_json(&a->d->cnt, &g));
 	if (or_store_stats(a->d->store, &ss, &err) == 0) {
-		st = json_object();
-		cp_set_u64(st, "entries", ss.entries);
-		cp_set_u64(st, "opted_in", ss.opted_in);
-		cp_set_u64(st, "opted_out", ss.opted_out);
-		cp_set_u64(st, "last_seq", ss.last_seq);
-		cp_set_u64(st, "audit_entries", ss.audit_entries);
-		cp_set_u64(st, "file_bytes", ss.file_size);
-		cp_set_u64(st, "map_bytes", ss.map_size);
-		json_object_set_new(a->reply, "store", st);
+		cp_stats_store_of(&ss, &st);
+		json_object_set_new(a->reply, "store", cp_stats_store_json(&st));
 	} else {
 		CP_WARN("stats: store: %s", err.msg);
 	}

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "optroute/cp_stats.h"
+
 #include "../lib/keys.h"
 #include "../lib/store.h"
 
@@ -18,43 +20,9 @@
 
 #define CP_VERSION "1.0.0"
 
-/* Control-plane counters ("stats"); reset by "stats" with clear. */
-struct cp_counters {
-	uint64_t requests;
-	uint64_t replies_error;
-	uint64_t optins;          /* opt-in changes committed */
-	uint64_t optouts;         /* opt-out changes committed */
-	uint64_t erases;          /* erasures committed */
-	uint64_t keys_issued;     /* sender keys issued (optin, rekey) */
-	uint64_t rotations;       /* auth epochs started */
-	uint64_t retirements;     /* auth epochs retired */
-	uint64_t import_requests;
-	uint64_t import_lines;
-	uint64_t import_errors;   /* lines refused */
-	uint64_t commits;         /* store transactions */
-	uint64_t commit_changes;  /* changes in them */
-	uint64_t commit_max;      /* most changes in one transaction */
-	uint64_t commit_us_total; /* time in or_store_apply */
-	uint64_t commit_us_max;
-	uint64_t commit_failures;
-	uint64_t waits;           /* requests that waited for the dataplane */
-	uint64_t wait_timeouts;
-	uint64_t clients;         /* connections accepted */
-	uint64_t clients_refused; /* bad credentials or too many */
-	uint64_t clients_timed_out; /* line_timeouts + idle_timeouts +
-				     * clients_stalled */
-	uint64_t lines_too_long;  /* closed: a line over OR_MGMT_MAX_LINE */
-	/* Abuse of the management socket, one counter per reason a
-	 * connection is refused or closed (docs/control.md, Limits). */
-	uint64_t clients_too_many;   /* refused: max_clients open (also in
-				      * clients_refused) */
-	uint64_t clients_evicted;    /* closed to make room for a new one */
-	uint64_t line_timeouts;      /* closed: line not finished in time */
-	uint64_t idle_timeouts;      /* closed: nothing to do for too long */
-	uint64_t clients_stalled;    /* closed: did not read its replies */
-	uint64_t clients_malformed;  /* closed: malformed requests in a row */
-	uint64_t malformed_requests; /* lines the request parser refused */
-};
+/* struct cp_counters, the control-plane counters ("stats"; reset by
+ * "stats" with clear): the list OR_CP_COUNTERS in
+ * include/optroute/cp_stats.h. */
 
 struct cp_daemon {
 	const struct cp_cfg *cfg;

@@ -17,7 +17,9 @@
 #include <string.h>
 
 #include "optroute/auth_stats.h"
+#include "optroute/cp_stats.h"
 #include "optroute/ct_stats.h"
+#include "optroute/link_stats.h"
 #include "optroute/updater_stats.h"
 
 #include "cp_metrics.h"
@@ -122,139 +124,21 @@ cp_jv(const json_t *v, uint64_t *out)
  * exporter's own figures and the dataplane's packet counters below.
  */
 
-#define C(key, name, help) { key, OR_STAT_COUNTER, OR_STAT_N, name, "", help },
 #define G(key, name, help) { key, OR_STAT_GAUGE, OR_STAT_N, name, "", help },
 
+/* optroute-control's sections: stats.control, .store, .channel. */
 static const struct or_stat_desc cp_desc_control[] = {
-	C("requests", "optroute_control_requests_total",
-	  "Management requests received (the exporter's own stats requests "
-	  "included)")
-	C("replies_error", "optroute_control_errors_total",
-	  "Management requests answered with an error")
-	{ "optins", OR_STAT_COUNTER, OR_STAT_N,
-	  "optroute_control_changes_total", "action=optin",
-	  "Consent changes committed, by action" },
-	{ "optouts", OR_STAT_COUNTER, OR_STAT_N,
-	  "optroute_control_changes_total", "action=optout",
-	  "Consent changes committed, by action" },
-	{ "erases", OR_STAT_COUNTER, OR_STAT_N,
-	  "optroute_control_changes_total", "action=erase",
-	  "Consent changes committed, by action" },
-	C("keys_issued", "optroute_control_keys_issued_total",
-	  "Sender keys issued (optin with a pubkey, rekey)")
-	{ "rotations", OR_STAT_COUNTER, OR_STAT_N,
-	  "optroute_control_auth_epoch_changes_total", "change=rotate",
-	  "Auth epoch changes committed" },
-	{ "retirements", OR_STAT_COUNTER, OR_STAT_N,
-	  "optroute_control_auth_epoch_changes_total", "change=retire",
-	  "Auth epoch changes committed" },
-	C("import_requests", "optroute_control_import_requests_total",
-	  "Import requests (chunks of lines)")
-	C("import_lines", "optroute_control_import_lines_total",
-	  "Lines received in import requests")
-	C("import_errors", "optroute_control_import_errors_total",
-	  "Import lines refused")
-	C("waits", "optroute_control_waits_total",
-	  "Change requests that waited for the dataplane's ack")
-	C("wait_timeouts", "optroute_control_wait_timeouts_total",
-	  "Waits that ended without the ack")
-	C("clients", "optroute_control_clients_total",
-	  "Management connections accepted")
-	C("clients_refused", "optroute_control_clients_refused_total",
-	  "Management connections refused (credentials, too many)")
-	C("clients_timed_out", "optroute_control_clients_timed_out_total",
-	  "Management connections closed for a timeout")
-	C("lines_too_long", "optroute_control_lines_too_long_total",
-	  "Request lines over the size limit")
-	C("clients_too_many", "optroute_control_clients_too_many_total",
-	  "Management connections refused because max_clients were open "
-	  "and none could be evicted (also in clients_refused)")
-#define CP_CLOSED(key, reason)                                               \
-	{ key, OR_STAT_COUNTER, OR_STAT_N,                                   \
-	  "optroute_control_clients_closed_total", "reason=" reason,         \
-	  "Management connections the daemon closed, by reason" },
-	CP_CLOSED("lines_too_long", "line_too_long")
-	CP_CLOSED("line_timeouts", "line_timeout")
-	CP_CLOSED("idle_timeouts", "idle_timeout")
-	CP_CLOSED("clients_stalled", "stalled")
-	CP_CLOSED("clients_malformed", "malformed")
-	CP_CLOSED("clients_evicted", "evicted")
-#undef CP_CLOSED
-	C("malformed_requests", "optroute_control_malformed_requests_total",
-	  "Request lines refused by the request parser (bad_json, "
-	  "bad_request, unsupported_version, unknown_command)")
-	G("clients_connected", "optroute_control_clients_connected",
-	  "Management connections open")
-	G("pending", "optroute_control_pending_requests",
-	  "Requests waiting for a commit, an ack or dataplane counters")
-	G("uptime_s", "optroute_control_uptime_seconds",
-	  "Seconds since optroute-control started")
-	C("commits", "optroute_store_commits_total",
-	  "Store transactions committed (one fsync each)")
-	C("commit_changes", "optroute_store_commit_changes_total",
-	  "Consent changes in committed store transactions")
-	G("commit_max", "optroute_store_commit_max_changes",
-	  "Most changes in one store transaction")
-	{ "commit_us_total", OR_STAT_COUNTER, OR_STAT_US,
-	  "optroute_store_commit_seconds_total", "",
-	  "Time spent committing store transactions" },
-	{ "commit_us_max", OR_STAT_GAUGE, OR_STAT_US,
-	  "optroute_store_commit_max_seconds", "",
-	  "Longest store transaction commit" },
-	C("commit_failures", "optroute_store_commit_failures_total",
-	  "Store transactions that failed")
+	OR_CP_COUNTERS(OR_STAT_DESC_)
+	OR_CP_COUNTERS_ALSO(OR_STAT_DESC_)
+	OR_CP_GAUGES(OR_STAT_DESC_)
 };
 
 static const struct or_stat_desc cp_desc_store[] = {
-	G("entries", "optroute_store_entries", "Consent records in the store")
-	G("opted_in", "optroute_store_opted_in_entries",
-	  "Consent records in state opted in")
-	G("opted_out", "optroute_store_opted_out_entries",
-	  "Consent records in state opted out")
-	G("last_seq", "optroute_store_last_seq",
-	  "Seq of the last committed consent change")
-	G("audit_entries", "optroute_store_audit_entries",
-	  "Entries of the consent audit trail")
-	G("file_bytes", "optroute_store_file_bytes",
-	  "Store data file size on disk")
-	G("map_bytes", "optroute_store_map_bytes",
-	  "Store map size (address space)")
+	OR_STORE_STATS(OR_STAT_DESC_)
 };
 
 static const struct or_stat_desc cp_desc_channel[] = {
-	G("connected", "optroute_channel_connected",
-	  "1 while a dataplane is connected to the update channel")
-	G("syncing", "optroute_channel_syncing",
-	  "1 while a full resync is being sent")
-	G("committed_seq", "optroute_channel_committed_seq",
-	  "Last store seq committed by the control plane")
-	G("sent_seq", "optroute_channel_sent_seq",
-	  "Last store seq sent to the dataplane")
-	G("acked_seq", "optroute_channel_acked_seq",
-	  "Last store seq the dataplane applied and acknowledged")
-	G("lag", "optroute_channel_lag",
-	  "Committed changes the dataplane has not acknowledged yet")
-	C("connects", "optroute_channel_connects_total",
-	  "Connections to the dataplane")
-	C("disconnects", "optroute_channel_disconnects_total",
-	  "Connections to the dataplane lost or closed")
-	C("resyncs", "optroute_channel_resyncs_total",
-	  "Full resyncs acknowledged by the dataplane")
-	G("resync_entries", "optroute_channel_last_resync_entries",
-	  "Entries sent by the last full resync")
-	{ "resync_ms", OR_STAT_GAUGE, OR_STAT_MS,
-	  "optroute_channel_last_resync_seconds", "",
-	  "Duration of the last full resync, send to ack" },
-	G("generation", "optroute_channel_generation",
-	  "Generation of the last full resync sent")
-	C("batches", "optroute_channel_batches_total", "BATCH messages sent")
-	C("ops", "optroute_channel_ops_total", "Changes sent in BATCHes")
-	C("overflows", "optroute_channel_overflows_total",
-	  "Update queue overflows replaced by a full resync")
-	C("errors", "optroute_channel_dataplane_errors_total",
-	  "ERROR messages received from the dataplane")
-	G("workers", "optroute_channel_dataplane_workers",
-	  "Worker lcores of the connected dataplane (from its HELLO)")
+	OR_LINK_STATS(OR_STAT_DESC_)
 };
 
 /* Dataplane figures of no scope that are not counters (STATS tsc_hz). */
@@ -276,7 +160,6 @@ static const struct or_stat_desc cp_desc_auth[] = {
 	OR_AUTH_STATS(OR_STAT_DESC_)
 };
 
-#undef C
 #undef G
 
 #define CP_DIM(a) (sizeof(a) / sizeof((a)[0]))

@@ -8,10 +8,14 @@
  *    updater on a real table;
  *  - the telemetry commands (dataplane/telemetry.c, compiled in here:
  *    rte_tel_data_* are replaced by recorders, so no EAL is needed);
- *  - /metrics (cp_metrics_render(), compiled in by test_metrics.c) of a
- *    stats reply made of that STATS reply: its # TYPE and # HELP lines
- *    and one sample per entry, with the entry's label and value;
- *  - `optroutectl stats` (control/ctl/ctl_out.c, compiled in here).
+ *  - the "stats" reply's own sections (control/daemon/cp_stats_json.c,
+ *    compiled in here) of structs whose every field differs;
+ *  - /metrics (cp_metrics_render(), compiled in by test_metrics.c) of the
+ *    stats reply made of those sections and that STATS reply: the
+ *    entry's sample with its label and value, its family's # TYPE and
+ *    # HELP lines;
+ *  - `optroutectl stats` and `optroutectl dataplane` (control/ctl/
+ *    ctl_out.c, compiled in here).
  * And the lists themselves: fields unique, counters named _total, the
  * entries of one family alike. Leaving an entry out of any one exporter
  * fails a test here.
@@ -29,7 +33,9 @@
 
 #include "optroute/auth_stats.h"
 #include "optroute/chan_client.h"
+#include "optroute/cp_stats.h"
 #include "optroute/ct_stats.h"
+#include "optroute/link_stats.h"
 #include "optroute/updater_stats.h"
 #include "optroute/stats.h"
 
@@ -102,6 +108,7 @@ sl_add_string(struct rte_tel_data *d, const char *name, const char *v)
 #include "../../dataplane/counters.c"
 
 #include "../../control/ctl/ctl_out.c"
+#include "../../control/daemon/cp_stats_json.c"
 
 /* dataplane/main.c registers it; telemetry.c logs with it. */
 int or_dp_logtype = RTE_LOGTYPE_USER1;
@@ -113,6 +120,17 @@ static const struct or_stat_desc sl_upd[] = {
 	OR_UPDATER_STATS(OR_STAT_DESC_)
 };
 static const struct or_stat_desc sl_auth[] = { OR_AUTH_STATS(OR_STAT_DESC_) };
+static const struct or_stat_desc sl_cp[] = {
+	OR_CP_COUNTERS(OR_STAT_DESC_)
+	OR_CP_GAUGES(OR_STAT_DESC_)
+};
+static const struct or_stat_desc sl_cp_also[] = {
+	OR_CP_COUNTERS_ALSO(OR_STAT_DESC_)
+};
+static const struct or_stat_desc sl_store[] = {
+	OR_STORE_STATS(OR_STAT_DESC_)
+};
+static const struct or_stat_desc sl_link[] = { OR_LINK_STATS(OR_STAT_DESC_) };
 
 #define SL_DIM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -121,18 +139,26 @@ struct sl_block {
 	const char *what;
 	const struct or_stat_desc *d;
 	size_t n;
-	const char *stats;  /* STATS reply: STATS FIELD, or NULL */
-	telemetry_cb tel;   /* telemetry command: dict key FIELD, or NULL */
-	const char *ctl;    /* optroutectl stats: its line CTL FIELD */
+	const char *section; /* of the stats reply */
+	const char *key;     /* the section's key: KEY FIELD */
+	telemetry_cb tel;    /* telemetry command: dict key FIELD, or NULL */
+	const char *ctl;     /* optroutectl stats: its line CTL FIELD */
 };
 
+/* The dataplane's section is its STATS reply, as cp_act_dp_stats() copies
+ * it: the STATS names. */
 static const struct sl_block sl_blocks[] = {
-	{ "table", sl_ct, SL_DIM(sl_ct), "table.", tel_table,
+	{ "table", sl_ct, SL_DIM(sl_ct), "dataplane", "table.", tel_table,
 	  "dataplane.table." },
-	{ "updater", sl_upd, SL_DIM(sl_upd), "chan.", tel_channel,
-	  "dataplane.chan." },
-	{ "auth", sl_auth, SL_DIM(sl_auth), "auth.", tel_auth,
+	{ "updater", sl_upd, SL_DIM(sl_upd), "dataplane", "chan.",
+	  tel_channel, "dataplane.chan." },
+	{ "auth", sl_auth, SL_DIM(sl_auth), "dataplane", "auth.", tel_auth,
 	  "dataplane.auth." },
+	{ "control", sl_cp, SL_DIM(sl_cp), "control", "", NULL, "control." },
+	{ "control (also)", sl_cp_also, SL_DIM(sl_cp_also), "control", "",
+	  NULL, "control." },
+	{ "store", sl_store, SL_DIM(sl_store), "store", "", NULL, "store." },
+	{ "link", sl_link, SL_DIM(sl_link), "channel", "", NULL, "channel." },
 };
 
 /* ------------------------------------------------ the dataplane -- */
@@ -291,9 +317,9 @@ test_dataplane(void)
 	for (size_t b = 0; b < SL_DIM(sl_blocks); b++) {
 		const struct sl_block *k = &sl_blocks[b];
 
-		if (k->stats != NULL)
+		if (strcmp(k->section, "dataplane") == 0)
 			for (size_t i = 0; i < k->n; i++) {
-				snprintf(name, sizeof(name), "%s%s", k->stats,
+				snprintf(name, sizeof(name), "%s%s", k->key,
 					 k->d[i].field);
 				if (sl_stats_find(name, &v) < 0)
 					SL_MISSING("STATS reply", name);
@@ -312,13 +338,48 @@ test_dataplane(void)
 	}
 }
 
-/* The stats reply optroute-control would send: here its dataplane
- * section, made of the STATS reply as cp_act_dp_stats() makes it. */
+/* Every field of each control-plane struct a value of its own. */
+static struct {
+	struct cp_counters cnt;
+	struct cp_gauges g;
+	struct cp_store_stats st;
+	struct cp_link_stats l;
+} sl_cp_v;
+
+static void
+sl_cp_fill(void)
+{
+	uint64_t v = 1234567;
+
+#define F(f, ...) sl_cp_v.cnt.f = v++;
+	OR_CP_COUNTERS(F)
+#undef F
+#define F(f, ...) sl_cp_v.g.f = v++;
+	OR_CP_GAUGES(F)
+#undef F
+#define F(f, ...) sl_cp_v.st.f = v++;
+	OR_STORE_STATS(F)
+#undef F
+#define F(f, type, unit, ...)                                                \
+	sl_cp_v.l.f = OR_STAT_##unit == OR_STAT_BOOL ? 1 : v++;
+	OR_LINK_STATS(F)
+#undef F
+}
+
+/* The stats reply optroute-control would send: its own sections from
+ * cp_stats_json.c, the dataplane's made of the STATS reply as
+ * cp_act_dp_stats() makes it. */
 static json_t *
 sl_reply(void)
 {
 	json_t *r = json_object(), *dp = json_object();
 
+	sl_cp_fill();
+	json_object_set_new(r, "control",
+			    cp_stats_control_json(&sl_cp_v.cnt, &sl_cp_v.g));
+	json_object_set_new(r, "store", cp_stats_store_json(&sl_cp_v.st));
+	json_object_set_new(r, "channel",
+			    cp_stats_link_json(&sl_cp_v.l, "/x/dp.sock"));
 	sl_get_stats();
 	for (unsigned i = 0; i < sl.n; i++)
 		json_object_set_new(dp, sl.st[i].name,
@@ -327,8 +388,7 @@ sl_reply(void)
 	return r;
 }
 
-/* The value an entry has in the reply (section.field, or the dataplane
- * section's prefixed name), as Prometheus shows it. */
+/* The value an entry has in the reply, as Prometheus shows it. */
 static int
 sl_value(json_t *reply, const struct sl_block *k, const struct or_stat_desc *e,
 	 char *val, size_t len)
@@ -337,11 +397,11 @@ sl_value(json_t *reply, const struct sl_block *k, const struct or_stat_desc *e,
 	json_t *x;
 	uint64_t v;
 
-	snprintf(name, sizeof(name), "%s%s", k->stats, e->field);
-	x = json_object_get(json_object_get(reply, "dataplane"), name);
-	if (json_is_boolean(x))
+	snprintf(name, sizeof(name), "%s%s", k->key, e->field);
+	x = json_object_get(json_object_get(reply, k->section), name);
+	if (json_is_boolean(x) && e->unit == OR_STAT_BOOL)
 		v = json_is_true(x);
-	else if (json_is_integer(x))
+	else if (json_is_integer(x) && e->unit != OR_STAT_BOOL)
 		v = (uint64_t)json_integer_value(x);
 	else
 		return -1;
@@ -390,7 +450,9 @@ test_metrics(void)
 			const char *eq = strchr(e->label, '=');
 
 			if (sl_value(reply, k, e, val, sizeof(val)) < 0) {
-				SL_MISSING("stats reply", e->field);
+				snprintf(line, sizeof(line), "%s.%s%s",
+					 k->section, k->key, e->field);
+				SL_MISSING("stats reply", line);
 				continue;
 			}
 			if (eq != NULL)
@@ -445,11 +507,76 @@ test_ctl(void)
 	json_decref(reply);
 }
 
+/* Each link entry on its line of `optroutectl dataplane`. */
+static void
+test_ctl_dataplane(void)
+{
+	json_t *reply;
+	char *text = NULL, name[128];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	sl_cp_fill();
+	reply = cp_stats_link_json(&sl_cp_v.l, "/x/dp.sock");
+	ctl_out_reply(f, "dataplane", reply);
+	fclose(f);
+	for (size_t i = 0; i < SL_DIM(sl_link); i++) {
+		const char *p;
+
+		snprintf(name, sizeof(name), "%s ", sl_link[i].field);
+		p = strstr(text, name);
+		if (p == NULL || (p != text && p[-1] != '\n'))
+			SL_MISSING("optroutectl dataplane", name);
+	}
+	free(text);
+	json_decref(reply);
+}
+
+/* The control plane's figures under their exported names: every entry
+ * of the store's and the link's lists gets its value from the store's or
+ * the channel thread's struct (all of whose fields are set): none is left
+ * 0. */
+static void
+test_cp_mapping(void)
+{
+	struct or_store_stats ss;
+	struct cp_store_stats st;
+	struct cp_push_info pi;
+	struct cp_link_stats l;
+	uint64_t *w;
+
+	w = (uint64_t *)&ss;
+	for (size_t i = 0; i < sizeof(ss) / sizeof(*w); i++)
+		w[i] = 100 + i;
+	cp_stats_store_of(&ss, &st);
+#define Z(f, ...)                                                            \
+	if (st.f == 0)                                               \
+		SL_MISSING("cp_stats_store_of", #f);
+	OR_STORE_STATS(Z)
+#undef Z
+	w = (uint64_t *)&pi;
+	for (size_t i = 0; i < sizeof(pi) / sizeof(*w); i++)
+		w[i] = 100 + i;
+	cp_stats_link_of(&pi, 1000, &l);
+#define Z(f, ...)                                                            \
+	if (l.f == 0)                                                \
+		SL_MISSING("cp_stats_link_of", #f);
+	OR_LINK_STATS(Z)
+#undef Z
+	CU_ASSERT_EQUAL(l.committed_seq, 1000);
+	CU_ASSERT_EQUAL(l.lag, 1000 - pi.acked_seq);
+	CU_ASSERT_EQUAL(l.errors, pi.dp_errors);
+	CU_ASSERT_EQUAL(l.workers, pi.dp_workers);
+}
+
 static CU_TestInfo sl_tests[] = {
 	{ "lists well formed", test_lists },
 	{ "dataplane: STATS reply and telemetry", test_dataplane },
 	{ "/metrics: every entry", test_metrics },
 	{ "optroutectl stats: every entry", test_ctl },
+	{ "optroutectl dataplane: every link entry", test_ctl_dataplane },
+	{ "control plane: every field mapped", test_cp_mapping },
 	CU_TEST_INFO_NULL,
 };
 
