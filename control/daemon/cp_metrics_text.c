@@ -320,6 +320,8 @@ static const struct {
 	  "Messages forwarded to the recipient's delivery node" },
 	{ "bounced", "bounced_total",
 	  "Messages bounced to their sender (recipient not opted in)" },
+	{ "over_budget", "over_budget_total",
+	  "OVER_BUDGET bounces sent (the sender had used up its budget)" },
 	{ "arp_replies", "arp_replies_total", "ARP requests answered" },
 	{ "dropped", "dropped_total", "Frames dropped, every reason" },
 	{ "drop_", "drops_total", "Frames dropped, by reason" },

@@ -258,11 +258,12 @@ static const char *mt_reply =
 	"\"table.grows\":1,\"table.replaces\":1,\"table.moves\":3,"
 	"\"table.alt_entries\":1,\"table.building\":0,"
 	"\"chan.connected\":1,\"chan.batches\":5,\"chan.acked_seq\":9,"
-	"\"rx\":20,\"tx\":15,\"delivered\":10,\"bounced\":4,"
+	"\"rx\":20,\"tx\":15,\"delivered\":10,\"bounced\":4,\"over_budget\":2,"
 	"\"arp_replies\":1,\"drop_sender_not_opted_in\":3,"
 	"\"drop_bad_magic\":2,\"dropped\":5,"
 	"\"port.client.rx\":20,\"port.client.delivered\":10,"
 	"\"port.client.bounced\":4,\"port.client.dropped\":5,"
+	"\"port.client.over_budget\":2,"
 	"\"port.client.tx\":4,\"port.delivery.tx\":11,"
 	"\"port.client.drop_sender_not_opted_in\":3,"
 	"\"worker.1.rx\":12,\"worker.1.drop_bad_magic\":2,"
@@ -321,6 +322,7 @@ test_render_full(void)
 	MT_HAS(t, "optroute_dataplane_rx_frames_total 20");
 	MT_HAS(t, "optroute_dataplane_delivered_total 10");
 	MT_HAS(t, "optroute_dataplane_bounced_total 4");
+	MT_HAS(t, "optroute_dataplane_over_budget_total 2");
 	MT_HAS(t, "optroute_dataplane_arp_replies_total 1");
 	MT_HAS(t, "optroute_dataplane_dropped_total 5");
 	MT_HAS(t, "optroute_dataplane_drops_total"
@@ -336,6 +338,7 @@ test_render_full(void)
 	MT_HAS(t, "optroute_port_tx_frames_total{port=\"delivery\"} 11");
 	MT_HAS(t, "optroute_port_delivered_total{port=\"client\"} 10");
 	MT_HAS(t, "optroute_port_dropped_total{port=\"client\"} 5");
+	MT_HAS(t, "optroute_port_over_budget_total{port=\"client\"} 2");
 	MT_HAS(t, "optroute_port_drops_total"
 		  "{port=\"client\",reason=\"sender_not_opted_in\"} 3");
 	MT_HAS(t, "optroute_worker_rx_frames_total{worker=\"1\"} 12");
