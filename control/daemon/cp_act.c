@@ -469,7 +469,8 @@ cp_act_stats(struct cp_act *a, struct cp_req *r)
 			    cp_stats_control_json(&a->d->cnt, &g));
 	if (or_store_stats(a->d->store, &ss, &err) == 0) {
 		cp_stats_store_of(&ss, &st);
-		json_object_set_new(a->reply, "store", cp_stats_store_json(&st));
+		json_object_set_new(a->reply, "store",
+				    cp_stats_store_json(&st));
 	} else {
 		CP_WARN("stats: store: %s", err.msg);
 	}

@@ -406,7 +406,8 @@ cp_get_dp(void *arg, const char *field, uint64_t *v)
 	struct cp_dp_get *g = arg;
 
 	for (size_t i = 0; i < g->n; i++) {
-		if (g->e[i].scope != g->scope || strcmp(g->e[i].ctr, field) != 0)
+		if (g->e[i].scope != g->scope ||
+		    strcmp(g->e[i].ctr, field) != 0)
 			continue;
 		g->e[i].used = 1;
 		*v = g->e[i].v;

@@ -18,7 +18,8 @@ cp_stats_set(json_t *o, const char *key, enum or_stat_unit unit, uint64_t v)
 }
 
 /* X: one entry of struct *s into o. */
-#define CP_STATS_SET_(f, type, unit, ...) cp_stats_set(o, #f, OR_STAT_##unit, s->f);
+#define CP_STATS_SET_(f, type, unit, ...)                                    \
+	cp_stats_set(o, #f, OR_STAT_##unit, s->f);
 
 static json_t *
 cp_stats_counters(json_t *o, const struct cp_counters *s)

@@ -86,8 +86,9 @@
 	  "optroute_control_clients_too_many_total", "",                     \
 	  "Management connections refused because max_clients were open "    \
 	  "and none could be evicted (also in clients_refused)")             \
-	X(clients_evicted, COUNTER, N, "optroute_control_clients_closed_total", \
-	  "reason=evicted", OR_CP_CLOSED_HELP)                               \
+	X(clients_evicted, COUNTER, N,                                       \
+	  "optroute_control_clients_closed_total", "reason=evicted",         \
+	  OR_CP_CLOSED_HELP)                                                 \
 	X(line_timeouts, COUNTER, N, "optroute_control_clients_closed_total", \
 	  "reason=line_timeout", OR_CP_CLOSED_HELP)                          \
 	X(idle_timeouts, COUNTER, N, "optroute_control_clients_closed_total", \
