@@ -432,6 +432,7 @@ struct th_arg {
 	int *stop;      /* for the reader */
 	uint64_t bad;   /* reader: wrong answers */
 	uint64_t reads;
+	const struct th_arg *reader; /* a worker starts once it has read */
 };
 
 /* A worker's protocol for one sender until it is over budget. */
@@ -491,6 +492,11 @@ th_charge_each(void *p)
 	struct th_arg *a = p;
 
 	pthread_barrier_wait(a->start);
+	/* A reader not yet scheduled when the workers are done would have
+	 * checked nothing (seen under load: reads == 0). */
+	while (a->reader != NULL &&
+	       __atomic_load_n(&a->reader->reads, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
 	for (uint64_t i = 0; i < a->n; i++) {
 		struct or_token t = tok(a->base + i);
 
@@ -513,7 +519,7 @@ th_reader(void *p)
 		a->bad += or_budget_over(a->b, &x, a->now) != 1;
 		a->bad += or_budget_over(a->b, &y, a->now) != 0;
 		a->bad += or_budget_permits(a->b, &x, a->now) != 0;
-		a->reads++;
+		__atomic_store_n(&a->reads, a->reads + 1, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }
@@ -529,6 +535,7 @@ run_three(struct or_budget *b, struct th_arg *w0, struct th_arg *w1,
 	pthread_barrier_init(&start, NULL, 3);
 	*r = (struct th_arg){ .b = b, .start = &start, .now = T0, .stop = &stop };
 	w0->start = w1->start = &start;
+	w0->reader = w1->reader = r;
 	CU_ASSERT_FATAL(pthread_create(&th[0], NULL, th_charge_each, w0) == 0);
 	CU_ASSERT_FATAL(pthread_create(&th[1], NULL, th_charge_each, w1) == 0);
 	CU_ASSERT_FATAL(pthread_create(&th[2], NULL, th_reader, r) == 0);
