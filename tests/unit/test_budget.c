@@ -747,6 +747,11 @@ test_threads_handover(void)
 	sigemptyset(&sa.sa_mask);
 	CU_ASSERT_FATAL(sigaction(HO_SIG, &sa, &old) == 0);
 	CU_ASSERT_FATAL(pthread_create(&th, NULL, th_handover_reader, &h) == 0);
+	/* Start once the reader has read (sender 100, untracked): one check
+	 * in phase 1 whatever the scheduler does. */
+	__atomic_store_n(&h.cur, 100 << 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&h.reads, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
 	for (k = 100; k < 1000100; k++) {
 		__atomic_store_n(&h.cur, k << 1, __ATOMIC_SEQ_CST);
 		charge(h.b, k, T0); /* evicts a sender that is over */
@@ -794,8 +799,9 @@ th_hint_reader(void *p)
 		for (int j = 0; j < 2; j++) {
 			if (or_budget_permits(h->b[j], &t, T0) >= 1000)
 				continue;
-			h->checks++;
 			h->bad += or_budget_over(h->b[j], &t, T0) != 1;
+			__atomic_store_n(&h->checks, h->checks + 1,
+					 __ATOMIC_RELEASE);
 		}
 	}
 	return NULL;
@@ -814,6 +820,10 @@ test_threads_hint_race(void)
 		charge(h.b[0], i, T0);
 		charge(h.b[1], i, T0);
 		charge(h.b[1], i, T0);
+		/* Go on once the reader checks: checks > 0 however late the
+		 * scheduler runs it. */
+		while (i == 1 && __atomic_load_n(&h.checks, __ATOMIC_ACQUIRE) == 0)
+			sched_yield();
 	}
 	__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
