@@ -290,13 +290,20 @@ EOF
 # most a line. So the growth is bounded by NOREAD x (4 MiB + 1 MiB of
 # allocator rounding) + max_clients x 64 KiB + 16 MiB for the import's
 # requests in flight and the allocator's slack.
+# Not under SAN=1: ASan keeps freed memory in its quarantine (256 MiB by
+# default) and pads every allocation, so the growth says nothing about the
+# daemon's own bounds; the release build is checked.
 LIMIT_KB=$((NOREAD * 5 * 1024 + MAX_CLIENTS * 64 + 16 * 1024))
-or_check "daemon memory bounded (RssAnon growth <= $LIMIT_KB KiB)" or_json \
-	"$(cat "$T/watch.json")" "
+if [ "${SAN:-0}" = 1 ]; then
+	echo "skipped: daemon memory bound (SAN=1 build: ASan quarantine)"
+else
+	or_check "daemon memory bounded (RssAnon growth <= $LIMIT_KB KiB)" or_json \
+		"$(cat "$T/watch.json")" "
 g = r['rss_anon_max_kb'] - $BASE_KB
 print('RssAnon: %d KiB at start, %d KiB at most (+%d KiB; bound +%d KiB)' %
       ($BASE_KB, r['rss_anon_max_kb'], g, $LIMIT_KB))
 assert 0 < r['rss_anon_max_kb'] and g <= $LIMIT_KB, g"
+fi
 
 or_check "daemon still serves" or_json "$(timeout 10 "$CTL" -j version)" "assert r['ok']"
 or_stop CP_PID; rc=$?
