@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "../../../dataplane/auth/replay.h"
+#include "../bench_count.h"
 #include "br_util.h"
 
 #define BR_WINDOW_MS 30000u
@@ -178,26 +179,6 @@ br_kb(const char *file, const char *field)
 }
 
 static int
-br_count(const char *s, uint64_t *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s)
-		return -EINVAL;
-	if (*end == 'k' || *end == 'K')
-		v *= 1e3, end++;
-	else if (*end == 'm' || *end == 'M')
-		v *= 1e6, end++;
-	else if (*end == 'g' || *end == 'G')
-		v *= 1e9, end++;
-	if (*end != '\0' || !(v >= 1e3 && v <= 4e9))
-		return -EINVAL;
-	*out = (uint64_t)v;
-	return 0;
-}
-
-static int
 br_opts(int argc, char **argv, struct br_opts *o)
 {
 	static const struct option lo[] = {
@@ -212,11 +193,11 @@ br_opts(int argc, char **argv, struct br_opts *o)
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (br_count(optarg, &o->fill) != 0)
+			if (bench_parse_count(optarg, 1000, 4000000000u, &o->fill) != 0)
 				goto bad;
 			break;
 		case 'c':
-			if (br_count(optarg, &o->checks) != 0)
+			if (bench_parse_count(optarg, 1000, 4000000000u, &o->checks) != 0)
 				goto bad;
 			break;
 		case 'p':

@@ -27,6 +27,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "../bench_count.h"
 #include "bench_table.h"
 
 static int
@@ -76,27 +77,6 @@ usage(FILE *f)
 "  --seed X          random seed (default 1)\n");
 }
 
-/* A count such as 10000000, 10M, 1.5k or 1e6. */
-static int
-parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s)
-		return -EINVAL;
-	if (*end == 'k' || *end == 'K')
-		v *= 1e3, end++;
-	else if (*end == 'm' || *end == 'M')
-		v *= 1e6, end++;
-	else if (*end == 'g' || *end == 'G')
-		v *= 1e9, end++;
-	if (*end != '\0' || !(v >= (double)min && v <= (double)max))
-		return -EINVAL;
-	*out = (uint64_t)v;
-	return 0;
-}
-
 static int
 parse_seconds(const char *s, double *out)
 {
@@ -128,17 +108,17 @@ parse_opts(int argc, char **argv, struct bt_opts *o)
 
 	while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'n': rc = parse_count(optarg, 64, UINT32_MAX - 1, &o->entries); break;
+		case 'n': rc = bench_parse_count(optarg, 64, UINT32_MAX - 1, &o->entries); break;
 		case 's': rc = parse_seconds(optarg, &o->seconds); break;
 		case 'w': rc = parse_seconds(optarg, &o->warmup); break;
-		case 'r': rc = parse_count(optarg, 1, 99, &v); o->runs = (unsigned)v; break;
-		case 'b': rc = parse_count(optarg, 1, CT_BULK_MAX, &v); o->burst = (unsigned)v; break;
-		case 'q': rc = parse_count(optarg, 1024, 1ull << 30, &o->seq_len); break;
+		case 'r': rc = bench_parse_count(optarg, 1, 99, &v); o->runs = (unsigned)v; break;
+		case 'b': rc = bench_parse_count(optarg, 1, CT_BULK_MAX, &v); o->burst = (unsigned)v; break;
+		case 'q': rc = bench_parse_count(optarg, 1024, 1ull << 30, &o->seq_len); break;
 		case 'p': o->key_ptrs = true; break;
-		case 'u': rc = parse_count(optarg, 1000, 100000000, &v); o->update_rate = (double)v; break;
-		case 'k': rc = parse_count(optarg, 1, 1000000, &v); o->update_batch = (unsigned)v; break;
-		case 'R': rc = parse_count(optarg, 0, CPU_SETSIZE - 1, &v); o->reader_core = (int)v; break;
-		case 'W': rc = parse_count(optarg, 0, CPU_SETSIZE - 1, &v); o->writer_core = (int)v; break;
+		case 'u': rc = bench_parse_count(optarg, 1000, 100000000, &v); o->update_rate = (double)v; break;
+		case 'k': rc = bench_parse_count(optarg, 1, 1000000, &v); o->update_batch = (unsigned)v; break;
+		case 'R': rc = bench_parse_count(optarg, 0, CPU_SETSIZE - 1, &v); o->reader_core = (int)v; break;
+		case 'W': rc = bench_parse_count(optarg, 0, CPU_SETSIZE - 1, &v); o->writer_core = (int)v; break;
 		case 'f':
 			o->rte_hash_fn = optarg;
 			if (strcmp(optarg, "crc") && strcmp(optarg, "jhash"))
@@ -146,7 +126,7 @@ parse_opts(int argc, char **argv, struct bt_opts *o)
 			break;
 		case 'x': o->skip_rte = true; break;
 		case 'y': o->skip_lfht = true; break;
-		case 'z': rc = parse_count(optarg, 0, UINT32_MAX, &o->seed); break;
+		case 'z': rc = bench_parse_count(optarg, 0, UINT32_MAX, &o->seed); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
