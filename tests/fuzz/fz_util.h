@@ -122,6 +122,20 @@ fz_all_zero(const void *buf, size_t n)
 
 /* The independent models of number intake (token and mgmt targets). */
 
+/* A hex digit's value (either case), or -1: the models' own, not the
+ * project's codec (common/hex) they check. */
+static inline int
+fz_ref_hexv(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Strict E.164: '+', a first digit 1-9, 1 to 15 digits in all. */
 static inline int
 fz_ref_e164_ok(const uint8_t *s, size_t len)

@@ -75,18 +75,6 @@ ref_token(uint8_t epoch, const char *num, size_t len, uint8_t out[16])
 	fz_ref_token(fz_master, epoch, (const uint8_t *)num, len, out);
 }
 
-static int
-hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The token a subject string means: a number or 32 hex digits. */
 static int
 ref_subject(enum cp_subj_kind kind, const char *s, size_t len, uint8_t out[16])
@@ -100,7 +88,8 @@ ref_subject(enum cp_subj_kind kind, const char *s, size_t len, uint8_t out[16])
 	if (len != 32)
 		return -1;
 	for (int i = 0; i < 16; i++) {
-		int a = hexv(s[2 * i]), b = hexv(s[2 * i + 1]);
+		int a = fz_ref_hexv((uint8_t)s[2 * i]),
+		    b = fz_ref_hexv((uint8_t)s[2 * i + 1]);
 
 		if (a < 0 || b < 0)
 			return -1;

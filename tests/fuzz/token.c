@@ -57,18 +57,6 @@ check_no_digits(const char *msg, const uint8_t *in, size_t len)
 	}
 }
 
-static int
-hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The base64 docs/privacy.md and keys.h describe: one alphabet (standard
  * or URL-safe), padding exact or absent, no other byte, no non-zero
  * trailing bits. Returns the decoded length, or -1. */
@@ -162,7 +150,7 @@ check_hex(const uint8_t *data, size_t len)
 	int ok = len == 32, rc;
 
 	for (size_t i = 0; i < len && ok; i++)
-		ok = hexval(data[i]) >= 0;
+		ok = fz_ref_hexv(data[i]) >= 0;
 	memcpy(buf, data, len);
 	rc = or_token_from_hex(buf, len, &t, &err);
 	free(buf);
@@ -172,13 +160,13 @@ check_hex(const uint8_t *data, size_t len)
 		return;
 	}
 	for (int i = 0; i < 16; i++)
-		FZ_CHECK(t.b[i] == (hexval(data[2 * i]) << 4 |
-				    hexval(data[2 * i + 1])),
+		FZ_CHECK(t.b[i] == (fz_ref_hexv(data[2 * i]) << 4 |
+				    fz_ref_hexv(data[2 * i + 1])),
 			 "byte %d", i);
 	or_token_to_hex(&t, back);
 	FZ_CHECK(strlen(back) == 32, "hex length");
 	for (int i = 0; i < 32; i++)
-		FZ_CHECK(hexval((uint8_t)back[i]) == hexval(data[i]) &&
+		FZ_CHECK(fz_ref_hexv((uint8_t)back[i]) == fz_ref_hexv(data[i]) &&
 				 !(back[i] >= 'A' && back[i] <= 'F'),
 			 "round trip at %d", i);
 }
