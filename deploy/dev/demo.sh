@@ -18,12 +18,8 @@
 # Exit status: 0 if every step did what it shows, else 1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-case $BUILD in /*) BIN=$BUILD/bin ;; *) BIN=$PWD/$BUILD/bin ;; esac
-DIR=${OPTROUTE_DEV_DIR:-/tmp/optroute-dev}
-NAME=${OPTROUTE_DEV_NAME:-ordev}
-NS_C=$NAME-client
-NS_D=$NAME-delivery
+# shellcheck source=deploy/dev/env.sh
+. deploy/dev/env.sh
 PH=$DIR/phones
 CTL() { "$BIN/optroutectl" -s "$DIR/control.sock" "$@"; }
 CLIENT() { "$BIN/optroute-client" "$@"; }

@@ -35,12 +35,8 @@
 # daemon exited by itself, failed or had to be killed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-case $BUILD in /*) BIN=$BUILD/bin ;; *) BIN=$PWD/$BUILD/bin ;; esac
-DIR=${OPTROUTE_DEV_DIR:-/tmp/optroute-dev}
-NAME=${OPTROUTE_DEV_NAME:-ordev}
-NS_C=$NAME-client
-NS_D=$NAME-delivery
+# shellcheck source=deploy/dev/env.sh
+. deploy/dev/env.sh
 NS_DP=$NAME-dataplane
 INI=$DIR/optroute.ini
 . deploy/dev/netns.sh
