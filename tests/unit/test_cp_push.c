@@ -306,16 +306,7 @@ rf_main(void *arg)
 static void
 rf_start(struct rf_dp *d)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	snprintf(d->dir, sizeof(d->dir), "/tmp/or_rf_dp.XXXXXX");
-	CU_ASSERT_FATAL(mkdtemp(d->dir) != NULL);
-	snprintf(d->path, sizeof(d->path), "%s/dp.sock", d->dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->path);
-	d->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	CU_ASSERT_FATAL(d->lfd >= 0);
-	CU_ASSERT_FATAL(bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	CU_ASSERT_FATAL(listen(d->lfd, 4) == 0);
+	d->lfd = tf_listen(d->dir, d->path, "/tmp/or_rf_dp.XXXXXX");
 	pthread_mutex_init(&d->mu, NULL);
 	CU_ASSERT_FATAL(pthread_create(&d->th, NULL, rf_main, d) == 0);
 }
@@ -325,9 +316,7 @@ rf_stop(struct rf_dp *d)
 {
 	__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(d->th, NULL);
-	close(d->lfd);
-	unlink(d->path);
-	rmdir(d->dir);
+	tf_unlisten(d->lfd, d->path, d->dir);
 	pthread_mutex_destroy(&d->mu);
 }
 

@@ -136,19 +136,35 @@ tf_dp_main(void *arg)
 	return NULL;
 }
 
+int
+tf_listen(char dir[64], char path[96], const char *tmpl)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd;
+
+	snprintf(dir, 64, "%s", tmpl);
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, 96, "%s/dp.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	CU_ASSERT_FATAL(lfd >= 0);
+	CU_ASSERT_FATAL(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CU_ASSERT_FATAL(listen(lfd, 4) == 0);
+	return lfd;
+}
+
+void
+tf_unlisten(int lfd, const char *path, const char *dir)
+{
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 void
 tf_dp_start(struct tf_dp *d)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	snprintf(d->dir, sizeof(d->dir), "/tmp/or_fake_dp.XXXXXX");
-	CU_ASSERT_FATAL(mkdtemp(d->dir) != NULL);
-	snprintf(d->path, sizeof(d->path), "%s/dp.sock", d->dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->path);
-	d->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	CU_ASSERT_FATAL(d->lfd >= 0);
-	CU_ASSERT_FATAL(bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	CU_ASSERT_FATAL(listen(d->lfd, 4) == 0);
+	d->lfd = tf_listen(d->dir, d->path, "/tmp/or_fake_dp.XXXXXX");
 	d->stop = 0;
 	d->served = 0;
 	CU_ASSERT_FATAL(pthread_create(&d->th, NULL, tf_dp_main, d) == 0);
@@ -170,7 +186,5 @@ tf_dp_stop(struct tf_dp *d)
 {
 	__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(d->th, NULL);
-	close(d->lfd);
-	unlink(d->path);
-	rmdir(d->dir);
+	tf_unlisten(d->lfd, d->path, d->dir);
 }

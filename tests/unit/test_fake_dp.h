@@ -31,6 +31,14 @@ struct tf_dp {
 	struct tf_step steps[TF_STEPS_MAX];
 };
 
+/* A listening SOCK_SEQPACKET socket at dir/dp.sock in a new temporary
+ * directory made from tmpl ("/tmp/NAME.XXXXXX"); dir and path are filled
+ * in (sizes as in struct tf_dp). Returns the socket; fails the test on any
+ * error. For this fake and for others (test_cp_push.c). */
+int tf_listen(char dir[64], char path[96], const char *tmpl);
+/* Closes it and removes the socket file and the directory. */
+void tf_unlisten(int lfd, const char *path, const char *dir);
+
 /* Script steps, added before tf_dp_start. */
 void tf_dp_send_error(struct tf_dp *d, uint32_t code);
 void tf_dp_send_hello(struct tf_dp *d);
