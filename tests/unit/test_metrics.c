@@ -21,6 +21,7 @@
 #include "../../control/daemon/cp_metrics_text.c"
 
 #include "or_test.h"
+#include "test_text.h"
 
 /* ---------------------------------------------------------- checker -- */
 
@@ -208,24 +209,9 @@ mt_render(const char *json)
 	return out;
 }
 
-/* 1 if text has the line exactly. */
-static int
-mt_has(const char *text, const char *line)
-{
-	size_t n = strlen(line);
-	const char *p = text;
-
-	while ((p = strstr(p, line)) != NULL) {
-		if ((p == text || p[-1] == '\n') && p[n] == '\n')
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
 #define MT_HAS(text, line)                                                   \
 	do {                                                                 \
-		int has_ = mt_has(text, line);                               \
+		int has_ = tt_has_line(text, line);                               \
 		if (!has_)                                                   \
 			fprintf(stderr, "\n  missing line: %s\n", line);    \
 		CU_ASSERT(has_);                                             \

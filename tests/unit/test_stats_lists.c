@@ -41,6 +41,7 @@
 
 #include "../../control/daemon/cp_metrics.h"
 #include "or_test.h"
+#include "test_text.h"
 
 /* ------------------------------------------ telemetry, recorded -- */
 
@@ -416,21 +417,6 @@ sl_value(json_t *reply, const struct sl_block *k, const struct or_stat_desc *e,
 	return 0;
 }
 
-/* 1 if text has the line exactly. */
-static int
-sl_has_line(const char *text, const char *line)
-{
-	size_t n = strlen(line);
-	const char *p = text;
-
-	while ((p = strstr(p, line)) != NULL) {
-		if ((p == text || p[-1] == '\n') && p[n] == '\n')
-			return 1;
-		p += n;
-	}
-	return 0;
-}
-
 /* Each entry as its family's sample on /metrics, with # TYPE and # HELP. */
 static void
 test_metrics(void)
@@ -461,16 +447,16 @@ test_metrics(void)
 					 eq + 1);
 			snprintf(line, sizeof(line), "%s%s %s", e->metric, lbl,
 				 val);
-			if (!sl_has_line(text, line))
+			if (!tt_has_line(text, line))
 				SL_MISSING("/metrics", line);
 			snprintf(line, sizeof(line), "# TYPE %s %s", e->metric,
 				 e->type == OR_STAT_COUNTER ? "counter"
 							    : "gauge");
-			if (!sl_has_line(text, line))
+			if (!tt_has_line(text, line))
 				SL_MISSING("/metrics", line);
 			snprintf(line, sizeof(line), "# HELP %s %s", e->metric,
 				 e->help);
-			if (!sl_has_line(text, line))
+			if (!tt_has_line(text, line))
 				SL_MISSING("/metrics", line);
 		}
 	}
