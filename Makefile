@@ -22,10 +22,10 @@ export SAN BUILD
 DEB_PKGS := build-essential pkg-config libdpdk-dev dpdk-dev dpdk liburcu-dev \
 	libsodium-dev libcunit1-dev liblmdb-dev libjansson-dev libinih-dev \
 	libmicrohttpd-dev libsystemd-dev libpcap-dev iproute2 python3 tcpdump \
-	lmdb-utils strace curl libssl-dev gdb
+	lmdb-utils strace curl libssl-dev gdb postgresql libpq-dev
 
 PUBLIC := all test unit integration run bench-table bench-dataplane bench-control \
-	bench-abuse bench-replay install fuzz fuzz-build fuzz-replay
+	bench-abuse bench-replay bench-pg-ref install fuzz fuzz-build fuzz-replay
 
 # make soak: cp_crash.sh with 100 kill -9 rounds (make test runs 5).
 PUBLIC += soak
@@ -78,7 +78,7 @@ else
 CC ?= gcc
 MARCH ?= native
 PKGS := libdpdk liburcu-qsbr liburcu-cds libsodium cunit lmdb jansson inih \
-	libmicrohttpd libsystemd libpcap libcrypto
+	libmicrohttpd libsystemd libpcap libcrypto libpq
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
@@ -109,7 +109,8 @@ DP_LIB_SRCS := $(wildcard dataplane/table/*.c dataplane/pkt/*.c dataplane/chan/*
 # What every program shares beyond the headers: the protocol's reference
 # authentication (common/auth/).
 COMMON_LIB_SRCS := $(wildcard common/*/*.c)
-CP_LIB_SRCS := $(wildcard control/lib/*.c)
+# control/lib/pg/: the PostgreSQL system of record (docs/fleet.md).
+CP_LIB_SRCS := $(wildcard control/lib/*.c control/lib/pg/*.c)
 DP_SRCS := $(wildcard dataplane/*.c)
 CP_SRCS := $(wildcard control/daemon/*.c)
 CTL_SRCS := $(wildcard control/ctl/*.c)
@@ -228,6 +229,11 @@ bench-abuse: all
 
 bench-replay: all
 	$(BIN)/bench_replay $(if $(FILL),--fill $(FILL)) $(if $(CHECKS),--checks $(CHECKS))
+
+# pg_reference_per_s of docs/fleet.md section 14 on a throwaway server:
+# plain batched upserts into ROWS (default 10M) rows.
+bench-pg-ref: all
+	@BUILD=$(BUILD) ROWS=$(ROWS) CHANGES=$(CHANGES) tests/bench/bench_pg_ref/run.sh
 
 # The control plane's kill -9 test at length (ROUNDS=N to change).
 ROUNDS ?= 100
