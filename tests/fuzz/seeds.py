@@ -324,6 +324,12 @@ metrics_max_age_ms = 0
     w("long-line", "[control]\nkey_file = /" + "k" * 300 + "\n" + port)
     w("mtu", port + "mtu = 96\n[port q]\ndevice = net_null1\n"
       "ip = 192.0.2.2\nmtu = 9217\n")
+    # The channel's peer check (names, numbers, a name that does not
+    # exist, a number out of range): both parsers read [dataplane].
+    w("channel-peer", "[dataplane]\nchannel_peer_uid = root\n"
+      "channel_peer_gid = 0\n" + port)
+    w("channel-peer-bad", "[dataplane]\nchannel_peer_uid = no-such-user\n"
+      "channel_peer_gid = 4294967296\n" + port)
 
 
 # -------------------------------------------------------------- token --
