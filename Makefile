@@ -78,10 +78,14 @@ else
 CC ?= gcc
 MARCH ?= native
 PKGS := libdpdk liburcu-qsbr liburcu-cds libsodium cunit lmdb jansson inih \
-	libmicrohttpd libsystemd libpcap libcrypto libpq
+	libsystemd libpcap libcrypto libpq
+# Only optroute-exporter serves HTTP: optroute-control, which holds the
+# master key, does not link libmicrohttpd (docs/exporter.md).
+EXP_PKGS := libmicrohttpd
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(EXP_PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+EXP_LDLIBS := $(shell pkg-config --libs $(EXP_PKGS))
 
 CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Wno-address-of-packed-member \
 	-Iinclude $(PKG_CFLAGS) -march=$(MARCH) -MMD -MP \
@@ -113,6 +117,9 @@ COMMON_LIB_SRCS := $(wildcard common/*/*.c)
 CP_LIB_SRCS := $(wildcard control/lib/*.c control/lib/pg/*.c)
 DP_SRCS := $(wildcard dataplane/*.c)
 CP_SRCS := $(wildcard control/daemon/*.c)
+# optroute-exporter: its main, and the rest as a library the tests link.
+EXP_MAIN := control/exporter/exp_main.c
+EXP_LIB_SRCS := $(filter-out $(EXP_MAIN),$(wildcard control/exporter/*.c))
 CTL_SRCS := $(wildcard control/ctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -123,6 +130,7 @@ objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 DP_LIB := $(BUILD)/libordp.a
 CP_LIB := $(BUILD)/liborcp.a
 COMMON_LIB := $(BUILD)/liborcommon.a
+EXP_LIB := $(BUILD)/liborexp.a
 LIBS := $(CP_LIB) $(DP_LIB) $(COMMON_LIB)
 
 PROGS :=
@@ -135,6 +143,7 @@ endif
 ifneq ($(CTL_SRCS),)
 PROGS += $(BIN)/optroutectl
 endif
+PROGS += $(BIN)/optroute-exporter
 # A tool or benchmark is one file tests/{tools,bench}/NAME.c, or a folder
 # tests/{tools,bench}/NAME/ whose .c files make one program.
 TOOL_DIRS := $(patsubst %/,%,$(dir $(wildcard tests/tools/*/*.c)))
@@ -163,6 +172,10 @@ $(COMMON_LIB): $(call objs,$(COMMON_LIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+$(EXP_LIB): $(call objs,$(EXP_LIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
 $(BIN)/optroute-dataplane: $(call objs,$(DP_SRCS)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
@@ -174,6 +187,10 @@ $(BIN)/optroute-control: $(call objs,$(CP_SRCS)) $(LIBS)
 $(BIN)/optroutectl: $(call objs,$(CTL_SRCS)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BIN)/optroute-exporter: $(call objs,$(EXP_MAIN)) $(EXP_LIB) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(EXP_LDLIBS)
 
 $(BIN)/%: $(OBJ)/tests/tools/%.o $(LIBS)
 	@mkdir -p $(dir $@)
@@ -190,7 +207,7 @@ $(BIN)/$(notdir $(1)): $(call objs,$(wildcard $(1)/*.c)) $(LIBS)
 endef
 $(foreach d,$(sort $(TOOL_DIRS) $(BENCH_DIRS)),$(eval $(call multi_file_prog,$(d))))
 
-$(UNIT): $(call objs,$(UNIT_SRCS)) $(LIBS)
+$(UNIT): $(call objs,$(UNIT_SRCS)) $(EXP_LIB) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 

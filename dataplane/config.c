@@ -397,7 +397,8 @@ dp_section(struct or_ini *ini)
 	uint64_t id;
 
 	st->kind = SECT_BAD;
-	if (starts_with(name, "control") || starts_with(name, "metrics")) {
+	if (starts_with(name, "control") || starts_with(name, "exporter") ||
+	    starts_with(name, "metrics")) {
 		st->kind = SECT_IGNORED;
 	} else if (strcmp(name, "eal") == 0) {
 		st->kind = SECT_EAL; /* given twice: the INI layer refuses */
@@ -454,8 +455,8 @@ dp_section(struct or_ini *ini)
 		st->kind = SECT_NEXTHOP;
 	} else {
 		st_err(st, NULL, "unknown section (expected eal, dataplane, "
-			"port NAME or nexthop ID; control* and metrics* "
-			"sections are skipped)");
+			"port NAME or nexthop ID; control*, exporter* and "
+			"metrics* sections are skipped)");
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "optroute/cp_stats.h"
+#include "optroute/version.h"
 
 #include "../lib/keys.h"
 #include "../lib/store.h"
@@ -18,7 +19,7 @@
 #include "cp_cfg.h"
 #include "cp_push.h"
 
-#define CP_VERSION "1.0.0"
+#define CP_VERSION OR_VERSION
 
 /* struct cp_counters, the control-plane counters ("stats"; reset by
  * "stats" with clear): the list OR_CP_COUNTERS in

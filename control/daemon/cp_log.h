@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * optroute-control logging: one line per message on stderr, syslog levels.
- * Under systemd (JOURNAL_STREAM set) each line starts with "<N>" so journald
- * records the level; elsewhere with a time stamp and the level name.
- * Thread-safe (one write(2) per line). Never log a phone number: log tokens
- * at most, and only at debug level.
+ * optroute-control logging: the daemons' shared log lines
+ * (include/optroute/log.h: one line per message on stderr, syslog levels,
+ * thread-safe) under the control plane's names. Never log a phone number:
+ * log tokens at most, and only at debug level.
  */
 #ifndef CP_LOG_H
 #define CP_LOG_H
 
+#include "optroute/log.h"
+
 enum cp_log_level {
-	CP_LOG_ERR = 3,
-	CP_LOG_WARNING = 4,
-	CP_LOG_NOTICE = 5,
-	CP_LOG_INFO = 6,
-	CP_LOG_DEBUG = 7,
+	CP_LOG_ERR = OR_LOG_ERR,
+	CP_LOG_WARNING = OR_LOG_WARNING,
+	CP_LOG_NOTICE = OR_LOG_NOTICE,
+	CP_LOG_INFO = OR_LOG_INFO,
+	CP_LOG_DEBUG = OR_LOG_DEBUG,
 };
 
 /* Messages above level are dropped. */

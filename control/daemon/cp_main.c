@@ -22,7 +22,6 @@
 #include "cp_daemon.h"
 #include "cp_json.h"
 #include "cp_log.h"
-#include "cp_metrics.h"
 #include "cp_push.h"
 #include "cp_srv.h"
 
@@ -58,7 +57,6 @@ struct cp_main {
 	struct cp_cfg cfg;
 	struct cp_daemon d;
 	struct cp_srv *srv;
-	struct cp_metrics *metrics;
 };
 
 static int
@@ -124,10 +122,6 @@ cp_start(struct cp_main *m)
 	rc = cp_srv_open(d, &m->srv);
 	if (rc < 0)
 		return rc;
-	/* After the management socket: the exporter is one of its clients. */
-	rc = cp_metrics_start(&m->cfg, &m->metrics);
-	if (rc < 0)
-		return rc;
 	CP_NOTICE("ready: management socket %s, store %s (%" PRIu64
 		  " records, last seq %" PRIu64 "), key epoch %u, "
 		  "auth epoch %u%s, dataplane channel %s",
@@ -143,9 +137,7 @@ static void
 cp_stop(struct cp_main *m)
 {
 	sd_notify(0, "STOPPING=1");
-	/* The exporter first: its fetch thread is a client of the server. */
-	cp_metrics_stop(m->metrics);
-	/* The server next: it commits and answers what it has read. */
+	/* The server first: it commits and answers what it has read. */
 	cp_srv_close(m->srv);
 	cp_push_stop(m->d.push);
 	or_store_close(m->d.store);

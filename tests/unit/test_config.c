@@ -170,13 +170,17 @@ test_err_unknown(void)
 {
 	expect_err("[eal]\nargs = -m 64\n[bogus]\nx = 1\n" PORT_OK,
 		   "e.ini:3: [bogus]: unknown section (expected eal, "
-		   "dataplane, port NAME or nexthop ID; control* and metrics* "
-		   "sections are skipped)");
+		   "dataplane, port NAME or nexthop ID; control*, exporter* "
+		   "and metrics* sections are skipped)");
 	/* an unknown section is reported even with no keys */
 	expect_err(PORT_OK "[bogus]\n",
 		   "e.ini:5: [bogus]: unknown section (expected eal, "
-		   "dataplane, port NAME or nexthop ID; control* and metrics* "
-		   "sections are skipped)");
+		   "dataplane, port NAME or nexthop ID; control*, exporter* "
+		   "and metrics* sections are skipped)");
+	/* optroute-exporter's section is skipped like the control plane's */
+	CU_ASSERT_EQUAL(or_cfg_load_string(&cfg, "e.ini", PORT_OK
+					   "[exporter]\nlisten = 9140\n"), 0);
+	or_cfg_free(&cfg);
 	expect_err("[dataplane]\nudp_port = 7040\nudp_prot = 1\n" PORT_OK,
 		   "e.ini:3: [dataplane] udp_prot: unknown key");
 	expect_err("x = 1\n" PORT_OK, "e.ini:1: key 'x' outside a section");

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The metrics endpoint's pure parts: Prometheus text rendering of a
- * "stats" reply (control/daemon/cp_metrics_text.c) and the listen address
- * (cp_metrics_addr.c). The daemon's sources are not in a library, so the
- * files under test are compiled in here.
+ * optroute-exporter's pure parts, from its library (control/exporter/,
+ * all but exp_main.c): Prometheus text rendering of a "stats" reply
+ * (exp_text.c), its configuration (exp_cfg.c), and the listen address
+ * (common/listen/listen.c).
  *
  * Every rendering is also run through an independent checker of the text
  * exposition format 0.0.4: HELP then TYPE once per family, before its
@@ -17,8 +17,12 @@
 
 #include <CUnit/CUnit.h>
 
-#include "../../control/daemon/cp_metrics_addr.c"
-#include "../../control/daemon/cp_metrics_text.c"
+#include <errno.h>
+#include <netinet/in.h>
+
+#include "optroute/mgmt.h"
+
+#include "../../control/exporter/exp.h"
 
 #include "or_test.h"
 #include "test_text.h"
@@ -175,7 +179,7 @@ mt_check_text(const char *text)
 
 /* ----------------------------------------------------------- helpers -- */
 
-static const struct cp_metrics_meta mt_meta = {
+static const struct exp_meta mt_meta = {
 	.version = "9.8.7",
 	.mgmt_protocol = 1,
 	.chan_protocol = 1,
@@ -200,7 +204,7 @@ mt_render(const char *json)
 		stats = json_loads(json, 0, &e);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(stats);
 	}
-	rc = cp_metrics_render(stats, &mt_meta, &out, &len);
+	rc = exp_render(stats, &mt_meta, &out, &len);
 	json_decref(stats);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
@@ -273,6 +277,7 @@ test_render_full(void)
 	MT_HAS(t, "optroute_metrics_fetches_total 5");
 	MT_HAS(t, "optroute_metrics_fetch_failures_total 2");
 	MT_HAS(t, "optroute_metrics_age_seconds 1.234");
+	MT_HAS(t, "optroute_control_up 1");
 	/* control */
 	MT_HAS(t, "optroute_control_requests_total 42");
 	MT_HAS(t, "optroute_control_errors_total 3");
@@ -376,8 +381,9 @@ test_render_nothing_yet(void)
 
 	MT_HAS(t, "optroute_dataplane_up 0");
 	MT_HAS(t, "optroute_metrics_scrapes_total 7");
+	MT_HAS(t, "optroute_control_up 0");
 	CU_ASSERT_PTR_NULL(strstr(t, "optroute_metrics_age_seconds"));
-	CU_ASSERT_PTR_NULL(strstr(t, "optroute_control_"));
+	CU_ASSERT_PTR_NULL(strstr(t, "optroute_control_requests"));
 	CU_ASSERT_PTR_NULL(strstr(t, "optroute_store_"));
 	free(t);
 }
@@ -436,9 +442,9 @@ static void
 mt_listen_ok(const char *s, int family, const char *want)
 {
 	struct sockaddr_storage ss;
-	char buf[CP_METRICS_ADDR_LEN];
+	char buf[OR_LISTEN_STR_LEN];
 	socklen_t len = 0;
-	int rc = cp_metrics_parse_listen(s, &ss, &len);
+	int rc = or_listen_parse(s, &ss, &len);
 
 	if (rc != 0)
 		fprintf(stderr, "\n  refused: %s\n", s);
@@ -446,7 +452,7 @@ mt_listen_ok(const char *s, int family, const char *want)
 	CU_ASSERT_EQUAL(ss.ss_family, family);
 	CU_ASSERT_EQUAL(len, family == AF_INET ? sizeof(struct sockaddr_in)
 					       : sizeof(struct sockaddr_in6));
-	cp_metrics_addr_str(&ss, buf);
+	or_listen_str(&ss, buf);
 	CU_ASSERT_STRING_EQUAL(buf, want);
 }
 
@@ -470,7 +476,7 @@ test_listen(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sockaddr_storage ss;
 		socklen_t len;
-		int rc = cp_metrics_parse_listen(bad[i], &ss, &len);
+		int rc = or_listen_parse(bad[i], &ss, &len);
 
 		if (rc != -EINVAL)
 			fprintf(stderr, "\n  accepted: '%s'\n", bad[i]);
@@ -484,8 +490,8 @@ mt_loop(const char *s)
 	struct sockaddr_storage ss;
 	socklen_t len;
 
-	CU_ASSERT_EQUAL_FATAL(cp_metrics_parse_listen(s, &ss, &len), 0);
-	return cp_metrics_is_loopback(&ss);
+	CU_ASSERT_EQUAL_FATAL(or_listen_parse(s, &ss, &len), 0);
+	return or_listen_is_loopback(&ss);
 }
 
 static void
@@ -504,6 +510,104 @@ test_loopback(void)
 	CU_ASSERT_FALSE(mt_loop("[2001:db8::1]:1"));
 }
 
+/* ---------------------------------------------------- configuration -- */
+
+/* Loads text as t.ini; 0 or the error, which must contain want. */
+static int
+mt_cfg(const char *text, struct exp_cfg *c, const char *want)
+{
+	char err[EXP_CFG_ERR_LEN] = "";
+	int rc;
+
+	exp_cfg_defaults(c);
+	rc = exp_cfg_load_string("t.ini", text, c, err);
+	if (want == NULL && rc != 0)
+		fprintf(stderr, "\n  refused: %s\n", err);
+	if (want != NULL && strstr(err, want) == NULL)
+		fprintf(stderr, "\n  error '%s', want '%s'\n", err, want);
+	if (want != NULL)
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+	return rc;
+}
+
+static void
+test_cfg_defaults(void)
+{
+	char addr[OR_LISTEN_STR_LEN];
+	struct exp_cfg c;
+
+	/* Another program's sections and [control] keys are not ours. */
+	CU_ASSERT_EQUAL_FATAL(mt_cfg("[dataplane]\nudp_port = 7040\n"
+				     "[control]\nstore_path = /x\n"
+				     "metrics = off\n[eal]\nargs = x\n",
+				     &c, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(c.mgmt_socket, OR_MGMT_DEFAULT_SOCKET);
+	or_listen_str(&c.addr, addr);
+	CU_ASSERT_STRING_EQUAL(addr, EXP_DEFAULT_LISTEN);
+	CU_ASSERT_EQUAL(c.addr_len, sizeof(struct sockaddr_in));
+	CU_ASSERT_EQUAL(c.max_age_ms, 1000);
+	CU_ASSERT_EQUAL(c.allow_remote, 0);
+	CU_ASSERT_EQUAL(c.log_level, OR_LOG_INFO);
+}
+
+static void
+test_cfg_keys(void)
+{
+	char addr[OR_LISTEN_STR_LEN];
+	struct exp_cfg c;
+
+	CU_ASSERT_EQUAL_FATAL(mt_cfg("[exporter]\nlisten = [::1]:9141\n"
+				     "max_age_ms = 0\nlog_level = DEBUG\n"
+				     "[control]\nmgmt_socket = /run/x/c.sock\n",
+				     &c, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(c.mgmt_socket, "/run/x/c.sock");
+	or_listen_str(&c.addr, addr);
+	CU_ASSERT_STRING_EQUAL(addr, "[::1]:9141");
+	CU_ASSERT_EQUAL(c.max_age_ms, 0);
+	CU_ASSERT_EQUAL(c.log_level, OR_LOG_DEBUG);
+	/* allow_remote may come after listen. */
+	CU_ASSERT_EQUAL_FATAL(mt_cfg("[exporter]\nlisten = 0.0.0.0:9140\n"
+				     "allow_remote = Yes\n", &c, NULL), 0);
+	or_listen_str(&c.addr, addr);
+	CU_ASSERT_STRING_EQUAL(addr, "0.0.0.0:9140");
+	CU_ASSERT_EQUAL(c.allow_remote, 1);
+}
+
+static void
+test_cfg_errors(void)
+{
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{ "[exporter]\nlisten = 0.0.0.0:9140\n",
+		  "t.ini:2: [exporter] listen: 0.0.0.0:9140 is not a loopback "
+		  "address" },
+		{ "[exporter]\nlisten = [2001:db8::1]:9140\nallow_remote = no\n",
+		  "is not a loopback address" },
+		{ "[exporter]\nlisten = localhost:9140\n",
+		  "t.ini:2: [exporter] listen: invalid value 'localhost:9140'" },
+		{ "[exporter]\nlisten = 127.0.0.1:0\n", "invalid value" },
+		{ "[exporter]\nmax_age_ms = 60001\n",
+		  "t.ini:2: [exporter] max_age_ms: invalid value" },
+		{ "[exporter]\nallow_remote = maybe\n", "invalid value" },
+		{ "[exporter]\nlog_level = loud\n", "invalid value" },
+		{ "[exporter]\nmetrics = 9140\n",
+		  "t.ini:2: [exporter] metrics: unknown key" },
+		{ "[exporter]\nlisten = 9140\nlisten = 9141\n",
+		  "t.ini:3: [exporter] listen: duplicate key" },
+		{ "[exporters]\nlisten = 9140\n",
+		  "t.ini:1: [exporters]: unknown section (expected [exporter])" },
+		{ "[control]\nmgmt_socket = /x/"
+		  "0123456789012345678901234567890123456789012345678901234567890"
+		  "1234567890123456789012345678901234567890123456789\n",
+		  "t.ini:2: [control] mgmt_socket: invalid value" },
+	};
+	struct exp_cfg c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(mt_cfg(bad[i].text, &c, bad[i].err), -EINVAL);
+}
+
 static CU_TestInfo mt_tests[] = {
 	{ "render: full stats reply", test_render_full },
 	{ "render: no dataplane", test_render_no_dataplane },
@@ -512,6 +616,9 @@ static CU_TestInfo mt_tests[] = {
 	{ "exposition checker catches errors", test_checker },
 	{ "listen address parsing", test_listen },
 	{ "loopback addresses", test_loopback },
+	{ "configuration: defaults, other sections", test_cfg_defaults },
+	{ "configuration: keys", test_cfg_keys },
+	{ "configuration: errors", test_cfg_errors },
 	CU_TEST_INFO_NULL,
 };
 

@@ -10,7 +10,7 @@
  *    rte_tel_data_* are replaced by recorders, so no EAL is needed);
  *  - the "stats" reply's own sections (control/daemon/cp_stats_json.c,
  *    compiled in here) of structs whose every field differs;
- *  - /metrics (cp_metrics_render(), compiled in by test_metrics.c) of the
+ *  - /metrics (exp_render(), in optroute-exporter's library) of the
  *    stats reply made of those sections and that STATS reply: the
  *    entry's sample with its label and value, its family's # TYPE and
  *    # HELP lines;
@@ -39,7 +39,7 @@
 #include "optroute/updater_stats.h"
 #include "optroute/stats.h"
 
-#include "../../control/daemon/cp_metrics.h"
+#include "../../control/exporter/exp.h"
 #include "or_test.h"
 #include "test_text.h"
 
@@ -421,12 +421,12 @@ sl_value(json_t *reply, const struct sl_block *k, const struct or_stat_desc *e,
 static void
 test_metrics(void)
 {
-	struct cp_metrics_meta m = { .version = "0" };
+	struct exp_meta m = { .version = "0" };
 	json_t *reply = sl_reply();
 	char *text = NULL, line[512], val[48];
 	size_t len;
 
-	CU_ASSERT_EQUAL_FATAL(cp_metrics_render(reply, &m, &text, &len), 0);
+	CU_ASSERT_EQUAL_FATAL(exp_render(reply, &m, &text, &len), 0);
 	for (size_t b = 0; b < SL_DIM(sl_blocks); b++) {
 		const struct sl_block *k = &sl_blocks[b];
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The exporter's management client (cp_metrics.h): asks the daemon's own
+ * optroute-exporter's management client (exp.h): asks optroute-control's
  * event loop for "stats" over the management socket, as optroutectl does,
- * so that every figure is read by the thread that owns it. The daemon's
- * own uid is always allowed on the socket (cp_listen.h).
+ * so that every figure is read by the thread that owns it. The exporter's
+ * user is let in as a read-only client ([control] readonly_gid, group
+ * optroute-readonly: docs/exporter.md#access); a refusal
+ * (permission_denied) is logged once and retried at every fetch.
  *
  * Replies are matched by id: a reply that arrives after its fetch gave up
  * is skipped. Any failure closes the connection; the next fetch reconnects.
@@ -19,15 +21,13 @@
 
 #include "optroute/mgmt.h"
 
-#include "cp_daemon.h"
-#include "cp_log.h"
-#include "cp_metrics.h"
+#include "exp.h"
 
 /* A stats reply is some tens of KiB (a few hundred dataplane counters). */
-#define CP_MFETCH_MAX (4u << 20)
+#define EXP_FETCH_MAX (4u << 20)
 
 void
-cp_mfetch_init(struct cp_mfetch *f, const char *path)
+exp_fetch_init(struct exp_fetch *f, const char *path)
 {
 	memset(f, 0, sizeof(*f));
 	snprintf(f->path, sizeof(f->path), "%s", path);
@@ -36,7 +36,7 @@ cp_mfetch_init(struct cp_mfetch *f, const char *path)
 }
 
 static void
-cp_mfetch_close(struct cp_mfetch *f)
+exp_fetch_close(struct exp_fetch *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
@@ -45,16 +45,16 @@ cp_mfetch_close(struct cp_mfetch *f)
 }
 
 void
-cp_mfetch_fini(struct cp_mfetch *f)
+exp_fetch_fini(struct exp_fetch *f)
 {
-	cp_mfetch_close(f);
+	exp_fetch_close(f);
 	free(f->buf);
 	f->buf = NULL;
 	f->cap = 0;
 }
 
 static int
-cp_mfetch_connect(struct cp_mfetch *f)
+exp_fetch_connect(struct exp_fetch *f)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, rc;
@@ -79,7 +79,7 @@ cp_mfetch_connect(struct cp_mfetch *f)
 /* Looks at one reply line. 1: ours, *reply set; 0: an older reply, skip;
  * <0: error. */
 static int
-cp_mfetch_line(struct cp_mfetch *f, int64_t id, const char *line, size_t n,
+exp_fetch_line(struct exp_fetch *f, int64_t id, const char *line, size_t n,
 	       json_t **reply)
 {
 	json_error_t jerr;
@@ -88,7 +88,7 @@ cp_mfetch_line(struct cp_mfetch *f, int64_t id, const char *line, size_t n,
 
 	if (!json_is_object(r)) {
 		json_decref(r);
-		CP_DEBUG("metrics: unparsable reply from the event loop");
+		EXP_DEBUG("unparsable reply from optroute-control");
 		return -EPROTO;
 	}
 	rid = json_object_get(r, "id");
@@ -104,7 +104,7 @@ cp_mfetch_line(struct cp_mfetch *f, int64_t id, const char *line, size_t n,
 	 * busy, idle_timeout, too_many_clients, permission_denied. */
 	err = json_object_get(json_object_get(r, "error"), "code");
 	if (!f->failing)
-		CP_WARN("metrics: stats request refused: %s",
+		EXP_WARN("stats request refused: %s",
 			json_is_string(err) ? json_string_value(err) : "?");
 	f->failing = 1;
 	json_decref(r);
@@ -114,7 +114,7 @@ cp_mfetch_line(struct cp_mfetch *f, int64_t id, const char *line, size_t n,
 /* Reads what is there and handles complete lines. 1 with *reply, 0 for
  * more to come, <0 on error or EOF. */
 static int
-cp_mfetch_read(struct cp_mfetch *f, int64_t id, json_t **reply)
+exp_fetch_read(struct exp_fetch *f, int64_t id, json_t **reply)
 {
 	for (;;) {
 		char *nl;
@@ -125,7 +125,7 @@ cp_mfetch_read(struct cp_mfetch *f, int64_t id, json_t **reply)
 		       (nl = memchr(f->buf, '\n', f->len)) != NULL) {
 			size_t n = (size_t)(nl - f->buf);
 
-			rc = cp_mfetch_line(f, id, f->buf, n, reply);
+			rc = exp_fetch_line(f, id, f->buf, n, reply);
 			memmove(f->buf, nl + 1, f->len - n - 1);
 			f->len -= n + 1;
 			if (rc != 0)
@@ -135,7 +135,7 @@ cp_mfetch_read(struct cp_mfetch *f, int64_t id, json_t **reply)
 			size_t cap = f->cap != 0 ? f->cap * 2 : 65536;
 			char *b;
 
-			if (cap > CP_MFETCH_MAX)
+			if (cap > EXP_FETCH_MAX)
 				return -EPROTO;
 			b = realloc(f->buf, cap);
 			if (b == NULL)
@@ -153,10 +153,10 @@ cp_mfetch_read(struct cp_mfetch *f, int64_t id, json_t **reply)
 }
 
 static int
-cp_mfetch_once(struct cp_mfetch *f, int stop_fd, unsigned timeout_ms,
+exp_fetch_once(struct exp_fetch *f, int stop_fd, unsigned timeout_ms,
 	       json_t **reply)
 {
-	uint64_t deadline = cp_now_ms() + timeout_ms;
+	uint64_t deadline = exp_now_ms() + timeout_ms;
 	int64_t id = f->next_id++;
 	char req[96];
 	ssize_t w;
@@ -168,9 +168,9 @@ cp_mfetch_once(struct cp_mfetch *f, int stop_fd, unsigned timeout_ms,
 		/* Anything on an idle connection is the daemon closing it
 		 * (idle_timeout, shutting down): start a new one. */
 		if (poll(&pf, 1, 0) != 0)
-			cp_mfetch_close(f);
+			exp_fetch_close(f);
 	}
-	if (f->fd < 0 && (rc = cp_mfetch_connect(f)) < 0)
+	if (f->fd < 0 && (rc = exp_fetch_connect(f)) < 0)
 		return rc;
 	n = snprintf(req, sizeof(req),
 		     "{\"v\":%d,\"id\":%lld,\"cmd\":\"stats\"}\n",
@@ -185,9 +185,9 @@ cp_mfetch_once(struct cp_mfetch *f, int stop_fd, unsigned timeout_ms,
 			{ .fd = f->fd, .events = POLLIN },
 			{ .fd = stop_fd, .events = POLLIN },
 		};
-		uint64_t now = cp_now_ms();
+		uint64_t now = exp_now_ms();
 
-		rc = cp_mfetch_read(f, id, reply);
+		rc = exp_fetch_read(f, id, reply);
 		if (rc != 0)
 			return rc < 0 ? rc : 0;
 		if (now >= deadline)
@@ -200,21 +200,21 @@ cp_mfetch_once(struct cp_mfetch *f, int stop_fd, unsigned timeout_ms,
 }
 
 int
-cp_mfetch_stats(struct cp_mfetch *f, int stop_fd, unsigned timeout_ms,
+exp_fetch_stats(struct exp_fetch *f, int stop_fd, unsigned timeout_ms,
 		json_t **reply)
 {
-	int rc = cp_mfetch_once(f, stop_fd, timeout_ms, reply);
+	int rc = exp_fetch_once(f, stop_fd, timeout_ms, reply);
 
 	if (rc == 0) {
 		if (f->failing)
-			CP_NOTICE("metrics: stats requests answered again");
+			EXP_NOTICE("stats requests answered again");
 		f->failing = 0;
 		return 0;
 	}
 	/* A late reply would only be skipped: start afresh instead. */
-	cp_mfetch_close(f);
+	exp_fetch_close(f);
 	if (!f->failing && rc != -ECANCELED && rc != -EPROTO)
-		CP_WARN("metrics: stats request to %s failed: %s", f->path,
+		EXP_WARN("stats request to %s failed: %s", f->path,
 			strerror(-rc));
 	if (rc != -ECANCELED)
 		f->failing = 1;

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The metrics endpoint's rendering (cp_metrics.h): a "stats" reply as
- * Prometheus text (exposition format 0.0.4). Pure: no threads, no I/O
- * besides the memory stream; unit tested by tests/unit/test_metrics.c,
- * which compiles this file in.
+ * optroute-exporter's rendering (exp.h): a "stats" reply as Prometheus
+ * text (exposition format 0.0.4). Pure: no threads, no I/O besides the
+ * memory stream; unit tested by tests/unit/test_metrics.c.
  *
  * Families are written one at a time, each with its # HELP and # TYPE
  * lines followed by all its samples (the format wants them together), so
@@ -22,18 +21,18 @@
 #include "optroute/link_stats.h"
 #include "optroute/updater_stats.h"
 
-#include "cp_metrics.h"
+#include "exp.h"
 
 /* ----------------------------------------------------------- writer -- */
 
-struct cp_mw {
+struct exp_mw {
 	FILE *f;
 	char last[128]; /* family whose header was written last */
 };
 
 static void
-cp_mw_head(struct cp_mw *w, const char *name, const char *type,
-	   const char *help)
+exp_mw_head(struct exp_mw *w, const char *name, const char *type,
+	    const char *help)
 {
 	if (strcmp(w->last, name) == 0)
 		return;
@@ -44,7 +43,7 @@ cp_mw_head(struct cp_mw *w, const char *name, const char *type,
 
 /* Label value: backslash, double quote and newline escaped. */
 static void
-cp_mw_label(FILE *f, const char *v)
+exp_mw_label(FILE *f, const char *v)
 {
 	for (; *v != '\0'; v++) {
 		if (*v == '\\')
@@ -58,14 +57,14 @@ cp_mw_label(FILE *f, const char *v)
 	}
 }
 
-struct cp_lbl {
+struct exp_lbl {
 	const char *k, *v;
 };
 
 /* name{k1="v1",k2="v2"} value: labels with a NULL key are left out. */
 static void
-cp_mw_sample(struct cp_mw *w, const char *name, const struct cp_lbl *l,
-	     unsigned nl, const char *value)
+exp_mw_sample(struct exp_mw *w, const char *name, const struct exp_lbl *l,
+	      unsigned nl, const char *value)
 {
 	int any = 0;
 
@@ -74,7 +73,7 @@ cp_mw_sample(struct cp_mw *w, const char *name, const struct cp_lbl *l,
 		if (l[i].k == NULL)
 			continue;
 		fprintf(w->f, "%s%s=\"", any ? "," : "{", l[i].k);
-		cp_mw_label(w->f, l[i].v);
+		exp_mw_label(w->f, l[i].v);
 		fputc('"', w->f);
 		any = 1;
 	}
@@ -83,7 +82,7 @@ cp_mw_sample(struct cp_mw *w, const char *name, const struct cp_lbl *l,
 
 /* Exact decimal text: no float rounding for counters or durations. */
 static void
-cp_fmt(char *buf, size_t size, uint64_t v, enum or_stat_unit k)
+exp_fmt(char *buf, size_t size, uint64_t v, enum or_stat_unit k)
 {
 	if (k == OR_STAT_US)
 		snprintf(buf, size, "%" PRIu64 ".%06" PRIu64, v / 1000000,
@@ -98,7 +97,7 @@ cp_fmt(char *buf, size_t size, uint64_t v, enum or_stat_unit k)
 /* A JSON figure as u64: non-negative integer, boolean, or non-negative
  * real (truncated). -1 for anything else (missing, null, string). */
 static int
-cp_jv(const json_t *v, uint64_t *out)
+exp_jv(const json_t *v, uint64_t *out)
 {
 	if (json_is_integer(v) && json_integer_value(v) >= 0) {
 		*out = (uint64_t)json_integer_value(v);
@@ -127,45 +126,45 @@ cp_jv(const json_t *v, uint64_t *out)
 #define G(key, name, help) { key, OR_STAT_GAUGE, OR_STAT_N, name, "", help },
 
 /* optroute-control's sections: stats.control, .store, .channel. */
-static const struct or_stat_desc cp_desc_control[] = {
+static const struct or_stat_desc exp_desc_control[] = {
 	OR_CP_COUNTERS(OR_STAT_DESC_)
 	OR_CP_COUNTERS_ALSO(OR_STAT_DESC_)
 	OR_CP_GAUGES(OR_STAT_DESC_)
 };
 
-static const struct or_stat_desc cp_desc_store[] = {
+static const struct or_stat_desc exp_desc_store[] = {
 	OR_STORE_STATS(OR_STAT_DESC_)
 };
 
-static const struct or_stat_desc cp_desc_channel[] = {
+static const struct or_stat_desc exp_desc_channel[] = {
 	OR_LINK_STATS(OR_STAT_DESC_)
 };
 
 /* Dataplane figures of no scope that are not counters (STATS tsc_hz). */
-static const struct or_stat_desc cp_desc_dataplane[] = {
+static const struct or_stat_desc exp_desc_dataplane[] = {
 	G("tsc_hz", "optroute_dataplane_tsc_hz",
 	  "TSC frequency: cycles a second of the workers' cycle counters")
 };
 
 /* The dataplane's blocks: STATS table.*, chan.*, auth.* */
-static const struct or_stat_desc cp_desc_table[] = {
+static const struct or_stat_desc exp_desc_table[] = {
 	OR_CT_STATS(OR_STAT_DESC_)
 };
 
-static const struct or_stat_desc cp_desc_updater[] = {
+static const struct or_stat_desc exp_desc_updater[] = {
 	OR_UPDATER_STATS(OR_STAT_DESC_)
 };
 
-static const struct or_stat_desc cp_desc_auth[] = {
+static const struct or_stat_desc exp_desc_auth[] = {
 	OR_AUTH_STATS(OR_STAT_DESC_)
 };
 
 #undef G
 
-#define CP_DIM(a) (sizeof(a) / sizeof((a)[0]))
+#define EXP_DIM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Where a family's figures are read from: 0 with *v, or -1 if absent. */
-typedef int (*cp_get_fn)(void *arg, const char *field, uint64_t *v);
+typedef int (*exp_get_fn)(void *arg, const char *field, uint64_t *v);
 
 /*
  * The families of d[0..n-1], each once, in the order of their first
@@ -173,8 +172,8 @@ typedef int (*cp_get_fn)(void *arg, const char *field, uint64_t *v);
  * family's entries need not be next to each other in a list).
  */
 static void
-cp_render_descs(struct cp_mw *w, const struct or_stat_desc *d, size_t n,
-		cp_get_fn get, void *arg)
+exp_render_descs(struct exp_mw *w, const struct or_stat_desc *d, size_t n,
+		exp_get_fn get, void *arg)
 {
 	char val[48], lbl[64];
 	uint64_t v;
@@ -187,7 +186,7 @@ cp_render_descs(struct cp_mw *w, const struct or_stat_desc *d, size_t n,
 		if (j < i)
 			continue; /* written with the entry j */
 		for (size_t k = i; k < n; k++) {
-			struct cp_lbl l = { NULL, NULL };
+			struct exp_lbl l = { NULL, NULL };
 			char *eq;
 
 			if (strcmp(d[k].metric, d[i].metric) != 0 ||
@@ -200,34 +199,34 @@ cp_render_descs(struct cp_mw *w, const struct or_stat_desc *d, size_t n,
 				l.k = lbl;
 				l.v = eq + 1;
 			}
-			cp_mw_head(w, d[i].metric,
-				   d[i].type == OR_STAT_COUNTER ? "counter"
+			exp_mw_head(w, d[i].metric,
+				    d[i].type == OR_STAT_COUNTER ? "counter"
 								: "gauge",
 				   d[i].help);
-			cp_fmt(val, sizeof(val), v, d[k].unit);
-			cp_mw_sample(w, d[i].metric, &l, 1, val);
+			exp_fmt(val, sizeof(val), v, d[k].unit);
+			exp_mw_sample(w, d[i].metric, &l, 1, val);
 		}
 	}
 }
 
 static int
-cp_get_json(void *arg, const char *field, uint64_t *v)
+exp_get_json(void *arg, const char *field, uint64_t *v)
 {
-	return cp_jv(json_object_get(arg, field), v);
+	return exp_jv(json_object_get(arg, field), v);
 }
 
 static void
-cp_render_section(struct cp_mw *w, const json_t *obj,
-		  const struct or_stat_desc *d, size_t n)
+exp_render_section(struct exp_mw *w, const json_t *obj,
+		   const struct or_stat_desc *d, size_t n)
 {
 	if (json_is_object(obj))
-		cp_render_descs(w, d, n, cp_get_json, (void *)obj);
+		exp_render_descs(w, d, n, exp_get_json, (void *)obj);
 }
 
 /* Requests per command, if the daemon reports them
  * (control.requests_by_command: {"optin": N, ...}). */
 static void
-cp_render_by_command(struct cp_mw *w, const json_t *control)
+exp_render_by_command(struct exp_mw *w, const json_t *control)
 {
 	const char *name = "optroute_control_command_requests_total";
 	const json_t *by = json_object_get(control, "requests_by_command");
@@ -239,27 +238,27 @@ cp_render_by_command(struct cp_mw *w, const json_t *control)
 	if (!json_is_object(by))
 		return;
 	json_object_foreach((json_t *)by, k, x) {
-		struct cp_lbl l = { "command", k };
+		struct exp_lbl l = { "command", k };
 
-		if (cp_jv(x, &v) < 0)
+		if (exp_jv(x, &v) < 0)
 			continue;
-		cp_mw_head(w, name, "counter",
-			   "Management requests received, by command");
-		cp_fmt(val, sizeof(val), v, OR_STAT_N);
-		cp_mw_sample(w, name, &l, 1, val);
+		exp_mw_head(w, name, "counter",
+			    "Management requests received, by command");
+		exp_fmt(val, sizeof(val), v, OR_STAT_N);
+		exp_mw_sample(w, name, &l, 1, val);
 	}
 }
 
 /* -------------------------------------------------------- dataplane -- */
 
-enum cp_scope { S_ALL, S_PORT, S_WORKER, S_TABLE, S_CHAN, S_AUTH, S_OTHER };
+enum exp_scope { S_ALL, S_PORT, S_WORKER, S_TABLE, S_CHAN, S_AUTH, S_OTHER };
 
 /* One (name, value) pair of the dataplane's STATS reply, classified:
  * "rx" (S_ALL), "port.NAME.rx", "worker.ID.rx", "table.entries",
  * "chan.batches", "auth.installs"; anything else S_OTHER. */
-struct cp_dpe {
+struct exp_dpe {
 	const char *key;
-	enum cp_scope scope;
+	enum exp_scope scope;
 	char id[64];      /* port name or worker id */
 	const char *ctr;  /* counter name within the scope */
 	uint64_t v;
@@ -267,11 +266,11 @@ struct cp_dpe {
 };
 
 static void
-cp_dpe_classify(struct cp_dpe *e)
+exp_dpe_classify(struct exp_dpe *e)
 {
 	static const struct {
 		const char *prefix;
-		enum cp_scope scope;
+		enum exp_scope scope;
 	} pre[] = {
 		{ "port.", S_PORT }, { "worker.", S_WORKER },
 		{ "table.", S_TABLE }, { "chan.", S_CHAN }, { "auth.", S_AUTH },
@@ -284,7 +283,7 @@ cp_dpe_classify(struct cp_dpe *e)
 		e->ctr = k;
 		return;
 	}
-	for (size_t i = 0; i < CP_DIM(pre); i++) {
+	for (size_t i = 0; i < EXP_DIM(pre); i++) {
 		size_t pl = strlen(pre[i].prefix);
 		const char *rest = k + pl;
 
@@ -313,7 +312,7 @@ cp_dpe_classify(struct cp_dpe *e)
 /* Counters kept per scope (dataplane/counters.h), and drop_<reason>. */
 static const struct {
 	const char *ctr, *suffix, *help;
-} cp_dp_ctrs[] = {
+} exp_dp_ctrs[] = {
 	{ "rx", "rx_frames_total", "Frames received" },
 	{ "tx", "tx_frames_total", "Frames the TX queues took" },
 	{ "delivered", "delivered_total",
@@ -335,9 +334,9 @@ static const struct {
 };
 
 static const struct {
-	enum cp_scope scope;
+	enum exp_scope scope;
 	const char *prefix, *label, *what;
-} cp_dp_scopes[] = {
+} exp_dp_scopes[] = {
 	{ S_ALL, "optroute_dataplane_", NULL, "(whole dataplane)" },
 	{ S_PORT, "optroute_port_", "port",
 	  "(per port: the receiving one; tx and tx_full: the sending one)" },
@@ -347,8 +346,8 @@ static const struct {
 /* 1 if e is counter ctr ("drop_": any drop_<reason>, then *reason) of
  * scope. */
 static int
-cp_dpe_match(const struct cp_dpe *e, enum cp_scope scope, const char *ctr,
-	     const char **reason)
+exp_dpe_match(const struct exp_dpe *e, enum exp_scope scope, const char *ctr,
+	      const char **reason)
 {
 	if (e->used || e->scope != scope)
 		return 0;
@@ -361,49 +360,50 @@ cp_dpe_match(const struct cp_dpe *e, enum cp_scope scope, const char *ctr,
 }
 
 static void
-cp_render_dp_counters(struct cp_mw *w, struct cp_dpe *e, size_t n)
+exp_render_dp_counters(struct exp_mw *w, struct exp_dpe *e, size_t n)
 {
 	char name[96], help[192], val[32];
 
-	for (size_t s = 0; s < CP_DIM(cp_dp_scopes); s++) {
-		enum cp_scope scope = cp_dp_scopes[s].scope;
+	for (size_t s = 0; s < EXP_DIM(exp_dp_scopes); s++) {
+		enum exp_scope scope = exp_dp_scopes[s].scope;
 
-		for (size_t c = 0; c < CP_DIM(cp_dp_ctrs); c++) {
+		for (size_t c = 0; c < EXP_DIM(exp_dp_ctrs); c++) {
 			snprintf(name, sizeof(name), "%s%s",
-				 cp_dp_scopes[s].prefix, cp_dp_ctrs[c].suffix);
+				 exp_dp_scopes[s].prefix,
+				 exp_dp_ctrs[c].suffix);
 			snprintf(help, sizeof(help), "%s %s",
-				 cp_dp_ctrs[c].help, cp_dp_scopes[s].what);
+				 exp_dp_ctrs[c].help, exp_dp_scopes[s].what);
 			for (size_t i = 0; i < n; i++) {
-				struct cp_lbl l[2] = {
-					{ cp_dp_scopes[s].label, e[i].id },
+				struct exp_lbl l[2] = {
+					{ exp_dp_scopes[s].label, e[i].id },
 					{ "reason", NULL },
 				};
 
-				if (!cp_dpe_match(&e[i], scope,
-						  cp_dp_ctrs[c].ctr, &l[1].v))
+				if (!exp_dpe_match(&e[i], scope,
+						   exp_dp_ctrs[c].ctr, &l[1].v))
 					continue;
 				if (l[1].v == NULL)
 					l[1].k = NULL;
 				e[i].used = 1;
-				cp_mw_head(w, name, "counter", help);
-				cp_fmt(val, sizeof(val), e[i].v, OR_STAT_N);
-				cp_mw_sample(w, name, l, 2, val);
+				exp_mw_head(w, name, "counter", help);
+				exp_fmt(val, sizeof(val), e[i].v, OR_STAT_N);
+				exp_mw_sample(w, name, l, 2, val);
 			}
 		}
 	}
 }
 
-/* The figures of one scope, for cp_render_descs(). */
-struct cp_dp_get {
-	struct cp_dpe *e;
+/* The figures of one scope, for exp_render_descs(). */
+struct exp_dp_get {
+	struct exp_dpe *e;
 	size_t n;
-	enum cp_scope scope;
+	enum exp_scope scope;
 };
 
 static int
-cp_get_dp(void *arg, const char *field, uint64_t *v)
+exp_get_dp(void *arg, const char *field, uint64_t *v)
 {
-	struct cp_dp_get *g = arg;
+	struct exp_dp_get *g = arg;
 
 	for (size_t i = 0; i < g->n; i++) {
 		if (g->e[i].scope != g->scope ||
@@ -417,80 +417,81 @@ cp_get_dp(void *arg, const char *field, uint64_t *v)
 }
 
 static void
-cp_render_dp_fams(struct cp_mw *w, struct cp_dpe *e, size_t n,
-		  enum cp_scope scope, const struct or_stat_desc *d, size_t nd)
+exp_render_dp_fams(struct exp_mw *w, struct exp_dpe *e, size_t n,
+		   enum exp_scope scope, const struct or_stat_desc *d,
+		   size_t nd)
 {
-	struct cp_dp_get g = { e, n, scope };
+	struct exp_dp_get g = { e, n, scope };
 
-	cp_render_descs(w, d, nd, cp_get_dp, &g);
+	exp_render_descs(w, d, nd, exp_get_dp, &g);
 }
 
 /* entries / capacity, as the table command reports it. */
 static void
-cp_render_load(struct cp_mw *w, const json_t *dp)
+exp_render_load(struct exp_mw *w, const json_t *dp)
 {
 	uint64_t ent, cap;
 	char val[32];
 
-	if (cp_jv(json_object_get(dp, "table.entries"), &ent) < 0 ||
-	    cp_jv(json_object_get(dp, "table.capacity"), &cap) < 0 ||
+	if (exp_jv(json_object_get(dp, "table.entries"), &ent) < 0 ||
+	    exp_jv(json_object_get(dp, "table.capacity"), &cap) < 0 ||
 	    cap == 0)
 		return;
-	cp_mw_head(w, "optroute_table_load", "gauge",
-		   "Consent table load: entries / capacity");
+	exp_mw_head(w, "optroute_table_load", "gauge",
+		    "Consent table load: entries / capacity");
 	snprintf(val, sizeof(val), "%.6f", (double)ent / (double)cap);
-	cp_mw_sample(w, "optroute_table_load", NULL, 0, val);
+	exp_mw_sample(w, "optroute_table_load", NULL, 0, val);
 }
 
 static int
-cp_render_dataplane(struct cp_mw *w, const json_t *dp)
+exp_render_dataplane(struct exp_mw *w, const json_t *dp)
 {
 	const char *other = "optroute_dataplane_stat";
-	struct cp_dpe *e;
+	struct exp_dpe *e;
 	const char *k;
 	json_t *x;
 	char val[32];
 	size_t n = 0;
 
-	cp_mw_head(w, "optroute_dataplane_up", "gauge",
-		   "1 if the dataplane is connected and answered with its "
+	exp_mw_head(w, "optroute_dataplane_up", "gauge",
+		    "1 if the dataplane is connected and answered with its "
 		   "counters; its series are left out when 0");
-	cp_mw_sample(w, "optroute_dataplane_up", NULL, 0,
-		     json_is_object(dp) ? "1" : "0");
+	exp_mw_sample(w, "optroute_dataplane_up", NULL, 0,
+		      json_is_object(dp) ? "1" : "0");
 	if (!json_is_object(dp) || json_object_size(dp) == 0)
 		return 0;
 	e = calloc(json_object_size(dp), sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
 	json_object_foreach((json_t *)dp, k, x) {
-		if (cp_jv(x, &e[n].v) < 0)
+		if (exp_jv(x, &e[n].v) < 0)
 			continue;
 		e[n].key = k;
-		cp_dpe_classify(&e[n]);
+		exp_dpe_classify(&e[n]);
 		n++;
 	}
-	cp_render_dp_counters(w, e, n);
-	cp_render_dp_fams(w, e, n, S_ALL, cp_desc_dataplane,
-			  CP_DIM(cp_desc_dataplane));
-	cp_render_dp_fams(w, e, n, S_TABLE, cp_desc_table,
-			  CP_DIM(cp_desc_table));
-	cp_render_load(w, dp);
-	cp_render_dp_fams(w, e, n, S_CHAN, cp_desc_updater,
-			  CP_DIM(cp_desc_updater));
-	cp_render_dp_fams(w, e, n, S_AUTH, cp_desc_auth,
-			  CP_DIM(cp_desc_auth));
+	exp_render_dp_counters(w, e, n);
+	exp_render_dp_fams(w, e, n, S_ALL, exp_desc_dataplane,
+			   EXP_DIM(exp_desc_dataplane));
+	exp_render_dp_fams(w, e, n, S_TABLE, exp_desc_table,
+			   EXP_DIM(exp_desc_table));
+	exp_render_load(w, dp);
+	exp_render_dp_fams(w, e, n, S_CHAN, exp_desc_updater,
+			   EXP_DIM(exp_desc_updater));
+	exp_render_dp_fams(w, e, n, S_AUTH, exp_desc_auth,
+			   EXP_DIM(exp_desc_auth));
 	/* Kept rather than lost: a counter added to the dataplane shows up
 	 * before this file learns its name. */
 	for (size_t i = 0; i < n; i++) {
-		struct cp_lbl l = { "name", e[i].key };
+		struct exp_lbl l = { "name", e[i].key };
 
 		if (e[i].used)
 			continue;
-		cp_mw_head(w, other, "untyped",
-			   "Dataplane counter without a metric of its own, "
+		exp_mw_head(w, other, "untyped",
+			    "Dataplane counter without a metric of its own, "
 			   "by its STATS name");
-		cp_fmt(val, sizeof(val), e[i].v, OR_STAT_N);
-		cp_mw_sample(w, other, &l, 1, val);
+		exp_fmt(val, sizeof(val), e[i].v, OR_STAT_N);
+		exp_mw_sample(w, other, &l, 1, val);
 	}
 	free(e);
 	return 0;
@@ -498,11 +499,23 @@ cp_render_dataplane(struct cp_mw *w, const json_t *dp)
 
 /* ------------------------------------------------------------ render -- */
 
+/* One sample of a family without labels. */
 static void
-cp_render_meta(struct cp_mw *w, const struct cp_metrics_meta *m, int have)
+exp_mw_one(struct exp_mw *w, const char *name, const char *type,
+	   const char *help, uint64_t v, enum or_stat_unit unit)
 {
-	char mp[16], cp[16], val[32];
-	struct cp_lbl l[3] = {
+	char val[48];
+
+	exp_mw_head(w, name, type, help);
+	exp_fmt(val, sizeof(val), v, unit);
+	exp_mw_sample(w, name, NULL, 0, val);
+}
+
+static void
+exp_render_meta(struct exp_mw *w, const struct exp_meta *m, int have)
+{
+	char mp[16], cp[16];
+	struct exp_lbl l[3] = {
 		{ "version", m->version },
 		{ "mgmt_protocol", mp },
 		{ "channel_protocol", cp },
@@ -510,34 +523,33 @@ cp_render_meta(struct cp_mw *w, const struct cp_metrics_meta *m, int have)
 
 	snprintf(mp, sizeof(mp), "%u", m->mgmt_protocol);
 	snprintf(cp, sizeof(cp), "%u", m->chan_protocol);
-	cp_mw_head(w, "optroute_build_info", "gauge",
-		   "optroute-control version and protocol versions");
-	cp_mw_sample(w, "optroute_build_info", l, 3, "1");
-	cp_mw_head(w, "optroute_metrics_scrapes_total", "counter",
-		   "Requests for /metrics, this one included");
-	cp_fmt(val, sizeof(val), m->scrapes, OR_STAT_N);
-	cp_mw_sample(w, "optroute_metrics_scrapes_total", NULL, 0, val);
-	cp_mw_head(w, "optroute_metrics_fetches_total", "counter",
-		   "Stats requests the exporter had answered");
-	cp_fmt(val, sizeof(val), m->fetches, OR_STAT_N);
-	cp_mw_sample(w, "optroute_metrics_fetches_total", NULL, 0, val);
-	cp_mw_head(w, "optroute_metrics_fetch_failures_total", "counter",
-		   "Stats requests that failed or were not answered in time");
-	cp_fmt(val, sizeof(val), m->fetch_failures, OR_STAT_N);
-	cp_mw_sample(w, "optroute_metrics_fetch_failures_total", NULL, 0, val);
-	if (!have)
-		return;
-	cp_mw_head(w, "optroute_metrics_age_seconds", "gauge",
-		   "Age of the figures below (the last stats reply)");
-	cp_fmt(val, sizeof(val), m->age_ms, OR_STAT_MS);
-	cp_mw_sample(w, "optroute_metrics_age_seconds", NULL, 0, val);
+	exp_mw_head(w, "optroute_build_info", "gauge",
+		    "optroute-exporter version and protocol versions");
+	exp_mw_sample(w, "optroute_build_info", l, 3, "1");
+	exp_mw_one(w, "optroute_control_up", "gauge",
+		   "1 if optroute-control answered the last stats request; "
+		   "its series (and the dataplane's) are left out when 0",
+		   have, OR_STAT_N);
+	exp_mw_one(w, "optroute_metrics_scrapes_total", "counter",
+		   "Requests for /metrics, this one included", m->scrapes,
+		   OR_STAT_N);
+	exp_mw_one(w, "optroute_metrics_fetches_total", "counter",
+		   "Stats requests the exporter had answered", m->fetches,
+		   OR_STAT_N);
+	exp_mw_one(w, "optroute_metrics_fetch_failures_total", "counter",
+		   "Stats requests that failed or were not answered in time",
+		   m->fetch_failures, OR_STAT_N);
+	if (have)
+		exp_mw_one(w, "optroute_metrics_age_seconds", "gauge",
+			   "Age of the figures below (the last stats reply)",
+			   m->age_ms, OR_STAT_MS);
 }
 
 int
-cp_metrics_render(const json_t *stats, const struct cp_metrics_meta *m,
-		  char **out, size_t *len)
+exp_render(const json_t *stats, const struct exp_meta *m, char **out,
+	   size_t *len)
 {
-	struct cp_mw w = { .last = "" };
+	struct exp_mw w = { .last = "" };
 	char *buf = NULL;
 	size_t size = 0;
 	int rc = 0;
@@ -545,22 +557,22 @@ cp_metrics_render(const json_t *stats, const struct cp_metrics_meta *m,
 	w.f = open_memstream(&buf, &size);
 	if (w.f == NULL)
 		return -ENOMEM;
-	cp_render_meta(&w, m, stats != NULL);
+	exp_render_meta(&w, m, stats != NULL);
 	if (stats != NULL) {
 		const json_t *control = json_object_get(stats, "control");
 
-		cp_render_section(&w, control, cp_desc_control,
-				  CP_DIM(cp_desc_control));
-		cp_render_by_command(&w, control);
-		cp_render_section(&w, json_object_get(stats, "store"),
-				  cp_desc_store, CP_DIM(cp_desc_store));
-		cp_render_section(&w, json_object_get(stats, "channel"),
-				  cp_desc_channel, CP_DIM(cp_desc_channel));
-		rc = cp_render_dataplane(&w, json_object_get(stats,
-							     "dataplane"));
+		exp_render_section(&w, control, exp_desc_control,
+				   EXP_DIM(exp_desc_control));
+		exp_render_by_command(&w, control);
+		exp_render_section(&w, json_object_get(stats, "store"),
+				   exp_desc_store, EXP_DIM(exp_desc_store));
+		exp_render_section(&w, json_object_get(stats, "channel"),
+				   exp_desc_channel, EXP_DIM(exp_desc_channel));
+		rc = exp_render_dataplane(&w, json_object_get(stats,
+							      "dataplane"));
 	} else {
 		/* Nothing known of the dataplane yet: not up. */
-		cp_render_dataplane(&w, NULL);
+		exp_render_dataplane(&w, NULL);
 	}
 	if (ferror(w.f))
 		rc = -ENOMEM;

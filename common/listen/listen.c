@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The metrics endpoint's listen address (cp_metrics.h): parsing, the
- * loopback test behind metrics_allow_remote, text form. Pure; unit tested
- * by tests/unit/test_metrics.c, which compiles this file in.
+ * A TCP listen address (include/optroute/listen.h): parsing, the loopback
+ * test behind optroute-exporter's allow_remote, text form. Pure; unit
+ * tested by tests/unit/test_metrics.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cp_metrics.h"
+#include "optroute/listen.h"
 
 static int
-cp_mt_port(const char *s, uint16_t *port)
+or_listen_port(const char *s, uint16_t *port)
 {
 	unsigned v = 0;
 	size_t i;
@@ -30,8 +30,7 @@ cp_mt_port(const char *s, uint16_t *port)
 }
 
 int
-cp_metrics_parse_listen(const char *s, struct sockaddr_storage *ss,
-			socklen_t *len)
+or_listen_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *in = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -57,7 +56,7 @@ cp_metrics_parse_listen(const char *s, struct sockaddr_storage *ss,
 		hl = 0;
 		port = s;
 	}
-	if (cp_mt_port(port, &p) < 0)
+	if (or_listen_port(port, &p) < 0)
 		return -EINVAL;
 	if (end == NULL) {
 		in->sin_family = AF_INET;
@@ -88,7 +87,7 @@ cp_metrics_parse_listen(const char *s, struct sockaddr_storage *ss,
 }
 
 int
-cp_metrics_is_loopback(const struct sockaddr_storage *ss)
+or_listen_is_loopback(const struct sockaddr_storage *ss)
 {
 	const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
 	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
@@ -103,8 +102,7 @@ cp_metrics_is_loopback(const struct sockaddr_storage *ss)
 }
 
 void
-cp_metrics_addr_str(const struct sockaddr_storage *ss,
-		    char buf[CP_METRICS_ADDR_LEN])
+or_listen_str(const struct sockaddr_storage *ss, char buf[OR_LISTEN_STR_LEN])
 {
 	const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
 	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
@@ -112,11 +110,11 @@ cp_metrics_addr_str(const struct sockaddr_storage *ss,
 
 	if (ss->ss_family == AF_INET6) {
 		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(buf, CP_METRICS_ADDR_LEN, "[%s]:%u", a,
+		snprintf(buf, OR_LISTEN_STR_LEN, "[%s]:%u", a,
 			 ntohs(in6->sin6_port));
 	} else {
 		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		snprintf(buf, CP_METRICS_ADDR_LEN, "%s:%u", a,
+		snprintf(buf, OR_LISTEN_STR_LEN, "%s:%u", a,
 			 ntohs(in->sin_port));
 	}
 }
