@@ -13,7 +13,7 @@
 #   MAN_GZIP    1 (default) compresses man pages with gzip -9n, 0 does not
 #
 # Layout under $DESTDIR$PREFIX: sbin/optroute-dataplane, optroute-control,
-# optroute-hugepages; bin/optroutectl, optroute-client; share/man/man1,
+# optroute-exporter, optroute-hugepages; bin/optroutectl, optroute-client; share/man/man1,
 # man8; lib/systemd/system (units, /usr/sbin and /etc rewritten to PREFIX
 # and SYSCONFDIR); lib/sysusers.d/optroute.conf; share/doc/optroute. Under
 # $DESTDIR$SYSCONFDIR/optroute: optroute.ini.sample (always refreshed),
@@ -42,7 +42,8 @@ ROOT=$DESTDIR$PREFIX
 ETC=$DESTDIR$SYSCONFDIR/optroute
 UNITDIR=$ROOT/lib/systemd/system
 
-for b in optroute-dataplane optroute-control optroutectl optroute-client; do
+for b in optroute-dataplane optroute-control optroute-exporter optroutectl \
+	optroute-client; do
 	[ -x "$BUILD/bin/$b" ] || die "missing $BUILD/bin/$b (run make first)"
 done
 [ "$MAN_GZIP" = 0 ] || command -v gzip >/dev/null 2>&1 || MAN_GZIP=0
@@ -66,6 +67,7 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 # ---- programs
 inst 0755 "$BUILD/bin/optroute-dataplane" "$ROOT/sbin/optroute-dataplane"
 inst 0755 "$BUILD/bin/optroute-control" "$ROOT/sbin/optroute-control"
+inst 0755 "$BUILD/bin/optroute-exporter" "$ROOT/sbin/optroute-exporter"
 inst 0755 deploy/hugepages/optroute-hugepages "$ROOT/sbin/optroute-hugepages"
 inst 0755 "$BUILD/bin/optroutectl" "$ROOT/bin/optroutectl"
 inst 0755 "$BUILD/bin/optroute-client" "$ROOT/bin/optroute-client"
@@ -117,4 +119,5 @@ install: done. Next (docs/operations.md): reserve hugepages
   ($SYSCONFDIR/optroute/hugepages.conf), bind the NICs to vfio-pci, create
   the master key, write $SYSCONFDIR/optroute/optroute.ini from the .sample,
   then: systemctl enable --now optroute-control optroute-dataplane
+  optroute-exporter (/metrics; docs/exporter.md)
 EOF

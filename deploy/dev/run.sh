@@ -6,7 +6,7 @@
 # 2), then the demo deploy/dev/demo.sh: phones with keys, a signed message
 # delivered, a signed bounce, the counters. However it stops (Ctrl-C, SIGTERM
 # or SIGHUP to it or to make, a daemon exiting, a failed start) it stops
-# both daemons and removes what it created before it exits.
+# the daemons and removes what it created before it exits.
 #
 #  ns ordev-client          ns ordev-dataplane             ns ordev-delivery
 #  phone 192.0.2.10 --tap-- port client  --> port delivery --tap-- node 1
@@ -18,7 +18,9 @@
 # tap is moved on into a namespace of its own (deploy/dev/netns.sh): `ip
 # netns exec ordev-client ...` is a phone, `ip netns exec ordev-delivery
 # ...` is delivery node 1. optroute-control runs here (it only needs Unix
-# sockets). README.md "Try it" explains the demo and what to try next.
+# sockets), and so does optroute-exporter, which serves the figures on
+# http://127.0.0.1:9140/metrics (docs/exporter.md). README.md "Try it"
+# explains the demo and what to try next.
 #
 # Environment:
 #   BUILD             build directory holding bin/ (default: build)
@@ -29,10 +31,13 @@
 #   OPTROUTE_DEV_NAME names of the namespaces, taps and DPDK file prefix
 #                     (default: ordev), to run a second instance
 #   OPTROUTE_DEV_DEMO no: skip the demo
+#   OPTROUTE_DEV_METRICS the exporter's listen address (default
+#                     127.0.0.1:9140), to run a second instance
 #   OPTROUTE_HUGE_MOUNT no: never mount hugetlbfs (deploy/dev/hugepages.sh)
 #
 # Exit status: 0 after a clean stop, 1 if start-up or the demo failed, or a
-# daemon exited by itself, failed or had to be killed.
+# daemon (the exporter included) exited by itself, failed or had to be
+# killed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=deploy/dev/env.sh
@@ -49,9 +54,12 @@ die() { echo "[run] error: $*" >&2; exit 1; }
 	die "must run as root (network namespaces, taps, DPDK): sudo make run"
 [[ $NAME =~ ^[a-z][a-z0-9]{0,7}$ ]] ||
 	die "OPTROUTE_DEV_NAME must be 1 to 8 of a-z 0-9, starting with a letter"
+[[ $METRICS =~ ^[0-9.]+:[0-9]+$|^\[[0-9a-fA-F:.]+\]:[0-9]+$ ]] ||
+	die "OPTROUTE_DEV_METRICS must be a numeric IPV4:PORT or [IPV6]:PORT"
 [[ $DIR =~ ^/[A-Za-z0-9._/-]{1,80}$ ]] ||
 	die "OPTROUTE_DEV_DIR must be an absolute path of at most 80 of A-Z a-z 0-9 . _ / -"
-for b in optroute-dataplane optroute-control optroutectl optroute-client; do
+for b in optroute-dataplane optroute-control optroute-exporter optroutectl \
+	optroute-client; do
 	[ -x "$BIN/$b" ] || die "missing $BIN/$b (build first: make)"
 done
 for c in ip nsenter flock python3; do
@@ -63,12 +71,12 @@ chmod 700 "$DIR"
 exec 9>"$DIR/run.lock"
 flock -n 9 || die "another run.sh is using $DIR"
 
-DP_PID='' CP_PID='' DP_LOG='' CP_LOG='' DEMO_PID='' RC=0
+DP_PID='' CP_PID='' EXP_PID='' DP_LOG='' CP_LOG='' EXP_LOG='' DEMO_PID='' RC=0
 
 # ---- leftovers of a run that did not clean up (killed, machine crash) ----
 for p in $(cat "$DIR/pids" 2>/dev/null); do
 	exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
-	case ${exe##*/} in optroute-dataplane | optroute-control)
+	case ${exe##*/} in optroute-dataplane | optroute-control | optroute-exporter)
 		log "stopping ${exe##*/} (pid $p) left by a previous run"
 		kill -TERM "$p" 2>/dev/null || true
 		timeout 20 tail --pid="$p" -f /dev/null || kill -KILL "$p" 2>/dev/null || true
@@ -91,7 +99,7 @@ MEM="--no-huge -m 512 "
 log "EAL memory: $HUGE_WHY"
 # Order matters: the values put in must not be matched by later patterns.
 sed -e "s|--no-huge -m 512 |$MEM|" -e "s|ordev|$NAME|g" \
-	-e "s|/tmp/optroute-dev|$DIR|g" \
+	-e "s|/tmp/optroute-dev|$DIR|g" -e "s|^listen = 127.0.0.1:9140\$|listen = $METRICS|" \
 	-e '1,/^$/c\; Rendered by deploy/dev/run.sh from deploy/dev/optroute.ini.\n' \
 	deploy/dev/optroute.ini >"$INI"
 
@@ -123,10 +131,11 @@ cleanup() {
 	trap '' INT TERM HUP
 	set +e
 	[ -z "$DEMO_PID" ] || kill -TERM "$DEMO_PID" 2>/dev/null
+	stop_daemon "$EXP_PID" optroute-exporter
 	stop_daemon "$CP_PID" optroute-control
 	stop_daemon "$DP_PID" optroute-dataplane
 	# The prefixers end at their daemon's last line.
-	for p in $CP_LOG $DP_LOG; do timeout 5 tail --pid="$p" -f /dev/null || true; done
+	for p in $EXP_LOG $CP_LOG $DP_LOG; do timeout 5 tail --pid="$p" -f /dev/null || true; done
 	for ns in "$NS_C" "$NS_D" "$NS_DP"; do ns_del "$ns" || RC=1; done
 	rm -rf "/var/run/dpdk/$NAME"
 	rm -f "${HUGE_DIR:-/dev/hugepages}/$NAME"map_* "$DIR/pids"
@@ -184,7 +193,24 @@ for i in $(seq 1 300); do
 done
 synced || die "the control plane did not sync the dataplane within 30 s"
 
-log "up: both daemons, the dataplane synced"
+# ---- the exporter: /metrics from the management socket's "stats" ----
+prefixed exporter
+(trap '' HUP; exec "$BIN/optroute-exporter" -c "$INI") >&$PFX 2>&1 9>&- &
+EXP_PID=$! EXP_LOG=$PFX_PID
+exec {PFX}>&-
+echo "$DP_PID $CP_PID $EXP_PID" >"$DIR/pids"
+scrape() { python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen("http://%s/metrics" % sys.argv[1], timeout=5).read().decode())' "$METRICS"; }
+for i in $(seq 1 100); do
+	scrape 2>/dev/null | grep -q '^optroute_control_up 1$' && break
+	kill -0 "$EXP_PID" 2>/dev/null ||
+		die "optroute-exporter did not start (see its log above; another instance on $METRICS? set OPTROUTE_DEV_METRICS)"
+	sleep 0.1
+done
+scrape 2>/dev/null | grep -q '^optroute_control_up 1$' ||
+	die "optroute-exporter does not show the control plane's figures after 10 s"
+
+log "up: both daemons, the dataplane synced; /metrics on http://$METRICS/metrics"
 
 # ---- the demo (deploy/dev/demo.sh) ----
 # In the background: a signal's trap runs at once, not after the demo.
@@ -198,16 +224,22 @@ fi
 
 cat <<EOF
 [run] ready: optroute-dataplane pid $DP_PID, optroute-control pid $CP_PID.
+[run] metrics: http://$METRICS/metrics (optroute-exporter pid $EXP_PID)
 [run] From a second terminal, as root (README.md "Try it" shows more):
 [run]   export PATH=$BIN:\$PATH OPTROUTE_CONTROL_SOCKET=$DIR/control.sock
 [run]   deploy/dev/demo.sh     # the demo again; its phones' keys are in $DIR/phones
 [run]   optroutectl stats;  echo /optroute/stats | dpdk-telemetry.py -f $NAME
-[run] Ctrl-C here stops both daemons and removes the namespaces.
+[run]   curl -s http://$METRICS/metrics | grep -v '^#'
+[run] Ctrl-C here stops the daemons and removes the namespaces.
 EOF
 
 # Until a signal (trap above) or until a daemon exits by itself.
 rc=0
-wait -n -p who "$DP_PID" "$CP_PID" || rc=$?
-if [ "${who:-}" = "$DP_PID" ]; then who=optroute-dataplane DP_PID=; else who=optroute-control CP_PID=; fi
+wait -n -p who "$DP_PID" "$CP_PID" "$EXP_PID" || rc=$?
+case ${who:-} in
+"$DP_PID") who=optroute-dataplane DP_PID= ;;
+"$CP_PID") who=optroute-control CP_PID= ;;
+*) who=optroute-exporter EXP_PID= ;;
+esac
 log "$who exited by itself (status $rc); stopping"
 exit 1
