@@ -5,7 +5,11 @@
 #ifndef CTL_H
 #define CTL_H
 
+#include <stdint.h>
+
 #include <jansson.h>
+
+#include "optroute/mgmt.h"
 
 #include "ctl_io.h"
 
@@ -17,6 +21,10 @@
 struct ctl {
 	struct ctl_conn conn;
 	const char *cmd;
+	const struct or_mgmt_cmd_info *info; /* cmd's entry of OR_MGMT_CMDS */
+	unsigned given;      /* OR_MGMT_F_* the command line gave */
+	unsigned opts;       /* options given: bits of ctl_cmd.c's table */
+	uint8_t seal_pk[32]; /* --seal: the daemon's key (fetched first) */
 	int json;
 	int timeout_ms;
 	const char *number;  /* NUMBER or "-" (import: FILE or "-") */
@@ -40,8 +48,12 @@ struct ctl {
  * (message printed). */
 int ctl_roundtrip(struct ctl *c, struct ctl_buf *req, json_t **reply);
 
-/* Appends ,"node":..,"notice":..,"method":..,"wait":true as given. */
+/* Appends ,"node":..,"notice":..,"method":..,"wait":true,"clear":true as
+ * given (ctl_cmd.c). */
 int ctl_add_options(struct ctl *c, struct ctl_buf *b, int with_node);
+
+/* strtoll of all of s within [lo, hi]. 0 or -EINVAL. */
+int ctl_parse_int(const char *s, long long lo, long long hi, long long *out);
 
 /* import FILE|- --optin|--optout. Exit code. */
 int ctl_import(struct ctl *c);

@@ -120,14 +120,14 @@ cp_change_init(struct cp_act *a, const struct cp_req *r, uint8_t action,
 unsigned
 cp_act_room(const struct cp_req *req)
 {
-	switch (req->cmd) {
-	case OR_MGMT_CMD_OPTIN:
-		return req->pubkey != NULL ? 2 : 1; /* + the key issued */
-	case OR_MGMT_CMD_OPTOUT:
-	case OR_MGMT_CMD_ERASE:
-	case OR_MGMT_CMD_REKEY:
+	const struct or_mgmt_cmd_info *i = or_mgmt_cmd_info(req->cmd);
+
+	switch (i != NULL ? i->changes : OR_MGMT_CH_NONE) {
+	case OR_MGMT_CH_ONE:
 		return 1;
-	case OR_MGMT_CMD_IMPORT:
+	case OR_MGMT_CH_ONE_KEY:
+		return req->pubkey != NULL ? 2 : 1; /* + the key issued */
+	case OR_MGMT_CH_LINES:
 		return (unsigned)json_array_size(req->lines);
 	default:
 		return 0;
@@ -153,7 +153,7 @@ cp_change_subject(struct cp_act *a, struct cp_req *r, struct or_token *t,
 	return e;
 }
 
-static enum cp_act_next
+enum cp_act_next
 cp_act_change(struct cp_act *a, struct cp_req *r)
 {
 	struct or_change *c = &a->ch[0];
@@ -176,7 +176,7 @@ cp_act_change(struct cp_act *a, struct cp_req *r)
 		       method, c);
 	c->token = t;
 	a->n++;
-	return CP_NEXT_COMMIT;
+	return CP_NEXT_PEND;
 }
 
 /* Whitespace around an import line is not part of it. */
@@ -192,7 +192,7 @@ cp_trim(const char **s, size_t *len)
 		(*len)--;
 }
 
-static enum cp_act_next
+enum cp_act_next
 cp_act_import(struct cp_act *a, struct cp_req *r)
 {
 	json_t *errors = json_array();
@@ -259,7 +259,7 @@ cp_act_import(struct cp_act *a, struct cp_req *r)
 	if (bad > CP_IMPORT_MAX_ERRORS)
 		cp_set_u64(a->reply, "errors_not_listed",
 			   bad - CP_IMPORT_MAX_ERRORS);
-	return a->n > 0 ? CP_NEXT_COMMIT : CP_NEXT_REPLY;
+	return a->n > 0 ? CP_NEXT_PEND : CP_NEXT_REPLY;
 }
 
 void
@@ -302,7 +302,7 @@ cp_act_committed(struct cp_daemon *d, enum or_mgmt_cmd cmd, json_t *reply,
 
 /* ------------------------------------------------------------ reads -- */
 
-static enum cp_act_next
+enum cp_act_next
 cp_act_status(struct cp_act *a, struct cp_req *r)
 {
 	struct cp_push_info pi;
@@ -377,7 +377,7 @@ cp_act_audit_verified(json_t *reply, const struct cp_job_result *r, char *msg,
 	return OR_MGMT_OK;
 }
 
-static enum cp_act_next
+enum cp_act_next
 cp_act_audit(struct cp_act *a, struct cp_req *r)
 {
 	struct or_audit_entry *e = NULL;
@@ -389,7 +389,7 @@ cp_act_audit(struct cp_act *a, struct cp_req *r)
 	int rc;
 
 	if (r->subj == CP_SUBJ_NONE)
-		return CP_NEXT_JOB; /* the whole chain: cp_job.h */
+		return CP_NEXT_PEND; /* the whole chain: cp_job.h */
 	a->err = cp_subject_token(a, r, &t);
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
@@ -440,7 +440,7 @@ cp_push_json(const struct cp_daemon *d)
 	return cp_stats_link_json(&l, d->cfg->chan_socket);
 }
 
-static enum cp_act_next
+enum cp_act_next
 cp_act_dataplane(struct cp_act *a, struct cp_req *r)
 {
 	json_t *o = cp_push_json(a->d);
@@ -451,7 +451,7 @@ cp_act_dataplane(struct cp_act *a, struct cp_req *r)
 	return CP_NEXT_REPLY;
 }
 
-static enum cp_act_next
+enum cp_act_next
 cp_act_stats(struct cp_act *a, struct cp_req *r)
 {
 	struct cp_gauges g = {
@@ -484,10 +484,10 @@ cp_act_stats(struct cp_act *a, struct cp_req *r)
 		json_object_set_new(a->reply, "dataplane", json_null());
 		return CP_NEXT_REPLY;
 	}
-	return CP_NEXT_DATAPLANE;
+	return CP_NEXT_PEND;
 }
 
-static enum cp_act_next
+enum cp_act_next
 cp_act_table(struct cp_act *a, struct cp_req *r)
 {
 	struct cp_push_info pi;
@@ -498,7 +498,7 @@ cp_act_table(struct cp_act *a, struct cp_req *r)
 		CP_ERR_RET(a, DATAPLANE_UNAVAILABLE,
 			   "no dataplane connected to %s",
 			   a->d->cfg->chan_socket);
-	return CP_NEXT_DATAPLANE;
+	return CP_NEXT_PEND;
 }
 
 enum or_mgmt_err
@@ -556,7 +556,7 @@ cp_act_dp_stats(struct cp_daemon *d, enum or_mgmt_cmd cmd, json_t *reply,
 
 /* -------------------------------------------------------------- misc -- */
 
-static enum cp_act_next
+enum cp_act_next
 cp_act_pubkey(struct cp_act *a, struct cp_req *r)
 {
 	char hex[OR_PK_HEX_BUFSZ], b64[OR_PK_B64_BUFSZ];
@@ -573,20 +573,26 @@ cp_act_pubkey(struct cp_act *a, struct cp_req *r)
 	return CP_NEXT_REPLY;
 }
 
-static enum cp_act_next
+enum cp_act_next
 cp_act_help(struct cp_act *a, struct cp_req *r)
 {
-	json_t *cmds = json_object();
+	json_t *cmds = json_object(), *ro = json_array();
 
 	(void)r;
-	for (unsigned c = OR_MGMT_CMD_NONE + 1; c < OR_MGMT_CMD_COUNT; c++)
+	for (unsigned c = OR_MGMT_CMD_NONE + 1; c < OR_MGMT_CMD_COUNT; c++) {
 		json_object_set_new(cmds, or_mgmt_cmd_name(c),
 				    json_string(or_mgmt_cmd_help(c)));
+		if (or_mgmt_cmd_info(c)->readonly)
+			json_array_append_new(ro,
+					      json_string(or_mgmt_cmd_name(c)));
+	}
 	json_object_set_new(a->reply, "commands", cmds);
+	/* What a read-only client (readonly_gid) may run. */
+	json_object_set_new(a->reply, "readonly_commands", ro);
 	return CP_NEXT_REPLY;
 }
 
-static enum cp_act_next
+enum cp_act_next
 cp_act_version(struct cp_act *a, struct cp_req *r)
 {
 	(void)r;
@@ -596,35 +602,23 @@ cp_act_version(struct cp_act *a, struct cp_req *r)
 	return CP_NEXT_REPLY;
 }
 
-typedef enum cp_act_next (*cp_act_fn)(struct cp_act *a, struct cp_req *r);
-
+/* The handler column of OR_MGMT_CMDS, by command. */
 static const cp_act_fn cp_acts[OR_MGMT_CMD_COUNT] = {
-	[OR_MGMT_CMD_OPTIN] = cp_act_change,
-	[OR_MGMT_CMD_OPTOUT] = cp_act_change,
-	[OR_MGMT_CMD_ERASE] = cp_act_change,
-	[OR_MGMT_CMD_STATUS] = cp_act_status,
-	[OR_MGMT_CMD_IMPORT] = cp_act_import,
-	[OR_MGMT_CMD_AUDIT] = cp_act_audit,
-	[OR_MGMT_CMD_STATS] = cp_act_stats,
-	[OR_MGMT_CMD_TABLE] = cp_act_table,
-	[OR_MGMT_CMD_DATAPLANE] = cp_act_dataplane,
-	[OR_MGMT_CMD_PUBKEY] = cp_act_pubkey,
-	[OR_MGMT_CMD_REKEY] = cp_act_rekey,
-	[OR_MGMT_CMD_KEYS] = cp_act_keys,
-	[OR_MGMT_CMD_ROTATE] = cp_act_epoch,
-	[OR_MGMT_CMD_RETIRE] = cp_act_epoch,
-	[OR_MGMT_CMD_HELP] = cp_act_help,
-	[OR_MGMT_CMD_VERSION] = cp_act_version,
+#define CP_ACT_X_FN(c, n, fn, ...) [OR_MGMT_CMD_##c] = fn,
+	OR_MGMT_CMDS(CP_ACT_X_FN)
+#undef CP_ACT_X_FN
 };
 
 enum cp_act_next
 cp_act_run(struct cp_act *a, struct cp_req *req)
 {
+	const struct or_mgmt_cmd_info *i = or_mgmt_cmd_info(req->cmd);
+	enum cp_act_next next;
+
 	a->err = OR_MGMT_OK;
 	a->msg[0] = '\0';
 	a->n = 0;
-	if ((unsigned)req->cmd >= OR_MGMT_CMD_COUNT ||
-	    cp_acts[req->cmd] == NULL) {
+	if (i == NULL) {
 		snprintf(a->msg, sizeof(a->msg), "unknown command");
 		a->err = OR_MGMT_E_UNKNOWN_COMMAND;
 		return CP_NEXT_REPLY;
@@ -634,5 +628,10 @@ cp_act_run(struct cp_act *a, struct cp_req *req)
 		a->err = OR_MGMT_E_INTERNAL;
 		return CP_NEXT_REPLY;
 	}
-	return cp_acts[req->cmd](a, req);
+	next = cp_acts[req->cmd](a, req);
+	if (a->err != OR_MGMT_OK || next == CP_NEXT_REPLY)
+		return CP_NEXT_REPLY;
+	/* What completes it is the entry's to say (a command done NOW has
+	 * nothing to wait for). */
+	return (enum cp_act_next)i->done;
 }

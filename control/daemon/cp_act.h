@@ -1,23 +1,29 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * One action per management command. The event loop (cp_srv) parses a
- * request (cp_req), builds the skeleton reply {"v","id","ok":true} and
- * calls cp_act_run(); the action fills the reply and says what comes next:
+ * One action per management command: the handler its entry of
+ * OR_MGMT_CMDS (include/optroute/mgmt_cmds.h) names. The event loop
+ * (cp_srv) parses a request (cp_req), builds the skeleton reply
+ * {"v","id","ok":true} and calls cp_act_run(); the handler fills the reply
+ * and returns CP_NEXT_REPLY (the reply is complete, or a->err is set) or
+ * CP_NEXT_PEND (what the entry's "done" names completes it), which
+ * cp_act_run() turns into what comes next:
  *
- *  CP_NEXT_REPLY      the reply is complete (or a->err is set): send it.
- *  CP_NEXT_COMMIT     the action wrote a->n changes to a->ch (room for
- *                     a->n_max, see cp_act_room): the server commits them
- *                     with the other requests of this round in ONE store
- *                     transaction, then calls cp_act_committed().
- *  CP_NEXT_DATAPLANE  the reply needs the dataplane's counters: the server
- *                     asks the channel thread, then calls cp_act_dp_stats().
- *  CP_NEXT_JOB        the reply needs the whole audit chain verified: the
- *                     server runs that in the background (cp_job.h), then
- *                     calls cp_act_audit_verified().
- *  CP_NEXT_KEYS       rotate/retire committed the auth epoch state of seq
- *                     a->keys_seq: the server calls cp_act_keys_settled()
- *                     until the dataplane enforces it (or refused it, or
- *                     the wait timed out).
+ *  CP_NEXT_REPLY      send the reply.
+ *  CP_NEXT_COMMIT     (done COMMIT) the action wrote a->n changes to a->ch
+ *                     (room for a->n_max, see cp_act_room): the server
+ *                     commits them with the other requests of this round
+ *                     in ONE store transaction, then calls
+ *                     cp_act_committed().
+ *  CP_NEXT_DATAPLANE  (done DATAPLANE) the reply needs the dataplane's
+ *                     counters: the server asks the channel thread, then
+ *                     calls cp_act_dp_stats().
+ *  CP_NEXT_JOB        (done JOB) the reply needs the whole audit chain
+ *                     verified: the server runs that in the background
+ *                     (cp_job.h), then calls cp_act_audit_verified().
+ *  CP_NEXT_KEYS       (done KEYS) rotate/retire committed the auth epoch
+ *                     state of seq a->keys_seq: the server calls
+ *                     cp_act_keys_settled() until the dataplane enforces it
+ *                     (or refused it, or the wait timed out).
  *
  * Plain numbers in a request are converted to tokens here and wiped in
  * place at once (or_token_from_number); nothing else is copied from them.
@@ -36,11 +42,12 @@
 #include "cp_req.h"
 
 enum cp_act_next {
-	CP_NEXT_REPLY,
-	CP_NEXT_COMMIT,
-	CP_NEXT_DATAPLANE,
-	CP_NEXT_JOB,
-	CP_NEXT_KEYS,
+	CP_NEXT_REPLY = OR_MGMT_DONE_NOW,
+	CP_NEXT_COMMIT = OR_MGMT_DONE_COMMIT,
+	CP_NEXT_DATAPLANE = OR_MGMT_DONE_DATAPLANE,
+	CP_NEXT_JOB = OR_MGMT_DONE_JOB,
+	CP_NEXT_KEYS = OR_MGMT_DONE_KEYS,
+	CP_NEXT_PEND, /* handlers only: as the command's entry says */
 };
 
 struct cp_act {
@@ -54,7 +61,11 @@ struct cp_act {
 	uint64_t keys_seq;       /* CP_NEXT_KEYS: the auth state's seq */
 };
 
-/* Most changes the request can produce (room the server must provide). */
+/* A command's handler (the entry's handler column). */
+typedef enum cp_act_next (*cp_act_fn)(struct cp_act *a, struct cp_req *r);
+
+/* Most changes the request can produce (room the server must provide):
+ * from the entry's changes column. */
 unsigned cp_act_room(const struct cp_req *req);
 
 enum cp_act_next cp_act_run(struct cp_act *a, struct cp_req *req);

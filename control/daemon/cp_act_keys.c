@@ -117,7 +117,7 @@ cp_act_rekey(struct cp_act *a, struct cp_req *r)
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
 	a->n = 1;
-	return CP_NEXT_COMMIT;
+	return CP_NEXT_PEND;
 }
 
 static const char *
@@ -206,7 +206,7 @@ cp_act_epoch(struct cp_act *a, struct cp_req *r)
 	cp_set_epoch(a->reply, "previous", st.has_previous, st.previous);
 	cp_set_u64(a->reply, "seq", st.seq);
 	a->keys_seq = st.seq;
-	return CP_NEXT_KEYS;
+	return CP_NEXT_PEND;
 }
 
 int

@@ -43,6 +43,19 @@ enum or_mgmt_err cp_change_subject(struct cp_act *a, struct cp_req *r,
 void cp_change_init(struct cp_act *a, const struct cp_req *r, uint8_t action,
 		    uint8_t method, struct or_change *c);
 
+/* The handlers of OR_MGMT_CMDS (include/optroute/mgmt_cmds.h): those of
+ * the commands in cp_act.c, then those in cp_act_keys.c. */
+enum cp_act_next cp_act_change(struct cp_act *a, struct cp_req *r);
+enum cp_act_next cp_act_status(struct cp_act *a, struct cp_req *r);
+enum cp_act_next cp_act_import(struct cp_act *a, struct cp_req *r);
+enum cp_act_next cp_act_audit(struct cp_act *a, struct cp_req *r);
+enum cp_act_next cp_act_stats(struct cp_act *a, struct cp_req *r);
+enum cp_act_next cp_act_table(struct cp_act *a, struct cp_req *r);
+enum cp_act_next cp_act_dataplane(struct cp_act *a, struct cp_req *r);
+enum cp_act_next cp_act_pubkey(struct cp_act *a, struct cp_req *r);
+enum cp_act_next cp_act_help(struct cp_act *a, struct cp_req *r);
+enum cp_act_next cp_act_version(struct cp_act *a, struct cp_req *r);
+
 /* cp_act_keys.c */
 
 /* The request's "pubkey", decoded: exactly 32 bytes of base64. */

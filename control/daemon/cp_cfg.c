@@ -57,6 +57,7 @@ enum cp_cfg_type {
 	T_U64,    /* uint64_t, in [lo, hi] */
 	T_UID,
 	T_GID,
+	T_ROGID,  /* readonly_gid */
 	T_POLICY,
 	T_LEVEL,
 	T_LISTEN, /* metrics: off or a listen address */
@@ -83,6 +84,8 @@ static const struct cp_cfg_key {
 	K_U32("key_epoch", key_epoch, 0, 255),
 	{ "allowed_uid", T_UID, 0, 0, 0, 0, "a user name or a numeric uid" },
 	{ "allowed_gid", T_GID, 0, 0, 0, 0, "a group name or a numeric gid" },
+	{ "readonly_gid", T_ROGID, 0, 0, 0, 0,
+	  "a group name or a numeric gid" },
 	{ "node_policy", T_POLICY, 0, 0, 0, 0,
 	  "'fixed NODE' (0..65535) or 'hash COUNT' (1..65536)" },
 	K_U32("notice_version", notice_version, 0, UINT32_MAX),
@@ -162,6 +165,11 @@ cp_cfg_set(struct or_ini *ini, struct cp_cfg *c, const struct cp_cfg_key *k,
 		if (or_peer_gid_parse(v, &c->allowed_gid) != 0)
 			break;
 		c->has_gid = 1;
+		return 0;
+	case T_ROGID:
+		if (or_peer_gid_parse(v, &c->readonly_gid) != 0)
+			break;
+		c->has_ro_gid = 1;
 		return 0;
 	case T_POLICY:
 		if (or_node_policy_parse(low, &c->node_policy, NULL) == 0)

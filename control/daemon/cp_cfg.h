@@ -35,6 +35,8 @@ struct cp_cfg {
 	int has_uid, has_gid;
 	uid_t allowed_uid;
 	gid_t allowed_gid;
+	int has_ro_gid;
+	gid_t readonly_gid;        /* read-only clients (cp_listen.h) */
 	struct or_node_policy node_policy;
 	uint32_t notice_version;   /* default for changes that name none */
 	unsigned max_clients;

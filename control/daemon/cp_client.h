@@ -47,6 +47,8 @@ struct cp_client {
 	unsigned ncommit;    /* of which in the group, not committed yet */
 	unsigned bad_run;    /* malformed requests in a row */
 	int served;          /* has sent a well-formed request */
+	int readonly;        /* let in by readonly_gid only: runs the
+			      * commands OR_MGMT_CMDS marks RO */
 	int held;            /* complete lines wait: for the output to drain,
 			      * or for the next loop round (fairness) */
 	int eof;             /* the peer shut down its side */

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 
 #include "optroute/peer.h"
 
@@ -49,6 +54,34 @@ cp_listen_clear(const char *path, const struct sockaddr_un *sa)
 	return unlink(path) < 0 ? -errno : 0;
 }
 
+/* readonly_gid must pass the socket file's barrier too, which mode 0660
+ * and one group cannot say: an access ACL adds that group with the same
+ * rw (owner rw, group rw, group readonly_gid rw, mask rw, others none;
+ * the xattr form of <linux/posix_acl_xattr.h>, entries in tag order,
+ * little-endian). 0 or -errno. */
+static int
+cp_listen_acl(const char *path, gid_t gid)
+{
+	struct {
+		struct posix_acl_xattr_header h;
+		struct posix_acl_xattr_entry e[5];
+	} acl = {
+		.h = { htole32(POSIX_ACL_XATTR_VERSION) },
+		.e = {
+			{ htole16(ACL_USER_OBJ), htole16(6), htole32(-1) },
+			{ htole16(ACL_GROUP_OBJ), htole16(6), htole32(-1) },
+			{ htole16(ACL_GROUP), htole16(6), htole32(gid) },
+			{ htole16(ACL_MASK), htole16(6), htole32(-1) },
+			{ htole16(ACL_OTHER), htole16(0), htole32(-1) },
+		},
+	};
+
+	if (setxattr(path, "system.posix_acl_access", &acl, sizeof(acl), 0) <
+	    0)
+		return -errno;
+	return 0;
+}
+
 int
 cp_listen_open(const struct cp_cfg *cfg)
 {
@@ -75,6 +108,17 @@ cp_listen_open(const struct cp_cfg *cfg)
 	if (cfg->has_gid && chown(cfg->mgmt_socket, (uid_t)-1,
 				  cfg->allowed_gid) < 0)
 		goto fail_unlink;
+	/* Without ACLs on the socket's file system (or refused) the daemon
+	 * still serves everyone else: read-only clients then fail at the
+	 * file's mode, which the warning says. */
+	if (cfg->has_ro_gid) {
+		rc = cp_listen_acl(cfg->mgmt_socket, cfg->readonly_gid);
+		if (rc < 0)
+			CP_WARN("%s: cannot give readonly_gid %u access (POSIX "
+				"ACL: %s): read-only clients cannot connect",
+				cfg->mgmt_socket, (unsigned)cfg->readonly_gid,
+				strerror(-rc));
+	}
 	if (listen(fd, 128) < 0)
 		goto fail_unlink;
 	return fd;
@@ -107,12 +151,17 @@ cp_listen_refuse(int fd, const char *code, const char *msg)
 }
 
 int
-cp_listen_accept(struct cp_daemon *d, int lfd, uid_t *uid, pid_t *pid)
+cp_listen_accept(struct cp_daemon *d, int lfd, uid_t *uid, pid_t *pid,
+		 int *readonly)
 {
 	const struct cp_cfg *cfg = d->cfg;
 	const struct or_peer_allow allow = {
 		.has_uid = cfg->has_uid, .uid = cfg->allowed_uid,
 		.has_gid = cfg->has_gid, .gid = cfg->allowed_gid,
+	};
+	/* Root and the daemon's uid pass the first check already. */
+	const struct or_peer_allow allow_ro = {
+		.has_gid = cfg->has_ro_gid, .gid = cfg->readonly_gid,
 	};
 	struct ucred cr;
 	int fd, rc;
@@ -130,6 +179,11 @@ cp_listen_accept(struct cp_daemon *d, int lfd, uid_t *uid, pid_t *pid)
 		return -ECONNABORTED;
 	}
 	rc = or_peer_check(fd, &allow, &cr);
+	*readonly = 0;
+	if (rc == 0 && cfg->has_ro_gid) {
+		rc = or_peer_check(fd, &allow_ro, &cr);
+		*readonly = rc > 0;
+	}
 	if (rc < 0) {
 		close(fd);
 		return -EPERM;

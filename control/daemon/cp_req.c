@@ -5,66 +5,28 @@
 #include "cp_json.h"
 #include "cp_req.h"
 
-/* Fields a request may carry; each command allows a subset. */
+/* Fields a request may carry: v, id and cmd, which every command takes,
+ * and those of OR_MGMT_FIELDS, of which each command's entry of
+ * OR_MGMT_CMDS allows some (fields) and needs some (needs). */
 enum {
-	F_V = 1u << 0,
-	F_ID = 1u << 1,
-	F_CMD = 1u << 2,
-	F_NUMBER = 1u << 3,
-	F_SEALED = 1u << 4,
-	F_TOKEN = 1u << 5,
-	F_NODE = 1u << 6,
-	F_NOTICE = 1u << 7,
-	F_METHOD = 1u << 8,
-	F_WAIT = 1u << 9,
-	F_CLEAR = 1u << 10,
-	F_ACTION = 1u << 11,
-	F_LINES = 1u << 12,
-	F_FIRST_LINE = 1u << 13,
-	F_PUBKEY = 1u << 14,
+	F_V = 1u << 28,
+	F_ID = 1u << 29,
+	F_CMD = 1u << 30,
 };
 
 #define F_COMMON (F_V | F_ID | F_CMD)
-#define F_SUBJECT (F_NUMBER | F_SEALED | F_TOKEN)
+
+_Static_assert(OR_MGMT_FB_COUNT <= 28, "request field bits overlap");
 
 static const struct {
 	const char *name;
 	unsigned bit;
 } cp_req_fields[] = {
-	{ "v", F_V },           { "id", F_ID },
-	{ "cmd", F_CMD },       { "number", F_NUMBER },
-	{ "sealed", F_SEALED }, { "token", F_TOKEN },
-	{ "node", F_NODE },     { "notice", F_NOTICE },
-	{ "method", F_METHOD }, { "wait", F_WAIT },
-	{ "clear", F_CLEAR },   { "action", F_ACTION },
-	{ "lines", F_LINES },   { "first_line", F_FIRST_LINE },
-	{ "pubkey", F_PUBKEY },
+	{ "v", F_V }, { "id", F_ID }, { "cmd", F_CMD },
+#define CP_REQ_X_FIELD(f, n, acc) { n, OR_MGMT_F_##f },
+	OR_MGMT_FIELDS(CP_REQ_X_FIELD)
+#undef CP_REQ_X_FIELD
 };
-
-static unsigned
-cp_req_allowed(enum or_mgmt_cmd c)
-{
-	switch (c) {
-	case OR_MGMT_CMD_OPTIN:
-		return F_COMMON | F_SUBJECT | F_NODE | F_NOTICE | F_METHOD |
-		       F_WAIT | F_PUBKEY;
-	case OR_MGMT_CMD_REKEY:
-		return F_COMMON | F_SUBJECT | F_METHOD | F_PUBKEY;
-	case OR_MGMT_CMD_OPTOUT:
-	case OR_MGMT_CMD_ERASE:
-		return F_COMMON | F_SUBJECT | F_NOTICE | F_METHOD | F_WAIT;
-	case OR_MGMT_CMD_STATUS:
-	case OR_MGMT_CMD_AUDIT:
-		return F_COMMON | F_SUBJECT;
-	case OR_MGMT_CMD_IMPORT:
-		return F_COMMON | F_ACTION | F_LINES | F_FIRST_LINE | F_NODE |
-		       F_NOTICE | F_METHOD | F_WAIT;
-	case OR_MGMT_CMD_STATS:
-		return F_COMMON | F_CLEAR;
-	default:
-		return F_COMMON;
-	}
-}
 
 static unsigned
 cp_req_field_bit(const char *key)
@@ -140,14 +102,15 @@ cp_req_subject(struct cp_req *r, unsigned present, char *msg)
 		enum cp_subj_kind kind;
 		size_t max;
 	} kinds[] = {
-		{ "number", F_NUMBER, CP_SUBJ_NUMBER, 64 },
-		{ "sealed", F_SEALED, CP_SUBJ_SEALED, 1024 },
-		{ "token", F_TOKEN, CP_SUBJ_TOKEN, 64 },
+		{ "number", OR_MGMT_F_NUMBER, CP_SUBJ_NUMBER, 64 },
+		{ "sealed", OR_MGMT_F_SEALED, CP_SUBJ_SEALED, 1024 },
+		{ "token", OR_MGMT_F_TOKEN, CP_SUBJ_TOKEN, 64 },
 	};
-	unsigned n = __builtin_popcount(present & F_SUBJECT);
+	unsigned n = __builtin_popcount(present & OR_MGMT_F_SUBJ);
 
-	/* audit without a subject verifies the whole chain. */
-	if (n == 0 && r->cmd == OR_MGMT_CMD_AUDIT)
+	/* A subject the command does not need may be left out (audit:
+	 * then the whole chain is verified). */
+	if (n == 0 && !(or_mgmt_cmd_info(r->cmd)->needs & OR_MGMT_F_SUBJ))
 		return OR_MGMT_OK;
 	if (n != 1)
 		CP_FAIL(BAD_REQUEST, "command '%s' needs exactly one of "
@@ -177,7 +140,7 @@ cp_req_options(struct cp_req *r, unsigned present, char *msg)
 {
 	json_t *v;
 
-	if (present & F_NODE) {
+	if (present & OR_MGMT_F_NODE) {
 		v = json_object_get(r->root, "node");
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > 65535)
@@ -185,7 +148,7 @@ cp_req_options(struct cp_req *r, unsigned present, char *msg)
 				"field 'node' must be an integer in [0, 65535]");
 		r->node = (int)json_integer_value(v);
 	}
-	if (present & F_NOTICE) {
+	if (present & OR_MGMT_F_NOTICE) {
 		v = json_object_get(r->root, "notice");
 		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		    json_integer_value(v) > UINT32_MAX)
@@ -194,7 +157,7 @@ cp_req_options(struct cp_req *r, unsigned present, char *msg)
 					     "version)");
 		r->notice = (int64_t)json_integer_value(v);
 	}
-	if (present & F_METHOD) {
+	if (present & OR_MGMT_F_METHOD) {
 		v = json_object_get(r->root, "method");
 		if (!json_is_string(v) ||
 		    !cp_req_word_ok(json_string_value(v), OR_MGMT_METHOD_MAX))
@@ -204,19 +167,19 @@ cp_req_options(struct cp_req *r, unsigned present, char *msg)
 				OR_MGMT_METHOD_MAX);
 		r->method = json_string_value(v);
 	}
-	if (present & F_WAIT) {
+	if (present & OR_MGMT_F_WAIT) {
 		v = json_object_get(r->root, "wait");
 		if (!json_is_boolean(v))
 			CP_FAIL(BAD_REQUEST, "field 'wait' must be a boolean");
 		r->wait = json_is_true(v);
 	}
-	if (present & F_CLEAR) {
+	if (present & OR_MGMT_F_CLEAR) {
 		v = json_object_get(r->root, "clear");
 		if (!json_is_boolean(v))
 			CP_FAIL(BAD_REQUEST, "field 'clear' must be a boolean");
 		r->clear = json_is_true(v);
 	}
-	if (present & F_PUBKEY) {
+	if (present & OR_MGMT_F_PUBKEY) {
 		/* Decoded by the action: here only its shape. */
 		v = json_object_get(r->root, "pubkey");
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
@@ -226,10 +189,35 @@ cp_req_options(struct cp_req *r, unsigned present, char *msg)
 					     "32-byte X25519 public key)",
 				CP_REQ_PUBKEY_MAX);
 		r->pubkey = v;
-	} else if (r->cmd == OR_MGMT_CMD_REKEY) {
-		CP_FAIL(BAD_REQUEST, "command 'rekey' needs 'pubkey'");
 	}
 	return OR_MGMT_OK;
+}
+
+/* The fields (besides the subject) the command needs: all of them named
+ * if one is missing ("command 'import' needs 'action' and 'lines'"). */
+static enum or_mgmt_err
+cp_req_needs(const struct cp_req *r, unsigned needs, unsigned present,
+	     char *msg)
+{
+	size_t off;
+	unsigned n = (unsigned)__builtin_popcount(needs), k = 0;
+
+	if ((present & needs) == needs)
+		return OR_MGMT_OK;
+	off = (size_t)snprintf(msg, CP_REQ_MSG_LEN, "command '%s' needs",
+			       or_mgmt_cmd_name(r->cmd));
+	for (unsigned b = 0; b < OR_MGMT_FB_COUNT; b++) {
+		if (!(needs & (1u << b)) || off >= CP_REQ_MSG_LEN)
+			continue;
+		k++;
+		off += (size_t)snprintf(msg + off, CP_REQ_MSG_LEN - off,
+					"%s'%s'",
+					k == 1   ? " "
+					: k == n ? " and "
+						 : ", ",
+					or_mgmt_field_name(1u << b));
+	}
+	return OR_MGMT_E_BAD_REQUEST;
 }
 
 static enum or_mgmt_err
@@ -238,9 +226,6 @@ cp_req_import(struct cp_req *r, unsigned present, char *msg)
 	json_t *v;
 	size_t i;
 
-	if (!(present & F_ACTION) || !(present & F_LINES))
-		CP_FAIL(BAD_REQUEST,
-			"command 'import' needs 'action' and 'lines'");
 	v = json_object_get(r->root, "action");
 	if (json_is_string(v) && strcmp(json_string_value(v), "optin") == 0)
 		r->optin = 1;
@@ -261,7 +246,7 @@ cp_req_import(struct cp_req *r, unsigned present, char *msg)
 			CP_FAIL(BAD_REQUEST, "lines[%zu] is not a string", i);
 	r->lines = v;
 	r->first_line = 1;
-	if (present & F_FIRST_LINE) {
+	if (present & OR_MGMT_F_FIRST_LINE) {
 		json_t *f = json_object_get(r->root, "first_line");
 
 		if (!json_is_integer(f) || json_integer_value(f) < 1)
@@ -279,6 +264,7 @@ cp_req_parse(const char *buf, size_t len, struct cp_req *r,
 	json_error_t jerr;
 	const char *key;
 	json_t *v;
+	const struct or_mgmt_cmd_info *info;
 	unsigned present = 0, allowed;
 	enum or_mgmt_err e;
 
@@ -320,7 +306,8 @@ cp_req_parse(const char *buf, size_t len, struct cp_req *r,
 		CP_FAIL(UNKNOWN_COMMAND,
 			"unknown command (try \"help\" for the list)");
 
-	allowed = cp_req_allowed(r->cmd);
+	info = or_mgmt_cmd_info(r->cmd);
+	allowed = F_COMMON | info->fields;
 	json_object_foreach(r->root, key, v) {
 		unsigned bit = cp_req_field_bit(key);
 
@@ -337,15 +324,19 @@ cp_req_parse(const char *buf, size_t len, struct cp_req *r,
 		}
 		present |= bit;
 	}
-	if (allowed & F_NUMBER) {
+	if (allowed & OR_MGMT_F_SUBJ) {
 		e = cp_req_subject(r, present, msg);
 		if (e != OR_MGMT_OK)
 			return e;
 	}
+	e = cp_req_needs(r, info->needs & ~OR_MGMT_F_SUBJ, present, msg);
+	if (e != OR_MGMT_OK)
+		return e;
+	r->fields = present & ~F_COMMON;
 	e = cp_req_options(r, present, msg);
 	if (e != OR_MGMT_OK)
 		return e;
-	if (r->cmd == OR_MGMT_CMD_IMPORT)
+	if (present & OR_MGMT_F_LINES)
 		return cp_req_import(r, present, msg);
 	return OR_MGMT_OK;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * Management request parsing: one JSON line -> struct cp_req, checked for
- * shape (version, command, which fields, their types and ranges). A pure
+ * shape (version, command, which fields, their types and ranges). Which
+ * fields a command takes and needs is its entry of OR_MGMT_CMDS
+ * (include/optroute/mgmt_cmds.h). A pure
  * function of its input (no sockets, no store, no keys) so it is unit
  * tested directly (tests/unit/test_mgmt.c). The subject itself (E.164,
  * token hex, sealed base64) is checked by the action that converts it.
@@ -31,6 +33,7 @@ struct cp_req {
 	json_t *root;            /* owns every pointer below */
 	json_t *id;              /* borrowed; NULL if the request had none */
 	enum or_mgmt_cmd cmd;
+	unsigned fields;         /* OR_MGMT_F_* present (beyond v, id, cmd) */
 	enum cp_subj_kind subj;
 	json_t *subject;         /* the string value of number/sealed/token */
 	int node;                /* -1: not given (policy decides) */

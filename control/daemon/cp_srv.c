@@ -193,15 +193,31 @@ cp_close_for(struct cp_srv *s, struct cp_client *cl, uint64_t *counter,
 	cp_client_update(s, cl);
 }
 
-/* Requests that must see every change received before them: reads, and
- * the auth epoch changes (their seqs follow the group's, and the group's
- * keys were issued under the state before them). */
+/* A read-only client (readonly_gid) runs only the commands whose entry of
+ * OR_MGMT_CMDS says RO, and sends none of the fields that change state
+ * (OR_MGMT_F_RW: "clear"). 1 if the request was refused (answered, counted
+ * and freed). */
 static int
-cp_reads_store(enum or_mgmt_cmd c)
+cp_readonly_refuse(struct cp_srv *s, struct cp_client *cl, struct cp_req *req,
+		   const struct or_mgmt_cmd_info *info)
 {
-	return c == OR_MGMT_CMD_STATUS || c == OR_MGMT_CMD_AUDIT ||
-	       c == OR_MGMT_CMD_STATS || c == OR_MGMT_CMD_REKEY ||
-	       c == OR_MGMT_CMD_ROTATE || c == OR_MGMT_CMD_RETIRE;
+	char msg[CP_REQ_MSG_LEN];
+	unsigned rw = req->fields & OR_MGMT_F_RW;
+
+	if (info->readonly && rw == 0)
+		return 0;
+	if (!info->readonly)
+		snprintf(msg, sizeof(msg),
+			 "command %s is not permitted for read-only clients",
+			 info->name);
+	else
+		snprintf(msg, sizeof(msg),
+			 "field '%s' is not permitted for read-only clients",
+			 or_mgmt_field_name(rw & -rw));
+	s->d->cnt.readonly_refused++;
+	cp_send_error(s, cl, req->id, OR_MGMT_E_PERMISSION_DENIED, msg);
+	cp_req_free(req);
+	return 1;
 }
 
 static void
@@ -209,6 +225,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 {
 	struct cp_srv *s = arg;
 	struct cp_daemon *d = s->d;
+	const struct or_mgmt_cmd_info *info;
 	struct cp_act a = { .d = d };
 	char msg[CP_REQ_MSG_LEN];
 	enum cp_act_next next;
@@ -246,20 +263,22 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	cl->bad_run = 0;
 	cl->served = 1;
 	cl->active_ms = cp_now_ms();
+	info = or_mgmt_cmd_info(req.cmd);
+	if (cl->readonly && cp_readonly_refuse(s, cl, &req, info))
+		return;
 	room = cp_act_room(&req);
+	/* Whatever does not complete at once waits in the pending list. */
 	if (d->pending >= d->cfg->max_pending &&
-	    (room > 0 || req.cmd == OR_MGMT_CMD_STATS ||
-	     req.cmd == OR_MGMT_CMD_TABLE || req.cmd == OR_MGMT_CMD_ROTATE ||
-	     req.cmd == OR_MGMT_CMD_RETIRE)) {
+	    info->done != OR_MGMT_DONE_NOW) {
 		cp_send_error(s, cl, req.id, OR_MGMT_E_BUSY,
 			      "too many requests in progress; retry later");
 		cp_req_free(&req);
 		return;
 	}
-	/* Room for this request's changes, and read-your-writes: a read
-	 * sees every change received before it. */
+	/* Room for this request's changes, and read-your-writes: a command
+	 * that reads the store sees every change received before it. */
 	if ((room > 0 && s->n + room > OR_STORE_APPLY_MAX) ||
-	    (s->n > 0 && cp_reads_store(req.cmd)))
+	    (s->n > 0 && info->reads))
 		cp_commit(s);
 
 	a.reply = cp_reply_new(req.id);
@@ -278,6 +297,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	}
 	switch (next) {
 	case CP_NEXT_REPLY:
+	case CP_NEXT_PEND: /* (cp_act_run never returns it) */
 		cp_reply_now(s, cl, a.reply);
 		return;
 	case CP_NEXT_COMMIT:
@@ -514,9 +534,10 @@ cp_on_accept(struct cp_srv *s)
 	struct cp_client *cl;
 	uid_t uid;
 	pid_t pid;
-	int fd;
+	int fd, ro;
 
-	while ((fd = cp_listen_accept(s->d, s->lfd, &uid, &pid)) != -EAGAIN) {
+	while ((fd = cp_listen_accept(s->d, s->lfd, &uid, &pid, &ro)) !=
+	       -EAGAIN) {
 		struct epoll_event e = { .events = EPOLLIN };
 
 		if (fd == -EMFILE) {
@@ -542,6 +563,8 @@ cp_on_accept(struct cp_srv *s)
 			close(fd);
 			continue;
 		}
+		cl->readonly = ro;
+		s->d->cnt.clients_readonly += ro;
 		e.data.ptr = cl;
 		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
 			cp_client_free(cl);

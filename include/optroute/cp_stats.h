@@ -105,7 +105,18 @@
 	X(malformed_requests, COUNTER, N,                                    \
 	  "optroute_control_malformed_requests_total", "",                   \
 	  "Request lines refused by the request parser (bad_json, "          \
-	  "bad_request, unsupported_version, unknown_command)")
+	  "bad_request, unsupported_version, unknown_command)")              \
+	/* let in by [control] readonly_gid only */                          \
+	X(clients_readonly, COUNTER, N,                                      \
+	  "optroute_control_clients_readonly_total", "",                     \
+	  "Management connections accepted as read-only clients "            \
+	  "(readonly_gid)")                                                  \
+	/* a command not marked RO in include/optroute/mgmt_cmds.h, or a     \
+	 * field that changes state ("clear") */                             \
+	X(readonly_refused, COUNTER, N,                                      \
+	  "optroute_control_readonly_refused_total", "",                     \
+	  "Requests of read-only clients refused (a command or field that "  \
+	  "is not read-only)")
 
 /* Further families of OR_CP_COUNTERS fields: a line too long also closes
  * its connection. */

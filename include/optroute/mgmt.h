@@ -7,7 +7,9 @@
  * one request object per line, one reply object per line. A request carries
  * "v" (OR_MGMT_VERSION), an optional "id" (integer or string, echoed in the
  * reply: replies to one client may come out of order when "wait" is used)
- * and "cmd" (one of the names below). A reply is
+ * and "cmd" (a name of the list OR_MGMT_CMDS, include/optroute/mgmt_cmds.h,
+ * which also says what each command takes, does and who may run it). A
+ * reply is
  *   {"v":1,"id":ID,"ok":true,...}  or
  *   {"v":1,"id":ID,"ok":false,"error":{"code":"...","message":"..."}}.
  * Error codes are the stable strings below; messages are for humans and never
@@ -30,6 +32,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "optroute/mgmt_cmds.h"
+
 #define OR_MGMT_VERSION 1
 
 /* Longest request line, newline excluded. A longer line is answered with
@@ -45,28 +49,9 @@
 
 #define OR_MGMT_DEFAULT_SOCKET "/run/optroute/control.sock"
 
-/* Commands: X(enum suffix, wire name, one-line help). */
-#define OR_MGMT_CMDS(X)                                                       \
-	X(OPTIN, "optin", "opt a subject in (number, sealed or token)")       \
-	X(OPTOUT, "optout", "opt a subject out")                             \
-	X(ERASE, "erase", "delete a subject's record (right to erasure)")    \
-	X(STATUS, "status", "consent state of one subject")                  \
-	X(IMPORT, "import", "apply one chunk of lines (numbers or tokens)")  \
-	X(AUDIT, "audit", "one subject's history, hash chain verified")      \
-	X(STATS, "stats", "control plane and dataplane counters")            \
-	X(TABLE, "table", "the dataplane's consent table (entries, memory)") \
-	X(DATAPLANE, "dataplane", "channel state: connected, acked seq, lag")\
-	X(PUBKEY, "pubkey", "public key for sealed numbers")                 \
-	X(REKEY, "rekey", "issue an opted-in subject a new sealed sender key")\
-	X(KEYS, "keys", "auth epochs: current, previous, issuing, enforced") \
-	X(ROTATE, "rotate", "start a new auth epoch (the old one stays live)")\
-	X(RETIRE, "retire", "retire the previous auth epoch")                \
-	X(HELP, "help", "list the commands")                                 \
-	X(VERSION, "version", "daemon and protocol versions")
-
 enum or_mgmt_cmd {
 	OR_MGMT_CMD_NONE = 0,
-#define OR_MGMT_X_ENUM(e, n, h) OR_MGMT_CMD_##e,
+#define OR_MGMT_X_ENUM(e, ...) OR_MGMT_CMD_##e,
 	OR_MGMT_CMDS(OR_MGMT_X_ENUM)
 #undef OR_MGMT_X_ENUM
 	OR_MGMT_CMD_COUNT
@@ -92,6 +77,7 @@ enum or_mgmt_cmd {
 	X(SHUTTING_DOWN, "shutting_down")                                    \
 	X(IDLE_TIMEOUT, "idle_timeout")                                      \
 	X(TOO_MANY_CLIENTS, "too_many_clients")                              \
+	/* a peer not allowed; a read-only client's command not read-only */ \
 	X(PERMISSION_DENIED, "permission_denied")                            \
 	X(INTERNAL, "internal")
 
@@ -103,28 +89,47 @@ enum or_mgmt_err {
 	OR_MGMT_E_COUNT
 };
 
+/* The command's entry of OR_MGMT_CMDS; NULL for OR_MGMT_CMD_NONE and
+ * anything that is not a command. */
+static inline const struct or_mgmt_cmd_info *
+or_mgmt_cmd_info(enum or_mgmt_cmd c)
+{
+	static const struct or_mgmt_cmd_info info[OR_MGMT_CMD_COUNT] = {
+		{ "none", OR_MGMT_CH_NONE, 0, OR_MGMT_DONE_NOW, 0, 0, 0, "" },
+		OR_MGMT_CMDS(OR_MGMT_CMD_INFO_)
+	};
+	return (unsigned)c - 1 < OR_MGMT_CMD_COUNT - 1 ? &info[c] : NULL;
+}
+
 static inline const char *
 or_mgmt_cmd_name(enum or_mgmt_cmd c)
 {
-	static const char *const names[] = {
-		[OR_MGMT_CMD_NONE] = "none",
-#define OR_MGMT_X_NAME(e, n, h) [OR_MGMT_CMD_##e] = n,
-		OR_MGMT_CMDS(OR_MGMT_X_NAME)
-#undef OR_MGMT_X_NAME
-	};
-	return (unsigned)c < OR_MGMT_CMD_COUNT ? names[c] : "none";
+	const struct or_mgmt_cmd_info *i = or_mgmt_cmd_info(c);
+
+	return i != NULL ? i->name : "none";
 }
 
 static inline const char *
 or_mgmt_cmd_help(enum or_mgmt_cmd c)
 {
-	static const char *const help[] = {
-		[OR_MGMT_CMD_NONE] = "",
-#define OR_MGMT_X_HELP(e, n, h) [OR_MGMT_CMD_##e] = h,
-		OR_MGMT_CMDS(OR_MGMT_X_HELP)
-#undef OR_MGMT_X_HELP
+	const struct or_mgmt_cmd_info *i = or_mgmt_cmd_info(c);
+
+	return i != NULL ? i->help : "";
+}
+
+/* A request field's wire name (one OR_MGMT_F_* bit), "" if none. */
+static inline const char *
+or_mgmt_field_name(unsigned bit)
+{
+	static const char *const names[] = {
+#define OR_MGMT_X_FNAME(f, n, acc) [OR_MGMT_FB_##f] = n,
+		OR_MGMT_FIELDS(OR_MGMT_X_FNAME)
+#undef OR_MGMT_X_FNAME
 	};
-	return (unsigned)c < OR_MGMT_CMD_COUNT ? help[c] : "";
+	for (unsigned b = 0; b < OR_MGMT_FB_COUNT; b++)
+		if (bit == 1u << b)
+			return names[b];
+	return "";
 }
 
 /* OR_MGMT_CMD_NONE if name is not a command. */
