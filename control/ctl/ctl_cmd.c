@@ -246,8 +246,8 @@ ctl_parse_cmd_args(struct ctl *c, int argc, char **argv)
 		if (ctl_opts[o].field != OR_MGMT_F_NUMBER) /* --seal */
 			c->given |= ctl_opts[o].field;
 		if (ctl_set_opt(c, (unsigned)o, optarg) < 0) {
-			fprintf(stderr, "optroutectl: invalid value for %s\n",
-				argv[optind - 1]);
+			fprintf(stderr, "optroutectl: invalid value for --%s\n",
+				ctl_opts[o].name);
 			return CTL_EXIT_USAGE;
 		}
 	}

@@ -262,7 +262,38 @@ test_file_rules(void)
 			       "file or directory");
 }
 
+/* readonly_gid: a group as allowed_gid takes it, into its own field. */
+static void
+test_readonly_gid(void)
+{
+	char path[64], err[CP_CFG_ERR_LEN];
+	struct cp_cfg c;
+
+	CU_ASSERT_EQUAL_FATAL(load("[control]\nallowed_gid = 7\n", path, &c,
+				   err), 0);
+	CU_ASSERT_EQUAL(c.has_ro_gid, 0);
+	CU_ASSERT_EQUAL_FATAL(load("[control]\nreadonly_gid = 4242\n"
+				   "allowed_gid = 7\n", path, &c, err), 0);
+	CU_ASSERT_EQUAL(c.has_ro_gid, 1);
+	CU_ASSERT_EQUAL(c.readonly_gid, 4242);
+	CU_ASSERT_EQUAL(c.has_gid, 1);
+	CU_ASSERT_EQUAL(c.allowed_gid, 7);
+	/* A name the system knows (root is group 0 everywhere). */
+	CU_ASSERT_EQUAL_FATAL(load("[control]\nreadonly_gid = root\n", path,
+				   &c, err), 0);
+	CU_ASSERT_EQUAL(c.has_ro_gid, 1);
+	CU_ASSERT_EQUAL(c.readonly_gid, 0);
+	CU_ASSERT_EQUAL(c.has_gid, 0);
+	expect_err("[control]\nreadonly_gid = no-such-group-or\n",
+		   ":2: [control] readonly_gid: invalid value "
+		   "'no-such-group-or' (expected a group name or a numeric "
+		   "gid)");
+	expect_err("[control]\nreadonly_gid = 1\nreadonly_gid = 2\n",
+		   ":3: [control] readonly_gid: duplicate key (first on line 2)");
+}
+
 static CU_TestInfo cp_cfg_tests[] = {
+	{ "readonly_gid", test_readonly_gid },
 	{ "[dataplane] channel length", test_dp_channel_length },
 	{ "values", test_values },
 	{ "file rules", test_file_rules },

@@ -10,6 +10,8 @@
 
 #include "../../control/daemon/cp_json.c"
 #include "../../control/daemon/cp_req.c"
+/* The handlers' declarations only (the actions are not linked here). */
+#include "../../control/daemon/cp_act_priv.h"
 
 #include "or_test.h"
 
@@ -427,6 +429,167 @@ test_keys_requests(void)
 	       OR_MGMT_E_BAD_REQUEST);
 }
 
+/* ------------------------------------------------- OR_MGMT_CMDS -- */
+
+/* Every entry's handler is a declared cp_act_fn (checked by type, not
+ * called: _Generic does not evaluate it, so the actions need not be
+ * linked), and cp_act.c's dispatch array has one per command. */
+static void
+test_table_handlers(void)
+{
+	unsigned n = 0, entries = 0;
+
+#define T_X_FN(c, name, fn, ...)                                             \
+	entries++;                                                           \
+	n += _Generic((fn), cp_act_fn: 1, default: 0);
+	OR_MGMT_CMDS(T_X_FN)
+#undef T_X_FN
+	CU_ASSERT_EQUAL(entries, OR_MGMT_CMD_COUNT - 1);
+	CU_ASSERT_EQUAL(n, entries);
+}
+
+/* What the columns promise each other. */
+static void
+test_table_consistent(void)
+{
+	CU_ASSERT_PTR_NULL(or_mgmt_cmd_info(OR_MGMT_CMD_NONE));
+	CU_ASSERT_PTR_NULL(or_mgmt_cmd_info(OR_MGMT_CMD_COUNT));
+	for (unsigned c = OR_MGMT_CMD_NONE + 1; c < OR_MGMT_CMD_COUNT; c++) {
+		const struct or_mgmt_cmd_info *i = or_mgmt_cmd_info(c);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(i);
+		CU_ASSERT(strlen(i->name) > 0 && strlen(i->help) > 0);
+		CU_ASSERT(cp_req_name_ok(i->name));
+		/* needs within fields; nothing beyond the field list. */
+		CU_ASSERT_EQUAL(i->needs & ~i->fields, 0);
+		CU_ASSERT_EQUAL(i->fields >> OR_MGMT_FB_COUNT, 0);
+		/* A subject is all three spellings or none. */
+		CU_ASSERT((i->fields & OR_MGMT_F_SUBJ) == 0 ||
+			  (i->fields & OR_MGMT_F_SUBJ) == OR_MGMT_F_SUBJ);
+		/* Changes are completed by their commit, and only they. */
+		CU_ASSERT_EQUAL(i->changes != OR_MGMT_CH_NONE,
+				i->done == OR_MGMT_DONE_COMMIT);
+		CU_ASSERT_EQUAL(i->changes == OR_MGMT_CH_LINES,
+				(i->fields & OR_MGMT_F_LINES) != 0);
+		CU_ASSERT(i->changes != OR_MGMT_CH_ONE_KEY ||
+			  ((i->fields & OR_MGMT_F_PUBKEY) &&
+			   !(i->needs & OR_MGMT_F_PUBKEY)));
+		/* "wait" waits for a commit's ack. */
+		CU_ASSERT(!(i->fields & OR_MGMT_F_WAIT) ||
+			  i->done == OR_MGMT_DONE_COMMIT);
+		/* Read-only: no change of any kind, no subject (per-subject
+		 * data is not for read-only clients). */
+		if (i->readonly) {
+			CU_ASSERT_EQUAL(i->changes, OR_MGMT_CH_NONE);
+			CU_ASSERT(i->done == OR_MGMT_DONE_NOW ||
+				  i->done == OR_MGMT_DONE_DATAPLANE);
+			CU_ASSERT_EQUAL(i->fields & OR_MGMT_F_SUBJ, 0);
+		}
+	}
+	/* The access decided here, command by command. */
+	CU_ASSERT(or_mgmt_cmd_info(OR_MGMT_CMD_STATS)->readonly);
+	CU_ASSERT(or_mgmt_cmd_info(OR_MGMT_CMD_KEYS)->readonly);
+	CU_ASSERT(!or_mgmt_cmd_info(OR_MGMT_CMD_STATUS)->readonly);
+	CU_ASSERT(!or_mgmt_cmd_info(OR_MGMT_CMD_AUDIT)->readonly);
+	CU_ASSERT(!or_mgmt_cmd_info(OR_MGMT_CMD_ROTATE)->readonly);
+	CU_ASSERT_EQUAL(OR_MGMT_F_RW, OR_MGMT_F_CLEAR);
+	CU_ASSERT_STRING_EQUAL(or_mgmt_field_name(OR_MGMT_F_FIRST_LINE),
+			       "first_line");
+	CU_ASSERT_STRING_EQUAL(or_mgmt_field_name(OR_MGMT_F_SUBJ), "");
+}
+
+/* The parser takes exactly the fields an entry lists and demands the
+ * ones it needs, for every command and every field. */
+static void
+test_table_fields(void)
+{
+	static const char *const value[OR_MGMT_FB_COUNT] = {
+		[OR_MGMT_FB_NUMBER] = "\"+15551234567\"",
+		[OR_MGMT_FB_SEALED] = "\"AAAA\"",
+		[OR_MGMT_FB_TOKEN] = "\"00112233445566778899aabbccddeeff\"",
+		[OR_MGMT_FB_NODE] = "3",
+		[OR_MGMT_FB_NOTICE] = "2",
+		[OR_MGMT_FB_METHOD] = "\"app\"",
+		[OR_MGMT_FB_WAIT] = "true",
+		[OR_MGMT_FB_CLEAR] = "true",
+		[OR_MGMT_FB_ACTION] = "\"optin\"",
+		[OR_MGMT_FB_LINES] = "[\"+15551234567\"]",
+		[OR_MGMT_FB_FIRST_LINE] = "5",
+		[OR_MGMT_FB_PUBKEY] =
+			"\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"",
+	};
+
+	for (unsigned c = OR_MGMT_CMD_NONE + 1; c < OR_MGMT_CMD_COUNT; c++) {
+		const struct or_mgmt_cmd_info *i = or_mgmt_cmd_info(c);
+		/* What it needs (the subject as a token). */
+		unsigned base = (i->needs & ~OR_MGMT_F_SUBJ) |
+				(i->needs & OR_MGMT_F_TOKEN);
+		char req[512];
+
+		for (int extra = -1; extra < OR_MGMT_FB_COUNT; extra++) {
+			unsigned f = base, want_ok;
+			struct cp_req r;
+			enum or_mgmt_err e;
+			size_t off;
+
+			if (extra >= 0) {
+				f |= 1u << extra;
+				/* Two subjects are refused for that. */
+				if ((f & OR_MGMT_F_SUBJ) & ((f & OR_MGMT_F_SUBJ) - 1))
+					continue;
+			}
+			want_ok = (f & ~i->fields) == 0;
+			off = (size_t)snprintf(req, sizeof(req),
+					       "{\"v\":1,\"cmd\":\"%s\"",
+					       i->name);
+			for (unsigned b = 0; b < OR_MGMT_FB_COUNT; b++)
+				if (f & (1u << b))
+					off += (size_t)snprintf(
+						req + off, sizeof(req) - off,
+						",\"%s\":%s",
+						or_mgmt_field_name(1u << b),
+						value[b]);
+			snprintf(req + off, sizeof(req) - off, "}");
+			e = parse(req, &r);
+			if ((e == OR_MGMT_OK) != want_ok)
+				fprintf(stderr, "\n  %s -> %s (%s)\n", req,
+					or_mgmt_err_code(e), msg);
+			CU_ASSERT_EQUAL(e == OR_MGMT_OK, want_ok);
+			if (e == OR_MGMT_OK)
+				CU_ASSERT_EQUAL(r.fields, f);
+			cp_req_free(&r);
+		}
+		/* Each needed field left out. */
+		for (unsigned b = 0; b < OR_MGMT_FB_COUNT; b++) {
+			unsigned f = base & ~(1u << b);
+			struct cp_req r;
+			size_t off;
+
+			if (!(base & (1u << b)))
+				continue;
+			off = (size_t)snprintf(req, sizeof(req),
+					       "{\"v\":1,\"cmd\":\"%s\"",
+					       i->name);
+			for (unsigned k = 0; k < OR_MGMT_FB_COUNT; k++)
+				if (f & (1u << k))
+					off += (size_t)snprintf(
+						req + off, sizeof(req) - off,
+						",\"%s\":%s",
+						or_mgmt_field_name(1u << k),
+						value[k]);
+			snprintf(req + off, sizeof(req) - off, "}");
+			CU_ASSERT_EQUAL(parse(req, &r), OR_MGMT_E_BAD_REQUEST);
+			CU_ASSERT_PTR_NOT_NULL(strstr(msg, "needs"));
+			cp_req_free(&r);
+		}
+	}
+	/* The message names what is needed. */
+	expect("{\"v\":1,\"cmd\":\"import\",\"action\":\"optin\"}",
+	       OR_MGMT_E_BAD_REQUEST);
+	CU_ASSERT_STRING_EQUAL(msg, "command 'import' needs 'action' and "
+				    "'lines'");
+}
+
 static CU_TestInfo mgmt_tests[] = {
 	{ "valid requests", test_valid_optin },
 	{ "garbage", test_garbage },
@@ -439,6 +602,9 @@ static CU_TestInfo mgmt_tests[] = {
 	{ "oversized", test_oversized },
 	{ "free wipes subjects", test_free_wipes },
 	{ "sender key requests", test_keys_requests },
+	{ "command table: handlers", test_table_handlers },
+	{ "command table: columns agree", test_table_consistent },
+	{ "command table: fields and needs", test_table_fields },
 	CU_TEST_INFO_NULL,
 };
 
