@@ -48,8 +48,7 @@ mkdir -m 700 "$PH" "$CAP"
 		"replay_capacity = 1024" "budget_senders = 1024"
 	or_ini_tap_appliance 203.0.113
 	or_ini_control "node_policy = fixed 1" "wait_timeout_ms = 5000" \
-		"channel_retry_ms = 100" "channel_socket = $T/proxy.sock" \
-		"metrics = off"
+		"channel_retry_ms = 100" "channel_socket = $T/proxy.sock"
 } >"$T/or.ini"
 or_key "$T/key"
 CTL="$BIN/optroutectl"

@@ -33,17 +33,18 @@ WATCH_PID=
 ABUSE_PID=
 OR_PIDVARS="WATCH_PID ABUSE_PID $OR_PIDVARS"
 
-# A free loopback port for /metrics (not the default: tests may run side
-# by side).
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# optroute-exporter for /metrics, started once the abuse is over (its one
+# management connection is not part of what is counted).
+# shellcheck source=lib/exporter.sh
+. "$(dirname "$0")/lib/exporter.sh"
 or_key "$T/key"
 # Short timeouts so that every abusive connection is closed within the
 # test: a line must end within 2 s, a connection idle (or not reading its
 # replies) is closed after 3 s.
 or_ini_control "channel_socket = $T/no-dataplane.sock" \
 	"max_clients = $MAX_CLIENTS" "line_timeout_ms = 2000" \
-	"idle_timeout_ms = 3000" "metrics = 127.0.0.1:$PORT" \
-	"metrics_max_age_ms = 0" >"$T/cp.ini"
+	"idle_timeout_ms = 3000" >"$T/cp.ini"
+or_ini_exporter >>"$T/cp.ini"
 or_start_cp "$T/cp.ini"
 
 stats() { timeout 20 "$CTL" -j stats; }
@@ -260,7 +261,8 @@ or_log "counter deltas: $(cat "$T/counts.txt")"
 or_check "daemon counted every abusive connection, per reason" test $rc = 0
 
 # /metrics: the same figures, one series per close reason.
-curl -sf "http://127.0.0.1:$PORT/metrics" >"$T/metrics.txt" || or_fail "no /metrics"
+or_start_exp "$T/cp.ini"
+or_scrape >"$T/metrics.txt" || or_fail "no /metrics"
 stats >"$T/final.json"
 or_check "/metrics: clients closed per reason, as in stats" python3 - \
 	"$T/metrics.txt" "$T/final.json" <<'EOF'

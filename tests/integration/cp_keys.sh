@@ -30,7 +30,7 @@ N3=+15550110003
 or_key "$T/key"
 {
 	or_ini_control "wait_timeout_ms = 1500" "channel_retry_ms = 100" \
-		"channel_socket = $T/dp.sock" "metrics = off"
+		"channel_socket = $T/dp.sock"
 } >"$T/cp.ini"
 
 # ---- the fake dataplane -----------------------------------------------------

@@ -2,15 +2,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # The whole appliance end to end, as deployed: optroute-dataplane (net_tap
-# ports, --no-huge) and optroute-control (default metrics address) in an
-# "appliance" network namespace; the client port's tap moved into a
+# ports, --no-huge), optroute-control and optroute-exporter (default
+# address) in an "appliance" network namespace; the client port's tap moved into a
 # "client" namespace where optroute-client sends, the delivery port's tap
 # into a "delivery" namespace where `optroute-client recv` plays the
 # delivery node. Documentation addresses only:
 #
 #   ns client    192.0.2.10 --- tap oac<pid> --- port client   192.0.2.1
 #   ns delivery  198.51.100.5:7041 - tap oad<pid> - port delivery 198.51.100.1
-#   ns appliance: both daemons, /metrics on 127.0.0.1:9140 (its own lo)
+#   ns appliance: the daemons, /metrics on 127.0.0.1:9140 (its own lo)
 #
 # Consent changes with optroutectl --wait while messages flow:
 #   1. S and R opted in: 5 messages delivered;
@@ -22,7 +22,9 @@
 # Every delivered message (id, tokens, payload) and every bounce (id,
 # tokens, reason) is checked one by one. Then /metrics is scraped and its
 # counters compared with what was sent; with the dataplane stopped it must
-# say optroute_dataplane_up 0. Everything is removed on exit (trap).
+# say optroute_dataplane_up 0. Everything is removed on exit (trap). The
+# exporter's own configuration and its life across control plane restarts
+# are tests/integration/exporter.sh's.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -34,8 +36,9 @@ CIF=oac$$
 DIF=oad$$
 RECV_PID=
 STREAM_PID=
-OR_PIDVARS="STREAM_PID RECV_PID $OR_PIDVARS"
-OR_LOGS+=("$T/recv.json")
+EXP_PID=
+OR_PIDVARS="STREAM_PID RECV_PID EXP_PID $OR_PIDVARS"
+OR_LOGS+=("$T/recv.json" "$T/exp.log")
 or_fail_extra() {
 	[ -n "$DP_PID" ] || return 0
 	echo "--- dataplane counters, client neighbours"
@@ -50,7 +53,7 @@ or_netns "$NSA" "$NSC" "$NSD"
 in_a() { ip netns exec "$NSA" "$@"; }
 
 {
-	echo "; one file for both daemons; metrics left at its default (127.0.0.1:9140)"
+	echo "; one file for the three daemons; [exporter] left at its defaults (127.0.0.1:9140)"
 	or_ini_eal
 	or_ini_dataplane 1000 "idle_sleep_us = 200"
 	or_ini_tap_appliance 198.51.100
@@ -59,25 +62,6 @@ in_a() { ip netns exec "$NSA" "$@"; }
 } >"$T/or.ini"
 or_key "$T/key"
 CLIENT=$BIN/optroute-client
-
-# ---- configuration of the metrics endpoint ------------------------------
-check_cfg() { # check_cfg EXPECTED_RC TEXT_IN_OUTPUT LINES...
-	local want=$1 text=$2 rc=0
-	shift 2
-	{ sed -n '/^\[control\]/,$p' "$T/or.ini"; printf '%s\n' "$@"; } >"$T/m.ini"
-	timeout 10 "$BIN/optroute-control" -c "$T/m.ini" --check >"$T/m.out" 2>&1 || rc=$?
-	[ "$rc" = "$want" ] && grep -q -- "$text" "$T/m.out" ||
-		or_fail "config [$*]: exit $rc, want $want with '$text': $(cat "$T/m.out")"
-}
-check_cfg 2 "is not a loopback address" "metrics = 0.0.0.0:9140"
-check_cfg 2 "is not a loopback address" "metrics = [2001:db8::1]:9140"
-check_cfg 0 "configuration OK" "metrics = 0.0.0.0:9140" "metrics_allow_remote = yes"
-check_cfg 0 "configuration OK" "metrics = [::1]:9141"
-check_cfg 0 "configuration OK" "metrics = off"
-check_cfg 2 "metrics: invalid value" "metrics = localhost:9140"
-check_cfg 2 "metrics: invalid value" "metrics = 127.0.0.1:0"
-check_cfg 2 "metrics keys are in \[control\]" "[metrics]" "metrics = 9141"
-echo "ok: metrics configuration (loopback only unless allowed)"
 
 # ---- both daemons ---------------------------------------------------------
 # or_start_dp returns once the update channel listens: the ports are
@@ -91,9 +75,18 @@ ns_take_link "$NSA" "$DIF" "$NSD" "$OR_NODE_MAC" 198.51.100.5/24 || or_fail "can
 
 or_start_cp "$T/or.ini" "$NSA"
 or_wait_synced 1
-grep -q "metrics: serving http://127.0.0.1:9140/metrics" "$T/cp.log" ||
-	or_fail "metrics endpoint not serving"
-echo "ok: both daemons up, control plane synced"
+# The exporter with its defaults: 127.0.0.1:9140, the management socket of
+# [control]; nsenter execs, so $! is the exporter itself.
+nsenter --net="/var/run/netns/$NSA" "$BIN/optroute-exporter" -c "$T/or.ini" >"$T/exp.log" 2>&1 &
+EXP_PID=$!
+for _ in $(seq 1 50); do
+	grep -q "serving http://127.0.0.1:9140/metrics from $T/cp.sock" "$T/exp.log" && break
+	kill -0 "$EXP_PID" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q "serving http://127.0.0.1:9140/metrics from $T/cp.sock" "$T/exp.log" ||
+	or_fail "optroute-exporter not serving"
+echo "ok: the daemons up, control plane synced, exporter serving"
 
 # ---- consent and tokens ---------------------------------------------------
 # Numbers go through stdin (-), never on a command line (or_change, or_token).
@@ -342,6 +335,7 @@ timeout 10 python3 "$T/expect.py" "$T/metrics1.json" "{
 	\"optroute_control_waits_total\": 5,
 	\"optroute_control_errors_total\": 0,
 	\"optroute_control_requests_total\": \">=8\",
+	\"optroute_control_up\": 1,
 	\"optroute_metrics_fetches_total\": 1,
 	\"optroute_metrics_fetch_failures_total\": 0
 }" || or_fail "metrics do not match what was sent"
@@ -378,7 +372,7 @@ echo "ok: optroutectl stats --clear clears the dataplane's counters"
 
 # Dataplane gone: up 0 and none of its series; control figures remain.
 or_stop DP_PID || or_fail "optroute-dataplane exited $?"
-sleep 1.1 # past metrics_max_age_ms
+sleep 1.1 # past [exporter] max_age_ms
 scrape metrics3.json
 timeout 10 python3 "$T/expect.py" "$T/metrics3.json" '{
 	"optroute_dataplane_up": 0,
@@ -388,6 +382,7 @@ timeout 10 python3 "$T/expect.py" "$T/metrics3.json" '{
 	or_fail "metrics without a dataplane"
 echo "ok: /metrics without a dataplane: optroute_dataplane_up 0, its series left out"
 
+or_stop EXP_PID || or_fail "optroute-exporter exited $?"
 or_stop CP_PID || or_fail "optroute-control exited $?"
 grep -q "stopped" "$T/cp.log" || or_fail "optroute-control did not stop cleanly"
 if grep -rqa 1555080 "$T/store" "$T/cp.log" "$T/dp.log"; then

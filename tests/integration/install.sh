@@ -14,6 +14,9 @@ set -euo pipefail
 or_trap_exit or_cleanup
 or_need_bins optroute-dataplane optroute-control optroutectl optroute-client
 
+# shellcheck source=lib/exporter.sh
+. "$(dirname "$0")/lib/exporter.sh"
+
 # ---- 1. install into DESTDIR with PREFIX=/usr -------------------------------
 R=$T/root
 if BUILD=$BUILD PREFIX=/usr DESTDIR=$R deploy/install.sh >"$T/install.log" 2>&1; then
@@ -25,14 +28,17 @@ fi
 # path:mode of everything that must be there
 expected=(
 	usr/sbin/optroute-dataplane:755 usr/sbin/optroute-control:755
+	usr/sbin/optroute-exporter:755
 	usr/sbin/optroute-hugepages:755
 	usr/bin/optroutectl:755 usr/bin/optroute-client:755
 	usr/share/man/man8/optroute-dataplane.8.gz:644
 	usr/share/man/man8/optroute-control.8.gz:644
+	usr/share/man/man8/optroute-exporter.8.gz:644
 	usr/share/man/man8/optroutectl.8.gz:644
 	usr/share/man/man1/optroute-client.1.gz:644
 	usr/lib/systemd/system/optroute-control.service:644
 	usr/lib/systemd/system/optroute-dataplane.service:644
+	usr/lib/systemd/system/optroute-exporter.service:644
 	usr/lib/systemd/system/optroute-hugepages.service:644
 	usr/lib/systemd/system/dev-hugepages1G.mount:644
 	usr/lib/sysusers.d/optroute.conf:644
@@ -81,6 +87,10 @@ or_check "ExecStart rewritten (control)" grep -qx \
 	'ExecStart=/opt/or/sbin/optroute-control -c /opt/or/etc/optroute/optroute.ini' "$u/optroute-control.service"
 or_check "ExecStart rewritten (dataplane)" grep -qx \
 	'ExecStart=/opt/or/sbin/optroute-dataplane -c /opt/or/etc/optroute/optroute.ini' "$u/optroute-dataplane.service"
+or_check "LoadCredential rewritten (exporter)" grep -qx \
+	'LoadCredential=optroute.ini:/opt/or/etc/optroute/optroute.ini' "$u/optroute-exporter.service"
+or_check "ExecStart rewritten (exporter)" grep -qx \
+	'ExecStart=/opt/or/sbin/optroute-exporter -c ${CREDENTIALS_DIRECTORY}/optroute.ini' "$u/optroute-exporter.service"
 or_check "ExecStart rewritten (hugepages)" grep -qx 'ExecStart=/opt/or/sbin/optroute-hugepages' "$u/optroute-hugepages.service"
 or_check "EnvironmentFile rewritten" grep -qx 'EnvironmentFile=-/opt/or/etc/optroute/hugepages.conf' "$u/optroute-hugepages.service"
 or_check "no /usr/sbin or /etc/optroute left in units" \
@@ -152,8 +162,12 @@ if command -v systemd-sysusers >/dev/null; then
 		or_bad "systemd-sysusers failed on optroute.conf"
 	or_check "sysusers: user optroute with its home and no shell" \
 		grep -q '^optroute:x:[0-9]*:[0-9]*:[^:]*:/var/lib/optroute:/usr/sbin/nologin$' "$T/sysroot/etc/passwd"
-	or_check "sysusers: groups optroute and optroute-admin" \
-		test "$(grep -c '^optroute\(-admin\)\?:' "$T/sysroot/etc/group")" = 2
+	or_check "sysusers: groups optroute, optroute-admin, optroute-readonly" \
+		test "$(grep -c '^optroute\(-admin\|-readonly\)\?:' "$T/sysroot/etc/group")" = 3
+	or_check "sysusers: user optroute-exporter, no shell, in optroute-readonly only" \
+		bash -c "grep -q '^optroute-exporter:x:[0-9]*:[0-9]*:[^:]*:/:/usr/sbin/nologin$' '$T/sysroot/etc/passwd' &&
+			grep -q '^optroute-readonly:x:[0-9]*:optroute-exporter$' '$T/sysroot/etc/group' &&
+			test \$(grep -c 'optroute-exporter' '$T/sysroot/etc/group') = 2"
 else
 	echo "skip: systemd-sysusers not installed, sysusers.d entry not applied"
 fi
@@ -166,9 +180,13 @@ or_check "dataplane --check accepts the sample" grep -q ': ok (2 ports, 4 worker
 getent group optroute-admin >/dev/null || sed -i "s/^allowed_gid = optroute-admin$/allowed_gid = $(id -g)/" "$S"
 out=$("$R/usr/sbin/optroute-control" -c "$S" --check 2>&1) || true
 or_check "control --check accepts the sample" grep -q 'configuration OK' <<<"$out"
+out=$("$R/usr/sbin/optroute-exporter" -c "$S" --check 2>&1) || true
+or_check "exporter --check accepts the sample" grep -q 'configuration OK' <<<"$out"
 # Every key the sources define is in the sample (set, or ';key = ' commented).
-keys=$( { sed -n 's/^[[:space:]]*K_\(PATH\|U32\)("\([a-z_]*\)".*/\2/p; s/^[[:space:]]*{ "\([a-z_]*\)", T_.*/\1/p' control/daemon/cp_cfg.c
-	  sed -n 's/^[[:space:]]*{ "\([a-z_]*\)", k_[a-z_]*, [01] },.*/\1/p' dataplane/config.c; } | sort -u)
+# (cp_cfg.c's metrics* keys moved to [exporter]: docs/configuration.md.)
+keys=$( { sed -n 's/^[[:space:]]*K_\(PATH\|U32\)("\([a-z_]*\)".*/\2/p; s/^[[:space:]]*{ "\([a-z_]*\)", T_.*/\1/p' control/daemon/cp_cfg.c | grep -v '^metrics'
+	  sed -n 's/^[[:space:]]*{ "\([a-z_]*\)", k_[a-z_]*, [01] },.*/\1/p' dataplane/config.c
+	  sed -n 's/.*strcmp(k, "\([a-z_]*\)").*/\1/p' control/exporter/exp_cfg.c; } | sort -u)
 n_keys=$(wc -w <<<"$keys")
 or_check "key lists read from the sources ($n_keys keys)" test "$n_keys" -ge 30
 nokey=""
@@ -176,7 +194,7 @@ for k in $keys; do
 	grep -Eq "^;?$k = " deploy/optroute.ini || nokey="$nokey $k"
 done
 or_check "sample names every key${nokey:+ (missing:$nokey)}" test -z "$nokey"
-for s in '\[eal\]' '\[dataplane\]' '\[port [a-z0-9_]*\]' '\[nexthop [0-9]*\]' '\[control\]'; do
+for s in '\[eal\]' '\[dataplane\]' '\[port [a-z0-9_]*\]' '\[nexthop [0-9]*\]' '\[control\]' '\[exporter\]'; do
 	or_check "sample has section $s" grep -q "^$s$" deploy/optroute.ini
 done
 or_check "sample lines fit libinih (<= 198 characters)" bash -c "! awk 'length > 198' deploy/optroute.ini | grep -q ."
@@ -284,8 +302,7 @@ touch "$T/n_dp.stop"
 # -- control plane
 or_key "$T/key"
 or_ini_control "channel_socket = $T/none.sock" "store_map_mb = 64" >"$T/cp.ini"
-# No HTTP listener in a test (the daemon has one when its source knows it).
-grep -q '{ "metrics",' control/daemon/cp_cfg.c && echo "metrics = off" >>"$T/cp.ini"
+or_ini_exporter >>"$T/cp.ini"
 notify_listen "$T/n_cp.sock" "$T/n_cp" 30 "$T/cp.sock" || or_bad "notify socket not bound"
 NOTIFY_SOCKET=$T/n_cp.sock WATCHDOG_USEC=300000 \
 	"$R/usr/sbin/optroute-control" -c "$T/cp.ini" >"$T/cp.log" 2>&1 &
@@ -307,6 +324,22 @@ elif [ "$nw" -ge 2 ]; then
 else
 	echo "note: optroute-control sends no WATCHDOG=1; its unit rightly has no WatchdogSec="
 fi
+
+# -- exporter (while the control plane runs)
+notify_listen "$T/n_exp.sock" "$T/n_exp" 30 "$T/cp.sock" || or_bad "notify socket not bound"
+NOTIFY_SOCKET=$T/n_exp.sock "$R/usr/sbin/optroute-exporter" -c "$T/cp.ini" >"$T/exp.log" 2>&1 &
+EXP_PID=$!
+if wait_line "$T/n_exp" '^READY=1' 10; then
+	or_ok "exporter sent READY=1"
+	or_check "exporter serves /metrics once ready" bash -c "curl -sf --max-time 10 http://127.0.0.1:$EXP_PORT/metrics | grep -qx 'optroute_control_up 1'"
+else
+	or_bad "no READY=1 from the exporter in 10 s"; tail -n 20 "$T/exp.log"
+fi
+rc=0; or_stop EXP_PID || rc=$?
+or_check "exporter exits 0 on SIGTERM" test $rc = 0
+or_check "exporter sent STOPPING=1" wait_line "$T/n_exp" '^STOPPING=1' 5
+touch "$T/n_exp.stop"
+
 rc=0; or_stop CP || rc=$?
 or_check "control plane exits 0 on SIGTERM" test $rc = 0
 or_check "control plane sent STOPPING=1" wait_line "$T/n_cp" '^STOPPING=1' 5
