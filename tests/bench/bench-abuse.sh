@@ -44,9 +44,11 @@ cleanup() {
 	done
 	rm -rf "$T"
 }
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
+# A second signal must not cut the clean-up short (lib/common.sh's
+# or_trap_exit says why).
+trap 'OR_STOPPING=1; cleanup' EXIT
+trap '[ -n "${OR_STOPPING:-}" ] || { OR_STOPPING=1; exit 143; }' TERM
+trap '[ -n "${OR_STOPPING:-}" ] || { OR_STOPPING=1; exit 130; }' INT
 log() { echo "bench-abuse: $*" >&2; }
 now() { date +%s.%N; }
 
