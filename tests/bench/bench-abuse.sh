@@ -60,7 +60,6 @@ mgmt_socket = $T/cp.sock
 channel_socket = $T/no-dataplane.sock
 store_path = $T/store
 key_file = $T/key
-metrics = off
 EOF
 export OPTROUTE_CONTROL_SOCKET=$T/cp.sock
 CTL="$BIN/optroutectl"
