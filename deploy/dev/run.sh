@@ -125,9 +125,12 @@ stop_daemon() {
 	[ "$rc" = 0 ] || { log "$2 exited with status $rc"; RC=1; }
 }
 
-# Runs on every exit. Another signal (make forwards its own; a second
-# Ctrl-C) must not cut it short, nor a failed write (a closed terminal).
+# Runs on every exit. Another signal (make forwards its own, `timeout`
+# signals the whole group; a second Ctrl-C) must not cut it short, nor a
+# failed write (a closed terminal). STOPPING is set first: a signal whose
+# trap is already running when cleanup starts must not call exit inside it.
 cleanup() {
+	STOPPING=1
 	trap '' INT TERM HUP
 	set +e
 	[ -z "$DEMO_PID" ] || kill -TERM "$DEMO_PID" 2>/dev/null
@@ -143,7 +146,7 @@ cleanup() {
 	exit "$RC"
 }
 trap 'RC=$?; cleanup' EXIT
-trap 'exit $RC' INT TERM HUP
+trap '[ -n "${STOPPING:-}" ] || { STOPPING=1; exit $RC; }' INT TERM HUP
 
 # prefixed NAME: opens fd PFX on a line prefixer "[NAME] ", its pid in PFX_PID.
 # It ignores INT, TERM and HUP so that it outlives its daemon's last words.
