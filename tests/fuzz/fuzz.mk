@@ -13,9 +13,11 @@ FUZZ_NAMES := $(filter-out replay_main fz_%,$(basename $(notdir \
 	$(wildcard tests/fuzz/*.c))))
 FUZZ_HELPERS := $(wildcard tests/fuzz/fz_*.c)
 # Program sources the targets need beyond the libraries: the dataplane's
-# configuration parser and the control daemon (cp_main.c with main renamed).
+# configuration parser, the control daemon (cp_main.c with main renamed)
+# and the exporter's configuration reader.
 FUZZ_PROG_SRCS := $(wildcard dataplane/config*.c) \
-	$(filter-out control/daemon/cp_main.c,$(CP_SRCS))
+	$(filter-out control/daemon/cp_main.c,$(CP_SRCS)) \
+	control/exporter/exp_cfg.c
 
 # ---- replay build ----
 FZR := $(BUILD)/fuzz/replay
