@@ -445,7 +445,7 @@ cp_push_on_error(void *arg, const struct or_chan_err_info *e)
 {
 	struct cp_push *p = arg;
 
-	INFO_ADD(p, dp_errors, 1);
+	INFO_ADD(p, errors, 1);
 	/* The dataplane's text never holds a number, a token or a key. */
 	CP_WARN("dataplane reported error %d (%s) seq %" PRIu64 ": %s",
 		e->code, strerror(e->code), e->seq, e->text);
@@ -751,7 +751,7 @@ cp_push_connect(struct cp_push *p)
 	if (p->max_ops == 0 || p->max_ops > OR_CHAN_MAX_OPS)
 		p->max_ops = OR_CHAN_MAX_OPS;
 	or_chan_set_error_cb(p->c, cp_push_on_error, p);
-	INFO_SET(p, dp_workers, or_chan_peer(p->c)->workers);
+	INFO_SET(p, workers, or_chan_peer(p->c)->workers);
 	INFO_ADD(p, connects, 1);
 	INFO_SET(p, connected, 1);
 	CP_NOTICE("dataplane connected (%u workers, %" PRIu64
