@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "optroute/log.h"
 #include "optroute/or_ini.h"
 #include "optroute/peer.h"
 
@@ -89,7 +90,7 @@ static const struct cp_cfg_key {
 	K_U32("channel_retry_ms", chan_retry_ms, 10, 3600000),
 	K_U32("channel_queue_max", chan_queue_max, 1024, 1073741824),
 	{ "log_level", T_LEVEL, 0, 0, 0, 0,
-	  "error, warning, notice, info or debug" },
+	  OR_LOG_LEVEL_WORDS },
 #undef K_STR
 #undef K_U32
 };
