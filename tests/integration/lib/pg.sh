@@ -192,6 +192,18 @@ pg_standby() {
 	pg_run "$name"
 }
 
+# pg_sync PRIMARY STANDBY...: synchronous replication to the first of the
+# STANDBYs (their application_names) that is connected; "" turns it off.
+# Only once a standby is there: a listed name that no standby carries makes
+# every commit wait (docs/fleet.md F9), pg_start's own included.
+pg_sync() {
+	local primary=$1 list
+	shift
+	list=$(IFS=,; echo "$*")
+	pg_sql "$primary" "ALTER SYSTEM SET synchronous_standby_names = '${list:+FIRST 1 ($list)}'" \
+		or_admin postgres && pg_sql "$primary" "SELECT pg_reload_conf()" or_admin postgres >/dev/null
+}
+
 # pg_promote NAME: the standby NAME becomes a primary (waits for it).
 pg_promote() {
 	pg_as "$PG_BINDIR/pg_ctl" -D "${PG_DIRS[$1]}/data" -w promote >/dev/null
