@@ -346,17 +346,18 @@ import json, sys
 c = json.load(sys.stdin)["control"]
 print(c["commits"], c["commit_changes"], c["commit_max"], c["commit_us_total"])'
 }
-proc_io() { # wchar write_bytes utime+stime (ticks) of the control plane
+proc_io() { # wchar, write_bytes, utime+stime (ticks), minor and major
+	# page faults of the control plane
 	python3 - "$CP_PID" <<'EOF'
 import sys
 p = sys.argv[1]
 io = dict(l.split(": ") for l in open("/proc/%s/io" % p).read().split("\n") if l)
 st = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
-print(io["wchar"], io["write_bytes"], int(st[11]) + int(st[12]))
+print(io["wchar"], io["write_bytes"], int(st[11]) + int(st[12]), st[7], st[9])
 EOF
 }
 read -r C0 N0 _ U0 < <(ctl_counters)
-read -r W0 B0 K0 < <(proc_io)
+read -r W0 B0 K0 F0 M0 < <(proc_io)
 if [ -n "$PERF_OUT" ]; then
 	perf record -q -g -F 499 -p "$CP_PID" -o "$PERF_OUT" 2>/dev/null &
 	PERF_PID=$!
@@ -367,18 +368,19 @@ if [ -n "$PERF_PID" ]; then
 	kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=
 fi
 read -r C1 N1 GMAX U1 < <(ctl_counters)
-read -r W1 B1 K1 < <(proc_io)
+read -r W1 B1 K1 F1 M1 < <(proc_io)
 DURABLE=$(python3 -c "print(round($SCALE_CHANGES / ($t1 - $t0)))")
 NGROUPS=$((C1 - C0))
 GROUP_AVG=$(( (N1 - N0 + NGROUPS / 2) / (NGROUPS > 0 ? NGROUPS : 1) ))
 log "durable, $RECORDS records: $SCALE_CHANGES opt-ins in $(python3 -c "print(round($t1 - $t0, 2))") s = $DURABLE changes/s ($IMPORT_CLIENTS clients)"
-python3 - "$NGROUPS" "$((N1 - N0))" "$((U1 - U0))" "$((W1 - W0))" "$((B1 - B0))" "$((K1 - K0))" "$(getconf CLK_TCK)" "$(python3 -c "print($t1 - $t0)")" >&2 <<'EOF'
+python3 - "$NGROUPS" "$((N1 - N0))" "$((U1 - U0))" "$((W1 - W0))" "$((K1 - K0))" "$(getconf CLK_TCK)" "$(python3 -c "print($t1 - $t0)")" "$((F1 - F0))" "$((M1 - M0))" >&2 <<'EOF'
 import sys
-g, n, us, wchar, wb, ticks, hz, wall = map(float, sys.argv[1:])
+g, n, us, wchar, ticks, hz, wall, minflt, majflt = map(float, sys.argv[1:])
 print("bench-control: %d commits, %.0f changes each, %.1f ms each; control plane "
-      "CPU %.1f s of %.1f s; %.0f bytes written per change (%.0f to the disk)"
+      "CPU %.1f s of %.1f s; %.0f bytes written per change; page faults "
+      "%.2f minor, %.3f major per change"
       % (g, n / max(1, g), us / max(1, g) / 1e3, ticks / hz, wall,
-         wchar / max(1, n), wb / max(1, n)))
+         wchar / max(1, n), minflt / max(1, n), majflt / max(1, n)))
 EOF
 kill -TERM "$CP_PID"; wait "$CP_PID" || true; CP_PID=
 log "store: $(du -sh "$T/store" | cut -f1)"

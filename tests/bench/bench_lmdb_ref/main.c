@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -79,6 +80,35 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of this process so far. */
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Bytes this process handed to write calls so far (/proc/self/io wchar:
+ * what the store's daemon is measured by too); 0 when unreadable. */
+static uint64_t
+wchar(void)
+{
+	unsigned long long v = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/io", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "wchar: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
 }
 
 static int
@@ -170,7 +200,8 @@ main(int argc, char **argv)
 	uint64_t records = 0, changes = 0, batch = 0, seed = 1;
 	const char *dir = NULL;
 	struct ref_key *keys;
-	double t0, t_fill, t1, *ct;
+	double t0, t_fill, t1, c0, c1, *ct;
+	uint64_t w0, w1;
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
@@ -251,6 +282,8 @@ main(int argc, char **argv)
 		qsort(keys + i, changes - i < batch ? changes - i : batch,
 		      sizeof(*keys), key_cmp);
 
+	w0 = wchar();
+	c0 = cpu_s();
 	t0 = now_s();
 	for (uint64_t i = 0; i < changes; i += batch) {
 		size_t n = changes - i < batch ? changes - i : batch;
@@ -262,6 +295,8 @@ main(int argc, char **argv)
 		ct[ncommit++] = (now_s() - tc) * 1e3;
 	}
 	t1 = now_s() - t0;
+	c1 = cpu_s() - c0;
+	w1 = wchar() - w0;
 	qsort(ct, ncommit, sizeof(*ct), cmp_double);
 
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
@@ -274,17 +309,19 @@ main(int argc, char **argv)
 	fprintf(stderr,
 		"bench_lmdb_ref: filled %" PRIu64 " in %.1f s; %" PRIu64
 		" inserts in %.2f s, %zu commits of %" PRIu64
-		" (%.1f ms p50, %.1f max)%s; %zu leaf pages, depth %u\n",
+		" (%.1f ms p50, %.1f max)%s; CPU %.1f s; %.0f bytes written per"
+		" insert; %zu leaf pages, depth %u\n",
 		records, t_fill, changes, t1, ncommit, batch,
 		ct[ncommit / 2], ct[ncommit - 1], nosync ? ", no fsync" : "",
-		st.ms_leaf_pages, st.ms_depth);
+		c1, (double)w1 / (double)changes, st.ms_leaf_pages, st.ms_depth);
 	printf("{\"records\":%" PRIu64 ",\"changes\":%" PRIu64
 	       ",\"batch\":%" PRIu64 ",\"fsync\":%s,\"inserts_per_s\":%.0f,"
-	       "\"commit_ms_p50\":%.1f,\"fill_s\":%.1f,\"leaf_pages\":%zu,"
-	       "\"file_bytes\":%lld}\n",
+	       "\"commit_ms_p50\":%.1f,\"cpu_s\":%.2f,\"bytes_per_insert\":%.0f,"
+	       "\"fill_s\":%.1f,\"leaf_pages\":%zu,\"file_bytes\":%lld}\n",
 	       records, changes, batch, nosync ? "false" : "true",
-	       (double)changes / t1, ct[ncommit / 2], t_fill,
-	       st.ms_leaf_pages, (long long)fst.st_size);
+	       (double)changes / t1, ct[ncommit / 2], c1,
+	       (double)w1 / (double)changes, t_fill, st.ms_leaf_pages,
+	       (long long)fst.st_size);
 	free(keys);
 	free(ct);
 	mdb_env_close(env);
