@@ -384,6 +384,13 @@ print("bench-control: %d commits, %.0f changes each, %.1f ms each; control plane
 EOF
 kill -TERM "$CP_PID"; wait "$CP_PID" || true; CP_PID=
 log "store: $(du -sh "$T/store" | cut -f1)"
+if command -v mdb_stat >/dev/null; then # leaf pages and depth per B-tree
+	for db in consent audit audit_tok; do
+		mdb_stat -s "$db" "$T/store" | awk -v db="$db" '
+			/Tree depth/ { d = $3 } /Leaf pages/ { l = $3 } /Entries/ { e = $2 }
+			END { printf "bench-control: %s: %d entries, %d leaf pages, depth %d\n", db, e, l, d }' >&2
+	done
+fi
 
 # ------------------------------------------------------ LMDB reference --
 # The same batches as plain LMDB inserts into an environment of RECORDS
