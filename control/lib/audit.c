@@ -101,6 +101,40 @@ or_audit_index(MDB_cursor *index, const struct or_token *t, uint64_t seq)
 }
 
 int
+or_audit_index_prev(MDB_cursor *index, const struct or_token *t, uint64_t seq)
+{
+	uint8_t key[8];
+	MDB_val tk = { OR_TOKEN_LEN, (void *)t->b }, k = { sizeof(key), key };
+	int rc;
+
+	or_seq_key(key, seq);
+	/* Not APPENDDUP: a key issued after the record was written has a
+	 * higher seq and its row is already there. */
+	rc = mdb_cursor_put(index, &tk, &k, MDB_NODUPDATA);
+	return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+int
+or_audit_rec_seq(struct or_store *s, MDB_txn *txn, const struct or_token *t,
+		 uint64_t *seq)
+{
+	MDB_val k = { OR_TOKEN_LEN, (void *)t->b }, v;
+	struct or_consent c;
+	int rc;
+
+	*seq = 0;
+	rc = mdb_get(txn, s->db_consent, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (or_rec_decode(&v, &c) < 0)
+		return MDB_CORRUPTED;
+	*seq = c.seq;
+	return 0;
+}
+
+int
 or_audit_read_head(struct or_store *s, MDB_txn *txn, uint64_t *seq,
 		   uint8_t hash[OR_AUDIT_HASH_LEN])
 {
@@ -173,7 +207,7 @@ verify_walk(struct or_store *s, MDB_txn *txn, const volatile int *cancel,
 	uint8_t prev[OR_AUDIT_HASH_LEN] = { 0 }, head[OR_AUDIT_HASH_LEN];
 	MDB_cursor *cur = NULL, *icur = NULL;
 	struct or_audit_entry e;
-	uint64_t expect = 1, last, kseq;
+	uint64_t expect = 1, last, kseq, rseq, n_rows = 0;
 	MDB_stat ist;
 	MDB_val k, v;
 	int rc, mrc;
@@ -218,10 +252,16 @@ verify_walk(struct or_store *s, MDB_txn *txn, const volatile int *cancel,
 				    "does not link to the previous entry");
 			goto out;
 		}
-		/* The index must list it, or a subject export would miss it. */
+		/* The index must list it, or a subject export would miss it:
+		 * a row, or the token's record naming it (format 2). */
 		tk.mv_data = e.token.b;
-		if (mdb_cursor_get(icur, &tk, &sk, MDB_GET_BOTH) != 0) {
-			rc = broken(bad, kseq, err, "missing from the token index");
+		if (mdb_cursor_get(icur, &tk, &sk, MDB_GET_BOTH) == 0) {
+			n_rows++;
+		} else if ((mrc = or_audit_rec_seq(s, txn, &e.token, &rseq)) != 0 ||
+			   rseq != kseq) {
+			rc = mrc == MDB_CORRUPTED || mrc == 0 ?
+				     broken(bad, kseq, err, "missing from the token index") :
+				     or_store_errno(mrc, "audit: consent", err);
 			goto out;
 		}
 		memcpy(prev, e.hash, OR_AUDIT_HASH_LEN);
@@ -243,15 +283,17 @@ verify_walk(struct or_store *s, MDB_txn *txn, const volatile int *cancel,
 		rc = broken(bad, last, err, "does not match the recorded head");
 		goto out;
 	}
-	/* Extra index entries could attribute events to another subject. */
+	/* Extra index entries could attribute events to another subject:
+	 * the index holds exactly the rows the walk found. */
 	mrc = mdb_stat(txn, s->db_audit_tok, &ist);
 	if (mrc != 0) {
 		rc = or_store_errno(mrc, "audit: stat", err);
-	} else if (ist.ms_entries != *n_out) {
+	} else if (ist.ms_entries != n_rows) {
 		if (bad != NULL)
 			*bad = 0;
-		or_err_set(err, "audit: token index has %zu entries, chain %" PRIu64,
-			   ist.ms_entries, *n_out);
+		or_err_set(err, "audit: token index has %zu entries, the chain %" PRIu64
+			   " (%" PRIu64 " more named by records)",
+			   ist.ms_entries, n_rows, *n_out - n_rows);
 		rc = -EBADMSG;
 	}
 out:
@@ -353,9 +395,9 @@ or_audit_subject(struct or_store *s, const struct or_token *t,
 	MDB_val k = { OR_TOKEN_LEN, (void *)t->b }, d;
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn;
-	uint64_t head_seq;
+	uint64_t head_seq, rseq, sq;
 	size_t cnt = 0, i = 0;
-	int rc, mrc;
+	int rc, mrc, rec_done;
 
 	*out = NULL;
 	*n = 0;
@@ -367,37 +409,58 @@ or_audit_subject(struct or_store *s, const struct or_token *t,
 		or_err_set(err, "audit: head missing or corrupt");
 		goto out;
 	}
-	mrc = mdb_cursor_open(txn, s->db_audit_tok, &cur);
+	/* The events: the index rows, and the one the live record names
+	 * (format 2; in a format-1 store it has a row too). */
+	mrc = or_audit_rec_seq(s, txn, t, &rseq);
+	if (mrc == 0)
+		mrc = mdb_cursor_open(txn, s->db_audit_tok, &cur);
 	if (mrc == 0)
 		mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY);
-	if (mrc == MDB_NOTFOUND)
-		goto out; /* no history: rc 0, n 0 */
 	if (mrc == 0)
 		mrc = mdb_cursor_count(cur, &cnt);
+	else if (mrc == MDB_NOTFOUND)
+		mrc = 0; /* no row: at most the record's event */
 	if (mrc != 0) {
 		rc = or_store_errno(mrc, "audit: index", err);
 		goto out;
 	}
-	list = calloc(cnt, sizeof(*list));
+	if (cnt == 0 && rseq == 0)
+		goto out; /* no history: rc 0, n 0 */
+	list = calloc(cnt + 1, sizeof(*list));
 	if (list == NULL) {
 		or_err_set(err, "out of memory");
 		rc = -ENOMEM;
 		goto out;
 	}
-	/* Duplicates are sorted by their big-endian seq: oldest first. */
-	for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST_DUP);
-	     mrc == 0 && i < cnt;
-	     mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP), i++) {
-		if (d.mv_size != 8) {
+	/* Duplicates are sorted by their big-endian seq: oldest first; the
+	 * record's event goes in its place among them. */
+	rec_done = rseq == 0;
+	for (mrc = cnt ? mdb_cursor_get(cur, &k, &d, MDB_FIRST_DUP) :
+			 MDB_NOTFOUND;
+	     mrc == 0 || !rec_done;) {
+		if (mrc == 0 && d.mv_size != 8) {
 			rc = broken(bad_seq, 0, err, "malformed token index");
 			goto out;
 		}
-		rc = subject_entry(s, txn, t, or_seq_from_key(d.mv_data),
-				   &head_seq, head, &list[i], bad_seq, err);
+		sq = mrc == 0 ? or_seq_from_key(d.mv_data) : UINT64_MAX;
+		if (!rec_done && rseq <= sq) {
+			rec_done = 1;
+			if (rseq == sq) /* a format-1 row for it too */
+				continue;
+			sq = rseq;
+		} else {
+			mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP);
+		}
+		if (i == cnt + 1) {
+			rc = broken(bad_seq, 0, err, "malformed token index");
+			goto out;
+		}
+		rc = subject_entry(s, txn, t, sq, &head_seq, head, &list[i++],
+				   bad_seq, err);
 		if (rc < 0)
 			goto out;
 	}
-	if (mrc != 0 && mrc != MDB_NOTFOUND) {
+	if (mrc != MDB_NOTFOUND) {
 		rc = or_store_errno(mrc, "audit: index", err);
 		goto out;
 	}

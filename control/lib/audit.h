@@ -21,15 +21,21 @@
  * (or_audit_head, `optroutectl audit head`) somewhere else too; a chain
  * that still contains that hash at that seq was not rewritten up to it.
  *
- * A per-token index (dupsort token -> seq) makes one subject's history an
- * O(k log n) read.
+ * A per-token index makes one subject's history an O(k log n) read: a
+ * dupsort token -> seq row per event, except the event the token's live
+ * consent record names (its seq: the change that last wrote it), which the
+ * record indexes. So a first opt-in writes one random B-tree leaf (its
+ * record) instead of two; a later change adds the row of the event its
+ * record stops naming. A store of format 1 has rows for those too.
  *
  * Besides consent changes the trail records sender keys (store.h): a key
  * issued to a subject (OR_ACT_KEY, under its token, epoch = the auth epoch
  * of the key; nothing of the key itself), and the appliance's auth epoch
  * rotations and retirements (OR_ACT_ROTATE, OR_ACT_RETIRE) under the
  * all-zero token, which no number ever has, so that every entry keeps its
- * index row and or_audit_subject() of the zero token is the epoch history.
+ * index row (key, rotate and retire entries always have one: no record
+ * names them) and or_audit_subject() of the zero token is the epoch
+ * history.
  */
 #ifndef OR_AUDIT_H
 #define OR_AUDIT_H
@@ -65,8 +71,9 @@ struct or_audit_entry {
 /* Verifies the whole chain in one read snapshot: seqs 1..last with no gap,
  * each entry's seq matching its key, prev_hash linking, each hash
  * recomputed, and the meta head (seq and hash) matching the last entry.
- * Also checks that every entry is in the token index and the index has
- * no extra rows, so a subject export is complete when this passes.
+ * Also checks that every entry is in the token index (a row, or its
+ * token's record names it) and the index has no rows beyond those, so a
+ * subject export is complete when this passes.
  * 0 if intact (*n_checked = entries); -EBADMSG if not, with *bad_seq = the
  * first seq whose check fails and err saying how ("audit: entry 17: hash
  * mismatch (altered)", "...: missing (deleted)", "...: holds another seq

@@ -152,15 +152,20 @@ store_init_dbs(struct or_store *s, struct or_err *err)
 		return or_store_errno(rc, "store: open databases", err);
 	}
 	rc = mdb_get(txn, s->db_meta, &k, &d);
-	if (rc == MDB_NOTFOUND && !s->read_only) {
+	if (rc == 0 && (d.mv_size != sizeof(fmt) ||
+			or_get_le32(d.mv_data) < OR_STORE_FORMAT_MIN ||
+			or_get_le32(d.mv_data) > OR_STORE_FORMAT)) {
+		mdb_txn_abort(txn);
+		or_err_set(err, "store: unsupported format (this build reads formats %u to %u)",
+			   OR_STORE_FORMAT_MIN, OR_STORE_FORMAT);
+		return -EPROTO;
+	}
+	/* New, or format 1 opened for writing: from now on it may hold
+	 * events indexed by their record only (see store_priv.h). */
+	if (!s->read_only && (rc == MDB_NOTFOUND ||
+			      (rc == 0 && or_get_le32(d.mv_data) != OR_STORE_FORMAT))) {
 		or_put_le32(fmt, OR_STORE_FORMAT);
 		rc = or_meta_put(s, txn, OR_META_FORMAT, fmt, sizeof(fmt));
-	} else if (rc == 0 && (d.mv_size != sizeof(fmt) ||
-			       or_get_le32(d.mv_data) != OR_STORE_FORMAT)) {
-		mdb_txn_abort(txn);
-		or_err_set(err, "store: unsupported format (this build reads format %u)",
-			   OR_STORE_FORMAT);
-		return -EPROTO;
 	}
 	if (rc != 0) {
 		mdb_txn_abort(txn);
@@ -406,6 +411,8 @@ apply_record(const struct or_node_policy *pol, MDB_cursor *cur,
 		o->prev_rec = o->rec = or_consent_rec(&old);
 		o->node = old.node;
 		o->flags = old.flags;
+		o->idx_prev = 0;
+		o->idx_self = 1;
 		return 0;
 	}
 	if (c->action == OR_ACT_ERASE) {
@@ -419,6 +426,8 @@ apply_record(const struct or_node_policy *pol, MDB_cursor *cur,
 		o->rec = 0;
 		o->node = 0;
 		o->flags = 0;
+		o->idx_prev = have_old ? old.seq : 0;
+		o->idx_self = 1;
 		if (!have_old)
 			return 0;
 		cnt[old.state == OR_STATE_IN ? 0 : 1]--;
@@ -433,11 +442,14 @@ apply_record(const struct or_node_policy *pol, MDB_cursor *cur,
 	if (rc != 0 && !have_old)
 		return rc;
 	o->prev_rec = 0;
+	o->idx_prev = 0;
+	o->idx_self = 0; /* the record names it */
 	if (have_old) {
 		/* v is the stored record; the cursor is on it. */
 		if (or_rec_decode(&v, &old) < 0)
 			return MDB_CORRUPTED;
 		o->prev_rec = or_consent_rec(&old);
+		o->idx_prev = old.seq;
 		cnt[old.state == OR_STATE_IN ? 0 : 1]--;
 		change_next(pol, c, &old, seq, t, &nw);
 		or_rec_encode(&nw, buf);
@@ -501,10 +513,17 @@ apply_all(struct or_store *s, MDB_txn *txn, const struct or_node_policy *pol,
 			goto out;
 		memcpy(head, e.hash, OR_AUDIT_HASH_LEN);
 	}
+	/* Index rows only for the events no record names any more: a first
+	 * opt-in (the bulk of an import) writes none, so it dirties one
+	 * random leaf (its record's) instead of two. */
 	for (k = 0; k < n; k++) {
 		i = s->scratch[k].idx;
-		rc = or_audit_index(cur, &ch[i].token, last + 1 + i);
-		if (rc != 0)
+		if (s->out[i].idx_prev != 0 &&
+		    (rc = or_audit_index_prev(cur, &ch[i].token,
+					      s->out[i].idx_prev)) != 0)
+			goto out;
+		if (s->out[i].idx_self &&
+		    (rc = or_audit_index(cur, &ch[i].token, last + 1 + i)) != 0)
 			goto out;
 	}
 out:

@@ -20,7 +20,10 @@
 /* Named databases in the one environment. */
 #define OR_DB_CONSENT "consent"     /* token[16] -> record (40 bytes) */
 #define OR_DB_AUDIT "audit"         /* seq (u64 BE) -> audit value */
-#define OR_DB_AUDIT_TOK "audit_tok" /* token[16] -> seq (u64 BE), dupsort */
+/* token[16] -> seq (u64 BE), dupsort: one row per event of the token
+ * except the one its live record names (the record's seq, which the
+ * record itself indexes: a first opt-in writes no row). */
+#define OR_DB_AUDIT_TOK "audit_tok"
 #define OR_DB_META "meta"           /* name -> value, see below */
 
 /* Meta keys. */
@@ -31,7 +34,11 @@
 #define OR_META_N_OUT "n_out"       /* u64: records in state OUT */
 #define OR_META_AUTH "auth"         /* 16 bytes: auth epoch state */
 
-#define OR_STORE_FORMAT 1u
+/* Format 2: audit_tok leaves out the event a live record's seq names.
+ * A format-1 store (a row for every event) is a valid format-2 store with
+ * redundant rows; a writable open marks it 2 (older builds refuse it). */
+#define OR_STORE_FORMAT 2u
+#define OR_STORE_FORMAT_MIN 1u
 
 /* Consent record value. */
 #define OR_REC_VAL_LEN 40
@@ -50,8 +57,12 @@ struct or_apply_slot {
 /* ... and what each change left, for its audit entry and result. */
 struct or_apply_out {
 	uint32_t rec, prev_rec;
+	uint64_t idx_prev; /* the record's seq before the change, 0 if none:
+			    * its event gets an index row (no longer named) */
 	uint16_t node;
 	uint8_t flags;
+	uint8_t idx_self; /* the change's own event needs an index row (it
+			   * leaves no record naming it: erase, key) */
 };
 
 struct or_store {
@@ -169,5 +180,17 @@ int or_audit_append(MDB_cursor *audit, struct or_audit_entry *e);
  * seq must be above every seq already indexed for the token (it is a new
  * change). 0 or an LMDB error code. */
 int or_audit_index(MDB_cursor *index, const struct or_token *t, uint64_t seq);
+
+/* Adds the row of an earlier event of the token that its record no longer
+ * names (the record's previous seq); a row already there (a format-1
+ * store) is fine. 0 or an LMDB error code. */
+int or_audit_index_prev(MDB_cursor *index, const struct or_token *t,
+			uint64_t seq);
+
+/* The seq the token's live record names in txn (its newest event that
+ * wrote the record, indexed by the record itself), 0 when the token has no
+ * record. 0 or an LMDB error code; a malformed record is MDB_CORRUPTED. */
+int or_audit_rec_seq(struct or_store *s, MDB_txn *txn,
+		     const struct or_token *t, uint64_t *seq);
 
 #endif

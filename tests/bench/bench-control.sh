@@ -4,10 +4,19 @@
 # Control-plane benchmark (make bench-control). Method and results:
 # docs/benchmarks.md ("Control plane"). Three figures:
 #
-#  durable_changes_per_s   opt-ins committed (fsync'ed) per second: CHANGES
-#                          numbers imported into a fresh store by
-#                          IMPORT_CLIENTS optroutectl imports at once (chunks
-#                          of CHUNK lines), no dataplane.
+#  durable_changes_per_s   opt-ins committed (fsync'ed) per second at the
+#                          users' scale: SCALE_CHANGES new numbers imported
+#                          by IMPORT_CLIENTS optroutectl imports at once
+#                          (chunks of CHUNK lines), no dataplane, into the
+#                          store filled with STORE_RECORDS random records.
+#  durable_changes_per_s_empty  the same with CHANGES numbers into a fresh
+#                          store (measured first).
+#  lmdb_reference_per_s    what plain LMDB does with the same batches in
+#                          the same run (build/bin/bench_lmdb_ref: one
+#                          B-tree, one 16-byte key per change, a commit with
+#                          fsync per group of the daemon's average size,
+#                          into STORE_RECORDS random keys);
+#                          store_vs_reference = durable / reference.
 #  optout_enforced_p50_us  opt-out enforcement latency as the daemon reports
 #  optout_enforced_p99_us  it in each "wait" reply ("enforce_us"): its store
 #                          commit -> the dataplane's ACK read, the ACK being
@@ -23,8 +32,12 @@
 #                          10M, else null).
 #
 # Progress on stderr; the last line is one JSON object. The store is filled
-# up to RESYNC_ENTRIES with random tokens (token import, about 25 s for 10M);
-# RESYNC_ENTRIES=1000000 for a quick run.
+# up to RESYNC_ENTRIES (default STORE_RECORDS) with random tokens (token
+# import, about 25 s for 10M), then up to STORE_RECORDS if that is more:
+# one fill for both. STORE_RECORDS=1000000 for a quick run. The store and
+# the reference environment (about 3 GB and 1.3 GB at 10M) live in a
+# temporary directory removed at the end, also on failure; free space is
+# checked first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -33,18 +46,32 @@ CHANGES=${CHANGES:-500000}
 CHUNK=${CHUNK:-2048}
 IMPORT_CLIENTS=${IMPORT_CLIENTS:-2}
 OPTOUTS=${OPTOUTS:-1000}
-RESYNC_ENTRIES=${RESYNC_ENTRIES:-10000000}
+STORE_RECORDS=${STORE_RECORDS:-10000000}
+SCALE_CHANGES=${SCALE_CHANGES:-200000}
+RESYNC_ENTRIES=${RESYNC_ENTRIES:-$STORE_RECORDS}
+PERF_OUT=${PERF_OUT:-}
 TRAFFIC_TOKENS=${TRAFFIC_TOKENS:-4096}
 FRAMES=${FRAMES:-4096}
 NICE=${NICE:--10}
 [ "$OPTOUTS" -le "$CHANGES" ] || { echo "OPTOUTS must be <= CHANGES" >&2; exit 2; }
 T=$(mktemp -d /tmp/or-bench-cp.XXXXXX)
+# Store: ~300 bytes a record at 10M (2.9 GB); reference: ~130 (half-full
+# leaves, filled in ascending order); 1 GiB to spare.
+FILL_MAX=$(( STORE_RECORDS > RESYNC_ENTRIES ? STORE_RECORDS : RESYNC_ENTRIES ))
+NEED_B=$(( (FILL_MAX + CHANGES + SCALE_CHANGES) * 450 + (1 << 30) ))
+AVAIL_B=$(df --output=avail -B1 "$T" | tail -1)
+if [ "$AVAIL_B" -lt "$NEED_B" ]; then
+	rmdir "$T"
+	echo "bench-control: $((NEED_B >> 20)) MiB needed in $(dirname "$T") for a store of $FILL_MAX records and the reference, $((AVAIL_B >> 20)) MiB free" >&2
+	exit 1
+fi
 PREFIX=or_bench_cp_$$
 DP_PID=
 CP_PID=
 
+PERF_PID=
 cleanup() {
-	for p in $CP_PID $DP_PID; do
+	for p in $PERF_PID $CP_PID $DP_PID; do
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
@@ -155,24 +182,28 @@ print((json.load(sys.stdin)["dataplane"] or {}).get(sys.argv[1], 0))' "$1"
 # IMPORT_CLIENTS optroutectl imports at once, each of its share of the
 # numbers; each keeps 4 requests of CHUNK lines in flight, so two fill one
 # group commit (OR_STORE_APPLY_MAX, 16384 changes).
-start_cp
-python3 - "$CHANGES" "$IMPORT_CLIENTS" "$T/numbers" <<'EOF'
+# Imports $1 new numbers +<$2><7 digits>; sets t0 and t1 around it.
+import_numbers() { # $1 = count, $2 = prefix
+	python3 - "$1" "$IMPORT_CLIENTS" "$T/numbers" "$2" <<'EOF'
 import sys
-n, k, base = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+n, k, base, pre = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 fs = [open("%s.%d" % (base, j), "w") for j in range(k)]
 for i in range(n):
-    fs[i * k // n].write("+1555%07d\n" % i)
+    fs[i * k // n].write("+%s%07d\n" % (pre, i))
 EOF
-pids=
-t0=$(now)
-for j in $(seq 0 $((IMPORT_CLIENTS - 1))); do
-	"$CTL" import "$T/numbers.$j" --optin --chunk "$CHUNK" >/dev/null &
-	pids="$pids $!"
-done
-for p in $pids; do wait "$p"; done
-t1=$(now)
-DURABLE=$(python3 -c "print(round($CHANGES / ($t1 - $t0)))")
-log "durable: $CHANGES opt-ins in $(python3 -c "print(round($t1 - $t0, 2))") s = $DURABLE changes/s ($IMPORT_CLIENTS clients)"
+	local pids= p j
+	t0=$(now)
+	for j in $(seq 0 $((IMPORT_CLIENTS - 1))); do
+		"$CTL" import "$T/numbers.$j" --optin --chunk "$CHUNK" >/dev/null &
+		pids="$pids $!"
+	done
+	for p in $pids; do wait "$p"; done
+	t1=$(now)
+}
+start_cp
+import_numbers "$CHANGES" 1555
+DURABLE_EMPTY=$(python3 -c "print(round($CHANGES / ($t1 - $t0)))")
+log "durable, fresh store: $CHANGES opt-ins in $(python3 -c "print(round($t1 - $t0, 2))") s = $DURABLE_EMPTY changes/s ($IMPORT_CLIENTS clients)"
 "$CTL" -j stats | python3 -c '
 import json, sys
 c = json.load(sys.stdin)["control"]
@@ -263,9 +294,12 @@ stop_dp
 # B-trees instead of touching pages all over a store of millions (what a
 # burst of random changes costs is the durable figure above). The resync
 # below streams the whole store either way.
-have=$("$CTL" -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["store"]["entries"])')
-need=$((RESYNC_ENTRIES - have))
-if [ "$need" -gt 0 ]; then
+store_entries() { "$CTL" -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["store"]["entries"])'; }
+fill_to() { # $1 = records
+	local have need
+	have=$(store_entries)
+	need=$(($1 - have))
+	[ "$need" -gt 0 ] || return 0
 	log "filling the store with $need more records..."
 	t0=$(now)
 	python3 - "$T/cp.sock" "$need" <<'EOF'
@@ -288,7 +322,8 @@ while left > 0 or inflight:
 EOF
 	t1=$(now)
 	log "filled in $(python3 -c "print(round($t1 - $t0, 1))") s"
-fi
+}
+fill_to "$RESYNC_ENTRIES"
 r0=$(resyncs)
 start_dp "$T/dp-idle.ini"
 j=$(wait_synced 600 "$r0")
@@ -298,8 +333,74 @@ r = json.loads(sys.argv[1])
 print(r["resync_ms"] / 1000, r["resync_entries"])' "$j")
 log "resync: $RESYNC_N entries in $RESYNC_S s"
 stop_dp
+
+# ------------------------------------------ durable changes at scale --
+# SCALE_CHANGES new numbers into the filled store, as in the fresh one.
+# The daemon's counters give its group sizes (the reference's batch), its
+# CPU time and the bytes it wrote (per change, next to the reference's).
+fill_to "$STORE_RECORDS"
+RECORDS=$(store_entries)
+ctl_counters() {
+	"$CTL" -j stats | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["control"]
+print(c["commits"], c["commit_changes"], c["commit_max"], c["commit_us_total"])'
+}
+proc_io() { # wchar, write_bytes, utime+stime (ticks), minor and major
+	# page faults of the control plane
+	python3 - "$CP_PID" <<'EOF'
+import sys
+p = sys.argv[1]
+io = dict(l.split(": ") for l in open("/proc/%s/io" % p).read().split("\n") if l)
+st = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
+print(io["wchar"], io["write_bytes"], int(st[11]) + int(st[12]), st[7], st[9])
+EOF
+}
+read -r C0 N0 _ U0 < <(ctl_counters)
+read -r W0 B0 K0 F0 M0 < <(proc_io)
+if [ -n "$PERF_OUT" ]; then
+	perf record -q -g -F 499 -p "$CP_PID" -o "$PERF_OUT" 2>/dev/null &
+	PERF_PID=$!
+	sleep 0.5
+fi
+import_numbers "$SCALE_CHANGES" 1556
+if [ -n "$PERF_PID" ]; then
+	kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=
+fi
+read -r C1 N1 GMAX U1 < <(ctl_counters)
+read -r W1 B1 K1 F1 M1 < <(proc_io)
+DURABLE=$(python3 -c "print(round($SCALE_CHANGES / ($t1 - $t0)))")
+NGROUPS=$((C1 - C0))
+GROUP_AVG=$(( (N1 - N0 + NGROUPS / 2) / (NGROUPS > 0 ? NGROUPS : 1) ))
+log "durable, $RECORDS records: $SCALE_CHANGES opt-ins in $(python3 -c "print(round($t1 - $t0, 2))") s = $DURABLE changes/s ($IMPORT_CLIENTS clients)"
+python3 - "$NGROUPS" "$((N1 - N0))" "$((U1 - U0))" "$((W1 - W0))" "$((K1 - K0))" "$(getconf CLK_TCK)" "$(python3 -c "print($t1 - $t0)")" "$((F1 - F0))" "$((M1 - M0))" >&2 <<'EOF'
+import sys
+g, n, us, wchar, ticks, hz, wall, minflt, majflt = map(float, sys.argv[1:])
+print("bench-control: %d commits, %.0f changes each, %.1f ms each; control plane "
+      "CPU %.1f s of %.1f s; %.0f bytes written per change; page faults "
+      "%.2f minor, %.3f major per change"
+      % (g, n / max(1, g), us / max(1, g) / 1e3, ticks / hz, wall,
+         wchar / max(1, n), minflt / max(1, n), majflt / max(1, n)))
+EOF
 kill -TERM "$CP_PID"; wait "$CP_PID" || true; CP_PID=
+log "store: $(du -sh "$T/store" | cut -f1)"
+if command -v mdb_stat >/dev/null; then # leaf pages and depth per B-tree
+	for db in consent audit audit_tok; do
+		mdb_stat -s "$db" "$T/store" | awk -v db="$db" '
+			/Tree depth/ { d = $3 } /Leaf pages/ { l = $3 } /Entries/ { e = $2 }
+			END { printf "bench-control: %s: %d entries, %d leaf pages, depth %d\n", db, e, l, d }' >&2
+	done
+fi
+
+# ------------------------------------------------------ LMDB reference --
+# The same batches as plain LMDB inserts into an environment of RECORDS
+# random keys: one B-tree, one record per change, fsync per commit.
+REF_JSON=$("$BIN/bench_lmdb_ref" -d "$T/ref" -n "$RECORDS" \
+	-c "$SCALE_CHANGES" -b "$GROUP_AVG")
+REF=$(python3 -c 'import json,sys; print(round(json.loads(sys.argv[1])["inserts_per_s"]))' "$REF_JSON")
+RATIO=$(python3 -c "print(round($DURABLE / $REF, 3))")
+log "lmdb reference: $REF inserts/s (batches of $GROUP_AVG); store / reference = $RATIO (target >= 0.6)"
 
 R10=null
 [ "$RESYNC_ENTRIES" = 10000000 ] && R10=$RESYNC_S
-echo "{\"durable_changes_per_s\":$DURABLE,\"changes\":$CHANGES,\"import_clients\":$IMPORT_CLIENTS,\"optout_enforced_p50_us\":$P50,\"optout_enforced_p99_us\":$P99,\"optout_roundtrip_p50_us\":$RT50,\"optout_roundtrip_p99_us\":$RT99,\"optouts\":$OPTOUTS,\"nice\":$NICE,\"resync_entries\":$RESYNC_N,\"resync_seconds\":$RESYNC_S,\"resync_seconds_10m\":$R10}"
+echo "{\"durable_changes_per_s\":$DURABLE,\"durable_changes_per_s_empty\":$DURABLE_EMPTY,\"store_records\":$RECORDS,\"scale_changes\":$SCALE_CHANGES,\"group_changes_avg\":$GROUP_AVG,\"group_changes_max\":$GMAX,\"lmdb_reference_per_s\":$REF,\"store_vs_reference\":$RATIO,\"changes\":$CHANGES,\"import_clients\":$IMPORT_CLIENTS,\"optout_enforced_p50_us\":$P50,\"optout_enforced_p99_us\":$P99,\"optout_roundtrip_p50_us\":$RT50,\"optout_roundtrip_p99_us\":$RT99,\"optouts\":$OPTOUTS,\"nice\":$NICE,\"resync_entries\":$RESYNC_N,\"resync_seconds\":$RESYNC_S,\"resync_seconds_10m\":$R10}"
