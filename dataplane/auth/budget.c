@@ -23,12 +23,14 @@
  *
  * Hints: almost every MSG comes from a sender that is not over budget, and
  * reading its 128-byte bucket from a table of tens of megabytes costs a
- * cache miss per MSG. So a small array (256 KiB at most: it stays in the
- * CPU's L2 cache) holds, per hash of the sender, the time until which some
- * sender of that hash may be over budget. or_budget_over reads the bucket
- * only while that time is ahead; a charge that leaves its sender over
- * budget raises it (atomic max) before it publishes the bucket word, so
- * a hint never hides an over bucket (B1). A hint is never lowered: it
+ * cache miss per MSG. So a small array (32 KiB at most, on one hugepage
+ * with OR_BUDGET_F_RTE_MALLOC: it stays in the L2 cache and the TLB while
+ * the consent table's lookups stream through both) holds, per hash of the
+ * sender, the time until which some sender of that hash may be over
+ * budget. or_budget_over reads the bucket only while that time is ahead;
+ * a charge that leaves its sender over budget raises it (atomic max)
+ * before it publishes the bucket word, so a hint never hides an over
+ * bucket (B1). A hint is never lowered: it
  * lapses by itself when its time passes, so nothing ever clears it (an
  * eviction leaves a hint that merely sends a few lookups to the table).
  */
@@ -63,12 +65,12 @@
 #define BG_TICKS_PER_MS 16ull
 #define BG_TICKS_PER_HOUR (3600000ull * BG_TICKS_PER_MS)
 
-/* Hints: entries (a power of two, at most 64 Ki: 256 KiB) and their time
+/* Hints: entries (a power of two, at most 8 Ki: 32 KiB) and their time
  * unit, 2^14 ticks = 1.024 s, kept modulo 2^32 (2^47 ticks are 2^33 units,
  * so the units wrap with the ticks) and compared by signed difference: a
  * hint older than 2^31 units (69 years) may look ahead again, which costs
  * a table lookup, never a wrong answer. */
-#define BG_HINTS_MAX 65536u
+#define BG_HINTS_MAX 8192u
 #define BG_HINT_SHIFT 14
 
 /* A slot's word: full_at (47 bits of ticks, modulo 2^47: 278 years; times
@@ -115,6 +117,7 @@ struct or_budget {
 	uint64_t max_debt; /* (burst + OR_BUDGET_MAX_OVERDRAW) * T */
 	uint64_t bytes;
 	bool from_rte;
+	bool hints_from_rte;
 	/* Statistics: relaxed atomic adds, each on a line of its own. */
 	struct bg_counter charged[BG_STRIPES];
 	struct bg_counter evicted;
@@ -674,6 +677,15 @@ or_budget_stats(const struct or_budget *b, uint64_t now_ms,
 	st->bytes = b->bytes + ((uint64_t)b->hint_mask + 1) * sizeof(uint32_t);
 }
 
+static void
+bg_hints_free(struct or_budget *b)
+{
+	if (b->hints_from_rte)
+		rte_free(b->hints);
+	else
+		free(b->hints);
+}
+
 int
 or_budget_create(const struct or_budget_params *p, struct or_budget **out)
 {
@@ -697,17 +709,30 @@ or_budget_create(const struct or_budget_params *p, struct or_budget **out)
 	b->burst = p->burst;
 	b->bytes = nb * sizeof(struct bg_bucket);
 	/* A hint per bucket up to BG_HINTS_MAX: over-budget senders are few,
-	 * and a larger array would leave the L2 cache. */
+	 * and a larger array leaves the L2 cache and the TLB between two
+	 * reads of one of its lines while the consent table's lookups stream
+	 * through both (docs/benchmarks.md, session 8). */
 	b->hint_mask = BG_HINTS_MAX - 1;
 	while (b->hint_mask > 63 && b->hint_mask / 2 >= nb)
 		b->hint_mask >>= 1;
-	b->hints = aligned_alloc(BG_CACHE_LINE,
-				 ((size_t)b->hint_mask + 1) * sizeof(uint32_t));
-	if (b->hints == NULL) {
-		free(b);
-		return -ENOMEM;
+	if (p->flags & OR_BUDGET_F_RTE_MALLOC) {
+		b->hints = rte_zmalloc_socket("or_budget_hints",
+					      ((size_t)b->hint_mask + 1) *
+						      sizeof(uint32_t),
+					      BG_CACHE_LINE, p->socket_id);
+		b->hints_from_rte = b->hints != NULL;
 	}
-	memset(b->hints, 0, ((size_t)b->hint_mask + 1) * sizeof(uint32_t));
+	if (b->hints == NULL) {
+		b->hints = aligned_alloc(BG_CACHE_LINE,
+					 ((size_t)b->hint_mask + 1) *
+						 sizeof(uint32_t));
+		if (b->hints == NULL) {
+			free(b);
+			return -ENOMEM;
+		}
+		memset(b->hints, 0,
+		       ((size_t)b->hint_mask + 1) * sizeof(uint32_t));
+	}
 	/* Rounded to the nearest tick; >= 16 since refill <= 1 per ms. With
 	 * burst <= 10^6, max_debt < 2^46 ticks: differences of live times
 	 * never wrap. */
@@ -718,7 +743,7 @@ or_budget_create(const struct or_budget_params *p, struct or_budget **out)
 	b->max_debt = ((uint64_t)p->burst + OR_BUDGET_MAX_OVERDRAW) * b->interval;
 	if (getrandom(b->seed, sizeof(b->seed), 0) != sizeof(b->seed)) {
 		/* Refuse rather than run with a guessable placement. */
-		free(b->hints);
+		bg_hints_free(b);
 		free(b);
 		return -EIO;
 	}
@@ -731,7 +756,7 @@ or_budget_create(const struct or_budget_params *p, struct or_budget **out)
 		mem = mmap(NULL, b->bytes, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (mem == MAP_FAILED) {
-			free(b->hints);
+			bg_hints_free(b);
 			free(b);
 			return -ENOMEM;
 		}
@@ -752,6 +777,6 @@ or_budget_free(struct or_budget *b)
 		rte_free(b->buckets);
 	else
 		munmap(b->buckets, b->bytes);
-	free(b->hints);
+	bg_hints_free(b);
 	free(b);
 }

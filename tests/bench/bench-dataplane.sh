@@ -24,7 +24,9 @@
 # PERF=FILE (optional) also records a perf profile of the worker's CPU
 # (cpu-clock: works without a PMU, as in a VM) during the first window,
 # and of the auth-off process's first window to FILE.off; read them with
-# `perf report -i FILE --comm rte-worker-1` (other tasks may share the CPU). TESTPMD=no skips the reference run
+# `perf report -i FILE --comm rte-worker-1` (other tasks may share the CPU).
+# PERF_ROUNDS=all profiles every round (round N > 1 to FILE.rN and
+# FILE.off.rN): more samples on a host whose load changes by the minute. TESTPMD=no skips the reference run
 # (for A/B runs of two optroute builds; its JSON then has no ratio).
 #
 # Each rate is the median of RUNS (3) windows of S seconds; "ratio" is the
@@ -99,10 +101,11 @@ TXDEV="net_null0,no-rx=1"
 # the per-round ratios of the first to it.
 windows() {
 	python3 - "$TOOLS/optroute-telemetry.py" "$SECONDS_RUN" "$RUNS" \
-		"${PERF:-}" "$@" <<'EOF'
+		"${PERF:-}" "${PERF_ROUNDS:-1}" "$@" <<'EOF'
 import json, os, signal, statistics, subprocess, sys, time
-tool, secs, runs, perf = sys.argv[1:5]
-procs = [a.split(":") for a in sys.argv[5:]]
+tool, secs, runs, perf, perf_all = sys.argv[1:6]
+perf_all = perf_all == "all"
+procs = [a.split(":") for a in sys.argv[6:]]
 secs, runs = float(secs), int(runs)
 def read(prefix, cmd):
     out = subprocess.run([sys.executable, tool, "-p", prefix, cmd],
@@ -162,8 +165,8 @@ for i in range(runs):
         # The first round's window of the first process to PERF, of
         # the second (auth off) to PERF.off: the same minutes, compared.
         pf = None
-        if perf and i == 0 and k < 2 and cmd.startswith("/optroute/"):
-            pf = perf if k == 0 else perf + ".off"
+        if perf and (i == 0 or perf_all) and k < 2 and cmd.startswith("/optroute/"):
+            pf = (perf if k == 0 else perf + ".off") + (f".r{i + 1}" if i else "")
         mpps, busy, cpu = window(int(pid), prefix, cmd, key, alone, pf)
         rates[k].append(mpps)
         cpus[k].append(cpu)

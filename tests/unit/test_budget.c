@@ -118,6 +118,13 @@ test_params(void)
 	CU_ASSERT_EQUAL(s.tracked + s.over_now + s.charged +
 			s.evicted_unrefilled + s.recycled, 0);
 	or_budget_free(b);
+	/* The default capacity: 250 000 buckets, and the hints capped at
+	 * 8 Ki (32 KiB), so that they stay in L2 and the TLB (budget.c). */
+	p.capacity = 1000000;
+	CU_ASSERT_FATAL(or_budget_create(&p, &b) == 0);
+	or_budget_stats(b, T0, &s);
+	CU_ASSERT_EQUAL(s.bytes, 250000 * 128 + 8192 * 4);
+	or_budget_free(b);
 	or_budget_free(NULL);
 }
 
@@ -831,7 +838,7 @@ test_threads_handover(void)
  * reader at once: a reader that saw the bucket over (or_budget_permits
  * reads the table) gets 1 from or_budget_over just after, hint or no hint
  * (B1). Burst 1 goes over at the placement, burst 2 at a compare-and-swap;
- * 64 Ki hints, most not yet raised when their sender goes over. */
+ * 8 Ki hints, most not yet raised when their sender goes over. */
 struct hint_race {
 	struct or_budget *b[2];
 	uint64_t cur; /* the sender being charged */
@@ -891,7 +898,7 @@ test_threads_hint_race(void)
 static void
 test_hints_shared(void)
 {
-	struct or_budget *b = mk(1, 6, 100000); /* 32 Ki hints, T = 10 min */
+	struct or_budget *b = mk(1, 6, 100000); /* 8 Ki hints, T = 10 min */
 	const uint64_t t = HOUR_MS / 6;
 	unsigned bad = 0;
 
