@@ -104,35 +104,6 @@ build_store(void)
 
 /* ---------------------------------------------------- raw LMDB edits --- */
 
-struct raw {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi audit, idx, meta;
-};
-
-static int
-raw_open(struct raw *r)
-{
-	if (mdb_env_create(&r->env) || mdb_env_set_maxdbs(r->env, 4) ||
-	    mdb_env_open(r->env, adir, 0, 0600) ||
-	    mdb_txn_begin(r->env, NULL, 0, &r->txn) ||
-	    mdb_dbi_open(r->txn, "audit", 0, &r->audit) ||
-	    mdb_dbi_open(r->txn, "audit_tok", MDB_DUPSORT | MDB_DUPFIXED,
-			 &r->idx) ||
-	    mdb_dbi_open(r->txn, "meta", 0, &r->meta))
-		return -1;
-	return 0;
-}
-
-static int
-raw_close(struct raw *r)
-{
-	int rc = mdb_txn_commit(r->txn);
-
-	mdb_env_close(r->env);
-	return rc;
-}
-
 static MDB_val
 seq_key(uint64_t *buf, uint64_t seq)
 {
@@ -216,7 +187,7 @@ tamper_action(uint64_t seq)
 	uint8_t v[VAL_LEN];
 
 	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_get(&r, seq, v), 0);
 	v[32 + 32] ^= 0x01; /* action byte of the body */
 	CU_ASSERT_EQUAL_FATAL(raw_put(&r, seq, v), 0);
@@ -370,7 +341,7 @@ test_tamper_rehash(void)
 	char msg[OR_ERR_LEN];
 
 	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_get(&r, 7, v), 0);
 	v[32 + 40] ^= 0x01; /* notice version */
 	crypto_generichash(v + 76, 32, v, 76, NULL, 0);
@@ -393,7 +364,7 @@ test_tamper_delete(void)
 	char msg[OR_ERR_LEN];
 
 	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_del(&r, 7), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_close(&r), 0);
 	CU_ASSERT_EQUAL(verify(&bad, msg, sizeof(msg)), -EBADMSG);
@@ -409,7 +380,7 @@ test_tamper_delete(void)
 
 	/* the newest entry: caught by the recorded head */
 	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_del(&r, N_CHANGES), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_close(&r), 0);
 	CU_ASSERT_EQUAL(verify(&bad, msg, sizeof(msg)), -EBADMSG);
@@ -419,7 +390,7 @@ test_tamper_delete(void)
 
 	/* the oldest entry */
 	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_del(&r, 1), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_close(&r), 0);
 	CU_ASSERT_EQUAL(verify(&bad, msg, sizeof(msg)), -EBADMSG);
@@ -435,7 +406,7 @@ test_tamper_reorder(void)
 	char msg[OR_ERR_LEN];
 
 	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_get(&r, 3, a), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_get(&r, 4, b), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_put(&r, 3, b), 0);
@@ -446,7 +417,7 @@ test_tamper_reorder(void)
 
 	/* moved with its seq field rewritten: the links break */
 	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_get(&r, 3, a), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_get(&r, 4, b), 0);
 	memcpy(a + 32, b + 32, 8);
@@ -476,7 +447,7 @@ test_tamper_index_head(void)
 
 	/* an entry dropped from the token index */
 	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	CU_ASSERT_EQUAL_FATAL(mdb_del(r.txn, r.idx, &tk, &sk), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_close(&r), 0);
 	CU_ASSERT_EQUAL(verify(&bad, msg, sizeof(msg)), -EBADMSG);
@@ -485,7 +456,7 @@ test_tamper_index_head(void)
 
 	/* an entry attributed to another subject */
 	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	tk.mv_data = t1.b;
 	CU_ASSERT_EQUAL_FATAL(mdb_put(r.txn, r.idx, &tk, &sk, 0), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_close(&r), 0);
@@ -496,7 +467,7 @@ test_tamper_index_head(void)
 
 	/* the recorded head */
 	CU_ASSERT_EQUAL_FATAL(build_store(), 0);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	CU_ASSERT_EQUAL_FATAL(mdb_get(r.txn, r.meta, &hk, &hv), 0);
 	memcpy(h, hv.mv_data, 32);
 	h[0] ^= 0x80;
@@ -736,7 +707,7 @@ test_key_events(void)
 	or_store_close(s);
 
 	/* The rotation's epoch edited in place: caught at its seq. */
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, adir), 0);
 	CU_ASSERT_EQUAL_FATAL(raw_get(&r, 3, v), 0);
 	v[32 + 34] ^= 0x02; /* epoch byte of the body */
 	CU_ASSERT_EQUAL_FATAL(raw_put(&r, 3, v), 0);

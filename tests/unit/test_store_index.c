@@ -82,42 +82,13 @@ build(int one_by_one)
 	return s;
 }
 
-struct raw {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi consent, idx, meta;
-};
-
-static int
-raw_open(struct raw *r)
-{
-	if (mdb_env_create(&r->env) || mdb_env_set_maxdbs(r->env, 4) ||
-	    mdb_env_open(r->env, idir, 0, 0600) ||
-	    mdb_txn_begin(r->env, NULL, 0, &r->txn) ||
-	    mdb_dbi_open(r->txn, "consent", 0, &r->consent) ||
-	    mdb_dbi_open(r->txn, "audit_tok", MDB_DUPSORT | MDB_DUPFIXED,
-			 &r->idx) ||
-	    mdb_dbi_open(r->txn, "meta", 0, &r->meta))
-		return -1;
-	return 0;
-}
-
-static int
-raw_close(struct raw *r)
-{
-	int rc = mdb_txn_commit(r->txn);
-
-	mdb_env_close(r->env);
-	return rc;
-}
-
 static size_t
 raw_rows(void)
 {
 	struct raw r;
 	MDB_stat st = { 0 };
 
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, idir), 0);
 	CU_ASSERT_EQUAL(mdb_stat(r.txn, r.idx, &st), 0);
 	CU_ASSERT_EQUAL(raw_close(&r), 0);
 	return st.ms_entries;
@@ -130,7 +101,7 @@ raw_format(void)
 	MDB_val k = { 6, "format" }, v = { 0, NULL };
 	uint32_t f = 0;
 
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, idir), 0);
 	CU_ASSERT_EQUAL(mdb_get(r.txn, r.meta, &k, &v), 0);
 	if (v.mv_size == 4)
 		memcpy(&f, v.mv_data, 4);
@@ -215,7 +186,7 @@ test_format1(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	or_store_close(s);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, idir), 0);
 	CU_ASSERT_EQUAL(mdb_put(r.txn, r.idx, &ka, &v4, MDB_NODUPDATA), 0);
 	CU_ASSERT_EQUAL(mdb_put(r.txn, r.idx, &kb, &v7, MDB_NODUPDATA), 0);
 	CU_ASSERT_EQUAL(mdb_put(r.txn, r.meta, &fk, &fv, 0), 0);
@@ -251,7 +222,7 @@ test_record_seq_edited(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	or_store_close(s);
-	CU_ASSERT_EQUAL_FATAL(raw_open(&r), 0);
+	CU_ASSERT_EQUAL_FATAL(raw_open(&r, idir), 0);
 	CU_ASSERT_EQUAL_FATAL(mdb_get(r.txn, r.consent, &k, &v), 0);
 	CU_ASSERT_EQUAL_FATAL(v.mv_size, sizeof(rec));
 	memcpy(rec, v.mv_data, sizeof(rec));

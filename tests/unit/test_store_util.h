@@ -1,5 +1,7 @@
-/* What the consent store's test suites (test_store.c, test_audit.c) share:
- * throw-away store directories and deterministic tokens. */
+/* What the consent store's test suites (test_store.c, test_audit.c,
+ * test_store_index.c) share: throw-away store directories, deterministic
+ * tokens, and raw LMDB access to what a store wrote (to edit it as an
+ * attacker or an older build would). */
 #ifndef TEST_STORE_UTIL_H
 #define TEST_STORE_UTIL_H
 
@@ -7,6 +9,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <lmdb.h>
 #include <sodium.h>
 
 #include "optroute/consent.h"
@@ -36,6 +39,39 @@ ts_tok(uint64_t i)
 	crypto_generichash(t.b, sizeof(t.b), (const uint8_t *)&i, sizeof(i),
 			   NULL, 0);
 	return t;
+}
+
+/* The store's LMDB databases, opened raw in one write transaction. */
+struct raw {
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi consent, audit, idx, meta;
+};
+
+/* 0, or -1 if the store at dir cannot be opened so. */
+static inline int
+raw_open(struct raw *r, const char *dir)
+{
+	if (mdb_env_create(&r->env) || mdb_env_set_maxdbs(r->env, 4) ||
+	    mdb_env_open(r->env, dir, 0, 0600) ||
+	    mdb_txn_begin(r->env, NULL, 0, &r->txn) ||
+	    mdb_dbi_open(r->txn, "consent", 0, &r->consent) ||
+	    mdb_dbi_open(r->txn, "audit", 0, &r->audit) ||
+	    mdb_dbi_open(r->txn, "audit_tok", MDB_DUPSORT | MDB_DUPFIXED,
+			 &r->idx) ||
+	    mdb_dbi_open(r->txn, "meta", 0, &r->meta))
+		return -1;
+	return 0;
+}
+
+/* Commits the edits and closes; the commit's LMDB result. */
+static inline int
+raw_close(struct raw *r)
+{
+	int rc = mdb_txn_commit(r->txn);
+
+	mdb_env_close(r->env);
+	return rc;
 }
 
 #endif
