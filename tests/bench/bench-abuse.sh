@@ -33,7 +33,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 RUNS=${RUNS:-5}
-CHANGES=${CHANGES:-150000}
+CHANGES=${CHANGES:-500000}
 WARMUP_CHANGES=${WARMUP_CHANGES:-300000}
 CHUNK=${CHUNK:-2048}
 IMPORT_CLIENTS=${IMPORT_CLIENTS:-2}
@@ -57,7 +57,7 @@ trap 'OR_STOPPING=1; cleanup' EXIT
 trap '[ -n "${OR_STOPPING:-}" ] || { OR_STOPPING=1; exit 143; }' TERM
 trap '[ -n "${OR_STOPPING:-}" ] || { OR_STOPPING=1; exit 130; }' INT
 log() { echo "bench-abuse: $*" >&2; }
-now() { date +%s.%N; }
+. tests/bench/bench_import.sh
 
 python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
 chmod 600 "$T/key"
@@ -96,14 +96,8 @@ EOF
 # import WINDOW [N]: imports window WINDOW's N (CHANGES) numbers; prints
 # changes per second.
 import_window() {
-	local pids="" t0 t1 j
-	t0=$(now)
-	for j in $(seq 0 $((IMPORT_CLIENTS - 1))); do
-		"$CTL" import "$T/n.$1.$j" --optin --chunk "$CHUNK" >/dev/null &
-		pids="$pids $!"
-	done
-	for p in $pids; do wait "$p"; done
-	t1=$(now)
+	local t0 t1
+	bench_import "$T/n.$1"
 	python3 -c "print(round(${2:-$CHANGES} / ($t1 - $t0)))"
 }
 control() { "$CTL" -j stats | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["control"]))'; }

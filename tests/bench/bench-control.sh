@@ -81,7 +81,7 @@ trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 log() { echo "bench-control: $*" >&2; }
-now() { date +%s.%N; }
+. tests/bench/bench_import.sh
 
 python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
 chmod 600 "$T/key"
@@ -179,10 +179,8 @@ print((json.load(sys.stdin)["dataplane"] or {}).get(sys.argv[1], 0))' "$1"
 }
 
 # ------------------------------------------------------ durable changes --
-# IMPORT_CLIENTS optroutectl imports at once, each of its share of the
-# numbers; each keeps 4 requests of CHUNK lines in flight, so two fill one
-# group commit (OR_STORE_APPLY_MAX, 16384 changes).
-# Imports $1 new numbers +<$2><7 digits>; sets t0 and t1 around it.
+# Imports $1 new numbers +<$2><7 digits> (bench_import.sh); sets t0 and
+# t1 around it.
 import_numbers() { # $1 = count, $2 = prefix
 	python3 - "$1" "$IMPORT_CLIENTS" "$T/numbers" "$2" <<'EOF'
 import sys
@@ -191,14 +189,7 @@ fs = [open("%s.%d" % (base, j), "w") for j in range(k)]
 for i in range(n):
     fs[i * k // n].write("+%s%07d\n" % (pre, i))
 EOF
-	local pids= p j
-	t0=$(now)
-	for j in $(seq 0 $((IMPORT_CLIENTS - 1))); do
-		"$CTL" import "$T/numbers.$j" --optin --chunk "$CHUNK" >/dev/null &
-		pids="$pids $!"
-	done
-	for p in $pids; do wait "$p"; done
-	t1=$(now)
+	bench_import "$T/numbers"
 }
 start_cp
 import_numbers "$CHANGES" 1555

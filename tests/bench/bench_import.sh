@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Sourced by the control plane's benchmarks (bench-control.sh,
+# bench-abuse.sh): the import load they measure, defined once.
+# Needs CTL (optroutectl), IMPORT_CLIENTS and CHUNK.
+
+now() { date +%s.%N; }
+
+# bench_import PREFIX: IMPORT_CLIENTS optroutectl imports at once, of the
+# files PREFIX.0 .. PREFIX.<IMPORT_CLIENTS-1> (opt-ins, one number a line);
+# each keeps 4 requests of CHUNK lines in flight, so two fill one group
+# commit (OR_STORE_APPLY_MAX, 16384 changes). Sets t0 and t1 around it.
+bench_import() {
+	local pids="" p j
+	t0=$(now)
+	for j in $(seq 0 $((IMPORT_CLIENTS - 1))); do
+		"$CTL" import "$1.$j" --optin --chunk "$CHUNK" >/dev/null &
+		pids="$pids $!"
+	done
+	for p in $pids; do wait "$p"; done
+	t1=$(now)
+}
