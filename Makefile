@@ -88,7 +88,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 EXP_LDLIBS := $(shell pkg-config --libs $(EXP_PKGS))
 
 CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Wno-address-of-packed-member \
-	-Iinclude $(PKG_CFLAGS) -march=$(MARCH) -MMD -MP \
+	-Iinclude -iquote . $(PKG_CFLAGS) -march=$(MARCH) -MMD -MP \
 	-D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API
 LDLIBS := $(PKG_LIBS) -lpthread -lm
 # Full RELRO, bound at start: no writable GOT, and no lazy binding, whose
@@ -113,10 +113,12 @@ DP_LIB_SRCS := $(wildcard dataplane/table/*.c dataplane/pkt/*.c dataplane/chan/*
 # What every program shares beyond the headers: the protocol's reference
 # authentication (common/auth/).
 COMMON_LIB_SRCS := $(wildcard common/*/*.c)
-# control/lib/pg/: the PostgreSQL system of record (docs/fleet.md).
-CP_LIB_SRCS := $(wildcard control/lib/*.c control/lib/pg/*.c)
+# control/store/: the consent store; control/lib/pg/: the PostgreSQL system
+# of record (docs/fleet.md).
+CP_LIB_SRCS := $(wildcard control/lib/*.c control/lib/pg/*.c control/store/*.c \
+	control/store/pg/*.c)
 DP_SRCS := $(wildcard dataplane/*.c)
-CP_SRCS := $(wildcard control/daemon/*.c)
+CP_SRCS := $(wildcard control/daemon/*.c control/daemon/*/*.c)
 # optroute-exporter: its main, and the rest as a library the tests link.
 EXP_MAIN := control/exporter/exp_main.c
 EXP_LIB_SRCS := $(filter-out $(EXP_MAIN),$(wildcard control/exporter/*.c))

@@ -14,10 +14,10 @@
 #include "optroute/version.h"
 
 #include "../lib/keys.h"
-#include "../lib/store.h"
+#include "control/store/store.h"
 
 #include "cp_cfg.h"
-#include "cp_push.h"
+#include "control/daemon/dplink/cp_link.h"
 
 #define CP_VERSION OR_VERSION
 

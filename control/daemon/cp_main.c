@@ -16,14 +16,14 @@
 #include <systemd/sd-daemon.h>
 
 #include "../lib/keys.h"
-#include "../lib/store.h"
+#include "control/store/store.h"
 
 #include "cp_cfg.h"
 #include "cp_daemon.h"
-#include "cp_json.h"
+#include "control/daemon/loop/cp_json.h"
 #include "cp_log.h"
-#include "cp_push.h"
-#include "cp_srv.h"
+#include "control/daemon/dplink/cp_link.h"
+#include "control/daemon/loop/cp_srv.h"
 
 uint64_t
 cp_now_us(void)

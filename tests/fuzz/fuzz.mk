@@ -42,7 +42,7 @@ test: $(FUZZ_REPLAY_BINS)
 FZC := $(BUILD)/fuzz/clang
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-address-of-packed-member \
-	-Iinclude $(PKG_CFLAGS) -march=$(MARCH) -MMD -MP -D_GNU_SOURCE \
+	-Iinclude -iquote . $(PKG_CFLAGS) -march=$(MARCH) -MMD -MP -D_GNU_SOURCE \
 	-DALLOW_EXPERIMENTAL_API -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_SRCS := $(DP_LIB_SRCS) $(COMMON_LIB_SRCS) $(CP_LIB_SRCS) \

@@ -39,13 +39,13 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "../../control/daemon/cp_act.h"
-#include "../../control/daemon/cp_client.h"
+#include "../../control/daemon/cmd/cp_act.h"
+#include "../../control/daemon/loop/cp_client.h"
 #include "../../control/daemon/cp_daemon.h"
-#include "../../control/daemon/cp_json.h"
+#include "../../control/daemon/loop/cp_json.h"
 #include "../../control/daemon/cp_log.h"
-#include "../../control/daemon/cp_req.h"
-#include "../../control/daemon/cp_srv_priv.h"
+#include "../../control/daemon/loop/cp_req.h"
+#include "../../control/daemon/loop/cp_srv_priv.h"
 #include "../../control/lib/token.h"
 #include "fz_util.h"
 

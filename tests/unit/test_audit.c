@@ -18,10 +18,10 @@
 #include <lmdb.h>
 #include <sodium.h>
 
-#include "../../control/lib/audit.h"
-#include "../../control/lib/store.h"
+#include "../../control/store/audit.h"
+#include "../../control/store/store.h"
 /* The control plane's background verification, on the same stores. */
-#include "../../control/daemon/cp_job.c"
+#include "../../control/daemon/cmd/cp_job.c"
 #include "or_test.h"
 #include "test_store_util.h"
 

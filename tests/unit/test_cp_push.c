@@ -18,7 +18,7 @@
 #include <CUnit/CUnit.h>
 
 #include "../../control/daemon/cp_log.c"
-#include "../../control/daemon/cp_push.c"
+#include "../../control/daemon/dplink/link_thread.c"
 
 #include "or_test.h"
 #include "test_fake_dp.h"

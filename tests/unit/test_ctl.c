@@ -16,7 +16,7 @@
 
 #include "../../control/ctl/ctl_cmd.c"
 #include "../../control/ctl/ctl_io.c"
-#include "../../control/daemon/cp_req.h"
+#include "../../control/daemon/loop/cp_req.h"
 
 #include "or_test.h"
 

@@ -8,10 +8,10 @@
 
 #include <CUnit/CUnit.h>
 
-#include "../../control/daemon/cp_json.c"
-#include "../../control/daemon/cp_req.c"
+#include "../../control/daemon/loop/cp_json.c"
+#include "../../control/daemon/loop/cp_req.c"
 /* The handlers' declarations only (the actions are not linked here). */
-#include "../../control/daemon/cp_act_priv.h"
+#include "../../control/daemon/cmd/cp_act_priv.h"
 
 #include "or_test.h"
 

@@ -109,7 +109,7 @@ sl_add_string(struct rte_tel_data *d, const char *name, const char *v)
 #include "../../dataplane/counters.c"
 
 #include "../../control/ctl/ctl_out.c"
-#include "../../control/daemon/cp_stats_json.c"
+#include "../../control/daemon/cmd/cp_stats_json.c"
 
 /* dataplane/main.c registers it; telemetry.c logs with it. */
 int or_dp_logtype = RTE_LOGTYPE_USER1;

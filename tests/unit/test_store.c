@@ -17,7 +17,7 @@
 #include <sodium.h>
 
 #include "../../control/lib/keys.h"
-#include "../../control/lib/store.h"
+#include "../../control/store/store.h"
 #include "../../control/lib/token.h"
 #include "or_test.h"
 #include "test_store_util.h"

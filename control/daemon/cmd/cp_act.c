@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../lib/audit.h"
-#include "../lib/token.h"
+#include "control/store/audit.h"
+#include "control/lib/token.h"
 
 #include "cp_act.h"
 #include "cp_act_priv.h"
-#include "cp_json.h"
-#include "cp_log.h"
+#include "control/daemon/loop/cp_json.h"
+#include "control/daemon/cp_log.h"
 #include "cp_stats_json.h"
 
 /* Per-line errors listed in one import reply; the rest are only counted. */

@@ -26,7 +26,7 @@
 #ifndef CP_SRV_H
 #define CP_SRV_H
 
-#include "cp_daemon.h"
+#include "control/daemon/cp_daemon.h"
 
 struct cp_srv;
 

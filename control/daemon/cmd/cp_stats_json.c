@@ -4,9 +4,9 @@
  */
 #include <string.h>
 
-#include "../lib/store.h"
+#include "control/store/store.h"
 
-#include "cp_push.h"
+#include "control/daemon/dplink/cp_link.h"
 #include "cp_stats_json.h"
 
 static void

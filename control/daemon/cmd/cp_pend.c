@@ -12,7 +12,7 @@
 #include <sys/epoll.h>
 
 #include "cp_act.h"
-#include "cp_srv_priv.h"
+#include "control/daemon/loop/cp_srv_priv.h"
 
 /* ---------------------------------------------------------- replies -- */
 

@@ -16,8 +16,8 @@
 #include "optroute/mgmt.h"
 
 #include "cp_client.h"
-#include "cp_daemon.h"
-#include "cp_job.h"
+#include "control/daemon/cp_daemon.h"
+#include "control/daemon/cmd/cp_job.h"
 #include "cp_req.h"
 
 /* Most time a stats request waits for the channel thread. */

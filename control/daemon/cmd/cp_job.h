@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../lib/audit.h"
-#include "../lib/store.h"
+#include "control/store/audit.h"
+#include "control/store/store.h"
 
 struct cp_job;
 

@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "cp_act_priv.h"
-#include "cp_log.h"
+#include "control/daemon/cp_log.h"
 
 /* The epoch keys are issued of: the current one once the dataplane has
  * acked a key set holding it, so that no phone holds a key the dataplane

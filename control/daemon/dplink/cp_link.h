@@ -55,8 +55,8 @@
 
 #include "optroute/chan.h"
 
-#include "../lib/keys.h"
-#include "../lib/store.h"
+#include "control/lib/keys.h"
+#include "control/store/store.h"
 
 struct cp_push;
 

@@ -19,11 +19,11 @@
 
 #include "optroute/chan.h"
 
-#include "cp_act.h"
+#include "control/daemon/cmd/cp_act.h"
 #include "cp_client.h"
-#include "cp_job.h"
+#include "control/daemon/cmd/cp_job.h"
 #include "cp_listen.h"
-#include "cp_log.h"
+#include "control/daemon/cp_log.h"
 #include "cp_srv.h"
 #include "cp_srv_priv.h"
 

@@ -35,9 +35,9 @@
 
 #include "optroute/chan_client.h"
 
-#include "cp_daemon.h"
-#include "cp_log.h"
-#include "cp_push.h"
+#include "control/daemon/cp_daemon.h"
+#include "control/daemon/cp_log.h"
+#include "cp_link.h"
 
 #define CP_PUSH_CONNECT_MS 1000      /* one connect + HELLO attempt */
 #define CP_PUSH_STATS_TIMEOUT_MS 2000

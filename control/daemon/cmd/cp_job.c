@@ -11,7 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "cp_daemon.h"
+#include "control/daemon/cp_daemon.h"
 #include "cp_job.h"
 
 struct cp_job {
