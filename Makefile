@@ -123,6 +123,10 @@ CP_SRCS := $(wildcard control/daemon/*.c control/daemon/*/*.c)
 EXP_MAIN := control/exporter/exp_main.c
 EXP_LIB_SRCS := $(filter-out $(EXP_MAIN),$(wildcard control/exporter/*.c))
 CTL_SRCS := $(wildcard control/ctl/*.c)
+# optroute-control: its main, and the rest (every room of control/daemon/)
+# as a library that the program, the unit tests and the fuzz targets link.
+CP_MAIN := control/daemon/cp_main.c
+CPD_SRCS := $(filter-out $(CP_MAIN),$(CP_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
@@ -133,6 +137,7 @@ DP_LIB := $(BUILD)/libordp.a
 CP_LIB := $(BUILD)/liborcp.a
 COMMON_LIB := $(BUILD)/liborcommon.a
 EXP_LIB := $(BUILD)/liborexp.a
+CPD_LIB := $(BUILD)/liborcpd.a
 LIBS := $(CP_LIB) $(DP_LIB) $(COMMON_LIB)
 
 PROGS :=
@@ -178,11 +183,15 @@ $(EXP_LIB): $(call objs,$(EXP_LIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+$(CPD_LIB): $(call objs,$(CPD_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
 $(BIN)/optroute-dataplane: $(call objs,$(DP_SRCS)) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BIN)/optroute-control: $(call objs,$(CP_SRCS)) $(LIBS)
+$(BIN)/optroute-control: $(call objs,$(CP_MAIN)) $(CPD_LIB) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -209,7 +218,7 @@ $(BIN)/$(notdir $(1)): $(call objs,$(wildcard $(1)/*.c)) $(LIBS)
 endef
 $(foreach d,$(sort $(TOOL_DIRS) $(BENCH_DIRS)),$(eval $(call multi_file_prog,$(d))))
 
-$(UNIT): $(call objs,$(UNIT_SRCS)) $(EXP_LIB) $(LIBS)
+$(UNIT): $(call objs,$(UNIT_SRCS)) $(EXP_LIB) $(CPD_LIB) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 

@@ -11,34 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <systemd/sd-daemon.h>
 
-#include "../lib/keys.h"
+#include "control/daemon/dplink/cp_link.h"
+#include "control/daemon/loop/cp_json.h"
+#include "control/daemon/loop/cp_srv.h"
+#include "control/lib/keys.h"
 #include "control/store/store.h"
 
 #include "cp_cfg.h"
 #include "cp_daemon.h"
-#include "control/daemon/loop/cp_json.h"
 #include "cp_log.h"
-#include "control/daemon/dplink/cp_link.h"
-#include "control/daemon/loop/cp_srv.h"
-
-uint64_t
-cp_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-uint64_t
-cp_now_ms(void)
-{
-	return cp_now_us() / 1000;
-}
 
 static void
 cp_usage(FILE *f)
@@ -64,7 +48,7 @@ cp_start(struct cp_main *m)
 {
 	struct cp_daemon *d = &m->d;
 	struct or_store_conf sc = { .path = m->cfg.store_path };
-	struct cp_push_conf pc = { 0 };
+	struct cp_link_conf pc = { 0 };
 	struct or_store_stats ss;
 	struct or_err err = { "" };
 	sigset_t set;
@@ -114,7 +98,7 @@ cp_start(struct cp_main *m)
 	pc.keys = d->keys;
 	pc.retry_ms = m->cfg.chan_retry_ms;
 	pc.queue_max = m->cfg.chan_queue_max;
-	rc = cp_push_start(&pc, &d->push);
+	rc = cp_link_start(&pc, &d->link);
 	if (rc < 0) {
 		CP_ERR("cannot start the channel thread: %s", strerror(-rc));
 		return rc;
@@ -139,7 +123,7 @@ cp_stop(struct cp_main *m)
 	sd_notify(0, "STOPPING=1");
 	/* The server first: it commits and answers what it has read. */
 	cp_srv_close(m->srv);
-	cp_push_stop(m->d.push);
+	cp_link_stop(m->d.link);
 	or_store_close(m->d.store);
 	or_keys_free(m->d.keys);
 }

@@ -11,7 +11,7 @@
 
 #include "optroute/listen.h"
 
-#include "../exporter/exp.h"
+#include "control/exporter/exp.h"
 
 #define CP_METRICS_ADDR_LEN OR_LISTEN_STR_LEN
 #define CP_METRICS_DEFAULT_LISTEN EXP_DEFAULT_LISTEN

@@ -13,25 +13,22 @@ FUZZ_NAMES := $(filter-out replay_main fz_%,$(basename $(notdir \
 	$(wildcard tests/fuzz/*.c))))
 FUZZ_HELPERS := $(wildcard tests/fuzz/fz_*.c)
 # Program sources the targets need beyond the libraries: the dataplane's
-# configuration parser and the control daemon (cp_main.c with main renamed).
-FUZZ_PROG_SRCS := $(wildcard dataplane/config*.c) \
-	$(filter-out control/daemon/cp_main.c,$(CP_SRCS))
+# configuration parser and the control daemon (its library, liborcpd.a:
+# every room of control/daemon/ but cp_main.c).
+FUZZ_DP_SRCS := $(wildcard dataplane/config*.c)
+FUZZ_PROG_SRCS := $(FUZZ_DP_SRCS) $(CPD_SRCS)
 
 # ---- replay build ----
 FZR := $(BUILD)/fuzz/replay
 FUZZ_REPLAY_BINS := $(addprefix $(FZR)/,$(FUZZ_NAMES))
 
-$(OBJ)/fuzz/cp_main_nomain.o: control/daemon/cp_main.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Dmain=cp_main_unused -c $< -o $@
-
-$(BUILD)/fuzz/libfzprog.a: $(call objs,$(FUZZ_PROG_SRCS)) \
-		$(OBJ)/fuzz/cp_main_nomain.o
+$(BUILD)/fuzz/libfzprog.a: $(call objs,$(FUZZ_DP_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
 $(FZR)/%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay_main.o \
-		$(call objs,$(FUZZ_HELPERS)) $(BUILD)/fuzz/libfzprog.a $(LIBS)
+		$(call objs,$(FUZZ_HELPERS)) $(BUILD)/fuzz/libfzprog.a $(CPD_LIB) \
+		$(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -53,13 +50,7 @@ $(FZC)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FZC)/obj/cp_main_nomain.o: control/daemon/cp_main.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Dmain=cp_main_unused \
-		-c $< -o $@
-
-$(FZC)/libfz.a: $(patsubst %.c,$(FZC)/obj/%.o,$(FUZZ_LIB_SRCS)) \
-		$(FZC)/obj/cp_main_nomain.o
+$(FZC)/libfz.a: $(patsubst %.c,$(FZC)/obj/%.o,$(FUZZ_LIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 

@@ -458,7 +458,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char dir[] = "/tmp/or_fuzz_mgmt.XXXXXX", path[128], hex[65];
 	struct or_store_conf sc = { 0 };
-	struct cp_push_conf pc = { 0 };
+	struct cp_link_conf pc = { 0 };
 	struct or_err err = { "" };
 	struct or_change ch[2];
 	uint64_t first;
@@ -510,7 +510,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	pc.keys = fz_d.keys;
 	pc.retry_ms = 3600000;
 	pc.queue_max = 1024;
-	FZ_CHECK(cp_push_start(&pc, &fz_d.push) == 0, "cp_push_start");
+	FZ_CHECK(cp_link_start(&pc, &fz_d.link) == 0, "cp_link_start");
 	fz_d.cfg = &fz_cfg;
 	fz_srv.d = &fz_d;
 	fz_d.start_ms = cp_now_ms();

@@ -18,10 +18,10 @@
 #include <lmdb.h>
 #include <sodium.h>
 
-#include "../../control/store/audit.h"
-#include "../../control/store/store.h"
+#include "control/store/audit.h"
+#include "control/store/store.h"
 /* The control plane's background verification, on the same stores. */
-#include "../../control/daemon/cmd/cp_job.c"
+#include "control/daemon/cmd/cp_job.h"
 #include "or_test.h"
 #include "test_store_util.h"
 
@@ -544,16 +544,6 @@ test_atomic_with_store(void)
 	CU_ASSERT_EQUAL(n, N_CHANGES + 10);
 	or_store_close(s);
 	free(ch);
-}
-
-/* cp_job.c's clock (cp_main.c in the daemon). */
-uint64_t
-cp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* A store whose chain is N_BIG long: N_BIG opt-ins of distinct tokens. */

@@ -528,7 +528,7 @@ test_cp_mapping(void)
 {
 	struct or_store_stats ss;
 	struct cp_store_stats st;
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 	struct cp_link_stats l;
 	uint64_t *w;
 

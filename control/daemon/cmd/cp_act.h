@@ -38,8 +38,9 @@
 #include "optroute/chan.h"
 
 #include "control/daemon/cp_daemon.h"
-#include "cp_job.h"
 #include "control/daemon/loop/cp_req.h"
+
+#include "cp_job.h"
 
 enum cp_act_next {
 	CP_NEXT_REPLY = OR_MGMT_DONE_NOW,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "control/daemon/cp_daemon.h"
+
 #include "cp_job.h"
 
 struct cp_job {

@@ -11,8 +11,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "cp_act.h"
 #include "control/daemon/loop/cp_srv_priv.h"
+
+#include "cp_act.h"
 
 /* ---------------------------------------------------------- replies -- */
 
@@ -229,15 +230,15 @@ cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
 void
 cp_check_pending(struct cp_srv *s, uint64_t now)
 {
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 	struct cp_pend *p, *next;
 	char msg[CP_REQ_MSG_LEN + 128];
 
-	cp_push_info(s->d->push, &pi);
+	cp_link_info(s->d->link, &pi);
 	for (p = s->pends; p != NULL; p = next) {
 		next = p->next;
 		if (p->kind == P_WAIT && pi.acked_seq >= p->seq) {
-			uint64_t ack_us = cp_push_ack_time(s->d->push, p->seq);
+			uint64_t ack_us = cp_link_ack_time(s->d->link, p->seq);
 
 			/* Committed -> the dataplane's ack read by the channel
 			 * thread (now, if that is not known any more). */

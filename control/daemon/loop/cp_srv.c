@@ -20,10 +20,11 @@
 #include "optroute/chan.h"
 
 #include "control/daemon/cmd/cp_act.h"
-#include "cp_client.h"
 #include "control/daemon/cmd/cp_job.h"
-#include "cp_listen.h"
 #include "control/daemon/cp_log.h"
+
+#include "cp_client.h"
+#include "cp_listen.h"
 #include "cp_srv.h"
 #include "cp_srv_priv.h"
 
@@ -54,7 +55,7 @@
 #define CP_ACCEPT_PAUSE_MS 100
 
 /* epoll tags for the non-client descriptors. */
-static char cp_tag_listen, cp_tag_signal, cp_tag_push, cp_tag_job;
+static char cp_tag_listen, cp_tag_signal, cp_tag_link, cp_tag_job;
 
 /* ----------------------------------------------------------- commit -- */
 
@@ -105,7 +106,7 @@ cp_apply(struct cp_srv *s, unsigned first, unsigned n, uint64_t *seq,
 	if (dt > d->cnt.commit_us_max)
 		d->cnt.commit_us_max = dt;
 	d->committed_seq = *seq + n - 1;
-	cp_push_enqueue(d->push, *seq, s->ch + first, s->res + first, n);
+	cp_link_enqueue(d->link, *seq, s->ch + first, s->res + first, n);
 	return 0;
 }
 
@@ -326,7 +327,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 			break;
 		p->cookie = ++s->next_cookie;
 		p->deadline_ms = cp_now_ms() + CP_DP_STATS_TIMEOUT_MS;
-		rc = cp_push_request_stats(d->push, p->cookie, dp_flags);
+		rc = cp_link_request_stats(d->link, p->cookie, dp_flags);
 		if (rc != 0)
 			cp_pend_dp_stats(s, p, rc, NULL, 0);
 		return;
@@ -642,8 +643,8 @@ cp_srv_open(struct cp_daemon *d, struct cp_srv **out)
 	}
 	if ((rc = cp_epoll_add(s->ep, s->lfd, &cp_tag_listen)) < 0 ||
 	    (rc = cp_epoll_add(s->ep, s->sfd, &cp_tag_signal)) < 0 ||
-	    (rc = cp_epoll_add(s->ep, cp_push_notify_fd(d->push),
-			       &cp_tag_push)) < 0 ||
+	    (rc = cp_epoll_add(s->ep, cp_link_notify_fd(d->link),
+			       &cp_tag_link)) < 0 ||
 	    (rc = cp_epoll_add(s->ep, cp_job_fd(s->job), &cp_tag_job)) < 0)
 		goto fail;
 	*out = s;
@@ -692,9 +693,9 @@ cp_srv_run(struct cp_srv *s)
 				s->stop = 1;
 			} else if (tag == &cp_tag_job) {
 				cp_on_job(s);
-			} else if (tag == &cp_tag_push) {
-				cp_push_notify_clear(s->d->push);
-				cp_push_take_stats(s->d->push, cp_on_dp_stats,
+			} else if (tag == &cp_tag_link) {
+				cp_link_notify_clear(s->d->link);
+				cp_link_take_stats(s->d->link, cp_on_dp_stats,
 						   s);
 			} else {
 				struct cp_client *cl = tag;

@@ -15,9 +15,10 @@
 #include "optroute/chan.h"
 #include "optroute/mgmt.h"
 
-#include "cp_client.h"
-#include "control/daemon/cp_daemon.h"
 #include "control/daemon/cmd/cp_job.h"
+#include "control/daemon/cp_daemon.h"
+
+#include "cp_client.h"
 #include "cp_req.h"
 
 /* Most time a stats request waits for the channel thread. */
@@ -106,7 +107,7 @@ void cp_job_kick(struct cp_srv *s);
 /* The job's descriptor is readable: answers the requests it covers. */
 void cp_on_job(struct cp_srv *s);
 
-/* cp_push_take_stats() callback: a P_DP request's counters. */
+/* cp_link_take_stats() callback: a P_DP request's counters. */
 void cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
 		    const struct or_chan_stat *st, unsigned n);
 /* Answers waits that are acked or timed out, and stats requests that
