@@ -15,7 +15,7 @@
 
 #include "control/daemon/dplink/cp_link.h"
 #include "control/lib/keys.h"
-#include "control/store/store.h"
+#include "control/store/sor.h"
 
 #include "cp_cfg.h"
 
@@ -28,7 +28,7 @@
 struct cp_daemon {
 	const struct cp_cfg *cfg;
 	struct or_keys *keys;
-	struct or_store *store;
+	struct or_sor *sor;       /* the system of record (control/store/sor.h) */
 	struct cp_link *link;
 	struct cp_counters cnt;
 	uint64_t start_ms;      /* CLOCK_MONOTONIC */

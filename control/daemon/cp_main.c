@@ -18,7 +18,7 @@
 #include "control/daemon/loop/cp_json.h"
 #include "control/daemon/loop/cp_srv.h"
 #include "control/lib/keys.h"
-#include "control/store/store.h"
+#include "control/store/sor.h"
 
 #include "cp_cfg.h"
 #include "cp_daemon.h"
@@ -47,7 +47,14 @@ static int
 cp_start(struct cp_main *m)
 {
 	struct cp_daemon *d = &m->d;
-	struct or_store_conf sc = { .path = m->cfg.store_path };
+	struct or_sor_conf sc = {
+		.backend = OR_SOR_BACKEND_LMDB,
+		.store = { .path = m->cfg.store_path },
+		.node_policy = &m->cfg.node_policy,
+		/* Committed changes and key sets go to the channel
+		 * thread, in seq order. */
+		.sink = cp_link_sink(&d->link),
+	};
 	struct cp_link_conf pc = { 0 };
 	struct or_store_stats ss;
 	struct or_err err = { "" };
@@ -67,19 +74,19 @@ cp_start(struct cp_main *m)
 		CP_ERR("%s", err.msg);
 		return rc;
 	}
-	sc.map_size = m->cfg.store_map_mb << 20;
-	rc = or_store_open(&sc, &d->store, &err);
+	sc.store.map_size = m->cfg.store_map_mb << 20;
+	rc = or_sor_open(&sc, &d->sor, &err);
 	if (rc < 0) {
 		CP_ERR("store %s: %s", m->cfg.store_path, err.msg);
 		return rc;
 	}
-	rc = or_store_stats(d->store, &ss, &err);
+	rc = or_sor_stats(d->sor, &ss, &err);
 	if (rc < 0) {
 		CP_ERR("store %s: %s", m->cfg.store_path, err.msg);
 		return rc;
 	}
 	d->committed_seq = ss.last_seq;
-	rc = or_store_auth_get(d->store, &d->auth, &err);
+	rc = or_sor_auth_get(d->sor, &d->auth, &err);
 	if (rc < 0) {
 		CP_ERR("store %s: %s", m->cfg.store_path, err.msg);
 		return rc;
@@ -94,7 +101,7 @@ cp_start(struct cp_main *m)
 	signal(SIGPIPE, SIG_IGN);
 
 	pc.chan_path = m->cfg.chan_socket;
-	pc.store = d->store;
+	pc.sor = d->sor;
 	pc.keys = d->keys;
 	pc.retry_ms = m->cfg.chan_retry_ms;
 	pc.queue_max = m->cfg.chan_queue_max;
@@ -124,7 +131,7 @@ cp_stop(struct cp_main *m)
 	/* The server first: it commits and answers what it has read. */
 	cp_srv_close(m->srv);
 	cp_link_stop(m->d.link);
-	or_store_close(m->d.store);
+	or_sor_close(m->d.sor);
 	or_keys_free(m->d.keys);
 }
 

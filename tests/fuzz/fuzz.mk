@@ -22,12 +22,12 @@ FUZZ_PROG_SRCS := $(FUZZ_DP_SRCS) $(CPD_SRCS)
 FZR := $(BUILD)/fuzz/replay
 FUZZ_REPLAY_BINS := $(addprefix $(FZR)/,$(FUZZ_NAMES))
 
-$(BUILD)/fuzz/libfzprog.a: $(call objs,$(FUZZ_DP_SRCS))
+$(BUILD)/fuzz/libfzdpcfg.a: $(call objs,$(FUZZ_DP_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
 $(FZR)/%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay_main.o \
-		$(call objs,$(FUZZ_HELPERS)) $(BUILD)/fuzz/libfzprog.a $(CPD_LIB) \
+		$(call objs,$(FUZZ_HELPERS)) $(BUILD)/fuzz/libfzdpcfg.a $(CPD_LIB) \
 		$(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)

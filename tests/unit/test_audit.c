@@ -613,12 +613,15 @@ static void
 test_verify_job(void)
 {
 	struct or_store *s = big_store();
+	struct or_sor_conf sc = { 0 };
+	struct or_sor *sor = NULL;
 	struct cp_job_result r;
 	uint8_t head[32];
 	uint64_t hseq;
 	struct cp_job *j = NULL;
 
-	CU_ASSERT_EQUAL_FATAL(cp_job_create(s, &j), 0);
+	CU_ASSERT_EQUAL_FATAL(or_sor_lmdb_attach(s, &sc, &sor), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_job_create(sor, &j), 0);
 	CU_ASSERT_FALSE(cp_job_running(j));
 	CU_ASSERT_EQUAL(cp_job_collect(j, &r), -EAGAIN); /* none started */
 	CU_ASSERT_EQUAL_FATAL(cp_job_start(j), 0);
@@ -638,6 +641,7 @@ test_verify_job(void)
 	/* a running job is cancelled and joined by destroy */
 	CU_ASSERT_EQUAL_FATAL(cp_job_start(j), 0);
 	cp_job_destroy(j);
+	or_sor_close(sor);
 	or_store_close(s);
 }
 
@@ -645,6 +649,8 @@ test_verify_job(void)
 static void
 test_verify_job_broken(void)
 {
+	struct or_sor_conf sc = { 0 };
+	struct or_sor *sor = NULL;
 	struct cp_job_result r;
 	struct or_store *s;
 	struct cp_job *j = NULL;
@@ -652,13 +658,15 @@ test_verify_job_broken(void)
 	tamper_action(9);
 	s = open_store(0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	CU_ASSERT_EQUAL_FATAL(cp_job_create(s, &j), 0);
+	CU_ASSERT_EQUAL_FATAL(or_sor_lmdb_attach(s, &sc, &sor), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_job_create(sor, &j), 0);
 	CU_ASSERT_EQUAL_FATAL(cp_job_start(j), 0);
 	CU_ASSERT_EQUAL_FATAL(job_wait(j, &r), 0);
 	CU_ASSERT_EQUAL(r.rc, -EBADMSG);
 	CU_ASSERT_EQUAL(r.bad_seq, 9);
 	CU_ASSERT(r.msg[0] != '\0');
 	cp_job_destroy(j);
+	or_sor_close(sor);
 	or_store_close(s);
 }
 

@@ -457,6 +457,8 @@ test_refused_batch(void)
 			   .refuse_mask = 1u << 0,
 			   .hold_mask = 1u << 1 };
 	struct cp_link_conf conf = { .retry_ms = 20, .queue_max = 1024 };
+	struct or_sor_conf sc = { 0 }; /* no sink: the test enqueues */
+	struct or_store *st;
 	struct or_change ch = t_change(2, OR_ACT_OPTOUT);
 	struct or_change_result res;
 	struct or_err err = { "" };
@@ -468,7 +470,8 @@ test_refused_batch(void)
 	int ok;
 
 	cp_log_set_level(CP_LOG_ERR); /* the refusals' warnings are expected */
-	conf.store = t_store(dir, 3);
+	st = t_store(dir, 3);
+	CU_ASSERT_EQUAL_FATAL(or_sor_lmdb_attach(st, &sc, &conf.sor), 0);
 	d.watch = ch.token;
 	rf_start(&d);
 	conf.chan_path = d.path;
@@ -479,7 +482,7 @@ test_refused_batch(void)
 		goto out;
 
 	/* Token 2 opts out (store seq 4): one BATCH, refused, then acked. */
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(conf.store, &t_pol, &ch, 1, &res,
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(st, &t_pol, &ch, 1, &res,
 					     &first, &err), 0);
 	CU_ASSERT_EQUAL(first, 4);
 	CU_ASSERT_EQUAL(cp_link_enqueue(p, first, &ch, &res, 1), 0);
@@ -522,7 +525,8 @@ test_refused_batch(void)
 out:
 	cp_link_stop(p);
 	rf_stop(&d);
-	or_store_close(conf.store);
+	or_sor_close(conf.sor);
+	or_store_close(st);
 	ts_rm_store(dir);
 	cp_log_set_level(CP_LOG_INFO);
 }
@@ -544,6 +548,8 @@ test_refused_resync(void)
 			   .hold_mask = 1u << 8 };
 	const unsigned retry = 10;
 	struct cp_link_conf conf = { .retry_ms = retry, .queue_max = 1024 };
+	struct or_sor_conf sc = { 0 }; /* no sink: the test enqueues */
+	struct or_store *st;
 	struct cp_link *p = NULL;
 	struct cp_link_info i;
 	struct rf_msg m;
@@ -551,7 +557,8 @@ test_refused_resync(void)
 	int ok;
 
 	cp_log_set_level(CP_LOG_ERR);
-	conf.store = t_store(dir, 3);
+	st = t_store(dir, 3);
+	CU_ASSERT_EQUAL_FATAL(or_sor_lmdb_attach(st, &sc, &conf.sor), 0);
 	d.watch = ts_tok(1);
 	rf_start(&d);
 	conf.chan_path = d.path;
@@ -615,7 +622,8 @@ test_refused_resync(void)
 out:
 	cp_link_stop(p);
 	rf_stop(&d);
-	or_store_close(conf.store);
+	or_sor_close(conf.sor);
+	or_store_close(st);
 	ts_rm_store(dir);
 	cp_log_set_level(CP_LOG_INFO);
 }

@@ -314,7 +314,7 @@ cp_act_status(struct cp_act *a, struct cp_req *r)
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
 	cp_set_token(a->reply, "token", &t);
-	rc = or_store_get(a->d->store, &t, &c);
+	rc = or_sor_get(a->d->sor, &t, &c);
 	if (rc == -ENOENT) {
 		json_object_set_new(a->reply, "state", json_string("none"));
 		return CP_NEXT_REPLY;
@@ -394,7 +394,7 @@ cp_act_audit(struct cp_act *a, struct cp_req *r)
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
 	cp_set_token(a->reply, "token", &t);
-	rc = or_audit_subject(a->d->store, &t, &e, &n, &bad, &err);
+	rc = or_sor_audit_subject(a->d->sor, &t, &e, &n, &bad, &err);
 	if (rc == -EBADMSG) {
 		cp_set_u64(a->reply, "bad_seq", bad);
 		CP_ERR_RET(a, AUDIT_BROKEN, "audit chain broken: %s", err.msg);
@@ -467,7 +467,7 @@ cp_act_stats(struct cp_act *a, struct cp_req *r)
 	/* Sections from the lists of include/optroute/cp_stats.h. */
 	json_object_set_new(a->reply, "control",
 			    cp_stats_control_json(&a->d->cnt, &g));
-	if (or_store_stats(a->d->store, &ss, &err) == 0) {
+	if (or_sor_stats(a->d->sor, &ss, &err) == 0) {
 		cp_stats_store_of(&ss, &st);
 		json_object_set_new(a->reply, "store",
 				    cp_stats_store_json(&st));

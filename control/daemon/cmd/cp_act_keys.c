@@ -104,7 +104,7 @@ cp_act_rekey(struct cp_act *a, struct cp_req *r)
 		return CP_NEXT_REPLY;
 	/* The server committed the group first: this is the latest state,
 	 * and or_store_apply() checks it again inside the transaction. */
-	rc = or_store_get(a->d->store, &t, &c);
+	rc = or_sor_get(a->d->sor, &t, &c);
 	if (rc < 0 && rc != -ENOENT)
 		CP_ERR_RET(a, STORE, "store read failed: %s", strerror(-rc));
 	if (rc == -ENOENT || c.state != OR_STATE_IN) {
@@ -179,18 +179,16 @@ cp_act_epoch(struct cp_act *a, struct cp_req *r)
 	struct or_auth_state st;
 	int rc;
 
-	rc = rotate ? or_store_auth_rotate(d->store, 0, &st, &err)
-		    : or_store_auth_retire(d->store, 0, &st, &err);
+	/* Committed, then its seq (it changes no entry) and the new key set
+	 * go to the channel thread through the store's sink. */
+	rc = rotate ? or_sor_auth_rotate(d->sor, &st, &err)
+		    : or_sor_auth_retire(d->sor, &st, &err);
 	if (rc == -EBUSY || rc == -ENOENT)
 		CP_ERR_RET(a, CONFLICT, "%s", err.msg);
 	if (rc < 0)
 		CP_ERR_RET(a, STORE, "%s", err.msg);
 	d->auth = st;
 	d->committed_seq = st.seq;
-	/* Its seq goes to the channel thread like any change's (it changes
-	 * no entry), then the new key set. */
-	cp_link_enqueue_none(d->link, st.seq);
-	cp_link_keys_changed(d->link);
 	if (rotate) {
 		d->cnt.rotations++;
 		CP_NOTICE("auth epoch %u started (store seq %" PRIu64

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * Group commit (cp_srv.h): the changes of the requests collected in one
- * group go to the store in ONE transaction; only then are those requests
- * answered, or parked until the dataplane acknowledges their seq
- * (cp_pend.c), and the changes handed to the channel thread (dplink/).
- * Event loop thread only. The loop (loop/cp_srv.c) decides when a group
- * is committed.
+ * group go to the system of record as ONE group (control/store/sor.h:
+ * submit, then take; LMDB: one transaction, one fsync, done in place);
+ * only then are those requests answered, or parked until the dataplane
+ * acknowledges their seq (cp_pend.c). The store hands the committed
+ * changes to the channel thread itself (its sink, cp_main.c). Event loop
+ * thread only; the loop (loop/cp_srv.c) decides when a group is
+ * committed.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "control/daemon/cp_log.h"
 #include "control/daemon/loop/cp_srv_priv.h"
@@ -37,56 +40,87 @@ cp_committed(struct cp_srv *s, struct cp_pend *p, uint64_t first)
 	p->deadline_ms = cp_now_ms() + d->cfg->wait_timeout_ms;
 }
 
-static int
-cp_apply(struct cp_srv *s, unsigned first, unsigned n, uint64_t *seq,
-	 struct or_err *err)
+/* The figures of a group done now, submitted at t0 (cp_now_us). */
+static void
+cp_commit_count(struct cp_srv *s, const struct or_sor_group *g, uint64_t t0)
 {
-	struct cp_daemon *d = s->d;
-	uint64_t t0 = cp_now_us(), dt;
-	int rc;
+	struct cp_counters *c = &s->d->cnt;
+	uint64_t dt;
 
-	rc = or_store_apply(d->store, &d->cfg->node_policy, s->ch + first, n,
-			    s->res + first, seq, err);
 	s->commit_done_us = cp_now_us();
 	dt = s->commit_done_us - t0;
-	if (rc < 0) {
-		d->cnt.commit_failures++;
-		return rc;
+	if (g->outcome != OR_SOR_COMMITTED) {
+		c->commit_failures++;
+		return;
 	}
-	d->cnt.commits++;
-	d->cnt.commit_changes += n;
-	d->cnt.commit_us_total += dt;
-	if (n > d->cnt.commit_max)
-		d->cnt.commit_max = n;
-	if (dt > d->cnt.commit_us_max)
-		d->cnt.commit_us_max = dt;
-	d->committed_seq = *seq + n - 1;
-	cp_link_enqueue(d->link, *seq, s->ch + first, s->res + first, n);
+	c->commits++;
+	c->commit_changes += g->n;
+	c->commit_us_total += dt;
+	if (g->n > c->commit_max)
+		c->commit_max = g->n;
+	if (dt > c->commit_us_max)
+		c->commit_us_max = dt;
+	s->d->committed_seq = g->first_seq + g->n - 1;
+}
+
+/* A group the store did not take (unreachable, or one in flight). */
+static void
+cp_commit_refused(struct or_sor_group *g, int rc)
+{
+	g->outcome = OR_SOR_NOT_COMMITTED;
+	g->rc = rc;
+	or_err_set(&g->err, "the store did not take the changes (%s)",
+		   strerror(-rc));
+}
+
+/* One request's changes alone, with a backend that completes in place
+ * (cp_commit_done: the group as a whole was refused). 0 with *seq, or
+ * -errno with err. */
+static int
+cp_commit_alone(struct cp_srv *s, const struct cp_pend *p, uint64_t *seq,
+		struct or_err *err)
+{
+	struct or_sor_group one = { .ch = s->ch + p->ch_first,
+				    .n = p->ch_n,
+				    .res = s->res + p->ch_first };
+	uint64_t t0 = cp_now_us();
+	int rc;
+
+	rc = or_sor_commit_submit(s->d->sor, &one);
+	if (rc < 0)
+		cp_commit_refused(&one, rc);
+	else if (or_sor_commit_take(s->d->sor) != &one)
+		return -EIO; /* not in place: cp_commit_done checked */
+	cp_commit_count(s, &one, t0);
+	if (one.outcome != OR_SOR_COMMITTED) {
+		*err = one.err;
+		return one.rc < 0 ? one.rc : -EIO;
+	}
+	*seq = one.first_seq;
 	return 0;
 }
 
-/* Applies the group in one transaction. If the store refuses the group
- * as a whole (a bad change), each request is applied on its own so one
- * bad request cannot fail the others. */
-void
-cp_commit(struct cp_srv *s)
+/* The group g is done: answers or parks its requests. If the store
+ * refused the group as a whole (a bad change), each request is committed
+ * on its own, so one bad request cannot fail the others. */
+static void
+cp_commit_done(struct cp_srv *s, struct or_sor_group *g)
 {
-	struct or_err err = { "" };
 	struct cp_pend *p, *next;
-	uint64_t first = 0;
-	unsigned n = s->n;
-	int rc, several = 0;
+	int committed, several = 0, alone;
 
-	if (n == 0)
-		return;
-	s->n = 0;
-	rc = cp_apply(s, 0, n, &first, &err);
-	if (rc < 0) {
-		CP_ERR("commit of %u changes failed: %s", n, err.msg);
+	s->inflight = 0;
+	cp_commit_count(s, g, s->commit_t0);
+	committed = g->outcome == OR_SOR_COMMITTED;
+	if (!committed) {
+		CP_ERR("commit of %u changes failed: %s", g->n, g->err.msg);
 		for (p = s->pends; p != NULL; p = p->next)
 			several += p->kind == P_COMMIT;
 	}
+	alone = !committed && g->rc == -EINVAL && several > 1 &&
+		or_sor_commit_fd(s->d->sor) < 0;
 	for (p = s->pends; p != NULL; p = next) {
+		struct or_err err = g->err;
 		uint64_t seq;
 
 		next = p->next;
@@ -94,13 +128,12 @@ cp_commit(struct cp_srv *s)
 			continue;
 		if (p->cl != NULL)
 			p->cl->ncommit--;
-		if (rc == 0) {
+		if (committed) {
 			p->commit_us = s->commit_done_us;
-			cp_committed(s, p, first + p->ch_first);
+			cp_committed(s, p, g->first_seq + p->ch_first);
 			continue;
 		}
-		if (rc == -EINVAL && several > 1 &&
-		    cp_apply(s, p->ch_first, p->ch_n, &seq, &err) == 0) {
+		if (alone && cp_commit_alone(s, p, &seq, &err) == 0) {
 			p->commit_us = s->commit_done_us;
 			cp_committed(s, p, seq);
 			continue;
@@ -108,4 +141,38 @@ cp_commit(struct cp_srv *s)
 		cp_act_not_committed(p->reply);
 		cp_pend_error(s, p, OR_MGMT_E_STORE, err.msg);
 	}
+}
+
+void
+cp_commit(struct cp_srv *s)
+{
+	struct or_sor_group *g = &s->group;
+	int rc;
+
+	if (s->n == 0 || s->inflight)
+		return;
+	*g = (struct or_sor_group){ .ch = s->ch, .n = s->n, .res = s->res };
+	s->n = 0;
+	s->inflight = 1;
+	s->commit_t0 = cp_now_us();
+	rc = or_sor_commit_submit(s->d->sor, g);
+	if (rc < 0) {
+		cp_commit_refused(g, rc);
+		cp_commit_done(s, g);
+		return;
+	}
+	/* The LMDB backend is done already; another one reports through
+	 * or_sor_commit_fd (cp_on_commit). */
+	g = or_sor_commit_take(s->d->sor);
+	if (g != NULL)
+		cp_commit_done(s, g);
+}
+
+void
+cp_on_commit(struct cp_srv *s)
+{
+	struct or_sor_group *g = or_sor_commit_take(s->d->sor);
+
+	if (g != NULL)
+		cp_commit_done(s, g);
 }

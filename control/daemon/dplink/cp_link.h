@@ -6,8 +6,9 @@
  * counters for "stats", and tracks what the dataplane has acknowledged,
  * in store change seqs. Files: link_priv.h.
  *
- * Threads. The event loop (cp_srv) is the only producer: it enqueues
- * committed changes and dataplane stats requests. One thread owned by this
+ * Threads. The event loop is the only producer: it enqueues committed
+ * changes (through the store's sink, control/store/sor.h) and dataplane
+ * stats requests. One thread owned by this
  * module is the only user of the channel client: it (re)connects in the
  * background, sends a full resync from a store snapshot on every connect,
  * then streams queued changes as BATCH messages. It reports back through
@@ -58,13 +59,13 @@
 #include "optroute/chan.h"
 
 #include "control/lib/keys.h"
-#include "control/store/store.h"
+#include "control/store/sor.h"
 
 struct cp_link;
 
 struct cp_link_conf {
 	const char *chan_path;
-	struct or_store *store;
+	struct or_sor *sor;         /* snapshots, the auth state */
 	const struct or_keys *keys; /* NULL: no AUTH_KEYS are sent */
 	unsigned retry_ms;
 	unsigned queue_max;
@@ -111,15 +112,20 @@ int cp_link_start(const struct cp_link_conf *conf, struct cp_link **out);
 void cp_link_stop(struct cp_link *p);
 
 /* Queues n committed changes: change i has store seq first_seq + i and
- * result res[i] (rec 0 = delete; an OR_ACT_KEY change has no op). 0 or
- * -ENOMEM (then a resync is forced). */
+ * result res[i] (rec 0 = delete; an OR_ACT_KEY change has no op); ch and
+ * res NULL: n seqs that change no table entry (an auth epoch rotated or
+ * retired). 0 or -ENOMEM (then a resync is forced). The signature of
+ * or_sor_sink's applied. */
 int cp_link_enqueue(struct cp_link *p, uint64_t first_seq,
 		    const struct or_change *ch,
 		    const struct or_change_result *res, unsigned n);
 
-/* Queues a committed store seq that changes no table entry (an auth epoch
- * rotation or retirement). 0 or -ENOMEM (then a resync is forced). */
-int cp_link_enqueue_none(struct cp_link *p, uint64_t seq);
+/* The store's sink (control/store/sor.h) that feeds the link *lp: applied
+ * -> cp_link_enqueue, auth_changed -> cp_link_keys_changed. *lp is read
+ * at each call, so the sink may be given to or_sor_open() before
+ * cp_link_start() sets it (the store calls it only for commits, which
+ * come after). */
+struct or_sor_sink cp_link_sink(struct cp_link **lp);
 
 /* The auth epoch state in the store changed (committed): the thread sends
  * the new key set (if a dataplane is connected; else it is sent after the

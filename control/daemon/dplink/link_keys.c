@@ -66,7 +66,7 @@ cp_link_send_keys(struct cp_link *p)
 	pthread_mutex_unlock(&p->mu);
 	if (p->conf.keys == NULL)
 		return 0;
-	rc = or_store_auth_get(p->conf.store, &st, &err);
+	rc = or_sor_auth_get(p->conf.sor, &st, &err);
 	if (rc < 0) {
 		CP_ERR("auth keys not sent to the dataplane: %s", err.msg);
 		return 0;

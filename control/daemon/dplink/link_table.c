@@ -88,10 +88,25 @@ out:
 	return rc;
 }
 
-int
-cp_link_enqueue_none(struct cp_link *p, uint64_t seq)
+static void
+cp_link_sink_applied(void *arg, uint64_t first_seq, const struct or_change *ch,
+		     const struct or_change_result *res, unsigned n)
 {
-	return cp_link_enqueue(p, seq, NULL, NULL, 1);
+	cp_link_enqueue(*(struct cp_link **)arg, first_seq, ch, res, n);
+}
+
+static void
+cp_link_sink_auth_changed(void *arg)
+{
+	cp_link_keys_changed(*(struct cp_link **)arg);
+}
+
+struct or_sor_sink
+cp_link_sink(struct cp_link **lp)
+{
+	return (struct or_sor_sink){ .arg = lp,
+				     .applied = cp_link_sink_applied,
+				     .auth_changed = cp_link_sink_auth_changed };
 }
 
 static int
@@ -139,8 +154,8 @@ cp_link_resync(struct cp_link *p)
 	rc = or_chan_resync_begin(p->c, gen, NULL);
 	if (rc < 0)
 		return rc;
-	rc = or_store_snapshot(p->conf.store, p->ents, p->max_ops,
-			       cp_link_resync_chunk, p, &snap, &err);
+	rc = or_sor_snapshot(p->conf.sor, p->ents, p->max_ops,
+			     cp_link_resync_chunk, p, &snap, &err);
 	if (rc != 0) {
 		if (err.msg[0] != '\0')
 			CP_ERR("resync: store snapshot failed: %s", err.msg);

@@ -47,7 +47,8 @@
 #define CP_ACCEPT_PAUSE_MS 100
 
 /* epoll tags for the non-client descriptors. */
-static char cp_tag_listen, cp_tag_signal, cp_tag_link, cp_tag_job;
+static char cp_tag_listen, cp_tag_signal, cp_tag_link, cp_tag_job,
+	cp_tag_commit;
 
 /* Sends a reply that is ready now, but not before the client's earlier
  * requests still in the group: one client's replies keep their order
@@ -338,7 +339,7 @@ cp_srv_open(struct cp_daemon *d, struct cp_srv **out)
 	s->d = d;
 	s->ep = -1;
 	s->sfd = -1;
-	rc = cp_job_create(d->store, &s->job);
+	rc = cp_job_create(d->sor, &s->job);
 	if (rc < 0) {
 		free(s);
 		return rc;
@@ -363,6 +364,12 @@ cp_srv_open(struct cp_daemon *d, struct cp_srv **out)
 	    (rc = cp_epoll_add(s->ep, cp_link_notify_fd(d->link),
 			       &cp_tag_link)) < 0 ||
 	    (rc = cp_epoll_add(s->ep, cp_job_fd(s->job), &cp_tag_job)) < 0)
+		goto fail;
+	/* A store that completes groups later says so on its descriptor
+	 * (LMDB has none: cp_commit() finishes every group). */
+	if (or_sor_commit_fd(d->sor) >= 0 &&
+	    (rc = cp_epoll_add(s->ep, or_sor_commit_fd(d->sor),
+			       &cp_tag_commit)) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -410,6 +417,8 @@ cp_srv_run(struct cp_srv *s)
 				s->stop = 1;
 			} else if (tag == &cp_tag_job) {
 				cp_on_job(s);
+			} else if (tag == &cp_tag_commit) {
+				cp_on_commit(s);
 			} else if (tag == &cp_tag_link) {
 				cp_link_notify_clear(s->d->link);
 				cp_link_take_stats(s->d->link, cp_on_dp_stats,

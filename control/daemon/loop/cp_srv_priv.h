@@ -62,7 +62,7 @@ struct cp_srv {
 	uint64_t next_cookie;
 	struct cp_job *job;
 	uint64_t job_gen;        /* jobs started */
-	uint64_t commit_done_us; /* end of the last or_store_apply */
+	uint64_t commit_done_us; /* when the last group was done */
 	uint64_t accept_resume_ms; /* accepting paused (out of descriptors)
 				    * until then; 0 = not paused */
 	int stop;
@@ -72,6 +72,15 @@ struct cp_srv {
 	uint64_t group_us;
 	struct or_change ch[OR_STORE_APPLY_MAX];
 	struct or_change_result res[OR_STORE_APPLY_MAX];
+	/* The group handed to the store (cmd/cp_commit.c), since commit_t0.
+	 * At most one is in flight, and with the LMDB backend none once
+	 * cp_commit() returns (it completes in place). A backend that
+	 * completes later (or_sor_commit_fd) needs a second ch/res buffer
+	 * and pends marked by group, so that requests read meanwhile do not
+	 * land in the group in flight (docs/fleet.md section 9). */
+	struct or_sor_group group;
+	int inflight;
+	uint64_t commit_t0;
 };
 
 /* now - t, 0 if t is later (t may be stamped after now was read). */
@@ -119,6 +128,8 @@ void cp_client_kill(struct cp_srv *s, struct cp_client *cl);
 /* Commits the group being collected (nothing if it is empty) and answers
  * or parks its requests. */
 void cp_commit(struct cp_srv *s);
+/* The store's commit descriptor is readable: finishes the group. */
+void cp_on_commit(struct cp_srv *s);
 
 /* cmd/cp_pend.c */
 
