@@ -3,8 +3,8 @@
  * Fuzz target "mgmt": the management connection of optroute-control, from
  * bytes on the socket to the reply lines. The input is written into one end
  * of a socket pair whose other end is a real struct cp_client
- * (control/daemon/cp_client.c); cp_client_read cuts it into lines and each
- * line goes where the event loop's line handler (cp_srv.c, static) sends
+ * (control/daemon/loop/cp_client.c); cp_client_read cuts it into lines and each
+ * line goes where the event loop's line handler (loop/cp_srv.c cp_on_line) sends
  * it: cp_req_parse, then cp_act_run on a real daemon state (keys, an LMDB
  * store with an opted-in and an opted-out subject, the channel thread with
  * no dataplane), then cp_client_queue and cp_client_flush. Commands that
@@ -244,7 +244,7 @@ check_changes(const struct cp_act *a, const struct cp_req *req,
 			 "key change");
 }
 
-/* The event loop's line handler (cp_srv.c cp_on_line) without the group
+/* The event loop's line handler (loop/cp_srv.c cp_on_line) without the group
  * commit and the replies that wait. */
 static void
 on_line(void *arg, struct cp_client *cl, char *line, size_t len)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * Audit trail (control/lib/audit.h): chain verification, subject export,
+ * Audit trail (control/store/audit.h): chain verification, subject export,
  * and tamper detection by editing the LMDB file directly (modify, delete,
  * reorder, index and head edits), using the layout in
  * docs/consent-store.md: audit key = seq as u64 big-endian, value =

@@ -8,7 +8,7 @@
  *    updater on a real table;
  *  - the telemetry commands (dataplane/telemetry.c, compiled in here:
  *    rte_tel_data_* are replaced by recorders, so no EAL is needed);
- *  - the "stats" reply's own sections (control/daemon/cp_stats_json.c,
+ *  - the "stats" reply's own sections (control/daemon/cmd/cp_stats_json.c,
  *    compiled in here) of structs whose every field differs;
  *  - /metrics (exp_render(), in optroute-exporter's library) of the
  *    stats reply made of those sections and that STATS reply: the

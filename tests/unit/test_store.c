@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * Consent store (control/lib/store.h): durability across reopen, group
+ * Consent store (control/store/store.h): durability across reopen, group
  * commit, change sequence numbers, node policy, snapshot streaming, stats,
  * and that no plain number ever reaches the store files.
  */
