@@ -123,10 +123,14 @@ CP_SRCS := $(wildcard control/daemon/*.c control/daemon/*/*.c)
 EXP_MAIN := control/exporter/exp_main.c
 EXP_LIB_SRCS := $(filter-out $(EXP_MAIN),$(wildcard control/exporter/*.c))
 CTL_SRCS := $(wildcard control/ctl/*.c)
-# optroute-control: its main, and the rest (every room of control/daemon/)
-# as a library that the program, the unit tests and the fuzz targets link.
+# The other programs the same way: their main, the rest a library (the
+# unit tests link them instead of compiling program sources in). For
+# optroute-control that is every room of control/daemon/ but cp_main.c;
+# the fuzz targets link it too.
+DP_MAIN := dataplane/main.c
 CP_MAIN := control/daemon/cp_main.c
 CPD_SRCS := $(filter-out $(CP_MAIN),$(CP_SRCS))
+CTL_MAIN := control/ctl/optroutectl.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
@@ -137,7 +141,9 @@ DP_LIB := $(BUILD)/libordp.a
 CP_LIB := $(BUILD)/liborcp.a
 COMMON_LIB := $(BUILD)/liborcommon.a
 EXP_LIB := $(BUILD)/liborexp.a
+DPD_LIB := $(BUILD)/libordpd.a
 CPD_LIB := $(BUILD)/liborcpd.a
+CTL_LIB := $(BUILD)/liborctl.a
 LIBS := $(CP_LIB) $(DP_LIB) $(COMMON_LIB)
 
 PROGS :=
@@ -183,11 +189,14 @@ $(EXP_LIB): $(call objs,$(EXP_LIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+$(DPD_LIB): $(call objs,$(filter-out $(DP_MAIN),$(DP_SRCS)))
 $(CPD_LIB): $(call objs,$(CPD_SRCS))
+$(CTL_LIB): $(call objs,$(filter-out $(CTL_MAIN),$(CTL_SRCS)))
+$(DPD_LIB) $(CPD_LIB) $(CTL_LIB):
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN)/optroute-dataplane: $(call objs,$(DP_SRCS)) $(LIBS)
+$(BIN)/optroute-dataplane: $(call objs,$(DP_MAIN)) $(DPD_LIB) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -195,7 +204,7 @@ $(BIN)/optroute-control: $(call objs,$(CP_MAIN)) $(CPD_LIB) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BIN)/optroutectl: $(call objs,$(CTL_SRCS)) $(LIBS)
+$(BIN)/optroutectl: $(call objs,$(CTL_MAIN)) $(CTL_LIB) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -218,7 +227,8 @@ $(BIN)/$(notdir $(1)): $(call objs,$(wildcard $(1)/*.c)) $(LIBS)
 endef
 $(foreach d,$(sort $(TOOL_DIRS) $(BENCH_DIRS)),$(eval $(call multi_file_prog,$(d))))
 
-$(UNIT): $(call objs,$(UNIT_SRCS)) $(EXP_LIB) $(CPD_LIB) $(LIBS)
+$(UNIT): $(call objs,$(UNIT_SRCS)) $(EXP_LIB) $(CTL_LIB) $(CPD_LIB) \
+		$(DPD_LIB) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 

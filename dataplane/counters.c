@@ -10,18 +10,18 @@
 
 #include "counters.h"
 
-#define OR_CNT_NAME_(n, s) s,
-#define OR_DROP_CNT_NAME_(n, s) "drop_" s,
+#define OR_CNT_NAME_(n, s, ...) s,
+#define OR_DROP_CNT_NAME_(n, s) OR_PKT_DROP_PREFIX s,
 static const char *const cnt_names[OR_CNT_NUM] = {
-	OR_CNT_BASE(OR_CNT_NAME_)
+	OR_PKT_COUNTERS(OR_CNT_NAME_)
 	OR_DROP_REASONS(OR_DROP_CNT_NAME_)
 };
 #undef OR_CNT_NAME_
 #undef OR_DROP_CNT_NAME_
 
-#define OR_POLL_NAME_(n, s) s,
+#define OR_POLL_NAME_(n, s, ...) s,
 static const char *const poll_names[OR_POLL_NUM] = {
-	OR_POLL_CNT(OR_POLL_NAME_)
+	OR_POLL_COUNTERS(OR_POLL_NAME_)
 };
 #undef OR_POLL_NAME_
 

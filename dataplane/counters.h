@@ -24,21 +24,15 @@
 
 #include <rte_common.h>
 
+#include "optroute/dp_stats.h"
 #include "pkt/pkt.h"
 
-/* Counters the worker keeps besides one per drop reason (pkt.h's
- * OR_DROP_REASONS, named "drop_<reason>"). */
-#define OR_CNT_BASE(X)                                                       \
-	X(RX, "rx")                   /* frames received */                 \
-	X(TX, "tx")                   /* frames handed to the NIC */        \
-	X(DELIVERED, "delivered")     /* MSGs rewritten to a delivery node */ \
-	X(BOUNCED, "bounced")         /* MSGs bounced to their sender */    \
-	X(OVER_BUDGET, "over_budget") /* v2: OVER_BUDGET bounces sent */    \
-	X(ARP_REPLIES, "arp_replies") /* ARP requests answered */
-
+/* Counters the worker keeps (include/optroute/dp_stats.h): those of
+ * OR_PKT_COUNTERS, then one per drop reason (pkt.h's OR_DROP_REASONS,
+ * named "drop_<reason>"). */
 enum or_cnt_id {
-#define OR_CNT_ENUM_(n, s) OR_CNT_##n,
-	OR_CNT_BASE(OR_CNT_ENUM_)
+#define OR_CNT_ENUM_(n, ...) OR_CNT_##n,
+	OR_PKT_COUNTERS(OR_CNT_ENUM_)
 #undef OR_CNT_ENUM_
 	OR_CNT_DROP_FIRST, /* drop reason 1 (OR_DROP_NONE has no counter) */
 	OR_CNT_NUM = OR_CNT_DROP_FIRST + OR_DROP_MAX - 1,
@@ -52,18 +46,12 @@ enum or_cnt_id {
  * RX queues) and the TSC cycles they took, split by whether the poll
  * received anything. A busy-polling worker shows 100% CPU to the OS;
  * busy_cycles / (busy_cycles + idle_cycles) is its real load, and
- * busy_cycles / rx its cost per frame. One TSC read a loop.
+ * busy_cycles / rx its cost per frame. One TSC read a loop. The list:
+ * OR_POLL_COUNTERS (include/optroute/dp_stats.h).
  */
-#define OR_POLL_CNT(X)                                                       \
-	X(BUSY_POLLS, "busy_polls")   /* polls that received frames */      \
-	X(IDLE_POLLS, "idle_polls")   /* polls that received none */         \
-	X(BUSY_CYCLES, "busy_cycles") /* TSC cycles of the busy polls */     \
-	X(IDLE_CYCLES, "idle_cycles") /* of the idle ones, sleeps and RX
-					 pauses included */
-
 enum or_poll_cnt_id {
-#define OR_POLL_ENUM_(n, s) OR_POLL_##n,
-	OR_POLL_CNT(OR_POLL_ENUM_)
+#define OR_POLL_ENUM_(n, ...) OR_POLL_##n,
+	OR_POLL_COUNTERS(OR_POLL_ENUM_)
 #undef OR_POLL_ENUM_
 	OR_POLL_NUM,
 };

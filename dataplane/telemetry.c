@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * Telemetry commands and channel STATS of optroute-dataplane (telemetry.h).
+ * Telemetry commands of optroute-dataplane (telemetry.h): the figures of
+ * figures.h, each put into the command's dict.
  *
  * DPDK 22.11 telemetry nests only arrays in dicts, so per-port and
  * per-worker detail follows the /ethdev/ convention: /optroute/ports lists
  * the port names, /optroute/ports,NAME gives one port's counters.
- * Every counter read goes through or_cnt_read(), so /optroute/clear is
- * seen by every reader (telemetry and channel alike).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,11 +17,8 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
-#include "optroute/auth_stats.h"
-#include "optroute/ctable.h"
-#include "auth/auth_clock.h"
-#include "auth/budget.h"
-#include "auth/replay.h"
+#include "optroute/dp_stats.h"
+#include "figures.h"
 #include "log.h"
 #include "telemetry.h"
 #include "worker.h"
@@ -77,23 +73,19 @@ or_telemetry_stop(void)
 	static int name##_body(const char *cmd, const char *params,         \
 			       struct rte_tel_data *d)
 
+/* or_fig_cb: one figure into the dict d. */
 static void
-dict_counters(struct rte_tel_data *d, const uint64_t *v, uint64_t drops)
+tel_put(void *d, const char *name, uint64_t v)
 {
-	for (unsigned k = 0; k < OR_CNT_NUM; k++)
-		rte_tel_data_add_dict_u64(d, or_cnt_name(k), v[k]);
-	rte_tel_data_add_dict_u64(d, "dropped", drops);
+	rte_tel_data_add_dict_u64(d, name, v);
 }
 
 TEL_CMD(tel_stats)
 {
-	uint64_t v[OR_CNT_NUM], drops;
-
 	(void)cmd;
 	(void)params;
-	drops = or_cnt_read(&tel_dp->cnt, OR_CNT_ALL, OR_CNT_ALL, v);
 	rte_tel_data_start_dict(d);
-	dict_counters(d, v, drops);
+	or_fig_packets(tel_dp, OR_CNT_ALL, OR_CNT_ALL, 0, tel_put, d);
 	return 0;
 }
 
@@ -123,7 +115,6 @@ TEL_CMD(tel_ports)
 {
 	const struct or_dp_port *p;
 	struct rte_eth_stats es;
-	uint64_t v[OR_CNT_NUM], drops;
 	char buf[32];
 	int i;
 
@@ -138,7 +129,6 @@ TEL_CMD(tel_ports)
 	if (i < 0)
 		return -EINVAL;
 	p = &tel_dp->ports[i];
-	drops = or_cnt_read(&tel_dp->cnt, OR_CNT_ALL, i, v);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "port_id", p->port_id);
 	rte_tel_data_add_dict_u64(d, "rx_queues", p->n_rxq);
@@ -148,7 +138,7 @@ TEL_CMD(tel_ports)
 	rte_tel_data_add_dict_string(d, "mac", buf);
 	inet_ntop(AF_INET, &p->pa.ip, buf, sizeof(buf));
 	rte_tel_data_add_dict_string(d, "ip", buf);
-	dict_counters(d, v, drops);
+	or_fig_packets(tel_dp, OR_CNT_ALL, i, 0, tel_put, d);
 	/* The device's own view: frames it dropped before any worker saw
 	 * them (imissed: RX ring full). Not affected by /optroute/clear. */
 	if (rte_eth_stats_get(p->port_id, &es) == 0) {
@@ -164,7 +154,6 @@ TEL_CMD(tel_ports)
 
 TEL_CMD(tel_workers)
 {
-	uint64_t v[OR_CNT_NUM], polls[OR_POLL_NUM], drops;
 	char *end;
 	unsigned long lcore;
 	unsigned w;
@@ -185,45 +174,32 @@ TEL_CMD(tel_workers)
 			break;
 	if (w == tel_dp->n_workers)
 		return -EINVAL;
-	drops = or_cnt_read(&tel_dp->cnt, (int)w, OR_CNT_ALL, v);
-	or_cnt_read_polls(&tel_dp->cnt, (int)w, polls);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "lcore", lcore);
 	rte_tel_data_add_dict_u64(d, "rx_queues", tel_dp->workers[w]->n_rxq);
-	dict_counters(d, v, drops);
-	for (unsigned k = 0; k < OR_POLL_NUM; k++)
-		rte_tel_data_add_dict_u64(d, or_poll_cnt_name(k), polls[k]);
-	rte_tel_data_add_dict_u64(d, "tsc_hz", rte_get_tsc_hz());
+	or_fig_packets(tel_dp, (int)w, OR_CNT_ALL, 0, tel_put, d);
+	or_fig_polls(tel_dp, (int)w, tel_put, d);
+	or_fig_gauges(tel_dp, tel_put, d);
 	return 0;
 }
 
 TEL_CMD(tel_table)
 {
-	struct ct_stats s;
-
 	(void)cmd;
 	(void)params;
-	ct_get_stats(tel_dp->table, &s);
 	rte_tel_data_start_dict(d);
-#define T(f, ...) rte_tel_data_add_dict_u64(d, #f, s.f);
-	OR_CT_STATS(T)
-#undef T
+	or_fig_table(tel_dp, tel_put, d);
 	return 0;
 }
 
 TEL_CMD(tel_channel)
 {
-	struct or_updater_stats s;
-
 	(void)cmd;
 	(void)params;
 	if (tel_dp->updater == NULL)
 		return -ENODEV;
-	or_updater_get_stats(tel_dp->updater, &s);
 	rte_tel_data_start_dict(d);
-#define T(f, ...) rte_tel_data_add_dict_u64(d, #f, s.f);
-	OR_UPDATER_STATS(T)
-#undef T
+	or_fig_updater(tel_dp, tel_put, d);
 	/* Workers poll RX (dp.h); they decide once synced, or with
 	 * start_rx_after_sync = ack as soon as RX is on. */
 	rte_tel_data_add_dict_int(d, "rx_enabled",
@@ -232,58 +208,12 @@ TEL_CMD(tel_channel)
 	return 0;
 }
 
-/* Sender authentication, for /optroute/auth and the STATS reply
- * (auth.FIELD): the list OR_AUTH_STATS, include/optroute/auth_stats.h. */
-static void
-auth_figures(struct or_dp *dp, struct or_auth_stats *a)
-{
-	uint8_t e[OR_KEYRING_MAX];
-	unsigned n = or_keyring_epochs(&dp->auth, e);
-	struct or_budget_stats bs;
-	struct or_replay_stats rs;
-
-	memset(a, 0, sizeof(*a));
-	a->enabled = (uint64_t)dp->cfg->auth;
-	a->time_window_s = dp->cfg->time_window_s;
-	a->time_checks = (uint64_t)dp->cfg->auth_time_checks;
-	a->live_epochs = n;
-	a->current_epoch = n > 0 ? e[0] : 256;
-	a->previous_epoch = n > 1 ? e[1] : 256;
-	a->installs = __atomic_load_n(&dp->auth.installs, __ATOMIC_RELAXED);
-	a->budget_burst = dp->cfg->budget_burst;
-	a->budget_refill_per_hour = dp->cfg->budget_refill_per_hour;
-	memset(&bs, 0, sizeof(bs));
-	if (dp->budget != NULL)
-		or_budget_stats(dp->budget, or_auth_mono_ms(), &bs);
-	a->budget_tracked = bs.tracked;
-	a->budget_over_now = bs.over_now;
-	a->budget_charged = bs.charged;
-	a->budget_evicted_unrefilled = bs.evicted_unrefilled;
-	a->budget_slots = bs.slots;
-	a->budget_bytes = bs.bytes;
-	memset(&rs, 0, sizeof(rs));
-	if (dp->replay != NULL)
-		or_replay_stats(dp->replay, &rs);
-	a->replay_capacity = rs.capacity;
-	a->replay_bytes = rs.bytes;
-	a->replay_entries_approx = rs.entries_approx;
-	a->replay_seen = rs.seen;
-	a->replay_full = rs.full;
-	a->replay_stale = rs.stale;
-	a->replay_retries = rs.retries;
-}
-
 TEL_CMD(tel_auth)
 {
-	struct or_auth_stats a;
-
 	(void)cmd;
 	(void)params;
-	auth_figures(tel_dp, &a);
 	rte_tel_data_start_dict(d);
-#define T(f, ...) rte_tel_data_add_dict_u64(d, #f, a.f);
-	OR_AUTH_STATS(T)
-#undef T
+	or_fig_auth(tel_dp, tel_put, d);
 	return 0;
 }
 
@@ -324,64 +254,4 @@ or_telemetry_init(struct or_dp *dp)
 		}
 	}
 	return 0;
-}
-
-unsigned
-or_stats_fill(void *arg, struct or_updater_stat *out, unsigned max)
-{
-	struct or_dp *dp = arg;
-	uint64_t v[OR_CNT_NUM], polls[OR_POLL_NUM], drops;
-	struct or_auth_stats a;
-	unsigned n = 0;
-
-	/* Zero drop reasons are left out per port and per worker, to keep the
-	 * reply small; the totals carry every counter. */
-#define PUT(val, ...)                                                        \
-	do {                                                                 \
-		if (n == max)                                                \
-			return n;                                            \
-		snprintf(out[n].name, sizeof(out[n].name), __VA_ARGS__);     \
-		out[n++].value = (val);                                      \
-	} while (0)
-#define PUT_ALL(prefix_fmt, prefix_arg)                                      \
-	do {                                                                 \
-		for (unsigned k = 0; k < OR_CNT_NUM; k++)                    \
-			if (k < OR_CNT_DROP_FIRST || v[k] != 0)              \
-				PUT(v[k], prefix_fmt "%s", prefix_arg,       \
-				    or_cnt_name(k));                         \
-		PUT(drops, prefix_fmt "dropped", prefix_arg);                \
-	} while (0)
-
-	drops = or_cnt_read(&dp->cnt, OR_CNT_ALL, OR_CNT_ALL, v);
-	for (unsigned k = 0; k < OR_CNT_NUM; k++)
-		PUT(v[k], "%s", or_cnt_name(k));
-	PUT(drops, "dropped");
-	PUT(rte_get_tsc_hz(), "tsc_hz");
-	auth_figures(dp, &a);
-#define A(f, ...) PUT(a.f, "auth." #f);
-	OR_AUTH_STATS(A)
-#undef A
-	for (unsigned i = 0; i < dp->n_ports; i++) {
-		drops = or_cnt_read(&dp->cnt, OR_CNT_ALL, (int)i, v);
-		PUT_ALL("port.%s.", dp->ports[i].name);
-	}
-	for (unsigned w = 0; w < dp->n_workers; w++) {
-		drops = or_cnt_read(&dp->cnt, (int)w, OR_CNT_ALL, v);
-		PUT_ALL("worker.%u.", dp->cfg->workers[w]);
-		or_cnt_read_polls(&dp->cnt, (int)w, polls);
-		for (unsigned k = 0; k < OR_POLL_NUM; k++)
-			PUT(polls[k], "worker.%u.%s", dp->cfg->workers[w],
-			    or_poll_cnt_name(k));
-	}
-#undef PUT_ALL
-#undef PUT
-	return n;
-}
-
-void
-or_stats_clear(void *arg)
-{
-	struct or_dp *dp = arg;
-
-	or_cnt_clear(&dp->cnt);
 }

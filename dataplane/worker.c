@@ -139,8 +139,8 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 		for (unsigned i = 0; i < h->nmsg; i++)
 			if (or_rec_state(recs[2 * i]) == OR_STATE_IN &&
 			    or_rec_state(recs[2 * i + 1]) != OR_STATE_IN)
-				or_budget_prefetch_charge(w->budget,
-							  h->info[i].sender);
+				or_budget_prefetch_charge_at(w->budget,
+							     h->bhash[i]);
 	for (unsigned j = 0; j < h->n && j < OR_PREFETCH; j++)
 		held_prefetch(h, j);
 	for (unsigned j = 0; j < h->n; j++) {
@@ -160,7 +160,8 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 		 * alone, before the recipient is looked at (budget.h). */
 		over = w->budget != NULL &&
 		       or_rec_state(recs[2 * k]) == OR_STATE_IN &&
-		       or_budget_over(w->budget, h->info[k].sender, mono_ms);
+		       or_budget_over_at(w->budget, h->info[k].sender,
+					 h->bhash[k], mono_ms);
 		switch (or_pkt_decide(rte_pktmbuf_mtod(m, uint8_t *), &len,
 				      &h->info[k], recs[2 * k], recs[2 * k + 1],
 				      w->nh, w->nh_count, &q->pa, w->kr, over,
@@ -173,8 +174,8 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 		case OR_VERDICT_BOUNCE:
 			/* The sender token is still where classify found it. */
 			if (w->budget != NULL)
-				or_budget_charge(w->budget, h->info[k].sender,
-						 mono_ms);
+				or_budget_charge_at(w->budget, h->info[k].sender,
+						    h->bhash[k], mono_ms);
 			mbuf_trim(m, len);
 			c[OR_CNT_BOUNCED]++;
 			worker_tx(w, q->port_id, m);
@@ -270,8 +271,6 @@ worker_authenticate(struct or_worker *w, struct or_held *h, uint64_t *c,
 				continue;
 			}
 			h->info[nmsg] = h->info[k];
-			if (w->budget != NULL)
-				or_budget_prefetch(w->budget, h->info[nmsg].sender);
 			held_keys_set(h, nmsg, h->info[nmsg].sender);
 			nmsg++;
 			k++;
@@ -281,6 +280,15 @@ worker_authenticate(struct or_worker *w, struct or_held *h, uint64_t *c,
 	}
 	h->n = nheld;
 	h->nmsg = nmsg;
+	/* The senders' hints (their hashes kept for the check and the
+	 * charge); keys[] holds sender, recipient, sender, ... */
+	if (w->budget != NULL && nmsg != 0) {
+		const struct or_token *snd[OR_BURST];
+
+		for (unsigned i = 0; i < nmsg; i++)
+			snd[i] = h->keys[2 * i];
+		or_budget_prefetch_burst(w->budget, snd, nmsg, h->bhash);
+	}
 }
 
 /* Receives and classifies one burst: MSGs (and their tokens) and ARP

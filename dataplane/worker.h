@@ -38,6 +38,10 @@ struct or_held {
 	bool is_msg[OR_BURST];
 	struct or_pkt_info info[OR_BURST]; /* of the MSGs, in order */
 	const struct or_token *keys[2 * OR_BURST]; /* sender, recipient, ... */
+	/* Version 2: each MSG's sender hash in the budget
+	 * (or_budget_prefetch_burst), computed once for its hint, its check
+	 * and its charge. */
+	uint64_t bhash[OR_BURST];
 	struct ct_burst lookup;
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@ int
 or_log_level_parse(const char *name)
 {
 	for (int l = OR_LOG_ERR; l <= OR_LOG_DEBUG; l++)
-		if (strcmp(name, or_log_names[l]) == 0)
+		if (strcasecmp(name, or_log_names[l]) == 0)
 			return l;
 	return -1;
 }

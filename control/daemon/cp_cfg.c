@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "optroute/log.h"
 #include "optroute/or_ini.h"
 #include "optroute/peer.h"
 
 #include "cp_cfg.h"
 #include "cp_log.h"
-#include "cp_metrics.h"
 
 void
 cp_cfg_defaults(struct cp_cfg *c)
@@ -43,11 +43,6 @@ cp_cfg_defaults(struct cp_cfg *c)
 	c->chan_retry_ms = 1000;
 	c->chan_queue_max = 1u << 22;
 	c->log_level = CP_LOG_INFO;
-	/* Loopback only by default: the endpoint has no authentication. */
-	c->metrics_on = 1;
-	cp_metrics_parse_listen(CP_METRICS_DEFAULT_LISTEN, &c->metrics_addr,
-				&c->metrics_addr_len);
-	c->metrics_max_age_ms = 1000;
 }
 
 enum cp_cfg_type {
@@ -60,8 +55,6 @@ enum cp_cfg_type {
 	T_ROGID,  /* readonly_gid */
 	T_POLICY,
 	T_LEVEL,
-	T_LISTEN, /* metrics: off or a listen address */
-	T_BOOL,   /* int */
 };
 
 static const struct cp_cfg_key {
@@ -97,12 +90,7 @@ static const struct cp_cfg_key {
 	K_U32("channel_retry_ms", chan_retry_ms, 10, 3600000),
 	K_U32("channel_queue_max", chan_queue_max, 1024, 1073741824),
 	{ "log_level", T_LEVEL, 0, 0, 0, 0,
-	  "error, warning, notice, info or debug" },
-	{ "metrics", T_LISTEN, 0, 0, 0, 0,
-	  "off, PORT, IPV4:PORT or [IPV6]:PORT (numeric, port 1..65535)" },
-	{ "metrics_allow_remote", T_BOOL,
-	  offsetof(struct cp_cfg, metrics_allow_remote), 0, 0, 0, NULL },
-	K_U32("metrics_max_age_ms", metrics_max_age_ms, 0, 60000),
+	  OR_LOG_LEVEL_WORDS },
 #undef K_STR
 #undef K_U32
 };
@@ -154,8 +142,6 @@ cp_cfg_set(struct or_ini *ini, struct cp_cfg *c, const struct cp_cfg_key *k,
 		else
 			*(uint64_t *)field = x;
 		return 0;
-	case T_BOOL:
-		return or_ini_get_bool(ini, k->name, v, (int *)field);
 	case T_UID:
 		if (or_peer_uid_parse(v, &c->allowed_uid) != 0)
 			break;
@@ -180,26 +166,16 @@ cp_cfg_set(struct or_ini *ini, struct cp_cfg *c, const struct cp_cfg_key *k,
 		if (c->log_level >= 0)
 			return 0;
 		break;
-	case T_LISTEN:
-		if (strcmp(low, "off") == 0) {
-			c->metrics_on = 0;
-			return 0;
-		}
-		c->metrics_on = 1;
-		if (cp_metrics_parse_listen(low, &c->metrics_addr,
-					    &c->metrics_addr_len) == 0)
-			return 0;
-		break;
 	}
 	return or_ini_bad_value(ini, k->name, v, "%s", k->expect);
 }
 
 /* Sections: [control] is ours; [dataplane] has the channel's default;
- * other sections belong to the dataplane. The dataplane also skips
- * metrics* sections, but the metrics keys are in [control]: a [metrics]
- * section would be ignored by both daemons, so it is refused, like any
- * control* section other than [control], so that a misplaced key or a
- * typo in a section name is not silently ignored. */
+ * [exporter] is optroute-exporter's; other sections belong to the
+ * dataplane. A [metrics] section (where an operator may look for the
+ * exporter's settings) would be ignored by every daemon, so it is refused,
+ * like any control* section other than [control], so that a misplaced key
+ * or a typo in a section name is not silently ignored. */
 static void
 cp_cfg_section(struct or_ini *ini)
 {
@@ -212,11 +188,35 @@ cp_cfg_section(struct or_ini *ini)
 	else if (strcmp(s, "dataplane") == 0)
 		x->sect = S_DATAPLANE;
 	else if (strncmp(s, "metrics", 7) == 0)
-		or_ini_err(ini, NULL, "unknown section (the metrics keys are "
-			   "in [control]: metrics, metrics_allow_remote, "
-			   "metrics_max_age_ms)");
+		or_ini_err(ini, NULL, "unknown section (the metrics "
+			   "settings are in [exporter], read by "
+			   "optroute-exporter)");
 	else if (strncmp(s, "control", 7) == 0)
 		or_ini_err(ini, NULL, "unknown section (expected [control])");
+}
+
+/* An unknown [control] key; the keys /metrics had when optroute-control
+ * served it get the name they have in [exporter] (docs/configuration.md,
+ * "Moved keys"). */
+static int
+cp_cfg_moved_key(struct or_ini *ini, const char *name)
+{
+	static const struct {
+		const char *old, *now;
+	} moved[] = {
+		{ "metrics", "listen" },
+		{ "metrics_allow_remote", "allow_remote" },
+		{ "metrics_max_age_ms", "max_age_ms" },
+	};
+
+	for (size_t i = 0; i < sizeof(moved) / sizeof(moved[0]); i++)
+		if (strcmp(name, moved[i].old) == 0) {
+			or_ini_err(ini, name, "moved: /metrics is served by "
+				   "optroute-exporter, set [exporter] %s",
+				   moved[i].now);
+			return -1;
+		}
+	return or_ini_unknown_key(ini, name);
 }
 
 static int
@@ -241,7 +241,7 @@ cp_cfg_key(struct or_ini *ini, const char *name, const char *value)
 		if (strcmp(name, cp_cfg_keys[i].name) == 0)
 			break;
 	if (i == CP_CFG_NKEYS)
-		return or_ini_unknown_key(ini, name);
+		return cp_cfg_moved_key(ini, name);
 	if (or_ini_key_check(ini, name, 0) != 0)
 		return -1;
 	if (cp_cfg_set(ini, x->c, &cp_cfg_keys[i], value) != 0)
@@ -257,28 +257,6 @@ static const struct or_ini_ops cp_cfg_ops = {
 	.key = cp_cfg_key,
 };
 
-/* After the whole file: metrics_allow_remote may come after metrics. */
-static int
-cp_cfg_check_metrics(struct cp_cfg_ctx *x)
-{
-	const struct cp_cfg *c = x->c;
-	char addr[CP_METRICS_ADDR_LEN];
-	size_t i;
-
-	if (!c->metrics_on || c->metrics_allow_remote ||
-	    cp_metrics_is_loopback(&c->metrics_addr))
-		return 0;
-	for (i = 0; i < CP_CFG_NKEYS; i++)
-		if (strcmp(cp_cfg_keys[i].name, "metrics") == 0)
-			break;
-	cp_metrics_addr_str(&c->metrics_addr, addr);
-	or_ini_err_at(&x->ini, i < CP_CFG_NKEYS ? x->seen[i] : 0, "control",
-		      "metrics", "%s is not a loopback address; /metrics has "
-		      "no authentication, so serving it beyond this host "
-		      "needs metrics_allow_remote = yes", addr);
-	return -EINVAL;
-}
-
 int
 cp_cfg_load(const char *path, struct cp_cfg *c, char err[CP_CFG_ERR_LEN])
 {
@@ -287,9 +265,6 @@ cp_cfg_load(const char *path, struct cp_cfg *c, char err[CP_CFG_ERR_LEN])
 
 	or_ini_init(&x.ini, path, &cp_cfg_ops, &x, err, CP_CFG_ERR_LEN);
 	rc = or_ini_parse_file(&x.ini, path);
-	if (rc < 0)
-		return rc;
-	rc = cp_cfg_check_metrics(&x);
 	if (rc < 0)
 		return rc;
 	if (!x.chan_set && x.dp_channel[0] != '\0')

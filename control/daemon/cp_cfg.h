@@ -48,12 +48,6 @@ struct cp_cfg {
 	unsigned chan_queue_max;   /* changes queued for the dataplane before
 				    * falling back to a full resync */
 	int log_level;
-	/* Prometheus endpoint (cp_metrics.h). */
-	int metrics_on;
-	struct sockaddr_storage metrics_addr;
-	socklen_t metrics_addr_len;
-	int metrics_allow_remote;    /* a non-loopback address is allowed */
-	unsigned metrics_max_age_ms; /* figures this young are not refetched */
 };
 
 #define CP_CFG_ERR_LEN 512

@@ -5,7 +5,6 @@
  * Reference: docs/control.md.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +12,8 @@
 #include <string.h>
 
 #include <systemd/sd-daemon.h>
+
+#include "optroute/daemon_args.h"
 
 #include "control/daemon/dplink/cp_link.h"
 #include "control/daemon/loop/cp_json.h"
@@ -23,18 +24,6 @@
 #include "cp_cfg.h"
 #include "cp_daemon.h"
 #include "cp_log.h"
-
-static void
-cp_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: optroute-control -c FILE [--check]\n"
-		"  -c, --config FILE  configuration ([control] section; see "
-		"docs/control.md)\n"
-		"      --check        check the configuration and exit\n"
-		"  -V, --version      print the version and exit\n"
-		"  -h, --help         this text\n");
-}
 
 /* Everything the daemon holds, torn down in reverse order. */
 struct cp_main {
@@ -138,51 +127,24 @@ cp_stop(struct cp_main *m)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct cp_main m; /* large (group arrays live in the server) */
 	char err[CP_CFG_ERR_LEN];
-	const char *conf = NULL;
-	int check = 0, c, rc;
+	struct or_daemon_args a;
+	int rc;
 
 	/* Before any jansson use: freed JSON memory is wiped. */
 	cp_json_init();
-	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			conf = optarg;
-			break;
-		case 'C':
-			check = 1;
-			break;
-		case 'V':
-			printf("optroute-control %s (management protocol %d)\n",
-			       CP_VERSION, OR_MGMT_VERSION);
-			return 0;
-		case 'h':
-			cp_usage(stdout);
-			return 0;
-		default:
-			cp_usage(stderr);
-			return 2;
-		}
-	}
-	if (conf == NULL || optind != argc) {
-		cp_usage(stderr);
-		return 2;
-	}
+	rc = or_daemon_args(argc, argv, "optroute-control",
+			    "[control] section; see docs/control.md", &a);
+	if (rc >= 0)
+		return rc;
 	cp_cfg_defaults(&m.cfg);
-	if (cp_cfg_load(conf, &m.cfg, err) < 0) {
+	if (cp_cfg_load(a.config, &m.cfg, err) < 0) {
 		fprintf(stderr, "optroute-control: %s\n", err);
 		return 2;
 	}
-	if (check) {
-		printf("%s: configuration OK\n", conf);
+	if (a.check) {
+		printf("%s: configuration OK\n", a.config);
 		return 0;
 	}
 	cp_log_set_level(m.cfg.log_level);

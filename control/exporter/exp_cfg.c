@@ -54,8 +54,6 @@ exp_cfg_exporter_key(struct or_ini *ini, struct exp_cfg *c, const char *k,
 		     const char *v)
 {
 	struct exp_cfg_ctx *x = ini->user;
-	static const char *const levels[] = { "error", "warning", "notice",
-					      "info", "debug", NULL };
 	uint64_t u;
 	int i;
 
@@ -76,11 +74,10 @@ exp_cfg_exporter_key(struct or_ini *ini, struct exp_cfg *c, const char *k,
 		return 0;
 	}
 	if (strcmp(k, "log_level") == 0) {
-		i = or_ini_word(v, levels);
+		i = or_log_level_parse(v);
 		if (i < 0)
-			return or_ini_bad_value(ini, k, v, "error, warning, "
-						"notice, info or debug");
-		c->log_level = OR_LOG_ERR + i;
+			return or_ini_bad_value(ini, k, v, OR_LOG_LEVEL_WORDS);
+		c->log_level = i;
 		return 0;
 	}
 	return or_ini_unknown_key(ini, k);

@@ -4,7 +4,6 @@
  *   optroute-exporter -c FILE [--check]
  * Reference: docs/exporter.md.
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,23 +11,9 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "optroute/mgmt.h"
-#include "optroute/version.h"
+#include "optroute/daemon_args.h"
 
 #include "exp.h"
-
-static void
-exp_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: optroute-exporter -c FILE [--check]\n"
-		"  -c, --config FILE  configuration ([exporter] section and "
-		"[control] mgmt_socket;\n"
-		"                     see docs/exporter.md)\n"
-		"      --check        check the configuration and exit\n"
-		"  -V, --version      print the version and exit\n"
-		"  -h, --help         this text\n");
-}
 
 /* Serves until SIGTERM or SIGINT. 0, or 1 if it could not start. */
 static int
@@ -60,50 +45,24 @@ exp_run(const struct exp_cfg *cfg)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char err[EXP_CFG_ERR_LEN];
-	const char *conf = NULL;
+	struct or_daemon_args a;
 	struct exp_cfg cfg;
-	int check = 0, c;
+	int rc;
 
 	or_log_set_name("optroute-exporter");
-	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			conf = optarg;
-			break;
-		case 'C':
-			check = 1;
-			break;
-		case 'V':
-			printf("optroute-exporter %s (management protocol %d)\n",
-			       OR_VERSION, OR_MGMT_VERSION);
-			return 0;
-		case 'h':
-			exp_usage(stdout);
-			return 0;
-		default:
-			exp_usage(stderr);
-			return 2;
-		}
-	}
-	if (conf == NULL || optind != argc) {
-		exp_usage(stderr);
-		return 2;
-	}
+	rc = or_daemon_args(argc, argv, "optroute-exporter",
+			    "[exporter] section and [control] mgmt_socket; "
+			    "see docs/exporter.md", &a);
+	if (rc >= 0)
+		return rc;
 	exp_cfg_defaults(&cfg);
-	if (exp_cfg_load(conf, &cfg, err) < 0) {
+	if (exp_cfg_load(a.config, &cfg, err) < 0) {
 		fprintf(stderr, "optroute-exporter: %s\n", err);
 		return 2;
 	}
-	if (check) {
-		printf("%s: configuration OK\n", conf);
+	if (a.check) {
+		printf("%s: configuration OK\n", a.config);
 		return 0;
 	}
 	or_log_set_level(cfg.log_level);

@@ -18,6 +18,7 @@
 #include "optroute/auth_stats.h"
 #include "optroute/cp_stats.h"
 #include "optroute/ct_stats.h"
+#include "optroute/dp_stats.h"
 #include "optroute/link_stats.h"
 #include "optroute/updater_stats.h"
 
@@ -119,11 +120,10 @@ exp_jv(const json_t *v, uint64_t *out)
 
 /*
  * The families of the stats blocks come from their lists
- * (include/optroute/stats.h says which); what is left here are the
- * exporter's own figures and the dataplane's packet counters below.
+ * (include/optroute/stats.h says which), the dataplane's packet counters
+ * from theirs (dp_stats.h); what is left here are the exporter's own
+ * figures.
  */
-
-#define G(key, name, help) { key, OR_STAT_GAUGE, OR_STAT_N, name, "", help },
 
 /* optroute-control's sections: stats.control, .store, .channel. */
 static const struct or_stat_desc exp_desc_control[] = {
@@ -142,8 +142,7 @@ static const struct or_stat_desc exp_desc_channel[] = {
 
 /* Dataplane figures of no scope that are not counters (STATS tsc_hz). */
 static const struct or_stat_desc exp_desc_dataplane[] = {
-	G("tsc_hz", "optroute_dataplane_tsc_hz",
-	  "TSC frequency: cycles a second of the workers' cycle counters")
+	OR_DP_GAUGES(OR_STAT_DESC_)
 };
 
 /* The dataplane's blocks: STATS table.*, chan.*, auth.* */
@@ -158,8 +157,6 @@ static const struct or_stat_desc exp_desc_updater[] = {
 static const struct or_stat_desc exp_desc_auth[] = {
 	OR_AUTH_STATS(OR_STAT_DESC_)
 };
-
-#undef G
 
 #define EXP_DIM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -309,29 +306,18 @@ exp_dpe_classify(struct exp_dpe *e)
 	}
 }
 
-/* Counters kept per scope (dataplane/counters.h), and drop_<reason>. */
+/* The packet counters, each in every scope: include/optroute/dp_stats.h.
+ * The drops' entry (OR_PKT_DROP_PREFIX) stands for every drop_<reason>. */
+#define EXP_CTR_(id, name, suffix, help) { name, suffix, help },
 static const struct {
 	const char *ctr, *suffix, *help;
 } exp_dp_ctrs[] = {
-	{ "rx", "rx_frames_total", "Frames received" },
-	{ "tx", "tx_frames_total", "Frames the TX queues took" },
-	{ "delivered", "delivered_total",
-	  "Messages forwarded to the recipient's delivery node" },
-	{ "bounced", "bounced_total",
-	  "Messages bounced to their sender (recipient not opted in)" },
-	{ "over_budget", "over_budget_total",
-	  "OVER_BUDGET bounces sent (the sender had used up its budget)" },
-	{ "arp_replies", "arp_replies_total", "ARP requests answered" },
-	{ "dropped", "dropped_total", "Frames dropped, every reason" },
-	{ "drop_", "drops_total", "Frames dropped, by reason" },
-	/* a worker's own (dataplane/counters.h) */
-	{ "busy_polls", "busy_polls_total", "Polls that received frames" },
-	{ "idle_polls", "idle_polls_total", "Polls that received none" },
-	{ "busy_cycles", "busy_cycles_total",
-	  "TSC cycles of the polls that received frames" },
-	{ "idle_cycles", "idle_cycles_total",
-	  "TSC cycles of the polls that received none, sleeps included" },
+	OR_PKT_COUNTERS(EXP_CTR_)
+	OR_PKT_DROP_SUM(EXP_CTR_)
+	OR_PKT_DROP_REASONS(EXP_CTR_)
+	OR_POLL_COUNTERS(EXP_CTR_)
 };
+#undef EXP_CTR_
 
 static const struct {
 	enum exp_scope scope;
@@ -343,19 +329,21 @@ static const struct {
 	{ S_WORKER, "optroute_worker_", "worker", "(per worker lcore)" },
 };
 
-/* 1 if e is counter ctr ("drop_": any drop_<reason>, then *reason) of
- * scope. */
+/* 1 if e is counter ctr (OR_PKT_DROP_PREFIX: any drop_<reason>, then
+ * *reason) of scope. */
 static int
 exp_dpe_match(const struct exp_dpe *e, enum exp_scope scope, const char *ctr,
 	      const char **reason)
 {
 	if (e->used || e->scope != scope)
 		return 0;
-	if (strcmp(ctr, "drop_") != 0)
+	size_t pl = strlen(OR_PKT_DROP_PREFIX);
+
+	if (strcmp(ctr, OR_PKT_DROP_PREFIX) != 0)
 		return strcmp(e->ctr, ctr) == 0;
-	if (strncmp(e->ctr, "drop_", 5) != 0 || e->ctr[5] == '\0')
+	if (strncmp(e->ctr, ctr, pl) != 0 || e->ctr[pl] == '\0')
 		return 0;
-	*reason = e->ctr + 5;
+	*reason = e->ctr + pl;
 	return 1;
 }
 

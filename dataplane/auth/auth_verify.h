@@ -122,21 +122,28 @@ or_auth_verify_x8(const struct or_keyring *kr, const uint8_t *const *h,
 
 	for (unsigned i = 0; i < 8; i++)
 		m1 |= (__mmask8)((slot[i] == 1) << i);
-	lo = (__mmask8)((m1 & 1 ? 0x03 : 0) | (m1 & 2 ? 0x0c : 0) |
-			(m1 & 4 ? 0x30 : 0) | (m1 & 8 ? 0xc0 : 0));
-	hi = (__mmask8)((m1 & 16 ? 0x03 : 0) | (m1 & 32 ? 0x0c : 0) |
-			(m1 & 64 ? 0x30 : 0) | (m1 & 128 ? 0xc0 : 0));
-	for (unsigned r = 0; r <= OR_AES128_ROUNDS; r++) {
-		rk_lo[r] = _mm512_mask_blend_epi64(lo, kr->rk4[0][r],
-						   kr->rk4[kr->n > 1][r]);
-		rk_hi[r] = _mm512_mask_blend_epi64(hi, kr->rk4[0][r],
-						   kr->rk4[kr->n > 1][r]);
-	}
-
 	a = or_auth_tokens_x4(h);
 	b = or_auth_tokens_x4(h + 4);
-	a = or_aes128_enc_x4(rk_lo, a);
-	b = or_aes128_enc_x4(rk_hi, b);
+	if (m1 == 0 || m1 == 0xff) {
+		/* All eight of one epoch (the usual case: one live epoch,
+		 * or a rotation's old one drained): its round keys as they
+		 * are, no blend. */
+		a = or_aes128_enc_x4(kr->rk4[m1 & 1], a);
+		b = or_aes128_enc_x4(kr->rk4[m1 & 1], b);
+	} else {
+		lo = (__mmask8)((m1 & 1 ? 0x03 : 0) | (m1 & 2 ? 0x0c : 0) |
+				(m1 & 4 ? 0x30 : 0) | (m1 & 8 ? 0xc0 : 0));
+		hi = (__mmask8)((m1 & 16 ? 0x03 : 0) | (m1 & 32 ? 0x0c : 0) |
+				(m1 & 64 ? 0x30 : 0) | (m1 & 128 ? 0xc0 : 0));
+		for (unsigned r = 0; r <= OR_AES128_ROUNDS; r++) {
+			rk_lo[r] = _mm512_mask_blend_epi64(lo, kr->rk4[0][r],
+							   kr->rk4[1][r]);
+			rk_hi[r] = _mm512_mask_blend_epi64(hi, kr->rk4[0][r],
+							   kr->rk4[1][r]);
+		}
+		a = or_aes128_enc_x4(rk_lo, a);
+		b = or_aes128_enc_x4(rk_hi, b);
+	}
 	/* Lane i's key words: the low and high qword of block i. */
 	k0 = _mm512_permutex2var_epi64(
 		a, _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14), b);
@@ -162,7 +169,7 @@ or_auth_verify_burst(const struct or_keyring *kr, const uint8_t *const *h,
 
 	while (i < n) {
 		const uint8_t *g[8];
-		int8_t slot[8];
+		int8_t slot[8], own[8];
 		unsigned m = n - i < 8 ? n - i : 8, live = 0, first = 0;
 		__mmask8 ok;
 
@@ -170,6 +177,7 @@ or_auth_verify_burst(const struct or_keyring *kr, const uint8_t *const *h,
 			int s = or_keyring_slot(kr, h[i + j][OR_HDR2_EPOCH_OFF]);
 
 			slot[j] = (int8_t)s;
+			own[j] = (int8_t)s;
 			if (s >= 0 && live++ == 0)
 				first = j;
 		}
@@ -190,7 +198,7 @@ or_auth_verify_burst(const struct or_keyring *kr, const uint8_t *const *h,
 		}
 		ok = or_auth_verify_x8(kr, g, slot);
 		for (unsigned j = 0; j < m; j++) {
-			int s = or_keyring_slot(kr, h[i + j][OR_HDR2_EPOCH_OFF]);
+			int s = own[j];
 
 			verdict[i + j] = s < 0 ? OR_AUTH_UNKNOWN_EPOCH :
 				       (ok >> j) & 1 ? OR_AUTH_OK :

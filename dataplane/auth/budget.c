@@ -145,15 +145,28 @@ bg_mix(uint64_t x)
 /* Tokens are keyed BLAKE2b outputs, but placement still depends on a
  * per-process secret seed, so that nobody can aim senders at one bucket
  * (and evict a chosen sender) even knowing many tokens. */
-static inline void
-bg_locate(const struct or_budget *b, const struct or_token *k,
-	  struct bg_where *wh)
+static inline uint64_t
+bg_hash(const struct or_budget *b, const struct or_token *k)
 {
-	uint64_t h;
+	uint64_t k0, k1;
 
-	memcpy(&wh->k0, k->b, 8);
-	memcpy(&wh->k1, k->b + 8, 8);
-	h = bg_mix(bg_mix(wh->k0 ^ b->seed[0]) ^ wh->k1 ^ b->seed[1]);
+	memcpy(&k0, k->b, 8);
+	memcpy(&k1, k->b + 8, 8);
+	return bg_mix(bg_mix(k0 ^ b->seed[0]) ^ k1 ^ b->seed[1]);
+}
+
+/* Where the key k of hash h (bg_hash) may be; k may be NULL for the
+ * buckets alone. */
+static inline void
+bg_where_of(const struct or_budget *b, const struct or_token *k, uint64_t h,
+	    struct bg_where *wh)
+{
+	wh->k0 = 0;
+	wh->k1 = 0;
+	if (k != NULL) {
+		memcpy(&wh->k0, k->b, 8);
+		memcpy(&wh->k1, k->b + 8, 8);
+	}
 	/* Range reduction without division (Lemire), from both halves. */
 	wh->prim = (uint32_t)(((h & 0xffffffffu) * b->nbuckets) >> 32);
 	wh->alt = (uint32_t)(((h >> 32) * b->nbuckets) >> 32);
@@ -164,6 +177,13 @@ bg_locate(const struct or_budget *b, const struct or_token *k,
 	wh->group = (unsigned)((((h >> 32) & 0xffffu) * BG_GROUPS) >> 16);
 	/* Bits neither range reduction leans on most. */
 	wh->hint = (uint32_t)(h >> 16) & b->hint_mask;
+}
+
+static inline void
+bg_locate(const struct or_budget *b, const struct or_token *k,
+	  struct bg_where *wh)
+{
+	bg_where_of(b, k, bg_hash(b, k), wh);
 }
 
 static inline uint64_t
@@ -280,9 +300,16 @@ bg_lookup(const struct or_budget *b, const struct bg_where *wh, uint32_t *bi,
 	return s;
 }
 
+/* The hint entry of a hash (as bg_where_of computes it). */
+static inline uint32_t
+bg_hint_of(const struct or_budget *b, uint64_t h)
+{
+	return (uint32_t)(h >> 16) & b->hint_mask;
+}
+
 int
-or_budget_over(const struct or_budget *b, const struct or_token *sender,
-	       uint64_t now_ms)
+or_budget_over_at(const struct or_budget *b, const struct or_token *sender,
+		  uint64_t hash, uint64_t now_ms)
 {
 	struct bg_where wh;
 	uint32_t bi;
@@ -290,44 +317,72 @@ or_budget_over(const struct or_budget *b, const struct or_token *sender,
 
 	uint64_t now = bg_ticks(now_ms);
 
-	bg_locate(b, sender, &wh);
 	/* No sender of this hash can be over budget now: the table is not
 	 * read (the common case; the hint lapsed or was never raised). */
-	if (bg_hint_diff(__atomic_load_n(&b->hints[wh.hint], __ATOMIC_RELAXED),
+	if (bg_hint_diff(__atomic_load_n(&b->hints[bg_hint_of(b, hash)],
+					 __ATOMIC_RELAXED),
 			 bg_hint_unit(now)) <= 0)
 		return 0;
+	bg_where_of(b, sender, hash, &wh);
 	if (bg_lookup(b, &wh, &bi, &w) < 0)
 		return 0; /* untracked: a full bucket */
 	return bg_debt(w, now) > b->tol;
 }
 
+int
+or_budget_over(const struct or_budget *b, const struct or_token *sender,
+	       uint64_t now_ms)
+{
+	return or_budget_over_at(b, sender, bg_hash(b, sender), now_ms);
+}
+
 void
+or_budget_prefetch_burst(const struct or_budget *b,
+			 const struct or_token *const *senders, unsigned n,
+			 uint64_t *hash)
+{
+	/* The hints only: the bucket is read for the few senders whose hint
+	 * is ahead (over budget or sharing a hash with one). */
+	for (unsigned i = 0; i < n; i++) {
+		hash[i] = bg_hash(b, senders[i]);
+		rte_prefetch0(&b->hints[bg_hint_of(b, hash[i])]);
+	}
+}
+
+uint64_t
 or_budget_prefetch(const struct or_budget *b, const struct or_token *sender)
 {
-	struct bg_where wh;
+	uint64_t h;
 
-	/* The hint only: the bucket is read for the few senders whose hint
-	 * is ahead (over budget or sharing a hash with one). */
-	bg_locate(b, sender, &wh);
-	rte_prefetch0(&b->hints[wh.hint]);
+	or_budget_prefetch_burst(b, &sender, 1, &h);
+	return h;
+}
+
+void
+or_budget_prefetch_charge_at(const struct or_budget *b, uint64_t hash)
+{
+	struct bg_where wh;
+	const struct bg_bucket *p, *a;
+
+	/* A charge looks the sender up in its primary bucket (both lines:
+	 * words and slot 0's key, then the other keys), and a first charge
+	 * (the usual case) also reads the alternate's words (line 0) to
+	 * choose where to place it. The alternate's keys are read only when
+	 * the key is there or its slot goes to it: left to the charge, which
+	 * saves a miss buffer per bounce. */
+	bg_where_of(b, NULL, hash, &wh);
+	p = &b->buckets[wh.prim];
+	a = &b->buckets[wh.alt];
+	rte_prefetch0(p);
+	rte_prefetch0((const uint8_t *)p + BG_CACHE_LINE);
+	rte_prefetch0(a);
 }
 
 void
 or_budget_prefetch_charge(const struct or_budget *b,
 			  const struct or_token *sender)
 {
-	struct bg_where wh;
-	const struct bg_bucket *p, *a;
-
-	/* A charge looks the sender up (primary, maybe alternate) and a first
-	 * charge locks and scans both: all four lines. */
-	bg_locate(b, sender, &wh);
-	p = &b->buckets[wh.prim];
-	a = &b->buckets[wh.alt];
-	rte_prefetch0(p);
-	rte_prefetch0((const uint8_t *)p + BG_CACHE_LINE);
-	rte_prefetch0(a);
-	rte_prefetch0((const uint8_t *)a + BG_CACHE_LINE);
+	or_budget_prefetch_charge_at(b, bg_hash(b, sender));
 }
 
 int64_t
@@ -559,8 +614,8 @@ bg_place(struct or_budget *b, const struct bg_where *wh, uint64_t now)
 }
 
 void
-or_budget_charge(struct or_budget *b, const struct or_token *sender,
-		 uint64_t now_ms)
+or_budget_charge_at(struct or_budget *b, const struct or_token *sender,
+		    uint64_t hash, uint64_t now_ms)
 {
 	uint64_t now = bg_ticks(now_ms);
 	struct bg_where wh;
@@ -568,7 +623,7 @@ or_budget_charge(struct or_budget *b, const struct or_token *sender,
 	uint64_t w;
 	int s;
 
-	bg_locate(b, sender, &wh);
+	bg_where_of(b, sender, hash, &wh);
 	for (;;) {
 		s = bg_lookup(b, &wh, &bi, &w);
 		if (s < 0) {
@@ -582,6 +637,13 @@ or_budget_charge(struct or_budget *b, const struct or_token *sender,
 	}
 	__atomic_fetch_add(&b->charged[wh.prim % BG_STRIPES].v, 1,
 			   __ATOMIC_RELAXED);
+}
+
+void
+or_budget_charge(struct or_budget *b, const struct or_token *sender,
+		 uint64_t now_ms)
+{
+	or_budget_charge_at(b, sender, bg_hash(b, sender), now_ms);
 }
 
 /* ------------------------------------------------------ create, stats --- */

@@ -25,7 +25,9 @@
  * running. Any number of worker threads call or_budget_over,
  * or_budget_prefetch and or_budget_charge concurrently; any thread (the
  * telemetry thread) may call or_budget_stats and or_budget_permits at the
- * same time. Nothing here needs RCU: nothing is ever freed before
+ * same time (and the _at variants of the worker calls, which are the
+ * same calls with the sender's hash computed once). Nothing here needs
+ * RCU: nothing is ever freed before
  * or_budget_free, so QSBR readers may call every function while online.
  *
  *  - or_budget_over / or_budget_permits / or_budget_stats never write shared
@@ -135,15 +137,33 @@ void or_budget_free(struct or_budget *b);
 int or_budget_over(const struct or_budget *b, const struct or_token *sender,
 		   uint64_t now_ms);
 
-/* [worker] Prefetches the sender's primary bucket, a few hundred cycles
- * before or_budget_over. */
-void or_budget_prefetch(const struct or_budget *b,
-			const struct or_token *sender);
+/* [worker] Prefetches what or_budget_over of sender reads first (its
+ * hint), a few hundred cycles before, and returns the sender's hash: the
+ * seeded hash of its token that places it in b, computed once a MSG and
+ * passed to the _at calls below. */
+uint64_t or_budget_prefetch(const struct or_budget *b,
+			    const struct or_token *sender);
 
-/* [worker] Prefetches what or_budget_charge of sender reads (both of its
- * buckets): for a MSG known to bounce, a few MSGs before its charge. */
+/* [worker] or_budget_prefetch of senders[0..n-1] (a burst), hashes in
+ * hash[0..n-1]. */
+void or_budget_prefetch_burst(const struct or_budget *b,
+			      const struct or_token *const *senders, unsigned n,
+			      uint64_t *hash);
+
+/* [worker] Prefetches what or_budget_charge of sender reads: for a MSG
+ * known to bounce, a few MSGs before its charge. */
 void or_budget_prefetch_charge(const struct or_budget *b,
 			       const struct or_token *sender);
+
+/* [worker] The same three calls for a sender whose hash or_budget_prefetch
+ * returned (of this b, for this sender: with any other value, the sender
+ * is looked up and charged in the wrong buckets). They give exactly the
+ * answers and effects of the calls without _at. */
+int or_budget_over_at(const struct or_budget *b, const struct or_token *sender,
+		      uint64_t hash, uint64_t now_ms);
+void or_budget_prefetch_charge_at(const struct or_budget *b, uint64_t hash);
+void or_budget_charge_at(struct or_budget *b, const struct or_token *sender,
+			 uint64_t hash, uint64_t now_ms);
 
 /* [worker] A normal bounce was decided for a MSG of sender (which
  * or_budget_over said was not over): takes one permit. Never fails; the

@@ -31,8 +31,10 @@ void or_log_set_name(const char *name);
 /* Messages above level are dropped (default OR_LOG_INFO). */
 void or_log_set_level(int level);
 
-/* Level from a name (error, warning, notice, info, debug); -1 if unknown. */
+/* Level from a name, in any case (as INI keywords are); -1 if unknown. */
 int or_log_level_parse(const char *name);
+/* The names, for a configuration error's "expected ..." text. */
+#define OR_LOG_LEVEL_WORDS "error, warning, notice, info or debug"
 
 void or_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

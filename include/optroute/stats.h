@@ -16,14 +16,19 @@
  *   (cp_stats.h)
  *   OR_LINK_STATS      struct cp_link_stats    stats.channel.F, `optroutectl
  *   (link_stats.h)                             dataplane`
+ *   OR_DP_GAUGES       (none)                  STATS F
+ *   (dp_stats.h)
  *
- * and every entry also as its Prometheus family on optroute-control's
+ * and every entry also as its Prometheus family on optroute-exporter's
  * /metrics; `optroutectl stats` prints the stats reply, so it shows every
  * entry under the name of its section (control.F, dataplane.table.F ...).
- * The generators: dataplane/chan/chan_stats.c (STATS), dataplane/
- * telemetry.c, control/daemon/cp_stats_json.c (the stats reply's
- * sections) and cp_metrics_text.c. tests/unit/test_stats_lists.c walks
- * every list through each of them.
+ * The dataplane's packet counters (OR_PKT_COUNTERS ..., dp_stats.h) have
+ * lists of their own form: each counter is exported per port and worker
+ * too. The generators: dataplane/chan/chan_stats.c (STATS), dataplane/
+ * figures.c (the dataplane's STATS and its telemetry), control/daemon/
+ * cmd/cp_stats_json.c (the stats reply's sections) and control/exporter/
+ * exp_text.c. tests/unit/test_stats_lists.c walks every list through
+ * each of them.
  *
  * An entry is X(field, type, unit, metric, label, help):
  *   field   the struct member (uint64_t) and the figure's name everywhere

@@ -22,8 +22,9 @@
 #   make bench-dataplane ENTRIES=N SECONDS=S    (FRAMES=F PAYLOAD=B RUNS=R optional)
 #
 # PERF=FILE (optional) also records a perf profile of the worker's CPU
-# (cpu-clock: works without a PMU, as in a VM) during the first window;
-# read it with `perf report -i FILE`. TESTPMD=no skips the reference run
+# (cpu-clock: works without a PMU, as in a VM) during the first window,
+# and of the auth-off process's first window to FILE.off; read them with
+# `perf report -i FILE --comm rte-worker-1` (other tasks may share the CPU). TESTPMD=no skips the reference run
 # (for A/B runs of two optroute builds; its JSON then has no ratio).
 #
 # Each rate is the median of RUNS (3) windows of S seconds; "ratio" is the
@@ -33,11 +34,14 @@
 # Last line: one JSON object
 #   {"entries":..,"frame_bytes":..,"workers":1,"auth":"on",
 #    "auth_time_checks":false,"optroute_mpps":..,"auth_off_mpps":..,
-#    "auth_cost_ratio":..,"testpmd_io_mpps":..,"ratio":..,
-#    "fill_seconds":..,"runs":..}
+#    "auth_cost_ratio":..,"auth_cost_ratio_cpu":..,"testpmd_io_mpps":..,
+#    "ratio":..,"fill_seconds":..,"runs":..}
 # optroute_mpps is the version-2 process (auth on), auth_cost_ratio the
 # median of its per-round ratios to the auth-off process, ratio the same
 # against testpmd. With AUTH=no, optroute_mpps is the auth-off process.
+# auth_cost_ratio_cpu is auth_cost_ratio from the worker threads' own CPU
+# time a frame (/proc schedstat): on a host where other tasks take turns
+# on the worker's CPU, it leaves their share out (null if unreadable).
 set -euo pipefail
 # shellcheck source=../integration/lib/common.sh
 . "$(dirname "$0")/../integration/lib/common.sh"
@@ -107,6 +111,20 @@ def read(prefix, cmd):
 # Mpps of counter key over one window; for a dataplane (a /optroute
 # command), also the worker's busy ns a frame and its load (share of busy
 # cycles) over it. The worker is lcore 1 (or_ini_appliance's "workers = 1").
+# The worker thread's own CPU time (schedstat: ns on a CPU), so that a
+# window in which other tasks took the worker's CPU still measures the
+# worker's cost a frame.
+def worker_cpu_ns(pid):
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() != "rte-worker-1":
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                return int(f.read().split()[0])
+        except OSError:
+            continue
+    return None
 def window(pid, prefix, cmd, key, alone, perf_file=None):
     if not alone:
         os.kill(pid, signal.SIGCONT)
@@ -116,9 +134,11 @@ def window(pid, prefix, cmd, key, alone, perf_file=None):
         rec = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-C", "1",
                                 "-o", perf_file, "--", "sleep", str(secs)],
                                stdout=sys.stderr, stderr=sys.stderr)
+    c0 = worker_cpu_ns(pid)
     t0, r0 = read(prefix, cmd)
     time.sleep(secs)
     t1, r1 = read(prefix, cmd)
+    c1 = worker_cpu_ns(pid)
     if rec:
         rec.wait()
     if not alone:
@@ -126,21 +146,32 @@ def window(pid, prefix, cmd, key, alone, perf_file=None):
     d = {k: r1[k] - r0[k] for k in r1 if isinstance(r1[k], int)}
     mpps = d[key] / (t1 - t0) / 1e6
     if not cmd.startswith("/optroute/"):
-        return mpps, ""
+        return mpps, "", None
     busy, idle = d["busy_cycles"], d["idle_cycles"]
+    cpu = None if c0 is None or c1 is None else (c1 - c0) / max(1, d[key])
     return mpps, (f" (worker busy {1e9 * busy / r1['tsc_hz'] / max(1, d[key]):.1f}"
-                  f" ns a frame, load {100 * busy / max(1, busy + idle):.1f}%)")
+                  f" ns a frame, load {100 * busy / max(1, busy + idle):.1f}%"
+                  + ("" if cpu is None else f", cpu {cpu:.1f} ns a frame")
+                  + ")"), cpu
 alone = len(procs) == 1
 rates = [[] for _ in procs]
+cpus = [[] for _ in procs]
 for i in range(runs):
     line = f"round {i + 1}:"
     for k, (name, pid, prefix, cmd, key) in enumerate(procs):
-        mpps, busy = window(int(pid), prefix, cmd, key, alone,
-                            perf if i == 0 and k == 0 else None)
+        # The first round's window of the first process to PERF, of
+        # the second (auth off) to PERF.off: the same minutes, compared.
+        pf = None
+        if perf and i == 0 and k < 2 and cmd.startswith("/optroute/"):
+            pf = perf if k == 0 else perf + ".off"
+        mpps, busy, cpu = window(int(pid), prefix, cmd, key, alone, pf)
         rates[k].append(mpps)
+        cpus[k].append(cpu)
         line += f" {name} {mpps:.3f} Mpps{busy};"
     for k in range(1, len(procs)):
         line += f" ratio to {procs[k][0]} {rates[0][-1] / rates[k][-1]:.3f};"
+    if len(procs) > 1 and None not in (cpus[0][-1], cpus[1][-1]):
+        line += f" cpu ratio {cpus[1][-1] / cpus[0][-1]:.3f};"
     print("bench-dataplane: " + line, file=sys.stderr)
 for _, pid, _, _, _ in procs:
     os.kill(int(pid), signal.SIGCONT)
@@ -148,6 +179,10 @@ for v in rates:
     print(f"{statistics.median(v):.3f} {min(v):.3f} {max(v):.3f}")
 for k in range(1, len(procs)):
     print(f"{statistics.median(a / b for a, b in zip(rates[0], rates[k])):.3f}")
+# The same ratio of the two dataplanes from their worker threads' CPU time
+# a frame (median, min, max), or "null".
+cr = [b / a for a, b in zip(cpus[0], cpus[1]) if a and b] if len(procs) > 1 else []
+print(f"{statistics.median(cr):.3f} {min(cr):.3f} {max(cr):.3f}" if cr else "null")
 EOF
 }
 
@@ -260,6 +295,10 @@ if [ "$AUTH" != no ]; then
 		"(on / off, median of the $RUNS rounds)"
 	json+=",\"auth\":\"on\",\"auth_time_checks\":false,\"optroute_mpps\":$OR_MPPS"
 	json+=",\"auth_off_mpps\":$OFF_MPPS,\"auth_cost_ratio\":$AUTH_RATIO"
+	read -r CPU_RATIO CPU_MIN CPU_MAX <<<"${W[$((2 * n - 1))]}"
+	or_log "auth_cost_ratio_cpu $CPU_RATIO (${CPU_MIN:-?}-${CPU_MAX:-?}: the same from the" \
+		"worker threads' CPU time a frame, other tasks' share of the CPU left out)"
+	json+=",\"auth_cost_ratio_cpu\":$CPU_RATIO"
 else
 	json+=",\"auth\":\"off\",\"optroute_mpps\":$OR_MPPS"
 fi

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * Fuzz target "config": both configuration parsers on the same file (one
- * INI file serves both daemons): the dataplane's (dataplane/config*.c,
- * or_cfg_load) and the control plane's (control/daemon/cp_cfg.c,
- * cp_cfg_load). The input is the file, NUL bytes and all.
+ * Fuzz target "config": every configuration parser on the same file (one
+ * INI file serves the three daemons): the dataplane's
+ * (dataplane/config*.c, or_cfg_load), the control plane's
+ * (control/daemon/cp_cfg.c, cp_cfg_load) and the exporter's
+ * (control/exporter/exp_cfg.c, exp_cfg_load). The input is the file, NUL
+ * bytes and all.
  *
  * Checked, with code written here:
  *  - an accepted file gives a configuration within the documented ranges
@@ -39,7 +41,7 @@
 
 #include "../../control/daemon/cp_cfg.h"
 #include "../../control/daemon/cp_log.h"
-#include "../../control/daemon/cp_metrics.h"
+#include "../../control/exporter/exp.h"
 #include "../../dataplane/config.h"
 #include "optroute/or_ini.h"
 #include "fz_util.h"
@@ -402,8 +404,7 @@ check_cp(const struct cp_cfg *c)
 			 c->max_pending >= 1 && c->max_pending <= 1048576 &&
 			 c->line_timeout_ms >= 10 && c->idle_timeout_ms >= 10 &&
 			 c->wait_timeout_ms >= 1 && c->chan_retry_ms >= 10 &&
-			 c->chan_queue_max >= 1024 &&
-			 c->metrics_max_age_ms <= 60000,
+			 c->chan_queue_max >= 1024,
 		 "limits");
 	FZ_CHECK((c->node_policy.kind == OR_NODE_POLICY_FIXED) ||
 			 (c->node_policy.kind == OR_NODE_POLICY_HASH &&
@@ -412,9 +413,6 @@ check_cp(const struct cp_cfg *c)
 		 "node policy");
 	FZ_CHECK(c->log_level >= CP_LOG_ERR && c->log_level <= CP_LOG_DEBUG,
 		 "log level");
-	FZ_CHECK(!c->metrics_on || c->metrics_allow_remote ||
-			 cp_metrics_is_loopback(&c->metrics_addr),
-		 "metrics beyond loopback without metrics_allow_remote");
 }
 
 static int
@@ -429,8 +427,6 @@ write_cp(const struct cp_cfg *c, FILE *f)
 		{ "store_path", c->store_path },
 		{ "key_file", c->key_file },
 	};
-	char addr[CP_METRICS_ADDR_LEN];
-
 	fprintf(f, "[control]\n");
 	for (int i = 0; i < 4; i++) {
 		if (strlen(paths[i][1]) > 150 || strpbrk(paths[i][1], ";#"))
@@ -445,6 +441,8 @@ write_cp(const struct cp_cfg *c, FILE *f)
 		fprintf(f, "allowed_uid = %u\n", (unsigned)c->allowed_uid);
 	if (c->has_gid)
 		fprintf(f, "allowed_gid = %u\n", (unsigned)c->allowed_gid);
+	if (c->has_ro_gid)
+		fprintf(f, "readonly_gid = %u\n", (unsigned)c->readonly_gid);
 	if (c->node_policy.kind == OR_NODE_POLICY_HASH)
 		fprintf(f, "node_policy = hash %u\n", c->node_policy.n_nodes);
 	else
@@ -452,18 +450,10 @@ write_cp(const struct cp_cfg *c, FILE *f)
 	fprintf(f, "notice_version = %u\nmax_clients = %u\nmax_pending = %u\n"
 		"line_timeout_ms = %u\nidle_timeout_ms = %u\n"
 		"wait_timeout_ms = %u\nchannel_retry_ms = %u\n"
-		"channel_queue_max = %u\nlog_level = %s\n"
-		"metrics_allow_remote = %s\nmetrics_max_age_ms = %u\n",
+		"channel_queue_max = %u\nlog_level = %s\n",
 		c->notice_version, c->max_clients, c->max_pending,
 		c->line_timeout_ms, c->idle_timeout_ms, c->wait_timeout_ms,
-		c->chan_retry_ms, c->chan_queue_max, lv[c->log_level],
-		c->metrics_allow_remote ? "yes" : "no", c->metrics_max_age_ms);
-	if (c->metrics_on) {
-		cp_metrics_addr_str(&c->metrics_addr, addr);
-		fprintf(f, "metrics = %s\n", addr);
-	} else {
-		fprintf(f, "metrics = off\n");
-	}
+		c->chan_retry_ms, c->chan_queue_max, lv[c->log_level]);
 	return 0;
 }
 
@@ -480,18 +470,56 @@ same_cp(const struct cp_cfg *a, const struct cp_cfg *b)
 	EQ(allowed_uid); EQ(allowed_gid); EQ(node_policy.kind);
 	EQ(notice_version); EQ(max_clients); EQ(max_pending);
 	EQ(line_timeout_ms); EQ(idle_timeout_ms); EQ(wait_timeout_ms);
-	EQ(chan_retry_ms); EQ(chan_queue_max); EQ(log_level); EQ(metrics_on);
-	EQ(metrics_allow_remote); EQ(metrics_max_age_ms);
+	EQ(chan_retry_ms); EQ(chan_queue_max); EQ(log_level);
+	EQ(has_ro_gid); EQ(readonly_gid);
 	if (a->node_policy.kind == OR_NODE_POLICY_HASH)
 		EQ(node_policy.n_nodes);
 	else
 		EQ(node_policy.node);
-	if (a->metrics_on)
-		FZ_CHECK(a->metrics_addr_len == b->metrics_addr_len &&
-				 memcmp(&a->metrics_addr, &b->metrics_addr,
-					a->metrics_addr_len) == 0,
-			 "round trip: metrics address");
 #undef EQ
+}
+
+/* The exporter: /metrics beyond loopback only when allowed. */
+static void
+check_exp(const struct exp_cfg *c)
+{
+	FZ_CHECK(c->allow_remote || or_listen_is_loopback(&c->addr),
+		 "metrics beyond loopback without allow_remote");
+	FZ_CHECK(c->max_age_ms <= 60000, "max_age_ms");
+	FZ_CHECK(c->log_level >= OR_LOG_ERR && c->log_level <= OR_LOG_DEBUG,
+		 "exporter log level");
+	FZ_CHECK(path_ok(c->mgmt_socket, sizeof(c->mgmt_socket)),
+		 "exporter's management socket");
+}
+
+static int
+write_exp(const struct exp_cfg *c, FILE *f)
+{
+	static const char *const lv[8] = { [3] = "error", [4] = "warning",
+					   [5] = "notice", [6] = "info",
+					   [7] = "debug" };
+	char addr[OR_LISTEN_STR_LEN];
+
+	if (strlen(c->mgmt_socket) > 150 || strpbrk(c->mgmt_socket, ";#"))
+		return -1;
+	or_listen_str(&c->addr, addr);
+	fprintf(f, "[control]\nmgmt_socket = %s\n[exporter]\nlisten = %s\n"
+		"allow_remote = %s\nmax_age_ms = %u\nlog_level = %s\n",
+		c->mgmt_socket, addr, c->allow_remote ? "yes" : "no",
+		c->max_age_ms, lv[c->log_level]);
+	return 0;
+}
+
+static void
+same_exp(const struct exp_cfg *a, const struct exp_cfg *b)
+{
+	FZ_CHECK(strcmp(a->mgmt_socket, b->mgmt_socket) == 0 &&
+			 a->addr_len == b->addr_len &&
+			 memcmp(&a->addr, &b->addr, a->addr_len) == 0 &&
+			 a->allow_remote == b->allow_remote &&
+			 a->max_age_ms == b->max_age_ms &&
+			 a->log_level == b->log_level,
+		 "round trip: exporter");
 }
 
 /* ------------------------------------------------------------- main --- */
@@ -590,11 +618,54 @@ w_cp(const void *c, FILE *f)
 	return write_cp(c, f);
 }
 
+static int
+w_exp(const void *c, FILE *f)
+{
+	return write_exp(c, f);
+}
+
+/* The exporter's parser on the file at path: the same answer twice, an
+ * accepted file within the rules and written back to the same. */
+static int
+fuzz_exp(const char *path, unsigned lines, struct exp_cfg *ex)
+{
+	static struct exp_cfg ex2;
+	char err[EXP_CFG_ERR_LEN], err2[EXP_CFG_ERR_LEN], path2[64];
+	char *text;
+	size_t n;
+	int rc, rc2, fd2;
+
+	exp_cfg_defaults(ex);
+	rc = exp_cfg_load(path, ex, err);
+	exp_cfg_defaults(&ex2);
+	rc2 = exp_cfg_load(path, &ex2, err2);
+	FZ_CHECK(rc == rc2 && (rc == 0 || strcmp(err, err2) == 0),
+		 "exporter: not repeatable");
+	if (rc != 0) {
+		FZ_CHECK(rc == -EINVAL, "exporter parser %d", rc);
+		check_err(err, sizeof(err), path, lines);
+		return rc;
+	}
+	check_exp(ex);
+	text = round_text(w_exp, ex, &n);
+	if (text != NULL) {
+		fd2 = file_of(text, n, path2);
+		exp_cfg_defaults(&ex2);
+		rc2 = exp_cfg_load(path2, &ex2, err2);
+		FZ_CHECK(rc2 == 0, "written back, refused: %s\n%s", err2, text);
+		same_exp(ex, &ex2);
+		close(fd2);
+		free(text);
+	}
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct or_cfg dp, dp2;
 	static struct cp_cfg cp, cp2;
+	static struct exp_cfg ex;
 	char path[64], path2[64], cerr[CP_CFG_ERR_LEN], cerr2[CP_CFG_ERR_LEN];
 	size_t longest;
 	unsigned lines = count_lines(data, size, &longest);
@@ -654,6 +725,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(text);
 		}
 	}
+
+	/* The exporter's parser; [control] mgmt_socket is defined once: the
+	 * exporter asks the socket the control plane listens on. */
+	if (fuzz_exp(path, lines, &ex) == 0 && rc == 0)
+		FZ_CHECK(strcmp(ex.mgmt_socket, cp.mgmt_socket) == 0,
+			 "exporter asks '%s', control plane listens on '%s'",
+			 ex.mgmt_socket, cp.mgmt_socket);
 
 	if (getenv("OR_FUZZ_DEBUG") != NULL)
 		fprintf(stderr, "config: dataplane %d %s | control %d %s\n", rd,

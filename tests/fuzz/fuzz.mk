@@ -13,21 +13,18 @@ FUZZ_NAMES := $(filter-out replay_main fz_%,$(basename $(notdir \
 	$(wildcard tests/fuzz/*.c))))
 FUZZ_HELPERS := $(wildcard tests/fuzz/fz_*.c)
 # Program sources the targets need beyond the libraries: the dataplane's
-# configuration parser and the control daemon (its library, liborcpd.a:
-# every room of control/daemon/ but cp_main.c).
-FUZZ_DP_SRCS := $(wildcard dataplane/config*.c)
-FUZZ_PROG_SRCS := $(FUZZ_DP_SRCS) $(CPD_SRCS)
+# configuration parser, the control daemon (liborcpd.a: every room of
+# control/daemon/ but cp_main.c) and the exporter's configuration reader.
+FUZZ_PROG_SRCS := $(wildcard dataplane/config*.c) $(CPD_SRCS) \
+	control/exporter/exp_cfg.c
 
 # ---- replay build ----
 FZR := $(BUILD)/fuzz/replay
 FUZZ_REPLAY_BINS := $(addprefix $(FZR)/,$(FUZZ_NAMES))
 
-$(BUILD)/fuzz/libfzdpcfg.a: $(call objs,$(FUZZ_DP_SRCS))
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
+# The replay programs take those from the programs' libraries.
 $(FZR)/%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay_main.o \
-		$(call objs,$(FUZZ_HELPERS)) $(BUILD)/fuzz/libfzdpcfg.a $(CPD_LIB) \
+		$(call objs,$(FUZZ_HELPERS)) $(DPD_LIB) $(EXP_LIB) $(CPD_LIB) \
 		$(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)

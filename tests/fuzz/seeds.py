@@ -304,7 +304,11 @@ key_epoch = 3
 node_policy = hash 4
 allowed_uid = root
 log_level = debug
-metrics = [::1]:9140
+readonly_gid = 0
+[exporter]
+listen = [::1]:9140
+max_age_ms = 250
+log_level = notice
 """)
     w("control-only", """[control]
 mgmt_socket = /run/x.sock
@@ -313,12 +317,13 @@ store_path = /var/lib/x
 store_map_mb = 64
 allowed_gid = 0
 node_policy = fixed 7
-metrics = off
-metrics_max_age_ms = 0
 """ + port)
     w("channel-too-long", "[dataplane]\nchannel = /" + "x" * 120 + "\n" + port)
     w("channel-107", "[dataplane]\nchannel = /" + "y" * 106 + "\n" + port)
-    w("metrics-remote", "[control]\nmetrics = 0.0.0.0:9140\n" + port)
+    w("metrics-remote", "[exporter]\nlisten = 0.0.0.0:9140\n" + port)
+    w("metrics-remote-allowed", "[control]\nmgmt_socket = /run/m.sock\n"
+      "[exporter]\nallow_remote = yes\nlisten = 0.0.0.0:9140\n" + port)
+    w("metrics-moved", "[control]\nmetrics = 127.0.0.1:9140\n" + port)
     w("errors", port + "[nexthop 1]\nport = q\nmtu = 5\n[bogus]\n")
     w("nul-byte", b"[dataplane]\nudp_port = 70\x0040\n" + port.encode())
     w("long-line", "[control]\nkey_file = /" + "k" * 300 + "\n" + port)

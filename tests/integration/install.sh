@@ -176,8 +176,11 @@ fi
 S=$R/etc/optroute/optroute.ini.sample
 out=$("$R/usr/sbin/optroute-dataplane" -c "$S" --check 2>&1) || true
 or_check "dataplane --check accepts the sample" grep -q ': ok (2 ports, 4 workers, 2 next hops)' <<<"$out"
-# allowed_gid names a group that sysusers creates; use one that exists here.
-getent group optroute-admin >/dev/null || sed -i "s/^allowed_gid = optroute-admin$/allowed_gid = $(id -g)/" "$S"
+# allowed_gid and readonly_gid name groups that sysusers creates; use one
+# that exists here.
+for g in allowed_gid:optroute-admin readonly_gid:optroute-readonly; do
+	getent group "${g#*:}" >/dev/null || sed -i "s/^${g%%:*} = ${g#*:}$/${g%%:*} = $(id -g)/" "$S"
+done
 out=$("$R/usr/sbin/optroute-control" -c "$S" --check 2>&1) || true
 or_check "control --check accepts the sample" grep -q 'configuration OK' <<<"$out"
 out=$("$R/usr/sbin/optroute-exporter" -c "$S" --check 2>&1) || true

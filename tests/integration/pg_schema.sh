@@ -183,6 +183,17 @@ if pg_standby db sb1; then
 	or_check "a streaming standby (pg_standby) receives the schema and a row" test "$rep" = 1
 	or_check "... and it streams under its application_name" \
 		test "$(pg_sql db "SELECT application_name, state FROM pg_stat_replication")" = "sb1|streaming"
+	pg_sync db sb1
+	st=
+	for _ in $(seq 50); do
+		st=$(pg_sql db "SELECT sync_state FROM pg_stat_replication")
+		[ "$st" = sync ] && break
+		sleep 0.1
+	done
+	or_check "pg_sync makes it a synchronous standby" test "$st" = sync
+	or_check "... and commits go through" \
+		test "$(timeout 10 "$PG_BINDIR/psql" -X -q -A -t -d "$PG_CONNINFO" </dev/null \
+			-c "UPDATE optroute.consent SET seq = 3 RETURNING seq" 2>&1)" = 3
 else
 	or_bad "pg_standby failed"
 fi

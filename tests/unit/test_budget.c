@@ -308,6 +308,57 @@ test_model(void)
 	or_budget_free(b);
 }
 
+/* The _at calls (the sender's hash computed once by or_budget_prefetch or
+ * or_budget_prefetch_burst, as the worker does) against the plain calls
+ * on a second table fed the same MSGs: the same answers and permits at
+ * every step (the buckets do not depend on the tables' seeds while
+ * nothing is evicted). */
+static void
+test_hash_once(void)
+{
+	const uint32_t burst = 3, refill = 60;
+	struct or_budget *b = mk(burst, refill, 1000);
+	struct or_budget *ref = mk(burst, refill, 1000);
+	uint64_t now = T0, rng = 7, over_seen = 0;
+	struct or_token ts[32];
+	const struct or_token *tp[32];
+	uint64_t hs[32];
+
+	for (int step = 0; step < 20000; step++) {
+		uint64_t r = splitmix(&rng);
+		uint64_t i = r % 200;
+		struct or_token t = tok(i);
+		uint64_t h = or_budget_prefetch(b, &t);
+		int o;
+
+		now += (r >> 8) % 400;
+		o = or_budget_over_at(b, &t, h, now);
+		CU_ASSERT_EQUAL_FATAL(o, or_budget_over(ref, &t, now));
+		CU_ASSERT_EQUAL_FATAL(o, or_budget_over(b, &t, now));
+		over_seen += (uint64_t)o;
+		if (!o && (r >> 40) % 3 != 0) {
+			or_budget_prefetch_charge_at(b, h);
+			or_budget_charge_at(b, &t, h, now);
+			or_budget_charge(ref, &t, now);
+		}
+		CU_ASSERT_EQUAL_FATAL(or_budget_permits(b, &t, now),
+				      or_budget_permits(ref, &t, now));
+	}
+	CU_ASSERT(over_seen > 1000); /* the test did reach the limit */
+	/* A burst's hashes are the single calls'. */
+	for (unsigned i = 0; i < 32; i++) {
+		ts[i] = tok(1000 + i);
+		tp[i] = &ts[i];
+	}
+	or_budget_prefetch_burst(b, tp, 32, hs);
+	for (unsigned i = 0; i < 32; i++)
+		CU_ASSERT_EQUAL(hs[i], or_budget_prefetch(b, &ts[i]));
+	CU_ASSERT_EQUAL(stats(b, now).charged, stats(ref, now).charged);
+	CU_ASSERT_EQUAL(stats(b, now).evicted_unrefilled, 0);
+	or_budget_free(ref);
+	or_budget_free(b);
+}
+
 /* Capacity 8: two buckets, 10 slots; every sender's two candidate buckets
  * are the whole table, so what is evicted is fully determined. */
 static void
@@ -866,6 +917,7 @@ static CU_TestInfo budget_tests[] = {
 	{ "refill at the exact time (fake clock)", test_refill_exact },
 	{ "overdraw lengthens the wait, capped", test_overdraw },
 	{ "random traffic against a token-bucket model", test_model },
+	{ "the sender's hash computed once: same answers", test_hash_once },
 	{ "capacity pressure: refilled first, evictions counted",
 	  test_capacity_pressure },
 	{ "refilled slots reused round after round, no loss",

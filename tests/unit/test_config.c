@@ -1,7 +1,5 @@
-/* Unit tests of the dataplane's INI configuration (dataplane/config*.c).
- *
- * Those files belong to the optroute-dataplane program, not to a library,
- * so they are compiled into this test directly. */
+/* Unit tests of the dataplane's INI configuration (dataplane/config*.c,
+ * in the dataplane program's library libordpd.a). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +8,7 @@
 
 #include "or_test.h"
 
-#include "../../dataplane/config.c"
-#include "../../dataplane/config_check.c"
-#include "../../dataplane/config_eal.c"
-#include "../../dataplane/config_val.c"
+#include "dataplane/config.h"
 
 static struct or_cfg cfg;
 

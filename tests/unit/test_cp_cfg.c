@@ -140,36 +140,30 @@ test_values(void)
 	char path[64], err[CP_CFG_ERR_LEN];
 	struct cp_cfg c;
 
-	CU_ASSERT_EQUAL_FATAL(load("[control]\nmetrics_allow_remote = Yes\n"
-				   "metrics = 0.0.0.0:9140\nlog_level = DEBUG\n"
+	CU_ASSERT_EQUAL_FATAL(load("[control]\nlog_level = DEBUG\n"
 				   "node_policy = Hash 4\nkey_epoch = 255\n"
 				   "store_map_mb = 16\nnotice_version = "
 				   "4294967295\n", path, &c, err), 0);
-	CU_ASSERT_EQUAL(c.metrics_allow_remote, 1);
-	CU_ASSERT_EQUAL(c.metrics_on, 1);
 	CU_ASSERT_EQUAL(c.log_level, CP_LOG_DEBUG);
 	CU_ASSERT_EQUAL(c.node_policy.kind, OR_NODE_POLICY_HASH);
 	CU_ASSERT_EQUAL(c.node_policy.n_nodes, 4);
 	CU_ASSERT_EQUAL(c.key_epoch, 255);
 	CU_ASSERT_EQUAL(c.store_map_mb, 16);
 	CU_ASSERT_EQUAL(c.notice_version, 4294967295u);
-	for (int i = 0; i < 4; i++) {
-		static const char *const v[] = { "TRUE", "on", "1", "yEs" };
-		char text[128];
-
-		snprintf(text, sizeof(text),
-			 "[control]\nmetrics_allow_remote = %s\n", v[i]);
-		CU_ASSERT_EQUAL(load(text, path, &c, err), 0);
-		CU_ASSERT_EQUAL(c.metrics_allow_remote, 1);
-	}
-	CU_ASSERT_EQUAL(load("[control]\nmetrics = OFF\n"
-			     "metrics_allow_remote = No\n", path, &c, err), 0);
-	CU_ASSERT_EQUAL(c.metrics_on, 0);
-	CU_ASSERT_EQUAL(c.metrics_allow_remote, 0);
-
-	expect_err("[control]\nmetrics_allow_remote = maybe\n",
-		   ":2: [control] metrics_allow_remote: invalid value 'maybe' "
-		   "(expected yes or no)");
+	/* The keys /metrics had here moved to optroute-exporter's own
+	 * section: each is refused with its new name. */
+	expect_err("[control]\nmetrics = 127.0.0.1:9140\n",
+		   ":2: [control] metrics: moved: /metrics is served by "
+		   "optroute-exporter, set [exporter] listen");
+	expect_err("[control]\n\nmetrics_allow_remote = yes\n",
+		   ":3: [control] metrics_allow_remote: moved: /metrics is "
+		   "served by optroute-exporter, set [exporter] allow_remote");
+	expect_err("[control]\nmetrics_max_age_ms = 5\n",
+		   ":2: [control] metrics_max_age_ms: moved: /metrics is "
+		   "served by optroute-exporter, set [exporter] max_age_ms");
+	/* ... and are not taken for [control] keys elsewhere. */
+	CU_ASSERT_EQUAL(load("[exporter]\nlisten = 127.0.0.1:9140\n"
+			     "[control]\nlog_level = info\n", path, &c, err), 0);
 	expect_err("[control]\n\nkey_epoch = 256\n",
 		   ":3: [control] key_epoch: invalid value '256' (expected an "
 		   "integer 0..255)");
@@ -188,10 +182,6 @@ test_values(void)
 	expect_err("[control]\nlog_level = loud\n",
 		   ":2: [control] log_level: invalid value 'loud' (expected "
 		   "error, warning, notice, info or debug)");
-	expect_err("[control]\nmetrics = 0.0.0.0:9140\n",
-		   ":2: [control] metrics: 0.0.0.0:9140 is not a loopback "
-		   "address; /metrics has no authentication, so serving it "
-		   "beyond this host needs metrics_allow_remote = yes");
 }
 
 /* The file's rules, from the INI layer both daemons share. */
@@ -220,9 +210,8 @@ test_file_rules(void)
 		   "comment)");
 	/* refused at its header, even with no key */
 	expect_err("[control]\n[metrics]\n",
-		   ":2: [metrics]: unknown section (the metrics keys are in "
-		   "[control]: metrics, metrics_allow_remote, "
-		   "metrics_max_age_ms)");
+		   ":2: [metrics]: unknown section (the metrics settings are "
+		   "in [exporter], read by optroute-exporter)");
 	expect_err("[controll]\n",
 		   ":1: [controll]: unknown section (expected [control])");
 	{

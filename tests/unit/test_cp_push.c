@@ -500,7 +500,7 @@ test_refused_batch(void)
 		goto out;
 	CU_ASSERT_EQUAL(i.connects, 2);
 	CU_ASSERT_EQUAL(i.resyncs, 1);
-	CU_ASSERT_EQUAL(i.dp_errors, 1);
+	CU_ASSERT_EQUAL(i.errors, 1);
 	CU_ASSERT_EQUAL(i.batches, 1);
 	/* Connection 0: its resync, then the BATCH with the opt-out, refused
 	 * and nothing after it. */

@@ -1,10 +1,8 @@
 /* Unit tests of the hugepage diagnosis of a failed rte_eal_init()
  * (dataplane/eal_diag.c), on made-up /proc/meminfo, sysfs and /proc/mounts
  * files: each cause is named with its fix, and nothing is blamed on
- * hugepages when they are usable or not asked for.
- *
- * eal_diag.c belongs to the optroute-dataplane program, not to a library,
- * so it is compiled into this test directly. */
+ * hugepages when they are usable or not asked for. eal_diag.c is in the
+ * dataplane program's library (libordpd.a). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +11,7 @@
 
 #include "or_test.h"
 
-#include "../../dataplane/eal_diag.c"
+#include "dataplane/eal_diag.h"
 
 static char dir[] = "/tmp/or-eal-diag.XXXXXX";
 static char meminfo[64], sysfs[64], mounts[64];

@@ -1,27 +1,29 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * Suite "stats_lists": every entry of every stats list
- * (include/optroute/stats.h) is exported by every exporter of its block,
- * under its name, through the real code:
+ * (include/optroute/stats.h, dp_stats.h) is exported by every exporter of
+ * its block, under its name, through the real code (the programs'
+ * libraries):
  *  - the channel's STATS reply (dataplane/chan/chan_stats.c, with the
- *    dataplane's own stats_fill from dataplane/telemetry.c) of a real
- *    updater on a real table;
- *  - the telemetry commands (dataplane/telemetry.c, compiled in here:
- *    rte_tel_data_* are replaced by recorders, so no EAL is needed);
- *  - the "stats" reply's own sections (control/daemon/cmd/cp_stats_json.c,
- *    compiled in here) of structs whose every field differs;
+ *    dataplane's own or_stats_fill from dataplane/figures.c) of a real
+ *    updater on a real table, with counters of one worker and one port;
+ *  - the telemetry commands' figures (dataplane/figures.c: each command
+ *    of telemetry.c puts what or_fig_* hands it into its dict);
+ *  - the "stats" reply's own sections (control/daemon/cmd/cp_stats_json.c)
+ *    of structs whose every field differs;
  *  - /metrics (exp_render(), in optroute-exporter's library) of the
  *    stats reply made of those sections and that STATS reply: the
- *    entry's sample with its label and value, its family's # TYPE and
+ *    entry's sample with its labels and value, its family's # TYPE and
  *    # HELP lines;
  *  - `optroutectl stats` and `optroutectl dataplane` (control/ctl/
- *    ctl_out.c, compiled in here).
+ *    ctl_out.c).
  * And the lists themselves: fields unique, counters named _total, the
  * entries of one family alike. Leaving an entry out of any one exporter
  * fails a test here.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,25 +31,35 @@
 
 #include <CUnit/CUnit.h>
 #include <jansson.h>
-#include <rte_telemetry.h>
 
 #include "optroute/auth_stats.h"
 #include "optroute/chan_client.h"
 #include "optroute/cp_stats.h"
 #include "optroute/ct_stats.h"
+#include "optroute/ctable.h"
+#include "optroute/dp_stats.h"
 #include "optroute/link_stats.h"
 #include "optroute/updater_stats.h"
 #include "optroute/stats.h"
 
-#include "../../control/exporter/exp.h"
+#include "control/ctl/ctl_out.h"
+#include "control/daemon/dplink/cp_link.h"
+#include "control/daemon/cmd/cp_stats_json.h"
+#include "control/exporter/exp.h"
+#include "control/store/store.h"
+#include "dataplane/counters.h"
+#include "dataplane/figures.h"
+#include "dataplane/pkt/pkt.h"
+
 #include "or_test.h"
 #include "test_text.h"
 
-/* ------------------------------------------ telemetry, recorded -- */
+/* ------------------------------------------------ figures, recorded -- */
 
 #define SL_TEL_MAX 256
 
-/* The dict the last telemetry command built. */
+/* What the last or_fig_* call handed its callback: the dict a telemetry
+ * command would have built. */
 static struct {
 	char name[SL_TEL_MAX][64];
 	uint64_t v[SL_TEL_MAX];
@@ -55,64 +67,14 @@ static struct {
 } sl_tel;
 
 static void
-sl_tel_put(const char *name, uint64_t v)
+sl_tel_put(void *arg, const char *name, uint64_t v)
 {
+	(void)arg;
 	if (sl_tel.n == SL_TEL_MAX)
 		return;
 	snprintf(sl_tel.name[sl_tel.n], sizeof(sl_tel.name[0]), "%s", name);
 	sl_tel.v[sl_tel.n++] = v;
 }
-
-static int
-sl_start_dict(struct rte_tel_data *d)
-{
-	(void)d;
-	sl_tel.n = 0;
-	return 0;
-}
-
-static int
-sl_add_u64(struct rte_tel_data *d, const char *name, uint64_t v)
-{
-	(void)d;
-	sl_tel_put(name, v);
-	return 0;
-}
-
-static int
-sl_add_int(struct rte_tel_data *d, const char *name, int v)
-{
-	(void)d;
-	sl_tel_put(name, (uint64_t)v);
-	return 0;
-}
-
-static int
-sl_add_string(struct rte_tel_data *d, const char *name, const char *v)
-{
-	(void)d;
-	(void)v;
-	sl_tel_put(name, 0);
-	return 0;
-}
-
-#define rte_tel_data_start_dict sl_start_dict
-#define rte_tel_data_add_dict_u64 sl_add_u64
-#define rte_tel_data_add_dict_int sl_add_int
-#define rte_tel_data_add_dict_string sl_add_string
-#include "../../dataplane/telemetry.c"
-#undef rte_tel_data_start_dict
-#undef rte_tel_data_add_dict_u64
-#undef rte_tel_data_add_dict_int
-#undef rte_tel_data_add_dict_string
-
-#include "../../dataplane/counters.c"
-
-#include "../../control/ctl/ctl_out.c"
-#include "../../control/daemon/cmd/cp_stats_json.c"
-
-/* dataplane/main.c registers it; telemetry.c logs with it. */
-int or_dp_logtype = RTE_LOGTYPE_USER1;
 
 /* -------------------------------------------------------- the lists -- */
 
@@ -121,6 +83,7 @@ static const struct or_stat_desc sl_upd[] = {
 	OR_UPDATER_STATS(OR_STAT_DESC_)
 };
 static const struct or_stat_desc sl_auth[] = { OR_AUTH_STATS(OR_STAT_DESC_) };
+static const struct or_stat_desc sl_dpg[] = { OR_DP_GAUGES(OR_STAT_DESC_) };
 static const struct or_stat_desc sl_cp[] = {
 	OR_CP_COUNTERS(OR_STAT_DESC_)
 	OR_CP_GAUGES(OR_STAT_DESC_)
@@ -135,37 +98,9 @@ static const struct or_stat_desc sl_link[] = { OR_LINK_STATS(OR_STAT_DESC_) };
 
 #define SL_DIM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A block and where each of its exporters shows an entry FIELD. */
-struct sl_block {
-	const char *what;
-	const struct or_stat_desc *d;
-	size_t n;
-	const char *section; /* of the stats reply */
-	const char *key;     /* the section's key: KEY FIELD */
-	telemetry_cb tel;    /* telemetry command: dict key FIELD, or NULL */
-	const char *ctl;     /* optroutectl stats: its line CTL FIELD */
-};
-
-/* The dataplane's section is its STATS reply, as cp_act_dp_stats() copies
- * it: the STATS names. */
-static const struct sl_block sl_blocks[] = {
-	{ "table", sl_ct, SL_DIM(sl_ct), "dataplane", "table.", tel_table,
-	  "dataplane.table." },
-	{ "updater", sl_upd, SL_DIM(sl_upd), "dataplane", "chan.",
-	  tel_channel, "dataplane.chan." },
-	{ "auth", sl_auth, SL_DIM(sl_auth), "dataplane", "auth.", tel_auth,
-	  "dataplane.auth." },
-	{ "control", sl_cp, SL_DIM(sl_cp), "control", "", NULL, "control." },
-	{ "control (also)", sl_cp_also, SL_DIM(sl_cp_also), "control", "",
-	  NULL, "control." },
-	{ "store", sl_store, SL_DIM(sl_store), "store", "", NULL, "store." },
-	{ "link", sl_link, SL_DIM(sl_link), "channel", "", NULL, "channel." },
-};
-
-/* ------------------------------------------------ the dataplane -- */
-
-/* A dataplane of no port and no worker around a real updater and table:
- * what its STATS reply and telemetry commands read. */
+/* A dataplane without NICs or worker threads around a real updater and
+ * table, its counters those of one worker and one port: what its STATS
+ * reply and figures read. */
 static struct {
 	char dir[64], path[96];
 	struct or_cfg cfg;
@@ -177,6 +112,129 @@ static struct {
 	unsigned n;
 } sl;
 
+/* The telemetry commands' figures (telemetry.c: /optroute/table,
+ * /optroute/channel, /optroute/auth, and tsc_hz of /optroute/workers). */
+static int
+sl_fig_table(void)
+{
+	or_fig_table(&sl.dp, sl_tel_put, NULL);
+	return 0;
+}
+
+static int
+sl_fig_updater(void)
+{
+	return or_fig_updater(&sl.dp, sl_tel_put, NULL);
+}
+
+static int
+sl_fig_auth(void)
+{
+	or_fig_auth(&sl.dp, sl_tel_put, NULL);
+	return 0;
+}
+
+static int
+sl_fig_gauges(void)
+{
+	or_fig_gauges(&sl.dp, sl_tel_put, NULL);
+	return 0;
+}
+
+/* A block and where each of its exporters shows an entry FIELD. */
+struct sl_block {
+	const char *what;
+	const struct or_stat_desc *d;
+	size_t n;
+	const char *section; /* of the stats reply */
+	const char *key;     /* the section's key: KEY FIELD */
+	int (*fig)(void);    /* its figures for telemetry: FIELD, or NULL */
+	const char *ctl;     /* optroutectl stats: its line CTL FIELD */
+};
+
+/* The dataplane's section is its STATS reply, as cp_act_dp_stats() copies
+ * it: the STATS names. */
+static const struct sl_block sl_blocks[] = {
+	{ "table", sl_ct, SL_DIM(sl_ct), "dataplane", "table.", sl_fig_table,
+	  "dataplane.table." },
+	{ "updater", sl_upd, SL_DIM(sl_upd), "dataplane", "chan.",
+	  sl_fig_updater, "dataplane.chan." },
+	{ "auth", sl_auth, SL_DIM(sl_auth), "dataplane", "auth.", sl_fig_auth,
+	  "dataplane.auth." },
+	{ "dataplane", sl_dpg, SL_DIM(sl_dpg), "dataplane", "", sl_fig_gauges,
+	  "dataplane." },
+	{ "control", sl_cp, SL_DIM(sl_cp), "control", "", NULL, "control." },
+	{ "control (also)", sl_cp_also, SL_DIM(sl_cp_also), "control", "",
+	  NULL, "control." },
+	{ "store", sl_store, SL_DIM(sl_store), "store", "", NULL, "store." },
+	{ "link", sl_link, SL_DIM(sl_link), "channel", "", NULL, "channel." },
+};
+
+/* The packet counters (dp_stats.h): each in the three scopes but the
+ * polls (a worker's only); the drops' family entry stands for one
+ * counter per drop reason. */
+struct sl_pkt {
+	const char *name, *suffix, *help;
+	int per_reason, worker_only;
+};
+
+static const struct sl_pkt sl_pkts[] = {
+#define P(id, name, suffix, help) { name, suffix, help, 0, 0 },
+	OR_PKT_COUNTERS(P)
+	OR_PKT_DROP_SUM(P)
+#undef P
+#define P(id, name, suffix, help) { name, suffix, help, 1, 0 },
+	OR_PKT_DROP_REASONS(P)
+#undef P
+#define P(id, name, suffix, help) { name, suffix, help, 0, 1 },
+	OR_POLL_COUNTERS(P)
+#undef P
+};
+
+#define R(id, name) name,
+static const char *const sl_reasons[] = { OR_DROP_REASONS(R) };
+#undef R
+
+/* The scopes of the dataplane's one worker (lcore SL_LCORE) and port. */
+#define SL_PORT "p0"
+#define SL_LCORE 3
+#define SL_LCORE_S "3"
+
+static const struct {
+	const char *stats;  /* STATS name prefix */
+	const char *metric; /* family prefix */
+	const char *label;  /* the scope's label, or NULL */
+	int worker;
+} sl_scopes[] = {
+	{ "", "optroute_dataplane_", NULL, 0 },
+	{ "port." SL_PORT ".", "optroute_port_", "port=\"" SL_PORT "\"", 0 },
+	{ "worker." SL_LCORE_S ".", "optroute_worker_",
+	  "worker=\"" SL_LCORE_S "\"", 1 },
+};
+
+/* ------------------------------------------------ the dataplane -- */
+
+/* Worker 0's blocks, one a port and its poll counters (counters.h),
+ * made here: rte_zmalloc wants EAL. Every counter a value of its own. */
+static struct or_cnt_block sl_live_blocks[2];
+static struct or_cnt_block *sl_live[1] = { sl_live_blocks };
+static struct or_cnt_block sl_base[2];
+
+static void
+sl_counters(struct or_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	c->n_workers = 1;
+	c->n_ports = 1;
+	c->live = sl_live;
+	c->base = sl_base;
+	for (unsigned k = 0; k < OR_CNT_NUM; k++)
+		sl_live_blocks[0].v[k] = 1000 + k;
+	for (unsigned k = 0; k < OR_POLL_NUM; k++)
+		sl_live_blocks[1].v[k] = 5000 + k;
+}
+
 static int
 sl_suite_init(void)
 {
@@ -187,11 +245,16 @@ sl_suite_init(void)
 	if (mkdtemp(sl.dir) == NULL)
 		return -1;
 	snprintf(sl.path, sizeof(sl.path), "%s/dp.sock", sl.dir);
-	if (ct_create(&p, &sl.t) != 0 ||
-	    or_cnt_init(&sl.dp.cnt, 0, 0, NULL) != 0)
+	if (ct_create(&p, &sl.t) != 0)
 		return -1;
+	sl_counters(&sl.dp.cnt);
+	sl.cfg.workers[0] = SL_LCORE;
 	sl.dp.cfg = &sl.cfg;
 	sl.dp.table = sl.t;
+	sl.dp.n_ports = 1;
+	snprintf(sl.dp.ports[0].name, sizeof(sl.dp.ports[0].name), SL_PORT);
+	/* or_stats_fill reads no more of a worker than its lcore */
+	sl.dp.n_workers = 1;
 	uc.sock_path = sl.path;
 	uc.table = sl.t;
 	uc.stats_fill = or_stats_fill;
@@ -203,19 +266,16 @@ sl_suite_init(void)
 	sl.dp.updater = sl.u;
 	if (or_chan_connect(sl.path, OR_CHAN_ROLE_CONTROL, 5000, &sl.c) != 0)
 		return -1;
-	__atomic_store_n(&tel_live, 1, __ATOMIC_SEQ_CST);
-	tel_dp = &sl.dp;
 	return 0;
 }
 
 static int
 sl_suite_clean(void)
 {
-	__atomic_store_n(&tel_live, 0, __ATOMIC_SEQ_CST);
 	or_chan_close(sl.c);
 	or_updater_stop(sl.u);
 	ct_destroy(sl.t);
-	or_cnt_fini(&sl.dp.cnt);
+	pthread_mutex_destroy(&sl.dp.cnt.lock);
 	unlink(sl.path);
 	rmdir(sl.dir);
 	return 0;
@@ -305,6 +365,19 @@ test_lists(void)
 								   e->label);
 				}
 		}
+	/* The packet counters: counters, each name and family once. */
+	for (size_t i = 0; i < SL_DIM(sl_pkts); i++) {
+		const struct sl_pkt *e = &sl_pkts[i];
+		size_t sl = strlen(e->suffix);
+
+		CU_ASSERT(sl > 6 && strcmp(e->suffix + sl - 6, "_total") == 0);
+		CU_ASSERT(e->help[0] != '\0');
+		for (size_t j = 0; j < i; j++) {
+			CU_ASSERT_STRING_NOT_EQUAL(sl_pkts[j].name, e->name);
+			CU_ASSERT_STRING_NOT_EQUAL(sl_pkts[j].suffix,
+						   e->suffix);
+		}
+	}
 }
 
 /* Each dataplane entry in the STATS reply and in its telemetry command. */
@@ -325,11 +398,10 @@ test_dataplane(void)
 				if (sl_stats_find(name, &v) < 0)
 					SL_MISSING("STATS reply", name);
 			}
-		if (k->tel == NULL)
+		if (k->fig == NULL)
 			continue;
 		sl_tel.n = 0;
-		CU_ASSERT_EQUAL(k->tel("/optroute/x", NULL,
-				       (struct rte_tel_data *)&sl_tel), 0);
+		CU_ASSERT_EQUAL(k->fig(), 0);
 		for (size_t i = 0; i < k->n; i++)
 			if (sl_tel_find(k->d[i].field) < 0) {
 				snprintf(name, sizeof(name), "%s %s", k->what,
@@ -337,6 +409,69 @@ test_dataplane(void)
 				SL_MISSING("telemetry", name);
 			}
 	}
+}
+
+/* Calls fn for every packet counter in every scope it has: its STATS
+ * name in the scope, the drop reason or NULL. */
+typedef void (*sl_pkt_fn)(void *arg, const struct sl_pkt *p, size_t scope,
+			  const char *name, const char *reason);
+
+static void
+sl_pkts_walk(sl_pkt_fn fn, void *arg)
+{
+	char name[OR_CHAN_STAT_NAME_LEN];
+
+	for (size_t i = 0; i < SL_DIM(sl_pkts); i++) {
+		const struct sl_pkt *p = &sl_pkts[i];
+		size_t nr = p->per_reason ? SL_DIM(sl_reasons) : 1;
+
+		for (size_t s = 0; s < SL_DIM(sl_scopes); s++) {
+			if (p->worker_only && !sl_scopes[s].worker)
+				continue;
+			for (size_t r = 0; r < nr; r++) {
+				const char *reason =
+					p->per_reason ? sl_reasons[r] : NULL;
+
+				snprintf(name, sizeof(name), "%s%s%s",
+					 sl_scopes[s].stats, p->name,
+					 reason != NULL ? reason : "");
+				fn(arg, p, s, name, reason);
+			}
+		}
+	}
+}
+
+/* In the STATS reply, and as a figure of its telemetry command: the
+ * whole dataplane's (/optroute/stats), a worker's polls
+ * (/optroute/workers,LCORE). */
+static void
+sl_pkt_dataplane(void *arg, const struct sl_pkt *p, size_t scope,
+		 const char *name, const char *reason)
+{
+	uint64_t v;
+
+	(void)arg;
+	(void)reason;
+	if (sl_stats_find(name, &v) < 0)
+		SL_MISSING("STATS reply", name);
+	sl_tel.n = 0;
+	if (p->worker_only)
+		or_fig_polls(&sl.dp, 0, sl_tel_put, NULL);
+	else if (scope == 0)
+		or_fig_packets(&sl.dp, OR_CNT_ALL, OR_CNT_ALL, 0, sl_tel_put,
+			       NULL);
+	else
+		return;
+	if (sl_tel_find(name + strlen(sl_scopes[scope].stats)) < 0)
+		SL_MISSING("telemetry", name);
+}
+
+/* Each packet counter in every scope in the STATS reply and telemetry. */
+static void
+test_packets(void)
+{
+	sl_get_stats();
+	sl_pkts_walk(sl_pkt_dataplane, NULL);
 }
 
 /* Every field of each control-plane struct a value of its own. */
@@ -417,6 +552,79 @@ sl_value(json_t *reply, const struct sl_block *k, const struct or_stat_desc *e,
 	return 0;
 }
 
+/* 1 if a line of text starts with prefix. */
+static int
+sl_has_line_start(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	const char *p = text;
+
+	while ((p = strstr(p, prefix)) != NULL) {
+		if (p == text || p[-1] == '\n')
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* An exporter's text and the stats reply's dataplane section. */
+struct sl_text {
+	const char *text;
+	json_t *dp;
+};
+
+/* A packet counter as the sample of its family in its scope on /metrics
+ * (labels: the scope's, then the reason), its family's # TYPE and # HELP
+ * (the list's help, then the scope's words). */
+static void
+sl_pkt_metrics(void *arg, const struct sl_pkt *p, size_t scope,
+	       const char *name, const char *reason)
+{
+	const struct sl_text *t = arg;
+	const char *sc = sl_scopes[scope].label;
+	json_t *x = json_object_get(t->dp, name);
+	char line[256], lbl[128] = "", rl[64] = "";
+
+	if (!json_is_integer(x)) {
+		SL_MISSING("stats reply", name);
+		return;
+	}
+	if (reason != NULL)
+		snprintf(rl, sizeof(rl), "reason=\"%s\"", reason);
+	if (sc != NULL || reason != NULL)
+		snprintf(lbl, sizeof(lbl), "{%s%s%s}", sc != NULL ? sc : "",
+			 sc != NULL && reason != NULL ? "," : "", rl);
+	snprintf(line, sizeof(line), "%s%s%s %" PRIu64,
+		 sl_scopes[scope].metric, p->suffix, lbl,
+		 (uint64_t)json_integer_value(x));
+	if (!tt_has_line(t->text, line))
+		SL_MISSING("/metrics", line);
+	snprintf(line, sizeof(line), "# TYPE %s%s counter",
+		 sl_scopes[scope].metric, p->suffix);
+	if (!tt_has_line(t->text, line))
+		SL_MISSING("/metrics", line);
+	snprintf(line, sizeof(line), "# HELP %s%s %s ",
+		 sl_scopes[scope].metric, p->suffix, p->help);
+	if (!sl_has_line_start(t->text, line))
+		SL_MISSING("/metrics", line);
+}
+
+/* A packet counter on its line of `optroutectl stats`. */
+static void
+sl_pkt_ctl(void *arg, const struct sl_pkt *p, size_t scope,
+	   const char *name, const char *reason)
+{
+	const struct sl_text *t = arg;
+	char line[128];
+
+	(void)p;
+	(void)scope;
+	(void)reason;
+	snprintf(line, sizeof(line), "dataplane.%s ", name);
+	if (!sl_has_line_start(t->text, line))
+		SL_MISSING("optroutectl stats", line);
+}
+
 /* Each entry as its family's sample on /metrics, with # TYPE and # HELP. */
 static void
 test_metrics(void)
@@ -424,6 +632,7 @@ test_metrics(void)
 	struct exp_meta m = { .version = "0" };
 	json_t *reply = sl_reply();
 	char *text = NULL, line[512], val[48];
+	struct sl_text t;
 	size_t len;
 
 	CU_ASSERT_EQUAL_FATAL(exp_render(reply, &m, &text, &len), 0);
@@ -460,6 +669,9 @@ test_metrics(void)
 				SL_MISSING("/metrics", line);
 		}
 	}
+	t.text = text;
+	t.dp = json_object_get(reply, "dataplane");
+	sl_pkts_walk(sl_pkt_metrics, &t);
 	free(text);
 	json_decref(reply);
 }
@@ -472,6 +684,7 @@ test_ctl(void)
 	char *text = NULL, name[128];
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
+	struct sl_text t;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	ctl_out_reply(f, "stats", reply);
@@ -480,15 +693,15 @@ test_ctl(void)
 		const struct sl_block *k = &sl_blocks[b];
 
 		for (size_t i = 0; i < k->n; i++) {
-			const char *p;
-
 			snprintf(name, sizeof(name), "%s%s ", k->ctl,
 				 k->d[i].field);
-			p = strstr(text, name);
-			if (p == NULL || (p != text && p[-1] != '\n'))
+			if (!sl_has_line_start(text, name))
 				SL_MISSING("optroutectl stats", name);
 		}
 	}
+	t.text = text;
+	t.dp = NULL;
+	sl_pkts_walk(sl_pkt_ctl, &t);
 	free(text);
 	json_decref(reply);
 }
@@ -552,13 +765,14 @@ test_cp_mapping(void)
 #undef Z
 	CU_ASSERT_EQUAL(l.committed_seq, 1000);
 	CU_ASSERT_EQUAL(l.lag, 1000 - pi.acked_seq);
-	CU_ASSERT_EQUAL(l.errors, pi.dp_errors);
-	CU_ASSERT_EQUAL(l.workers, pi.dp_workers);
+	CU_ASSERT_EQUAL(l.errors, pi.errors);
+	CU_ASSERT_EQUAL(l.workers, pi.workers);
 }
 
 static CU_TestInfo sl_tests[] = {
 	{ "lists well formed", test_lists },
 	{ "dataplane: STATS reply and telemetry", test_dataplane },
+	{ "packet counters: STATS reply and telemetry", test_packets },
 	{ "/metrics: every entry", test_metrics },
 	{ "optroutectl stats: every entry", test_ctl },
 	{ "optroutectl dataplane: every link entry", test_ctl_dataplane },

@@ -88,27 +88,8 @@ void
 cp_stats_link_of(const struct cp_link_info *pi, uint64_t committed_seq,
 		 struct cp_link_stats *out)
 {
-	*out = (struct cp_link_stats){
-		.connected = pi->connected,
-		.syncing = pi->syncing,
-		.committed_seq = committed_seq,
-		.sent_seq = pi->sent_seq,
-		.acked_seq = pi->acked_seq,
-		.lag = committed_seq > pi->acked_seq
-			       ? committed_seq - pi->acked_seq
-			       : 0,
-		.connects = pi->connects,
-		.disconnects = pi->disconnects,
-		.resyncs = pi->resyncs,
-		.resync_entries = pi->resync_entries,
-		.resync_ms = pi->resync_ms,
-		.generation = pi->generation,
-		.batches = pi->batches,
-		.ops = pi->ops,
-		.overflows = pi->overflows,
-		.errors = pi->dp_errors,
-		.workers = pi->dp_workers,
-		.keys_sent = pi->keys_sent,
-		.keys_refused = pi->keys_refused,
-	};
+	*out = pi->link;
+	out->committed_seq = committed_seq;
+	out->lag = committed_seq > pi->acked_seq ? committed_seq - pi->acked_seq
+						 : 0;
 }

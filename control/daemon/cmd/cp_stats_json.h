@@ -5,7 +5,7 @@
  * generated from the lists of include/optroute/cp_stats.h and
  * link_stats.h: every entry under its field name, a BOOL entry as a JSON
  * boolean, any other as an integer. Pure: no threads, no I/O (unit tested
- * by tests/unit/test_stats_lists.c, which compiles the .c in).
+ * by tests/unit/test_stats_lists.c).
  */
 #ifndef CP_STATS_JSON_H
 #define CP_STATS_JSON_H
@@ -35,8 +35,8 @@ json_t *cp_stats_link_json(const struct cp_link_stats *l, const char *socket);
 void cp_stats_store_of(const struct or_store_stats *in,
 		       struct cp_store_stats *out);
 
-/* The channel thread's figures and the last store seq committed, under
- * their exported names. */
+/* The channel thread's figures (pi->link) with the last store seq
+ * committed and the lag behind it. */
 void cp_stats_link_of(const struct cp_link_info *pi, uint64_t committed_seq,
 		      struct cp_link_stats *out);
 

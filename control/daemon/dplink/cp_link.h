@@ -36,7 +36,7 @@
  * such refusal in a row, at most 64 x retry_ms (an acked resync starts the
  * count again). So a dataplane that refuses every resync (its table_mem_mb
  * too small for the store) is not resynced in a loop: acked_seq stays,
- * each refusal is logged and counted in dp_errors.
+ * each refusal is logged and counted in errors.
  *
  * Overflow. While no dataplane is connected nothing is queued (the resync
  * on connect carries everything). If the queue grows past queue_max changes
@@ -57,6 +57,7 @@
 #include <stdint.h>
 
 #include "optroute/chan.h"
+#include "optroute/link_stats.h"
 
 #include "control/lib/keys.h"
 #include "control/store/sor.h"
@@ -82,28 +83,22 @@ enum cp_keys_state {
 /* Counters and state; any field may be slightly stale, but the keys_*
  * fields are always of one moment (written and read under a lock). */
 struct cp_link_info {
-	uint64_t connected;      /* 1 while a dataplane is connected */
-	uint64_t syncing;        /* 1 while a full resync is being sent */
-	uint64_t acked_seq;      /* store seq applied by the dataplane */
-	uint64_t sent_seq;       /* store seq sent to the dataplane */
-	uint64_t connects;
-	uint64_t disconnects;
-	uint64_t resyncs;        /* completed (acked) full resyncs */
-	uint64_t resync_entries; /* entries sent by the last resync */
-	uint64_t resync_ms;      /* duration of the last resync, send to ack */
-	uint64_t batches;        /* BATCH messages sent */
-	uint64_t ops;            /* changes sent in BATCHes */
-	uint64_t overflows;      /* queue dropped for a full resync */
-	uint64_t dp_errors;      /* ERROR messages from the dataplane */
-	uint64_t generation;     /* generation of the last resync sent */
-	uint64_t dp_workers;     /* from the dataplane's HELLO */
+	/* The link's figures (include/optroute/link_stats.h), by name
+	 * (info.acked_seq) or all at once (info.link): acked_seq is the
+	 * store seq applied by the dataplane, errors counts its ERROR
+	 * messages, workers is from its HELLO. committed_seq and lag are
+	 * the event loop's, 0 here (cp_stats_link_of() sets them). */
+	union {
+		struct cp_link_stats link;
+		struct {
+			OR_LINK_STATS(OR_STAT_FIELD_)
+		};
+	};
 	uint64_t keys_state;     /* enum cp_keys_state */
 	uint64_t keys_seq;       /* auth state seq of the set last sent */
 	uint64_t keys_error;     /* errno of a refusal, else 0 */
 	uint64_t keys_acked;     /* 1 once any set was acked (any connection) */
 	uint64_t keys_acked_seq; /* highest auth state seq acked, ever */
-	uint64_t keys_sent;      /* AUTH_KEYS messages sent */
-	uint64_t keys_refused;   /* AUTH_KEYS refused by the dataplane */
 };
 
 int cp_link_start(const struct cp_link_conf *conf, struct cp_link **out);

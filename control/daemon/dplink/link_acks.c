@@ -136,7 +136,7 @@ cp_link_on_error(void *arg, const struct or_chan_err_info *e)
 {
 	struct cp_link *p = arg;
 
-	INFO_ADD(p, dp_errors, 1);
+	INFO_ADD(p, errors, 1);
 	/* The dataplane's text never holds a number, a token or a key. */
 	CP_WARN("dataplane reported error %d (%s) seq %" PRIu64 ": %s",
 		e->code, strerror(e->code), e->seq, e->text);

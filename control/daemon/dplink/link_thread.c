@@ -133,7 +133,7 @@ cp_link_connect(struct cp_link *p)
 	if (p->max_ops == 0 || p->max_ops > OR_CHAN_MAX_OPS)
 		p->max_ops = OR_CHAN_MAX_OPS;
 	or_chan_set_error_cb(p->c, cp_link_on_error, p);
-	INFO_SET(p, dp_workers, or_chan_peer(p->c)->workers);
+	INFO_SET(p, workers, or_chan_peer(p->c)->workers);
 	INFO_ADD(p, connects, 1);
 	INFO_SET(p, connected, 1);
 	CP_NOTICE("dataplane connected (%u workers, %" PRIu64

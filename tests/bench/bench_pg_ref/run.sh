@@ -16,6 +16,7 @@ pg_trap
 [ -x "$BUILD/bin/bench_pg_ref" ] || { echo "missing $BUILD/bin/bench_pg_ref (make first)" >&2; exit 1; }
 
 pg_start bench "shared_buffers = 4GB" "max_wal_size = 16GB" "checkpoint_timeout = 30min" \
-	"wal_compression = lz4" "synchronous_commit = on" "fsync = on" "full_page_writes = on" ||
+	"wal_compression = lz4" "synchronous_commit = on" "fsync = on" "full_page_writes = on" \
+	"track_wal_io_timing = on" "track_io_timing = on" ||
 	exit 1
 "$BUILD/bin/bench_pg_ref" --conninfo "$PG_CONNINFO" --rows "$ROWS" --changes "$CHANGES"

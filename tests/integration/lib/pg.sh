@@ -40,8 +40,8 @@
 # good, outside the test's directory, and the package's account exists
 # wherever the server binaries do. Either way the cluster lives in a
 # directory only that user (and root, the test) can enter, so no other local
-# user reaches the socket or the files. As any other user, the server runs as
-# that user.
+# user reaches the socket or the files. Run by any other user, the server
+# runs as that user. PG_OS_USER, set before sourcing, overrides the choice.
 
 PG_BINDIR=${PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 declare -A PG_DIRS=() PG_PORTS=() PG_WATCHERS=()
@@ -49,16 +49,19 @@ PG_HOST=
 PG_PORT=
 PG_CONNINFO=
 
-if [ "$(id -u)" = 0 ]; then
+if [ -n "${PG_OS_USER:-}" ]; then
+	: # the caller's choice (as root only)
+elif [ "$(id -u)" = 0 ]; then
 	if id postgres >/dev/null 2>&1; then PG_OS_USER=postgres; else PG_OS_USER=nobody; fi
 else
 	PG_OS_USER=$(id -un)
 fi
 
-# pg_as CMD...: CMD as the server's OS user, stdin closed.
+# pg_as CMD...: CMD as the server's OS user, stdin closed; from / (the
+# test's directory may be closed to that user; every path here is absolute).
 pg_as() {
 	if [ "$(id -u)" = 0 ]; then
-		runuser -u "$PG_OS_USER" -- "$@" </dev/null
+		(cd / && runuser -u "$PG_OS_USER" -- "$@" </dev/null)
 	else
 		"$@" </dev/null
 	fi
@@ -73,7 +76,7 @@ pg_conninfo() {
 # pg_sql NAME SQL [ROLE [DB]]: runs SQL with psql (unaligned, tuples only,
 # stops at the first error); its exit code is psql's.
 pg_sql() {
-	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$(pg_conninfo "$1" "${3:-or_admin}" "${4:-optroute}")" \
+	"$PG_BINDIR/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$(pg_conninfo "$1" "${3:-or_admin}" "${4:-optroute}")" \
 		-c "$2" </dev/null
 }
 
@@ -187,6 +190,18 @@ pg_standby() {
 		echo "primary_conninfo = '$(pg_conninfo "$primary" or_admin postgres) application_name=$name'"
 	} >>"$d/data/postgresql.auto.conf"
 	pg_run "$name"
+}
+
+# pg_sync PRIMARY STANDBY...: synchronous replication to the first of the
+# STANDBYs (their application_names) that is connected; "" turns it off.
+# Only once a standby is there: a listed name that no standby carries makes
+# every commit wait (docs/fleet.md F9), pg_start's own included.
+pg_sync() {
+	local primary=$1 list
+	shift
+	list=$(IFS=,; echo "$*")
+	pg_sql "$primary" "ALTER SYSTEM SET synchronous_standby_names = '${list:+FIRST 1 ($list)}'" \
+		or_admin postgres && pg_sql "$primary" "SELECT pg_reload_conf()" or_admin postgres >/dev/null
 }
 
 # pg_promote NAME: the standby NAME becomes a primary (waits for it).
