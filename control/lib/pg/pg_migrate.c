@@ -81,10 +81,10 @@ pg_hex(char out[65], const uint8_t sha[32])
 static int
 pg_round(PGconn *c, int *done, struct or_err *e)
 {
-	unsigned n, i;
+	unsigned n;
 	const struct or_pg_migration *m = or_pg_migrations(&n);
 	const struct or_pg_migration *todo = NULL;
-	char applied[64] = { 0 }; /* applied[v] for v < 64 */
+	long next = 1; /* the first version not recorded */
 	char hex[65], vbuf[16], what[128];
 	const char *params[3];
 	uint8_t sha[32];
@@ -138,17 +138,14 @@ pg_round(PGconn *c, int *done, struct or_err *e)
 				PQclear(r);
 				return -EBADMSG;
 			}
-			if (v < (long)sizeof(applied))
-				applied[v] = 1;
+			/* Rows come in version order, each once (the key). */
+			if (v == next)
+				next++;
 		}
 		PQclear(r);
 	}
-	for (i = 0; i < n; i++) {
-		if (m[i].version >= (int)sizeof(applied) || !applied[m[i].version]) {
-			todo = &m[i];
-			break;
-		}
-	}
+	if (next <= (long)n)
+		todo = &m[next - 1];
 	if (todo == NULL) {
 		*done = 1;
 		return 0;
