@@ -88,7 +88,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 EXP_LDLIBS := $(shell pkg-config --libs $(EXP_PKGS))
 
 CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -Wno-address-of-packed-member \
-	-Iinclude $(PKG_CFLAGS) -march=$(MARCH) -MMD -MP \
+	-Iinclude -iquote . $(PKG_CFLAGS) -march=$(MARCH) -MMD -MP \
 	-D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API
 LDLIBS := $(PKG_LIBS) -lpthread -lm
 # Full RELRO, bound at start: no writable GOT, and no lazy binding, whose
@@ -113,18 +113,23 @@ DP_LIB_SRCS := $(wildcard dataplane/table/*.c dataplane/pkt/*.c dataplane/chan/*
 # What every program shares beyond the headers: the protocol's reference
 # authentication (common/auth/).
 COMMON_LIB_SRCS := $(wildcard common/*/*.c)
-# control/lib/pg/: the PostgreSQL system of record (docs/fleet.md).
-CP_LIB_SRCS := $(wildcard control/lib/*.c control/lib/pg/*.c)
+# control/store/: the consent store; control/lib/pg/: the PostgreSQL system
+# of record (docs/fleet.md).
+CP_LIB_SRCS := $(wildcard control/lib/*.c control/lib/pg/*.c control/store/*.c \
+	control/store/pg/*.c)
 DP_SRCS := $(wildcard dataplane/*.c)
-CP_SRCS := $(wildcard control/daemon/*.c)
+CP_SRCS := $(wildcard control/daemon/*.c control/daemon/*/*.c)
 # optroute-exporter: its main, and the rest as a library the tests link.
 EXP_MAIN := control/exporter/exp_main.c
 EXP_LIB_SRCS := $(filter-out $(EXP_MAIN),$(wildcard control/exporter/*.c))
 CTL_SRCS := $(wildcard control/ctl/*.c)
 # The other programs the same way: their main, the rest a library (the
-# unit tests link them instead of compiling program sources in).
+# unit tests link them instead of compiling program sources in). For
+# optroute-control that is every room of control/daemon/ but cp_main.c;
+# the fuzz targets link it too.
 DP_MAIN := dataplane/main.c
 CP_MAIN := control/daemon/cp_main.c
+CPD_SRCS := $(filter-out $(CP_MAIN),$(CP_SRCS))
 CTL_MAIN := control/ctl/optroutectl.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -185,7 +190,7 @@ $(EXP_LIB): $(call objs,$(EXP_LIB_SRCS))
 	rm -f $@ && ar rcs $@ $^
 
 $(DPD_LIB): $(call objs,$(filter-out $(DP_MAIN),$(DP_SRCS)))
-$(CPD_LIB): $(call objs,$(filter-out $(CP_MAIN),$(CP_SRCS)))
+$(CPD_LIB): $(call objs,$(CPD_SRCS))
 $(CTL_LIB): $(call objs,$(filter-out $(CTL_MAIN),$(CTL_SRCS)))
 $(DPD_LIB) $(CPD_LIB) $(CTL_LIB):
 	@mkdir -p $(dir $@)
@@ -221,10 +226,6 @@ $(BIN)/$(notdir $(1)): $(call objs,$(wildcard $(1)/*.c)) $(LIBS)
 	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
 endef
 $(foreach d,$(sort $(TOOL_DIRS) $(BENCH_DIRS)),$(eval $(call multi_file_prog,$(d))))
-
-# The tests include program headers by their path from the top
-# ("dataplane/figures.h").
-$(call objs,$(UNIT_SRCS)): CFLAGS += -iquote .
 
 $(UNIT): $(call objs,$(UNIT_SRCS)) $(EXP_LIB) $(CTL_LIB) $(CPD_LIB) \
 		$(DPD_LIB) $(LIBS)

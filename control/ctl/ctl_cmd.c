@@ -11,8 +11,8 @@
 
 #include <sodium.h>
 
-#include "../lib/keys.h"
-#include "../lib/token.h"
+#include "control/lib/keys.h"
+#include "control/lib/token.h"
 
 #include "ctl_cmd.h"
 

@@ -22,8 +22,8 @@
 
 #include "optroute/mgmt.h"
 
-#include "../lib/keys.h"
-#include "../lib/token.h"
+#include "control/lib/keys.h"
+#include "control/lib/token.h"
 
 #include "ctl.h"
 #include "ctl_cmd.h"

@@ -21,7 +21,7 @@
 
 #include "optroute/mgmt.h"
 
-#include "../lib/store.h"
+#include "control/store/store.h"
 
 #define CP_SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 

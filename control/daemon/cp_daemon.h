@@ -3,7 +3,7 @@
  * optroute-control's state shared by the event loop (cp_srv) and the
  * command actions (cp_act). Everything here is touched by the event loop
  * thread only, except the store and keys (thread-safe) and the channel
- * thread behind push.
+ * thread behind link (dplink/cp_link.h).
  */
 #ifndef CP_DAEMON_H
 #define CP_DAEMON_H
@@ -13,11 +13,11 @@
 #include "optroute/cp_stats.h"
 #include "optroute/version.h"
 
-#include "../lib/keys.h"
-#include "../lib/store.h"
+#include "control/daemon/dplink/cp_link.h"
+#include "control/lib/keys.h"
+#include "control/store/sor.h"
 
 #include "cp_cfg.h"
-#include "cp_push.h"
 
 #define CP_VERSION OR_VERSION
 
@@ -28,8 +28,8 @@
 struct cp_daemon {
 	const struct cp_cfg *cfg;
 	struct or_keys *keys;
-	struct or_store *store;
-	struct cp_push *push;
+	struct or_sor *sor;       /* the system of record (control/store/sor.h) */
+	struct cp_link *link;
 	struct cp_counters cnt;
 	uint64_t start_ms;      /* CLOCK_MONOTONIC */
 	uint64_t committed_seq; /* last store seq committed */

@@ -10,36 +10,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <systemd/sd-daemon.h>
 
 #include "optroute/daemon_args.h"
 
-#include "../lib/keys.h"
-#include "../lib/store.h"
+#include "control/daemon/dplink/cp_link.h"
+#include "control/daemon/loop/cp_json.h"
+#include "control/daemon/loop/cp_srv.h"
+#include "control/lib/keys.h"
+#include "control/store/sor.h"
 
 #include "cp_cfg.h"
 #include "cp_daemon.h"
-#include "cp_json.h"
 #include "cp_log.h"
-#include "cp_push.h"
-#include "cp_srv.h"
-
-uint64_t
-cp_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-uint64_t
-cp_now_ms(void)
-{
-	return cp_now_us() / 1000;
-}
 
 /* Everything the daemon holds, torn down in reverse order. */
 struct cp_main {
@@ -52,8 +36,15 @@ static int
 cp_start(struct cp_main *m)
 {
 	struct cp_daemon *d = &m->d;
-	struct or_store_conf sc = { .path = m->cfg.store_path };
-	struct cp_push_conf pc = { 0 };
+	struct or_sor_conf sc = {
+		.backend = OR_SOR_BACKEND_LMDB,
+		.store = { .path = m->cfg.store_path },
+		.node_policy = &m->cfg.node_policy,
+		/* Committed changes and key sets go to the channel
+		 * thread, in seq order. */
+		.sink = cp_link_sink(&d->link),
+	};
+	struct cp_link_conf pc = { 0 };
 	struct or_store_stats ss;
 	struct or_err err = { "" };
 	sigset_t set;
@@ -72,19 +63,19 @@ cp_start(struct cp_main *m)
 		CP_ERR("%s", err.msg);
 		return rc;
 	}
-	sc.map_size = m->cfg.store_map_mb << 20;
-	rc = or_store_open(&sc, &d->store, &err);
+	sc.store.map_size = m->cfg.store_map_mb << 20;
+	rc = or_sor_open(&sc, &d->sor, &err);
 	if (rc < 0) {
 		CP_ERR("store %s: %s", m->cfg.store_path, err.msg);
 		return rc;
 	}
-	rc = or_store_stats(d->store, &ss, &err);
+	rc = or_sor_stats(d->sor, &ss, &err);
 	if (rc < 0) {
 		CP_ERR("store %s: %s", m->cfg.store_path, err.msg);
 		return rc;
 	}
 	d->committed_seq = ss.last_seq;
-	rc = or_store_auth_get(d->store, &d->auth, &err);
+	rc = or_sor_auth_get(d->sor, &d->auth, &err);
 	if (rc < 0) {
 		CP_ERR("store %s: %s", m->cfg.store_path, err.msg);
 		return rc;
@@ -99,11 +90,11 @@ cp_start(struct cp_main *m)
 	signal(SIGPIPE, SIG_IGN);
 
 	pc.chan_path = m->cfg.chan_socket;
-	pc.store = d->store;
+	pc.sor = d->sor;
 	pc.keys = d->keys;
 	pc.retry_ms = m->cfg.chan_retry_ms;
 	pc.queue_max = m->cfg.chan_queue_max;
-	rc = cp_push_start(&pc, &d->push);
+	rc = cp_link_start(&pc, &d->link);
 	if (rc < 0) {
 		CP_ERR("cannot start the channel thread: %s", strerror(-rc));
 		return rc;
@@ -128,8 +119,8 @@ cp_stop(struct cp_main *m)
 	sd_notify(0, "STOPPING=1");
 	/* The server first: it commits and answers what it has read. */
 	cp_srv_close(m->srv);
-	cp_push_stop(m->d.push);
-	or_store_close(m->d.store);
+	cp_link_stop(m->d.link);
+	or_sor_close(m->d.sor);
 	or_keys_free(m->d.keys);
 }
 

@@ -2,7 +2,7 @@
  *
  * optroute-control's own figures: lists of the entry form of
  * include/optroute/stats.h, exported in the "stats" reply's sections
- * (control/daemon/cp_stats_json.c; `optroutectl stats` prints them as
+ * (control/daemon/cmd/cp_stats_json.c; `optroutectl stats` prints them as
  * control.FIELD and store.FIELD) and as the metrics named here.
  *
  *   OR_CP_COUNTERS  struct cp_counters    stats.control: counted by the

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * optroute-control's link to the dataplane: the update channel as the
- * control plane sees it (its channel thread, control/daemon/cp_push.h).
+ * control plane sees it (its channel thread, control/daemon/dplink/cp_link.h).
  * One list, the entry form of include/optroute/stats.h. Exported as the
  * reply to "dataplane" and the "stats" reply's channel section
- * (control/daemon/cp_stats_json.c; `optroutectl stats` prints them as
+ * (control/daemon/cmd/cp_stats_json.c; `optroutectl stats` prints them as
  * channel.FIELD), and as the metrics named here. Seqs are store seqs.
  */
 #ifndef OPTROUTE_LINK_STATS_H

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * Each management command described once. optroute-control dispatches
- * through OR_MGMT_CMDS (control/daemon/cp_act.c runs the handler, cp_req.c
- * checks the fields, cp_srv.c orders, limits and completes the request as
- * the entry says), and optroutectl parses its command line with the same
+ * through OR_MGMT_CMDS (control/daemon/: cmd/cp_act.c runs the handler,
+ * loop/cp_req.c checks the fields, loop/cp_srv.c orders and limits the
+ * request, cmd/ completes it as the entry says), and optroutectl parses its command line with the same
  * list (control/ctl/ctl_cmd.c: the options of a command are those of its
  * fields, and its usage is generated from the entries), so the CLI refuses
  * what the daemon would. docs/control.md has the list as a table.
@@ -12,7 +12,7 @@
  * needs, help):
  *   cmd      enum or_mgmt_cmd suffix (OR_MGMT_CMD_##cmd)
  *   name     the wire name ("cmd") and optroutectl's command word
- *   handler  the daemon's action (control/daemon/cp_act*.c), a cp_act_fn
+ *   handler  the daemon's action (control/daemon/cmd/cp_act*.c), a cp_act_fn
  *   changes  consent changes it adds to the store group
  *              NONE     none
  *              ONE      one

@@ -26,7 +26,7 @@
  * lists of their own form: each counter is exported per port and worker
  * too. The generators: dataplane/chan/chan_stats.c (STATS), dataplane/
  * figures.c (the dataplane's STATS and its telemetry), control/daemon/
- * cp_stats_json.c (the stats reply's sections) and control/exporter/
+ * cmd/cp_stats_json.c (the stats reply's sections) and control/exporter/
  * exp_text.c. tests/unit/test_stats_lists.c walks every list through
  * each of them.
  *

@@ -13,27 +13,19 @@ FUZZ_NAMES := $(filter-out replay_main fz_%,$(basename $(notdir \
 	$(wildcard tests/fuzz/*.c))))
 FUZZ_HELPERS := $(wildcard tests/fuzz/fz_*.c)
 # Program sources the targets need beyond the libraries: the dataplane's
-# configuration parser, the control daemon (cp_main.c with main renamed)
-# and the exporter's configuration reader.
-FUZZ_PROG_SRCS := $(wildcard dataplane/config*.c) \
-	$(filter-out control/daemon/cp_main.c,$(CP_SRCS)) \
+# configuration parser, the control daemon (liborcpd.a: every room of
+# control/daemon/ but cp_main.c) and the exporter's configuration reader.
+FUZZ_PROG_SRCS := $(wildcard dataplane/config*.c) $(CPD_SRCS) \
 	control/exporter/exp_cfg.c
 
 # ---- replay build ----
 FZR := $(BUILD)/fuzz/replay
 FUZZ_REPLAY_BINS := $(addprefix $(FZR)/,$(FUZZ_NAMES))
 
-$(OBJ)/fuzz/cp_main_nomain.o: control/daemon/cp_main.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Dmain=cp_main_unused -c $< -o $@
-
-$(BUILD)/fuzz/libfzprog.a: $(call objs,$(FUZZ_PROG_SRCS)) \
-		$(OBJ)/fuzz/cp_main_nomain.o
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
+# The replay programs take those from the programs' libraries.
 $(FZR)/%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/replay_main.o \
-		$(call objs,$(FUZZ_HELPERS)) $(BUILD)/fuzz/libfzprog.a $(LIBS)
+		$(call objs,$(FUZZ_HELPERS)) $(DPD_LIB) $(EXP_LIB) $(CPD_LIB) \
+		$(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -44,7 +36,7 @@ test: $(FUZZ_REPLAY_BINS)
 FZC := $(BUILD)/fuzz/clang
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-address-of-packed-member \
-	-Iinclude $(PKG_CFLAGS) -march=$(MARCH) -MMD -MP -D_GNU_SOURCE \
+	-Iinclude -iquote . $(PKG_CFLAGS) -march=$(MARCH) -MMD -MP -D_GNU_SOURCE \
 	-DALLOW_EXPERIMENTAL_API -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_SRCS := $(DP_LIB_SRCS) $(COMMON_LIB_SRCS) $(CP_LIB_SRCS) \
@@ -55,13 +47,7 @@ $(FZC)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FZC)/obj/cp_main_nomain.o: control/daemon/cp_main.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Dmain=cp_main_unused \
-		-c $< -o $@
-
-$(FZC)/libfz.a: $(patsubst %.c,$(FZC)/obj/%.o,$(FUZZ_LIB_SRCS)) \
-		$(FZC)/obj/cp_main_nomain.o
+$(FZC)/libfz.a: $(patsubst %.c,$(FZC)/obj/%.o,$(FUZZ_LIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 

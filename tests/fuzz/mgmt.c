@@ -3,8 +3,8 @@
  * Fuzz target "mgmt": the management connection of optroute-control, from
  * bytes on the socket to the reply lines. The input is written into one end
  * of a socket pair whose other end is a real struct cp_client
- * (control/daemon/cp_client.c); cp_client_read cuts it into lines and each
- * line goes where the event loop's line handler (cp_srv.c, static) sends
+ * (control/daemon/loop/cp_client.c); cp_client_read cuts it into lines and each
+ * line goes where the event loop's line handler (loop/cp_srv.c cp_on_line) sends
  * it: cp_req_parse, then cp_act_run on a real daemon state (keys, an LMDB
  * store with an opted-in and an opted-out subject, the channel thread with
  * no dataplane), then cp_client_queue and cp_client_flush. Commands that
@@ -39,13 +39,13 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "../../control/daemon/cp_act.h"
-#include "../../control/daemon/cp_client.h"
+#include "../../control/daemon/cmd/cp_act.h"
+#include "../../control/daemon/loop/cp_client.h"
 #include "../../control/daemon/cp_daemon.h"
-#include "../../control/daemon/cp_json.h"
+#include "../../control/daemon/loop/cp_json.h"
 #include "../../control/daemon/cp_log.h"
-#include "../../control/daemon/cp_req.h"
-#include "../../control/daemon/cp_srv_priv.h"
+#include "../../control/daemon/loop/cp_req.h"
+#include "../../control/daemon/loop/cp_srv_priv.h"
 #include "../../control/lib/token.h"
 #include "fz_util.h"
 
@@ -54,6 +54,7 @@
 
 static struct cp_cfg fz_cfg;
 static struct cp_daemon fz_d;
+static struct or_store *fz_st;
 static struct cp_srv fz_srv; /* only .d: for cp_reply_error's counter */
 static uint8_t fz_master[32];
 static struct or_change *fz_ch;
@@ -243,7 +244,7 @@ check_changes(const struct cp_act *a, const struct cp_req *req,
 			 "key change");
 }
 
-/* The event loop's line handler (cp_srv.c cp_on_line) without the group
+/* The event loop's line handler (loop/cp_srv.c cp_on_line) without the group
  * commit and the replies that wait. */
 static void
 on_line(void *arg, struct cp_client *cl, char *line, size_t len)
@@ -458,7 +459,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char dir[] = "/tmp/or_fuzz_mgmt.XXXXXX", path[128], hex[65];
 	struct or_store_conf sc = { 0 };
-	struct cp_push_conf pc = { 0 };
+	struct or_sor_conf soc = { 0 };
+	struct cp_link_conf pc = { 0 };
 	struct or_err err = { "" };
 	struct or_change ch[2];
 	uint64_t first;
@@ -484,7 +486,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(path, sizeof(path), "%s/store", dir);
 	sc.path = path;
 	sc.map_size = 16u << 20;
-	FZ_CHECK(or_store_open(&sc, &fz_d.store, &err) == 0, "%s", err.msg);
+	FZ_CHECK(or_store_open(&sc, &fz_st, &err) == 0, "%s", err.msg);
 	/* Two subjects: +15550100001 opted in, +15550100002 out. */
 	memset(ch, 0, sizeof(ch));
 	for (int i = 0; i < 2; i++) {
@@ -497,20 +499,25 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		ch[i].node = -1;
 		ch[i].notice_version = 1;
 	}
-	FZ_CHECK(or_store_apply(fz_d.store, &fz_cfg.node_policy, ch, 2, NULL,
+	FZ_CHECK(or_store_apply(fz_st, &fz_cfg.node_policy, ch, 2, NULL,
 				&first, &err) == 0,
 		 "%s", err.msg);
-	FZ_CHECK(or_store_auth_get(fz_d.store, &fz_d.auth, &err) == 0, "%s",
+	FZ_CHECK(or_store_auth_get(fz_st, &fz_d.auth, &err) == 0, "%s",
 		 err.msg);
 	/* The channel thread, with no dataplane to find. */
 	snprintf(fz_cfg.chan_socket, sizeof(fz_cfg.chan_socket), "%s/none.sock",
 		 dir);
 	pc.chan_path = fz_cfg.chan_socket;
-	pc.store = fz_d.store;
+	/* The store as the daemon has it: its changes go to the link. */
+	soc.node_policy = &fz_cfg.node_policy;
+	soc.sink = cp_link_sink(&fz_d.link);
+	FZ_CHECK(or_sor_lmdb_attach(fz_st, &soc, &fz_d.sor) == 0,
+		 "or_sor_lmdb_attach");
+	pc.sor = fz_d.sor;
 	pc.keys = fz_d.keys;
 	pc.retry_ms = 3600000;
 	pc.queue_max = 1024;
-	FZ_CHECK(cp_push_start(&pc, &fz_d.push) == 0, "cp_push_start");
+	FZ_CHECK(cp_link_start(&pc, &fz_d.link) == 0, "cp_link_start");
 	fz_d.cfg = &fz_cfg;
 	fz_srv.d = &fz_d;
 	fz_d.start_ms = cp_now_ms();

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * Audit trail (control/lib/audit.h): chain verification, subject export,
+ * Audit trail (control/store/audit.h): chain verification, subject export,
  * and tamper detection by editing the LMDB file directly (modify, delete,
  * reorder, index and head edits), using the layout in
  * docs/consent-store.md: audit key = seq as u64 big-endian, value =
@@ -18,10 +18,10 @@
 #include <lmdb.h>
 #include <sodium.h>
 
-#include "../../control/lib/audit.h"
-#include "../../control/lib/store.h"
+#include "control/store/audit.h"
+#include "control/store/store.h"
 /* The control plane's background verification, on the same stores. */
-#include "../../control/daemon/cp_job.c"
+#include "control/daemon/cmd/cp_job.h"
 #include "or_test.h"
 #include "test_store_util.h"
 
@@ -517,16 +517,6 @@ test_atomic_with_store(void)
 	free(ch);
 }
 
-/* cp_job.c's clock (cp_main.c in the daemon). */
-uint64_t
-cp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A store whose chain is N_BIG long: N_BIG opt-ins of distinct tokens. */
 #define N_BIG 20000u
 
@@ -594,12 +584,15 @@ static void
 test_verify_job(void)
 {
 	struct or_store *s = big_store();
+	struct or_sor_conf sc = { 0 };
+	struct or_sor *sor = NULL;
 	struct cp_job_result r;
 	uint8_t head[32];
 	uint64_t hseq;
 	struct cp_job *j = NULL;
 
-	CU_ASSERT_EQUAL_FATAL(cp_job_create(s, &j), 0);
+	CU_ASSERT_EQUAL_FATAL(or_sor_lmdb_attach(s, &sc, &sor), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_job_create(sor, &j), 0);
 	CU_ASSERT_FALSE(cp_job_running(j));
 	CU_ASSERT_EQUAL(cp_job_collect(j, &r), -EAGAIN); /* none started */
 	CU_ASSERT_EQUAL_FATAL(cp_job_start(j), 0);
@@ -619,6 +612,7 @@ test_verify_job(void)
 	/* a running job is cancelled and joined by destroy */
 	CU_ASSERT_EQUAL_FATAL(cp_job_start(j), 0);
 	cp_job_destroy(j);
+	or_sor_close(sor);
 	or_store_close(s);
 }
 
@@ -626,6 +620,8 @@ test_verify_job(void)
 static void
 test_verify_job_broken(void)
 {
+	struct or_sor_conf sc = { 0 };
+	struct or_sor *sor = NULL;
 	struct cp_job_result r;
 	struct or_store *s;
 	struct cp_job *j = NULL;
@@ -633,13 +629,15 @@ test_verify_job_broken(void)
 	tamper_action(9);
 	s = open_store(0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	CU_ASSERT_EQUAL_FATAL(cp_job_create(s, &j), 0);
+	CU_ASSERT_EQUAL_FATAL(or_sor_lmdb_attach(s, &sc, &sor), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_job_create(sor, &j), 0);
 	CU_ASSERT_EQUAL_FATAL(cp_job_start(j), 0);
 	CU_ASSERT_EQUAL_FATAL(job_wait(j, &r), 0);
 	CU_ASSERT_EQUAL(r.rc, -EBADMSG);
 	CU_ASSERT_EQUAL(r.bad_seq, 9);
 	CU_ASSERT(r.msg[0] != '\0');
 	cp_job_destroy(j);
+	or_sor_close(sor);
 	or_store_close(s);
 }
 

@@ -1,7 +1,6 @@
 /* Unit tests of optroute-control's configuration reader
- * (control/daemon/cp_cfg.c). The daemon's sources are not in a library:
- * each is compiled into one test file only, so this one takes cp_cfg.c,
- * and links with cp_log.c (test_cp_push.c). */
+ * (control/daemon/cp_cfg.c), linked from the daemon's library
+ * (liborcpd.a). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +9,10 @@
 
 #include <CUnit/CUnit.h>
 
-#include "../../control/daemon/cp_cfg.c"
+#include "optroute/or_ini.h"
+
+#include "control/daemon/cp_cfg.h"
+#include "control/daemon/cp_log.h"
 
 #include "or_test.h"
 

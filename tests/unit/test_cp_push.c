@@ -1,9 +1,7 @@
-/* Unit tests of optroute-control's channel thread (control/daemon/cp_push.c)
- * against fake dataplanes: a scripted one (test_fake_dp.c) and one below
- * that answers table messages as the updater does, refusing some, over a
- * real store. The daemon's sources are not in a library, so the files
- * under test are compiled in here (cp_log.c for its logging; cp_now_us is
- * cp_main.c's in the daemon, cp_now_ms test_audit.c's in this runner). */
+/* Unit tests of optroute-control's channel thread (control/daemon/dplink/,
+ * linked from the daemon's library, liborcpd.a) against fake dataplanes: a
+ * scripted one (test_fake_dp.c) and one below that answers table messages
+ * as the updater does, refusing some, over a real store. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,21 +15,13 @@
 
 #include <CUnit/CUnit.h>
 
-#include "../../control/daemon/cp_log.c"
-#include "../../control/daemon/cp_push.c"
+#include "control/daemon/cp_daemon.h"
+#include "control/daemon/cp_log.h"
+#include "control/daemon/dplink/cp_link.h"
 
 #include "or_test.h"
 #include "test_fake_dp.h"
 #include "test_store_util.h"
-
-uint64_t
-cp_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* A peer that answers the HELLO with an ERROR of a code outside the errno
  * range: the thread must count no connection and keep retrying, not use
@@ -44,20 +34,20 @@ test_bad_error_code(void)
 	cp_log_set_level(CP_LOG_ERR); /* no "retrying" notices */
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		struct tf_dp d = { 0 };
-		struct cp_push_conf conf = { .retry_ms = 10, .queue_max = 1024 };
-		struct cp_push *p = NULL;
-		struct cp_push_info info;
+		struct cp_link_conf conf = { .retry_ms = 10, .queue_max = 1024 };
+		struct cp_link *p = NULL;
+		struct cp_link_info info;
 
 		tf_dp_send_error(&d, codes[i]);
 		tf_dp_start(&d);
 		conf.chan_path = d.path;
-		CU_ASSERT_EQUAL_FATAL(cp_push_start(&conf, &p), 0);
+		CU_ASSERT_EQUAL_FATAL(cp_link_start(&conf, &p), 0);
 		CU_ASSERT_EQUAL(tf_dp_wait_served(&d, 3), 0);
-		cp_push_info(p, &info);
+		cp_link_info(p, &info);
 		CU_ASSERT_EQUAL(info.connected, 0);
 		CU_ASSERT_EQUAL(info.connects, 0);
-		CU_ASSERT_EQUAL(cp_push_request_stats(p, 1, 0), -ENOTCONN);
-		cp_push_stop(p);
+		CU_ASSERT_EQUAL(cp_link_request_stats(p, 1, 0), -ENOTCONN);
+		cp_link_stop(p);
 		tf_dp_stop(&d);
 	}
 	cp_log_set_level(CP_LOG_INFO);
@@ -423,12 +413,12 @@ t_store(char *dir, unsigned n)
 	return s;
 }
 
-static struct cp_push_info
-t_info(struct cp_push *p)
+static struct cp_link_info
+t_info(struct cp_link *p)
 {
-	struct cp_push_info i;
+	struct cp_link_info i;
 
-	cp_push_info(p, &i);
+	cp_link_info(p, &i);
 	return i;
 }
 
@@ -466,33 +456,36 @@ test_refused_batch(void)
 			   .refuse_code = ENOSPC,
 			   .refuse_mask = 1u << 0,
 			   .hold_mask = 1u << 1 };
-	struct cp_push_conf conf = { .retry_ms = 20, .queue_max = 1024 };
+	struct cp_link_conf conf = { .retry_ms = 20, .queue_max = 1024 };
+	struct or_sor_conf sc = { 0 }; /* no sink: the test enqueues */
+	struct or_store *st;
 	struct or_change ch = t_change(2, OR_ACT_OPTOUT);
 	struct or_change_result res;
 	struct or_err err = { "" };
-	struct cp_push *p = NULL;
-	struct cp_push_info i;
+	struct cp_link *p = NULL;
+	struct cp_link_info i;
 	struct rf_msg m;
 	uint64_t first = 0;
 	char dir[64];
 	int ok;
 
 	cp_log_set_level(CP_LOG_ERR); /* the refusals' warnings are expected */
-	conf.store = t_store(dir, 3);
+	st = t_store(dir, 3);
+	CU_ASSERT_EQUAL_FATAL(or_sor_lmdb_attach(st, &sc, &conf.sor), 0);
 	d.watch = ch.token;
 	rf_start(&d);
 	conf.chan_path = d.path;
-	CU_ASSERT_EQUAL_FATAL(cp_push_start(&conf, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_link_start(&conf, &p), 0);
 	ok = T_WAIT(t_info(p).acked_seq == 3, 5000);
 	CU_ASSERT(ok);
 	if (!ok)
 		goto out;
 
 	/* Token 2 opts out (store seq 4): one BATCH, refused, then acked. */
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(conf.store, &t_pol, &ch, 1, &res,
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(st, &t_pol, &ch, 1, &res,
 					     &first, &err), 0);
 	CU_ASSERT_EQUAL(first, 4);
-	CU_ASSERT_EQUAL(cp_push_enqueue(p, first, &ch, &res, 1), 0);
+	CU_ASSERT_EQUAL(cp_link_enqueue(p, first, &ch, &res, 1), 0);
 
 	/* The thread drops connection 0 and sends connection 1 a full
 	 * resync, whose ACK the fake holds. */
@@ -500,8 +493,8 @@ test_refused_batch(void)
 	CU_ASSERT(ok);
 	i = t_info(p);
 	CU_ASSERT_EQUAL(i.acked_seq, 3);
-	CU_ASSERT(cp_push_ack_time(p, 3) != 0);
-	CU_ASSERT_EQUAL(cp_push_ack_time(p, 4), 0);
+	CU_ASSERT(cp_link_ack_time(p, 3) != 0);
+	CU_ASSERT_EQUAL(cp_link_ack_time(p, 4), 0);
 	CU_ASSERT_EQUAL(i.disconnects, 1);
 	if (!ok)
 		goto out;
@@ -528,11 +521,12 @@ test_refused_batch(void)
 	i = t_info(p);
 	CU_ASSERT_EQUAL(i.resyncs, 2);
 	CU_ASSERT_EQUAL(i.connects, 2);
-	CU_ASSERT(cp_push_ack_time(p, 4) != 0);
+	CU_ASSERT(cp_link_ack_time(p, 4) != 0);
 out:
-	cp_push_stop(p);
+	cp_link_stop(p);
 	rf_stop(&d);
-	or_store_close(conf.store);
+	or_sor_close(conf.sor);
+	or_store_close(st);
 	ts_rm_store(dir);
 	cp_log_set_level(CP_LOG_INFO);
 }
@@ -553,19 +547,22 @@ test_refused_resync(void)
 			   .refuse_mask = 0xffu | 1u << 9,
 			   .hold_mask = 1u << 8 };
 	const unsigned retry = 10;
-	struct cp_push_conf conf = { .retry_ms = retry, .queue_max = 1024 };
-	struct cp_push *p = NULL;
-	struct cp_push_info i;
+	struct cp_link_conf conf = { .retry_ms = retry, .queue_max = 1024 };
+	struct or_sor_conf sc = { 0 }; /* no sink: the test enqueues */
+	struct or_store *st;
+	struct cp_link *p = NULL;
+	struct cp_link_info i;
 	struct rf_msg m;
 	char dir[64];
 	int ok;
 
 	cp_log_set_level(CP_LOG_ERR);
-	conf.store = t_store(dir, 3);
+	st = t_store(dir, 3);
+	CU_ASSERT_EQUAL_FATAL(or_sor_lmdb_attach(st, &sc, &conf.sor), 0);
 	d.watch = ts_tok(1);
 	rf_start(&d);
 	conf.chan_path = d.path;
-	CU_ASSERT_EQUAL_FATAL(cp_push_start(&conf, &p), 0);
+	CU_ASSERT_EQUAL_FATAL(cp_link_start(&conf, &p), 0);
 	/* Eight refusals take 10+20+40+80+160+320+640+640 ms of delays. */
 	ok = T_WAIT(rf_count(&d, 8, OR_CHAN_RESYNC_END) == 1, 15000);
 	CU_ASSERT(ok);
@@ -576,7 +573,7 @@ test_refused_resync(void)
 		goto out;
 	CU_ASSERT_EQUAL(i.connects, 9);
 	CU_ASSERT_EQUAL(i.disconnects, 8);
-	CU_ASSERT_EQUAL(cp_push_ack_time(p, 1), 0);
+	CU_ASSERT_EQUAL(cp_link_ack_time(p, 1), 0);
 	CU_ASSERT_EQUAL(rf_conns(&d), 9);
 	for (unsigned c = 0; c <= 8; c++) {
 		/* Each one a full resync, the refused ones refused from its
@@ -623,14 +620,15 @@ test_refused_resync(void)
 	CU_ASSERT_EQUAL(i.acked_seq, 3);
 	CU_ASSERT_EQUAL(i.connects, 11);
 out:
-	cp_push_stop(p);
+	cp_link_stop(p);
 	rf_stop(&d);
-	or_store_close(conf.store);
+	or_sor_close(conf.sor);
+	or_store_close(st);
 	ts_rm_store(dir);
 	cp_log_set_level(CP_LOG_INFO);
 }
 
-static CU_TestInfo cp_push_tests[] = {
+static CU_TestInfo cp_link_tests[] = {
 	{ "ERROR with a bad code instead of HELLO", test_bad_error_code },
 	{ "refused BATCH: not acked, resync on a new connection",
 	  test_refused_batch },
@@ -639,4 +637,4 @@ static CU_TestInfo cp_push_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
-OR_TEST_SUITE("cp_push", NULL, NULL, cp_push_tests)
+OR_TEST_SUITE("cp_push", NULL, NULL, cp_link_tests)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * optroutectl's command line (control/ctl/ctl_cmd.c) against the daemon's
- * request parser (control/daemon/cp_req.c, compiled into test_mgmt.c and
+ * request parser (control/daemon/loop/cp_req.c, compiled into test_mgmt.c and
  * linked from there): both follow OR_MGMT_CMDS, so for every command and
  * every option, what optroutectl accepts the daemon accepts, with the same
  * fields (round trip), and what optroutectl refuses the daemon refuses.
@@ -16,7 +16,7 @@
 
 #include "../../control/ctl/ctl_cmd.c"
 #include "../../control/ctl/ctl_io.c"
-#include "../../control/daemon/cp_req.h"
+#include "../../control/daemon/loop/cp_req.h"
 
 #include "or_test.h"
 

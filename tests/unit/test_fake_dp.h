@@ -1,5 +1,5 @@
 /* A scripted fake dataplane for tests of the channel's client side
- * (control/lib/chan_client.c, control/daemon/cp_push.c): it listens on a
+ * (control/lib/chan_client.c, control/daemon/dplink/): it listens on a
  * Unix SOCK_SEQPACKET path and plays the same script to every connection,
  * so a test can send what a real dataplane never would (an ERROR with any
  * code, at any point). See test_fake_dp.c. */

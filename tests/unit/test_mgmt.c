@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * Management request validation (control/daemon/cp_req.c): the pure
- * parser behind every optroute-control command. The daemon's sources are
- * not in a library, so the two files under test are compiled in here.
+ * Management request validation (control/daemon/loop/cp_req.c): the pure
+ * parser behind every optroute-control command, linked from the daemon's
+ * library (liborcpd.a).
  */
 #include <string.h>
 
 #include <CUnit/CUnit.h>
 
-#include "../../control/daemon/cp_json.c"
-#include "../../control/daemon/cp_req.c"
-/* The handlers' declarations only (the actions are not linked here). */
-#include "../../control/daemon/cp_act_priv.h"
+#include "control/daemon/loop/cp_req.h"
+#include "control/daemon/loop/cp_req_priv.h"
+/* The handlers' declarations, checked by type only. */
+#include "control/daemon/cmd/cp_act_priv.h"
 
 #include "or_test.h"
 

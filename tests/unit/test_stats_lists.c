@@ -9,7 +9,7 @@
  *    updater on a real table, with counters of one worker and one port;
  *  - the telemetry commands' figures (dataplane/figures.c: each command
  *    of telemetry.c puts what or_fig_* hands it into its dict);
- *  - the "stats" reply's own sections (control/daemon/cp_stats_json.c)
+ *  - the "stats" reply's own sections (control/daemon/cmd/cp_stats_json.c)
  *    of structs whose every field differs;
  *  - /metrics (exp_render(), in optroute-exporter's library) of the
  *    stats reply made of those sections and that STATS reply: the
@@ -43,10 +43,10 @@
 #include "optroute/stats.h"
 
 #include "control/ctl/ctl_out.h"
-#include "control/daemon/cp_push.h"
-#include "control/daemon/cp_stats_json.h"
+#include "control/daemon/dplink/cp_link.h"
+#include "control/daemon/cmd/cp_stats_json.h"
 #include "control/exporter/exp.h"
-#include "control/lib/store.h"
+#include "control/store/store.h"
 #include "dataplane/counters.h"
 #include "dataplane/figures.h"
 #include "dataplane/pkt/pkt.h"
@@ -741,7 +741,7 @@ test_cp_mapping(void)
 {
 	struct or_store_stats ss;
 	struct cp_store_stats st;
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 	struct cp_link_stats l;
 	uint64_t *w;
 

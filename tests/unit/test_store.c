@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * Consent store (control/lib/store.h): durability across reopen, group
+ * Consent store (control/store/store.h): durability across reopen, group
  * commit, change sequence numbers, node policy, snapshot streaming, stats,
  * and that no plain number ever reaches the store files.
  */
@@ -17,7 +17,7 @@
 #include <sodium.h>
 
 #include "../../control/lib/keys.h"
-#include "../../control/lib/store.h"
+#include "../../control/store/store.h"
 #include "../../control/lib/token.h"
 #include "or_test.h"
 #include "test_store_util.h"

@@ -14,8 +14,8 @@
 
 #include <lmdb.h>
 
-#include "../../control/lib/audit.h"
-#include "../../control/lib/store.h"
+#include "control/store/audit.h"
+#include "control/store/store.h"
 #include "or_test.h"
 #include "test_store_util.h"
 

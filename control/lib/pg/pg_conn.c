@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../or_err.h"
+#include "control/lib/or_err.h"
 #include "or_pg.h"
 
 /* Set in every session (docs/fleet.md section 11, F8): any user may raise

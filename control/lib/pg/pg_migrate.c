@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#include "../or_err.h"
+#include "control/lib/or_err.h"
 #include "or_pg.h"
 
 #define PG_STR_(x) #x

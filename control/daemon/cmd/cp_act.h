@@ -37,9 +37,10 @@
 
 #include "optroute/chan.h"
 
-#include "cp_daemon.h"
+#include "control/daemon/cp_daemon.h"
+#include "control/daemon/loop/cp_req.h"
+
 #include "cp_job.h"
-#include "cp_req.h"
 
 enum cp_act_next {
 	CP_NEXT_REPLY = OR_MGMT_DONE_NOW,

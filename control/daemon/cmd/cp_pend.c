@@ -1,92 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * The management event loop's replies that wait (cp_srv_priv.h): the
- * pending list, replies and their sending, the audit verification job and
- * the channel thread's events (dataplane counters, acks, timeouts).
+ * pending list, the audit verification job and the channel thread's
+ * events (dataplane counters, acks, timeouts).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
+
+#include "control/daemon/loop/cp_srv_priv.h"
 
 #include "cp_act.h"
-#include "cp_srv_priv.h"
-
-/* ---------------------------------------------------------- replies -- */
-
-json_t *
-cp_reply_new(json_t *id)
-{
-	json_t *r = json_pack("{s:i}", "v", OR_MGMT_VERSION);
-
-	/* A copy: the request's strings are wiped when it is freed. */
-	if (id != NULL)
-		json_object_set_new(r, "id", json_copy(id));
-	json_object_set_new(r, "ok", json_true());
-	return r;
-}
-
-/* Turns reply into an error reply; fields already set stay (a token, a
- * seq: what the client may need to know about a committed change). */
-void
-cp_reply_error(struct cp_srv *s, json_t *reply, enum or_mgmt_err e,
-	       const char *msg)
-{
-	s->d->cnt.replies_error++;
-	json_object_set_new(reply, "ok", json_false());
-	json_object_set_new(reply, "error",
-			    json_pack("{s:s,s:s}", "code", or_mgmt_err_code(e),
-				      "message", msg));
-}
-
-void
-cp_client_update(struct cp_srv *s, struct cp_client *cl)
-{
-	uint32_t ev = 0;
-
-	if (cl->dead)
-		return;
-	if (!cl->eof && !cl->closing && cl->out_len - cl->out_off <
-						CP_CLIENT_OUT_HIGH)
-		ev |= EPOLLIN;
-	if (cl->out_len > cl->out_off)
-		ev |= EPOLLOUT;
-	if (ev != cl->events) {
-		struct epoll_event e = { .events = ev, .data.ptr = cl };
-
-		epoll_ctl(s->ep, EPOLL_CTL_MOD, cl->fd, &e);
-		cl->events = ev;
-	}
-}
-
-void
-cp_client_kill(struct cp_srv *s, struct cp_client *cl)
-{
-	if (cl->dead)
-		return;
-	epoll_ctl(s->ep, EPOLL_CTL_DEL, cl->fd, NULL);
-	cl->dead = 1;
-}
-
-/* Queues the reply (stealing it) and writes what the socket takes. */
-void
-cp_send(struct cp_srv *s, struct cp_client *cl, json_t *reply)
-{
-	if (cl == NULL || cl->dead) {
-		json_decref(reply);
-		return;
-	}
-	if (cp_client_queue(cl, reply, cp_now_ms()) < 0 ||
-	    cp_client_flush(cl) < 0) {
-		cp_client_kill(s, cl);
-		return;
-	}
-	cp_client_update(s, cl);
-}
-
-/* ---------------------------------------------------------- pending -- */
 
 struct cp_pend *
 cp_pend_new(struct cp_srv *s, struct cp_client *cl, json_t *reply,
@@ -156,8 +82,6 @@ cp_pend_dp_stats(struct cp_srv *s, struct cp_pend *p, int rc,
 		cp_pend_done(s, p);
 }
 
-/* ------------------------------------------------------ audit jobs -- */
-
 /* Starts a verification if requests wait for one and none runs. */
 void
 cp_job_kick(struct cp_srv *s)
@@ -207,8 +131,6 @@ cp_on_job(struct cp_srv *s)
 	cp_job_kick(s);
 }
 
-/* -------------------------------------------------- channel events -- */
-
 void
 cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
 	       const struct or_chan_stat *st, unsigned n)
@@ -229,15 +151,15 @@ cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
 void
 cp_check_pending(struct cp_srv *s, uint64_t now)
 {
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 	struct cp_pend *p, *next;
 	char msg[CP_REQ_MSG_LEN + 128];
 
-	cp_push_info(s->d->push, &pi);
+	cp_link_info(s->d->link, &pi);
 	for (p = s->pends; p != NULL; p = next) {
 		next = p->next;
 		if (p->kind == P_WAIT && pi.acked_seq >= p->seq) {
-			uint64_t ack_us = cp_push_ack_time(s->d->push, p->seq);
+			uint64_t ack_us = cp_link_ack_time(s->d->link, p->seq);
 
 			/* Committed -> the dataplane's ack read by the channel
 			 * thread (now, if that is not known any more). */

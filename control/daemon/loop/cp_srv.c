@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The management event loop; see cp_srv.h: clients, requests, commits.
- * Listening socket and peer checks are in cp_listen.c; replies that wait
- * (for an ack, the dataplane's counters, an audit job) in cp_pend.c.
+ * The management event loop; see cp_srv.h: the loop itself, accepting
+ * connections, and each request line's dispatch to its action. Listening
+ * socket and peer checks are in cp_listen.c; the connections, replies,
+ * sweep and eviction in cp_conn.c; the group commit in cmd/cp_commit.c;
+ * replies that wait (for an ack, the dataplane's counters, an audit job)
+ * in cmd/cp_pend.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,11 +22,12 @@
 
 #include "optroute/chan.h"
 
-#include "cp_act.h"
+#include "control/daemon/cmd/cp_act.h"
+#include "control/daemon/cmd/cp_job.h"
+#include "control/daemon/cp_log.h"
+
 #include "cp_client.h"
-#include "cp_job.h"
 #include "cp_listen.h"
-#include "cp_log.h"
 #include "cp_srv.h"
 #include "cp_srv_priv.h"
 
@@ -37,124 +41,14 @@
  * the time. */
 #define CP_MALFORMED_MAX 16
 
-/* At max_clients a new connection takes the slot of one with no request
- * in progress (evicted) rather than being refused: one that has not sent a
- * well-formed request within CP_EVICT_NEW_MS of its accept (idle, stuck
- * mid-line, sending garbage: the slots an abuser would hold), else one that
- * has done nothing useful for CP_EVICT_IDLE_MS. A well-behaved client's
- * first line is read within a loop round (a commit at most, about 0.2 s),
- * so the grace keeps a burst of new connections from evicting each other
- * before they are read. */
-#define CP_EVICT_NEW_MS 500
-#define CP_EVICT_IDLE_MS 10000
-
 /* Descriptors kept beyond max_clients (store, epoll, sockets, metrics);
  * out of descriptors anyway, accepting pauses this long. */
 #define CP_FD_RESERVE 64
 #define CP_ACCEPT_PAUSE_MS 100
 
 /* epoll tags for the non-client descriptors. */
-static char cp_tag_listen, cp_tag_signal, cp_tag_push, cp_tag_job;
-
-/* ----------------------------------------------------------- commit -- */
-
-/* Committed: fills the replies of the group's requests and sends those
- * that do not wait. */
-static void
-cp_committed(struct cp_srv *s, struct cp_pend *p, uint64_t first)
-{
-	struct cp_daemon *d = s->d;
-
-	cp_act_committed(d, p->cmd, p->reply, s->ch + p->ch_first,
-			 s->res + p->ch_first, p->ch_n, first);
-	p->seq = first + p->ch_n - 1;
-	if (!p->wait) {
-		cp_pend_done(s, p);
-		return;
-	}
-	/* Timings of a wait request: request -> committed (fsync'ed). */
-	json_object_set_new(p->reply, "commit_us",
-			    json_integer((json_int_t)cp_elapsed(p->commit_us,
-								p->recv_us)));
-	d->cnt.waits++;
-	p->kind = P_WAIT;
-	p->deadline_ms = cp_now_ms() + d->cfg->wait_timeout_ms;
-}
-
-static int
-cp_apply(struct cp_srv *s, unsigned first, unsigned n, uint64_t *seq,
-	 struct or_err *err)
-{
-	struct cp_daemon *d = s->d;
-	uint64_t t0 = cp_now_us(), dt;
-	int rc;
-
-	rc = or_store_apply(d->store, &d->cfg->node_policy, s->ch + first, n,
-			    s->res + first, seq, err);
-	s->commit_done_us = cp_now_us();
-	dt = s->commit_done_us - t0;
-	if (rc < 0) {
-		d->cnt.commit_failures++;
-		return rc;
-	}
-	d->cnt.commits++;
-	d->cnt.commit_changes += n;
-	d->cnt.commit_us_total += dt;
-	if (n > d->cnt.commit_max)
-		d->cnt.commit_max = n;
-	if (dt > d->cnt.commit_us_max)
-		d->cnt.commit_us_max = dt;
-	d->committed_seq = *seq + n - 1;
-	cp_push_enqueue(d->push, *seq, s->ch + first, s->res + first, n);
-	return 0;
-}
-
-/* Applies the group in one transaction. If the store refuses the group
- * as a whole (a bad change), each request is applied on its own so one
- * bad request cannot fail the others. */
-static void
-cp_commit(struct cp_srv *s)
-{
-	struct or_err err = { "" };
-	struct cp_pend *p, *next;
-	uint64_t first = 0;
-	unsigned n = s->n;
-	int rc, several = 0;
-
-	if (n == 0)
-		return;
-	s->n = 0;
-	rc = cp_apply(s, 0, n, &first, &err);
-	if (rc < 0) {
-		CP_ERR("commit of %u changes failed: %s", n, err.msg);
-		for (p = s->pends; p != NULL; p = p->next)
-			several += p->kind == P_COMMIT;
-	}
-	for (p = s->pends; p != NULL; p = next) {
-		uint64_t seq;
-
-		next = p->next;
-		if (p->kind != P_COMMIT)
-			continue;
-		if (p->cl != NULL)
-			p->cl->ncommit--;
-		if (rc == 0) {
-			p->commit_us = s->commit_done_us;
-			cp_committed(s, p, first + p->ch_first);
-			continue;
-		}
-		if (rc == -EINVAL && several > 1 &&
-		    cp_apply(s, p->ch_first, p->ch_n, &seq, &err) == 0) {
-			p->commit_us = s->commit_done_us;
-			cp_committed(s, p, seq);
-			continue;
-		}
-		cp_act_not_committed(p->reply);
-		cp_pend_error(s, p, OR_MGMT_E_STORE, err.msg);
-	}
-}
-
-/* ---------------------------------------------------------- dispatch -- */
+static char cp_tag_listen, cp_tag_signal, cp_tag_link, cp_tag_job,
+	cp_tag_commit;
 
 /* Sends a reply that is ready now, but not before the client's earlier
  * requests still in the group: one client's replies keep their order
@@ -168,7 +62,7 @@ cp_reply_now(struct cp_srv *s, struct cp_client *cl, json_t *reply)
 	cp_send(s, cl, reply);
 }
 
-static void
+void
 cp_send_error(struct cp_srv *s, struct cp_client *cl, json_t *id,
 	      enum or_mgmt_err e, const char *msg)
 {
@@ -181,7 +75,7 @@ cp_send_error(struct cp_srv *s, struct cp_client *cl, json_t *id,
 /* Closes a connection for a reason: counts it, answers with one error
  * line (no id: it answers no request) and closes once that is sent
  * (cp_sweep; at most line_timeout_ms later if the peer does not read). */
-static void
+void
 cp_close_for(struct cp_srv *s, struct cp_client *cl, uint64_t *counter,
 	     enum or_mgmt_err e, const char *msg)
 {
@@ -220,7 +114,7 @@ cp_readonly_refuse(struct cp_srv *s, struct cp_client *cl, struct cp_req *req,
 	return 1;
 }
 
-static void
+void
 cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 {
 	struct cp_srv *s = arg;
@@ -326,7 +220,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 			break;
 		p->cookie = ++s->next_cookie;
 		p->deadline_ms = cp_now_ms() + CP_DP_STATS_TIMEOUT_MS;
-		rc = cp_push_request_stats(d->push, p->cookie, dp_flags);
+		rc = cp_link_request_stats(d->link, p->cookie, dp_flags);
 		if (rc != 0)
 			cp_pend_dp_stats(s, p, rc, NULL, 0);
 		return;
@@ -340,179 +234,6 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	}
 	cp_reply_error(s, a.reply, OR_MGMT_E_INTERNAL, "out of memory");
 	cp_reply_now(s, cl, a.reply);
-}
-
-/* ---------------------------------------------------------- clients -- */
-
-static void
-cp_on_client(struct cp_srv *s, struct cp_client *cl, uint32_t ev)
-{
-	int rc;
-
-	if (ev & EPOLLOUT) {
-		if (cp_client_flush(cl) < 0) {
-			cp_client_kill(s, cl);
-			return;
-		}
-	}
-	/* Held lines go on (unless the output is still full). */
-	if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
-	    (cl->held && !cp_client_out_full(cl))) {
-		rc = cp_client_read(cl, cp_now_ms(), cp_on_line, s);
-		if (rc == -EMSGSIZE) {
-			char msg[96];
-
-			snprintf(msg, sizeof(msg),
-				 "request line longer than %d bytes; closing",
-				 OR_MGMT_MAX_LINE);
-			cp_close_for(s, cl, &s->d->cnt.lines_too_long,
-				     OR_MGMT_E_LINE_TOO_LONG, msg);
-		} else if (rc < 0 && rc != -ENOMEM) {
-			cp_client_kill(s, cl);
-			return;
-		} else if (rc == 0 && cl->eof && (ev & (EPOLLHUP | EPOLLERR))) {
-			/* Gone both ways: what it sent is handled (its
-			 * changes still commit), replies cannot reach it,
-			 * and a level-triggered HUP would spin the loop. */
-			cp_client_kill(s, cl);
-			return;
-		}
-	}
-	cp_client_update(s, cl);
-}
-
-/* Closes clients that are done, idle, stuck mid-line or not reading their
- * replies; frees dead ones. */
-static void
-cp_sweep(struct cp_srv *s, uint64_t now)
-{
-	const struct cp_cfg *cfg = s->d->cfg;
-	struct cp_counters *cnt = &s->d->cnt;
-	struct cp_client *cl, *next;
-
-	s->more = 0;
-	for (cl = s->clients; cl != NULL; cl = next) {
-		int idle;
-
-		next = cl->next;
-		/* The peer took reply bytes: it is reading. */
-		if (cl->sent_total != cl->sent_seen) {
-			cl->sent_seen = cl->sent_total;
-			cl->last_ms = now;
-			cl->active_ms = now;
-		}
-		/* Held lines: the next share of a client that pipelines
-		 * many, or the output drained without an EPOLLOUT (a reply
-		 * sent at once took the last of it). */
-		if (!cl->dead && cl->held && !cp_client_out_full(cl))
-			cp_on_client(s, cl, 0);
-		if (!cl->dead && cl->held && !cp_client_out_full(cl))
-			s->more = 1;
-		idle = cl->out_len == cl->out_off && cl->npend == 0;
-		if (!cl->dead && (cl->eof || cl->closing) && idle)
-			cp_client_kill(s, cl);
-		/* Its error line is sent, or the peer does not read it. */
-		if (!cl->dead && cl->closing &&
-		    cp_elapsed(now, cl->closing_ms) >= cfg->line_timeout_ms)
-			cp_client_kill(s, cl);
-		/* A client that does not read its replies (its input paused
-		 * once CP_CLIENT_OUT_HIGH is queued) is dropped after the idle
-		 * timeout; no reply can reach it. (One being closed was
-		 * counted for its reason already.) */
-		if (!cl->dead && !cl->closing && cl->out_len > cl->out_off &&
-		    cp_elapsed(now, cl->last_ms) >= cfg->idle_timeout_ms) {
-			cnt->clients_timed_out++;
-			cnt->clients_stalled++;
-			cp_client_kill(s, cl);
-		}
-		/* Not while its input is paused (it does not read its
-		 * replies): the idle timeout deals with that. */
-		if (!cl->dead && !cl->closing && cl->partial_ms != 0 &&
-		    (cl->events & EPOLLIN) &&
-		    cp_elapsed(now, cl->partial_ms) >= cfg->line_timeout_ms) {
-			cnt->clients_timed_out++;
-			cp_close_for(s, cl, &cnt->line_timeouts,
-				     OR_MGMT_E_IDLE_TIMEOUT,
-				     "request line not finished in time; "
-				     "closing");
-		} else if (!cl->dead && !cl->closing && idle &&
-			   cl->in_len == 0 &&
-			   cp_elapsed(now, cl->last_ms) >= cfg->idle_timeout_ms) {
-			cnt->clients_timed_out++;
-			cp_close_for(s, cl, &cnt->idle_timeouts,
-				     OR_MGMT_E_IDLE_TIMEOUT,
-				     "connection idle; closing");
-		}
-		if (!cl->dead)
-			continue;
-		for (struct cp_pend *p = s->pends; p != NULL; p = p->next)
-			if (p->cl == cl)
-				p->cl = NULL;
-		if (cl->next != NULL)
-			cl->next->prev = cl->prev;
-		if (cl->prev != NULL)
-			cl->prev->next = cl->next;
-		else
-			s->clients = cl->next;
-		s->d->clients--;
-		cp_client_free(cl);
-	}
-}
-
-/* Connections open and not closed yet (dead ones are freed at the end of
- * the loop round). */
-static unsigned
-cp_live_clients(const struct cp_srv *s)
-{
-	unsigned n = 0;
-
-	for (const struct cp_client *cl = s->clients; cl != NULL;
-	     cl = cl->next)
-		n += !cl->dead;
-	return n;
-}
-
-/* Makes room for a new connection at max_clients (see CP_EVICT_NEW_MS):
- * closes one being closed anyway, else the one idle the longest of those
- * that never sent a well-formed request, else of those idle for
- * CP_EVICT_IDLE_MS. A connection with a request in progress is never
- * taken. 1 if a slot was freed. */
-static int
-cp_evict(struct cp_srv *s, uint64_t now)
-{
-	struct cp_client *best = NULL;
-	int best_rank = 3;
-
-	for (struct cp_client *cl = s->clients; cl != NULL; cl = cl->next) {
-		uint64_t age = cp_elapsed(now, cl->active_ms);
-		int rank;
-
-		if (cl->dead || cl->npend > 0)
-			continue;
-		if (cl->closing)
-			rank = 0;
-		else if (!cl->served && age >= CP_EVICT_NEW_MS)
-			rank = 1;
-		else if (age >= CP_EVICT_IDLE_MS)
-			rank = 2;
-		else
-			continue;
-		if (rank < best_rank ||
-		    (rank == best_rank && cl->active_ms < best->active_ms)) {
-			best = cl;
-			best_rank = rank;
-		}
-	}
-	if (best == NULL)
-		return 0;
-	if (best_rank > 0) {
-		s->d->cnt.clients_evicted++;
-		cp_send_error(s, best, NULL, OR_MGMT_E_TOO_MANY_CLIENTS,
-			      "too many clients; closing this connection "
-			      "(no request in progress) to make room");
-	}
-	cp_client_kill(s, best);
-	return 1;
 }
 
 /* Out of descriptors: stop polling the listening socket for a moment (it
@@ -580,8 +301,6 @@ cp_on_accept(struct cp_srv *s)
 	}
 }
 
-/* ------------------------------------------------------------- loop -- */
-
 static int
 cp_epoll_add(int ep, int fd, void *tag)
 {
@@ -620,7 +339,7 @@ cp_srv_open(struct cp_daemon *d, struct cp_srv **out)
 	s->d = d;
 	s->ep = -1;
 	s->sfd = -1;
-	rc = cp_job_create(d->store, &s->job);
+	rc = cp_job_create(d->sor, &s->job);
 	if (rc < 0) {
 		free(s);
 		return rc;
@@ -642,9 +361,15 @@ cp_srv_open(struct cp_daemon *d, struct cp_srv **out)
 	}
 	if ((rc = cp_epoll_add(s->ep, s->lfd, &cp_tag_listen)) < 0 ||
 	    (rc = cp_epoll_add(s->ep, s->sfd, &cp_tag_signal)) < 0 ||
-	    (rc = cp_epoll_add(s->ep, cp_push_notify_fd(d->push),
-			       &cp_tag_push)) < 0 ||
+	    (rc = cp_epoll_add(s->ep, cp_link_notify_fd(d->link),
+			       &cp_tag_link)) < 0 ||
 	    (rc = cp_epoll_add(s->ep, cp_job_fd(s->job), &cp_tag_job)) < 0)
+		goto fail;
+	/* A store that completes groups later says so on its descriptor
+	 * (LMDB has none: cp_commit() finishes every group). */
+	if (or_sor_commit_fd(d->sor) >= 0 &&
+	    (rc = cp_epoll_add(s->ep, or_sor_commit_fd(d->sor),
+			       &cp_tag_commit)) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -692,9 +417,11 @@ cp_srv_run(struct cp_srv *s)
 				s->stop = 1;
 			} else if (tag == &cp_tag_job) {
 				cp_on_job(s);
-			} else if (tag == &cp_tag_push) {
-				cp_push_notify_clear(s->d->push);
-				cp_push_take_stats(s->d->push, cp_on_dp_stats,
+			} else if (tag == &cp_tag_commit) {
+				cp_on_commit(s);
+			} else if (tag == &cp_tag_link) {
+				cp_link_notify_clear(s->d->link);
+				cp_link_take_stats(s->d->link, cp_on_dp_stats,
 						   s);
 			} else {
 				struct cp_client *cl = tag;

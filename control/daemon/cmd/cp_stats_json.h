@@ -17,7 +17,7 @@
 #include "optroute/cp_stats.h"
 #include "optroute/link_stats.h"
 
-struct cp_push_info;
+struct cp_link_info;
 struct or_store_stats;
 
 /* {FIELD: value} of every OR_CP_COUNTERS entry, then every OR_CP_GAUGES
@@ -37,7 +37,7 @@ void cp_stats_store_of(const struct or_store_stats *in,
 
 /* The channel thread's figures (pi->link) with the last store seq
  * committed and the lag behind it. */
-void cp_stats_link_of(const struct cp_push_info *pi, uint64_t committed_seq,
+void cp_stats_link_of(const struct cp_link_info *pi, uint64_t committed_seq,
 		      struct cp_link_stats *out);
 
 #endif

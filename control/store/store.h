@@ -27,7 +27,7 @@
 
 #include "optroute/consent.h"
 
-#include "or_err.h"
+#include "control/lib/or_err.h"
 
 /* Address space reserved for the map. The file grows only as data is
  * written (no MDB_WRITEMAP), so a big value costs nothing on disk. At

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * The management event loop's state, shared by its two files: cp_srv.c
- * (the loop, clients, requests, commits) and cp_pend.c (replies that wait:
- * for a commit, the dataplane's ack or counters, or an audit job). Both
- * run on the event loop thread only.
+ * The management event loop's state, shared by its files: loop/cp_srv.c
+ * (the loop, accepting, dispatching request lines), loop/cp_conn.c
+ * (connections, replies, sweep, eviction), cmd/cp_commit.c (the group
+ * commit) and cmd/cp_pend.c (replies that wait: for a commit, the
+ * dataplane's ack or counters, or an audit job). All run on the event
+ * loop thread only.
  */
 #ifndef CP_SRV_PRIV_H
 #define CP_SRV_PRIV_H
@@ -15,9 +17,10 @@
 #include "optroute/chan.h"
 #include "optroute/mgmt.h"
 
+#include "control/daemon/cmd/cp_job.h"
+#include "control/daemon/cp_daemon.h"
+
 #include "cp_client.h"
-#include "cp_daemon.h"
-#include "cp_job.h"
 #include "cp_req.h"
 
 /* Most time a stats request waits for the channel thread. */
@@ -59,7 +62,7 @@ struct cp_srv {
 	uint64_t next_cookie;
 	struct cp_job *job;
 	uint64_t job_gen;        /* jobs started */
-	uint64_t commit_done_us; /* end of the last or_store_apply */
+	uint64_t commit_done_us; /* when the last group was done */
 	uint64_t accept_resume_ms; /* accepting paused (out of descriptors)
 				    * until then; 0 = not paused */
 	int stop;
@@ -69,6 +72,15 @@ struct cp_srv {
 	uint64_t group_us;
 	struct or_change ch[OR_STORE_APPLY_MAX];
 	struct or_change_result res[OR_STORE_APPLY_MAX];
+	/* The group handed to the store (cmd/cp_commit.c), since commit_t0.
+	 * At most one is in flight, and with the LMDB backend none once
+	 * cp_commit() returns (it completes in place). A backend that
+	 * completes later (or_sor_commit_fd) needs a second ch/res buffer
+	 * and pends marked by group, so that requests read meanwhile do not
+	 * land in the group in flight (docs/fleet.md section 9). */
+	struct or_sor_group group;
+	int inflight;
+	uint64_t commit_t0;
 };
 
 /* now - t, 0 if t is later (t may be stamped after now was read). */
@@ -78,6 +90,29 @@ cp_elapsed(uint64_t now, uint64_t t)
 	return now > t ? now - t : 0;
 }
 
+/* cp_srv.c */
+
+/* The request line handler (cp_client_read's callback; arg: the server). */
+void cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len);
+/* Sends an error reply now (after the client's requests in the group). */
+void cp_send_error(struct cp_srv *s, struct cp_client *cl, json_t *id,
+		   enum or_mgmt_err e, const char *msg);
+/* Closes a connection for a reason: counts it in *counter, answers with
+ * one error line and closes once that is sent (cp_sweep). */
+void cp_close_for(struct cp_srv *s, struct cp_client *cl, uint64_t *counter,
+		  enum or_mgmt_err e, const char *msg);
+
+/* cp_conn.c */
+
+/* A client's epoll events ev (0: go on with held lines). */
+void cp_on_client(struct cp_srv *s, struct cp_client *cl, uint32_t ev);
+/* Closes clients that are done, idle, stuck mid-line or not reading their
+ * replies; frees dead ones. */
+void cp_sweep(struct cp_srv *s, uint64_t now);
+/* Connections open and not closed yet. */
+unsigned cp_live_clients(const struct cp_srv *s);
+/* Makes room for a new connection at max_clients: 1 if a slot was freed. */
+int cp_evict(struct cp_srv *s, uint64_t now);
 json_t *cp_reply_new(json_t *id);
 /* Turns reply into an error reply; fields already set stay. */
 void cp_reply_error(struct cp_srv *s, json_t *reply, enum or_mgmt_err e,
@@ -87,6 +122,16 @@ void cp_send(struct cp_srv *s, struct cp_client *cl, json_t *reply);
 /* The client's epoll events from its state (input room, output queued). */
 void cp_client_update(struct cp_srv *s, struct cp_client *cl);
 void cp_client_kill(struct cp_srv *s, struct cp_client *cl);
+
+/* cmd/cp_commit.c */
+
+/* Commits the group being collected (nothing if it is empty) and answers
+ * or parks its requests. */
+void cp_commit(struct cp_srv *s);
+/* The store's commit descriptor is readable: finishes the group. */
+void cp_on_commit(struct cp_srv *s);
+
+/* cmd/cp_pend.c */
 
 /* A reply that waits, appended to s->pends (arrival order). */
 struct cp_pend *cp_pend_new(struct cp_srv *s, struct cp_client *cl,
@@ -106,7 +151,7 @@ void cp_job_kick(struct cp_srv *s);
 /* The job's descriptor is readable: answers the requests it covers. */
 void cp_on_job(struct cp_srv *s);
 
-/* cp_push_take_stats() callback: a P_DP request's counters. */
+/* cp_link_take_stats() callback: a P_DP request's counters. */
 void cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
 		    const struct or_chan_stat *st, unsigned n);
 /* Answers waits that are acked or timed out, and stats requests that

@@ -15,7 +15,7 @@
  * handles at most a few reads and a few dozen lines; lines left over are
  * held for the next loop round.
  *
- * Everything here belongs to the event loop thread (cp_srv.c, cp_pend.c).
+ * Everything here belongs to the event loop thread (loop/, cmd/).
  */
 #ifndef CP_CLIENT_H
 #define CP_CLIENT_H

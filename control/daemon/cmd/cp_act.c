@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../lib/audit.h"
-#include "../lib/token.h"
+#include "control/daemon/cp_log.h"
+#include "control/daemon/loop/cp_json.h"
+#include "control/lib/token.h"
+#include "control/store/audit.h"
 
 #include "cp_act.h"
 #include "cp_act_priv.h"
-#include "cp_json.h"
-#include "cp_log.h"
 #include "cp_stats_json.h"
 
 /* Per-line errors listed in one import reply; the rest are only counted. */
@@ -305,7 +305,7 @@ cp_act_committed(struct cp_daemon *d, enum or_mgmt_cmd cmd, json_t *reply,
 enum cp_act_next
 cp_act_status(struct cp_act *a, struct cp_req *r)
 {
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 	struct or_consent c;
 	struct or_token t;
 	int rc;
@@ -314,14 +314,14 @@ cp_act_status(struct cp_act *a, struct cp_req *r)
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
 	cp_set_token(a->reply, "token", &t);
-	rc = or_store_get(a->d->store, &t, &c);
+	rc = or_sor_get(a->d->sor, &t, &c);
 	if (rc == -ENOENT) {
 		json_object_set_new(a->reply, "state", json_string("none"));
 		return CP_NEXT_REPLY;
 	}
 	if (rc < 0)
 		CP_ERR_RET(a, STORE, "store read failed: %s", strerror(-rc));
-	cp_push_info(a->d->push, &pi);
+	cp_link_info(a->d->link, &pi);
 	json_object_set_new(a->reply, "state",
 			    json_string(cp_state_name(c.state)));
 	cp_set_u64(a->reply, "node", c.node);
@@ -394,7 +394,7 @@ cp_act_audit(struct cp_act *a, struct cp_req *r)
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
 	cp_set_token(a->reply, "token", &t);
-	rc = or_audit_subject(a->d->store, &t, &e, &n, &bad, &err);
+	rc = or_sor_audit_subject(a->d->sor, &t, &e, &n, &bad, &err);
 	if (rc == -EBADMSG) {
 		cp_set_u64(a->reply, "bad_seq", bad);
 		CP_ERR_RET(a, AUDIT_BROKEN, "audit chain broken: %s", err.msg);
@@ -430,12 +430,12 @@ cp_act_audit(struct cp_act *a, struct cp_req *r)
 /* The link to the dataplane: OR_LINK_STATS (include/optroute/
  * link_stats.h), for "dataplane" and stats.channel. */
 static json_t *
-cp_push_json(const struct cp_daemon *d)
+cp_link_json(const struct cp_daemon *d)
 {
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 	struct cp_link_stats l;
 
-	cp_push_info(d->push, &pi);
+	cp_link_info(d->link, &pi);
 	cp_stats_link_of(&pi, d->committed_seq, &l);
 	return cp_stats_link_json(&l, d->cfg->chan_socket);
 }
@@ -443,7 +443,7 @@ cp_push_json(const struct cp_daemon *d)
 enum cp_act_next
 cp_act_dataplane(struct cp_act *a, struct cp_req *r)
 {
-	json_t *o = cp_push_json(a->d);
+	json_t *o = cp_link_json(a->d);
 
 	(void)r;
 	json_object_update(a->reply, o);
@@ -462,24 +462,24 @@ cp_act_stats(struct cp_act *a, struct cp_req *r)
 	struct or_store_stats ss;
 	struct cp_store_stats st;
 	struct or_err err = { "" };
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 
 	/* Sections from the lists of include/optroute/cp_stats.h. */
 	json_object_set_new(a->reply, "control",
 			    cp_stats_control_json(&a->d->cnt, &g));
-	if (or_store_stats(a->d->store, &ss, &err) == 0) {
+	if (or_sor_stats(a->d->sor, &ss, &err) == 0) {
 		cp_stats_store_of(&ss, &st);
 		json_object_set_new(a->reply, "store",
 				    cp_stats_store_json(&st));
 	} else {
 		CP_WARN("stats: store: %s", err.msg);
 	}
-	json_object_set_new(a->reply, "channel", cp_push_json(a->d));
+	json_object_set_new(a->reply, "channel", cp_link_json(a->d));
 	if (r->clear) {
 		memset(&a->d->cnt, 0, sizeof(a->d->cnt));
 		json_object_set_new(a->reply, "cleared", json_true());
 	}
-	cp_push_info(a->d->push, &pi);
+	cp_link_info(a->d->link, &pi);
 	if (!pi.connected) {
 		json_object_set_new(a->reply, "dataplane", json_null());
 		return CP_NEXT_REPLY;
@@ -490,10 +490,10 @@ cp_act_stats(struct cp_act *a, struct cp_req *r)
 enum cp_act_next
 cp_act_table(struct cp_act *a, struct cp_req *r)
 {
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 
 	(void)r;
-	cp_push_info(a->d->push, &pi);
+	cp_link_info(a->d->link, &pi);
 	if (!pi.connected)
 		CP_ERR_RET(a, DATAPLANE_UNAVAILABLE,
 			   "no dataplane connected to %s",

@@ -11,11 +11,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "cp_daemon.h"
+#include "control/daemon/cp_daemon.h"
+
 #include "cp_job.h"
 
 struct cp_job {
-	struct or_store *st;
+	struct or_sor *sor;
 	int efd;            /* eventfd: 1 when the thread is done */
 	bool running;       /* thread started, not joined */
 	volatile int cancel;
@@ -31,10 +32,10 @@ cp_job_main(void *arg)
 	struct or_err err = { "" };
 	uint64_t t0 = cp_now_ms(), one = 1;
 
-	r->rc = or_audit_verify_cancel(j->st, &j->cancel, &r->bad_seq,
-				       &r->entries, &err);
+	r->rc = or_sor_audit_verify(j->sor, &j->cancel, &r->bad_seq,
+				    &r->entries, &err);
 	if (r->rc == 0)
-		r->rc = or_audit_head(j->st, &r->head_seq, r->head, &err);
+		r->rc = or_sor_audit_head(j->sor, &r->head_seq, r->head, &err);
 	if (r->rc != 0)
 		snprintf(r->msg, sizeof(r->msg), "%s", err.msg);
 	r->ms = cp_now_ms() - t0;
@@ -44,13 +45,13 @@ cp_job_main(void *arg)
 }
 
 int
-cp_job_create(struct or_store *st, struct cp_job **out)
+cp_job_create(struct or_sor *sor, struct cp_job **out)
 {
 	struct cp_job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL)
 		return -ENOMEM;
-	j->st = st;
+	j->sor = sor;
 	j->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (j->efd < 0) {
 		int rc = -errno;

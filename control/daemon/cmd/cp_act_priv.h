@@ -12,8 +12,8 @@
 
 #include <jansson.h>
 
-#include "../lib/keys.h"
-#include "../lib/store.h"
+#include "control/lib/keys.h"
+#include "control/store/store.h"
 
 #include "cp_act.h"
 

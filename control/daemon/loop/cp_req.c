@@ -4,6 +4,7 @@
 
 #include "cp_json.h"
 #include "cp_req.h"
+#include "cp_req_priv.h"
 
 /* Fields a request may carry: v, id and cmd, which every command takes,
  * and those of OR_MGMT_FIELDS, of which each command's entry of
@@ -54,7 +55,7 @@ cp_req_word_ok(const char *s, size_t max)
 	return 1;
 }
 
-static int
+int
 cp_req_name_ok(const char *s)
 {
 	size_t n = strlen(s);

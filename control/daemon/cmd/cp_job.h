@@ -3,7 +3,7 @@
  * The event loop's background job: verifying the whole audit chain
  * (`optroutectl audit --verify`). It reads and hashes every entry, seconds
  * at millions of entries, so it runs on a thread of its own, in its own
- * LMDB read snapshot (the store is opened MDB_NOTLS), while the event loop
+ * read snapshot (or_sor_audit_verify: LMDB, MDB_NOTLS), while the event loop
  * goes on taking and committing consent changes. One job runs at a time;
  * cp_job_fd() turns readable when it is done.
  *
@@ -17,8 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../lib/audit.h"
-#include "../lib/store.h"
+#include "control/store/sor.h"
 
 struct cp_job;
 
@@ -33,7 +32,7 @@ struct cp_job_result {
 };
 
 /* 0 or -errno. */
-int cp_job_create(struct or_store *st, struct cp_job **out);
+int cp_job_create(struct or_sor *sor, struct cp_job **out);
 
 /* Cancels a running job (it stops within a few thousand entries), joins
  * its thread and frees everything. NULL is fine. */

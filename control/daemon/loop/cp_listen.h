@@ -18,7 +18,7 @@
 
 #include <sys/types.h>
 
-#include "cp_daemon.h"
+#include "control/daemon/cp_daemon.h"
 
 /* Creates, binds and listens; replaces a stale socket file but refuses to
  * take over one a live daemon answers on. fd or -errno (logged). */

@@ -11,7 +11,7 @@
  * must see them, or when the group is full, the whole group is applied in
  * ONE store transaction, and only then are those requests answered, or,
  * with "wait", parked until the dataplane acknowledges their seq.
- * Committed changes go to the channel thread (cp_push) in the same order.
+ * Committed changes go to the channel thread (dplink/) in the same order.
  *
  * Limits (docs/control.md, "Limits and abuse"), each close counted per
  * reason: max_clients connections (at the limit a new one evicts one with
@@ -26,7 +26,7 @@
 #ifndef CP_SRV_H
 #define CP_SRV_H
 
-#include "cp_daemon.h"
+#include "control/daemon/cp_daemon.h"
 
 struct cp_srv;
 

@@ -14,8 +14,9 @@
 
 #include "optroute/peer.h"
 
+#include "control/daemon/cp_log.h"
+
 #include "cp_listen.h"
-#include "cp_log.h"
 
 static int
 cp_listen_addr(const char *path, struct sockaddr_un *sa)

@@ -12,8 +12,9 @@
 
 #include <sodium.h>
 
+#include "control/daemon/cp_log.h"
+
 #include "cp_act_priv.h"
-#include "cp_log.h"
 
 /* The epoch keys are issued of: the current one once the dataplane has
  * acked a key set holding it, so that no phone holds a key the dataplane
@@ -21,7 +22,7 @@
  * previous epoch (fresh store, or retired) the current one: a retired
  * epoch never. */
 static uint8_t
-cp_keys_issuing(const struct cp_daemon *d, const struct cp_push_info *pi)
+cp_keys_issuing(const struct cp_daemon *d, const struct cp_link_info *pi)
 {
 	const struct or_auth_state *st = &d->auth;
 
@@ -54,11 +55,11 @@ cp_keys_issue(struct cp_act *a, const struct cp_req *r,
 {
 	uint8_t sealed[OR_SEALED_KEY_LEN];
 	char b64[OR_SEALED_KEY_B64_BUFSZ];
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 	uint8_t e;
 	int rc;
 
-	cp_push_info(a->d->push, &pi);
+	cp_link_info(a->d->link, &pi);
 	e = cp_keys_issuing(a->d, &pi);
 	rc = or_keys_seal_sender_key(a->d->keys, e, t, pk, sealed);
 	if (rc == -EINVAL) {
@@ -103,7 +104,7 @@ cp_act_rekey(struct cp_act *a, struct cp_req *r)
 		return CP_NEXT_REPLY;
 	/* The server committed the group first: this is the latest state,
 	 * and or_store_apply() checks it again inside the transaction. */
-	rc = or_store_get(a->d->store, &t, &c);
+	rc = or_sor_get(a->d->sor, &t, &c);
 	if (rc < 0 && rc != -ENOENT)
 		CP_ERR_RET(a, STORE, "store read failed: %s", strerror(-rc));
 	if (rc == -ENOENT || c.state != OR_STATE_IN) {
@@ -121,7 +122,7 @@ cp_act_rekey(struct cp_act *a, struct cp_req *r)
 }
 
 static const char *
-cp_keys_state_name(const struct cp_push_info *pi)
+cp_keys_state_name(const struct cp_link_info *pi)
 {
 	if (!pi->connected)
 		return "disconnected";
@@ -147,10 +148,10 @@ enum cp_act_next
 cp_act_keys(struct cp_act *a, struct cp_req *r)
 {
 	const struct or_auth_state *st = &a->d->auth;
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 
 	(void)r;
-	cp_push_info(a->d->push, &pi);
+	cp_link_info(a->d->link, &pi);
 	cp_set_u64(a->reply, "current", st->current);
 	cp_set_epoch(a->reply, "previous", st->has_previous, st->previous);
 	cp_set_u64(a->reply, "issuing", cp_keys_issuing(a->d, &pi));
@@ -178,18 +179,16 @@ cp_act_epoch(struct cp_act *a, struct cp_req *r)
 	struct or_auth_state st;
 	int rc;
 
-	rc = rotate ? or_store_auth_rotate(d->store, 0, &st, &err)
-		    : or_store_auth_retire(d->store, 0, &st, &err);
+	/* Committed, then its seq (it changes no entry) and the new key set
+	 * go to the channel thread through the store's sink. */
+	rc = rotate ? or_sor_auth_rotate(d->sor, &st, &err)
+		    : or_sor_auth_retire(d->sor, &st, &err);
 	if (rc == -EBUSY || rc == -ENOENT)
 		CP_ERR_RET(a, CONFLICT, "%s", err.msg);
 	if (rc < 0)
 		CP_ERR_RET(a, STORE, "%s", err.msg);
 	d->auth = st;
 	d->committed_seq = st.seq;
-	/* Its seq goes to the channel thread like any change's (it changes
-	 * no entry), then the new key set. */
-	cp_push_enqueue_none(d->push, st.seq);
-	cp_push_keys_changed(d->push);
 	if (rotate) {
 		d->cnt.rotations++;
 		CP_NOTICE("auth epoch %u started (store seq %" PRIu64
@@ -213,10 +212,10 @@ int
 cp_act_keys_settled(struct cp_daemon *d, json_t *reply, uint64_t seq,
 		    int timed_out)
 {
-	struct cp_push_info pi;
+	struct cp_link_info pi;
 	char warn[256] = "";
 
-	cp_push_info(d->push, &pi);
+	cp_link_info(d->link, &pi);
 	if (pi.keys_acked && pi.keys_acked_seq >= seq) {
 		/* Enforced: a set at least as new is what every worker has. */
 	} else if (pi.connected && pi.keys_state == CP_KEYS_REFUSED &&

@@ -45,7 +45,7 @@
 
 #include "optroute/consent.h"
 
-#include "or_err.h"
+#include "control/lib/or_err.h"
 
 #define OR_AUDIT_HASH_LEN 32
 #define OR_AUDIT_BODY_LEN 44

@@ -4,9 +4,9 @@
  */
 #include <string.h>
 
-#include "../lib/store.h"
+#include "control/daemon/dplink/cp_link.h"
+#include "control/store/store.h"
 
-#include "cp_push.h"
 #include "cp_stats_json.h"
 
 static void
@@ -85,7 +85,7 @@ cp_stats_store_of(const struct or_store_stats *in, struct cp_store_stats *out)
 }
 
 void
-cp_stats_link_of(const struct cp_push_info *pi, uint64_t committed_seq,
+cp_stats_link_of(const struct cp_link_info *pi, uint64_t committed_seq,
 		 struct cp_link_stats *out)
 {
 	*out = pi->link;

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The system of record, whichever backend (docs/fleet.md section 9): what
+ * optroute-control's event loop, actions, channel thread and audit job
+ * call instead of the LMDB store (store.h, audit.h) directly, so that a
+ * second backend (PostgreSQL, control/store/pg/) plugs in without touching
+ * them. Backends: "lmdb" (sor_lmdb.c: the local store is the record).
+ *
+ * Commit is asynchronous in the interface, because a remote record may
+ * wait on the network, a lock or a standby, and the event loop must not:
+ * or_sor_commit_submit() hands over a group, or_sor_commit_fd() turns
+ * readable once it is done, or_sor_commit_take() gives it back with its
+ * outcome. The LMDB backend completes a group in place: commit_take()
+ * right after commit_submit() returns it (its commit_fd is -1).
+ *
+ * What reaches the dataplane, in which order, is the backend's: every
+ * committed change goes to the sink (struct or_sor_sink), in seq order,
+ * before its group is taken; the event loop never forwards changes itself.
+ *
+ * Threads. open, close, commit_*: the event loop only (one group in
+ * flight at most). get, snapshot, auth_get, stats: any thread. audit_*:
+ * any thread, blocking (the audit job's thread). auth_rotate/retire: the
+ * event loop. The sink is called by the thread that completes a group
+ * (LMDB: the event loop, inside commit_submit and auth_rotate/retire),
+ * never concurrently with itself.
+ */
+#ifndef OR_SOR_H
+#define OR_SOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/lib/or_err.h"
+#include "control/store/audit.h"
+#include "control/store/store.h"
+
+struct or_sor;
+
+/* Where committed changes go (the daemon: the channel thread, dplink/). */
+struct or_sor_sink {
+	void *arg;
+	/* Changes first_seq .. first_seq + n - 1 are committed: ch[i] with
+	 * result res[i]; ch and res NULL: n seqs that change no entry (an
+	 * auth epoch rotated or retired). */
+	void (*applied)(void *arg, uint64_t first_seq,
+			const struct or_change *ch,
+			const struct or_change_result *res, unsigned n);
+	/* The local copy was replaced: the dataplane needs a full resync
+	 * (never called by the LMDB backend). NULL: nothing to do. */
+	void (*replaced)(void *arg);
+	/* The auth epoch state changed (committed). */
+	void (*auth_changed)(void *arg);
+};
+
+#define OR_SOR_BACKEND_LMDB "lmdb"
+
+struct or_sor_conf {
+	const char *backend;                  /* NULL: OR_SOR_BACKEND_LMDB */
+	struct or_store_conf store;           /* the local store */
+	const struct or_node_policy *node_policy; /* copied; NULL: none */
+	struct or_sor_sink sink;
+};
+
+enum or_sor_outcome {
+	OR_SOR_COMMITTED = 1,
+	OR_SOR_NOT_COMMITTED, /* rc and err say why; nothing of it applies */
+	OR_SOR_UNKNOWN,       /* a remote commit whose outcome was lost */
+};
+
+/* One group of changes. Caller-owned, untouched by the caller from
+ * commit_submit() until commit_take() returns it. */
+struct or_sor_group {
+	const struct or_change *ch;   /* in: n changes */
+	unsigned n;                   /* in: 1 .. OR_STORE_APPLY_MAX */
+	struct or_change_result *res; /* out: n results */
+	uint64_t first_seq;           /* out (committed): seq of ch[0] */
+	enum or_sor_outcome outcome;  /* out */
+	int rc;                       /* out: 0 or -errno (or_store_apply's) */
+	struct or_err err;            /* out: why, when rc != 0 */
+};
+
+/* Opens the backend conf->backend. 0 or -errno (-EINVAL: unknown backend),
+ * err says why. */
+int or_sor_open(const struct or_sor_conf *conf, struct or_sor **out,
+		struct or_err *err);
+
+/* The "lmdb" backend over a store already open (tests, tools that also
+ * work on the store itself): conf->store is ignored, and or_sor_close()
+ * leaves st open. 0 or -ENOMEM. */
+int or_sor_lmdb_attach(struct or_store *st, const struct or_sor_conf *conf,
+		       struct or_sor **out);
+
+/* NULL is fine. No group may be in flight. */
+void or_sor_close(struct or_sor *s);
+
+/* Hands group g over. 0 (taken: done when commit_take returns it),
+ * -EBUSY (a group is in flight) or -ENOTCONN (the record is unreachable;
+ * refused at once, g untouched). */
+int or_sor_commit_submit(struct or_sor *s, struct or_sor_group *g);
+
+/* Readable (EPOLLIN) when a group is done; -1 if the backend completes
+ * every group in place. */
+int or_sor_commit_fd(const struct or_sor *s);
+
+/* The group submitted, once done (outcome set), else NULL. */
+struct or_sor_group *or_sor_commit_take(struct or_sor *s);
+
+/* Local reads, as store.h says. */
+int or_sor_get(struct or_sor *s, const struct or_token *t,
+	       struct or_consent *out);
+int or_sor_snapshot(struct or_sor *s, struct or_store_entry *buf,
+		    unsigned cap, or_store_chunk_cb cb, void *arg,
+		    uint64_t *snap_seq, struct or_err *err);
+int or_sor_auth_get(struct or_sor *s, struct or_auth_state *st,
+		    struct or_err *err);
+/* The local store's figures. */
+int or_sor_stats(struct or_sor *s, struct or_store_stats *st,
+		 struct or_err *err);
+
+/* Auth epochs (store.h): committed, then the sink hears of it (applied
+ * with the state's seq, then auth_changed). */
+int or_sor_auth_rotate(struct or_sor *s, struct or_auth_state *st,
+		       struct or_err *err);
+int or_sor_auth_retire(struct or_sor *s, struct or_auth_state *st,
+		       struct or_err *err);
+
+/* The audit trail, as audit.h says (blocking). */
+int or_sor_audit_subject(struct or_sor *s, const struct or_token *t,
+			 struct or_audit_entry **out, size_t *n,
+			 uint64_t *bad_seq, struct or_err *err);
+int or_sor_audit_verify(struct or_sor *s, const volatile int *cancel,
+			uint64_t *bad_seq, uint64_t *n_checked,
+			struct or_err *err);
+int or_sor_audit_head(struct or_sor *s, uint64_t *seq,
+		      uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);
+
+#endif

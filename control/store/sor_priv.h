@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Internal to the system of record (sor.h): what a backend provides. A
+ * backend's handle starts with struct or_sor; sor.c dispatches every
+ * or_sor_* call to its ops. A backend: sor_lmdb.c ("lmdb"); the
+ * PostgreSQL one goes in control/store/pg/ and into sor_backends[] in
+ * sor.c.
+ */
+#ifndef OR_SOR_PRIV_H
+#define OR_SOR_PRIV_H
+
+#include "sor.h"
+
+struct or_sor_ops {
+	const char *name;
+	int (*open)(const struct or_sor_conf *conf, struct or_sor **out,
+		    struct or_err *err);
+	void (*close)(struct or_sor *s);
+	int (*commit_submit)(struct or_sor *s, struct or_sor_group *g);
+	struct or_sor_group *(*commit_take)(struct or_sor *s);
+	int (*get)(struct or_sor *s, const struct or_token *t,
+		   struct or_consent *out);
+	int (*snapshot)(struct or_sor *s, struct or_store_entry *buf,
+			unsigned cap, or_store_chunk_cb cb, void *arg,
+			uint64_t *snap_seq, struct or_err *err);
+	int (*auth_get)(struct or_sor *s, struct or_auth_state *st,
+			struct or_err *err);
+	int (*stats)(struct or_sor *s, struct or_store_stats *st,
+		     struct or_err *err);
+	/* rotate: 1 to rotate, 0 to retire. */
+	int (*auth_change)(struct or_sor *s, int rotate,
+			   struct or_auth_state *st, struct or_err *err);
+	int (*audit_subject)(struct or_sor *s, const struct or_token *t,
+			     struct or_audit_entry **out, size_t *n,
+			     uint64_t *bad_seq, struct or_err *err);
+	int (*audit_verify)(struct or_sor *s, const volatile int *cancel,
+			    uint64_t *bad_seq, uint64_t *n_checked,
+			    struct or_err *err);
+	int (*audit_head)(struct or_sor *s, uint64_t *seq,
+			  uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);
+};
+
+/* The start of every backend's handle; set by the backend's open. */
+struct or_sor {
+	const struct or_sor_ops *ops;
+	struct or_sor_sink sink;
+	int commit_fd; /* -1: groups complete in place */
+};
+
+extern const struct or_sor_ops or_sor_lmdb_ops;
+
+#endif
