@@ -27,8 +27,8 @@
 #include <sodium.h>
 
 #include "optroute/auth.h"
-#include "../../dataplane/auth/auth_verify.h"
-#include "../../dataplane/auth/budget.h"
+#include "dataplane/auth/auth_verify.h"
+#include "dataplane/auth/budget.h"
 
 #define BA_BURST 32u
 #define BA_POOL 1024u /* headers: 68 KiB, in L2 */

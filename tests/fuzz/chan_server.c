@@ -39,8 +39,8 @@
 #include "optroute/auth.h"
 #include "optroute/chan.h"
 #include "optroute/ctable.h"
-#include "../../dataplane/auth/auth_verify.h"
-#include "../../dataplane/chan/chan_priv.h"
+#include "dataplane/auth/auth_verify.h"
+#include "dataplane/chan/chan_priv.h"
 #include "fz_chan_model.h"
 #include "fz_util.h"
 

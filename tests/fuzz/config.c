@@ -39,10 +39,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../control/daemon/cp_cfg.h"
-#include "../../control/daemon/cp_log.h"
-#include "../../control/exporter/exp.h"
-#include "../../dataplane/config.h"
+#include "control/daemon/cp_cfg.h"
+#include "control/daemon/cp_log.h"
+#include "control/exporter/exp.h"
+#include "dataplane/config.h"
 #include "optroute/or_ini.h"
 #include "fz_util.h"
 

@@ -39,14 +39,14 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "../../control/daemon/cmd/cp_act.h"
-#include "../../control/daemon/loop/cp_client.h"
-#include "../../control/daemon/cp_daemon.h"
-#include "../../control/daemon/loop/cp_json.h"
-#include "../../control/daemon/cp_log.h"
-#include "../../control/daemon/loop/cp_req.h"
-#include "../../control/daemon/loop/cp_srv_priv.h"
-#include "../../control/lib/token.h"
+#include "control/daemon/cmd/cp_act.h"
+#include "control/daemon/loop/cp_client.h"
+#include "control/daemon/cp_daemon.h"
+#include "control/daemon/loop/cp_json.h"
+#include "control/daemon/cp_log.h"
+#include "control/daemon/loop/cp_req.h"
+#include "control/daemon/loop/cp_srv_priv.h"
+#include "control/lib/token.h"
 #include "fz_util.h"
 
 #define LONG_LINE_BASE 65530u

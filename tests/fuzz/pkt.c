@@ -35,9 +35,9 @@
 
 #include "optroute/auth.h"
 #include "optroute/ctable.h"
-#include "../../dataplane/auth/auth_verify.h"
-#include "../../dataplane/pkt/pkt_classify.h"
-#include "../../dataplane/pkt/pkt_decide.h"
+#include "dataplane/auth/auth_verify.h"
+#include "dataplane/pkt/pkt_classify.h"
+#include "dataplane/pkt/pkt_decide.h"
 #include "fz_util.h"
 
 #define F_V2 0x01

@@ -29,8 +29,8 @@
 
 #include <sodium.h>
 
-#include "../../control/lib/keys.h"
-#include "../../control/lib/token.h"
+#include "control/lib/keys.h"
+#include "control/lib/token.h"
 #include "fz_util.h"
 
 static struct or_keys *fz_keys;

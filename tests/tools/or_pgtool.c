@@ -15,8 +15,8 @@
 
 #include <sodium.h>
 
-#include "../../control/lib/or_err.h"
-#include "../../control/lib/pg/or_pg.h"
+#include "control/lib/or_err.h"
+#include "control/lib/pg/or_pg.h"
 
 static int
 cmd_list(void)

@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "optroute/auth.h"
-#include "../../dataplane/auth/auth_verify.h"
+#include "dataplane/auth/auth_verify.h"
 #include "or_test.h"
 
 static void

@@ -21,7 +21,7 @@
 
 #include "or_test.h"
 #include "test_chan_util.h"
-#include "../../dataplane/config.h"
+#include "dataplane/config.h"
 
 #define OTHER_UID 65534u  /* nobody: refused unless configured */
 #define PEER_UID 65533u   /* the configured peer */

@@ -7,7 +7,7 @@
 #include "optroute/chan.h"
 #include "optroute/chan_client.h"
 #include "optroute/ctable.h"
-#include "../../dataplane/chan/updater.h"
+#include "dataplane/chan/updater.h"
 
 #define TC_TIMEOUT_MS 5000
 /* Counters the fixture's stats_fill reports (dp.counter0..599): enough to

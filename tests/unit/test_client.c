@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "or_test.h"
-#include "../tools/or_client_msg.h"
+#include "tests/tools/or_client_msg.h"
 
 /* docs/protocol.md section 12: the UDP payloads (from offset 0x2a) of the
  * MSG and of the bounce. */

@@ -14,7 +14,7 @@
 #include <sodium.h>
 
 #include "or_test.h"
-#include "../tools/or_client_key.h"
+#include "tests/tools/or_client_key.h"
 
 static char kdir[] = "/tmp/or-client-keys.XXXXXX";
 

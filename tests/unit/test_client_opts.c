@@ -11,7 +11,7 @@
 #include <sodium.h>
 
 #include "or_test.h"
-#include "../tools/or_client_test_opts.h"
+#include "tests/tools/or_client_test_opts.h"
 
 static void
 test_tag_parse(void)

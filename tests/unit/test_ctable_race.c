@@ -4,7 +4,7 @@
  * moment a concurrent writer could pick. */
 #include <stdlib.h>
 
-#include "../../dataplane/table/ct_internal.h"
+#include "dataplane/table/ct_internal.h"
 #include "or_test.h"
 #include "ct_test_keys.h"
 

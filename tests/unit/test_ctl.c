@@ -14,9 +14,9 @@
 
 #include <CUnit/CUnit.h>
 
-#include "../../control/ctl/ctl_cmd.c"
-#include "../../control/ctl/ctl_io.c"
-#include "../../control/daemon/loop/cp_req.h"
+#include "control/ctl/ctl_cmd.c"
+#include "control/ctl/ctl_io.c"
+#include "control/daemon/loop/cp_req.h"
 
 #include "or_test.h"
 

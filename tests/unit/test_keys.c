@@ -21,7 +21,7 @@
 
 #include "optroute/auth.h"
 
-#include "../../control/lib/keys_priv.h"
+#include "control/lib/keys_priv.h"
 #include "or_test.h"
 
 /* Master key 00 01 02 ... 1f. */

@@ -22,7 +22,7 @@
 
 #include "optroute/mgmt.h"
 
-#include "../../control/exporter/exp.h"
+#include "control/exporter/exp.h"
 
 #include "or_test.h"
 #include "test_text.h"

@@ -11,8 +11,8 @@
 #include <sodium.h>
 
 #include "or_test.h"
-#include "../../control/lib/or_err.h"
-#include "../../control/lib/pg/or_pg.h"
+#include "control/lib/or_err.h"
+#include "control/lib/pg/or_pg.h"
 
 /* The sha256 of every released migration. A released migration is never
  * edited (databases record this value and refuse a program that differs):

@@ -10,7 +10,7 @@
 
 #include <rte_common.h>
 
-#include "../../dataplane/auth/replay.h"
+#include "dataplane/auth/replay.h"
 #include "or_test.h"
 
 #define T0 1700000000000ull /* ms since the epoch: November 2023 */
@@ -686,7 +686,7 @@ test_fp_rate(void)
 #define RP_TEST_BEFORE_CAS(r) rpt_before_cas(r)
 struct or_replay;
 static void rpt_before_cas(struct or_replay *r);
-#include "../../dataplane/auth/replay.c"
+#include "dataplane/auth/replay.c"
 #undef or_replay_create
 #undef or_replay_free
 #undef or_replay_check

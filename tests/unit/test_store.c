@@ -16,9 +16,9 @@
 #include <lmdb.h>
 #include <sodium.h>
 
-#include "../../control/lib/keys.h"
-#include "../../control/store/store.h"
-#include "../../control/lib/token.h"
+#include "control/lib/keys.h"
+#include "control/store/store.h"
+#include "control/lib/token.h"
 #include "or_test.h"
 #include "test_store_util.h"
 

@@ -18,8 +18,8 @@
 
 #include <sodium.h>
 
-#include "../../control/lib/keys.h"
-#include "../../control/lib/token.h"
+#include "control/lib/keys.h"
+#include "control/lib/token.h"
 #include "or_test.h"
 
 /* Master key 00 01 02 ... 1f, for the fixed vectors below. */

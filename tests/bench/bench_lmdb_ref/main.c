@@ -34,7 +34,7 @@
 
 #include <lmdb.h>
 
-#include "../bench_count.h"
+#include "tests/bench/bench_count.h"
 
 #define REF_KEY_LEN 16
 #define REF_VAL_LEN 40

@@ -28,9 +28,9 @@
 
 #include <sodium.h>
 
-#include "../../../control/lib/or_err.h"
-#include "../../../control/lib/pg/or_pg.h"
-#include "../bench_count.h"
+#include "control/lib/or_err.h"
+#include "control/lib/pg/or_pg.h"
+#include "tests/bench/bench_count.h"
 
 /* The copy buffer: flushed to libpq at this size. */
 #define BR_BUF (1u << 20)

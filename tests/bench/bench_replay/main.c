@@ -37,8 +37,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../../dataplane/auth/replay.h"
-#include "../bench_count.h"
+#include "dataplane/auth/replay.h"
+#include "tests/bench/bench_count.h"
 #include "br_util.h"
 
 #define BR_WINDOW_MS 30000u

@@ -27,7 +27,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
-#include "../bench_count.h"
+#include "tests/bench/bench_count.h"
 #include "bench_table.h"
 
 static int

@@ -15,8 +15,8 @@
 
 #include <jansson.h>
 
-#include "../or_client_key.h"
-#include "../or_client_msg.h"
+#include "tests/tools/or_client_key.h"
+#include "tests/tools/or_client_msg.h"
 
 #define CLIENT_PROG "optroute-client"
 

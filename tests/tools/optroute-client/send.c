@@ -22,7 +22,7 @@
 #include <sodium.h>
 
 #include "client.h"
-#include "../or_client_test_opts.h"
+#include "tests/tools/or_client_test_opts.h"
 
 static const char *prog = CLIENT_PROG;
 
