@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "optroute/consent.h"
+#include "optroute/cp_stats.h"
 
 #include "control/lib/or_err.h"
 
@@ -202,15 +203,18 @@ int or_store_foreach(struct or_store *s,
 		     int (*cb)(void *arg, const struct or_consent *c),
 		     void *arg, struct or_err *err);
 
+/* The exported figures are the list OR_STORE_STATS
+ * (include/optroute/cp_stats.h: entries, opted_in, opted_out, last_seq,
+ * audit_entries, file_bytes = data.mdb's bytes on disk, st_blocks * 512,
+ * map_bytes), filled in place: .figures is the stats reply's section. */
 struct or_store_stats {
-	uint64_t entries;       /* records */
-	uint64_t opted_in;
-	uint64_t opted_out;
-	uint64_t last_seq;      /* 0 = no change yet */
-	uint64_t audit_entries;
-	uint64_t file_size;     /* data.mdb, bytes on disk (st_blocks*512) */
-	uint64_t file_len;      /* data.mdb, st_size */
-	uint64_t map_size;
+	union {
+		struct cp_store_stats figures;
+		struct {
+			OR_STORE_STATS(OR_STAT_FIELD_)
+		};
+	};
+	uint64_t file_len;      /* data.mdb, st_size (not exported) */
 };
 
 int or_store_stats(struct or_store *s, struct or_store_stats *st,

@@ -193,9 +193,9 @@ or_store_stats(struct or_store *s, struct or_store_stats *st,
 		goto out;
 	}
 	mdb_env_info(s->env, &info);
-	st->map_size = info.me_mapsize;
+	st->map_bytes = info.me_mapsize;
 	if (mdb_env_get_fd(s->env, &fd) == 0 && fstat(fd, &sb) == 0) {
-		st->file_size = (uint64_t)sb.st_blocks * 512u;
+		st->file_bytes = (uint64_t)sb.st_blocks * 512u;
 		st->file_len = (uint64_t)sb.st_size;
 	}
 out:

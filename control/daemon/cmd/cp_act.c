@@ -460,7 +460,6 @@ cp_act_stats(struct cp_act *a, struct cp_req *r)
 		.uptime_s = (cp_now_ms() - a->d->start_ms) / 1000,
 	};
 	struct or_store_stats ss;
-	struct cp_store_stats st;
 	struct or_err err = { "" };
 	struct cp_link_info pi;
 
@@ -468,9 +467,8 @@ cp_act_stats(struct cp_act *a, struct cp_req *r)
 	json_object_set_new(a->reply, "control",
 			    cp_stats_control_json(&a->d->cnt, &g));
 	if (or_sor_stats(a->d->sor, &ss, &err) == 0) {
-		cp_stats_store_of(&ss, &st);
 		json_object_set_new(a->reply, "store",
-				    cp_stats_store_json(&st));
+				    cp_stats_store_json(&ss.figures));
 	} else {
 		CP_WARN("stats: store: %s", err.msg);
 	}

@@ -71,20 +71,6 @@ cp_stats_link_json(const struct cp_link_stats *s, const char *socket)
 #undef CP_STATS_SET_
 
 void
-cp_stats_store_of(const struct or_store_stats *in, struct cp_store_stats *out)
-{
-	*out = (struct cp_store_stats){
-		.entries = in->entries,
-		.opted_in = in->opted_in,
-		.opted_out = in->opted_out,
-		.last_seq = in->last_seq,
-		.audit_entries = in->audit_entries,
-		.file_bytes = in->file_size,
-		.map_bytes = in->map_size,
-	};
-}
-
-void
 cp_stats_link_of(const struct cp_link_info *pi, uint64_t committed_seq,
 		 struct cp_link_stats *out)
 {

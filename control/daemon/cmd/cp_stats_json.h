@@ -18,7 +18,6 @@
 #include "optroute/link_stats.h"
 
 struct cp_link_info;
-struct or_store_stats;
 
 /* {FIELD: value} of every OR_CP_COUNTERS entry, then every OR_CP_GAUGES
  * one. NULL if out of memory. */
@@ -30,10 +29,6 @@ json_t *cp_stats_store_json(const struct cp_store_stats *s);
 
 /* Every OR_LINK_STATS entry, and "socket" (the channel's path). */
 json_t *cp_stats_link_json(const struct cp_link_stats *l, const char *socket);
-
-/* The store's figures under their exported names. */
-void cp_stats_store_of(const struct or_store_stats *in,
-		       struct cp_store_stats *out);
 
 /* The channel thread's figures (pi->link) with the last store seq
  * committed and the lag behind it. */
