@@ -34,7 +34,7 @@ struct tf_dp {
 /* A listening SOCK_SEQPACKET socket at dir/dp.sock in a new temporary
  * directory made from tmpl ("/tmp/NAME.XXXXXX"); dir and path are filled
  * in (sizes as in struct tf_dp). Returns the socket; fails the test on any
- * error. For this fake and for others (test_cp_push.c). */
+ * error. For this fake and for others (test_cp_link.c). */
 int tf_listen(char dir[64], char path[96], const char *tmpl);
 /* Closes it and removes the socket file and the directory. */
 void tf_unlisten(int lfd, const char *path, const char *dir);

@@ -637,4 +637,4 @@ static CU_TestInfo cp_link_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
-OR_TEST_SUITE("cp_push", NULL, NULL, cp_link_tests)
+OR_TEST_SUITE("cp_link", NULL, NULL, cp_link_tests)
