@@ -55,6 +55,10 @@ struct ctl_import {
 	struct ctl_chunk fly[CTL_IMPORT_WINDOW];
 	unsigned n_fly;
 	uint64_t next_id;
+	/* The first request, kept until the daemon answers it: only one is
+	 * sent before that, and it is sent again on a new connection if the
+	 * daemon refused this one (ctl_retry: too many clients). */
+	struct ctl_buf first;
 };
 
 static void
@@ -132,7 +136,14 @@ ctl_import_send(struct ctl_import *im)
 		im->eof = feof(im->f) || ferror(im->f);
 	ctl_buf_add(&b, "]}\n", 3);
 	rc = ctl_send(&c->conn, &b);
-	ctl_buf_free(&b);
+	if (c->conn.lines == 0) {
+		/* Kept for ctl_import_recv; a failed send is its to judge
+		 * (the daemon may have refused the connection). */
+		im->first = b;
+		rc = 0;
+	} else {
+		ctl_buf_free(&b);
+	}
 	if (rc < 0) {
 		fprintf(stderr, "optroutectl: send: %s\n", strerror(-rc));
 		return CTL_EXIT_CONN;
@@ -179,6 +190,12 @@ ctl_import_recv(struct ctl_import *im)
 	int rc;
 
 	rc = ctl_recv(&im->c->conn, &reply);
+	if (im->first.p != NULL && ctl_retry(&im->c->conn, rc, &reply)) {
+		/* Refused, nothing done: the first request again. */
+		rc = ctl_send(&im->c->conn, &im->first);
+		return 0;
+	}
+	ctl_buf_free(&im->first);
 	if (rc < 0) {
 		fprintf(stderr, "optroutectl: no reply from the daemon: %s\n",
 			strerror(-rc));
@@ -298,7 +315,9 @@ ctl_import(struct ctl *c)
 	im->progress = !c->json && isatty(STDOUT_FILENO);
 	im->errors = json_array();
 	while (rc == 0 && (!im->eof || im->n_fly > 0)) {
-		while (rc == 0 && !im->eof && im->n_fly < CTL_IMPORT_WINDOW)
+		/* One request until the daemon answered on this connection. */
+		while (rc == 0 && !im->eof &&
+		       im->n_fly < (c->conn.lines > 0 ? CTL_IMPORT_WINDOW : 1))
 			rc = ctl_import_send(im);
 		if (rc == 1)
 			rc = 0;
@@ -314,6 +333,7 @@ ctl_import(struct ctl *c)
 	if (im->f != stdin)
 		fclose(im->f);
 	json_decref(im->errors);
+	ctl_buf_free(&im->first);
 	sodium_memzero(ctl_import_iobuf, sizeof(ctl_import_iobuf));
 	free(im);
 	return rc;

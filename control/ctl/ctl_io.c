@@ -29,6 +29,7 @@ ctl_connect(struct ctl_conn *c, const char *path, int timeout_ms, char *err,
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	memcpy(c->path, path, strlen(path) + 1);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		rc = -errno;
@@ -78,6 +79,39 @@ ctl_send(struct ctl_conn *c, const struct ctl_buf *b)
 	return 0;
 }
 
+int
+ctl_retry(struct ctl_conn *c, int rc, json_t **reply)
+{
+	struct ctl_conn n;
+	const char *code;
+	unsigned tries = c->tries;
+	char err[256];
+
+	/* Only the connection's first line (or its close before any) can
+	 * say that nothing was done. */
+	if (rc == 0 && c->lines == 1) {
+		json_t *e = json_object_get(*reply, "error");
+
+		code = json_string_value(json_object_get(e, "code"));
+		if (code == NULL || strcmp(code, "too_many_clients") != 0)
+			return 0;
+	} else if (!(c->lines == 0 && (rc == -ECONNRESET || rc == -EPIPE))) {
+		return 0;
+	}
+	if (tries >= CTL_RETRY_MAX)
+		return 0;
+	usleep((tries < 5 ? 50000u << tries : 1000000u));
+	if (ctl_connect(&n, c->path, c->timeout_ms, err, sizeof(err)) < 0)
+		return 0;
+	if (rc == 0)
+		json_decref(*reply);
+	*reply = NULL;
+	ctl_close(c);
+	*c = n;
+	c->tries = tries + 1;
+	return 1;
+}
+
 static long long
 ctl_now_ms(void)
 {
@@ -102,6 +136,7 @@ ctl_recv(struct ctl_conn *c, json_t **reply)
 			*reply = json_loadb(c->in, len, 0, &jerr);
 			memmove(c->in, nl + 1, c->in_len - len - 1);
 			c->in_len -= len + 1;
+			c->lines++;
 			return *reply != NULL && json_is_object(*reply)
 				       ? 0
 				       : -EBADMSG;

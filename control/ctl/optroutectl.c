@@ -35,12 +35,16 @@
 int
 ctl_roundtrip(struct ctl *c, struct ctl_buf *req, json_t **reply)
 {
-	int rc = ctl_send(&c->conn, req), src = rc;
+	int rc, src;
 
+	do {
+		src = ctl_send(&c->conn, req);
+		/* Even if the send failed, the daemon may have said why
+		 * before it closed (permission_denied, too_many_clients):
+		 * read that. */
+		rc = ctl_recv(&c->conn, reply);
+	} while (ctl_retry(&c->conn, rc, reply));
 	ctl_buf_reset(req);
-	/* Even if the send failed, the daemon may have said why before it
-	 * closed (permission_denied, too_many_clients): read that. */
-	rc = ctl_recv(&c->conn, reply);
 	if (rc < 0 && src < 0) {
 		fprintf(stderr, "optroutectl: send: %s\n", strerror(-src));
 		return CTL_EXIT_CONN;

@@ -97,7 +97,7 @@ EOF
 # changes per second.
 import_window() {
 	local t0 t1
-	bench_import "$T/n.$1"
+	bench_import "$T/n.$1" || return 1
 	python3 -c "print(round(${2:-$CHANGES} / ($t1 - $t0)))"
 }
 control() { "$CTL" -j stats | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["control"]))'; }

@@ -10,13 +10,16 @@ now() { date +%s.%N; }
 # files PREFIX.0 .. PREFIX.<IMPORT_CLIENTS-1> (opt-ins, one number a line);
 # each keeps 4 requests of CHUNK lines in flight, so two fill one group
 # commit (OR_STORE_APPLY_MAX, 16384 changes). Sets t0 and t1 around it.
+# Fails (1, with a message) if an import did: a rate of a window whose
+# import was cut short is no rate.
 bench_import() {
-	local pids="" p j
+	local pids="" p j bad=0
 	t0=$(now)
 	for j in $(seq 0 $((IMPORT_CLIENTS - 1))); do
 		"$CTL" import "$1.$j" --optin --chunk "$CHUNK" >/dev/null &
 		pids="$pids $!"
 	done
-	for p in $pids; do wait "$p"; done
+	for p in $pids; do wait "$p" || bad=1; done
 	t1=$(now)
+	[ "$bad" = 0 ] || { echo "bench: an import of $1.* failed" >&2; return 1; }
 }

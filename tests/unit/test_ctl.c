@@ -8,9 +8,13 @@
  * The CLI's sources are not in a library: the two files under test are
  * compiled in here (and nowhere else).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <CUnit/CUnit.h>
 
@@ -276,10 +280,99 @@ test_usage(void)
 	free(text);
 }
 
+
+/* ------------------------------------------------------ refusal retry --- */
+
+struct rt_srv {
+	int lfd;
+	unsigned refuse; /* connections to refuse first */
+	unsigned accepted;
+};
+
+/* The daemon as a refusing one: the first `refuse` connections get the
+ * too_many_clients line at once and are closed unread; the next one has
+ * its request line read and answered ok. */
+static void *
+rt_serve(void *arg)
+{
+	struct rt_srv *s = arg;
+	char buf[4096];
+
+	for (;;) {
+		int fd = accept(s->lfd, NULL, NULL);
+		static const char no[] = "{\"v\":1,\"ok\":false,\"error\":"
+			"{\"code\":\"too_many_clients\",\"message\":"
+			"\"too many clients; retry later\"}}\n";
+		static const char yes[] = "{\"v\":1,\"id\":7,\"ok\":true}\n";
+		ssize_t n;
+
+		if (fd < 0)
+			return NULL;
+		s->accepted++;
+		if (s->accepted <= s->refuse) {
+			CU_ASSERT(write(fd, no, sizeof(no) - 1) > 0);
+			close(fd);
+			continue;
+		}
+		n = read(fd, buf, sizeof(buf));
+		CU_ASSERT(n > 0 && memchr(buf, '\n', (size_t)n) != NULL);
+		CU_ASSERT(write(fd, yes, sizeof(yes) - 1) > 0);
+		close(fd);
+		return NULL;
+	}
+}
+
+/* A refusal (too_many_clients as the first line, nothing done) is retried
+ * on a new connection; any other first reply is not. */
+static void
+test_refusal_retry(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct rt_srv s = { .refuse = 2 };
+	struct ctl_conn c;
+	struct ctl_buf b = { 0 };
+	char err[256];
+	json_t *reply = NULL;
+	pthread_t th;
+	int rc;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/or-ctl-retry.%d",
+		 (int)getpid());
+	unlink(sa.sun_path);
+	s.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(s.lfd >= 0 &&
+			bind(s.lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+			listen(s.lfd, 4) == 0);
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, rt_serve, &s) == 0);
+	CU_ASSERT_FATAL(ctl_connect(&c, sa.sun_path, 2000, err,
+				    sizeof(err)) == 0);
+	ctl_buf_printf(&b, "{\"v\":1,\"id\":7,\"cmd\":\"version\"}\n");
+	do {
+		(void)ctl_send(&c, &b);
+		rc = ctl_recv(&c, &reply);
+	} while (ctl_retry(&c, rc, &reply));
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL(c.tries, 2);
+	CU_ASSERT_EQUAL(s.accepted, 3);
+	CU_ASSERT(reply != NULL &&
+		  json_is_true(json_object_get(reply, "ok")));
+	/* Not a refusal: no retry. */
+	CU_ASSERT_EQUAL(ctl_retry(&c, rc, &reply), 0);
+	json_decref(reply);
+	/* Wakes the server's accept() if a failure left it waiting. */
+	shutdown(s.lfd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	ctl_close(&c);
+	ctl_buf_free(&b);
+	close(s.lfd);
+	unlink(sa.sun_path);
+}
+
 static CU_TestInfo ctl_tests[] = {
 	{ "round trip through the daemon's parser", test_round_trip },
 	{ "command line errors", test_cli_errors },
 	{ "usage from the command table", test_usage },
+	{ "a refused connection retried", test_refusal_retry },
 	CU_TEST_INFO_NULL,
 };
 

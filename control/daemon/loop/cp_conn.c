@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 
 #include "cp_srv_priv.h"
 
@@ -16,9 +17,12 @@
  * well-formed request within CP_EVICT_NEW_MS of its accept (idle, stuck
  * mid-line, sending garbage: the slots an abuser would hold), else one that
  * has done nothing useful for CP_EVICT_IDLE_MS. A well-behaved client's
- * first line is read within a loop round (a commit at most, about 0.2 s),
- * so the grace keeps a burst of new connections from evicting each other
- * before they are read. */
+ * first line is usually read within a loop round, so the grace keeps a
+ * burst of new connections from evicting each other before they are read.
+ * But a loop round lasts as long as a group commit, which into a large
+ * store on a busy disk can exceed the grace: a connection whose bytes wait
+ * unread in its socket is the daemon's delay, not the client's, and is
+ * never taken (bench-abuse saw importers evicted so, before this). */
 #define CP_EVICT_NEW_MS 500
 #define CP_EVICT_IDLE_MS 10000
 
@@ -225,6 +229,15 @@ cp_live_clients(const struct cp_srv *s)
  * that never sent a well-formed request, else of those idle for
  * CP_EVICT_IDLE_MS. A connection with a request in progress is never
  * taken. 1 if a slot was freed. */
+/* 1 if the client's socket holds bytes the daemon has not read yet. */
+static int
+cp_unread(const struct cp_client *cl)
+{
+	int n = 0;
+
+	return ioctl(cl->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 int
 cp_evict(struct cp_srv *s, uint64_t now)
 {
@@ -235,7 +248,7 @@ cp_evict(struct cp_srv *s, uint64_t now)
 		uint64_t age = cp_elapsed(now, cl->active_ms);
 		int rank;
 
-		if (cl->dead || cl->npend > 0)
+		if (cl->dead || cl->npend > 0 || cp_unread(cl))
 			continue;
 		if (cl->closing)
 			rank = 0;
