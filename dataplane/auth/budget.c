@@ -55,10 +55,6 @@
  * full (docs/budget.md). */
 #define BG_SENDERS_PER_BUCKET 4
 #define BG_MIN_BUCKETS 2
-/* A sender's two buckets share a 4 KiB page (bg_alt_of): 32 buckets, the
- * table aligned to a page. */
-#define BG_PAGE_BYTES 4096u
-#define BG_PAGE_BUCKETS (BG_PAGE_BYTES / BG_BUCKET_BYTES)
 #define BG_ALT_MAX 255 /* an alt[] count never wraps: placement refuses */
 #define BG_STRIPES 16  /* charge counters, so workers rarely share a line */
 #define BG_CACHE_LINE 64
@@ -162,29 +158,6 @@ bg_hash(const struct or_budget *b, const struct or_token *k)
 	return bg_mix(bg_mix(k0 ^ b->seed[0]) ^ k1 ^ b->seed[1]);
 }
 
-/* The alternate bucket of primary bucket prim: another bucket of the same
- * 4 KiB page, at an offset from the hash's top byte r (bits that neither
- * the primary, the group nor the hint lean on). A first charge reads both
- * buckets; on one page that is one address translation, where two random
- * pages cost a page walk each (100-170 ns on a VM with nested paging,
- * docs/benchmarks.md, session 8). Only the last page of a table whose
- * bucket count is not a multiple of 32 is partial: its offset is taken
- * modulo the buckets it has (a page of one bucket pairs with the bucket
- * before it). */
-static inline uint32_t
-bg_alt_of(const struct or_budget *b, uint32_t prim, uint32_t r)
-{
-	uint32_t base = prim & ~(BG_PAGE_BUCKETS - 1);
-	uint32_t n;
-
-	if (base + BG_PAGE_BUCKETS <= b->nbuckets)
-		return prim ^ (1 + ((r * (BG_PAGE_BUCKETS - 1)) >> 8));
-	n = b->nbuckets - base;
-	if (n == 1)
-		return prim - 1; /* base >= 32 here: nbuckets >= 2 */
-	return base + (prim - base + 1 + ((r * (n - 1)) >> 8)) % n;
-}
-
 /* Where the key k of hash h (bg_hash) may be; k may be NULL for the
  * buckets alone. */
 static inline void
@@ -197,9 +170,11 @@ bg_where_of(const struct or_budget *b, const struct or_token *k, uint64_t h,
 		memcpy(&wh->k0, k->b, 8);
 		memcpy(&wh->k1, k->b + 8, 8);
 	}
-	/* Range reduction without division (Lemire), from the low half. */
+	/* Range reduction without division (Lemire), from both halves. */
 	wh->prim = (uint32_t)(((h & 0xffffffffu) * b->nbuckets) >> 32);
-	wh->alt = bg_alt_of(b, wh->prim, (uint32_t)(h >> 56));
+	wh->alt = (uint32_t)(((h >> 32) * b->nbuckets) >> 32);
+	if (wh->alt == wh->prim)
+		wh->alt = wh->prim + 1 == b->nbuckets ? 0 : wh->prim + 1;
 	/* Keys of one primary bucket share the top bits of the low half but
 	 * not these, so the groups split them. */
 	wh->group = (unsigned)((((h >> 32) & 0xffffu) * BG_GROUPS) >> 16);
@@ -431,17 +406,6 @@ or_budget_permits(const struct or_budget *b, const struct or_token *sender,
 		return left * 1000 / (int64_t)b->interval;
 	return -((-left * 1000 + (int64_t)b->interval - 1) /
 		 (int64_t)b->interval);
-}
-
-void
-or_budget_buckets_of(const struct or_budget *b, const struct or_token *sender,
-		     uint32_t *prim, uint32_t *alt)
-{
-	struct bg_where wh;
-
-	bg_locate(b, sender, &wh);
-	*prim = wh.prim;
-	*alt = wh.alt;
 }
 
 /* ------------------------------------------------------------ writers --- */
@@ -784,7 +748,7 @@ or_budget_create(const struct or_budget_params *p, struct or_budget **out)
 		return -EIO;
 	}
 	if (p->flags & OR_BUDGET_F_RTE_MALLOC) {
-		mem = rte_zmalloc_socket("or_budget", b->bytes, BG_PAGE_BYTES,
+		mem = rte_zmalloc_socket("or_budget", b->bytes, BG_BUCKET_BYTES,
 					 p->socket_id);
 		b->from_rte = mem != NULL;
 	}

@@ -77,9 +77,7 @@
  *     at OR_BUDGET_MAX_OVERDRAW permits below zero whatever the caller does.
  *
  * Memory. Buckets of 128 bytes (5 slots of 24 bytes + lock + counters),
- * capacity / 4 of them: 32 bytes per sender of capacity. A sender's two
- * candidate buckets are on one 4 KiB page, so that its first charge costs
- * one address translation, not two. From rte_malloc
+ * capacity / 4 of them: 32 bytes per sender of capacity. From rte_malloc
  * when OR_BUDGET_F_RTE_MALLOC is set and EAL is up, else mmap. When both
  * candidate buckets of a new sender are full of senders still in debt, the
  * one with the least debt is evicted (counted in evicted_unrefilled: that
@@ -178,14 +176,6 @@ void or_budget_charge(struct or_budget *b, const struct or_token *sender,
  * For tests and diagnostics. */
 int64_t or_budget_permits(const struct or_budget *b,
 			  const struct or_token *sender, uint64_t now_ms);
-
-/* [any] The indexes of the sender's primary and alternate buckets (for
- * tests and diagnostics). Both lie in the same 4 KiB page of the table
- * (32 buckets, the table page-aligned), except for the one bucket of a
- * last page that has no other: index / 32 is the page. */
-void or_budget_buckets_of(const struct or_budget *b,
-			  const struct or_token *sender, uint32_t *prim,
-			  uint32_t *alt);
 
 /* [any] Counters and a scan of the table at now_ms (reads 32 bytes per
  * sender of capacity: call it from the telemetry thread, not a worker). */

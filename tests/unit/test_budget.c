@@ -915,54 +915,7 @@ test_hints_shared(void)
 	or_budget_free(b);
 }
 
-/* A sender's two candidate buckets are distinct, in the table, and on one
- * 4 KiB page (32 buckets; a first charge then costs one page walk), for
- * tables of whole pages, of a partial last page, of a last page of one
- * bucket (paired with the bucket before it) and smaller than a page; the
- * alternate takes every other bucket of the page, so placement still
- * chooses between two random buckets. */
-static void
-test_buckets_one_page(void)
-{
-	/* capacity -> buckets: 2, 31, 33, 45, 64, 250 000 (7812 pages + 16) */
-	static const uint32_t caps[] = { 8, 124, 132, 180, 256, 1000000 };
-
-	for (unsigned c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
-		struct or_budget *b = mk(1, 1, caps[c]);
-		uint32_t nb = (caps[c] + 3) / 4, seen_off = 0, bad = 0;
-		uint64_t seen_tail = 0;
-		uint32_t tail = nb & ~31u, tail_n = nb - tail;
-
-		for (uint64_t i = 0; i < 20000; i++) {
-			struct or_token t = tok(i);
-			uint32_t p, a;
-
-			or_budget_buckets_of(b, &t, &p, &a);
-			if (p >= nb || a >= nb || p == a) {
-				bad++;
-				continue;
-			}
-			if (p >= tail && tail_n == 1) {
-				bad += a != p - 1;
-				continue;
-			}
-			bad += p / 32 != a / 32;
-			if (p < tail)
-				seen_off |= 1u << (p ^ a);
-			else if (tail_n <= 32 && p == tail)
-				seen_tail |= 1ull << (a - tail);
-		}
-		CU_ASSERT_EQUAL(bad, 0);
-		if (nb >= 32)
-			CU_ASSERT_EQUAL(seen_off, 0xfffffffeu); /* 1 .. 31 */
-		if (tail_n > 1 && nb < 1000)
-			CU_ASSERT_EQUAL(seen_tail, ((1ull << tail_n) - 1) & ~1ull);
-		or_budget_free(b);
-	}
-}
-
 static CU_TestInfo budget_tests[] = {
-	{ "a sender's two buckets on one 4 KiB page", test_buckets_one_page },
 	{ "hints shared by more over-budget senders than hints",
 	  test_hints_shared },
 	{ "parameters and empty stats", test_params },
