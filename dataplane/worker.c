@@ -6,7 +6,9 @@
  * finish the lookup of the burst held since the previous poll and start
  * this one's (hashes, bucket prefetches). Each MSG of the finished burst
  * is decided, rewritten and queued on the TX buffer of its egress port, in
- * arrival order with the held ARP replies. So a burst's bucket lines load
+ * arrival order with the held ARP replies, except version-2 bounces: they
+ * are signed together (eight at a time) and queued after the burst's
+ * other frames. So a burst's bucket lines load
  * while the worker handles the previous burst and polls again; a MSG waits
  * at most one more loop. TX buffers are drained once per loop.
  */
@@ -121,6 +123,13 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 	      struct or_held *next)
 {
 	struct rte_mbuf *drops[OR_BURST];
+	/* Version-2 bounces, signed together after the loop. */
+	struct rte_mbuf *sig_pkt[OR_BURST];
+	const uint8_t *sig_hdr[OR_BURST];
+	uint8_t sig_k[OR_BURST];
+	int8_t sig_slot[OR_BURST];
+	uint64_t sig_tag[OR_BURST];
+	unsigned nsig = 0;
 	const uint32_t *recs = h->lookup.recs;
 	uint64_t *c = w->cnt[q->port_idx].v;
 	struct ct_burst *hb = h->nmsg != 0 ? &h->lookup : NULL;
@@ -147,6 +156,7 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 		struct rte_mbuf *m = h->pkts[j];
 		uint16_t len = m->data_len, out = 0;
 		enum or_drop_reason reason = OR_DROP_NONE;
+		int8_t slot = -1;
 		int over;
 
 		if (j + OR_PREFETCH < h->n)
@@ -162,10 +172,11 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 		       or_rec_state(recs[2 * k]) == OR_STATE_IN &&
 		       or_budget_over_at(w->budget, h->info[k].sender,
 					 h->bhash[k], mono_ms);
-		switch (or_pkt_decide(rte_pktmbuf_mtod(m, uint8_t *), &len,
-				      &h->info[k], recs[2 * k], recs[2 * k + 1],
-				      w->nh, w->nh_count, &q->pa, w->kr, over,
-				      &out, &reason)) {
+		switch (or_pkt_decide_defer(rte_pktmbuf_mtod(m, uint8_t *),
+					    &len, &h->info[k], recs[2 * k],
+					    recs[2 * k + 1], w->nh, w->nh_count,
+					    &q->pa, w->kr, over, &out, &reason,
+					    &slot)) {
 		case OR_VERDICT_DELIVER:
 			mbuf_trim(m, len);
 			c[OR_CNT_DELIVERED]++;
@@ -178,12 +189,20 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 						    h->bhash[k], mono_ms);
 			mbuf_trim(m, len);
 			c[OR_CNT_BOUNCED]++;
-			worker_tx(w, q->port_id, m);
-			break;
+			goto bounce;
 		case OR_VERDICT_OVER_BUDGET:
 			mbuf_trim(m, len);
 			c[OR_CNT_OVER_BUDGET]++;
-			worker_tx(w, q->port_id, m);
+		bounce:
+			if (slot < 0) { /* version 1: complete */
+				worker_tx(w, q->port_id, m);
+				break;
+			}
+			sig_pkt[nsig] = m;
+			sig_hdr[nsig] = (const uint8_t *)or_pkt_hdr2_of(
+				rte_pktmbuf_mtod(m, uint8_t *), &h->info[k]);
+			sig_k[nsig] = (uint8_t)k;
+			sig_slot[nsig++] = slot;
 			break;
 		default:
 			c[drop_cnt(reason)]++;
@@ -191,6 +210,18 @@ worker_finish(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 			break;
 		}
 		k++;
+	}
+	/* The version-2 bounces' tags, eight at a time, then their
+	 * checksums (which cover the tag), then out after the burst's
+	 * other frames. */
+	if (nsig != 0) {
+		or_auth_tag_burst(w->kr, sig_hdr, sig_slot, nsig, sig_tag);
+		for (unsigned i = 0; i < nsig; i++) {
+			(void)or_pkt_bounce2_finish(
+				rte_pktmbuf_mtod(sig_pkt[i], uint8_t *),
+				&h->info[sig_k[i]], &q->pa, sig_tag[i]);
+			worker_tx(w, q->port_id, sig_pkt[i]);
+		}
 	}
 	h->n = 0;
 	h->nmsg = 0;

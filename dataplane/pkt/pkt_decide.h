@@ -177,22 +177,52 @@ or_pkt_rewrite_bounce(uint8_t *frame, const struct or_pkt_info *info,
  * phone can tell a bounce of the appliance from a forged one. Still a
  * function of the received frame, the reason and the key alone.
  */
+static inline struct or_hdr2 *
+or_pkt_hdr2_of(uint8_t *frame, const struct or_pkt_info *info)
+{
+	return (struct or_hdr2 *)(frame + info->l3_off + OR_IP_HDR_LEN +
+				  OR_UDP_HDR_LEN);
+}
+
+/* A version-2 bounce in two steps, so that a burst's bounces are signed
+ * together (or_auth_tag_burst): or_pkt_bounce2_start rewrites the OR
+ * header's fields that the tag covers; the caller computes the tag of the
+ * header as it is then; or_pkt_bounce2_finish writes it and the headers
+ * below, with their checksums (the UDP one covers the tag). Together they
+ * write the bytes or_pkt_rewrite_bounce2 writes; the frame must not be
+ * sent in between. */
+static inline void
+or_pkt_bounce2_start(uint8_t *frame, const struct or_pkt_info *info,
+		     uint8_t reason)
+{
+	struct or_hdr2 *h = or_pkt_hdr2_of(frame, info);
+
+	h->type = OR_TYPE_BOUNCE;
+	h->reason = reason;
+	h->payload_len = 0;
+}
+
+static inline uint16_t
+or_pkt_bounce2_finish(uint8_t *frame, const struct or_pkt_info *info,
+		      const struct or_port_addr *pa, uint64_t tag)
+{
+	struct or_hdr2 *h = or_pkt_hdr2_of(frame, info);
+
+	memcpy(h->auth_tag, &tag, sizeof(tag));
+	return or_pkt_bounce_headers(frame, info, pa,
+				     rte_raw_cksum(h, OR_HDR_LEN));
+}
+
 static inline uint16_t
 or_pkt_rewrite_bounce2(uint8_t *frame, const struct or_pkt_info *info,
 		       const struct or_port_addr *pa, uint8_t reason,
 		       const struct or_keyring *kr, int slot)
 {
-	struct or_hdr2 *h = (struct or_hdr2 *)(frame + info->l3_off +
-					       OR_IP_HDR_LEN + OR_UDP_HDR_LEN);
-	uint64_t tag;
-
-	h->type = OR_TYPE_BOUNCE;
-	h->reason = reason;
-	h->payload_len = 0;
-	tag = or_auth_tag_of(kr, slot, (const uint8_t *)h);
-	memcpy(h->auth_tag, &tag, sizeof(tag));
-	return or_pkt_bounce_headers(frame, info, pa,
-				     rte_raw_cksum(h, OR_HDR_LEN));
+	or_pkt_bounce2_start(frame, info, reason);
+	return or_pkt_bounce2_finish(
+		frame, info, pa,
+		or_auth_tag_of(kr, slot,
+			       (const uint8_t *)or_pkt_hdr2_of(frame, info)));
 }
 
 /* A bounce recomputes the UDP checksum; the one we got is checked first,
@@ -208,11 +238,14 @@ or_pkt_udp_csum_bad(const uint8_t *frame, const struct or_pkt_info *info)
 }
 
 /* The bounce of either version; 0 if the sender's epoch is no longer
- * live (retired since the tag was verified): nothing can sign it. */
+ * live (retired since the tag was verified): nothing can sign it. With
+ * sign_slot, a version-2 bounce is only started (or_pkt_bounce2_start),
+ * its slot in *sign_slot, and the length returned is the one it will
+ * have once finished. */
 static inline uint16_t
 or_pkt_bounce(uint8_t *frame, const struct or_pkt_info *info,
 	      const struct or_port_addr *pa, uint8_t reason,
-	      const struct or_keyring *kr)
+	      const struct or_keyring *kr, int8_t *sign_slot)
 {
 	int slot;
 
@@ -221,7 +254,11 @@ or_pkt_bounce(uint8_t *frame, const struct or_pkt_info *info,
 	slot = or_keyring_slot(kr, info->key_epoch);
 	if (slot < 0)
 		return 0;
-	return or_pkt_rewrite_bounce2(frame, info, pa, reason, kr, slot);
+	if (sign_slot == NULL)
+		return or_pkt_rewrite_bounce2(frame, info, pa, reason, kr, slot);
+	or_pkt_bounce2_start(frame, info, reason);
+	*sign_slot = (int8_t)slot;
+	return (uint16_t)(info->l3_off + OR_BOUNCE_IP_LEN);
 }
 
 /*
@@ -236,12 +273,20 @@ or_pkt_bounce(uint8_t *frame, const struct or_pkt_info *info,
  * payload stripped). *out_port is set on DELIVER only; *reason on DROP
  * only. The frame is unchanged on DROP.
  */
+/* or_pkt_decide, where a version-2 bounce (BOUNCE, OVER_BUDGET) may be
+ * left for the caller to sign: with sign_slot not NULL, such a bounce is
+ * only started (or_pkt_bounce2_start), *sign_slot is its key slot in kr,
+ * *len its final length, and the caller must compute its tag and call
+ * or_pkt_bounce2_finish before sending it. sign_slot is not touched for
+ * any other outcome. */
 static inline enum or_verdict
-or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
-	      uint32_t sender_rec, uint32_t recipient_rec,
-	      const struct or_nexthop *nh, unsigned nh_count,
-	      const struct or_port_addr *pa, const struct or_keyring *kr,
-	      int over_budget, uint16_t *out_port, enum or_drop_reason *reason)
+or_pkt_decide_defer(uint8_t *frame, uint16_t *len,
+		    const struct or_pkt_info *info, uint32_t sender_rec,
+		    uint32_t recipient_rec, const struct or_nexthop *nh,
+		    unsigned nh_count, const struct or_port_addr *pa,
+		    const struct or_keyring *kr, int over_budget,
+		    uint16_t *out_port, enum or_drop_reason *reason,
+		    int8_t *sign_slot)
 {
 	uint8_t bounce_reason = OR_REASON_RECIPIENT_UNAVAILABLE;
 	enum or_verdict verdict = OR_VERDICT_BOUNCE;
@@ -272,12 +317,24 @@ or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
 		*reason = OR_DROP_BAD_UDP_CSUM;
 		return OR_VERDICT_DROP;
 	}
-	*len = or_pkt_bounce(frame, info, pa, bounce_reason, kr);
+	*len = or_pkt_bounce(frame, info, pa, bounce_reason, kr, sign_slot);
 	if (*len == 0) {
 		*reason = OR_DROP_UNKNOWN_EPOCH;
 		return OR_VERDICT_DROP;
 	}
 	return verdict;
+}
+
+static inline enum or_verdict
+or_pkt_decide(uint8_t *frame, uint16_t *len, const struct or_pkt_info *info,
+	      uint32_t sender_rec, uint32_t recipient_rec,
+	      const struct or_nexthop *nh, unsigned nh_count,
+	      const struct or_port_addr *pa, const struct or_keyring *kr,
+	      int over_budget, uint16_t *out_port, enum or_drop_reason *reason)
+{
+	return or_pkt_decide_defer(frame, len, info, sender_rec, recipient_rec,
+				   nh, nh_count, pa, kr, over_budget, out_port,
+				   reason, NULL);
 }
 
 #endif

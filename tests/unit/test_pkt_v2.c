@@ -77,7 +77,7 @@ decide(const uint8_t *f, uint16_t flen, uint8_t *out, uint16_t *olen,
 {
 	struct or_port_addr pa = pa2();
 	struct or_nexthop nh[T_NODE + 1];
-	struct or_pkt_info info;
+	struct or_pkt_info info = { 0 };
 	uint16_t port = 0;
 
 	memset(nh, 0, sizeof(nh));
@@ -212,7 +212,111 @@ test_bounce_needs_live_epoch(void)
 	or_keyring_destroy(&ring);
 }
 
+/* A burst's bounces signed together, as the worker does
+ * (or_pkt_decide_defer, or_auth_tag_burst eight at a time,
+ * or_pkt_bounce2_finish), are byte for byte the bounces signed one at a
+ * time by or_pkt_decide, for every group size from 1 to 20 (one-at-a-time
+ * remainders, whole and partial groups of eight), with two live epochs
+ * mixed in a group, VLAN tags and over-budget replies among them; each
+ * verifies under its sender's key computed by the reference
+ * (common/auth). */
+#define SIG_MAX 20
+static void
+test_bounces_signed_together(void)
+{
+	static const struct or_auth_key k7 = { { 0x70, 0x71, 0x72, 0x73, 0x74,
+						 0x75, 0x76, 0x77, 0x78, 0x79,
+						 0x7a, 0x7b, 0x7c, 0x7d, 0x7e,
+						 0x7f } };
+	static _Alignas(8) uint8_t f[T_FRAME_MAX], one[SIG_MAX][T_FRAME_MAX],
+		many[SIG_MAX][T_FRAME_MAX];
+	struct or_chan_auth_keys m = { .version = OR_CHAN_AUTH_KEYS_VERSION,
+				       .count = 2 };
+	uint32_t in = or_rec_make(OR_STATE_IN, T_NODE, 3, 0);
+	struct or_port_addr pa = pa2();
+	struct or_nexthop nh[T_NODE + 1];
+	uint64_t rng = 0x5eed, mixed = 0;
+	char err[128];
+
+	m.keys[0].epoch = EX_EPOCH;
+	memcpy(m.keys[0].key, ex_kauth.b, 16);
+	m.keys[1].epoch = 7;
+	memcpy(m.keys[1].key, k7.b, 16);
+	CU_ASSERT_EQUAL_FATAL(or_keyring_install(&ring, &m, err, sizeof(err)), 0);
+	memset(nh, 0, sizeof(nh));
+	nh[T_NODE] = t_nh();
+	for (unsigned n = 1; n <= SIG_MAX; n++) {
+		struct or_pkt_info info[SIG_MAX];
+		const uint8_t *hdr[SIG_MAX];
+		int8_t slot[SIG_MAX];
+		uint64_t tag[SIG_MAX];
+		uint16_t olen[SIG_MAX], mlen[SIG_MAX];
+		unsigned slots_seen = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			struct t_spec s = spec2((uint16_t)(8 + i));
+			enum or_verdict v1, v2;
+			enum or_drop_reason why = OR_DROP_NONE;
+			uint16_t len, port = 0;
+			uint8_t *h;
+			int over = i % 5 == 4;
+
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			s.vlan = (rng >> 40) % 3 == 0;
+			s.epoch = (rng >> 50) & 1 ? 7 : EX_EPOCH;
+			s.msg_id = rng;
+			len = t_build(f, &s);
+			h = f + t_l3(&s) + 28;
+			for (unsigned b = 0; b < 16; b++)
+				h[16 + b] = (uint8_t)(rng >> (b * 4));
+			t_fix_udp_csum(f, t_l3(&s));
+
+			v1 = decide(f, len, one[i], &olen[i], in, 0, over, &why);
+			CU_ASSERT_EQUAL_FATAL(v1, over ? OR_VERDICT_OVER_BUDGET :
+							 OR_VERDICT_BOUNCE);
+			memcpy(many[i], f, len);
+			mlen[i] = len;
+			CU_ASSERT_EQUAL_FATAL(or_pkt_classify(many[i], len, &pa,
+							      &info[i]),
+					      OR_PKT_MSG);
+			slot[i] = -1;
+			v2 = or_pkt_decide_defer(many[i], &mlen[i], &info[i], in,
+						 0, nh, T_NODE + 1, &pa,
+						 ring.live, over, &port, &why,
+						 &slot[i]);
+			CU_ASSERT_EQUAL(v2, v1);
+			CU_ASSERT_EQUAL(mlen[i], olen[i]);
+			CU_ASSERT_EQUAL_FATAL(slot[i],
+					      or_keyring_slot(ring.live, s.epoch));
+			slots_seen |= 1u << slot[i];
+			hdr[i] = (const uint8_t *)hdr_of(many[i]) +
+				 (s.vlan ? 4 : 0);
+		}
+		mixed += slots_seen == 3;
+		or_auth_tag_burst(ring.live, hdr, slot, n, tag);
+		for (unsigned i = 0; i < n; i++) {
+			const struct or_hdr2 *h = (const struct or_hdr2 *)hdr[i];
+			struct or_auth_key ks;
+
+			CU_ASSERT_EQUAL(or_pkt_bounce2_finish(many[i], &info[i],
+							      &pa, tag[i]),
+					olen[i]);
+			CU_ASSERT(memcmp(many[i], one[i], olen[i]) == 0);
+			CU_ASSERT_EQUAL_FATAL(
+				or_auth_sender_key(h->key_epoch == 7 ? &k7 :
+								       &ex_kauth,
+						   &h->sender, &ks),
+				0);
+			CU_ASSERT(or_auth_check(&ks, h));
+		}
+	}
+	CU_ASSERT(mixed > 10); /* groups did mix the two epochs */
+	or_keyring_destroy(&ring);
+}
+
 static CU_TestInfo v2_tests[] = {
+	{ "bounces signed eight at a time: the same bytes",
+	  test_bounces_signed_together },
 	{ "docs/protocol.md version 2 worked examples", test_examples },
 	{ "one version per appliance", test_classify_versions },
 	{ "bounces need a live epoch and a good checksum",
