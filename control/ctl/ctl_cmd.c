@@ -19,9 +19,6 @@
 _Static_assert(sizeof(((struct ctl *)0)->seal_pk) == OR_SEAL_PK_LEN,
 	       "seal_pk holds the daemon's sealing key");
 
-/* Not a field: the subject left out on purpose (audit --verify). */
-#define CTL_F_NONE (1u << 31)
-
 /* The options: the request field each gives, its usage (NULL: shown with
  * the positional, see ctl_cmd_usage). Indexes are bits of c->opts. */
 enum {

@@ -24,6 +24,10 @@
 #ifndef CTL_CMD_H
 #define CTL_CMD_H
 
+/* A bit of struct ctl's given that is not a request field: the subject
+ * left out on purpose (audit --verify). */
+#define CTL_F_NONE (1u << 31)
+
 #include <stdio.h>
 
 #include "optroute/mgmt.h"

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
  * optroutectl's command line (control/ctl/ctl_cmd.c) against the daemon's
- * request parser (control/daemon/loop/cp_req.c, compiled into test_mgmt.c and
- * linked from there): both follow OR_MGMT_CMDS, so for every command and
- * every option, what optroutectl accepts the daemon accepts, with the same
- * fields (round trip), and what optroutectl refuses the daemon refuses.
- * The CLI's sources are not in a library: the two files under test are
- * compiled in here (and nowhere else).
+ * request parser (control/daemon/loop/cp_req.c; both linked from their
+ * programs' libraries, liborctl.a and liborcpd.a): both follow
+ * OR_MGMT_CMDS, so for every command and every option, what optroutectl
+ * accepts the daemon accepts, with the same fields (round trip), and what
+ * optroutectl refuses the daemon refuses. Also optroutectl's retry of a
+ * connection the daemon refused (ctl_io.c).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -18,8 +18,9 @@
 
 #include <CUnit/CUnit.h>
 
-#include "control/ctl/ctl_cmd.c"
-#include "control/ctl/ctl_io.c"
+#include "control/ctl/ctl.h"
+#include "control/ctl/ctl_cmd.h"
+#include "control/ctl/ctl_io.h"
 #include "control/daemon/loop/cp_req.h"
 
 #include "or_test.h"
