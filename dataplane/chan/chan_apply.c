@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "optroute/ctable.h"
-#include "../auth/auth_keyring.h"
+#include "dataplane/auth/auth_keyring.h"
 #include "chan_priv.h"
 
 /* Consumes seq if it is above the connection's last one. */

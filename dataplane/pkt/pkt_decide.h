@@ -14,7 +14,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
-#include "../auth/auth_verify.h"
+#include "dataplane/auth/auth_verify.h"
 #include "pkt.h"
 #include "pkt_csum.h"
 
