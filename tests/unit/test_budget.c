@@ -13,7 +13,7 @@
 
 #include "optroute/consent.h"
 #include "or_test.h"
-#include "../../dataplane/auth/budget.h"
+#include "dataplane/auth/budget.h"
 
 #define HOUR_MS 3600000ull
 #define T0 1000000ull /* an arbitrary start of the fake clock, in ms */

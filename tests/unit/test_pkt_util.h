@@ -14,8 +14,8 @@
 
 #include "optroute/auth.h"
 #include "optroute/proto.h"
-#include "../../dataplane/pkt/pkt_classify.h"
-#include "../../dataplane/pkt/pkt_decide.h"
+#include "dataplane/pkt/pkt_classify.h"
+#include "dataplane/pkt/pkt_decide.h"
 
 #define T_FRAME_MAX 2048
 
