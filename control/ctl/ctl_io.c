@@ -84,7 +84,7 @@ ctl_retry(struct ctl_conn *c, int rc, json_t **reply)
 {
 	struct ctl_conn n;
 	const char *code;
-	unsigned tries = c->tries;
+	unsigned tries = c->tries, pause_us;
 	char err[256];
 
 	/* Only the connection's first line (or its close before any) can
@@ -100,7 +100,11 @@ ctl_retry(struct ctl_conn *c, int rc, json_t **reply)
 	}
 	if (tries >= CTL_RETRY_MAX)
 		return 0;
-	usleep((tries < 5 ? 50000u << tries : 1000000u));
+	pause_us = tries < 5 ? 50000u << tries : 1000000u;
+	/* Said, so that a refusal counted by the daemon is seen here too. */
+	fprintf(stderr, "optroutectl: the daemon refused the connection "
+		"(too many clients); again in %u ms\n", pause_us / 1000);
+	usleep(pause_us);
 	if (ctl_connect(&n, c->path, c->timeout_ms, err, sizeof(err)) < 0)
 		return 0;
 	if (rc == 0)

@@ -75,8 +75,9 @@ while not stop:
         time.sleep(0.05)
         continue
     next_poll = now + 0.25
-    # One poll: retried on too_many_clients (the refusal says "retry
-    # later"), 5 s at most in all.
+    # One poll: optroutectl retries a too_many_clients refusal itself
+    # (the refusal says "retry later") and says so on stderr; counted
+    # here, as a refusal it still gets after its retries, 5 s at most.
     t0 = time.monotonic()
     while True:
         p = subprocess.run([ctl, "-j", "-t", "5000", "stats"],
@@ -85,6 +86,7 @@ while not stop:
             r = json.loads(p.stdout)
         except ValueError:
             r = {}
+        refused += p.stderr.count("refused the connection")
         code = (r.get("error") or {}).get("code")
         if code == "too_many_clients" and time.monotonic() - t0 < 5:
             refused += 1
