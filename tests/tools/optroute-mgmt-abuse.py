@@ -209,9 +209,13 @@ def main():
     while not stop[0]:
         now = time.monotonic()
         t = now - start
-        opening = t < a.seconds and (total is None or opened < total)
+        # --conns N: all N are opened, even when a slow round (a loaded
+        # host) reaches --seconds first; else by --rate until --seconds.
+        opening = opened < total if total is not None else t < a.seconds
         if opening:
             want = min(int(t * rate) + 1, total or 1 << 62)
+            if total is not None and t >= a.seconds:
+                want = total
             while opened < want:
                 open_one(KINDS[opened % len(KINDS)], now)
                 opened += 1
