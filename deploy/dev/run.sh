@@ -205,15 +205,20 @@ echo "$DP_PID $CP_PID $EXP_PID" >"$DIR/pids"
 scrape() { python3 -c 'import sys, urllib.request
 print(urllib.request.urlopen("http://%s/metrics" % sys.argv[1], timeout=5).read().decode())' "$METRICS"; }
 # Bounded by the clock, not by tries: a loaded host makes both the
-# exporter's start and each try slow.
-deadline=$((SECONDS + 30))
+# exporter's start and each try slow. The text is read whole before it is
+# searched: `scrape | grep -q` fails under pipefail when grep stops early
+# and the writer, still writing, gets EPIPE.
+up=0 deadline=$((SECONDS + 30))
 while [ "$SECONDS" -lt "$deadline" ]; do
-	scrape 2>/dev/null | grep -q '^optroute_control_up 1$' && break
+	if grep -q '^optroute_control_up 1$' <<<"$(scrape 2>/dev/null)"; then
+		up=1
+		break
+	fi
 	kill -0 "$EXP_PID" 2>/dev/null ||
 		die "optroute-exporter did not start (see its log above; another instance on $METRICS? set OPTROUTE_DEV_METRICS)"
 	sleep 0.1
 done
-scrape 2>/dev/null | grep -q '^optroute_control_up 1$' ||
+[ "$up" = 1 ] ||
 	die "optroute-exporter does not show the control plane's figures after 30 s"
 
 log "up: both daemons, the dataplane synced; /metrics on http://$METRICS/metrics"
