@@ -33,10 +33,8 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 RUNS=${RUNS:-5}
-CHANGES=${CHANGES:-500000}
+. tests/bench/bench_import.sh # CHANGES, CHUNK, IMPORT_CLIENTS
 WARMUP_CHANGES=${WARMUP_CHANGES:-300000}
-CHUNK=${CHUNK:-2048}
-IMPORT_CLIENTS=${IMPORT_CLIENTS:-2}
 ABUSE_RATE=${ABUSE_RATE:-50}
 ABUSE_NOREAD=${ABUSE_NOREAD:-4}
 ABUSE_WARMUP_S=${ABUSE_WARMUP_S:-1}
@@ -51,13 +49,9 @@ cleanup() {
 	done
 	rm -rf "$T"
 }
-# A second signal must not cut the clean-up short (lib/common.sh's
-# or_trap_exit says why).
-trap 'OR_STOPPING=1; cleanup' EXIT
-trap '[ -n "${OR_STOPPING:-}" ] || { OR_STOPPING=1; exit 143; }' TERM
-trap '[ -n "${OR_STOPPING:-}" ] || { OR_STOPPING=1; exit 130; }' INT
+. deploy/dev/trap.sh
+or_trap_exit cleanup
 log() { echo "bench-abuse: $*" >&2; }
-. tests/bench/bench_import.sh
 
 python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
 chmod 600 "$T/key"

@@ -42,9 +42,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
-CHANGES=${CHANGES:-500000}
-CHUNK=${CHUNK:-2048}
-IMPORT_CLIENTS=${IMPORT_CLIENTS:-2}
+. tests/bench/bench_import.sh # CHANGES, CHUNK, IMPORT_CLIENTS
 OPTOUTS=${OPTOUTS:-1000}
 STORE_RECORDS=${STORE_RECORDS:-10000000}
 SCALE_CHANGES=${SCALE_CHANGES:-200000}
@@ -77,11 +75,9 @@ cleanup() {
 	done
 	rm -rf "$T" "/var/run/dpdk/$PREFIX"
 }
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
+. deploy/dev/trap.sh
+or_trap_exit cleanup
 log() { echo "bench-control: $*" >&2; }
-. tests/bench/bench_import.sh
 
 python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key"
 chmod 600 "$T/key"

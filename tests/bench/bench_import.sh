@@ -2,7 +2,12 @@
 #
 # Sourced by the control plane's benchmarks (bench-control.sh,
 # bench-abuse.sh): the import load they measure, defined once.
-# Needs CTL (optroutectl), IMPORT_CLIENTS and CHUNK.
+# Sourced before the benchmark's own settings: the load's defaults below
+# (each overridable from the environment); bench_import needs CTL
+# (optroutectl) set by then.
+CHANGES=${CHANGES:-500000}     # numbers a measured import brings
+CHUNK=${CHUNK:-2048}           # lines a request
+IMPORT_CLIENTS=${IMPORT_CLIENTS:-2} # optroutectl imports at once
 
 now() { date +%s.%N; }
 

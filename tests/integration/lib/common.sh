@@ -34,6 +34,7 @@ export PYTHONPATH=$PWD/$OR_LIB${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONDONTWRITEBYTECODE=1 # (no __pycache__ in the source tree)
 . deploy/dev/netns.sh
 . deploy/dev/hugepages.sh
+. deploy/dev/trap.sh
 
 # ---- clean-up ---------------------------------------------------------------
 # What or_cleanup removes; a test adds to these.
@@ -72,19 +73,7 @@ or_cleanup() {
 	rm -f "$p/$PREFIX"map_* "$p/$PREFIX"_*map_* || true
 }
 
-# or_trap_exit FUNC: FUNC (or_cleanup, or a test's function calling it)
-# runs on every exit. A signal (run-all.sh's timeout sends TERM, Ctrl-C INT)
-# exits through the EXIT trap too, so the clean-up always runs. Once it
-# runs, further signals are ignored: `timeout` signals the whole process
-# group and a parent forwards its own, and a second TERM whose trap ran
-# `exit` inside the clean-up would cut it short (measured: 7 of 150 runs of
-# a script sent three TERMs at once left their clean-up unfinished).
-or_trap_exit() {
-	# shellcheck disable=SC2064 # (the function's name, expanded now)
-	trap "OR_STOPPING=1; $1" EXIT
-	trap '[ -n "${OR_STOPPING:-}" ] || { OR_STOPPING=1; exit 143; }' TERM
-	trap '[ -n "${OR_STOPPING:-}" ] || { OR_STOPPING=1; exit 130; }' INT
-}
+# or_trap_exit FUNC: deploy/dev/trap.sh (sourced above).
 
 # ---- verdicts ---------------------------------------------------------------
 # Logs whose last lines or_fail shows (those that exist).
