@@ -391,15 +391,19 @@ check_in_wiped(const struct cp_client *cl)
 {
 	for (unsigned i = 0; i < fz_nlines; i++) {
 		const uint8_t *p = fz_stream + fz_lines[i].off;
-		size_t n = fz_lines[i].len < 16 ? fz_lines[i].len : 16;
+		size_t n = fz_lines[i].len < 64 ? fz_lines[i].len : 64;
 		int dull = 1;
 
 		if (n < 12)
 			continue;
-		for (size_t k = 1; k < n; k++)
-			dull &= p[k] == p[0];
+		/* A line of only the bytes a wiped or never written buffer
+		 * holds (zeros, ASan's malloc fill 0xbe, one repeated byte)
+		 * is found there without being a leftover (the campaign's
+		 * finding M1, docs/fuzzing.md). */
+		for (size_t k = 0; k < n; k++)
+			dull &= p[k] == p[0] || p[k] == 0 || p[k] == 0xbe;
 		if (dull)
-			continue; /* zeros or the allocator's fill byte */
+			continue;
 		FZ_CHECK(!fz_contains(cl->in + cl->in_len,
 				      cl->in_cap - cl->in_len, p, n),
 			 "line %u still in the input buffer", i);
