@@ -16,12 +16,10 @@
 
 _Static_assert(OR_AUDIT_HASH_LEN == crypto_generichash_BYTES, "hash size");
 
+/* The 44-byte body (audit.h). */
 static void
-audit_encode(const struct or_audit_entry *e, uint8_t v[OR_AUDIT_VAL_LEN])
+audit_body_encode(const struct or_audit_entry *e, uint8_t *b)
 {
-	uint8_t *b = v + OFF_BODY;
-
-	memcpy(v, e->prev_hash, OR_AUDIT_HASH_LEN);
 	memset(b, 0, OR_AUDIT_BODY_LEN);
 	or_put_le64(b, e->seq);
 	or_put_le64(b + 8, e->time_ms);
@@ -31,7 +29,30 @@ audit_encode(const struct or_audit_entry *e, uint8_t v[OR_AUDIT_VAL_LEN])
 	b[34] = e->epoch;
 	b[35] = e->flags;
 	or_put_le16(b + 36, e->node);
+	or_put_le16(b + 38, e->writer);
 	or_put_le32(b + 40, e->notice_version);
+}
+
+static void
+audit_body_decode(const uint8_t *b, struct or_audit_entry *e)
+{
+	e->seq = or_get_le64(b);
+	e->time_ms = or_get_le64(b + 8);
+	memcpy(e->token.b, b + 16, OR_TOKEN_LEN);
+	e->action = b[32];
+	e->method = b[33];
+	e->epoch = b[34];
+	e->flags = b[35];
+	e->node = or_get_le16(b + 36);
+	e->writer = or_get_le16(b + 38);
+	e->notice_version = or_get_le32(b + 40);
+}
+
+static void
+audit_encode(const struct or_audit_entry *e, uint8_t v[OR_AUDIT_VAL_LEN])
+{
+	memcpy(v, e->prev_hash, OR_AUDIT_HASH_LEN);
+	audit_body_encode(e, v + OFF_BODY);
 }
 
 /* BLAKE2b-256(prev_hash || body): everything stored before the hash. */
@@ -50,15 +71,7 @@ audit_decode(const MDB_val *val, struct or_audit_entry *e)
 	if (val->mv_size != OR_AUDIT_VAL_LEN)
 		return -EBADMSG;
 	memcpy(e->prev_hash, v, OR_AUDIT_HASH_LEN);
-	e->seq = or_get_le64(b);
-	e->time_ms = or_get_le64(b + 8);
-	memcpy(e->token.b, b + 16, OR_TOKEN_LEN);
-	e->action = b[32];
-	e->method = b[33];
-	e->epoch = b[34];
-	e->flags = b[35];
-	e->node = or_get_le16(b + 36);
-	e->notice_version = or_get_le32(b + 40);
+	audit_body_decode(b, e);
 	memcpy(e->hash, v + OFF_HASH, OR_AUDIT_HASH_LEN);
 	return 0;
 }
@@ -71,6 +84,35 @@ audit_hash_ok(const MDB_val *val)
 	audit_hash(val->mv_data, h);
 	return memcmp(h, (const uint8_t *)val->mv_data + OFF_HASH,
 		      OR_AUDIT_HASH_LEN) == 0;
+}
+
+void
+or_audit_seal(struct or_audit_entry *e, uint8_t body[OR_AUDIT_BODY_LEN])
+{
+	uint8_t v[OR_AUDIT_VAL_LEN];
+
+	audit_encode(e, v);
+	audit_hash(v, e->hash);
+	memcpy(body, v + OFF_BODY, OR_AUDIT_BODY_LEN);
+}
+
+int
+or_audit_unseal(const uint8_t prev_hash[OR_AUDIT_HASH_LEN],
+		const uint8_t body[OR_AUDIT_BODY_LEN],
+		const uint8_t hash[OR_AUDIT_HASH_LEN],
+		struct or_audit_entry *e)
+{
+	uint8_t v[OR_AUDIT_VAL_LEN], h[OR_AUDIT_HASH_LEN];
+
+	memcpy(v, prev_hash, OR_AUDIT_HASH_LEN);
+	memcpy(v + OFF_BODY, body, OR_AUDIT_BODY_LEN);
+	audit_hash(v, h);
+	if (sodium_memcmp(h, hash, OR_AUDIT_HASH_LEN) != 0)
+		return -EBADMSG;
+	memcpy(e->prev_hash, prev_hash, OR_AUDIT_HASH_LEN);
+	audit_body_decode(body, e);
+	memcpy(e->hash, hash, OR_AUDIT_HASH_LEN);
+	return 0;
 }
 
 int

@@ -10,8 +10,10 @@
  *   prev_hash(1) = 32 zero bytes, prev_hash(n) = hash(n-1)
  *
  * body (44 bytes, little-endian): seq u64, time_ms u64, token[16],
- * action u8, method u8, epoch u8, flags u8, node u16, reserved u16 (0),
- * notice_version u32. The stored value is prev_hash || body || hash.
+ * action u8, method u8, epoch u8, flags u8, node u16, writer u16,
+ * notice_version u32. writer: the appliance that committed the entry to a
+ * fleet's PostgreSQL system of record (docs/fleet.md section 3); 0 for a
+ * single box's LMDB store (as every entry before the fleet had). The stored value is prev_hash || body || hash.
  * The head (last seq, its hash) is also kept in the meta DB, so removing
  * the newest entries is detected too.
  *
@@ -63,6 +65,7 @@ struct or_audit_entry {
 				  * OR_ACT_RETIRE (the retired one) */
 	uint8_t flags;           /* OR_CFLAG_* of the record after */
 	uint16_t node;           /* node of the record after */
+	uint16_t writer;         /* appliance id in a fleet, else 0 */
 	uint32_t notice_version;
 	uint8_t prev_hash[OR_AUDIT_HASH_LEN];
 	uint8_t hash[OR_AUDIT_HASH_LEN];
@@ -89,6 +92,20 @@ int or_audit_verify(struct or_store *s, uint64_t *bad_seq,
 int or_audit_verify_cancel(struct or_store *s, const volatile int *cancel,
 			   uint64_t *bad_seq, uint64_t *n_checked,
 			   struct or_err *err);
+
+/* e's body as hashed and, from e->prev_hash and it, e->hash: what
+ * or_audit_append stores, for a writer that stores the trail elsewhere
+ * (the PostgreSQL system of record). */
+void or_audit_seal(struct or_audit_entry *e,
+		   uint8_t body[OR_AUDIT_BODY_LEN]);
+
+/* An entry from its stored parts (e->prev_hash and e->hash copied, the
+ * rest decoded from body). 0, or -EBADMSG if hash is not BLAKE2b-256 of
+ * prev_hash || body (an altered entry). */
+int or_audit_unseal(const uint8_t prev_hash[OR_AUDIT_HASH_LEN],
+		    const uint8_t body[OR_AUDIT_BODY_LEN],
+		    const uint8_t hash[OR_AUDIT_HASH_LEN],
+		    struct or_audit_entry *e);
 
 /* Last seq and its hash (seq 0 and zero hash for an empty trail). */
 int or_audit_head(struct or_store *s, uint64_t *seq,

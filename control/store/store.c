@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "control/store/consent_next.h"
 #include "store_priv.h"
 
 int
@@ -245,54 +246,6 @@ or_store_close(struct or_store *s)
 	free(s);
 }
 
-static int
-policy_valid(const struct or_node_policy *p)
-{
-	if (p == NULL)
-		return 0;
-	if (p->kind == OR_NODE_POLICY_HASH)
-		return p->n_nodes >= 1 && p->n_nodes <= OR_NODE_MAX + 1u;
-	return p->kind == OR_NODE_POLICY_FIXED;
-}
-
-static int
-changes_check(const struct or_node_policy *pol, const struct or_change *ch,
-	      unsigned n, struct or_err *err)
-{
-	for (unsigned i = 0; i < n; i++) {
-		const struct or_change *c = &ch[i];
-
-		if (c->action < 1 || c->action > OR_ACT_CHANGE_MAX) {
-			or_err_set(err, "change %u: unknown action %u", i,
-				   c->action);
-			return -EINVAL;
-		}
-		if (c->method < 1 || c->method > OR_METHOD_MAX) {
-			or_err_set(err, "change %u: unknown method %u", i,
-				   c->method);
-			return -EINVAL;
-		}
-		if (c->action != OR_ACT_OPTIN && c->node != -1) {
-			or_err_set(err, "change %u: only an opt-in sets a node",
-				   i);
-			return -EINVAL;
-		}
-		if (c->node < -1 || c->node > (int32_t)OR_NODE_MAX) {
-			or_err_set(err, "change %u: node out of range 0..%u", i,
-				   OR_NODE_MAX);
-			return -EINVAL;
-		}
-		if (c->action == OR_ACT_OPTIN && c->node == -1 &&
-		    !policy_valid(pol)) {
-			or_err_set(err,
-				   "change %u: opt-in without a node needs a valid node policy",
-				   i);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 uint64_t
 or_store_now_ms(void)
 {
@@ -300,37 +253,6 @@ or_store_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* The record after change c; old is NULL when there is none. */
-static void
-change_next(const struct or_node_policy *pol, const struct or_change *c,
-	    const struct or_consent *old, uint64_t seq, uint64_t t,
-	    struct or_consent *nw)
-{
-	if (old != NULL)
-		*nw = *old;
-	else
-		memset(nw, 0, sizeof(*nw));
-	nw->token = c->token;
-	nw->epoch = c->epoch;
-	nw->method = c->method;
-	nw->notice_version = c->notice_version;
-	nw->seq = seq;
-	if (c->action == OR_ACT_OPTIN) {
-		nw->state = OR_STATE_IN;
-		nw->granted_ms = t;
-		nw->withdrawn_ms = 0;
-		if (c->node >= 0) {
-			nw->node = (uint16_t)c->node;
-			nw->flags |= OR_CFLAG_PINNED;
-		} else if (!(nw->flags & OR_CFLAG_PINNED)) {
-			nw->node = or_node_pick(pol, &c->token);
-		}
-	} else { /* OPTOUT: node and flags kept (0 for a new record) */
-		nw->state = OR_STATE_OUT;
-		nw->withdrawn_ms = t;
-	}
 }
 
 /* Sort key of a change: token order first (records and index rows are
@@ -433,7 +355,7 @@ apply_record(const struct or_node_policy *pol, MDB_cursor *cur,
 		cnt[old.state == OR_STATE_IN ? 0 : 1]--;
 		return mdb_cursor_del(cur, 0);
 	}
-	change_next(pol, c, NULL, seq, t, &nw);
+	or_consent_next(pol, c, NULL, seq, t, &nw);
 	or_rec_encode(&nw, buf);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
@@ -451,7 +373,7 @@ apply_record(const struct or_node_policy *pol, MDB_cursor *cur,
 		o->prev_rec = or_consent_rec(&old);
 		o->idx_prev = old.seq;
 		cnt[old.state == OR_STATE_IN ? 0 : 1]--;
-		change_next(pol, c, &old, seq, t, &nw);
+		or_consent_next(pol, c, &old, seq, t, &nw);
 		or_rec_encode(&nw, buf);
 		v.mv_size = sizeof(buf);
 		v.mv_data = buf;
@@ -560,7 +482,7 @@ or_store_apply(struct or_store *s, const struct or_node_policy *pol,
 	}
 	if (n == 0)
 		return 0;
-	rc = changes_check(pol, ch, n, err);
+	rc = or_changes_check(pol, ch, n, err);
 	if (rc < 0)
 		return rc;
 	t_now = or_store_now_ms();

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Records rebuilt from the audit trail (control/store/consent_next.h)
+ * equal the records or_store_apply wrote: random streams of opt-ins
+ * (policy-chosen and pinned nodes), opt-outs, erasures and keys, in
+ * groups of random size over a few tokens (so that a token changes many
+ * times, also within one group), then every entry folded in seq order
+ * through or_consent_from_entry and compared field by field with the
+ * store. This is what a fleet follower relies on (docs/fleet.md section 6).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "control/store/consent_next.h"
+
+#include "or_rand.h"
+#include "or_test.h"
+#include "test_store_util.h"
+
+#define N_TOK 48
+#define N_GROUPS 60
+#define GROUP_MAX 300
+
+static char sdir[64];
+
+/* The records rebuilt from the trail, by token index. */
+static struct {
+	struct or_token tok[N_TOK];
+	struct or_consent rec[N_TOK];
+	int have[N_TOK];
+	uint64_t entries, next_seq;
+	int bad; /* an entry that did not follow (from_entry < 0) */
+} rb;
+
+static int
+tok_index(const struct or_token *t)
+{
+	for (int i = 0; i < N_TOK; i++)
+		if (memcmp(rb.tok[i].b, t->b, OR_TOKEN_LEN) == 0)
+			return i;
+	return -1;
+}
+
+static int
+fold_entry(void *arg, const struct or_audit_entry *e)
+{
+	int i = tok_index(&e->token), rc;
+	struct or_consent nw;
+
+	(void)arg;
+	if (i < 0 || e->seq != rb.next_seq) {
+		rb.bad = 1;
+		return 1;
+	}
+	rb.next_seq++;
+	rb.entries++;
+	rc = or_consent_from_entry(e, rb.have[i] ? &rb.rec[i] : NULL, &nw);
+	if (rc < 0) {
+		rb.bad = 1;
+		return 1;
+	}
+	rb.have[i] = rc;
+	if (rc == 1)
+		rb.rec[i] = nw;
+	return 0;
+}
+
+static void
+assert_same(const struct or_consent *a, const struct or_consent *b)
+{
+	CU_ASSERT_EQUAL(memcmp(a->token.b, b->token.b, OR_TOKEN_LEN), 0);
+	CU_ASSERT_EQUAL(a->state, b->state);
+	CU_ASSERT_EQUAL(a->epoch, b->epoch);
+	CU_ASSERT_EQUAL(a->flags, b->flags);
+	CU_ASSERT_EQUAL(a->method, b->method);
+	CU_ASSERT_EQUAL(a->node, b->node);
+	CU_ASSERT_EQUAL(a->notice_version, b->notice_version);
+	CU_ASSERT_EQUAL(a->granted_ms, b->granted_ms);
+	CU_ASSERT_EQUAL(a->withdrawn_ms, b->withdrawn_ms);
+	CU_ASSERT_EQUAL(a->seq, b->seq);
+}
+
+/* One random change to token i; state[] is each token's state at this
+ * point of the stream (0 none), so a key goes only to an opted-in one. */
+static void
+random_change(uint64_t *rng, int i, uint8_t state[N_TOK],
+	      struct or_change *c)
+{
+	uint32_t r = or_rand_below(rng, 100);
+
+	memset(c, 0, sizeof(*c));
+	c->token = rb.tok[i];
+	c->node = -1;
+	c->method = (uint8_t)(1 + or_rand_below(rng, OR_METHOD_MAX));
+	c->epoch = (uint8_t)or_rand_below(rng, 4);
+	c->notice_version = or_rand_below(rng, 5);
+	/* Mostly explicit times, so that two runs compare exactly; some
+	 * "now" (0) as the daemon sends. */
+	c->time_ms = or_rand_below(rng, 8) ? 1700000000000ull +
+						     or_rand_next(rng) % 1000000
+					   : 0;
+	if (r < 10 && state[i] == OR_STATE_IN) {
+		c->action = OR_ACT_KEY;
+	} else if (r < 20) {
+		c->action = OR_ACT_ERASE;
+		state[i] = 0;
+	} else if (r < 50) {
+		c->action = OR_ACT_OPTOUT;
+		state[i] = OR_STATE_OUT;
+	} else {
+		c->action = OR_ACT_OPTIN;
+		if (or_rand_below(rng, 4) == 0)
+			c->node = (int32_t)or_rand_below(rng, 1000);
+		state[i] = OR_STATE_IN;
+	}
+}
+
+static void
+test_rebuilt_equals_store(void)
+{
+	static const struct or_node_policy pol = {
+		.kind = OR_NODE_POLICY_HASH,
+		.n_nodes = 7,
+	};
+	static struct or_change ch[GROUP_MAX];
+	struct or_store_conf sc = { 0 };
+	struct or_store *st = NULL;
+	struct or_err err = { "" };
+	uint8_t state[N_TOK] = { 0 };
+	uint64_t rng = 20261202, first, total = 0;
+	unsigned kinds[OR_ACT_CHANGE_MAX + 1] = { 0 }, pinned_then_in = 0;
+
+	memset(&rb, 0, sizeof(rb));
+	for (int i = 0; i < N_TOK; i++)
+		rb.tok[i] = ts_tok((uint64_t)i + 1000);
+	snprintf(sdir, sizeof(sdir), "/tmp/or_test_cnext.XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(sdir));
+	sc.path = sdir;
+	sc.map_size = 64u << 20;
+	CU_ASSERT_EQUAL_FATAL(or_store_open(&sc, &st, &err), 0);
+	for (int g = 0; g < N_GROUPS; g++) {
+		unsigned n = 1 + or_rand_below(&rng, GROUP_MAX);
+
+		for (unsigned k = 0; k < n; k++) {
+			int i = (int)or_rand_below(&rng, N_TOK);
+
+			/* an opt-in of a pinned record without a node keeps
+			 * the pin: count that the stream has such cases */
+			random_change(&rng, i, state, &ch[k]);
+			kinds[ch[k].action]++;
+		}
+		CU_ASSERT_EQUAL_FATAL(or_store_apply(st, &pol, ch, n, NULL,
+						     &first, &err),
+				      0);
+		total += n;
+	}
+	rb.next_seq = 1;
+	CU_ASSERT_EQUAL_FATAL(or_audit_foreach(st, 1, fold_entry, NULL, &err),
+			      0);
+	CU_ASSERT_FALSE(rb.bad);
+	CU_ASSERT_EQUAL(rb.entries, total);
+	for (int i = 0; i < N_TOK; i++) {
+		struct or_consent c;
+		int rc = or_store_get(st, &rb.tok[i], &c);
+
+		if (!rb.have[i]) {
+			CU_ASSERT_EQUAL(rc, -ENOENT);
+			continue;
+		}
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		assert_same(&rb.rec[i], &c);
+		pinned_then_in += (c.flags & OR_CFLAG_PINNED) &&
+				  c.state == OR_STATE_IN;
+	}
+	/* the stream did exercise every kind and both node paths */
+	for (int a = OR_ACT_OPTIN; a <= OR_ACT_CHANGE_MAX; a++)
+		CU_ASSERT(kinds[a] > 100);
+	CU_ASSERT(pinned_then_in > 0);
+	or_store_close(st);
+	ts_rm_store(sdir);
+	sdir[0] = '\0';
+}
+
+/* Entries that cannot follow the record before them. */
+static void
+test_entries_that_do_not_follow(void)
+{
+	struct or_audit_entry e;
+	struct or_consent old, nw;
+
+	memset(&e, 0, sizeof(e));
+	memset(&old, 0, sizeof(old));
+	e.seq = 9;
+	e.token = ts_tok(1);
+	old.token = e.token;
+	e.action = OR_ACT_KEY;
+	CU_ASSERT_EQUAL(or_consent_from_entry(&e, NULL, &nw), -EBADMSG);
+	old.state = OR_STATE_OUT;
+	CU_ASSERT_EQUAL(or_consent_from_entry(&e, &old, &nw), -EBADMSG);
+	old.state = OR_STATE_IN;
+	old.seq = 3;
+	CU_ASSERT_EQUAL(or_consent_from_entry(&e, &old, &nw), 1);
+	CU_ASSERT_EQUAL(nw.seq, 3); /* a key leaves the record as it was */
+	e.action = OR_ACT_ROTATE;
+	CU_ASSERT_EQUAL(or_consent_from_entry(&e, &old, &nw), -EBADMSG);
+	e.action = 0;
+	CU_ASSERT_EQUAL(or_consent_from_entry(&e, &old, &nw), -EBADMSG);
+	e.action = OR_ACT_ERASE;
+	CU_ASSERT_EQUAL(or_consent_from_entry(&e, &old, &nw), 0);
+	/* an opt-out of a new subject: the entry's node, no grant */
+	e.action = OR_ACT_OPTOUT;
+	e.node = 5;
+	e.time_ms = 77;
+	CU_ASSERT_EQUAL(or_consent_from_entry(&e, NULL, &nw), 1);
+	CU_ASSERT_EQUAL(nw.state, OR_STATE_OUT);
+	CU_ASSERT_EQUAL(nw.node, 5);
+	CU_ASSERT_EQUAL(nw.granted_ms, 0);
+	CU_ASSERT_EQUAL(nw.withdrawn_ms, 77);
+	CU_ASSERT_EQUAL(nw.seq, 9);
+}
+
+static int
+suite_clean(void)
+{
+	ts_rm_store(sdir);
+	return 0;
+}
+
+static CU_TestInfo cnext_tests[] = {
+	{ "records rebuilt from the trail equal the store's",
+	  test_rebuilt_equals_store },
+	{ "entries that do not follow", test_entries_that_do_not_follow },
+	CU_TEST_INFO_NULL,
+};
+
+OR_TEST_SUITE("consent_next", NULL, suite_clean, cnext_tests)
