@@ -15,6 +15,10 @@
 #include "control/store/audit.h"
 #include "control/store/store.h"
 
+/* The time a change with time_ms 0 gets: Unix ms now (CLOCK_REALTIME),
+ * read once per group. */
+uint64_t or_store_now_ms(void);
+
 /* The rules a group's changes must follow before any is applied: a known
  * action (OPTIN..KEY) and method, a node only on an opt-in and in range, a
  * valid policy for an opt-in without a node. 0, or -EINVAL with err

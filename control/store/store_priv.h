@@ -15,6 +15,7 @@
 #include <lmdb.h>
 
 #include "audit.h"
+#include "consent_next.h"
 #include "store.h"
 
 /* Named databases in the one environment. */
@@ -160,9 +161,6 @@ int or_meta_put(struct or_store *s, MDB_txn *txn, const char *key,
 		const void *p, size_t len);
 int or_meta_put_u64(struct or_store *s, MDB_txn *txn, const char *key,
 		    uint64_t v);
-
-/* Unix ms now (CLOCK_REALTIME). */
-uint64_t or_store_now_ms(void);
 
 /* Reads the meta head in txn: last seq and its hash (zeros when the
  * trail is empty). 0, -EBADMSG (missing or malformed) or -errno. */

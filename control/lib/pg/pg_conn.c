@@ -48,6 +48,13 @@ pg_redact_quoted(char *dst, size_t cap, const char *src)
 	dst[o] = '\0';
 }
 
+static void
+pg_notice_drop(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int
 or_pg_conninfo_check(const char *conninfo, struct or_err *e)
 {
@@ -180,6 +187,9 @@ or_pg_connect(const char *conninfo, const char *app_name, PGconn **out,
 		PQfinish(c);
 		return -ECONNREFUSED;
 	}
+	/* Server notices ("... already exists, skipping") are not logged:
+	 * libpq's default prints them whole, DETAIL included (section 11). */
+	PQsetNoticeProcessor(c, pg_notice_drop, NULL);
 	if (PQserverVersion(c) < 150000) {
 		int v = PQserverVersion(c);
 

@@ -1,0 +1,646 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * One group commit into the PostgreSQL system of record (pg_writer.h,
+ * docs/fleet.md section 4). In one transaction: lock the head row, read
+ * the group's records, compute results, records and the audit chain here
+ * (as the LMDB store does), stage them with COPY into session temporary
+ * tables, move them into the tables, advance the head, NOTIFY, COMMIT.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "control/lib/pg/or_pg.h"
+#include "control/store/audit.h"
+#include "control/store/consent_next.h"
+#include "control/store/pg/pg_writer.h"
+
+/* Per session, emptied by every commit; temporary, so no WAL. IF NOT
+ * EXISTS: created by a session's first group (or again after a rollback
+ * took the creation with it). */
+static const char pg_stage_sql[] =
+	"CREATE TEMP TABLE IF NOT EXISTS or_stage_audit ("
+	" seq bigint, token bytea, body bytea, prev_hash bytea, hash bytea)"
+	" ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS or_stage_rec ("
+	" token bytea, state smallint, epoch smallint, flags smallint,"
+	" method smallint, node integer, notice_version bigint,"
+	" granted_ms bigint, withdrawn_ms bigint, seq bigint, erased boolean)"
+	" ON COMMIT DELETE ROWS";
+
+/* The fleet-wide writer lock (F2): groups are totally ordered by it. */
+static const char pg_lock_sql[] =
+	"SELECT head_seq, encode(head_hash, 'hex'), n_in, n_out"
+	" FROM optroute.fleet WHERE id = 1 FOR UPDATE";
+
+/* $1: the group's tokens, 16 bytes each, one binary bytea. */
+static const char pg_read_sql[] =
+	"SELECT encode(token, 'hex'), state, epoch, flags, method, node,"
+	" notice_version, granted_ms, withdrawn_ms, seq FROM optroute.consent"
+	" WHERE token = ANY (ARRAY(SELECT substring($1::bytea FROM i * 16 + 1"
+	" FOR 16) FROM generate_series(0, length($1::bytea) / 16 - 1) AS i))";
+
+static const char pg_move_sql[] =
+	"INSERT INTO optroute.audit (seq, token, body, prev_hash, hash)"
+	" SELECT seq, token, body, prev_hash, hash FROM or_stage_audit"
+	" ORDER BY seq;"
+	"INSERT INTO optroute.consent (token, state, epoch, flags, method,"
+	" node, notice_version, granted_ms, withdrawn_ms, seq)"
+	" SELECT token, state, epoch, flags, method, node, notice_version,"
+	" granted_ms, withdrawn_ms, seq FROM or_stage_rec WHERE NOT erased"
+	" ON CONFLICT (token) DO UPDATE SET state = EXCLUDED.state,"
+	" epoch = EXCLUDED.epoch, flags = EXCLUDED.flags,"
+	" method = EXCLUDED.method, node = EXCLUDED.node,"
+	" notice_version = EXCLUDED.notice_version,"
+	" granted_ms = EXCLUDED.granted_ms,"
+	" withdrawn_ms = EXCLUDED.withdrawn_ms, seq = EXCLUDED.seq;"
+	"DELETE FROM optroute.consent c USING or_stage_rec s"
+	" WHERE s.erased AND c.token = s.token";
+
+/* $1 new head, $2 its hash, $3 n_in, $4 n_out, $5 the head locked. */
+static const char pg_head_sql[] =
+	"UPDATE optroute.fleet SET head_seq = $1, head_hash = $2::bytea,"
+	" n_in = $3, n_out = $4 WHERE id = 1 AND head_seq = $5";
+
+/* $1 group, $2 its first seq, $3 appliance id. */
+static const char pg_group_sql[] =
+	"UPDATE optroute.appliance SET last_group = $1, last_group_seq = $2"
+	" WHERE id = $3";
+
+static const char pg_notify_sql[] =
+	"SELECT pg_notify('" OR_PG_HEAD_CHANNEL "', $1)";
+
+/* A change's place in token order (arrival order among equal tokens: a
+ * later change of a token sees the earlier), as the LMDB store applies. */
+struct pw_slot {
+	const uint8_t *tok;
+	unsigned idx;
+};
+
+/* What change i left: the audit entry's node and flags, the results. */
+struct pw_out {
+	uint32_t rec, prev_rec;
+	uint16_t node;
+	uint8_t flags;
+};
+
+struct pw_buf {
+	char *p;
+	size_t len, cap;
+};
+
+struct pw_group {
+	const struct or_change *ch;
+	unsigned n;
+	struct pw_slot *slot;
+	struct pw_out *out;
+	struct or_consent *have; /* records read, token order */
+	unsigned n_have;
+	uint64_t head, cnt[2]; /* cnt: n_in, n_out */
+	uint8_t head_hash[OR_AUDIT_HASH_LEN];
+	struct pw_buf audit, rec;
+	unsigned bad; /* the change a rule refused */
+};
+
+static int
+pw_slot_cmp(const void *a, const void *b)
+{
+	const struct pw_slot *x = a, *y = b;
+	int c = memcmp(x->tok, y->tok, OR_TOKEN_LEN);
+
+	if (c != 0)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int
+pw_have_cmp(const void *a, const void *b)
+{
+	const struct or_consent *x = a, *y = b;
+
+	return memcmp(x->token.b, y->token.b, OR_TOKEN_LEN);
+}
+
+/* Room for one more row of at most need bytes. */
+static int
+pw_reserve(struct pw_buf *b, size_t need)
+{
+	char *p;
+	size_t cap;
+
+	if (b->len + need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap * 2 : 1u << 16;
+	while (cap < b->len + need)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (p == NULL)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* A bytea in COPY's text format: \\x and hex (the backslash escaped). */
+static void
+pw_put_bytea(struct pw_buf *b, const uint8_t *v, size_t n, char end)
+{
+	b->p[b->len++] = '\\';
+	b->p[b->len++] = '\\';
+	b->p[b->len++] = 'x';
+	sodium_bin2hex(b->p + b->len, 2 * n + 1, v, n);
+	b->len += 2 * n;
+	b->p[b->len++] = end;
+}
+
+static void
+pw_put_u64(struct pw_buf *b, uint64_t v, char end)
+{
+	b->len += (size_t)sprintf(b->p + b->len, "%" PRIu64 "%c", v, end);
+}
+
+static int
+pw_hex16(const char *hex, uint8_t out[OR_TOKEN_LEN])
+{
+	size_t n = 0;
+
+	if (sodium_hex2bin(out, OR_TOKEN_LEN, hex, strlen(hex), NULL, &n,
+			   NULL) != 0 ||
+	    n != OR_TOKEN_LEN)
+		return -EBADMSG;
+	return 0;
+}
+
+static uint64_t
+pw_u64(const PGresult *r, int row, int col)
+{
+	return strtoull(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* The records the group's tokens have now, sorted by token. */
+static int
+pw_read(PGconn *c, struct pw_group *g, struct or_err *err)
+{
+	const char *val;
+	int len, fmt = 1, rows, rc = 0;
+	uint8_t *toks;
+	PGresult *r;
+
+	toks = malloc((size_t)g->n * OR_TOKEN_LEN);
+	if (toks == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < g->n; i++)
+		memcpy(toks + (size_t)i * OR_TOKEN_LEN, g->ch[i].token.b,
+		       OR_TOKEN_LEN);
+	val = (const char *)toks;
+	len = (int)(g->n * OR_TOKEN_LEN);
+	r = PQexecParams(c, pg_read_sql, 1, NULL, &val, &len, &fmt, 0);
+	free(toks);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		or_pg_err(err, c, r, "system of record: reading records");
+		PQclear(r);
+		return -EIO;
+	}
+	rows = PQntuples(r);
+	g->have = calloc(rows ? (size_t)rows : 1, sizeof(*g->have));
+	if (g->have == NULL) {
+		PQclear(r);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < rows; i++) {
+		struct or_consent *h = &g->have[i];
+
+		if (pw_hex16(PQgetvalue(r, i, 0), h->token.b) < 0) {
+			or_err_set(err, "system of record: a malformed token");
+			rc = -EIO;
+			break;
+		}
+		h->state = (uint8_t)pw_u64(r, i, 1);
+		h->epoch = (uint8_t)pw_u64(r, i, 2);
+		h->flags = (uint8_t)pw_u64(r, i, 3);
+		h->method = (uint8_t)pw_u64(r, i, 4);
+		h->node = (uint16_t)pw_u64(r, i, 5);
+		h->notice_version = (uint32_t)pw_u64(r, i, 6);
+		h->granted_ms = pw_u64(r, i, 7);
+		h->withdrawn_ms = pw_u64(r, i, 8);
+		h->seq = pw_u64(r, i, 9);
+	}
+	PQclear(r);
+	g->n_have = (unsigned)rows;
+	qsort(g->have, g->n_have, sizeof(*g->have), pw_have_cmp);
+	return rc;
+}
+
+/* One staged record row: the token's final state (erased or not). */
+static void
+pw_stage_rec(struct pw_buf *b, const struct or_consent *cur, int have,
+	     const uint8_t *tok)
+{
+	pw_put_bytea(b, tok, OR_TOKEN_LEN, '\t');
+	if (!have) {
+		b->len += (size_t)sprintf(b->p + b->len,
+					  "0\t0\t0\t0\t0\t0\t0\t0\t0\tt\n");
+		return;
+	}
+	b->len += (size_t)sprintf(b->p + b->len,
+				  "%u\t%u\t%u\t%u\t%u\t%" PRIu32 "\t%" PRIu64
+				  "\t%" PRIu64 "\t%" PRIu64 "\tf\n",
+				  cur->state, cur->epoch, cur->flags,
+				  cur->method, cur->node, cur->notice_version,
+				  cur->granted_ms, cur->withdrawn_ms, cur->seq);
+}
+
+/* Results and records, token by token in token order (or_store_apply's
+ * order, so a refused group names the same change). 0, or 1 (g->bad: a
+ * key for a subject not opted in), -ENOMEM. */
+static int
+pw_compute(struct pw_group *g, const struct or_node_policy *pol,
+	   uint64_t t_now)
+{
+	unsigned k = 0;
+
+	while (k < g->n) {
+		const uint8_t *tok = g->slot[k].tok;
+		struct or_consent key, cur, *old;
+		int have, touched = 0;
+
+		memcpy(key.token.b, tok, OR_TOKEN_LEN);
+		old = bsearch(&key, g->have, g->n_have, sizeof(*g->have),
+			      pw_have_cmp);
+		have = old != NULL;
+		if (have)
+			cur = *old;
+		for (; k < g->n && memcmp(g->slot[k].tok, tok,
+					  OR_TOKEN_LEN) == 0; k++) {
+			unsigned i = g->slot[k].idx;
+			const struct or_change *c = &g->ch[i];
+			struct pw_out *o = &g->out[i];
+			uint64_t t = c->time_ms ? c->time_ms : t_now;
+
+			o->prev_rec = have ? or_consent_rec(&cur) : 0;
+			if (c->action == OR_ACT_KEY) {
+				if (!have || cur.state != OR_STATE_IN) {
+					g->bad = i;
+					return 1;
+				}
+				o->rec = o->prev_rec;
+				o->node = cur.node;
+				o->flags = cur.flags;
+				continue;
+			}
+			touched = 1;
+			if (have)
+				g->cnt[cur.state == OR_STATE_IN ? 0 : 1]--;
+			if (c->action == OR_ACT_ERASE) {
+				have = 0;
+				o->rec = 0;
+				o->node = 0;
+				o->flags = 0;
+				continue;
+			}
+			or_consent_next(pol, c, have ? &cur : NULL,
+					g->head + 1 + i, t, &cur);
+			have = 1;
+			g->cnt[cur.state == OR_STATE_IN ? 0 : 1]++;
+			o->rec = or_consent_rec(&cur);
+			o->node = cur.node;
+			o->flags = cur.flags;
+		}
+		if (touched) {
+			if (pw_reserve(&g->rec, 256) < 0)
+				return -ENOMEM;
+			pw_stage_rec(&g->rec, &cur, have, tok);
+		}
+	}
+	return 0;
+}
+
+/* The audit entries in seq order, chained from the head. */
+static int
+pw_chain(struct pw_group *g, uint16_t writer, uint64_t t_now)
+{
+	struct or_audit_entry e;
+	uint8_t body[OR_AUDIT_BODY_LEN];
+
+	memset(&e, 0, sizeof(e));
+	for (unsigned i = 0; i < g->n; i++) {
+		const struct or_change *c = &g->ch[i];
+
+		e.seq = g->head + 1 + i;
+		e.time_ms = c->time_ms ? c->time_ms : t_now;
+		e.token = c->token;
+		e.action = c->action;
+		e.method = c->method;
+		e.epoch = c->epoch;
+		e.flags = g->out[i].flags;
+		e.node = g->out[i].node;
+		e.writer = writer;
+		e.notice_version = c->notice_version;
+		memcpy(e.prev_hash, g->head_hash, OR_AUDIT_HASH_LEN);
+		or_audit_seal(&e, body);
+		memcpy(g->head_hash, e.hash, OR_AUDIT_HASH_LEN);
+		if (pw_reserve(&g->audit, 400) < 0)
+			return -ENOMEM;
+		pw_put_u64(&g->audit, e.seq, '\t');
+		pw_put_bytea(&g->audit, e.token.b, OR_TOKEN_LEN, '\t');
+		pw_put_bytea(&g->audit, body, OR_AUDIT_BODY_LEN, '\t');
+		pw_put_bytea(&g->audit, e.prev_hash, OR_AUDIT_HASH_LEN, '\t');
+		pw_put_bytea(&g->audit, e.hash, OR_AUDIT_HASH_LEN, '\n');
+	}
+	return 0;
+}
+
+/* COPY table FROM STDIN with b's rows. */
+static int
+pw_copy(PGconn *c, const char *table, const struct pw_buf *b,
+	struct or_err *err)
+{
+	char sql[64];
+	PGresult *r;
+	int ok;
+
+	if (b->len == 0)
+		return 0;
+	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", table);
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COPY_IN;
+	PQclear(r);
+	if (!ok) {
+		or_pg_err(err, c, NULL, "system of record: staging");
+		return -EIO;
+	}
+	ok = PQputCopyData(c, b->p, (int)b->len) == 1;
+	ok = PQputCopyEnd(c, ok ? NULL : "client failed") == 1 && ok;
+	r = PQgetResult(c);
+	ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		or_pg_err(err, c, r, "system of record: staging");
+	PQclear(r);
+	while ((r = PQgetResult(c)) != NULL)
+		PQclear(r);
+	return ok ? 0 : -EIO;
+}
+
+/* A statement that returns no rows (several, separated by ';', when
+ * nparams is 0). */
+static int
+pw_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
+	const char *what, struct or_err *err, char *tuples, size_t tcap)
+{
+	PGresult *r = nparams ? PQexecParams(c, sql, nparams, NULL, params,
+					     NULL, NULL, 0)
+			      : PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		or_pg_err(err, c, r, what);
+		PQclear(r);
+		return -EIO;
+	}
+	if (tuples != NULL)
+		snprintf(tuples, tcap, "%s", PQcmdTuples(r));
+	PQclear(r);
+	return 0;
+}
+
+static void
+pw_rollback(PGconn *c)
+{
+	PQclear(PQexec(c, "ROLLBACK"));
+}
+
+/* The head row, locked. 0, -ENOENT (none), -EIO. */
+static int
+pw_lock_head(PGconn *c, struct pw_group *g, struct or_err *err)
+{
+	PGresult *r = PQexec(c, pg_lock_sql);
+	size_t n = 0;
+	int rc = 0;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		or_pg_err(err, c, r, "system of record: locking the head");
+		rc = -EIO;
+	} else if (PQntuples(r) != 1) {
+		or_err_set(err, "system of record: no fleet row (not joined)");
+		rc = -ENOENT;
+	} else if (sodium_hex2bin(g->head_hash, OR_AUDIT_HASH_LEN,
+				  PQgetvalue(r, 0, 1),
+				  strlen(PQgetvalue(r, 0, 1)), NULL, &n,
+				  NULL) != 0 ||
+		   n != OR_AUDIT_HASH_LEN) {
+		or_err_set(err, "system of record: malformed head hash");
+		rc = -EIO;
+	} else {
+		g->head = pw_u64(r, 0, 0);
+		g->cnt[0] = pw_u64(r, 0, 2);
+		g->cnt[1] = pw_u64(r, 0, 3);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Everything after BEGIN and before COMMIT. 0, 1 (a rule refused
+ * g->bad), -errno. */
+static int
+pw_run(PGconn *c, struct pw_group *g, uint16_t writer, uint64_t group,
+       const struct or_node_policy *pol, struct or_err *err)
+{
+	char p[5][72], hh[2 * OR_AUDIT_HASH_LEN + 3], tuples[24];
+	const char *pv[5] = { p[0], p[1], p[2], p[3], p[4] };
+	uint64_t t_now = or_store_now_ms(), old_head;
+	int rc;
+
+	if ((rc = pw_exec(c, pg_stage_sql, 0, NULL,
+			  "system of record: staging tables", err, NULL,
+			  0)) < 0 ||
+	    (rc = pw_lock_head(c, g, err)) < 0 ||
+	    (rc = pw_read(c, g, err)) < 0)
+		return rc;
+	old_head = g->head;
+	rc = pw_compute(g, pol, t_now);
+	if (rc != 0)
+		return rc;
+	if ((rc = pw_chain(g, writer, t_now)) < 0 ||
+	    (rc = pw_copy(c, "or_stage_audit", &g->audit, err)) < 0 ||
+	    (rc = pw_copy(c, "or_stage_rec", &g->rec, err)) < 0 ||
+	    (rc = pw_exec(c, pg_move_sql, 0, NULL,
+			  "system of record: writing the group", err, NULL,
+			  0)) < 0)
+		return rc;
+	hh[0] = '\\';
+	hh[1] = 'x';
+	sodium_bin2hex(hh + 2, sizeof(hh) - 2, g->head_hash,
+		       OR_AUDIT_HASH_LEN);
+	snprintf(p[0], sizeof(p[0]), "%" PRIu64, old_head + g->n);
+	snprintf(p[2], sizeof(p[2]), "%" PRIu64, g->cnt[0]);
+	snprintf(p[3], sizeof(p[3]), "%" PRIu64, g->cnt[1]);
+	snprintf(p[4], sizeof(p[4]), "%" PRIu64, old_head);
+	pv[1] = hh;
+	if ((rc = pw_exec(c, pg_head_sql, 5, pv,
+			  "system of record: advancing the head", err, tuples,
+			  sizeof(tuples))) < 0)
+		return rc;
+	if (strcmp(tuples, "1") != 0) {
+		/* The lock makes this impossible unless a writer bypassed
+		 * it: refuse rather than fork the chain. */
+		or_err_set(err, "system of record: the head moved under the lock");
+		return -EIO;
+	}
+	if (writer != 0) {
+		snprintf(p[0], sizeof(p[0]), "%" PRIu64, group);
+		snprintf(p[1], sizeof(p[1]), "%" PRIu64, old_head + 1);
+		snprintf(p[2], sizeof(p[2]), "%u", writer);
+		pv[1] = p[1];
+		if ((rc = pw_exec(c, pg_group_sql, 3, pv,
+				  "system of record: recording the group", err,
+				  NULL, 0)) < 0)
+			return rc;
+	}
+	snprintf(p[0], sizeof(p[0]), "%" PRIu64, old_head + g->n);
+	return pw_exec(c, pg_notify_sql, 1, pv, "system of record: notify",
+		       err, NULL, 0);
+}
+
+static void
+pw_free(struct pw_group *g)
+{
+	free(g->slot);
+	free(g->out);
+	free(g->have);
+	free(g->audit.p);
+	free(g->rec.p);
+}
+
+int
+or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
+		  const struct or_node_policy *pol, const struct or_change *ch,
+		  unsigned n, struct or_change_result *res,
+		  uint64_t *first_seq, struct or_err *err)
+{
+	struct pw_group g = { .ch = ch, .n = n };
+	PGresult *r;
+	int rc;
+
+	if (n > OR_STORE_APPLY_MAX) {
+		or_err_set(err, "%u changes in one group (at most %u)", n,
+			   OR_STORE_APPLY_MAX);
+		return -E2BIG;
+	}
+	if (n == 0) {
+		if (first_seq != NULL)
+			*first_seq = 0;
+		return 0;
+	}
+	if ((rc = or_changes_check(pol, ch, n, err)) < 0)
+		return rc;
+	if (PQstatus(c) != CONNECTION_OK ||
+	    PQtransactionStatus(c) != PQTRANS_IDLE) {
+		or_err_set(err, "system of record: not connected");
+		return -ENOTCONN;
+	}
+	g.slot = malloc(n * sizeof(*g.slot));
+	g.out = calloc(n, sizeof(*g.out));
+	if (g.slot == NULL || g.out == NULL) {
+		pw_free(&g);
+		or_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++)
+		g.slot[i] = (struct pw_slot){ ch[i].token.b, i };
+	qsort(g.slot, n, sizeof(*g.slot), pw_slot_cmp);
+
+	rc = pw_exec(c, "BEGIN", 0, NULL, "system of record: begin", err,
+		     NULL, 0);
+	if (rc == 0)
+		rc = pw_run(c, &g, writer, group, pol, err);
+	if (rc != 0) {
+		if (rc == 1) {
+			or_err_set(err,
+				   "change %u: a key is issued only to an opted-in subject",
+				   g.bad);
+			rc = -EINVAL;
+		} else if (rc == -ENOMEM) {
+			or_err_set(err, "out of memory");
+		}
+		pw_rollback(c);
+		pw_free(&g);
+		return rc;
+	}
+	/* Only COMMIT's OK makes the group committed; a lost answer leaves
+	 * it unknown (section 4: settled by the caller). */
+	r = PQexec(c, "COMMIT");
+	if (r == NULL || PQstatus(c) != CONNECTION_OK) {
+		or_pg_err(err, c, r, "system of record: commit (outcome unknown)");
+		rc = -ECONNABORTED;
+	} else if (PQresultStatus(r) != PGRES_COMMAND_OK ||
+		   strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		or_pg_err(err, c, r, "system of record: commit");
+		rc = -EIO;
+	}
+	PQclear(r);
+	if (rc == 0) {
+		if (res != NULL)
+			for (unsigned i = 0; i < n; i++)
+				res[i] = (struct or_change_result){
+					.seq = g.head + 1 + i,
+					.rec = g.out[i].rec,
+					.prev_rec = g.out[i].prev_rec,
+				};
+		if (first_seq != NULL)
+			*first_seq = g.head + 1;
+	}
+	pw_free(&g);
+	return rc;
+}
+
+int
+or_pg_fleet_join(PGconn *c, const struct or_pg_fleet_conf *fc,
+		 struct or_err *err)
+{
+	static const char ins[] =
+		"INSERT INTO optroute.fleet (id, fleet_id, head_seq, head_hash,"
+		" n_in, n_out, auth_current, auth_previous, auth_seq,"
+		" key_check, node_policy, key_epoch) VALUES (1,"
+		" gen_random_uuid(), 0, decode(repeat('00', 32), 'hex'), 0, 0,"
+		" 0, NULL, 0, $1::bytea, $2, $3) ON CONFLICT (id) DO NOTHING";
+	static const char sel[] =
+		"SELECT encode(key_check, 'hex'), node_policy, key_epoch"
+		" FROM optroute.fleet WHERE id = 1";
+	char kc[2 * 16 + 3] = "\\x", ep[8], mine[2 * 16 + 1];
+	const char *pv[3] = { kc, fc->node_policy, ep };
+	PGresult *r;
+	int rc;
+
+	sodium_bin2hex(kc + 2, sizeof(kc) - 2, fc->key_check, 16);
+	snprintf(ep, sizeof(ep), "%u", fc->key_epoch);
+	rc = pw_exec(c, ins, 3, pv, "system of record: joining the fleet",
+		     err, NULL, 0);
+	if (rc < 0)
+		return rc;
+	r = PQexec(c, sel);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		or_pg_err(err, c, r, "system of record: reading the fleet row");
+		PQclear(r);
+		return -EIO;
+	}
+	sodium_bin2hex(mine, sizeof(mine), fc->key_check, 16);
+	if (strcmp(PQgetvalue(r, 0, 0), mine) != 0) {
+		or_err_set(err, "the master key differs from the fleet's "
+			   "(key check mismatch): every appliance needs the same key");
+		rc = -EKEYREJECTED;
+	} else if (strcmp(PQgetvalue(r, 0, 1), fc->node_policy) != 0) {
+		or_err_set(err, "node_policy '%s' differs from the fleet's '%s'",
+			   fc->node_policy, PQgetvalue(r, 0, 1));
+		rc = -EINVAL;
+	} else if (strcmp(PQgetvalue(r, 0, 2), ep) != 0) {
+		or_err_set(err, "key_epoch %s differs from the fleet's %s", ep,
+			   PQgetvalue(r, 0, 2));
+		rc = -EINVAL;
+	}
+	PQclear(r);
+	return rc;
+}

@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ *
+ * or_pgwriter CONNINFO STORE_DIR: checks the PostgreSQL writer
+ * (control/store/pg/pg_writer.h) against the LMDB store, for
+ * tests/integration/pg_writer.sh. The same random groups of changes go
+ * to both (opt-ins with policy and pinned nodes, opt-outs, erasures,
+ * keys, tokens repeated within and across groups, explicit times); then:
+ *
+ *  - each group's return code, first seq and results are equal, and a
+ *    group refused by a rule is refused by both with the same message,
+ *    leaving the head as it was;
+ *  - the consent rows equal the LMDB records field by field;
+ *  - every audit row (body, prev_hash, hash) equals, byte for byte, the
+ *    LMDB store's entry of that seq, and the fleet row's head and counts
+ *    equal the store's: one chain, whichever backend wrote it;
+ *  - joining with another master key or node policy is refused;
+ *  - with a writer id, the body carries it and the appliance row records
+ *    the group; a listener gets the head on optroute_head;
+ *  - two writers at once (threads, own connections) give one chain with
+ *    no gap and no fork: seqs 1..head, each prev_hash the previous hash,
+ *    each hash recomputed.
+ *
+ * Prints "or_pgwriter: ok, N changes in G groups" and exits 0; else
+ * "or_pgwriter: FAIL: ..." and exits 1 (2: usage).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+
+#include <sodium.h>
+
+#include "control/lib/or_err.h"
+#include "control/lib/pg/or_pg.h"
+#include "control/store/audit.h"
+#include "control/store/pg/pg_writer.h"
+#include "control/store/store.h"
+
+#define N_TOK 3000
+#define N_GROUPS 40
+#define GROUP_MAX 2000
+
+static const struct or_node_policy pw_pol = { .kind = OR_NODE_POLICY_HASH,
+					      .n_nodes = 7 };
+static const char *conninfo;
+
+static void
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "or_pgwriter: FAIL: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static uint64_t
+rnd(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static struct or_token
+tok(uint64_t i)
+{
+	struct or_token t;
+
+	crypto_generichash(t.b, sizeof(t.b), (const uint8_t *)&i, sizeof(i),
+			   NULL, 0);
+	return t;
+}
+
+static PGconn *
+connect_or_fail(void)
+{
+	struct or_err err = { "" };
+	PGconn *c = NULL;
+
+	if (or_pg_connect(conninfo, "or_pgwriter", &c, &err) != 0)
+		fail("%s", err.msg);
+	return c;
+}
+
+/* One random group; state[] follows each token so a key goes to an
+ * opted-in one (or, when bad_at >= 0, change bad_at is a key to a token
+ * that is not). */
+static void
+make_group(uint64_t *rng, uint8_t *state, struct or_change *ch, unsigned n,
+	   int bad_at)
+{
+	for (unsigned k = 0; k < n; k++) {
+		uint32_t i = (uint32_t)(rnd(rng) % N_TOK), r = rnd(rng) % 100;
+		struct or_change *c = &ch[k];
+
+		memset(c, 0, sizeof(*c));
+		c->node = -1;
+		c->method = (uint8_t)(1 + rnd(rng) % OR_METHOD_MAX);
+		c->epoch = (uint8_t)(rnd(rng) % 3);
+		c->notice_version = (uint32_t)(rnd(rng) % 4);
+		c->time_ms = 1700000000000ull + rnd(rng) % 100000000;
+		if ((int)k == bad_at) {
+			while (state[i] == OR_STATE_IN)
+				i = (i + 1) % N_TOK;
+			c->action = OR_ACT_KEY;
+		} else if (r < 8 && state[i] == OR_STATE_IN) {
+			c->action = OR_ACT_KEY;
+		} else if (r < 16) {
+			c->action = OR_ACT_ERASE;
+			state[i] = 0;
+		} else if (r < 45) {
+			c->action = OR_ACT_OPTOUT;
+			state[i] = OR_STATE_OUT;
+		} else {
+			c->action = OR_ACT_OPTIN;
+			if (rnd(rng) % 5 == 0)
+				c->node = (int32_t)(rnd(rng) % 500);
+			state[i] = OR_STATE_IN;
+		}
+		c->token = tok(i);
+	}
+}
+
+static PGresult *
+query(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+	    PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail("%s: %s", sql, PQerrorMessage(c));
+	return r;
+}
+
+static void
+unhex(const char *hex, uint8_t *out, size_t n)
+{
+	size_t got = 0;
+
+	if (sodium_hex2bin(out, n, hex, strlen(hex), NULL, &got, NULL) != 0 ||
+	    got != n)
+		fail("malformed hex '%s'", hex);
+}
+
+/* The fleet's head, seq and hash. */
+static uint64_t
+pg_head(PGconn *c, uint8_t hash[32], uint64_t cnt[2])
+{
+	PGresult *r = query(c, "SELECT head_seq, encode(head_hash, 'hex'),"
+			       " n_in, n_out FROM optroute.fleet");
+	uint64_t seq;
+
+	if (PQntuples(r) != 1)
+		fail("no fleet row");
+	seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	if (hash != NULL)
+		unhex(PQgetvalue(r, 0, 1), hash, 32);
+	if (cnt != NULL) {
+		cnt[0] = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+		cnt[1] = strtoull(PQgetvalue(r, 0, 3), NULL, 10);
+	}
+	PQclear(r);
+	return seq;
+}
+
+static void
+check_join(PGconn *c)
+{
+	struct or_pg_fleet_conf fc = { .node_policy = "hash 7" };
+	struct or_err err = { "" };
+	int rc;
+
+	memset(fc.key_check, 0x5a, sizeof(fc.key_check));
+	if ((rc = or_pg_fleet_join(c, &fc, &err)) != 0)
+		fail("join: %d %s", rc, err.msg);
+	if ((rc = or_pg_fleet_join(c, &fc, &err)) != 0)
+		fail("join again: %d %s", rc, err.msg);
+	fc.key_check[3] ^= 1;
+	if (or_pg_fleet_join(c, &fc, &err) != -EKEYREJECTED ||
+	    strstr(err.msg, "master key differs") == NULL)
+		fail("another key was not refused (%s)", err.msg);
+	fc.key_check[3] ^= 1;
+	fc.node_policy = "hash 8";
+	if (or_pg_fleet_join(c, &fc, &err) != -EINVAL ||
+	    strstr(err.msg, "'hash 8' differs from the fleet's 'hash 7'") == NULL)
+		fail("another node policy was not refused (%s)", err.msg);
+}
+
+/* The same groups into both; returns the changes committed. */
+static uint64_t
+run_groups(PGconn *c, struct or_store *st, unsigned *groups)
+{
+	static struct or_change ch[GROUP_MAX];
+	static struct or_change_result rl[GROUP_MAX], rp[GROUP_MAX];
+	static uint8_t state[N_TOK], saved[N_TOK];
+	struct or_err el = { "" }, ep = { "" };
+	uint64_t rng = 1512, total = 0, fl, fp;
+
+	for (unsigned g = 0; g < N_GROUPS; g++) {
+		unsigned n = 1 + (unsigned)(rnd(&rng) % GROUP_MAX);
+		int bad_at = g % 9 == 4 ? (int)(rnd(&rng) % n) : -1;
+		int a, b;
+		uint64_t before = pg_head(c, NULL, NULL);
+
+		memcpy(saved, state, sizeof(state));
+		make_group(&rng, state, ch, n, bad_at);
+		a = or_store_apply(st, &pw_pol, ch, n, rl, &fl, &el);
+		b = or_pg_write_group(c, 0, 0, &pw_pol, ch, n, rp, &fp, &ep);
+		if (a != b)
+			fail("group %u: lmdb %d (%s), postgresql %d (%s)", g, a,
+			     el.msg, b, ep.msg);
+		if (a != 0) {
+			if (bad_at < 0 || strcmp(el.msg, ep.msg) != 0)
+				fail("group %u refused: '%s' / '%s'", g, el.msg,
+				     ep.msg);
+			if (pg_head(c, NULL, NULL) != before)
+				fail("group %u: refused, yet the head moved", g);
+			memcpy(state, saved, sizeof(state));
+			continue;
+		}
+		if (bad_at >= 0)
+			fail("group %u: a key to a subject not in was taken", g);
+		if (fl != fp || memcmp(rl, rp, n * sizeof(rl[0])) != 0)
+			fail("group %u: results differ", g);
+		total += n;
+		(*groups)++;
+	}
+	return total;
+}
+
+struct cmp_ctx {
+	PGresult *r;
+	int row;
+};
+
+static int
+cmp_entry(void *arg, const struct or_audit_entry *e)
+{
+	struct cmp_ctx *x = arg;
+	struct or_audit_entry s = *e;
+	uint8_t body[OR_AUDIT_BODY_LEN], pb[OR_AUDIT_BODY_LEN], ph[32], pp[32];
+
+	if (x->row >= PQntuples(x->r))
+		fail("audit: seq %" PRIu64 " missing in postgresql", e->seq);
+	if (strtoull(PQgetvalue(x->r, x->row, 0), NULL, 10) != e->seq)
+		fail("audit: row %d is not seq %" PRIu64, x->row, e->seq);
+	or_audit_seal(&s, body);
+	unhex(PQgetvalue(x->r, x->row, 1), pb, sizeof(pb));
+	unhex(PQgetvalue(x->r, x->row, 2), pp, sizeof(pp));
+	unhex(PQgetvalue(x->r, x->row, 3), ph, sizeof(ph));
+	if (memcmp(body, pb, sizeof(pb)) != 0 ||
+	    memcmp(pp, e->prev_hash, 32) != 0 || memcmp(ph, e->hash, 32) != 0 ||
+	    memcmp(s.hash, e->hash, 32) != 0)
+		fail("audit: seq %" PRIu64 " differs", e->seq);
+	x->row++;
+	return 0;
+}
+
+static void
+compare(PGconn *c, struct or_store *st)
+{
+	PGresult *r;
+	struct cmp_ctx x = { 0 };
+	struct or_err err = { "" };
+	struct or_store_stats ss;
+	uint8_t hl[32], hp[32];
+	uint64_t sl, cnt[2];
+	int rows;
+
+	r = query(c, "SELECT encode(token, 'hex'), state, epoch, flags,"
+		     " method, node, notice_version, granted_ms, withdrawn_ms,"
+		     " seq FROM optroute.consent");
+	rows = PQntuples(r);
+	for (int i = 0; i < rows; i++) {
+		struct or_token t;
+		struct or_consent l;
+		uint64_t v[9];
+
+		unhex(PQgetvalue(r, i, 0), t.b, sizeof(t.b));
+		if (or_store_get(st, &t, &l) != 0)
+			fail("consent: row %d not in the lmdb store", i);
+		for (int k = 0; k < 9; k++)
+			v[k] = strtoull(PQgetvalue(r, i, k + 1), NULL, 10);
+		if (v[0] != l.state || v[1] != l.epoch || v[2] != l.flags ||
+		    v[3] != l.method || v[4] != l.node ||
+		    v[5] != l.notice_version || v[6] != l.granted_ms ||
+		    v[7] != l.withdrawn_ms || v[8] != l.seq)
+			fail("consent: row %d differs from the lmdb record", i);
+	}
+	PQclear(r);
+	if (or_store_stats(st, &ss, &err) != 0)
+		fail("%s", err.msg);
+	if ((uint64_t)rows != ss.entries)
+		fail("consent: %d rows, %" PRIu64 " records", rows, ss.entries);
+	r = query(c, "SELECT seq, encode(body, 'hex'), encode(prev_hash, 'hex'),"
+		     " encode(hash, 'hex') FROM optroute.audit ORDER BY seq");
+	x.r = r;
+	if (or_audit_foreach(st, 1, cmp_entry, &x, &err) != 0)
+		fail("%s", err.msg);
+	if (x.row != PQntuples(r))
+		fail("audit: %d rows in postgresql, %d in lmdb", PQntuples(r),
+		     x.row);
+	PQclear(r);
+	if (or_audit_head(st, &sl, hl, &err) != 0)
+		fail("%s", err.msg);
+	if (pg_head(c, hp, cnt) != sl || memcmp(hl, hp, 32) != 0)
+		fail("the heads differ");
+	if (cnt[0] != ss.opted_in || cnt[1] != ss.opted_out)
+		fail("n_in/n_out %" PRIu64 "/%" PRIu64 ", store %" PRIu64
+		     "/%" PRIu64, cnt[0], cnt[1], ss.opted_in, ss.opted_out);
+}
+
+/* A writer id, the appliance row and the notification. */
+static void
+check_writer_and_notify(PGconn *c)
+{
+	PGconn *l = connect_or_fail();
+	struct or_change ch = { .token = tok(7777777), .action = OR_ACT_OPTIN,
+				.method = OR_METHOD_OPERATOR, .node = -1,
+				.time_ms = 1700000000001ull };
+	struct or_change_result res;
+	struct or_err err = { "" };
+	uint64_t first, head;
+	PGnotify *nf;
+	PGresult *r;
+	char want[24];
+	uint8_t body[OR_AUDIT_BODY_LEN];
+
+	PQclear(query(c, "INSERT INTO optroute.appliance (id, name)"
+			 " VALUES (3, 'a3')"));
+	PQclear(query(l, "LISTEN " OR_PG_HEAD_CHANNEL));
+	if (or_pg_write_group(c, 3, 41, &pw_pol, &ch, 1, &res, &first,
+			      &err) != 0)
+		fail("writer 3: %s", err.msg);
+	head = pg_head(c, NULL, NULL);
+	if (head != first)
+		fail("writer 3: head %" PRIu64 ", first %" PRIu64, head, first);
+	snprintf(want, sizeof(want), "%" PRIu64, head);
+	for (int i = 0; i < 50; i++) {
+		fd_set fds;
+		struct timeval tv = { 0, 100000 };
+
+		FD_ZERO(&fds);
+		FD_SET(PQsocket(l), &fds);
+		select(PQsocket(l) + 1, &fds, NULL, NULL, &tv);
+		PQconsumeInput(l);
+		if ((nf = PQnotifies(l)) != NULL)
+			break;
+	}
+	if (nf == NULL || strcmp(nf->relname, OR_PG_HEAD_CHANNEL) != 0 ||
+	    strcmp(nf->extra, want) != 0)
+		fail("no notification '%s' on " OR_PG_HEAD_CHANNEL, want);
+	PQfreemem(nf);
+	PQfinish(l);
+	r = query(c, "SELECT encode(a.body, 'hex'), p.last_group, p.last_group_seq"
+		     " FROM optroute.audit a, optroute.appliance p"
+		     " WHERE p.id = 3 AND a.seq = (SELECT head_seq FROM optroute.fleet)");
+	unhex(PQgetvalue(r, 0, 0), body, sizeof(body));
+	if (body[38] != 3 || body[39] != 0)
+		fail("writer 3: the body's writer field is %u", body[38]);
+	if (strcmp(PQgetvalue(r, 0, 1), "41") != 0 ||
+	    strtoull(PQgetvalue(r, 0, 2), NULL, 10) != first)
+		fail("writer 3: the appliance row does not record group 41");
+	PQclear(r);
+}
+
+static void *
+racer(void *arg)
+{
+	uintptr_t id = (uintptr_t)arg;
+	PGconn *c = connect_or_fail();
+	static struct or_change ch[2][64];
+	struct or_err err = { "" };
+
+	for (int g = 0; g < 40; g++) {
+		for (int k = 0; k < 64; k++)
+			ch[id][k] = (struct or_change){
+				.token = tok(1000000 * (id + 1) + g * 64 + k),
+				.action = OR_ACT_OPTIN,
+				.method = OR_METHOD_APP,
+				.node = -1,
+				.time_ms = 1700000000000ull + g,
+			};
+		if (or_pg_write_group(c, (uint16_t)(id + 1), (uint64_t)g,
+				      &pw_pol, ch[id], 64, NULL, NULL, &err) != 0)
+			fail("racer %u: %s", (unsigned)id, err.msg);
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+/* Two writers at once, then the whole chain from seq 1. */
+static void
+check_race_and_chain(PGconn *c)
+{
+	pthread_t t[2];
+	PGresult *r;
+	uint8_t prev[32] = { 0 };
+	int rows;
+
+	for (uintptr_t i = 0; i < 2; i++)
+		if (pthread_create(&t[i], NULL, racer, (void *)i) != 0)
+			fail("pthread_create");
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	r = query(c, "SELECT seq, encode(prev_hash, 'hex'), encode(body, 'hex'),"
+		     " encode(hash, 'hex') FROM optroute.audit ORDER BY seq");
+	rows = PQntuples(r);
+	for (int i = 0; i < rows; i++) {
+		struct or_audit_entry e;
+		uint8_t ph[32], body[OR_AUDIT_BODY_LEN], h[32];
+
+		unhex(PQgetvalue(r, i, 1), ph, 32);
+		unhex(PQgetvalue(r, i, 2), body, sizeof(body));
+		unhex(PQgetvalue(r, i, 3), h, 32);
+		if (strtoull(PQgetvalue(r, i, 0), NULL, 10) != (uint64_t)i + 1)
+			fail("chain: a gap before row %d", i);
+		if (or_audit_unseal(ph, body, h, &e) != 0)
+			fail("chain: seq %d does not hash", i + 1);
+		if (e.seq != (uint64_t)i + 1 || memcmp(ph, prev, 32) != 0)
+			fail("chain: seq %d does not link", i + 1);
+		memcpy(prev, h, 32);
+	}
+	PQclear(r);
+	if (pg_head(c, NULL, NULL) != (uint64_t)rows)
+		fail("chain: head is not the last row");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct or_store_conf sc = { 0 };
+	struct or_store *st = NULL;
+	struct or_err err = { "" };
+	unsigned groups = 0;
+	uint64_t total;
+	PGconn *c;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: or_pgwriter CONNINFO STORE_DIR\n");
+		return 2;
+	}
+	if (sodium_init() < 0)
+		fail("sodium_init");
+	conninfo = argv[1];
+	sc.path = argv[2];
+	if (or_store_open(&sc, &st, &err) != 0)
+		fail("%s", err.msg);
+	c = connect_or_fail();
+	check_join(c);
+	total = run_groups(c, st, &groups);
+	compare(c, st);
+	check_writer_and_notify(c);
+	check_race_and_chain(c);
+	PQfinish(c);
+	or_store_close(st);
+	printf("or_pgwriter: ok, %" PRIu64 " changes in %u groups\n", total,
+	       groups);
+	return 0;
+}
