@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  *
- * or_pgwriter CONNINFO STORE_DIR: checks the PostgreSQL writer
- * (control/store/pg/pg_writer.h) against the LMDB store, for
- * tests/integration/pg_writer.sh. The same random groups of changes go
+ * or_pgwriter check CONNINFO STORE_DIR: checks the PostgreSQL writer
+ * (control/store/pg/pg_writer.h) against the LMDB store, and the
+ * follower's tail (pg_tail.h), for tests/integration/pg_writer.sh. The same random groups of changes go
  * to both (opt-ins with policy and pinned nodes, opt-outs, erasures,
  * keys, tokens repeated within and across groups, explicit times); then:
  *
@@ -18,10 +18,17 @@
  *    the group; a listener gets the head on optroute_head;
  *  - two writers at once (threads, own connections) give one chain with
  *    no gap and no fork: seqs 1..head, each prev_hash the previous hash,
- *    each hash recomputed.
+ *    each hash recomputed;
+ *  - the tail from seq 0, in small batches, hands over every entry once,
+ *    in order, and the records rebuilt from them (or_consent_from_entry)
+ *    equal the consent table; a tail from a position that does not link
+ *    (another hash, a seq above the head) is "position gone".
  *
  * Prints "or_pgwriter: ok, N changes in G groups" and exits 0; else
  * "or_pgwriter: FAIL: ..." and exits 1 (2: usage).
+ *
+ * or_pgwriter tail CONNINFO: the whole trail through or_pg_tail; prints
+ * "tail: N entries" (exit 0) or "tail: broken at SEQ: why" (exit 1).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,6 +44,8 @@
 #include "control/lib/or_err.h"
 #include "control/lib/pg/or_pg.h"
 #include "control/store/audit.h"
+#include "control/store/consent_next.h"
+#include "control/store/pg/pg_tail.h"
 #include "control/store/pg/pg_writer.h"
 #include "control/store/store.h"
 
@@ -436,6 +445,147 @@ check_race_and_chain(PGconn *c)
 		fail("chain: head is not the last row");
 }
 
+/* Records rebuilt from the tail: open addressing by the token's first
+ * 8 bytes (uniform: keyed hashes). */
+#define RB_SLOTS (1u << 16)
+static struct rb_slot {
+	int used, have;
+	struct or_consent rec;
+} rb[RB_SLOTS];
+static uint64_t rb_next, rb_count;
+
+static struct rb_slot *
+rb_find(const struct or_token *t)
+{
+	uint64_t h;
+
+	memcpy(&h, t->b, sizeof(h));
+	for (uint32_t i = (uint32_t)h % RB_SLOTS;; i = (i + 1) % RB_SLOTS) {
+		if (!rb[i].used) {
+			rb[i].used = 1;
+			rb[i].rec.token = *t;
+			return &rb[i];
+		}
+		if (memcmp(rb[i].rec.token.b, t->b, OR_TOKEN_LEN) == 0)
+			return &rb[i];
+	}
+}
+
+static int
+rb_apply(void *arg, const struct or_audit_entry *e, unsigned n)
+{
+	(void)arg;
+	for (unsigned i = 0; i < n; i++) {
+		struct rb_slot *s;
+		struct or_consent nw;
+		int rc;
+
+		if (e[i].seq != rb_next + 1)
+			fail("tail: seq %" PRIu64 " after %" PRIu64, e[i].seq,
+			     rb_next);
+		rb_next = e[i].seq;
+		rb_count++;
+		if (e[i].action == OR_ACT_ROTATE || e[i].action == OR_ACT_RETIRE)
+			continue;
+		s = rb_find(&e[i].token);
+		rc = or_consent_from_entry(&e[i], s->have ? &s->rec : NULL,
+					   &nw);
+		if (rc < 0)
+			fail("tail: entry %" PRIu64 " does not follow", e[i].seq);
+		s->have = rc;
+		if (rc == 1)
+			s->rec = nw;
+	}
+	return 0;
+}
+
+static void
+check_tail(PGconn *c)
+{
+	struct or_pg_pos pos = { 0 };
+	struct or_err err = { "" };
+	uint64_t bad = 0, head, have = 0;
+	PGresult *r;
+	int n, rows;
+
+	head = pg_head(c, NULL, NULL);
+	/* twice: a first part, then the rest from where it stopped */
+	n = or_pg_tail(c, &pos, head / 3, 997, rb_apply, NULL, &bad, &err);
+	if (n != (int)(head / 3) || pos.seq != head / 3)
+		fail("tail: %d of %" PRIu64 " (%s)", n, head / 3, err.msg);
+	n = or_pg_tail(c, &pos, UINT64_MAX, 997, rb_apply, NULL, &bad, &err);
+	if (n < 0 || pos.seq != head || rb_count != head)
+		fail("tail: %d, at %" PRIu64 " of %" PRIu64 " (%s)", n, pos.seq,
+		     head, err.msg);
+	if (or_pg_tail(c, &pos, UINT64_MAX, 997, rb_apply, NULL, &bad,
+		       &err) != 0)
+		fail("tail: at the head, something new (%s)", err.msg);
+	r = query(c, "SELECT encode(token, 'hex'), state, epoch, flags,"
+		     " method, node, notice_version, granted_ms, withdrawn_ms,"
+		     " seq FROM optroute.consent");
+	rows = PQntuples(r);
+	for (int i = 0; i < rows; i++) {
+		struct or_token t;
+		struct rb_slot *s;
+		uint64_t v[9];
+
+		unhex(PQgetvalue(r, i, 0), t.b, sizeof(t.b));
+		s = rb_find(&t);
+		for (int k = 0; k < 9; k++)
+			v[k] = strtoull(PQgetvalue(r, i, k + 1), NULL, 10);
+		if (!s->have || v[0] != s->rec.state || v[1] != s->rec.epoch ||
+		    v[2] != s->rec.flags || v[3] != s->rec.method ||
+		    v[4] != s->rec.node || v[5] != s->rec.notice_version ||
+		    v[6] != s->rec.granted_ms || v[7] != s->rec.withdrawn_ms ||
+		    v[8] != s->rec.seq)
+			fail("tail: the record rebuilt for row %d differs", i);
+	}
+	PQclear(r);
+	for (uint32_t i = 0; i < RB_SLOTS; i++)
+		have += rb[i].used && rb[i].have;
+	if (have != (uint64_t)rows)
+		fail("tail: %" PRIu64 " records rebuilt, %d rows", have, rows);
+	/* a position whose hash the trail does not have */
+	pos.seq = head / 2;
+	memset(pos.hash, 0x77, sizeof(pos.hash));
+	if (or_pg_tail(c, &pos, 10, 10, rb_apply, NULL, &bad, &err) !=
+		    -ESTALE ||
+	    bad != head / 2 + 1 || strstr(err.msg, "position gone") == NULL)
+		fail("tail: a diverged position was not refused (%s)", err.msg);
+	pos.seq = head + 5;
+	if (or_pg_tail(c, &pos, 10, 10, rb_apply, NULL, &bad, &err) != -ESTALE)
+		fail("tail: a position above the head was not refused");
+}
+
+/* The whole trail, for the tamper test of pg_writer.sh. */
+static int
+count_entries(void *arg, const struct or_audit_entry *e, unsigned n)
+{
+	(void)e;
+	*(uint64_t *)arg += n;
+	return 0;
+}
+
+static int
+cmd_tail(void)
+{
+	PGconn *c = connect_or_fail();
+	struct or_pg_pos pos = { 0 };
+	struct or_err err = { "" };
+	uint64_t bad = 0, n = 0;
+	int rc;
+
+	rc = or_pg_tail(c, &pos, UINT64_MAX, 1000, count_entries, &n, &bad,
+			&err);
+	PQfinish(c);
+	if (rc < 0) {
+		printf("tail: broken at %" PRIu64 ": %s\n", bad, err.msg);
+		return 1;
+	}
+	printf("tail: %" PRIu64 " entries\n", n);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -446,14 +596,18 @@ main(int argc, char **argv)
 	uint64_t total;
 	PGconn *c;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: or_pgwriter CONNINFO STORE_DIR\n");
+	if (argc < 3 || (strcmp(argv[1], "check") == 0) != (argc == 4) ||
+	    (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "tail") != 0)) {
+		fprintf(stderr, "usage: or_pgwriter check CONNINFO STORE_DIR\n"
+				"       or_pgwriter tail CONNINFO\n");
 		return 2;
 	}
 	if (sodium_init() < 0)
 		fail("sodium_init");
-	conninfo = argv[1];
-	sc.path = argv[2];
+	conninfo = argv[2];
+	if (strcmp(argv[1], "tail") == 0)
+		return cmd_tail();
+	sc.path = argv[3];
 	if (or_store_open(&sc, &st, &err) != 0)
 		fail("%s", err.msg);
 	c = connect_or_fail();
@@ -462,6 +616,7 @@ main(int argc, char **argv)
 	compare(c, st);
 	check_writer_and_notify(c);
 	check_race_and_chain(c);
+	check_tail(c);
 	PQfinish(c);
 	or_store_close(st);
 	printf("or_pgwriter: ok, %" PRIu64 " changes in %u groups\n", total,
