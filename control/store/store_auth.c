@@ -161,6 +161,29 @@ abort:
 }
 
 int
+or_auth_follow(struct or_store *s, MDB_txn *txn,
+	       const struct or_audit_entry *e)
+{
+	struct or_auth_state st;
+	int rc = auth_read(s, txn, &st);
+
+	if (rc < 0)
+		return rc;
+	if (e->action == OR_ACT_ROTATE) {
+		st.previous = st.current;
+		st.has_previous = 1;
+		st.current = e->epoch;
+	} else {
+		if (!st.has_previous || st.previous != e->epoch)
+			return -EBADMSG;
+		st.has_previous = 0;
+		st.previous = 0;
+	}
+	st.seq = e->seq;
+	return auth_write(s, txn, &st) == 0 ? 0 : -EIO;
+}
+
+int
 or_store_auth_rotate(struct or_store *s, uint64_t time_ms,
 		     struct or_auth_state *st, struct or_err *err)
 {

@@ -162,6 +162,12 @@ int or_meta_put(struct or_store *s, MDB_txn *txn, const char *key,
 int or_meta_put_u64(struct or_store *s, MDB_txn *txn, const char *key,
 		    uint64_t v);
 
+/* A rotate or retire entry of the system of record applied to the auth
+ * state in txn (a follower's copy, store_follow.c). 0, -EBADMSG (a
+ * retirement of an epoch that is not the previous one), -errno. */
+int or_auth_follow(struct or_store *s, MDB_txn *txn,
+		   const struct or_audit_entry *e);
+
 /* Reads the meta head in txn: last seq and its hash (zeros when the
  * trail is empty). 0, -EBADMSG (missing or malformed) or -errno. */
 int or_audit_read_head(struct or_store *s, MDB_txn *txn, uint64_t *seq,

@@ -6,7 +6,10 @@
  * groups of random size over a few tokens (so that a token changes many
  * times, also within one group), then every entry folded in seq order
  * through or_consent_from_entry and compared field by field with the
- * store. This is what a fleet follower relies on (docs/fleet.md section 6).
+ * store. This is what a fleet follower relies on (docs/fleet.md section 6):
+ * a second store that follows the first's trail (or_store_follow), in
+ * batches of random size, ends with the same records, counts, auth state
+ * and position, and gave the same results entry by entry.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -185,6 +188,134 @@ test_rebuilt_equals_store(void)
 	sdir[0] = '\0';
 }
 
+/* Every entry of a store's trail, in seq order. */
+struct trail {
+	struct or_audit_entry *e;
+	size_t n, cap;
+};
+
+static int
+trail_add(void *arg, const struct or_audit_entry *e)
+{
+	struct trail *t = arg;
+
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 1024;
+		t->e = realloc(t->e, t->cap * sizeof(*t->e));
+		if (t->e == NULL)
+			return 1;
+	}
+	t->e[t->n++] = *e;
+	return 0;
+}
+
+static void
+test_copy_follows(void)
+{
+	static const struct or_node_policy pol = {
+		.kind = OR_NODE_POLICY_HASH,
+		.n_nodes = 5,
+	};
+	static struct or_change ch[GROUP_MAX];
+	static struct or_change_result res[20 * (GROUP_MAX + 1)],
+		fres[20 * (GROUP_MAX + 1)];
+	char bdir[64] = "/tmp/or_test_copy.XXXXXX";
+	struct or_store_conf sc = { .map_size = 64u << 20 };
+	struct or_store *a = NULL, *b = NULL;
+	struct or_store_stats sa, sb;
+	struct or_auth_state aa, ab;
+	struct or_err err = { "" };
+	uint8_t state[N_TOK] = { 0 }, ha[OR_AUDIT_HASH_LEN], hb[32];
+	uint64_t rng = 77, first, la, lb, total = 0;
+	struct trail t = { 0 };
+	size_t done = 0;
+
+	memset(&rb, 0, sizeof(rb));
+	for (int i = 0; i < N_TOK; i++)
+		rb.tok[i] = ts_tok((uint64_t)i + 5000);
+	snprintf(sdir, sizeof(sdir), "/tmp/or_test_cnext.XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(sdir));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(bdir));
+	sc.path = sdir;
+	CU_ASSERT_EQUAL_FATAL(or_store_open(&sc, &a, &err), 0);
+	sc.path = bdir;
+	CU_ASSERT_EQUAL_FATAL(or_store_open(&sc, &b, &err), 0);
+	/* groups, with epoch rotations and retirements between some */
+	for (int g = 0; g < 20; g++) {
+		unsigned n = 1 + or_rand_below(&rng, GROUP_MAX);
+
+		for (unsigned k = 0; k < n; k++)
+			random_change(&rng, (int)or_rand_below(&rng, N_TOK),
+				      state, &ch[k]);
+		CU_ASSERT_EQUAL_FATAL(or_store_apply(a, &pol, ch, n,
+						     res + total, &first, &err),
+				      0);
+		total += n;
+		if (g % 4 == 1)
+			CU_ASSERT_EQUAL_FATAL(or_store_auth_rotate(a, 0, &aa,
+								   &err), 0);
+		if (g % 4 == 3)
+			CU_ASSERT_EQUAL_FATAL(or_store_auth_retire(a, 0, &aa,
+								   &err), 0);
+		if (g % 4 == 1 || g % 4 == 3)
+			res[total++] = (struct or_change_result){ .seq =
+									  aa.seq };
+	}
+	CU_ASSERT_EQUAL_FATAL(or_audit_foreach(a, 1, trail_add, &t, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(t.n, total);
+	/* a batch that does not start at the position is refused */
+	CU_ASSERT_EQUAL(or_store_follow(b, t.e + 1, 1, fres, &err), -ESTALE);
+	while (done < t.n) {
+		unsigned n = 1 + or_rand_below(&rng, 3000);
+
+		if (n > t.n - done)
+			n = (unsigned)(t.n - done);
+		CU_ASSERT_EQUAL_FATAL(or_store_follow(b, t.e + done, n,
+						      fres + done, &err),
+				      0);
+		done += n;
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		CU_ASSERT_EQUAL(fres[i].seq, res[i].seq);
+		CU_ASSERT_EQUAL(fres[i].rec, res[i].rec);
+		CU_ASSERT_EQUAL(fres[i].prev_rec, res[i].prev_rec);
+	}
+	/* an entry applied twice does not follow */
+	CU_ASSERT_EQUAL(or_store_follow(b, t.e + t.n - 1, 1, NULL, &err),
+			-ESTALE);
+	for (int i = 0; i < N_TOK; i++) {
+		struct or_consent ca, cb;
+		int ra = or_store_get(a, &rb.tok[i], &ca);
+
+		CU_ASSERT_EQUAL_FATAL(or_store_get(b, &rb.tok[i], &cb), ra);
+		if (ra == 0)
+			assert_same(&ca, &cb);
+	}
+	CU_ASSERT_EQUAL(or_store_stats(a, &sa, &err), 0);
+	CU_ASSERT_EQUAL(or_store_stats(b, &sb, &err), 0);
+	CU_ASSERT_EQUAL(sa.entries, sb.entries);
+	CU_ASSERT_EQUAL(sa.opted_in, sb.opted_in);
+	CU_ASSERT_EQUAL(sa.opted_out, sb.opted_out);
+	CU_ASSERT_EQUAL(sa.last_seq, sb.last_seq);
+	CU_ASSERT_EQUAL(or_audit_head(a, &la, ha, &err), 0);
+	CU_ASSERT_EQUAL(or_audit_head(b, &lb, hb, &err), 0);
+	CU_ASSERT_EQUAL(la, lb);
+	CU_ASSERT_EQUAL(memcmp(ha, hb, sizeof(hb)), 0);
+	CU_ASSERT_EQUAL(or_store_auth_get(a, &aa, &err), 0);
+	CU_ASSERT_EQUAL(or_store_auth_get(b, &ab, &err), 0);
+	CU_ASSERT_EQUAL(aa.current, ab.current);
+	CU_ASSERT_EQUAL(aa.has_previous, ab.has_previous);
+	CU_ASSERT_EQUAL(aa.previous, ab.previous);
+	CU_ASSERT_EQUAL(aa.seq, ab.seq);
+	CU_ASSERT(aa.current >= 4);
+	free(t.e);
+	or_store_close(a);
+	or_store_close(b);
+	ts_rm_store(bdir);
+	ts_rm_store(sdir);
+	sdir[0] = '\0';
+}
+
 /* Entries that cannot follow the record before them. */
 static void
 test_entries_that_do_not_follow(void)
@@ -234,6 +365,8 @@ static CU_TestInfo cnext_tests[] = {
 	{ "records rebuilt from the trail equal the store's",
 	  test_rebuilt_equals_store },
 	{ "entries that do not follow", test_entries_that_do_not_follow },
+	{ "a copy that follows the trail equals the store",
+	  test_copy_follows },
 	CU_TEST_INFO_NULL,
 };
 
