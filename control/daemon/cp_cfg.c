@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "optroute/log.h"
 #include "optroute/or_ini.h"
 #include "optroute/peer.h"
+
+#include "control/lib/or_err.h"
+#include "control/lib/pg/or_pg.h"
 
 #include "cp_cfg.h"
 #include "cp_log.h"
@@ -43,6 +47,10 @@ cp_cfg_defaults(struct cp_cfg *c)
 	c->chan_retry_ms = 1000;
 	c->chan_queue_max = 1u << 22;
 	c->log_level = CP_LOG_INFO;
+	c->fleet_commit_timeout_ms = 10000;
+	c->fleet_report_ms = 1000;
+	if (gethostname(c->appliance_name, sizeof(c->appliance_name) - 1) != 0)
+		c->appliance_name[0] = '\0';
 }
 
 enum cp_cfg_type {
@@ -55,6 +63,9 @@ enum cp_cfg_type {
 	T_ROGID,  /* readonly_gid */
 	T_POLICY,
 	T_LEVEL,
+	T_STORE,    /* lmdb | postgresql */
+	T_CONNINFO, /* libpq string: checked, never quoted back */
+	T_NAME,     /* appliance name */
 };
 
 static const struct cp_cfg_key {
@@ -91,6 +102,12 @@ static const struct cp_cfg_key {
 	K_U32("channel_queue_max", chan_queue_max, 1024, 1073741824),
 	{ "log_level", T_LEVEL, 0, 0, 0, 0,
 	  OR_LOG_LEVEL_WORDS },
+	{ "store", T_STORE, 0, 0, 0, 0, "'lmdb' or 'postgresql'" },
+	{ "store_conninfo", T_CONNINFO, 0, 0, 0, 0, NULL },
+	{ "appliance_name", T_NAME, 0, 0, 0, 0,
+	  "1 to 63 of A-Z a-z 0-9 . _ -" },
+	K_U32("fleet_commit_timeout_ms", fleet_commit_timeout_ms, 100, 600000),
+	K_U32("fleet_report_ms", fleet_report_ms, 50, 60000),
 #undef K_STR
 #undef K_U32
 };
@@ -166,6 +183,32 @@ cp_cfg_set(struct or_ini *ini, struct cp_cfg *c, const struct cp_cfg_key *k,
 		if (c->log_level >= 0)
 			return 0;
 		break;
+	case T_STORE:
+		if (strcmp(low, "lmdb") != 0 && strcmp(low, "postgresql") != 0)
+			break;
+		c->store_pg = strcmp(low, "postgresql") == 0;
+		return 0;
+	case T_CONNINFO: {
+		struct or_err e = { "" };
+
+		/* Its message never quotes the string (a password). */
+		if (or_pg_conninfo_check(v, &e) != 0 ||
+		    strlen(v) >= sizeof(c->store_conninfo)) {
+			or_ini_err(ini, k->name, "%s", e.msg[0] != '\0' ? e.msg
+				   : "too long");
+			return -1;
+		}
+		snprintf(c->store_conninfo, sizeof(c->store_conninfo), "%s", v);
+		return 0;
+	}
+	case T_NAME:
+		i = strlen(v);
+		if (i == 0 || i >= sizeof(c->appliance_name) ||
+		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			      "0123456789._-") != i)
+			break;
+		memcpy(c->appliance_name, v, i + 1);
+		return 0;
 	}
 	return or_ini_bad_value(ini, k->name, v, "%s", k->expect);
 }
@@ -269,5 +312,21 @@ cp_cfg_load(const char *path, struct cp_cfg *c, char err[CP_CFG_ERR_LEN])
 		return rc;
 	if (!x.chan_set && x.dp_channel[0] != '\0')
 		memcpy(c->chan_socket, x.dp_channel, sizeof(c->chan_socket));
+	/* Whole-file rules, at the line of the store key. */
+	if (c->store_pg && (c->store_conninfo[0] == '\0' ||
+			    c->appliance_name[0] == '\0')) {
+		unsigned line = 0;
+
+		for (size_t i = 0; i < CP_CFG_NKEYS; i++)
+			if (strcmp(cp_cfg_keys[i].name, "store") == 0)
+				line = x.seen[i];
+		or_ini_err_at(&x.ini, line, "control", "store",
+			      "postgresql needs %s",
+			      c->store_conninfo[0] == '\0'
+				      ? "store_conninfo"
+				      : "appliance_name (no host name to "
+					"default to)");
+		return -EINVAL;
+	}
 	return 0;
 }

@@ -48,6 +48,12 @@ struct cp_cfg {
 	unsigned chan_queue_max;   /* changes queued for the dataplane before
 				    * falling back to a full resync */
 	int log_level;
+	/* The system of record (docs/fleet.md section 12). */
+	int store_pg;              /* store = postgresql (else lmdb) */
+	char store_conninfo[256];  /* libpq string; never logged */
+	char appliance_name[64];   /* default: the host name */
+	unsigned fleet_commit_timeout_ms;
+	unsigned fleet_report_ms;
 };
 
 #define CP_CFG_ERR_LEN 512

@@ -37,12 +37,18 @@ cp_start(struct cp_main *m)
 {
 	struct cp_daemon *d = &m->d;
 	struct or_sor_conf sc = {
-		.backend = OR_SOR_BACKEND_LMDB,
+		.backend = m->cfg.store_pg ? OR_SOR_BACKEND_PG
+					   : OR_SOR_BACKEND_LMDB,
 		.store = { .path = m->cfg.store_path },
 		.node_policy = &m->cfg.node_policy,
 		/* Committed changes and key sets go to the channel
 		 * thread, in seq order. */
 		.sink = cp_link_sink(&d->link),
+		.conninfo = m->cfg.store_conninfo,
+		.appliance = m->cfg.appliance_name,
+		.key_epoch = (uint8_t)m->cfg.key_epoch,
+		.commit_timeout_ms = m->cfg.fleet_commit_timeout_ms,
+		.report_ms = m->cfg.fleet_report_ms,
 	};
 	struct cp_link_conf pc = { 0 };
 	struct or_store_stats ss;
@@ -64,6 +70,7 @@ cp_start(struct cp_main *m)
 		return rc;
 	}
 	sc.store.map_size = m->cfg.store_map_mb << 20;
+	or_keys_fleet_check(d->keys, sc.key_check);
 	rc = or_sor_open(&sc, &d->sor, &err);
 	if (rc < 0) {
 		CP_ERR("store %s: %s", m->cfg.store_path, err.msg);
@@ -99,13 +106,23 @@ cp_start(struct cp_main *m)
 		CP_ERR("cannot start the channel thread: %s", strerror(-rc));
 		return rc;
 	}
+	/* The sink reaches the channel thread from now on. */
+	rc = or_sor_start(d->sor);
+	if (rc < 0) {
+		CP_ERR("cannot start the store's threads: %s", strerror(-rc));
+		return rc;
+	}
 	rc = cp_srv_open(d, &m->srv);
 	if (rc < 0)
 		return rc;
-	CP_NOTICE("ready: management socket %s, store %s (%" PRIu64
+	CP_NOTICE("ready: management socket %s, store %s%s%s%s (%" PRIu64
 		  " records, last seq %" PRIu64 "), key epoch %u, "
 		  "auth epoch %u%s, dataplane channel %s",
-		  m->cfg.mgmt_socket, m->cfg.store_path, ss.entries,
+		  m->cfg.mgmt_socket, m->cfg.store_pg ? "postgresql, appliance "
+						      : "",
+		  m->cfg.store_pg ? m->cfg.appliance_name : "",
+		  m->cfg.store_pg ? ", local copy " : "", m->cfg.store_path,
+		  ss.entries,
 		  ss.last_seq, m->cfg.key_epoch, d->auth.current,
 		  d->auth.has_previous ? " (previous still live)" : "",
 		  m->cfg.chan_socket);
@@ -119,6 +136,8 @@ cp_stop(struct cp_main *m)
 	sd_notify(0, "STOPPING=1");
 	/* The server first: it commits and answers what it has read. */
 	cp_srv_close(m->srv);
+	/* The store's threads feed the channel thread: they end first. */
+	or_sor_stop(m->d.sor);
 	cp_link_stop(m->d.link);
 	or_sor_close(m->d.sor);
 	or_keys_free(m->d.keys);

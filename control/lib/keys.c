@@ -40,6 +40,7 @@ struct keys_secret {
 struct or_keys {
 	struct keys_secret *sec;
 	uint8_t box_pk[OR_SEAL_PK_LEN];
+	uint8_t fleet_check[OR_FLEET_CHECK_LEN];
 	int locked;
 };
 
@@ -55,6 +56,9 @@ _Static_assert(sizeof(OR_KDF_CTX_SEAL) - 1 == crypto_kdf_CONTEXTBYTES,
 _Static_assert(sizeof(OR_AUTH_KDF_CTX) - 1 == crypto_kdf_CONTEXTBYTES,
 	       "kdf context");
 _Static_assert(OR_AUTH_KEY_LEN >= crypto_kdf_BYTES_MIN, "K_auth size");
+_Static_assert(sizeof(OR_KDF_CTX_FLEET) - 1 == crypto_kdf_CONTEXTBYTES,
+	       "kdf context");
+_Static_assert(OR_FLEET_CHECK_LEN >= crypto_kdf_BYTES_MIN, "key check size");
 _Static_assert(OR_SEALED_KEY_LEN == OR_AUTH_KEY_LEN + crypto_box_SEALBYTES,
 	       "sealed key size");
 
@@ -295,6 +299,8 @@ or_keys_load(const char *path, struct or_keys **out, struct or_err *err)
 	crypto_kdf_derive_from_key(seed, sizeof(seed), 0, OR_KDF_CTX_SEAL,
 				   master);
 	crypto_box_seed_keypair(k->box_pk, k->sec->box_sk, seed);
+	crypto_kdf_derive_from_key(k->fleet_check, sizeof(k->fleet_check), 0,
+				   OR_KDF_CTX_FLEET, master);
 	sodium_memzero(seed, sizeof(seed));
 	sodium_free(master); /* wipes */
 	sodium_mprotect_readonly(k->sec);
@@ -480,4 +486,10 @@ or_process_harden(struct or_err *err)
 		return rc;
 	}
 	return 0;
+}
+
+void
+or_keys_fleet_check(const struct or_keys *k, uint8_t out[OR_FLEET_CHECK_LEN])
+{
+	memcpy(out, k->fleet_check, OR_FLEET_CHECK_LEN);
 }

@@ -88,6 +88,14 @@ int or_keys_seal_sender_key(const struct or_keys *k, uint8_t epoch,
  * low): the keys still work but could be swapped out; log a warning. */
 int or_keys_locked(const struct or_keys *k);
 
+/* The fleet's key check (docs/fleet.md section 3): 16 bytes derived
+ * one-way from the master key (crypto_kdf, context "optrfpr1"), stored in
+ * the system of record so that an appliance with another master key is
+ * refused. Reveals nothing of the key. */
+#define OR_FLEET_CHECK_LEN 16
+void or_keys_fleet_check(const struct or_keys *k,
+			 uint8_t out[OR_FLEET_CHECK_LEN]);
+
 /* The sealing public key: raw, lowercase hex (64 chars + NUL) or standard
  * base64 with padding (44 chars + NUL). For `optroutectl pubkey`. */
 void or_keys_pubkey(const struct or_keys *k, uint8_t pk[OR_SEAL_PK_LEN]);

@@ -10,6 +10,7 @@
 
 static const struct or_sor_ops *const sor_backends[] = {
 	&or_sor_lmdb_ops,
+	&or_sor_pg_ops,
 };
 
 int
@@ -25,6 +26,19 @@ or_sor_open(const struct or_sor_conf *conf, struct or_sor **out,
 			return sor_backends[i]->open(conf, out, err);
 	or_err_set(err, "unknown store backend '%s'", name);
 	return -EINVAL;
+}
+
+int
+or_sor_start(struct or_sor *s)
+{
+	return s->ops->start != NULL ? s->ops->start(s) : 0;
+}
+
+void
+or_sor_stop(struct or_sor *s)
+{
+	if (s != NULL && s->ops->stop != NULL)
+		s->ops->stop(s);
 }
 
 void

@@ -3,8 +3,10 @@
  * The system of record, whichever backend (docs/fleet.md section 9): what
  * optroute-control's event loop, actions, channel thread and audit job
  * call instead of the LMDB store (store.h, audit.h) directly, so that a
- * second backend (PostgreSQL, control/store/pg/) plugs in without touching
- * them. Backends: "lmdb" (sor_lmdb.c: the local store is the record).
+ * second backend plugs in without touching them. Backends: "lmdb"
+ * (sor_lmdb.c: the local store is the record) and "postgresql"
+ * (control/store/pg/sor_pg.c: a fleet's PostgreSQL database is the
+ * record, the local store its follower's copy; docs/fleet.md).
  *
  * Commit is asynchronous in the interface, because a remote record may
  * wait on the network, a lock or a standby, and the event loop must not:
@@ -17,12 +19,13 @@
  * committed change goes to the sink (struct or_sor_sink), in seq order,
  * before its group is taken; the event loop never forwards changes itself.
  *
- * Threads. open, close, commit_*: the event loop only (one group in
- * flight at most). get, snapshot, auth_get, stats: any thread. audit_*:
+ * Threads. open, start, close, commit_*: the event loop only (one group
+ * in flight at most). get, snapshot, auth_get, stats: any thread. audit_*:
  * any thread, blocking (the audit job's thread). auth_rotate/retire: the
  * event loop. The sink is called by the thread that completes a group
- * (LMDB: the event loop, inside commit_submit and auth_rotate/retire),
- * never concurrently with itself.
+ * (LMDB: the event loop, inside commit_submit and auth_rotate/retire;
+ * PostgreSQL: its follower thread, from or_sor_start on), never
+ * concurrently with itself.
  */
 #ifndef OR_SOR_H
 #define OR_SOR_H
@@ -53,12 +56,21 @@ struct or_sor_sink {
 };
 
 #define OR_SOR_BACKEND_LMDB "lmdb"
+#define OR_SOR_BACKEND_PG "postgresql"
 
 struct or_sor_conf {
 	const char *backend;                  /* NULL: OR_SOR_BACKEND_LMDB */
-	struct or_store_conf store;           /* the local store */
+	struct or_store_conf store;           /* the local store (postgresql:
+					       * the follower's copy) */
 	const struct or_node_policy *node_policy; /* copied; NULL: none */
 	struct or_sor_sink sink;
+	/* postgresql only (copied) */
+	const char *conninfo;                 /* libpq string, no password */
+	const char *appliance;                /* name, unique in the fleet */
+	uint8_t key_check[16];                /* or_keys_fleet_check */
+	uint8_t key_epoch;
+	unsigned commit_timeout_ms;           /* a group's longest time */
+	unsigned report_ms;                   /* poll and report interval */
 };
 
 enum or_sor_outcome {
@@ -89,6 +101,16 @@ int or_sor_open(const struct or_sor_conf *conf, struct or_sor **out,
  * leaves st open. 0 or -ENOMEM. */
 int or_sor_lmdb_attach(struct or_store *st, const struct or_sor_conf *conf,
 		       struct or_sor **out);
+
+/* The sink may be called from now on (the daemon: once the channel
+ * thread runs): a backend with threads of its own starts them. 0 or
+ * -errno. */
+int or_sor_start(struct or_sor *s);
+
+/* The sink is not called any more once this returns (the daemon: before
+ * the channel thread stops); a backend's threads end. Idempotent; close
+ * does it too. */
+void or_sor_stop(struct or_sor *s);
 
 /* NULL is fine. No group may be in flight. */
 void or_sor_close(struct or_sor *s);

@@ -2,9 +2,8 @@
  *
  * Internal to the system of record (sor.h): what a backend provides. A
  * backend's handle starts with struct or_sor; sor.c dispatches every
- * or_sor_* call to its ops. A backend: sor_lmdb.c ("lmdb"); the
- * PostgreSQL one goes in control/store/pg/ and into sor_backends[] in
- * sor.c.
+ * or_sor_* call to its ops. The backends: sor_lmdb.c ("lmdb") and
+ * pg/sor_pg.c ("postgresql"), listed in sor_backends[] in sor.c.
  */
 #ifndef OR_SOR_PRIV_H
 #define OR_SOR_PRIV_H
@@ -15,6 +14,8 @@ struct or_sor_ops {
 	const char *name;
 	int (*open)(const struct or_sor_conf *conf, struct or_sor **out,
 		    struct or_err *err);
+	int (*start)(struct or_sor *s); /* NULL: nothing to start */
+	void (*stop)(struct or_sor *s);  /* NULL: nothing to stop */
 	void (*close)(struct or_sor *s);
 	int (*commit_submit)(struct or_sor *s, struct or_sor_group *g);
 	struct or_sor_group *(*commit_take)(struct or_sor *s);
@@ -48,5 +49,6 @@ struct or_sor {
 };
 
 extern const struct or_sor_ops or_sor_lmdb_ops;
+extern const struct or_sor_ops or_sor_pg_ops;
 
 #endif

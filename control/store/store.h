@@ -105,6 +105,10 @@ int or_node_policy_parse(const char *s, struct or_node_policy *out,
 			 struct or_err *err);
 
 /* The node policy p assigns to token t. p must be valid (as parsed). */
+/* The policy as or_node_policy_parse reads it ("hash 4", "fixed 2"). */
+void or_node_policy_format(const struct or_node_policy *p, char *buf,
+			   size_t len);
+
 uint16_t or_node_pick(const struct or_node_policy *p,
 		      const struct or_token *t);
 

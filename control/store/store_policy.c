@@ -3,6 +3,7 @@
  * Delivery-node policy and the names of actions and methods (store.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,15 @@ or_node_policy_parse(const char *s, struct or_node_policy *out,
 bad:
 	or_err_set(err, "node policy must be 'hash N' or 'fixed N'");
 	return -EINVAL;
+}
+
+void
+or_node_policy_format(const struct or_node_policy *p, char *buf, size_t len)
+{
+	if (p->kind == OR_NODE_POLICY_HASH)
+		snprintf(buf, len, "hash %u", (unsigned)p->n_nodes);
+	else
+		snprintf(buf, len, "fixed %u", (unsigned)p->node);
 }
 
 uint16_t

@@ -10,6 +10,7 @@
  * committed.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include "control/daemon/cp_log.h"
@@ -24,8 +25,8 @@ cp_committed(struct cp_srv *s, struct cp_pend *p, uint64_t first)
 {
 	struct cp_daemon *d = s->d;
 
-	cp_act_committed(d, p->cmd, p->reply, s->ch + p->ch_first,
-			 s->res + p->ch_first, p->ch_n, first);
+	cp_act_committed(d, p->cmd, p->reply, s->ch[s->flight_buf] + p->ch_first,
+			 s->res[s->flight_buf] + p->ch_first, p->ch_n, first);
 	p->seq = first + p->ch_n - 1;
 	if (!p->wait) {
 		cp_pend_done(s, p);
@@ -80,9 +81,9 @@ static int
 cp_commit_alone(struct cp_srv *s, const struct cp_pend *p, uint64_t *seq,
 		struct or_err *err)
 {
-	struct or_sor_group one = { .ch = s->ch + p->ch_first,
+	struct or_sor_group one = { .ch = s->ch[s->flight_buf] + p->ch_first,
 				    .n = p->ch_n,
-				    .res = s->res + p->ch_first };
+				    .res = s->res[s->flight_buf] + p->ch_first };
 	uint64_t t0 = cp_now_us();
 	int rc;
 
@@ -115,7 +116,8 @@ cp_commit_done(struct cp_srv *s, struct or_sor_group *g)
 	if (!committed) {
 		CP_ERR("commit of %u changes failed: %s", g->n, g->err.msg);
 		for (p = s->pends; p != NULL; p = p->next)
-			several += p->kind == P_COMMIT;
+			several += p->kind == P_COMMIT &&
+				   p->group == s->flight_no;
 	}
 	alone = !committed && g->rc == -EINVAL && several > 1 &&
 		or_sor_commit_fd(s->d->sor) < 0;
@@ -124,7 +126,7 @@ cp_commit_done(struct cp_srv *s, struct or_sor_group *g)
 		uint64_t seq;
 
 		next = p->next;
-		if (p->kind != P_COMMIT)
+		if (p->kind != P_COMMIT || p->group != s->flight_no)
 			continue;
 		if (p->cl != NULL)
 			p->cl->ncommit--;
@@ -151,7 +153,13 @@ cp_commit(struct cp_srv *s)
 
 	if (s->n == 0 || s->inflight)
 		return;
-	*g = (struct or_sor_group){ .ch = s->ch, .n = s->n, .res = s->res };
+	*g = (struct or_sor_group){ .ch = s->ch[s->cur], .n = s->n,
+				    .res = s->res[s->cur] };
+	/* The next requests go to the other buffer, into the next group. */
+	s->flight_buf = s->cur;
+	s->flight_no = s->group_no;
+	s->cur ^= 1;
+	s->group_no++;
 	s->n = 0;
 	s->inflight = 1;
 	s->commit_t0 = cp_now_us();
@@ -175,4 +183,33 @@ cp_on_commit(struct cp_srv *s)
 
 	if (g != NULL)
 		cp_commit_done(s, g);
+}
+
+/* Until the group in flight is done. The backend bounds a group's time
+ * (PostgreSQL: its commit timeout), so this ends. */
+static void
+cp_commit_wait(struct cp_srv *s)
+{
+	int fd = or_sor_commit_fd(s->d->sor);
+
+	while (s->inflight && fd >= 0) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pf, 1, 1000) > 0)
+			cp_on_commit(s);
+	}
+}
+
+void
+cp_commit_room(struct cp_srv *s)
+{
+	cp_commit_wait(s);
+	cp_commit(s);
+}
+
+void
+cp_commit_flush(struct cp_srv *s)
+{
+	cp_commit_room(s);
+	cp_commit_wait(s);
 }

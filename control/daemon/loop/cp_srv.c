@@ -58,7 +58,7 @@ static void
 cp_reply_now(struct cp_srv *s, struct cp_client *cl, json_t *reply)
 {
 	if (cl->ncommit > 0)
-		cp_commit(s);
+		cp_commit_flush(s);
 	cp_send(s, cl, reply);
 }
 
@@ -171,12 +171,13 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	}
 	/* Room for this request's changes, and read-your-writes: a command
 	 * that reads the store sees every change received before it. */
-	if ((room > 0 && s->n + room > OR_STORE_APPLY_MAX) ||
-	    (s->n > 0 && info->reads))
-		cp_commit(s);
+	if (info->reads && (s->n > 0 || s->inflight))
+		cp_commit_flush(s);
+	else if (room > 0 && s->n + room > OR_STORE_APPLY_MAX)
+		cp_commit_room(s);
 
 	a.reply = cp_reply_new(req.id);
-	a.ch = s->ch + s->n;
+	a.ch = s->ch[s->cur] + s->n;
 	a.n_max = OR_STORE_APPLY_MAX - s->n;
 	next = cp_act_run(&a, &req);
 	cmd = req.cmd;
@@ -200,6 +201,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 			break;
 		p->ch_first = s->n;
 		p->ch_n = a.n;
+		p->group = s->group_no;
 		p->wait = wait;
 		p->recv_us = recv_us;
 		if (s->n == 0)
@@ -394,9 +396,12 @@ cp_srv_run(struct cp_srv *s)
 		int n, input, timeout = s->pends != NULL ? 20 : 200;
 		uint64_t now;
 
-		/* With a group open, or held lines to go on with, only look
-		 * for input that is ready. */
-		n = epoll_wait(s->ep, ev, 64, s->n > 0 || s->more ? 0 : timeout);
+		/* With a group open that could be handed over, or held lines
+		 * to go on with, only look for input that is ready (while a
+		 * group is in flight, the store's descriptor wakes the loop). */
+		n = epoll_wait(s->ep, ev, 64,
+			       (s->n > 0 && !s->inflight) || s->more ? 0
+								     : timeout);
 		if (n < 0 && errno != EINTR) {
 			CP_ERR("epoll_wait: %s", strerror(errno));
 			return -errno;
@@ -463,7 +468,7 @@ cp_srv_close(struct cp_srv *s)
 		return;
 	/* Requests already read are committed and answered: their clients
 	 * sent them before the shutdown. Waiting ones are answered now. */
-	cp_commit(s);
+	cp_commit_flush(s);
 	while (s->pends != NULL) {
 		struct cp_pend *p = s->pends;
 

@@ -43,6 +43,7 @@ struct cp_pend {
 	enum or_mgmt_cmd cmd;
 	enum cp_pend_kind kind;
 	unsigned ch_first, ch_n; /* P_COMMIT: its changes in the group */
+	uint64_t group;          /* P_COMMIT: the group (cp_srv group_no) */
 	int wait;
 	uint64_t seq;            /* P_WAIT: highest seq to be acked;
 				  * P_KEYS: the auth state's seq */
@@ -67,19 +68,24 @@ struct cp_srv {
 				    * until then; 0 = not paused */
 	int stop;
 	int more; /* a client has held lines to go on with (cp_sweep) */
-	/* The group being collected, since group_us (cp_now_us). */
+	/* Two group buffers. The group being collected, number group_no,
+	 * since group_us (cp_now_us), holds n changes in ch[cur]/res[cur];
+	 * the group handed to the store (cmd/cp_commit.c), number
+	 * flight_no, since commit_t0, uses the other one. At most one is in
+	 * flight; with a backend that completes in place (LMDB) none is once
+	 * cp_commit() returns, and one that completes later reports through
+	 * or_sor_commit_fd (cp_on_commit) while the loop collects the next
+	 * group (docs/fleet.md section 9). */
 	unsigned n;
+	unsigned cur;
+	uint64_t group_no;
 	uint64_t group_us;
-	struct or_change ch[OR_STORE_APPLY_MAX];
-	struct or_change_result res[OR_STORE_APPLY_MAX];
-	/* The group handed to the store (cmd/cp_commit.c), since commit_t0.
-	 * At most one is in flight, and with the LMDB backend none once
-	 * cp_commit() returns (it completes in place). A backend that
-	 * completes later (or_sor_commit_fd) needs a second ch/res buffer
-	 * and pends marked by group, so that requests read meanwhile do not
-	 * land in the group in flight (docs/fleet.md section 9). */
+	struct or_change ch[2][OR_STORE_APPLY_MAX];
+	struct or_change_result res[2][OR_STORE_APPLY_MAX];
 	struct or_sor_group group;
 	int inflight;
+	uint64_t flight_no;
+	unsigned flight_buf;
 	uint64_t commit_t0;
 };
 
@@ -125,9 +131,19 @@ void cp_client_kill(struct cp_srv *s, struct cp_client *cl);
 
 /* cmd/cp_commit.c */
 
-/* Commits the group being collected (nothing if it is empty) and answers
- * or parks its requests. */
+/* Hands the group being collected to the store (nothing if it is empty,
+ * or while another group is in flight: it goes once that one is done).
+ * A backend that completes in place answers or parks its requests before
+ * this returns. */
 void cp_commit(struct cp_srv *s);
+/* Room for a new group: waits for the group in flight (if any), then
+ * hands the one collected over. */
+void cp_commit_room(struct cp_srv *s);
+/* Every change received so far is committed (or refused) and its
+ * requests answered or parked when this returns: for a reply that must
+ * not pass its client's earlier ones, and for a read that must see them.
+ * Blocks the loop while a group is in flight. */
+void cp_commit_flush(struct cp_srv *s);
 /* The store's commit descriptor is readable: finishes the group. */
 void cp_on_commit(struct cp_srv *s);
 

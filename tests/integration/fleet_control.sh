@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Two optroute-control appliances on one PostgreSQL system of record
+# (store = postgresql, docs/fleet.md), no dataplane: a change taken by
+# either is committed once, in one chain, and reaches the other's local
+# copy (status on the other appliance); concurrent imports on both
+# converge to the same records on both copies and in PostgreSQL; the
+# chain verifies with entries of both writers; a follower killed with -9
+# catches up from its position on restart; PostgreSQL stopped: changes are
+# refused with a clear error while status answers from the local copy,
+# and changes go through again once it is back; a second daemon with the
+# same appliance name and one with another master key are refused; no
+# plain number reaches PostgreSQL's log.
+set -u
+# shellcheck source=lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
+# shellcheck source=lib/pg.sh
+. "$OR_LIB/pg.sh"
+OR_PIDVARS="A_PID B_PID X_PID"
+fleet_cleanup() {
+	or_cleanup
+	pg_stop_all
+}
+or_trap_exit fleet_cleanup
+or_need_bins optroutectl optroute-control or_pgtool
+CTL=$BIN/optroutectl
+OR_LOGS=("$T/a1.log" "$T/a2.log")
+or_fail_extra() { pg_log_tail db; }
+
+pg_start db || or_fail "no PostgreSQL server"
+"$BIN/or_pgtool" migrate "$(pg_conninfo db optroute_owner)" >/dev/null ||
+	or_fail "migrations"
+APP=$(pg_conninfo db or_app)
+or_key "$T/key"
+or_key "$T/key2"
+
+# fleet_ini NAME [KEY]: an appliance's configuration in $T/NAME.ini.
+fleet_ini() {
+	printf '[control]\nmgmt_socket = %s\nstore_path = %s\nkey_file = %s\n' \
+		"$T/$1.sock" "$T/$1.store" "${2:-$T/key}"
+	printf 'channel_socket = %s\nnode_policy = hash 4\n' "$T/$1-none.sock"
+	printf 'store = postgresql\nstore_conninfo = %s\n' "$APP"
+	printf 'appliance_name = %s\nfleet_report_ms = 200\n' "${3:-$1}"
+}
+# fleet_start NAME VAR: starts optroute-control NAME (pid in VAR), waits
+# until it answers.
+fleet_start() {
+	"$BIN/optroute-control" -c "$T/$1.ini" >>"$T/$1.log" 2>&1 &
+	printf -v "$2" '%s' "$!"
+	for _ in $(seq 1 100); do
+		timeout 10 "$CTL" -s "$T/$1.sock" version >/dev/null 2>&1 && return 0
+		kill -0 "${!2}" 2>/dev/null || break
+		sleep 0.1
+	done
+	or_fail "optroute-control $1 did not start"
+}
+ctl() {
+	local n=$1
+	shift
+	timeout 60 "$CTL" -s "$T/$n.sock" "$@"
+}
+# state NAME NUMBER: "in", "out" or "none" as appliance NAME has it.
+state() {
+	ctl "$1" -j status "$2" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print(r.get("state", "none") if r.get("ok") else "error")'
+}
+# until_state NAME NUMBER STATE: polls for up to 10 s.
+until_state() {
+	for _ in $(seq 1 100); do
+		[ "$(state "$1" "$2")" = "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# store NAME FIELD: a figure of the appliance's store ("stats").
+store() {
+	ctl "$1" -j stats | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["store"][sys.argv[1]])' "$2"
+}
+head_seq() { pg_sql db "SELECT head_seq FROM optroute.fleet"; }
+# until_caught_up NAME: its copy at the fleet's head, within 20 s.
+until_caught_up() {
+	for _ in $(seq 1 200); do
+		[ "$(store "$1" last_seq)" = "$(head_seq)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+N1=+15550300001
+N2=+15550300002
+fleet_ini a1 >"$T/a1.ini"
+fleet_ini a2 >"$T/a2.ini"
+fleet_start a1 A_PID
+fleet_start a2 B_PID
+or_check "both appliances start on the system of record" \
+	grep -q "store postgresql, appliance a2, local copy" "$T/a2.log"
+
+# ---- a change on either reaches the other -----------------------------------
+or_check "opt-in on a1" ctl a1 optin "$N1" >/dev/null
+or_check "... seen by a2's copy" until_state a2 "$N1" in
+or_check "opt-out on a2" ctl a2 optout "$N1" >/dev/null
+or_check "... seen by a1's copy" until_state a1 "$N1" out
+or_check "... one chain: seqs 1 and 2, written by appliances 1 and 2" \
+	test "$(pg_sql db "SELECT string_agg(seq || ':' || get_byte(body, 38), ' ' ORDER BY seq)
+		FROM optroute.audit")" = "1:1 2:2"
+
+# ---- concurrent imports converge --------------------------------------------
+python3 -c '
+import sys
+for j, f in enumerate(sys.argv[1:]):
+    with open(f, "w") as o:
+        for i in range(3000):
+            o.write("+1555%d%06d\n" % (4 + j, i))' "$T/numbers.a" "$T/numbers.b"
+ctl a1 import "$T/numbers.a" --optin >/dev/null &
+ia=$!
+ctl a2 import "$T/numbers.b" --optin --chunk 500 >/dev/null &
+ib=$!
+wait $ia; ra=$?
+wait $ib; rb=$?
+or_check "imports on both at once succeed" test $ra = 0 -a $rb = 0
+or_check "a1 caught up with the head" until_caught_up a1
+or_check "a2 caught up with the head" until_caught_up a2
+pg_in=$(pg_sql db "SELECT count(*) FROM optroute.consent WHERE state = 1")
+or_check "both copies and PostgreSQL hold the same records ($pg_in in)" \
+	test "$(store a1 opted_in)" = "$pg_in" -a "$(store a2 opted_in)" = "$pg_in" \
+	-a "$pg_in" = 6000 -a "$(store a1 entries)" = "$(store a2 entries)"
+or_check "a number imported on a2 is in on a1" test "$(state a1 +15555000123)" = in
+out=$(ctl a2 audit --verify 2>&1)
+or_check "the chain of both writers verifies ($out)" grep -q "$(head_seq)" <<<"$out"
+
+# ---- a follower killed with -9 catches up -------------------------------------
+or_stop B_PID KILL || true
+ctl a1 optin "$N2" >/dev/null
+ctl a1 import "$T/numbers.a" --optout >/dev/null
+fleet_start a2 B_PID
+or_check "a2 restarted after kill -9 catches up" until_caught_up a2
+or_check "... with what it missed" test "$(state a2 "$N2")" = in \
+	-a "$(state a2 +15554000042)" = out
+
+# ---- PostgreSQL down: no change without a commit; reads go on ----------------
+pg_kill db
+out=$(ctl a1 optin +15550300003 2>&1)
+rc=$?
+or_check "a change is refused while PostgreSQL is down ($out)" \
+	test $rc != 0 -a -n "$(echo "$out" | grep -i "system of record")"
+or_check "... status still answers from the local copy" test "$(state a1 "$N2")" = in
+pg_run db || or_fail "PostgreSQL did not come back"
+ok=0
+for _ in $(seq 1 50); do
+	ctl a1 optin +15550300003 >/dev/null 2>&1 && { ok=1; break; }
+	sleep 0.2
+done
+or_check "changes go through again once it is back" test $ok = 1
+or_check "... and reach a2" until_state a2 +15550300003 in
+or_check "the refused change was never committed" \
+	test "$(pg_sql db "SELECT count(*) FROM optroute.audit a WHERE a.seq > 0
+		AND a.token = (SELECT token FROM optroute.consent c WHERE c.seq = (SELECT head_seq FROM optroute.fleet))")" = 1
+
+# ---- refused starts ---------------------------------------------------------
+fleet_ini x "$T/key" a1 >"$T/x.ini"
+out=$(timeout 30 "$BIN/optroute-control" -c "$T/x.ini" 2>&1)
+or_check "a second daemon with the same appliance name is refused" \
+	grep -q "appliance 'a1' is already connected" <<<"$out"
+fleet_ini y "$T/key2" >"$T/y.ini"
+out=$(timeout 30 "$BIN/optroute-control" -c "$T/y.ini" 2>&1)
+or_check "an appliance with another master key is refused" \
+	grep -q "master key differs from the fleet's" <<<"$out"
+
+# ---- privacy ------------------------------------------------------------------
+or_stop A_PID
+or_stop B_PID
+or_check "no plain number in PostgreSQL's log" \
+	test -z "$(grep -E '5550300|555[45]0000' "${PG_DIRS[db]}/server.log")"
+
+or_summary
