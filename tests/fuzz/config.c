@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "control/daemon/cp_cfg.h"
+#include "control/lib/pg/or_pg.h"
 #include "control/daemon/cp_log.h"
 #include "control/exporter/exp.h"
 #include "dataplane/config.h"
@@ -413,6 +414,24 @@ check_cp(const struct cp_cfg *c)
 		 "node policy");
 	FZ_CHECK(c->log_level >= CP_LOG_ERR && c->log_level <= CP_LOG_DEBUG,
 		 "log level");
+	/* store = postgresql only with a connection string that holds no
+	 * password, and an appliance name of the allowed characters */
+	FZ_CHECK(!c->store_pg || (c->store_conninfo[0] != '\0' &&
+				  c->appliance_name[0] != '\0'),
+		 "store = postgresql without conninfo or name");
+	FZ_CHECK(strstr(c->store_conninfo, "password") == NULL ||
+			 or_pg_conninfo_check(c->store_conninfo, NULL) == 0,
+		 "a conninfo with a password was taken");
+	FZ_CHECK(memchr(c->appliance_name, 0, sizeof(c->appliance_name)) !=
+				 NULL &&
+			 strspn(c->appliance_name,
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				"0123456789._-") == strlen(c->appliance_name),
+		 "appliance name");
+	FZ_CHECK(c->fleet_commit_timeout_ms >= 100 &&
+			 c->fleet_commit_timeout_ms <= 600000 &&
+			 c->fleet_report_ms >= 50 && c->fleet_report_ms <= 60000,
+		 "fleet limits");
 }
 
 static int
@@ -454,6 +473,15 @@ write_cp(const struct cp_cfg *c, FILE *f)
 		c->notice_version, c->max_clients, c->max_pending,
 		c->line_timeout_ms, c->idle_timeout_ms, c->wait_timeout_ms,
 		c->chan_retry_ms, c->chan_queue_max, lv[c->log_level]);
+	if (strlen(c->store_conninfo) > 150 || strpbrk(c->store_conninfo, ";#"))
+		return -1;
+	if (c->store_conninfo[0] != '\0')
+		fprintf(f, "store_conninfo = %s\n", c->store_conninfo);
+	if (c->appliance_name[0] != '\0')
+		fprintf(f, "appliance_name = %s\n", c->appliance_name);
+	fprintf(f, "store = %s\nfleet_commit_timeout_ms = %u\n"
+		"fleet_report_ms = %u\n", c->store_pg ? "postgresql" : "lmdb",
+		c->fleet_commit_timeout_ms, c->fleet_report_ms);
 	return 0;
 }
 
@@ -472,6 +500,10 @@ same_cp(const struct cp_cfg *a, const struct cp_cfg *b)
 	EQ(line_timeout_ms); EQ(idle_timeout_ms); EQ(wait_timeout_ms);
 	EQ(chan_retry_ms); EQ(chan_queue_max); EQ(log_level);
 	EQ(has_ro_gid); EQ(readonly_gid);
+	EQ(store_pg); EQ(fleet_commit_timeout_ms); EQ(fleet_report_ms);
+	FZ_CHECK(strcmp(a->store_conninfo, b->store_conninfo) == 0 &&
+			 strcmp(a->appliance_name, b->appliance_name) == 0,
+		 "round trip: store_conninfo, appliance_name");
 	if (a->node_policy.kind == OR_NODE_POLICY_HASH)
 		EQ(node_policy.n_nodes);
 	else

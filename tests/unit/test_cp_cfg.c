@@ -282,7 +282,48 @@ test_readonly_gid(void)
 		   ":3: [control] readonly_gid: duplicate key (first on line 2)");
 }
 
+/* The system of record's keys (docs/fleet.md section 12). */
+static void
+test_store_keys(void)
+{
+	char path[64], err[CP_CFG_ERR_LEN];
+	struct cp_cfg c;
+
+	CU_ASSERT_EQUAL_FATAL(load("[control]\n", path, &c, err), 0);
+	CU_ASSERT_EQUAL(c.store_pg, 0);
+	CU_ASSERT_EQUAL(c.fleet_commit_timeout_ms, 10000);
+	CU_ASSERT_EQUAL(c.fleet_report_ms, 1000);
+	CU_ASSERT_EQUAL_FATAL(load("[control]\nstore = PostgreSQL\n"
+				   "store_conninfo = host=/run/pg dbname=o\n"
+				   "appliance_name = site-a.b_1\n"
+				   "fleet_report_ms = 200\n", path, &c, err), 0);
+	CU_ASSERT_EQUAL(c.store_pg, 1);
+	CU_ASSERT_STRING_EQUAL(c.store_conninfo, "host=/run/pg dbname=o");
+	CU_ASSERT_STRING_EQUAL(c.appliance_name, "site-a.b_1");
+	CU_ASSERT_EQUAL(c.fleet_report_ms, 200);
+	expect_err("[control]\n\nstore = postgresql\n",
+		   ":3: [control] store: postgresql needs store_conninfo");
+	expect_err("[control]\nstore = mysql\n",
+		   ":2: [control] store: invalid value 'mysql' (expected "
+		   "'lmdb' or 'postgresql')");
+	expect_err("[control]\nappliance_name = a b\n",
+		   ":2: [control] appliance_name: invalid value 'a b' "
+		   "(expected 1 to 63 of A-Z a-z 0-9 . _ -)");
+	/* A password is refused, and the message does not quote it. */
+	CU_ASSERT_EQUAL(load("[control]\nstore_conninfo = host=/x "
+			     "password=Sekr1t\n", path, &c, err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "contains a password"));
+	CU_ASSERT_PTR_NULL(strstr(err, "Sekr1t"));
+	CU_ASSERT_EQUAL(load("[control]\nstore_conninfo = postgresql://u:"
+			     "Sekr1t@h/db\n", path, &c, err), -EINVAL);
+	CU_ASSERT_PTR_NULL(strstr(err, "Sekr1t"));
+	expect_err("[control]\nfleet_commit_timeout_ms = 10\n",
+		   ":2: [control] fleet_commit_timeout_ms: invalid value '10' "
+		   "(expected an integer 100..600000)");
+}
+
 static CU_TestInfo cp_cfg_tests[] = {
+	{ "store keys", test_store_keys },
 	{ "readonly_gid", test_readonly_gid },
 	{ "[dataplane] channel length", test_dp_channel_length },
 	{ "values", test_values },
