@@ -40,7 +40,8 @@ static const struct ctl_opt {
 	[O_METHOD] = { "method", 1, OR_MGMT_F_METHOD, "[--method M]" },
 	/* seals a NUMBER: wherever a number may be the subject */
 	[O_SEAL] = { "seal", 0, OR_MGMT_F_NUMBER, "[--seal]" },
-	[O_WAIT] = { "wait", 0, OR_MGMT_F_WAIT, "[--wait]" },
+	/* 2: an optional argument (--wait=fleet) */
+	[O_WAIT] = { "wait", 2, OR_MGMT_F_WAIT, "[--wait[=fleet]]" },
 	[O_CLEAR] = { "clear", 0, OR_MGMT_F_CLEAR, "[--clear]" },
 	[O_CHUNK] = { "chunk", 1, OR_MGMT_F_LINES, "[--chunk LINES]" },
 	[O_VERIFY] = { "verify", 0, CTL_F_NONE, NULL },
@@ -188,7 +189,9 @@ ctl_set_opt(struct ctl *c, unsigned o, const char *arg)
 		c->method = arg;
 		break;
 	case O_WAIT:
-		c->wait = 1;
+		if (arg != NULL && strcmp(arg, "fleet") != 0)
+			return -EINVAL;
+		c->wait = arg != NULL ? 2 : 1;
 		break;
 	case O_CLEAR:
 		c->clear = 1;
@@ -230,8 +233,10 @@ ctl_parse_cmd_args(struct ctl *c, int argc, char **argv)
 	}
 	for (unsigned i = 0; i < O_COUNT; i++)
 		opts[i] = (struct option){ ctl_opts[i].name,
-					   ctl_opts[i].arg ? required_argument
-							   : no_argument,
+					   ctl_opts[i].arg == 2
+						   ? optional_argument
+					   : ctl_opts[i].arg ? required_argument
+							     : no_argument,
 					   NULL, (int)i };
 	opts[O_COUNT] = (struct option){ NULL, 0, NULL, 0 };
 	optind = 0;
@@ -464,7 +469,9 @@ ctl_add_options(struct ctl *c, struct ctl_buf *b, int with_node)
 		ctl_buf_add(b, ",\"method\":", 10);
 		ctl_buf_add_jstr(b, c->method, strlen(c->method));
 	}
-	if (c->wait)
+	if (c->wait == 2)
+		ctl_buf_add(b, ",\"wait\":\"fleet\"", 15);
+	else if (c->wait)
 		ctl_buf_add(b, ",\"wait\":true", 12);
 	if (c->clear)
 		ctl_buf_add(b, ",\"clear\":true", 13);

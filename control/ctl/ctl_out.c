@@ -131,6 +131,26 @@ ctl_out_key(FILE *f, json_t *r, int with_token)
 		json_string_value(json_object_get(r, "sealed_key")));
 }
 
+/* A --wait=fleet reply's "fleet": who enforces the change, who lags. */
+void
+ctl_out_fleet_wait(FILE *f, json_t *fl)
+{
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(fl))
+		return;
+	fprintf(f, "fleet: enforced by");
+	json_array_foreach(json_object_get(fl, "enforced"), i, v)
+		fprintf(f, "%s %s", i ? "," : "", json_string_value(v));
+	json_array_foreach(json_object_get(fl, "lagging"), i, v)
+		fprintf(f, "%s %s (at seq %" JSON_INTEGER_FORMAT ")",
+			i ? "," : "; lagging:",
+			json_string_value(json_object_get(v, "appliance")),
+			json_integer_value(json_object_get(v, "enforced_seq")));
+	fputc('\n', f);
+}
+
 static void
 ctl_out_change(FILE *f, json_t *r)
 {
@@ -149,6 +169,7 @@ ctl_out_change(FILE *f, json_t *r)
 		json_integer_value(json_object_get(r, "seq")),
 		json_string_value(json_object_get(r, "previous")),
 		json_is_true(applied) ? ", applied by the dataplane" : "");
+	ctl_out_fleet_wait(f, json_object_get(r, "fleet"));
 	if (json_object_get(r, "sealed_key") != NULL)
 		ctl_out_key(f, r, 0);
 }
@@ -164,6 +185,51 @@ ctl_out_help(FILE *f, json_t *r)
 		fprintf(f, "  %-10s %s\n", key, json_string_value(v));
 }
 
+/* One line for the store, then one per appliance (docs/fleet.md
+ * section 8). */
+static void
+ctl_out_fleet(FILE *f, json_t *r)
+{
+	json_t *list = json_object_get(r, "appliances"), *m;
+	size_t i;
+
+	if (strcmp(json_string_value(json_object_get(r, "store")) ?: "",
+		   "postgresql") != 0) {
+		fprintf(f, "store lmdb: this appliance is not part of a "
+			   "fleet\n");
+		return;
+	}
+	fprintf(f, "store postgresql  head %" JSON_INTEGER_FORMAT
+		   "  %s\n",
+		json_integer_value(json_object_get(r, "head_seq")),
+		json_is_true(json_object_get(r, "connected"))
+			? "connected"
+			: "NOT CONNECTED (positions as last read)");
+	fprintf(f, "%-20s %5s %-7s %10s %10s %8s %11s\n", "appliance", "id",
+		"state", "applied", "enforced", "lag", "report_age");
+	json_array_foreach(list, i, m) {
+		json_t *age = json_object_get(m, "report_age_ms");
+		char a[24];
+
+		if (json_is_integer(age))
+			snprintf(a, sizeof(a), "%.1f s",
+				 (double)json_integer_value(age) / 1000.0);
+		else
+			snprintf(a, sizeof(a), "never");
+		fprintf(f, "%-20s %5" JSON_INTEGER_FORMAT " %-7s %10"
+			   JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
+			   " %8" JSON_INTEGER_FORMAT " %11s%s\n",
+			json_string_value(json_object_get(m, "name")),
+			json_integer_value(json_object_get(m, "id")),
+			json_string_value(json_object_get(m, "state")),
+			json_integer_value(json_object_get(m, "applied_seq")),
+			json_integer_value(json_object_get(m, "enforced_seq")),
+			json_integer_value(json_object_get(m, "lag")), a,
+			json_is_true(json_object_get(m, "self")) ? "  (this one)"
+								 : "");
+	}
+}
+
 void
 ctl_out_reply(FILE *f, const char *cmd, json_t *reply)
 {
@@ -176,6 +242,8 @@ ctl_out_reply(FILE *f, const char *cmd, json_t *reply)
 		ctl_out_key(f, reply, 1);
 	else if (strcmp(cmd, "help") == 0)
 		ctl_out_help(f, reply);
+	else if (strcmp(cmd, "fleet") == 0)
+		ctl_out_fleet(f, reply);
 	else
 		ctl_out_flat(f, NULL, reply);
 }
@@ -188,4 +256,5 @@ ctl_out_error(FILE *f, json_t *reply)
 	fprintf(f, "optroutectl: %s: %s\n",
 		json_string_value(json_object_get(e, "code")) ?: "error",
 		json_string_value(json_object_get(e, "message")) ?: "");
+	ctl_out_fleet_wait(f, json_object_get(reply, "fleet"));
 }

@@ -49,6 +49,7 @@ cp_cfg_defaults(struct cp_cfg *c)
 	c->log_level = CP_LOG_INFO;
 	c->fleet_commit_timeout_ms = 10000;
 	c->fleet_report_ms = 1000;
+	c->fleet_silence_ms = 10000;
 	if (gethostname(c->appliance_name, sizeof(c->appliance_name) - 1) != 0)
 		c->appliance_name[0] = '\0';
 }
@@ -108,6 +109,7 @@ static const struct cp_cfg_key {
 	  "1 to 63 of A-Z a-z 0-9 . _ -" },
 	K_U32("fleet_commit_timeout_ms", fleet_commit_timeout_ms, 100, 600000),
 	K_U32("fleet_report_ms", fleet_report_ms, 50, 60000),
+	K_U32("fleet_silence_ms", fleet_silence_ms, 100, 3600000),
 #undef K_STR
 #undef K_U32
 };

@@ -54,6 +54,7 @@ struct cp_cfg {
 	char appliance_name[64];   /* default: the host name */
 	unsigned fleet_commit_timeout_ms;
 	unsigned fleet_report_ms;
+	unsigned fleet_silence_ms;
 };
 
 #define CP_CFG_ERR_LEN 512

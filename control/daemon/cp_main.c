@@ -49,6 +49,7 @@ cp_start(struct cp_main *m)
 		.key_epoch = (uint8_t)m->cfg.key_epoch,
 		.commit_timeout_ms = m->cfg.fleet_commit_timeout_ms,
 		.report_ms = m->cfg.fleet_report_ms,
+		.silence_ms = m->cfg.fleet_silence_ms,
 	};
 	struct cp_link_conf pc = { 0 };
 	struct or_store_stats ss;

@@ -127,3 +127,18 @@ or_sor_audit_head(struct or_sor *s, uint64_t *seq,
 {
 	return s->ops->audit_head(s, seq, hash, err);
 }
+
+void
+or_sor_enforced(struct or_sor *s, uint64_t seq)
+{
+	if (s->ops->enforced != NULL)
+		s->ops->enforced(s, seq);
+}
+
+void
+or_sor_fleet(struct or_sor *s, struct or_sor_fleet *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (s->ops->fleet != NULL)
+		s->ops->fleet(s, f);
+}

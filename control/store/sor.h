@@ -71,6 +71,8 @@ struct or_sor_conf {
 	uint8_t key_epoch;
 	unsigned commit_timeout_ms;           /* a group's longest time */
 	unsigned report_ms;                   /* poll and report interval */
+	unsigned silence_ms;                  /* an appliance silent this
+					       * long is not live */
 };
 
 enum or_sor_outcome {
@@ -145,6 +147,35 @@ int or_sor_auth_rotate(struct or_sor *s, struct or_auth_state *st,
 		       struct or_err *err);
 int or_sor_auth_retire(struct or_sor *s, struct or_auth_state *st,
 		       struct or_err *err);
+
+/* Fleet positions (docs/fleet.md section 8). */
+#define OR_SOR_FLEET_MAX 64 /* appliances listed */
+
+struct or_sor_member {
+	char name[64];
+	uint16_t id;
+	int self;           /* this appliance */
+	int live;           /* reported within silence_ms */
+	uint64_t applied;   /* its copy's position */
+	uint64_t enforced;  /* its dataplane's ack */
+	uint64_t silent_ms; /* since its last report (the server's clock) */
+};
+
+struct or_sor_fleet {
+	int fleet;          /* 0: not a fleet (lmdb): nothing else is set */
+	int connected;      /* the follower reaches the system of record */
+	uint64_t head;      /* the fleet's head seq, as last read */
+	uint64_t age_ms;    /* since these positions were read */
+	unsigned n;         /* members listed (at most OR_SOR_FLEET_MAX) */
+	struct or_sor_member m[OR_SOR_FLEET_MAX];
+};
+
+/* This appliance's dataplane enforces every change up to seq (event loop,
+ * on every ack advance): reported to the fleet. */
+void or_sor_enforced(struct or_sor *s, uint64_t seq);
+
+/* The fleet's positions as the follower last read them (any thread). */
+void or_sor_fleet(struct or_sor *s, struct or_sor_fleet *f);
 
 /* The audit trail, as audit.h says (blocking). */
 int or_sor_audit_subject(struct or_sor *s, const struct or_token *t,

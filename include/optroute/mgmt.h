@@ -71,6 +71,8 @@ enum or_mgmt_cmd {
 	X(CONFLICT, "conflict")             /* rotate/retire not possible */ \
 	X(DATAPLANE_UNAVAILABLE, "dataplane_unavailable")                    \
 	X(TIMEOUT, "timeout")               /* wait for the ack timed out */ \
+	/* --wait=fleet: committed, not enforced by every live appliance */ \
+	X(FLEET_TIMEOUT, "fleet_timeout")                                    \
 	X(STORE, "store_error")                                              \
 	X(AUDIT_BROKEN, "audit_chain_broken")                                \
 	X(BUSY, "busy")                     /* too many pending requests */  \

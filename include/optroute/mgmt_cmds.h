@@ -125,6 +125,8 @@ enum or_mgmt_field_bit {
 	  "start a new auth epoch (the old one stays live)")                 \
 	X(RETIRE, "retire", cp_act_epoch, NONE, READ, KEYS, RW, 0, 0,        \
 	  "retire the previous auth epoch")                                  \
+	X(FLEET, "fleet", cp_act_fleet, NONE, NO_READ, NOW, RO, 0, 0,        \
+	  "the fleet's appliances: positions, lag, liveness")                \
 	X(HELP, "help", cp_act_help, NONE, NO_READ, NOW, RO, 0, 0,           \
 	  "list the commands")                                               \
 	X(VERSION, "version", cp_act_version, NONE, NO_READ, NOW, RO, 0, 0,  \

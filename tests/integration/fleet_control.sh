@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Two optroute-control appliances on one PostgreSQL system of record
-# (store = postgresql, docs/fleet.md), no dataplane: a change taken by
-# either is committed once, in one chain, and reaches the other's local
-# copy (status on the other appliance); concurrent imports on both
+# (store = postgresql, docs/fleet.md), each with a dataplane on a null
+# port: a change taken by either is committed once, in one chain, and
+# reaches the other's local copy (status on the other appliance);
+# --wait=fleet answers once both dataplanes enforce it, names a lagging
+# appliance when one does not, and does not wait for a silent one;
+# optroutectl fleet lists both; concurrent imports on both
 # converge to the same records on both copies and in PostgreSQL; the
 # chain verifies with entries of both writers; a follower killed with -9
 # catches up from its position on restart; PostgreSQL stopped: changes are
@@ -17,15 +20,15 @@ set -u
 . "$(dirname "$0")/lib/common.sh"
 # shellcheck source=lib/pg.sh
 . "$OR_LIB/pg.sh"
-OR_PIDVARS="A_PID B_PID X_PID"
+OR_PIDVARS="A_PID B_PID DA_PID DB_PID"
 fleet_cleanup() {
 	or_cleanup
 	pg_stop_all
 }
 or_trap_exit fleet_cleanup
-or_need_bins optroutectl optroute-control or_pgtool
+or_need_bins optroutectl optroute-control optroute-dataplane or_pgtool
 CTL=$BIN/optroutectl
-OR_LOGS=("$T/a1.log" "$T/a2.log")
+OR_LOGS=("$T/a1.log" "$T/a2.log" "$T/a1-dp.log" "$T/a2-dp.log")
 or_fail_extra() { pg_log_tail db; }
 
 pg_start db || or_fail "no PostgreSQL server"
@@ -39,9 +42,25 @@ or_key "$T/key2"
 fleet_ini() {
 	printf '[control]\nmgmt_socket = %s\nstore_path = %s\nkey_file = %s\n' \
 		"$T/$1.sock" "$T/$1.store" "${2:-$T/key}"
-	printf 'channel_socket = %s\nnode_policy = hash 4\n' "$T/$1-none.sock"
+	printf 'channel_socket = %s\nnode_policy = hash 4\n' "$T/$1-dp.sock"
 	printf 'store = postgresql\nstore_conninfo = %s\n' "$APP"
 	printf 'appliance_name = %s\nfleet_report_ms = 200\n' "${3:-$1}"
+	printf 'fleet_silence_ms = 1500\nwait_timeout_ms = 3000\n'
+	printf 'channel_retry_ms = 200\n'
+}
+# fleet_dp NAME VAR: appliance NAME's dataplane (a null port; channel
+# $T/NAME-dp.sock), pid in VAR, once its channel listens.
+fleet_dp() {
+	{
+		printf '[eal]\nargs = --no-huge -m 256 --no-pci --file-prefix=%s_%s\n' \
+			"$PREFIX" "$1"
+		printf '[dataplane]\nchannel = %s\ntable_entries = 100000\nauth = no\n' \
+			"$T/$1-dp.sock"
+		or_ini_port client net_null0 192.0.2.1 02:00:00:00:01:01 "workers = 1"
+	} >"$T/$1-dp.ini"
+	"$BIN/optroute-dataplane" -c "$T/$1-dp.ini" >>"$T/$1-dp.log" 2>&1 &
+	printf -v "$2" '%s' "$!"
+	or_wait_sock "$T/$1-dp.sock" "${!2}" 30 || or_fail "dataplane $1 did not start"
 }
 # fleet_start NAME VAR: starts optroute-control NAME (pid in VAR), waits
 # until it answers.
@@ -95,6 +114,8 @@ N1=+15550300001
 N2=+15550300002
 fleet_ini a1 >"$T/a1.ini"
 fleet_ini a2 >"$T/a2.ini"
+fleet_dp a1 DA_PID
+fleet_dp a2 DB_PID
 fleet_start a1 A_PID
 fleet_start a2 B_PID
 or_check "both appliances start on the system of record" \
@@ -108,6 +129,36 @@ or_check "... seen by a1's copy" until_state a1 "$N1" out
 or_check "... one chain: seqs 1 and 2, written by appliances 1 and 2" \
 	test "$(pg_sql db "SELECT string_agg(seq || ':' || get_byte(body, 38), ' ' ORDER BY seq)
 		FROM optroute.audit")" = "1:1 2:2"
+
+# ---- --wait=fleet and optroutectl fleet ----------------------------------------
+out=$(ctl a1 optin +15550300010 --wait=fleet 2>&1)
+rc=$?
+or_check "--wait=fleet: enforced by both dataplanes ($(echo "$out" | tail -n 1))" \
+	test $rc = 0 -a -n "$(echo "$out" | grep -Fx 'fleet: enforced by a1, a2')"
+out=$(ctl a2 fleet)
+or_check "optroutectl fleet lists both appliances, live, at the head" \
+	test -n "$(echo "$out" | grep -E "^a1 +1 live +$(head_seq) +$(head_seq) +0 ")" \
+	-a -n "$(echo "$out" | grep -E "^a2 +2 live .*\(this one\)$")"
+or_stop DB_PID KILL || true
+out=$(ctl a1 optout +15550300010 --wait=fleet 2>&1)
+rc=$?
+or_check "--wait=fleet with a2's dataplane gone: fleet_timeout naming a2 ($(echo "$out" | head -n 1))" \
+	test $rc != 0 -a -n "$(echo "$out" | grep -F 'fleet_timeout: change committed' |
+		grep -F 'not by a2 (at seq')"
+or_check "... the change is committed all the same" test "$(state a2 +15550300010)" = out
+or_stop B_PID KILL || true
+sleep 2 # past fleet_silence_ms
+out=$(ctl a1 optin +15550300011 --wait=fleet 2>&1)
+rc=$?
+or_check "--wait=fleet does not wait for a silent appliance ($(echo "$out" | tail -n 1))" \
+	test $rc = 0 -a -n "$(echo "$out" | grep -F 'fleet: enforced by a1; lagging: a2')"
+or_check "optroutectl fleet says a2 is silent" \
+	grep -Eq "^a2 +2 silent " <<<"$(ctl a1 fleet)"
+fleet_dp a2 DB_PID
+fleet_start a2 B_PID
+out=$(ctl a2 optin +15550300012 --wait=fleet 2>&1)
+or_check "a2 back with a fresh dataplane: --wait=fleet by both again" \
+	grep -Fxq 'fleet: enforced by a1, a2' <<<"$out"
 
 # ---- concurrent imports converge --------------------------------------------
 python3 -c '
@@ -128,7 +179,7 @@ or_check "a2 caught up with the head" until_caught_up a2
 pg_in=$(pg_sql db "SELECT count(*) FROM optroute.consent WHERE state = 1")
 or_check "both copies and PostgreSQL hold the same records ($pg_in in)" \
 	test "$(store a1 opted_in)" = "$pg_in" -a "$(store a2 opted_in)" = "$pg_in" \
-	-a "$pg_in" = 6000 -a "$(store a1 entries)" = "$(store a2 entries)"
+	-a "$pg_in" = 6002 -a "$(store a1 entries)" = "$(store a2 entries)"
 or_check "a number imported on a2 is in on a1" test "$(state a1 +15555000123)" = in
 out=$(ctl a2 audit --verify 2>&1)
 or_check "the chain of both writers verifies ($out)" grep -q "$(head_seq)" <<<"$out"

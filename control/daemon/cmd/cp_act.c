@@ -15,6 +15,7 @@
 
 #include "cp_act.h"
 #include "cp_act_priv.h"
+#include "cp_fleet.h"
 #include "cp_stats_json.h"
 
 /* Per-line errors listed in one import reply; the rest are only counted. */
@@ -473,6 +474,15 @@ cp_act_stats(struct cp_act *a, struct cp_req *r)
 		CP_WARN("stats: store: %s", err.msg);
 	}
 	json_object_set_new(a->reply, "channel", cp_link_json(a->d));
+	{
+		struct or_sor_fleet f;
+		json_t *fo;
+
+		or_sor_fleet(a->d->sor, &f);
+		fo = cp_fleet_json(&f);
+		if (fo != NULL)
+			json_object_set_new(a->reply, "fleet", fo);
+	}
 	if (r->clear) {
 		memset(&a->d->cnt, 0, sizeof(a->d->cnt));
 		json_object_set_new(a->reply, "cleared", json_true());

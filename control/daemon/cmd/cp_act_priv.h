@@ -55,6 +55,8 @@ enum cp_act_next cp_act_dataplane(struct cp_act *a, struct cp_req *r);
 enum cp_act_next cp_act_pubkey(struct cp_act *a, struct cp_req *r);
 enum cp_act_next cp_act_help(struct cp_act *a, struct cp_req *r);
 enum cp_act_next cp_act_version(struct cp_act *a, struct cp_req *r);
+/* cp_fleet.c */
+enum cp_act_next cp_act_fleet(struct cp_act *a, struct cp_req *r);
 
 /* cp_act_keys.c */
 

@@ -13,6 +13,7 @@
 #include "control/daemon/loop/cp_srv_priv.h"
 
 #include "cp_act.h"
+#include "cp_fleet.h"
 
 struct cp_pend *
 cp_pend_new(struct cp_srv *s, struct cp_client *cl, json_t *reply,
@@ -146,6 +147,44 @@ cp_on_dp_stats(void *arg, uint64_t cookie, int rc,
 	/* Timed out already: nobody to tell. */
 }
 
+/* A --wait=fleet request whose own dataplane enforces its change: 1 if
+ * every live appliance does too (the reply gets the fleet's list, and is
+ * then sent as a local wait's), or when it timed out (answered here with
+ * fleet_timeout, naming who lags); 0 to wait on. */
+static int
+cp_fleet_settled(struct cp_srv *s, struct cp_pend *p, uint64_t now)
+{
+	char who[512], msg[CP_REQ_MSG_LEN + 640];
+	struct or_sor_fleet f;
+	json_t *list;
+	int done;
+
+	or_sor_fleet(s->d->sor, &f);
+	if (!f.fleet)
+		return 1; /* one appliance: its own ack is the fleet's */
+	list = cp_fleet_wait_json(&f, p->seq, &done);
+	if (done) {
+		json_object_set_new(p->reply, "fleet", list);
+		return 1;
+	}
+	if (now < p->deadline_ms) {
+		json_decref(list);
+		return 0;
+	}
+	s->d->cnt.wait_timeouts++;
+	cp_fleet_lagging_text(&f, p->seq, who, sizeof(who));
+	json_object_set_new(p->reply, "fleet", list);
+	json_object_set_new(p->reply, "committed", json_true());
+	json_object_set_new(p->reply, "applied", json_true());
+	snprintf(msg, sizeof(msg),
+		 "change committed (seq %" PRIu64 ") and enforced here, but "
+		 "not by %s within %u ms", p->seq, who,
+		 s->d->cfg->wait_timeout_ms);
+	cp_pend_error(s, p, OR_MGMT_E_FLEET_TIMEOUT, msg);
+	/* Answered: the caller skips it. */
+	return 0;
+}
+
 /* Answers waits that are acked or timed out, and stats requests that
  * timed out. */
 void
@@ -156,8 +195,13 @@ cp_check_pending(struct cp_srv *s, uint64_t now)
 	char msg[CP_REQ_MSG_LEN + 128];
 
 	cp_link_info(s->d->link, &pi);
+	/* The fleet hears where this appliance's dataplane stands. */
+	or_sor_enforced(s->d->sor, pi.acked_seq);
 	for (p = s->pends; p != NULL; p = next) {
 		next = p->next;
+		if (p->kind == P_WAIT && pi.acked_seq >= p->seq &&
+		    p->wait == CP_WAIT_FLEET && !cp_fleet_settled(s, p, now))
+			continue;
 		if (p->kind == P_WAIT && pi.acked_seq >= p->seq) {
 			uint64_t ack_us = cp_link_ack_time(s->d->link, p->seq);
 

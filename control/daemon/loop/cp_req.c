@@ -170,9 +170,14 @@ cp_req_options(struct cp_req *r, unsigned present, char *msg)
 	}
 	if (present & OR_MGMT_F_WAIT) {
 		v = json_object_get(r->root, "wait");
-		if (!json_is_boolean(v))
-			CP_FAIL(BAD_REQUEST, "field 'wait' must be a boolean");
-		r->wait = json_is_true(v);
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), "fleet") == 0)
+			r->wait = CP_WAIT_FLEET;
+		else if (json_is_boolean(v))
+			r->wait = json_is_true(v) ? CP_WAIT_LOCAL : 0;
+		else
+			CP_FAIL(BAD_REQUEST,
+				"field 'wait' must be a boolean or \"fleet\"");
 	}
 	if (present & OR_MGMT_F_CLEAR) {
 		v = json_object_get(r->root, "clear");

@@ -29,6 +29,10 @@ enum cp_subj_kind {
 	CP_SUBJ_TOKEN,
 };
 
+/* What a change request waits for (its "wait" field). */
+#define CP_WAIT_LOCAL 1 /* true: this appliance's dataplane enforces it */
+#define CP_WAIT_FLEET 2 /* "fleet": every live appliance's dataplane does */
+
 struct cp_req {
 	json_t *root;            /* owns every pointer below */
 	json_t *id;              /* borrowed; NULL if the request had none */
@@ -39,7 +43,7 @@ struct cp_req {
 	int node;                /* -1: not given (policy decides) */
 	int64_t notice;          /* notice version; -1: not given */
 	const char *method;      /* NULL: not given */
-	int wait;
+	int wait;                /* 0, CP_WAIT_LOCAL or CP_WAIT_FLEET */
 	int clear;               /* stats */
 	int optin;               /* import: 1 = optin, 0 = optout */
 	json_t *pubkey;          /* optin, rekey: the phone's X25519 key

@@ -51,6 +51,9 @@
 #define SP_ROUND (16u * SP_BATCH)  /* entries a follower round */
 #define SP_DEF_COMMIT_MS 10000
 #define SP_DEF_REPORT_MS 1000
+#define SP_DEF_SILENCE_MS 10000
+/* Positions changed: every follower rereads them (payload empty). */
+#define SP_POS_CHANNEL "optroute_pos"
 /* pg_try_advisory_lock(OR_PG_LOCK_CLASS, SP_LOCK_APPLIANCE + id): one
  * daemon per appliance name; (OR_PG_LOCK_CLASS, SP_LOCK_REGISTER):
  * registrations one at a time. */
@@ -67,13 +70,16 @@ struct sor_pg {
 	uint16_t id;
 	struct or_pg_fleet_conf fleet;
 	char policy_text[32];
-	unsigned commit_ms, report_ms;
+	unsigned commit_ms, report_ms, silence_ms;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct or_sor_group *todo;  /* submitted, not taken by the writer */
 	struct or_sor_group *done;  /* done, not taken by the event loop */
 	uint64_t applied;           /* the copy's position (follower) */
+	uint64_t enforced;          /* the dataplane's ack (event loop) */
+	struct or_sor_fleet fl;     /* positions as last read (follower) */
+	uint64_t fl_read_ms;
 	int wake;                   /* the writer asks for a tail now */
 	int stop;
 	int wake_fd;                /* eventfd: the follower's poll wakes */
@@ -88,7 +94,7 @@ struct sor_pg {
 	struct or_pg_pos pos;
 	struct or_change *fch;
 	struct or_change_result *fres;
-	uint64_t reported;
+	uint64_t reported, reported_enf, last_report_ms;
 };
 
 static struct sor_pg *
@@ -210,7 +216,8 @@ sp_follower_connect(struct sor_pg *p, struct or_err *err)
 	if (rc == 0)
 		rc = sp_register(p, p->fc, err);
 	if (rc == 0)
-		rc = sp_exec(p->fc, "LISTEN " OR_PG_HEAD_CHANNEL, 0, NULL,
+		rc = sp_exec(p->fc, "LISTEN " OR_PG_HEAD_CHANNEL "; LISTEN "
+			     SP_POS_CHANNEL, 0, NULL,
 			     "system of record: listen", err);
 	if (rc < 0) {
 		PQfinish(p->fc);
@@ -275,27 +282,85 @@ sp_apply(void *arg, const struct or_audit_entry *e, unsigned n)
 }
 
 /* Reports the position in the appliance row (soft state: no synchronous
- * commit), at most once per change and at least every report_ms. */
-static void
-sp_report(struct sor_pg *p, uint64_t now, uint64_t *last_ms)
+ * commit, and a notification so that the others reread positions) when
+ * it moved, else at least every report_ms as a heartbeat. */
+static int
+sp_report(struct sor_pg *p, uint64_t now, struct or_err *err)
 {
 	static const char sql[] =
 		"BEGIN; SET LOCAL synchronous_commit = off;"
 		" UPDATE optroute.appliance SET applied_seq = %" PRIu64
-		", reported_at = now() WHERE id = %u; COMMIT";
-	char q[sizeof(sql) + 48];
-	struct or_err err = { "" };
+		", enforced_seq = %" PRIu64 ", reported_at = now()"
+		" WHERE id = %u;%s COMMIT";
+	char q[sizeof(sql) + 96];
+	uint64_t enf;
+	int moved;
 
-	if (p->reported == p->pos.seq && now - *last_ms < p->report_ms)
-		return;
-	snprintf(q, sizeof(q), sql, p->pos.seq, p->id);
-	if (sp_exec(p->fc, q, 0, NULL, "fleet: report", &err) < 0) {
-		or_log(OR_LOG_WARNING, "%s", err.msg);
+	pthread_mutex_lock(&p->mu);
+	enf = p->enforced;
+	pthread_mutex_unlock(&p->mu);
+	moved = p->reported != p->pos.seq || p->reported_enf != enf;
+	if (!moved && now - p->last_report_ms < p->report_ms)
+		return 0;
+	snprintf(q, sizeof(q), sql, p->pos.seq, enf, p->id,
+		 moved ? " NOTIFY " SP_POS_CHANNEL ";" : "");
+	if (sp_exec(p->fc, q, 0, NULL, "fleet: report", err) < 0) {
 		PQclear(PQexec(p->fc, "ROLLBACK"));
-		return;
+		return -EIO;
 	}
 	p->reported = p->pos.seq;
-	*last_ms = now;
+	p->reported_enf = enf;
+	p->last_report_ms = now;
+	return 0;
+}
+
+/* Every appliance's position, and the head, into p->fl. */
+static int
+sp_read_positions(struct sor_pg *p, uint64_t now, struct or_err *err)
+{
+	PGresult *r = PQexec(p->fc,
+		"SELECT id, name, coalesce(applied_seq, 0),"
+		" coalesce(enforced_seq, 0), coalesce((extract(epoch FROM"
+		" clock_timestamp() - reported_at) * 1000)::bigint, -1),"
+		" (SELECT head_seq FROM optroute.fleet WHERE id = 1)"
+		" FROM optroute.appliance ORDER BY id");
+	struct or_sor_fleet f = { .fleet = 1, .connected = 1 };
+	int rows;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		or_pg_err(err, p->fc, r, "fleet: positions");
+		PQclear(r);
+		return -EIO;
+	}
+	rows = PQntuples(r);
+	for (int i = 0; i < rows && f.n < OR_SOR_FLEET_MAX; i++) {
+		struct or_sor_member *m = &f.m[f.n++];
+		long long silent = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+
+		m->id = (uint16_t)strtoul(PQgetvalue(r, i, 0), NULL, 10);
+		snprintf(m->name, sizeof(m->name), "%s", PQgetvalue(r, i, 1));
+		m->applied = strtoull(PQgetvalue(r, i, 2), NULL, 10);
+		m->enforced = strtoull(PQgetvalue(r, i, 3), NULL, 10);
+		m->silent_ms = silent < 0 ? UINT64_MAX : (uint64_t)silent;
+		m->self = m->id == p->id;
+		m->live = m->silent_ms < p->silence_ms;
+		f.head = strtoull(PQgetvalue(r, i, 5), NULL, 10);
+	}
+	PQclear(r);
+	pthread_mutex_lock(&p->mu);
+	p->fl = f;
+	p->fl_read_ms = now;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+/* The follower has lost the system of record: the positions say so. */
+static void
+sp_positions_lost(struct sor_pg *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->fl.connected = 0;
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* Sleeps until a notification, the writer's wake, stop, or report_ms. */
@@ -333,7 +398,7 @@ static void *
 sp_follower(void *arg)
 {
 	struct sor_pg *p = arg;
-	uint64_t last_report = 0, bad = 0;
+	uint64_t bad = 0;
 	int broken = 0, down = 0;
 
 	for (;;) {
@@ -346,6 +411,7 @@ sp_follower(void *arg)
 		if (rc)
 			break;
 		if (sp_follower_connect(p, &err) < 0) {
+			sp_positions_lost(p);
 			if (!down)
 				or_log(OR_LOG_ERR, "fleet: follower: %s "
 				       "(forwarding on the local copy, seq %"
@@ -367,16 +433,19 @@ sp_follower(void *arg)
 			or_log(OR_LOG_ERR, "fleet: %s; not applying further "
 			       "changes", err.msg);
 			broken = 1;
-		} else if (rc == -EIO) {
+		} else if (rc < 0 && rc != -EIO) {
+			broken = 1;
+		}
+		if (rc != -EIO && (sp_report(p, sp_now_ms(), &err) < 0 ||
+				   sp_read_positions(p, sp_now_ms(), &err) < 0))
+			rc = -EIO;
+		if (rc == -EIO) {
 			or_log(OR_LOG_WARNING, "fleet: follower: %s", err.msg);
+			sp_positions_lost(p);
 			PQfinish(p->fc);
 			p->fc = NULL;
 			continue;
-		} else if (rc < 0) {
-			broken = 1;
 		}
-		if (p->fc != NULL)
-			sp_report(p, sp_now_ms(), &last_report);
 		if (rc < (int)SP_ROUND)
 			sp_follower_wait(p);
 	}
@@ -537,6 +606,7 @@ sor_pg_open(const struct or_sor_conf *conf, struct or_sor **out,
 	p->commit_ms = conf->commit_timeout_ms ? conf->commit_timeout_ms
 					       : SP_DEF_COMMIT_MS;
 	p->report_ms = conf->report_ms ? conf->report_ms : SP_DEF_REPORT_MS;
+	p->silence_ms = conf->silence_ms ? conf->silence_ms : SP_DEF_SILENCE_MS;
 	*out = &p->base;
 
 	p->base.commit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -831,6 +901,37 @@ out:
 	return rc;
 }
 
+static void
+sor_pg_enforced(struct or_sor *s, uint64_t seq)
+{
+	struct sor_pg *p = sor_pg(s);
+	uint64_t v = 1;
+	int moved;
+
+	pthread_mutex_lock(&p->mu);
+	moved = seq > p->enforced;
+	if (moved) {
+		p->enforced = seq;
+		p->wake = 1;
+	}
+	pthread_mutex_unlock(&p->mu);
+	/* The follower reports it now (a --wait=fleet elsewhere waits). */
+	if (moved && write(p->wake_fd, &v, sizeof(v)) < 0)
+		v = 0;
+}
+
+static void
+sor_pg_fleet(struct or_sor *s, struct or_sor_fleet *f)
+{
+	struct sor_pg *p = sor_pg(s);
+
+	pthread_mutex_lock(&p->mu);
+	*f = p->fl;
+	f->age_ms = p->fl_read_ms ? sp_now_ms() - p->fl_read_ms : UINT64_MAX;
+	pthread_mutex_unlock(&p->mu);
+	f->fleet = 1;
+}
+
 const struct or_sor_ops or_sor_pg_ops = {
 	.name = OR_SOR_BACKEND_PG,
 	.open = sor_pg_open,
@@ -847,4 +948,6 @@ const struct or_sor_ops or_sor_pg_ops = {
 	.audit_subject = sor_pg_audit_subject,
 	.audit_verify = sor_pg_audit_verify,
 	.audit_head = sor_pg_audit_head,
+	.enforced = sor_pg_enforced,
+	.fleet = sor_pg_fleet,
 };
