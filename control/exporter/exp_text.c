@@ -499,6 +499,78 @@ exp_mw_one(struct exp_mw *w, const char *name, const char *type,
 	exp_mw_sample(w, name, NULL, 0, val);
 }
 
+/* The store's backend, and with a fleet (stats "fleet", docs/fleet.md
+ * section 8) its head and each appliance's position, labelled by name. */
+static void
+exp_render_fleet(struct exp_mw *w, const json_t *fl)
+{
+	static const struct {
+		const char *name, *type, *help, *field;
+		enum or_stat_unit unit;
+	} fam[] = {
+		{ "optroute_fleet_appliance_applied_seq", "gauge",
+		  "Last fleet seq in the appliance's local copy", "applied_seq",
+		  OR_STAT_N },
+		{ "optroute_fleet_appliance_enforced_seq", "gauge",
+		  "Last fleet seq the appliance's dataplane enforces",
+		  "enforced_seq", OR_STAT_N },
+		{ "optroute_fleet_appliance_lag", "gauge",
+		  "Fleet head minus the appliance's enforced seq", "lag",
+		  OR_STAT_N },
+		{ "optroute_fleet_appliance_report_age_seconds", "gauge",
+		  "Time since the appliance last reported its position",
+		  "report_age_ms", OR_STAT_MS },
+	};
+	const json_t *list = json_object_get(fl, "appliances"), *m;
+	struct exp_lbl bl = { "backend", fl != NULL ? "postgresql" : "lmdb" };
+	uint64_t v;
+	size_t i;
+
+	exp_mw_head(w, "optroute_store_backend_info", "gauge",
+		    "The system of record: lmdb (this appliance) or "
+		    "postgresql (a fleet)");
+	exp_mw_sample(w, "optroute_store_backend_info", &bl, 1, "1");
+	if (!json_is_object(fl))
+		return;
+	exp_mw_one(w, "optroute_fleet_connected", "gauge",
+		   "1 if this appliance's follower reaches the system of record",
+		   json_is_true(json_object_get(fl, "connected")), OR_STAT_N);
+	if (exp_jv(json_object_get(fl, "head_seq"), &v) == 0)
+		exp_mw_one(w, "optroute_fleet_head_seq", "gauge",
+			   "The fleet's last committed seq, as last read", v,
+			   OR_STAT_N);
+	exp_mw_head(w, "optroute_fleet_appliance_live", "gauge",
+		    "1 if the appliance reported within fleet_silence_ms");
+	json_array_foreach(list, i, m) {
+		struct exp_lbl l = { "appliance",
+				     json_string_value(json_object_get(m, "name")) };
+
+		if (l.v != NULL)
+			exp_mw_sample(w, "optroute_fleet_appliance_live", &l, 1,
+				      strcmp(json_string_value(json_object_get(
+						     m, "state")) ?: "",
+					     "live") == 0
+					      ? "1"
+					      : "0");
+	}
+	for (size_t k = 0; k < EXP_DIM(fam); k++) {
+		exp_mw_head(w, fam[k].name, fam[k].type, fam[k].help);
+		json_array_foreach(list, i, m) {
+			struct exp_lbl l = {
+				"appliance",
+				json_string_value(json_object_get(m, "name"))
+			};
+			char val[48];
+
+			if (l.v == NULL ||
+			    exp_jv(json_object_get(m, fam[k].field), &v) < 0)
+				continue;
+			exp_fmt(val, sizeof(val), v, fam[k].unit);
+			exp_mw_sample(w, fam[k].name, &l, 1, val);
+		}
+	}
+}
+
 static void
 exp_render_meta(struct exp_mw *w, const struct exp_meta *m, int have)
 {
@@ -556,6 +628,7 @@ exp_render(const json_t *stats, const struct exp_meta *m, char **out,
 				   exp_desc_store, EXP_DIM(exp_desc_store));
 		exp_render_section(&w, json_object_get(stats, "channel"),
 				   exp_desc_channel, EXP_DIM(exp_desc_channel));
+		exp_render_fleet(&w, json_object_get(stats, "fleet"));
 		rc = exp_render_dataplane(&w, json_object_get(stats,
 							      "dataplane"));
 	} else {

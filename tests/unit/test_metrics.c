@@ -374,6 +374,39 @@ test_render_no_dataplane(void)
 	free(t);
 }
 
+/* A fleet: the backend, the head and each appliance by name (a hostile
+ * name escaped); without one the backend is lmdb and no fleet family. */
+static void
+test_render_fleet(void)
+{
+	char *t = mt_render(
+		"{\"ok\":true,\"store\":{\"entries\":3},"
+		"\"fleet\":{\"store\":\"postgresql\",\"connected\":true,"
+		"\"head_seq\":812,\"positions_age_ms\":40,\"appliances\":["
+		"{\"name\":\"a1\",\"id\":1,\"self\":true,\"state\":\"live\","
+		"\"applied_seq\":812,\"enforced_seq\":812,\"lag\":0,"
+		"\"report_age_ms\":200},"
+		"{\"name\":\"a\\\"3\",\"id\":3,\"self\":false,"
+		"\"state\":\"silent\",\"applied_seq\":790,"
+		"\"enforced_seq\":790,\"lag\":22,\"report_age_ms\":12000}]},"
+		"\"dataplane\":null}");
+
+	MT_HAS(t, "optroute_store_backend_info{backend=\"postgresql\"} 1");
+	MT_HAS(t, "optroute_fleet_connected 1");
+	MT_HAS(t, "optroute_fleet_head_seq 812");
+	MT_HAS(t, "optroute_fleet_appliance_live{appliance=\"a1\"} 1");
+	MT_HAS(t, "optroute_fleet_appliance_live{appliance=\"a\\\"3\"} 0");
+	MT_HAS(t, "optroute_fleet_appliance_lag{appliance=\"a\\\"3\"} 22");
+	MT_HAS(t, "optroute_fleet_appliance_enforced_seq{appliance=\"a1\"} 812");
+	MT_HAS(t, "optroute_fleet_appliance_report_age_seconds{appliance=\"a\\\"3\"} 12.000");
+	free(t);
+	t = mt_render("{\"ok\":true,\"store\":{\"entries\":3},"
+		      "\"dataplane\":null}");
+	MT_HAS(t, "optroute_store_backend_info{backend=\"lmdb\"} 1");
+	CU_ASSERT_PTR_NULL(strstr(t, "optroute_fleet_"));
+	free(t);
+}
+
 static void
 test_render_nothing_yet(void)
 {
@@ -612,6 +645,7 @@ static CU_TestInfo mt_tests[] = {
 	{ "render: full stats reply", test_render_full },
 	{ "render: no dataplane", test_render_no_dataplane },
 	{ "render: no reply yet", test_render_nothing_yet },
+	{ "render: a fleet's positions", test_render_fleet },
 	{ "render: odd values skipped", test_render_odd_values },
 	{ "exposition checker catches errors", test_checker },
 	{ "listen address parsing", test_listen },
