@@ -157,6 +157,9 @@ ifneq ($(CTL_SRCS),)
 PROGS += $(BIN)/optroutectl
 endif
 PROGS += $(BIN)/optroute-exporter
+# optroute-store-migrate (control/migrate/): LMDB store -> PostgreSQL.
+MIG_SRCS := $(wildcard control/migrate/*.c)
+PROGS += $(BIN)/optroute-store-migrate
 # A tool or benchmark is one file tests/{tools,bench}/NAME.c, or a folder
 # tests/{tools,bench}/NAME/ whose .c files make one program.
 TOOL_DIRS := $(patsubst %/,%,$(dir $(wildcard tests/tools/*/*.c)))
@@ -211,6 +214,11 @@ $(BIN)/optroutectl: $(call objs,$(CTL_MAIN)) $(CTL_LIB) $(LIBS)
 $(BIN)/optroute-exporter: $(call objs,$(EXP_MAIN)) $(EXP_LIB) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(EXP_LDLIBS)
+
+# It reads the daemon's configuration file (cp_cfg.c, in liborcpd.a).
+$(BIN)/optroute-store-migrate: $(call objs,$(MIG_SRCS)) $(CPD_LIB) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BIN)/%: $(OBJ)/tests/tools/%.o $(LIBS)
 	@mkdir -p $(dir $@)

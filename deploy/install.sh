@@ -13,7 +13,7 @@
 #   MAN_GZIP    1 (default) compresses man pages with gzip -9n, 0 does not
 #
 # Layout under $DESTDIR$PREFIX: sbin/optroute-dataplane, optroute-control,
-# optroute-exporter, optroute-hugepages; bin/optroutectl, optroute-client; share/man/man1,
+# optroute-exporter, optroute-store-migrate, optroute-hugepages; bin/optroutectl, optroute-client; share/man/man1,
 # man8; lib/systemd/system (units, /usr/sbin and /etc rewritten to PREFIX
 # and SYSCONFDIR); lib/sysusers.d/optroute.conf; share/doc/optroute. Under
 # $DESTDIR$SYSCONFDIR/optroute: optroute.ini.sample (always refreshed),
@@ -43,7 +43,7 @@ ETC=$DESTDIR$SYSCONFDIR/optroute
 UNITDIR=$ROOT/lib/systemd/system
 
 for b in optroute-dataplane optroute-control optroute-exporter optroutectl \
-	optroute-client; do
+	optroute-client optroute-store-migrate; do
 	[ -x "$BUILD/bin/$b" ] || die "missing $BUILD/bin/$b (run make first)"
 done
 [ "$MAN_GZIP" = 0 ] || command -v gzip >/dev/null 2>&1 || MAN_GZIP=0
@@ -68,6 +68,7 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 inst 0755 "$BUILD/bin/optroute-dataplane" "$ROOT/sbin/optroute-dataplane"
 inst 0755 "$BUILD/bin/optroute-control" "$ROOT/sbin/optroute-control"
 inst 0755 "$BUILD/bin/optroute-exporter" "$ROOT/sbin/optroute-exporter"
+inst 0755 "$BUILD/bin/optroute-store-migrate" "$ROOT/sbin/optroute-store-migrate"
 inst 0755 deploy/hugepages/optroute-hugepages "$ROOT/sbin/optroute-hugepages"
 inst 0755 "$BUILD/bin/optroutectl" "$ROOT/bin/optroutectl"
 inst 0755 "$BUILD/bin/optroute-client" "$ROOT/bin/optroute-client"

@@ -28,12 +28,13 @@ fi
 # path:mode of everything that must be there
 expected=(
 	usr/sbin/optroute-dataplane:755 usr/sbin/optroute-control:755
-	usr/sbin/optroute-exporter:755
+	usr/sbin/optroute-exporter:755 usr/sbin/optroute-store-migrate:755
 	usr/sbin/optroute-hugepages:755
 	usr/bin/optroutectl:755 usr/bin/optroute-client:755
 	usr/share/man/man8/optroute-dataplane.8.gz:644
 	usr/share/man/man8/optroute-control.8.gz:644
 	usr/share/man/man8/optroute-exporter.8.gz:644
+	usr/share/man/man8/optroute-store-migrate.8.gz:644
 	usr/share/man/man8/optroutectl.8.gz:644
 	usr/share/man/man1/optroute-client.1.gz:644
 	usr/lib/systemd/system/optroute-control.service:644

@@ -16,6 +16,18 @@
 
 #include "cp_act_priv.h"
 
+/* d->auth as the store has it now: in a fleet the follower applies
+ * rotations and retirements of the record (and of a migrated history)
+ * behind the event loop's back (docs/fleet.md section 6). */
+static void
+cp_auth_refresh(struct cp_daemon *d)
+{
+	struct or_auth_state st;
+
+	if (or_sor_auth_get(d->sor, &st, NULL) == 0)
+		d->auth = st;
+}
+
 /* The epoch keys are issued of: the current one once the dataplane has
  * acked a key set holding it, so that no phone holds a key the dataplane
  * cannot check; until then the previous one, live beside it. Without a
@@ -59,6 +71,7 @@ cp_keys_issue(struct cp_act *a, const struct cp_req *r,
 	uint8_t e;
 	int rc;
 
+	cp_auth_refresh(a->d);
 	cp_link_info(a->d->link, &pi);
 	e = cp_keys_issuing(a->d, &pi);
 	rc = or_keys_seal_sender_key(a->d->keys, e, t, pk, sealed);
@@ -151,6 +164,7 @@ cp_act_keys(struct cp_act *a, struct cp_req *r)
 	struct cp_link_info pi;
 
 	(void)r;
+	cp_auth_refresh(a->d);
 	cp_link_info(a->d->link, &pi);
 	cp_set_u64(a->reply, "current", st->current);
 	cp_set_epoch(a->reply, "previous", st->has_previous, st->previous);

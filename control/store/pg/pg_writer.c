@@ -17,6 +17,7 @@
 #include "control/lib/pg/or_pg.h"
 #include "control/store/audit.h"
 #include "control/store/consent_next.h"
+#include "control/store/pg/pg_copy.h"
 #include "control/store/pg/pg_writer.h"
 
 /* Per session, emptied by every commit; temporary, so no WAL. IF NOT
@@ -88,10 +89,6 @@ struct pw_out {
 	uint8_t flags;
 };
 
-struct pw_buf {
-	char *p;
-	size_t len, cap;
-};
 
 struct pw_group {
 	const struct or_change *ch;
@@ -102,7 +99,7 @@ struct pw_group {
 	unsigned n_have;
 	uint64_t head, cnt[2]; /* cnt: n_in, n_out */
 	uint8_t head_hash[OR_AUDIT_HASH_LEN];
-	struct pw_buf audit, rec;
+	struct or_pg_rows audit, rec;
 	unsigned bad; /* the change a rule refused */
 };
 
@@ -123,44 +120,6 @@ pw_have_cmp(const void *a, const void *b)
 	const struct or_consent *x = a, *y = b;
 
 	return memcmp(x->token.b, y->token.b, OR_TOKEN_LEN);
-}
-
-/* Room for one more row of at most need bytes. */
-static int
-pw_reserve(struct pw_buf *b, size_t need)
-{
-	char *p;
-	size_t cap;
-
-	if (b->len + need <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap * 2 : 1u << 16;
-	while (cap < b->len + need)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (p == NULL)
-		return -ENOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-/* A bytea in COPY's text format: \\x and hex (the backslash escaped). */
-static void
-pw_put_bytea(struct pw_buf *b, const uint8_t *v, size_t n, char end)
-{
-	b->p[b->len++] = '\\';
-	b->p[b->len++] = '\\';
-	b->p[b->len++] = 'x';
-	sodium_bin2hex(b->p + b->len, 2 * n + 1, v, n);
-	b->len += 2 * n;
-	b->p[b->len++] = end;
-}
-
-static void
-pw_put_u64(struct pw_buf *b, uint64_t v, char end)
-{
-	b->len += (size_t)sprintf(b->p + b->len, "%" PRIu64 "%c", v, end);
 }
 
 static int
@@ -237,10 +196,10 @@ pw_read(PGconn *c, struct pw_group *g, struct or_err *err)
 
 /* One staged record row: the token's final state (erased or not). */
 static void
-pw_stage_rec(struct pw_buf *b, const struct or_consent *cur, int have,
+pw_stage_rec(struct or_pg_rows *b, const struct or_consent *cur, int have,
 	     const uint8_t *tok)
 {
-	pw_put_bytea(b, tok, OR_TOKEN_LEN, '\t');
+	or_pg_rows_bytea(b, tok, OR_TOKEN_LEN, '\t');
 	if (!have) {
 		b->len += (size_t)sprintf(b->p + b->len,
 					  "0\t0\t0\t0\t0\t0\t0\t0\t0\tt\n");
@@ -311,7 +270,7 @@ pw_compute(struct pw_group *g, const struct or_node_policy *pol,
 			o->flags = cur.flags;
 		}
 		if (touched) {
-			if (pw_reserve(&g->rec, 256) < 0)
+			if (or_pg_rows_reserve(&g->rec, 256) < 0)
 				return -ENOMEM;
 			pw_stage_rec(&g->rec, &cur, have, tok);
 		}
@@ -343,46 +302,15 @@ pw_chain(struct pw_group *g, uint16_t writer, uint64_t t_now)
 		memcpy(e.prev_hash, g->head_hash, OR_AUDIT_HASH_LEN);
 		or_audit_seal(&e, body);
 		memcpy(g->head_hash, e.hash, OR_AUDIT_HASH_LEN);
-		if (pw_reserve(&g->audit, 400) < 0)
+		if (or_pg_rows_reserve(&g->audit, 400) < 0)
 			return -ENOMEM;
-		pw_put_u64(&g->audit, e.seq, '\t');
-		pw_put_bytea(&g->audit, e.token.b, OR_TOKEN_LEN, '\t');
-		pw_put_bytea(&g->audit, body, OR_AUDIT_BODY_LEN, '\t');
-		pw_put_bytea(&g->audit, e.prev_hash, OR_AUDIT_HASH_LEN, '\t');
-		pw_put_bytea(&g->audit, e.hash, OR_AUDIT_HASH_LEN, '\n');
+		or_pg_rows_u64(&g->audit, e.seq, '\t');
+		or_pg_rows_bytea(&g->audit, e.token.b, OR_TOKEN_LEN, '\t');
+		or_pg_rows_bytea(&g->audit, body, OR_AUDIT_BODY_LEN, '\t');
+		or_pg_rows_bytea(&g->audit, e.prev_hash, OR_AUDIT_HASH_LEN, '\t');
+		or_pg_rows_bytea(&g->audit, e.hash, OR_AUDIT_HASH_LEN, '\n');
 	}
 	return 0;
-}
-
-/* COPY table FROM STDIN with b's rows. */
-static int
-pw_copy(PGconn *c, const char *table, const struct pw_buf *b,
-	struct or_err *err)
-{
-	char sql[64];
-	PGresult *r;
-	int ok;
-
-	if (b->len == 0)
-		return 0;
-	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", table);
-	r = PQexec(c, sql);
-	ok = PQresultStatus(r) == PGRES_COPY_IN;
-	PQclear(r);
-	if (!ok) {
-		or_pg_err(err, c, NULL, "system of record: staging");
-		return -EIO;
-	}
-	ok = PQputCopyData(c, b->p, (int)b->len) == 1;
-	ok = PQputCopyEnd(c, ok ? NULL : "client failed") == 1 && ok;
-	r = PQgetResult(c);
-	ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		or_pg_err(err, c, r, "system of record: staging");
-	PQclear(r);
-	while ((r = PQgetResult(c)) != NULL)
-		PQclear(r);
-	return ok ? 0 : -EIO;
 }
 
 /* A statement that returns no rows (several, separated by ';', when
@@ -465,8 +393,8 @@ pw_run(PGconn *c, struct pw_group *g, uint16_t writer, uint64_t group,
 	if (rc != 0)
 		return rc;
 	if ((rc = pw_chain(g, writer, t_now)) < 0 ||
-	    (rc = pw_copy(c, "or_stage_audit", &g->audit, err)) < 0 ||
-	    (rc = pw_copy(c, "or_stage_rec", &g->rec, err)) < 0 ||
+	    (rc = or_pg_copy_in(c, "or_stage_audit", &g->audit, err)) < 0 ||
+	    (rc = or_pg_copy_in(c, "or_stage_rec", &g->rec, err)) < 0 ||
 	    (rc = pw_exec(c, pg_move_sql, 0, NULL,
 			  "system of record: writing the group", err, NULL,
 			  0)) < 0)
@@ -511,8 +439,8 @@ pw_free(struct pw_group *g)
 	free(g->slot);
 	free(g->out);
 	free(g->have);
-	free(g->audit.p);
-	free(g->rec.p);
+	or_pg_rows_free(&g->audit);
+	or_pg_rows_free(&g->rec);
 }
 
 int
