@@ -20,6 +20,8 @@ set -u
 . "$(dirname "$0")/lib/common.sh"
 # shellcheck source=lib/pg.sh
 . "$OR_LIB/pg.sh"
+# shellcheck source=lib/fleet.sh
+. "$OR_LIB/fleet.sh"
 OR_PIDVARS="A_PID B_PID DA_PID DB_PID"
 fleet_cleanup() {
 	or_cleanup
@@ -27,7 +29,6 @@ fleet_cleanup() {
 }
 or_trap_exit fleet_cleanup
 or_need_bins optroutectl optroute-control optroute-dataplane or_pgtool
-CTL=$BIN/optroutectl
 OR_LOGS=("$T/a1.log" "$T/a2.log" "$T/a1-dp.log" "$T/a2-dp.log")
 or_fail_extra() { pg_log_tail db; }
 
@@ -37,78 +38,6 @@ pg_start db || or_fail "no PostgreSQL server"
 APP=$(pg_conninfo db or_app)
 or_key "$T/key"
 or_key "$T/key2"
-
-# fleet_ini NAME [KEY]: an appliance's configuration in $T/NAME.ini.
-fleet_ini() {
-	printf '[control]\nmgmt_socket = %s\nstore_path = %s\nkey_file = %s\n' \
-		"$T/$1.sock" "$T/$1.store" "${2:-$T/key}"
-	printf 'channel_socket = %s\nnode_policy = hash 4\n' "$T/$1-dp.sock"
-	printf 'store = postgresql\nstore_conninfo = %s\n' "$APP"
-	printf 'appliance_name = %s\nfleet_report_ms = 200\n' "${3:-$1}"
-	printf 'fleet_silence_ms = 1500\nwait_timeout_ms = 3000\n'
-	printf 'channel_retry_ms = 200\n'
-}
-# fleet_dp NAME VAR: appliance NAME's dataplane (a null port; channel
-# $T/NAME-dp.sock), pid in VAR, once its channel listens.
-fleet_dp() {
-	{
-		printf '[eal]\nargs = --no-huge -m 256 --no-pci --file-prefix=%s_%s\n' \
-			"$PREFIX" "$1"
-		printf '[dataplane]\nchannel = %s\ntable_entries = 100000\nauth = no\n' \
-			"$T/$1-dp.sock"
-		or_ini_port client net_null0 192.0.2.1 02:00:00:00:01:01 "workers = 1"
-	} >"$T/$1-dp.ini"
-	"$BIN/optroute-dataplane" -c "$T/$1-dp.ini" >>"$T/$1-dp.log" 2>&1 &
-	printf -v "$2" '%s' "$!"
-	or_wait_sock "$T/$1-dp.sock" "${!2}" 30 || or_fail "dataplane $1 did not start"
-}
-# fleet_start NAME VAR: starts optroute-control NAME (pid in VAR), waits
-# until it answers.
-fleet_start() {
-	"$BIN/optroute-control" -c "$T/$1.ini" >>"$T/$1.log" 2>&1 &
-	printf -v "$2" '%s' "$!"
-	for _ in $(seq 1 100); do
-		timeout 10 "$CTL" -s "$T/$1.sock" version >/dev/null 2>&1 && return 0
-		kill -0 "${!2}" 2>/dev/null || break
-		sleep 0.1
-	done
-	or_fail "optroute-control $1 did not start"
-}
-ctl() {
-	local n=$1
-	shift
-	timeout 60 "$CTL" -s "$T/$n.sock" "$@"
-}
-# state NAME NUMBER: "in", "out" or "none" as appliance NAME has it.
-state() {
-	ctl "$1" -j status "$2" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-print(r.get("state", "none") if r.get("ok") else "error")'
-}
-# until_state NAME NUMBER STATE: polls for up to 10 s.
-until_state() {
-	for _ in $(seq 1 100); do
-		[ "$(state "$1" "$2")" = "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# store NAME FIELD: a figure of the appliance's store ("stats").
-store() {
-	ctl "$1" -j stats | python3 -c '
-import json, sys
-print(json.load(sys.stdin)["store"][sys.argv[1]])' "$2"
-}
-head_seq() { pg_sql db "SELECT head_seq FROM optroute.fleet"; }
-# until_caught_up NAME: its copy at the fleet's head, within 20 s.
-until_caught_up() {
-	for _ in $(seq 1 200); do
-		[ "$(store "$1" last_seq)" = "$(head_seq)" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 N1=+15550300001
 N2=+15550300002
