@@ -110,6 +110,10 @@ static const struct cp_cfg_key {
 	K_U32("fleet_commit_timeout_ms", fleet_commit_timeout_ms, 100, 600000),
 	K_U32("fleet_report_ms", fleet_report_ms, 50, 60000),
 	K_U32("fleet_silence_ms", fleet_silence_ms, 100, 3600000),
+	{ "fleet_resync_after", T_U64,
+	  offsetof(struct cp_cfg, fleet_resync_after), 0, 0, UINT64_MAX / 2,
+	  "an integer (missed changes; 0 = the local copy's records, at "
+	  "least 1000000)" },
 #undef K_STR
 #undef K_U32
 };

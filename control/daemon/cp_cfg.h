@@ -55,6 +55,7 @@ struct cp_cfg {
 	unsigned fleet_commit_timeout_ms;
 	unsigned fleet_report_ms;
 	unsigned fleet_silence_ms;
+	uint64_t fleet_resync_after; /* 0: the copy's records, >= 1M */
 };
 
 #define CP_CFG_ERR_LEN 512

@@ -50,6 +50,7 @@ cp_start(struct cp_main *m)
 		.commit_timeout_ms = m->cfg.fleet_commit_timeout_ms,
 		.report_ms = m->cfg.fleet_report_ms,
 		.silence_ms = m->cfg.fleet_silence_ms,
+		.resync_after = m->cfg.fleet_resync_after,
 	};
 	struct cp_link_conf pc = { 0 };
 	struct or_store_stats ss;

@@ -539,6 +539,11 @@ exp_render_fleet(struct exp_mw *w, const json_t *fl)
 		exp_mw_one(w, "optroute_fleet_head_seq", "gauge",
 			   "The fleet's last committed seq, as last read", v,
 			   OR_STAT_N);
+	if (exp_jv(json_object_get(fl, "resyncs"), &v) == 0)
+		exp_mw_one(w, "optroute_fleet_resyncs_total", "counter",
+			   "Full resyncs of this appliance's local copy (its "
+			   "position was gone or too far behind)", v,
+			   OR_STAT_N);
 	exp_mw_head(w, "optroute_fleet_appliance_live", "gauge",
 		    "1 if the appliance reported within fleet_silence_ms");
 	json_array_foreach(list, i, m) {

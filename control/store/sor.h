@@ -73,6 +73,9 @@ struct or_sor_conf {
 	unsigned report_ms;                   /* poll and report interval */
 	unsigned silence_ms;                  /* an appliance silent this
 					       * long is not live */
+	uint64_t resync_after;                /* missed entries that call
+					       * for a full resync; 0: the
+					       * copy's records, >= 1M */
 };
 
 enum or_sor_outcome {
@@ -166,6 +169,7 @@ struct or_sor_fleet {
 	int connected;      /* the follower reaches the system of record */
 	uint64_t head;      /* the fleet's head seq, as last read */
 	uint64_t age_ms;    /* since these positions were read */
+	uint64_t resyncs;   /* full resyncs of this appliance's copy */
 	unsigned n;         /* members listed (at most OR_SOR_FLEET_MAX) */
 	struct or_sor_member m[OR_SOR_FLEET_MAX];
 };

@@ -195,6 +195,18 @@ int or_store_follow(struct or_store *s, const struct or_audit_entry *e,
 		    unsigned n, struct or_change_result *res,
 		    struct or_err *err);
 
+/* A follower's full resync builds a fresh copy (docs/fleet.md section 5):
+ * records loaded in token order, in batches (each one write
+ * transaction; the first into an empty store), then the position it
+ * stands at. 0 or -errno (err: records out of order or invalid). */
+int or_store_load(struct or_store *s, const struct or_consent *c,
+		  unsigned n, struct or_err *err);
+struct or_auth_state; /* below */
+int or_store_set_position(struct or_store *s, uint64_t seq,
+			  const uint8_t hash[32],
+			  const struct or_auth_state *auth,
+			  struct or_err *err);
+
 /* Looks one token up. 0, -ENOENT or -errno. */
 int or_store_get(struct or_store *s, const struct or_token *t,
 		 struct or_consent *out);

@@ -36,8 +36,8 @@ auth_read(const struct or_store *s, MDB_txn *txn, struct or_auth_state *st)
 	return 0;
 }
 
-static int
-auth_write(struct or_store *s, MDB_txn *txn, const struct or_auth_state *st)
+int
+or_auth_write(struct or_store *s, MDB_txn *txn, const struct or_auth_state *st)
 {
 	uint8_t b[AUTH_VAL_LEN] = { AUTH_VAL_FMT, st->current, st->has_previous,
 				    st->has_previous ? st->previous : 0 };
@@ -143,7 +143,7 @@ auth_change(struct or_store *s, uint8_t action, uint64_t time_ms,
 	if ((rc = auth_audit(s, txn, st.seq,
 			     time_ms ? time_ms : or_store_now_ms(), action,
 			     epoch, head)) != 0 ||
-	    (rc = auth_write(s, txn, &st)) != 0 ||
+	    (rc = or_auth_write(s, txn, &st)) != 0 ||
 	    (rc = or_meta_put_u64(s, txn, OR_META_LAST_SEQ, st.seq)) != 0 ||
 	    (rc = or_meta_put(s, txn, OR_META_HEAD, head, sizeof(head))) != 0) {
 		rc = or_store_errno(rc, "store: auth epoch change", err);
@@ -180,7 +180,7 @@ or_auth_follow(struct or_store *s, MDB_txn *txn,
 		st.previous = 0;
 	}
 	st.seq = e->seq;
-	return auth_write(s, txn, &st) == 0 ? 0 : -EIO;
+	return or_auth_write(s, txn, &st) == 0 ? 0 : -EIO;
 }
 
 int

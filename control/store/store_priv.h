@@ -162,6 +162,10 @@ int or_meta_put(struct or_store *s, MDB_txn *txn, const char *key,
 int or_meta_put_u64(struct or_store *s, MDB_txn *txn, const char *key,
 		    uint64_t v);
 
+/* Writes the auth epoch state in txn. 0 or an LMDB error code. */
+int or_auth_write(struct or_store *s, MDB_txn *txn,
+		  const struct or_auth_state *st);
+
 /* A rotate or retire entry of the system of record applied to the auth
  * state in txn (a follower's copy, store_follow.c). 0, -EBADMSG (a
  * retirement of an epoch that is not the previous one), -errno. */

@@ -81,6 +81,7 @@ cp_fleet_json(const struct or_sor_fleet *f)
 	json_object_set_new(o, "store", json_string(OR_SOR_BACKEND_PG));
 	json_object_set_new(o, "connected", json_boolean(f->connected));
 	json_object_set_new(o, "head_seq", json_integer((json_int_t)f->head));
+	json_object_set_new(o, "resyncs", json_integer((json_int_t)f->resyncs));
 	json_object_set_new(o, "positions_age_ms",
 			    f->age_ms == UINT64_MAX
 				    ? json_null()

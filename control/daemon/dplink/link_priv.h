@@ -72,6 +72,7 @@ struct cp_link {
 	uint64_t queued;   /* changes in the queue */
 	int accepting;     /* a dataplane is connected and resynced from */
 	int overflow;      /* queue dropped: a full resync is owed */
+	int replaced;      /* the store's copy was replaced: the same */
 	int keys_dirty;    /* the auth epoch state changed: send it */
 	int stop;
 	struct cp_link_req reqs[CP_LINK_REQS];

@@ -95,6 +95,21 @@ cp_link_sink_applied(void *arg, uint64_t first_seq, const struct or_change *ch,
 	cp_link_enqueue(*(struct cp_link **)arg, first_seq, ch, res, n);
 }
 
+/* The store's local copy was replaced (a fleet's full resync): the
+ * dataplane gets a full resync from it, so that what the old copy held
+ * and the new one does not is swept (docs/fleet.md section 5). */
+static void
+cp_link_sink_replaced(void *arg)
+{
+	struct cp_link *p = *(struct cp_link **)arg;
+
+	pthread_mutex_lock(&p->mu);
+	cp_link_drop_queue_locked(p);
+	p->replaced = 1;
+	pthread_mutex_unlock(&p->mu);
+	cp_link_wake(p);
+}
+
 static void
 cp_link_sink_auth_changed(void *arg)
 {
@@ -106,6 +121,7 @@ cp_link_sink(struct cp_link **lp)
 {
 	return (struct or_sor_sink){ .arg = lp,
 				     .applied = cp_link_sink_applied,
+				     .replaced = cp_link_sink_replaced,
 				     .auth_changed = cp_link_sink_auth_changed };
 }
 
@@ -142,6 +158,7 @@ cp_link_resync(struct cp_link *p)
 	pthread_mutex_lock(&p->mu);
 	cp_link_drop_queue_locked(p);
 	p->overflow = 0;
+	p->replaced = 0;
 	p->accepting = 1;
 	pthread_mutex_unlock(&p->mu);
 
@@ -174,19 +191,24 @@ int
 cp_link_send_queue(struct cp_link *p)
 {
 	struct cp_link_item *it, *next;
-	int rc = 0, overflow;
+	int rc = 0, overflow, replaced;
 
 	pthread_mutex_lock(&p->mu);
 	it = p->head;
 	p->head = p->tail = NULL;
 	p->queued = 0;
 	overflow = p->overflow;
+	replaced = p->replaced;
 	pthread_mutex_unlock(&p->mu);
 
 	if (overflow) {
 		INFO_ADD(p, overflows, 1);
 		CP_WARN("dataplane: update queue overflow, sending a full "
 			"resync");
+		rc = cp_link_resync(p);
+	} else if (replaced) {
+		CP_NOTICE("dataplane: the store's local copy was replaced, "
+			  "sending a full resync");
 		rc = cp_link_resync(p);
 	}
 	for (; it != NULL; it = next) {

@@ -43,6 +43,7 @@
 #include "optroute/log.h"
 
 #include "control/lib/pg/or_pg.h"
+#include "control/store/pg/pg_resync.h"
 #include "control/store/pg/pg_tail.h"
 #include "control/store/pg/pg_writer.h"
 #include "control/store/sor_priv.h"
@@ -62,7 +63,14 @@
 
 struct sor_pg {
 	struct or_sor base; /* first: the handle callers hold */
+	/* The local copy: read by any thread, written by the follower,
+	 * swapped by a full resync: every use holds copy_lock (the swap
+	 * exclusively). */
+	pthread_rwlock_t copy_lock;
 	struct or_store *copy;
+	struct or_store_conf copy_conf;
+	char copy_path[4096];
+	uint64_t resync_after; /* missed entries that call for a resync */
 	struct or_node_policy pol;
 	int has_pol;
 	char *conninfo;
@@ -79,6 +87,7 @@ struct sor_pg {
 	uint64_t applied;           /* the copy's position (follower) */
 	uint64_t enforced;          /* the dataplane's ack (event loop) */
 	struct or_sor_fleet fl;     /* positions as last read (follower) */
+	uint64_t resyncs, catchups; /* (follower; read under mu) */
 	uint64_t fl_read_ms;
 	int wake;                   /* the writer asks for a tail now */
 	int stop;
@@ -244,7 +253,9 @@ sp_apply(void *arg, const struct or_audit_entry *e, unsigned n)
 	unsigned i = 0;
 	int rc;
 
+	pthread_rwlock_rdlock(&p->copy_lock);
 	rc = or_store_follow(p->copy, e, n, p->fres, &err);
+	pthread_rwlock_unlock(&p->copy_lock);
 	if (rc < 0) {
 		or_log(OR_LOG_ERR, "fleet: local copy: %s", err.msg);
 		return rc;
@@ -394,12 +405,79 @@ sp_follower_wait(struct sor_pg *p)
 			PQfreemem(nf); /* it only wakes: the tail reads */
 }
 
+/* The position is gone, or too far behind: a fresh copy from one
+ * snapshot, swapped in; then the dataplane gets a full resync from it
+ * (sink.replaced), so that an entry the record no longer has is swept. */
+static int
+sp_resync(struct sor_pg *p, const char *why, struct or_err *err)
+{
+	const struct or_sor_sink *k = &p->base.sink;
+	struct or_pg_pos pos;
+	uint64_t records;
+	int rc;
+
+	or_log(OR_LOG_WARNING, "fleet: full resync (%s)", why);
+	rc = or_pg_resync_build(p->fc, p->copy_path, p->copy_conf.map_size,
+				&pos, &records, err);
+	if (rc < 0)
+		return rc;
+	pthread_rwlock_wrlock(&p->copy_lock);
+	or_store_close(p->copy);
+	p->copy = NULL;
+	rc = or_pg_resync_swap(p->copy_path, 1, err);
+	if (rc == 0)
+		rc = or_store_open(&p->copy_conf, &p->copy, err);
+	pthread_rwlock_unlock(&p->copy_lock);
+	if (rc < 0) {
+		/* No copy to serve from: nothing is safe to go on with. */
+		or_log(OR_LOG_ERR, "fleet: resync: %s; stopping", err->msg);
+		abort();
+	}
+	p->pos = pos;
+	pthread_mutex_lock(&p->mu);
+	p->applied = pos.seq;
+	p->resyncs++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	or_log(OR_LOG_NOTICE, "fleet: full resync done: %" PRIu64
+	       " records at seq %" PRIu64, records, pos.seq);
+	if (k->replaced != NULL)
+		k->replaced(k->arg);
+	if (k->auth_changed != NULL)
+		k->auth_changed(k->arg);
+	return 0;
+}
+
+/* More missed entries than a resync is worth replaying (the fleet's head
+ * as last read). */
+static int
+sp_too_far(struct sor_pg *p)
+{
+	uint64_t head, recs = 0, limit = p->resync_after;
+	struct or_store_stats st;
+	struct or_err err = { "" };
+
+	pthread_mutex_lock(&p->mu);
+	head = p->fl.head;
+	pthread_mutex_unlock(&p->mu);
+	if (head <= p->pos.seq)
+		return 0;
+	if (limit == 0) {
+		pthread_rwlock_rdlock(&p->copy_lock);
+		if (or_store_stats(p->copy, &st, &err) == 0)
+			recs = st.entries;
+		pthread_rwlock_unlock(&p->copy_lock);
+		limit = recs > 1000000 ? recs : 1000000;
+	}
+	return head - p->pos.seq > limit;
+}
+
 static void *
 sp_follower(void *arg)
 {
 	struct sor_pg *p = arg;
 	uint64_t bad = 0;
-	int broken = 0, down = 0;
+	int broken = 0, down = 0, fresh = 1;
 
 	for (;;) {
 		struct or_err err = { "" };
@@ -423,31 +501,51 @@ sp_follower(void *arg)
 		if (down)
 			or_log(OR_LOG_NOTICE, "fleet: follower connected; "
 			       "catching up from %" PRIu64, p->pos.seq);
+		fresh |= down;
 		down = 0;
+		/* On a new connection the head is read before the tail, so
+		 * that one too far behind resyncs rather than replays. */
+		if (fresh && sp_read_positions(p, sp_now_ms(), &err) < 0)
+			goto io;
+		fresh = 0;
+		if (!broken && sp_too_far(p) &&
+		    sp_resync(p, "too far behind the fleet's head", &err) < 0)
+			goto io;
 		rc = broken ? 0
 			    : or_pg_tail(p->fc, &p->pos, SP_ROUND, SP_BATCH,
 					 sp_apply, p, &bad, &err);
-		if (rc == -EBADMSG || rc == -ESTALE) {
-			/* A break stops applying (forwarding goes on, on
-			 * the last state): an operator must look. */
+		if (rc == -ESTALE) {
+			char why[sizeof(err.msg)];
+
+			snprintf(why, sizeof(why), "%s", err.msg);
+			if (sp_resync(p, why, &err) < 0)
+				goto io;
+			continue;
+		}
+		if (rc < 0 && rc != -EIO) {
+			/* An altered trail (or a copy that cannot be
+			 * written): applying stops, forwarding goes on on the
+			 * last state, an operator must look. */
 			or_log(OR_LOG_ERR, "fleet: %s; not applying further "
 			       "changes", err.msg);
 			broken = 1;
-		} else if (rc < 0 && rc != -EIO) {
-			broken = 1;
+			rc = 0;
 		}
-		if (rc != -EIO && (sp_report(p, sp_now_ms(), &err) < 0 ||
-				   sp_read_positions(p, sp_now_ms(), &err) < 0))
+		if (rc >= 0 && (sp_report(p, sp_now_ms(), &err) < 0 ||
+				sp_read_positions(p, sp_now_ms(), &err) < 0))
 			rc = -EIO;
-		if (rc == -EIO) {
-			or_log(OR_LOG_WARNING, "fleet: follower: %s", err.msg);
-			sp_positions_lost(p);
-			PQfinish(p->fc);
-			p->fc = NULL;
+		if (rc >= 0) {
+			if (rc < (int)SP_ROUND)
+				sp_follower_wait(p);
 			continue;
 		}
-		if (rc < (int)SP_ROUND)
-			sp_follower_wait(p);
+io:
+		or_log(OR_LOG_WARNING, "fleet: follower: %s", err.msg);
+		sp_positions_lost(p);
+		PQfinish(p->fc);
+		p->fc = NULL;
+		fresh = 1;
+		sp_follower_wait(p); /* paces the retries */
 	}
 	return NULL;
 }
@@ -596,6 +694,11 @@ sor_pg_open(const struct or_sor_conf *conf, struct or_sor **out,
 	p->wake_fd = -1;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	pthread_rwlock_init(&p->copy_lock, NULL);
+	p->copy_conf = conf->store;
+	snprintf(p->copy_path, sizeof(p->copy_path), "%s", conf->store.path);
+	p->copy_conf.path = p->copy_path;
+	p->resync_after = conf->resync_after;
 	snprintf(p->name, sizeof(p->name), "%s", conf->appliance);
 	p->pol = *conf->node_policy;
 	p->has_pol = 1;
@@ -616,7 +719,14 @@ sor_pg_open(const struct or_sor_conf *conf, struct or_sor **out,
 		or_err_set(err, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if ((rc = or_store_open(&conf->store, &p->copy, err)) < 0 ||
+	if (strlen(conf->store.path) >= sizeof(p->copy_path)) {
+		or_err_set(err, "store_path too long");
+		rc = -ENAMETOOLONG;
+		goto fail;
+	}
+	/* A resync a crash interrupted is finished or dropped first. */
+	if ((rc = or_pg_resync_swap(p->copy_path, 0, err)) < 0 ||
+	    (rc = or_store_open(&p->copy_conf, &p->copy, err)) < 0 ||
 	    (rc = or_store_stats(p->copy, &st, err)) < 0 ||
 	    (rc = or_audit_head(p->copy, &p->pos.seq, p->pos.hash, err)) < 0)
 		goto fail;
@@ -688,6 +798,7 @@ sor_pg_close(struct or_sor *s)
 		close(p->wake_fd);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
+	pthread_rwlock_destroy(&p->copy_lock);
 	free(p->conninfo);
 	free(p->fch);
 	free(p->fres);
@@ -733,7 +844,13 @@ sor_pg_commit_take(struct or_sor *s)
 static int
 sor_pg_get(struct or_sor *s, const struct or_token *t, struct or_consent *out)
 {
-	return or_store_get(sor_pg(s)->copy, t, out);
+	struct sor_pg *p = sor_pg(s);
+	int rc;
+
+	pthread_rwlock_rdlock(&p->copy_lock);
+	rc = or_store_get(p->copy, t, out);
+	pthread_rwlock_unlock(&p->copy_lock);
+	return rc;
 }
 
 static int
@@ -741,21 +858,38 @@ sor_pg_snapshot(struct or_sor *s, struct or_store_entry *buf, unsigned cap,
 		or_store_chunk_cb cb, void *arg, uint64_t *snap_seq,
 		struct or_err *err)
 {
-	return or_store_snapshot(sor_pg(s)->copy, buf, cap, cb, arg, snap_seq,
-				 err);
+	struct sor_pg *p = sor_pg(s);
+	int rc;
+
+	pthread_rwlock_rdlock(&p->copy_lock);
+	rc = or_store_snapshot(p->copy, buf, cap, cb, arg, snap_seq, err);
+	pthread_rwlock_unlock(&p->copy_lock);
+	return rc;
 }
 
 static int
 sor_pg_auth_get(struct or_sor *s, struct or_auth_state *st,
 		struct or_err *err)
 {
-	return or_store_auth_get(sor_pg(s)->copy, st, err);
+	struct sor_pg *p = sor_pg(s);
+	int rc;
+
+	pthread_rwlock_rdlock(&p->copy_lock);
+	rc = or_store_auth_get(p->copy, st, err);
+	pthread_rwlock_unlock(&p->copy_lock);
+	return rc;
 }
 
 static int
 sor_pg_stats(struct or_sor *s, struct or_store_stats *st, struct or_err *err)
 {
-	return or_store_stats(sor_pg(s)->copy, st, err);
+	struct sor_pg *p = sor_pg(s);
+	int rc;
+
+	pthread_rwlock_rdlock(&p->copy_lock);
+	rc = or_store_stats(p->copy, st, err);
+	pthread_rwlock_unlock(&p->copy_lock);
+	return rc;
 }
 
 static int
@@ -928,6 +1062,7 @@ sor_pg_fleet(struct or_sor *s, struct or_sor_fleet *f)
 	pthread_mutex_lock(&p->mu);
 	*f = p->fl;
 	f->age_ms = p->fl_read_ms ? sp_now_ms() - p->fl_read_ms : UINT64_MAX;
+	f->resyncs = p->resyncs;
 	pthread_mutex_unlock(&p->mu);
 	f->fleet = 1;
 }
