@@ -480,8 +480,12 @@ write_cp(const struct cp_cfg *c, FILE *f)
 	if (c->appliance_name[0] != '\0')
 		fprintf(f, "appliance_name = %s\n", c->appliance_name);
 	fprintf(f, "store = %s\nfleet_commit_timeout_ms = %u\n"
-		"fleet_report_ms = %u\n", c->store_pg ? "postgresql" : "lmdb",
-		c->fleet_commit_timeout_ms, c->fleet_report_ms);
+		"fleet_report_ms = %u\nfleet_silence_ms = %u\n"
+		"fleet_resync_after = %llu\n",
+		c->store_pg ? "postgresql" : "lmdb",
+		c->fleet_commit_timeout_ms, c->fleet_report_ms,
+		c->fleet_silence_ms,
+		(unsigned long long)c->fleet_resync_after);
 	return 0;
 }
 
@@ -501,6 +505,7 @@ same_cp(const struct cp_cfg *a, const struct cp_cfg *b)
 	EQ(chan_retry_ms); EQ(chan_queue_max); EQ(log_level);
 	EQ(has_ro_gid); EQ(readonly_gid);
 	EQ(store_pg); EQ(fleet_commit_timeout_ms); EQ(fleet_report_ms);
+	EQ(fleet_silence_ms); EQ(fleet_resync_after);
 	FZ_CHECK(strcmp(a->store_conninfo, b->store_conninfo) == 0 &&
 			 strcmp(a->appliance_name, b->appliance_name) == 0,
 		 "round trip: store_conninfo, appliance_name");
