@@ -74,6 +74,8 @@ enum or_mgmt_cmd {
 	/* --wait=fleet: committed, not enforced by every live appliance */ \
 	X(FLEET_TIMEOUT, "fleet_timeout")                                    \
 	X(STORE, "store_error")                                              \
+	/* the connection to the system of record broke during the commit */ \
+	X(COMMIT_UNKNOWN, "commit_unknown")                                  \
 	X(AUDIT_BROKEN, "audit_chain_broken")                                \
 	X(BUSY, "busy")                     /* too many pending requests */  \
 	X(SHUTTING_DOWN, "shutting_down")                                    \

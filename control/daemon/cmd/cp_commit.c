@@ -141,7 +141,12 @@ cp_commit_done(struct cp_srv *s, struct or_sor_group *g)
 			continue;
 		}
 		cp_act_not_committed(p->reply);
-		cp_pend_error(s, p, OR_MGMT_E_STORE, err.msg);
+		/* Lost with the connection: it may be committed (docs/fleet.md
+		 * section 4); the client asks status once the record is back. */
+		cp_pend_error(s, p, g->outcome == OR_SOR_UNKNOWN
+					    ? OR_MGMT_E_COMMIT_UNKNOWN
+					    : OR_MGMT_E_STORE,
+			      err.msg);
 	}
 }
 

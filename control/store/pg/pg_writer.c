@@ -483,6 +483,13 @@ or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 
 	rc = pw_exec(c, "BEGIN", 0, NULL, "system of record: begin", err,
 		     NULL, 0);
+	if (rc < 0 && PQstatus(c) != CONNECTION_OK) {
+		/* The connection was gone before any of the group was sent
+		 * (a failover, a restart): the caller may retry on a new
+		 * one. */
+		pw_free(&g);
+		return -ENOTCONN;
+	}
 	if (rc == 0)
 		rc = pw_run(c, &g, writer, group, pol, err);
 	if (rc != 0) {

@@ -52,7 +52,8 @@ int or_pg_fleet_join(PGconn *c, const struct or_pg_fleet_conf *fc,
  *                rolled back, nothing committed
  *   -ECONNABORTED the connection broke after COMMIT was sent: the outcome
  *                is unknown until settled
- *   -ENOTCONN    the connection is not usable; nothing was sent */
+ *   -ENOTCONN    the connection is not usable (found before anything of
+ *                the group was sent, also at BEGIN): retry on a new one */
 int or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 		      const struct or_node_policy *pol,
 		      const struct or_change *ch, unsigned n,

@@ -616,17 +616,27 @@ sp_writer(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		if (g == NULL)
 			break;
-		rc = sp_writer_connect(p, &err);
-		if (rc < 0) {
-			g->err = err;
-			sp_outcome(p, g, -ENOTCONN);
-		} else {
+		/* A connection found dead before the group was sent (the
+		 * server restarted, or failed over to a standby) gets one
+		 * new connection: through a multi-host conninfo, the new
+		 * primary. */
+		for (int tries = 0; tries < 2; tries++) {
+			rc = sp_writer_connect(p, &err);
+			if (rc < 0) {
+				g->err = err;
+				rc = -ENOTCONN;
+				break;
+			}
 			rc = or_pg_write_group(p->wc, p->id, ++p->group,
 					       p->has_pol ? &p->pol : NULL,
 					       g->ch, g->n, g->res,
 					       &g->first_seq, &g->err);
-			sp_outcome(p, g, rc);
+			if (rc != -ENOTCONN)
+				break;
+			PQfinish(p->wc);
+			p->wc = NULL;
 		}
+		sp_outcome(p, g, rc);
 		if (g->outcome == OR_SOR_COMMITTED)
 			sp_wait_applied(p, g->first_seq + g->n - 1);
 		pthread_mutex_lock(&p->mu);
