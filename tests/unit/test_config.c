@@ -458,8 +458,32 @@ test_port_mtu(void)
 		   "e.ini:6: [port p] mtu: duplicate key (first on line 5)");
 }
 
+/* An empty args line adds nothing to the EAL arguments, not even a
+ * separator (finding C3, docs/fuzzing.md); args alone empty: none. */
+static void
+test_empty_args_line(void)
+{
+	CU_ASSERT_EQUAL_FATAL(or_cfg_load_string(&cfg, "t.ini",
+						 "[eal]\nargs = --no-pci\n"
+						 "args =\nargs = ; comment\n"
+						 "args = -m 64\nargs =\n"
+						 "[port p]\ndevice = net_null0\n"
+						 "ip = 192.0.2.1\nworkers = 1\n"),
+			      0);
+	CU_ASSERT_STRING_EQUAL(cfg.eal_args, "--no-pci -m 64");
+	or_cfg_free(&cfg);
+	CU_ASSERT_EQUAL_FATAL(or_cfg_load_string(&cfg, "t.ini",
+						 "[eal]\nargs =\n"
+						 "[port p]\ndevice = net_null0\n"
+						 "ip = 192.0.2.1\nworkers = 1\n"),
+			      0);
+	CU_ASSERT_PTR_NULL(cfg.eal_args);
+	or_cfg_free(&cfg);
+}
+
 static CU_TestInfo config_tests[] = {
 	{ "valid file", test_valid },
+	{ "empty args line", test_empty_args_line },
 	{ "defaults", test_defaults },
 	{ "unknown section/key", test_err_unknown },
 	{ "bad values", test_err_values },
