@@ -117,6 +117,17 @@ or_meta_put(struct or_store *s, MDB_txn *txn, const char *key, const void *p,
 }
 
 int
+or_meta_put_head(struct or_store *s, MDB_txn *txn, uint64_t seq,
+		 const uint8_t hash[OR_AUDIT_HASH_LEN])
+{
+	int rc = or_meta_put_u64(s, txn, OR_META_LAST_SEQ, seq);
+
+	return rc != 0 ? rc
+		       : or_meta_put(s, txn, OR_META_HEAD, hash,
+				     OR_AUDIT_HASH_LEN);
+}
+
+int
 or_meta_put_u64(struct or_store *s, MDB_txn *txn, const char *key, uint64_t v)
 {
 	uint8_t b[8];
@@ -517,8 +528,7 @@ or_store_apply(struct or_store *s, const struct or_node_policy *pol,
 		rc = or_store_errno(rc, what, err);
 		goto abort;
 	}
-	if ((rc = or_meta_put_u64(s, txn, OR_META_LAST_SEQ, last + n)) ||
-	    (rc = or_meta_put(s, txn, OR_META_HEAD, head, sizeof(head))) ||
+	if ((rc = or_meta_put_head(s, txn, last + n, head)) ||
 	    (rc = or_meta_put_u64(s, txn, OR_META_N_IN, cnt[0])) ||
 	    (rc = or_meta_put_u64(s, txn, OR_META_N_OUT, cnt[1]))) {
 		rc = or_store_errno(rc, "store: write meta", err);

@@ -144,8 +144,7 @@ auth_change(struct or_store *s, uint8_t action, uint64_t time_ms,
 			     time_ms ? time_ms : or_store_now_ms(), action,
 			     epoch, head)) != 0 ||
 	    (rc = or_auth_write(s, txn, &st)) != 0 ||
-	    (rc = or_meta_put_u64(s, txn, OR_META_LAST_SEQ, st.seq)) != 0 ||
-	    (rc = or_meta_put(s, txn, OR_META_HEAD, head, sizeof(head))) != 0) {
+	    (rc = or_meta_put_head(s, txn, st.seq, head)) != 0) {
 		rc = or_store_errno(rc, "store: auth epoch change", err);
 		goto abort;
 	}

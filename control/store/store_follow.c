@@ -115,9 +115,7 @@ or_store_follow(struct or_store *s, const struct or_audit_entry *e,
 		goto abort;
 	}
 	if (rc != 0 ||
-	    (rc = or_meta_put_u64(s, txn, OR_META_LAST_SEQ, e[n - 1].seq)) ||
-	    (rc = or_meta_put(s, txn, OR_META_HEAD, e[n - 1].hash,
-			      OR_AUDIT_HASH_LEN)) ||
+	    (rc = or_meta_put_head(s, txn, e[n - 1].seq, e[n - 1].hash)) ||
 	    (rc = or_meta_put_u64(s, txn, OR_META_N_IN, cnt[0])) ||
 	    (rc = or_meta_put_u64(s, txn, OR_META_N_OUT, cnt[1]))) {
 		rc = or_store_errno(rc, "store: follow", err);
@@ -194,9 +192,7 @@ or_store_set_position(struct or_store *s, uint64_t seq,
 	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 	if (rc != 0)
 		return or_store_errno(rc, "store: begin", err);
-	if ((rc = or_meta_put_u64(s, txn, OR_META_LAST_SEQ, seq)) ||
-	    (rc = or_meta_put(s, txn, OR_META_HEAD, hash,
-			      OR_AUDIT_HASH_LEN)) ||
+	if ((rc = or_meta_put_head(s, txn, seq, hash)) ||
 	    (rc = or_auth_write(s, txn, auth)) ||
 	    (rc = mdb_txn_commit(txn))) {
 		if (rc != 0)

@@ -161,6 +161,10 @@ int or_meta_put(struct or_store *s, MDB_txn *txn, const char *key,
 		const void *p, size_t len);
 int or_meta_put_u64(struct or_store *s, MDB_txn *txn, const char *key,
 		    uint64_t v);
+/* The head: the last seq and its hash (a follower's copy: its position).
+ * 0 or an LMDB error code. */
+int or_meta_put_head(struct or_store *s, MDB_txn *txn, uint64_t seq,
+		     const uint8_t hash[OR_AUDIT_HASH_LEN]);
 
 /* Writes the auth epoch state in txn. 0 or an LMDB error code. */
 int or_auth_write(struct or_store *s, MDB_txn *txn,

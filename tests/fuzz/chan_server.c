@@ -43,6 +43,7 @@
 #include "dataplane/chan/chan_priv.h"
 #include "fz_chan_model.h"
 #include "fz_util.h"
+#include "tests/lib/or_rand.h"
 
 #define POOL 16          /* tokens the structured ops name */
 #define MAX_MSG 8192     /* largest raw message the script sends */
@@ -548,13 +549,8 @@ mix_token(uint32_t i)
 	uint64_t s = i, z[2];
 	struct or_token t;
 
-	for (int k = 0; k < 2; k++) {
-		uint64_t x = (s += 0x9e3779b97f4a7c15ull);
-
-		x = (x ^ x >> 30) * 0xbf58476d1ce4e5b9ull;
-		x = (x ^ x >> 27) * 0x94d049bb133111ebull;
-		z[k] = x ^ x >> 31;
-	}
+	for (int k = 0; k < 2; k++)
+		z[k] = or_rand_next(&s);
 	memcpy(t.b, z, 16);
 	return t;
 }

@@ -13,11 +13,7 @@ set -u
 . "$(dirname "$0")/lib/common.sh"
 # shellcheck source=lib/pg.sh
 . "$OR_LIB/pg.sh"
-mig_cleanup() {
-	or_cleanup
-	pg_stop_all
-}
-or_trap_exit mig_cleanup
+or_trap_exit pg_or_cleanup
 or_need_bins optroutectl optroute-control optroute-store-migrate
 CTL=$BIN/optroutectl
 MIG=$BIN/optroute-store-migrate

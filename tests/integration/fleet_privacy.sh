@@ -19,11 +19,7 @@ set -u
 # shellcheck source=lib/fleet.sh
 . "$OR_LIB/fleet.sh"
 OR_PIDVARS="A_PID B_PID"
-priv_cleanup() {
-	or_cleanup
-	pg_stop_all
-}
-or_trap_exit priv_cleanup
+or_trap_exit pg_or_cleanup
 or_need_bins optroutectl optroute-control or_pgtool
 OR_LOGS=("$T/a1.log" "$T/a2.log")
 or_fail_extra() { pg_log_tail db; }

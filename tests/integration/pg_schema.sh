@@ -13,11 +13,7 @@ set -u
 . "$(dirname "$0")/lib/common.sh"
 # shellcheck source=lib/pg.sh
 . "$OR_LIB/pg.sh"
-pg_cleanup() {
-	pg_stop_all
-	or_cleanup
-}
-or_trap_exit pg_cleanup
+or_trap_exit pg_or_cleanup
 or_need_bins or_pgtool
 TOOL=$BIN/or_pgtool
 or_fail_extra() { pg_log_tail db; }

@@ -170,18 +170,18 @@ pick_in(const struct tokens *tk, uint64_t *rng, int want_routed,
 		if (want_routed == 1) {
 			if (tk->n_in == 0)
 				return -1;
-			*out = tk->e[tk->in_idx[or_splitmix64(rng) % tk->n_in]];
+			*out = tk->e[tk->in_idx[or_rand_next(rng) % tk->n_in]];
 			return 0;
 		}
 		for (unsigned tries = 0; tries < 100000 && tk->n_all_in; tries++) {
-			*out = tk->e[tk->all_in[or_splitmix64(rng) % tk->n_all_in]];
+			*out = tk->e[tk->all_in[or_rand_next(rng) % tk->n_all_in]];
 			if (want_routed < 0 || !routed(tk, out->node))
 				return 0;
 		}
 		return -1;
 	}
 	for (unsigned tries = 0; tries < 100000; tries++) {
-		random_entry(tk, or_splitmix64(rng) % tk->rn, out);
+		random_entry(tk, or_rand_next(rng) % tk->rn, out);
 		if (out->in && (want_routed < 0 ||
 				routed(tk, out->node) == want_routed))
 			return 0;
@@ -195,19 +195,19 @@ pick_in(const struct tokens *tk, uint64_t *rng, int want_routed,
 static void
 pick_not_in(const struct tokens *tk, uint64_t *rng, struct entry *out)
 {
-	if (!tk->random && tk->n_out > 0 && or_splitmix64(rng) % 2 == 0) {
-		*out = tk->e[tk->out_idx[or_splitmix64(rng) % tk->n_out]];
+	if (!tk->random && tk->n_out > 0 && or_rand_next(rng) % 2 == 0) {
+		*out = tk->e[tk->out_idx[or_rand_next(rng) % tk->n_out]];
 		return;
 	}
-	if (tk->random && tk->rpermille > 0 && or_splitmix64(rng) % 2 == 0) {
+	if (tk->random && tk->rpermille > 0 && or_rand_next(rng) % 2 == 0) {
 		for (unsigned tries = 0; tries < 100000; tries++) {
-			random_entry(tk, or_splitmix64(rng) % tk->rn, out);
+			random_entry(tk, or_rand_next(rng) % tk->rn, out);
 			if (!out->in)
 				return;
 		}
 	}
-	uint64_t a = or_splitmix64(rng) ^ 0x5555aaaa5555aaaaull;
-	uint64_t b = or_splitmix64(rng) ^ 0xa5a5a5a55a5a5a5aull;
+	uint64_t a = or_rand_next(rng) ^ 0x5555aaaa5555aaaaull;
+	uint64_t b = or_rand_next(rng) ^ 0xa5a5a5a55a5a5a5aull;
 
 	memcpy(out->t.b, &a, 8);
 	memcpy(out->t.b + 8, &b, 8);
@@ -763,7 +763,7 @@ main(int argc, char **argv)
 	rng = seed;
 	for (unsigned long i = 0; i < count; i++) {
 		struct entry s, r;
-		uint64_t roll = or_splitmix64(&rng) % 100;
+		uint64_t roll = or_rand_next(&rng) % 100;
 		const char *expect;
 		struct layout L;
 

@@ -48,6 +48,7 @@
 #include "control/store/pg/pg_tail.h"
 #include "control/store/pg/pg_writer.h"
 #include "control/store/store.h"
+#include "tests/lib/or_rand.h"
 
 #define N_TOK 3000
 #define N_GROUPS 40
@@ -68,16 +69,6 @@ fail(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
-}
-
-static uint64_t
-rnd(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 static struct or_token
@@ -109,15 +100,15 @@ make_group(uint64_t *rng, uint8_t *state, struct or_change *ch, unsigned n,
 	   int bad_at)
 {
 	for (unsigned k = 0; k < n; k++) {
-		uint32_t i = (uint32_t)(rnd(rng) % N_TOK), r = rnd(rng) % 100;
+		uint32_t i = (uint32_t)(or_rand_next(rng) % N_TOK), r = or_rand_next(rng) % 100;
 		struct or_change *c = &ch[k];
 
 		memset(c, 0, sizeof(*c));
 		c->node = -1;
-		c->method = (uint8_t)(1 + rnd(rng) % OR_METHOD_MAX);
-		c->epoch = (uint8_t)(rnd(rng) % 3);
-		c->notice_version = (uint32_t)(rnd(rng) % 4);
-		c->time_ms = 1700000000000ull + rnd(rng) % 100000000;
+		c->method = (uint8_t)(1 + or_rand_next(rng) % OR_METHOD_MAX);
+		c->epoch = (uint8_t)(or_rand_next(rng) % 3);
+		c->notice_version = (uint32_t)(or_rand_next(rng) % 4);
+		c->time_ms = 1700000000000ull + or_rand_next(rng) % 100000000;
 		if ((int)k == bad_at) {
 			while (state[i] == OR_STATE_IN)
 				i = (i + 1) % N_TOK;
@@ -132,8 +123,8 @@ make_group(uint64_t *rng, uint8_t *state, struct or_change *ch, unsigned n,
 			state[i] = OR_STATE_OUT;
 		} else {
 			c->action = OR_ACT_OPTIN;
-			if (rnd(rng) % 5 == 0)
-				c->node = (int32_t)(rnd(rng) % 500);
+			if (or_rand_next(rng) % 5 == 0)
+				c->node = (int32_t)(or_rand_next(rng) % 500);
 			state[i] = OR_STATE_IN;
 		}
 		c->token = tok(i);
@@ -216,8 +207,8 @@ run_groups(PGconn *c, struct or_store *st, unsigned *groups)
 	uint64_t rng = 1512, total = 0, fl, fp;
 
 	for (unsigned g = 0; g < N_GROUPS; g++) {
-		unsigned n = 1 + (unsigned)(rnd(&rng) % GROUP_MAX);
-		int bad_at = g % 9 == 4 ? (int)(rnd(&rng) % n) : -1;
+		unsigned n = 1 + (unsigned)(or_rand_next(&rng) % GROUP_MAX);
+		int bad_at = g % 9 == 4 ? (int)(or_rand_next(&rng) % n) : -1;
 		int a, b;
 		uint64_t before = pg_head(c, NULL, NULL);
 
@@ -245,6 +236,50 @@ run_groups(PGconn *c, struct or_store *st, unsigned *groups)
 		(*groups)++;
 	}
 	return total;
+}
+
+/* Every row of optroute.consent as a record; *n rows (malloc'ed). */
+static struct or_consent *
+pg_records(PGconn *c, int *n)
+{
+	PGresult *r = query(c, "SELECT encode(token, 'hex'), state, epoch,"
+			       " flags, method, node, notice_version,"
+			       " granted_ms, withdrawn_ms, seq"
+			       " FROM optroute.consent");
+	struct or_consent *out;
+
+	*n = PQntuples(r);
+	out = calloc(*n ? (size_t)*n : 1, sizeof(*out));
+	if (out == NULL)
+		fail("out of memory");
+	for (int i = 0; i < *n; i++) {
+		uint64_t v[9];
+
+		unhex(PQgetvalue(r, i, 0), out[i].token.b, OR_TOKEN_LEN);
+		for (int k = 0; k < 9; k++)
+			v[k] = strtoull(PQgetvalue(r, i, k + 1), NULL, 10);
+		out[i].state = (uint8_t)v[0];
+		out[i].epoch = (uint8_t)v[1];
+		out[i].flags = (uint8_t)v[2];
+		out[i].method = (uint8_t)v[3];
+		out[i].node = (uint16_t)v[4];
+		out[i].notice_version = (uint32_t)v[5];
+		out[i].granted_ms = v[6];
+		out[i].withdrawn_ms = v[7];
+		out[i].seq = v[8];
+	}
+	PQclear(r);
+	return out;
+}
+
+static int
+same_record(const struct or_consent *a, const struct or_consent *b)
+{
+	return a->state == b->state && a->epoch == b->epoch &&
+	       a->flags == b->flags && a->method == b->method &&
+	       a->node == b->node && a->notice_version == b->notice_version &&
+	       a->granted_ms == b->granted_ms &&
+	       a->withdrawn_ms == b->withdrawn_ms && a->seq == b->seq;
 }
 
 struct cmp_ctx {
@@ -282,31 +317,21 @@ compare(PGconn *c, struct or_store *st)
 	struct cmp_ctx x = { 0 };
 	struct or_err err = { "" };
 	struct or_store_stats ss;
+	struct or_consent *recs;
 	uint8_t hl[32], hp[32];
 	uint64_t sl, cnt[2];
 	int rows;
 
-	r = query(c, "SELECT encode(token, 'hex'), state, epoch, flags,"
-		     " method, node, notice_version, granted_ms, withdrawn_ms,"
-		     " seq FROM optroute.consent");
-	rows = PQntuples(r);
+	recs = pg_records(c, &rows);
 	for (int i = 0; i < rows; i++) {
-		struct or_token t;
 		struct or_consent l;
-		uint64_t v[9];
 
-		unhex(PQgetvalue(r, i, 0), t.b, sizeof(t.b));
-		if (or_store_get(st, &t, &l) != 0)
+		if (or_store_get(st, &recs[i].token, &l) != 0)
 			fail("consent: row %d not in the lmdb store", i);
-		for (int k = 0; k < 9; k++)
-			v[k] = strtoull(PQgetvalue(r, i, k + 1), NULL, 10);
-		if (v[0] != l.state || v[1] != l.epoch || v[2] != l.flags ||
-		    v[3] != l.method || v[4] != l.node ||
-		    v[5] != l.notice_version || v[6] != l.granted_ms ||
-		    v[7] != l.withdrawn_ms || v[8] != l.seq)
+		if (!same_record(&recs[i], &l))
 			fail("consent: row %d differs from the lmdb record", i);
 	}
-	PQclear(r);
+	free(recs);
 	if (or_store_stats(st, &ss, &err) != 0)
 		fail("%s", err.msg);
 	if ((uint64_t)rows != ss.entries)
@@ -505,7 +530,7 @@ check_tail(PGconn *c)
 	struct or_pg_pos pos = { 0 };
 	struct or_err err = { "" };
 	uint64_t bad = 0, head, have = 0;
-	PGresult *r;
+	struct or_consent *recs;
 	int n, rows;
 
 	head = pg_head(c, NULL, NULL);
@@ -520,27 +545,14 @@ check_tail(PGconn *c)
 	if (or_pg_tail(c, &pos, UINT64_MAX, 997, rb_apply, NULL, &bad,
 		       &err) != 0)
 		fail("tail: at the head, something new (%s)", err.msg);
-	r = query(c, "SELECT encode(token, 'hex'), state, epoch, flags,"
-		     " method, node, notice_version, granted_ms, withdrawn_ms,"
-		     " seq FROM optroute.consent");
-	rows = PQntuples(r);
+	recs = pg_records(c, &rows);
 	for (int i = 0; i < rows; i++) {
-		struct or_token t;
-		struct rb_slot *s;
-		uint64_t v[9];
+		struct rb_slot *s = rb_find(&recs[i].token);
 
-		unhex(PQgetvalue(r, i, 0), t.b, sizeof(t.b));
-		s = rb_find(&t);
-		for (int k = 0; k < 9; k++)
-			v[k] = strtoull(PQgetvalue(r, i, k + 1), NULL, 10);
-		if (!s->have || v[0] != s->rec.state || v[1] != s->rec.epoch ||
-		    v[2] != s->rec.flags || v[3] != s->rec.method ||
-		    v[4] != s->rec.node || v[5] != s->rec.notice_version ||
-		    v[6] != s->rec.granted_ms || v[7] != s->rec.withdrawn_ms ||
-		    v[8] != s->rec.seq)
+		if (!s->have || !same_record(&recs[i], &s->rec))
 			fail("tail: the record rebuilt for row %d differs", i);
 	}
-	PQclear(r);
+	free(recs);
 	for (uint32_t i = 0; i < RB_SLOTS; i++)
 		have += rb[i].used && rb[i].have;
 	if (have != (uint64_t)rows)

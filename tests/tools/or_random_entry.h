@@ -10,7 +10,7 @@
 
 #include "optroute/consent.h"
 
-#define OR_SPLITMIX_GAMMA 0x9e3779b97f4a7c15ull
+#include "tests/lib/or_rand.h"
 
 struct or_random_entry {
 	struct or_token t;
@@ -18,24 +18,14 @@ struct or_random_entry {
 	uint16_t node;
 };
 
-static inline uint64_t
-or_splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += OR_SPLITMIX_GAMMA);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* out_permille of the entries are opted out; nodes >= 1. */
 static inline void
 or_random_entry(uint64_t seed, uint64_t i, uint64_t out_permille,
 		uint64_t nodes, struct or_random_entry *e)
 {
-	uint64_t st = seed + 3 * i * OR_SPLITMIX_GAMMA;
-	uint64_t a = or_splitmix64(&st), b = or_splitmix64(&st);
-	uint64_t r = or_splitmix64(&st);
+	uint64_t st = seed + 3 * i * OR_RAND_GAMMA;
+	uint64_t a = or_rand_next(&st), b = or_rand_next(&st);
+	uint64_t r = or_rand_next(&st);
 
 	memcpy(e->t.b, &a, 8);
 	memcpy(e->t.b + 8, &b, 8);

@@ -10,16 +10,14 @@
 #include <CUnit/CUnit.h>
 
 #include "optroute/ctable.h"
+#include "tests/lib/or_rand.h"
 
 #define CTT_ABSENT_BASE 0x800000u /* indices never inserted by a test */
 
 static inline uint64_t
 ctt_mix(uint64_t x)
 {
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	return or_rand_mix(x);
 }
 
 static inline void

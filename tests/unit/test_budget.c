@@ -14,26 +14,17 @@
 #include "optroute/consent.h"
 #include "or_test.h"
 #include "dataplane/auth/budget.h"
+#include "tests/lib/or_rand.h"
 
 #define HOUR_MS 3600000ull
 #define T0 1000000ull /* an arbitrary start of the fake clock, in ms */
-
-static uint64_t
-splitmix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 /* Sender number i, as a random-looking token. */
 static struct or_token
 tok(uint64_t i)
 {
 	struct or_token t;
-	uint64_t x = i * 2 + 1, a = splitmix(&x), b = splitmix(&x);
+	uint64_t x = i * 2 + 1, a = or_rand_next(&x), b = or_rand_next(&x);
 
 	memcpy(t.b, &a, 8);
 	memcpy(t.b + 8, &b, 8);
@@ -279,7 +270,7 @@ test_model(void)
 		last[i] = now;
 	}
 	for (int step = 0; step < 20000; step++) {
-		uint64_t r = splitmix(&rng);
+		uint64_t r = or_rand_next(&rng);
 		int i = (int)(r % M_SENDERS);
 		int64_t u;
 
@@ -332,7 +323,7 @@ test_hash_once(void)
 	uint64_t hs[32];
 
 	for (int step = 0; step < 20000; step++) {
-		uint64_t r = splitmix(&rng);
+		uint64_t r = or_rand_next(&rng);
 		uint64_t i = r % 200;
 		struct or_token t = tok(i);
 		uint64_t h = or_budget_prefetch(b, &t);

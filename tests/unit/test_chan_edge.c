@@ -20,6 +20,7 @@
 #include "or_test.h"
 #include "test_chan_util.h"
 #include "test_fake_dp.h"
+#include "tests/lib/or_rand.h"
 
 /* ---- raw socket helpers ---- */
 
@@ -540,13 +541,8 @@ f2_token(uint32_t i)
 	uint64_t s = i, z[2];
 	struct or_token t;
 
-	for (int k = 0; k < 2; k++) {
-		uint64_t x = (s += 0x9e3779b97f4a7c15ull);
-
-		x = (x ^ x >> 30) * 0xbf58476d1ce4e5b9ull;
-		x = (x ^ x >> 27) * 0x94d049bb133111ebull;
-		z[k] = x ^ x >> 31;
-	}
+	for (int k = 0; k < 2; k++)
+		z[k] = or_rand_next(&s);
 	memcpy(t.b, z, sizeof(t.b));
 	return t;
 }

@@ -20,7 +20,7 @@
 
 #include "control/store/consent_next.h"
 
-#include "or_rand.h"
+#include "tests/lib/or_rand.h"
 #include "or_test.h"
 #include "test_store_util.h"
 

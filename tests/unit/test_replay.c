@@ -12,6 +12,7 @@
 
 #include "dataplane/auth/replay.h"
 #include "or_test.h"
+#include "tests/lib/or_rand.h"
 
 #define T0 1700000000000ull /* ms since the epoch: November 2023 */
 
@@ -32,11 +33,7 @@ mk(uint64_t capacity, uint32_t window_ms, uint8_t fp_bits)
 static uint64_t
 tag_of(uint64_t i)
 {
-	uint64_t z = i + 0x9e3779b97f4a7c15ull;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return or_rand_mix(i);
 }
 
 static uint64_t

@@ -35,6 +35,7 @@
 #include <lmdb.h>
 
 #include "tests/bench/bench_count.h"
+#include "tests/lib/or_rand.h"
 
 #define REF_KEY_LEN 16
 #define REF_VAL_LEN 40
@@ -51,11 +52,7 @@ static uint64_t rng_state;
 static uint64_t
 rng_next(void)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return or_rand_next(&rng_state);
 }
 
 static void

@@ -31,6 +31,7 @@
 #include "control/lib/or_err.h"
 #include "control/lib/pg/or_pg.h"
 #include "tests/bench/bench_count.h"
+#include "tests/lib/or_rand.h"
 
 /* The copy buffer: flushed to libpq at this size. */
 #define BR_BUF (1u << 20)
@@ -54,11 +55,7 @@ static uint64_t br_rng;
 static uint64_t
 br_next(void)
 {
-	uint64_t z = (br_rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return or_rand_next(&br_rng);
 }
 
 static double

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <time.h>
+#include "tests/lib/or_rand.h"
 
 static inline double
 br_now(void)
@@ -32,11 +33,7 @@ br_cpu(void)
 static inline uint64_t
 br_tag(uint64_t i)
 {
-	uint64_t z = i + 0x9e3779b97f4a7c15ull;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return or_rand_mix(i);
 }
 
 static inline int

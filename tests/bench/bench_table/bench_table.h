@@ -24,6 +24,7 @@
 
 #include "optroute/consent.h"
 #include "optroute/ctable.h"
+#include "tests/lib/or_rand.h"
 
 #define BT_CHUNK 64                   /* bursts between clock reads */
 #define BT_LFHT_MAX 10000000ull       /* cds_lfht is skipped above this */
@@ -150,11 +151,7 @@ struct lf_node {
 static inline uint64_t
 bt_rng_next(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return or_rand_next(s);
 }
 
 /* Uniform in [0, n) without division. */

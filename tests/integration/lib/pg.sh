@@ -43,6 +43,9 @@
 # user reaches the socket or the files. Run by any other user, the server
 # runs as that user. PG_OS_USER, set before sourcing, overrides the choice.
 
+# or_trap_exit (the one clean-up trap of the scripts), for pg_trap.
+declare -F or_trap_exit >/dev/null ||
+	. "$(dirname "${BASH_SOURCE[0]}")/../../../deploy/dev/trap.sh"
 PG_BINDIR=${PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 declare -A PG_DIRS=() PG_PORTS=() PG_WATCHERS=()
 PG_HOST=
@@ -223,6 +226,14 @@ pg_stop() {
 	return 0
 }
 
+# pg_or_cleanup: the clean-up of a test that also sources lib/common.sh
+# (or_trap_exit pg_or_cleanup): its processes and files first (daemons
+# connected to the servers), then every server it started.
+pg_or_cleanup() {
+	or_cleanup
+	pg_stop_all
+}
+
 # pg_stop_all: every server this shell started.
 pg_stop_all() {
 	local n
@@ -251,7 +262,5 @@ pg_watch() {
 # pg_trap: pg_stop_all on every exit, for a test without lib/common.sh's
 # clean-up.
 pg_trap() {
-	trap pg_stop_all EXIT
-	trap 'exit 143' TERM
-	trap 'exit 130' INT
+	or_trap_exit pg_stop_all
 }
