@@ -11,8 +11,9 @@
 # converge to the same records on both copies and in PostgreSQL; the
 # chain verifies with entries of both writers; a follower killed with -9
 # catches up from its position on restart; PostgreSQL stopped: changes are
-# refused with a clear error while status answers from the local copy,
-# and changes go through again once it is back; a second daemon with the
+# refused with a clear error while status answers from the local copy, an
+# appliance restarted meanwhile starts on its copy, and changes go through
+# again once it is back; a second daemon with the
 # same appliance name and one with another master key are refused; no
 # plain number reaches PostgreSQL's log.
 set -u
@@ -47,9 +48,9 @@ or_check "both appliances start on the system of record" \
 	grep -q "store postgresql, appliance a2, local copy" "$T/a2.log"
 
 # ---- a change on either reaches the other -----------------------------------
-or_check "opt-in on a1" ctl a1 optin "$N1" >/dev/null
+or_check "opt-in on a1" ctl_ok a1 optin "$N1"
 or_check "... seen by a2's copy" until_state a2 "$N1" in
-or_check "opt-out on a2" ctl a2 optout "$N1" >/dev/null
+or_check "opt-out on a2" ctl_ok a2 optout "$N1"
 or_check "... seen by a1's copy" until_state a1 "$N1" out
 or_check "... one chain: seqs 1 and 2, written by appliances 1 and 2" \
 	test "$(pg_sql db "SELECT string_agg(seq || ':' || get_byte(body, 38), ' ' ORDER BY seq)
@@ -125,6 +126,11 @@ rc=$?
 or_check "a change is refused while PostgreSQL is down ($out)" \
 	test $rc != 0 -a -n "$(echo "$out" | grep -i "system of record")"
 or_check "... status still answers from the local copy" test "$(state a1 "$N2")" = in
+or_stop B_PID
+fleet_start a2 B_PID
+or_check "a2 restarted while it is down starts on its local copy" \
+	grep -q "fleet: .*starting on the local copy" "$T/a2.log"
+or_check "... and answers from it" test "$(state a2 "$N2")" = in
 pg_run db || or_fail "PostgreSQL did not come back"
 ok=0
 for _ in $(seq 1 50); do
@@ -132,7 +138,9 @@ for _ in $(seq 1 50); do
 	sleep 0.2
 done
 or_check "changes go through again once it is back" test $ok = 1
-or_check "... and reach a2" until_state a2 +15550300003 in
+or_check "... and reach a2 (its follower connected once it was back)" \
+	until_state a2 +15550300003 in
+or_check "a2 takes changes again" ctl_ok a2 optin +15550300004
 or_check "the refused change was never committed" \
 	test "$(pg_sql db "SELECT count(*) FROM optroute.audit a WHERE a.seq > 0
 		AND a.token = (SELECT token FROM optroute.consent c WHERE c.seq = (SELECT head_seq FROM optroute.fleet))")" = 1

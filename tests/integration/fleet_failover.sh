@@ -80,7 +80,7 @@ done <"$T/acked"
 or_check "no acknowledged opt-in was lost${lost:+ (lost:$lost)}" test -z "$lost"
 out=$(ctl a2 audit --verify 2>&1)
 or_check "the chain verifies on the new primary" grep -q "head seq $(head_new)" <<<"$out"
-or_check "a2 takes changes on the new primary" ctl a2 optin +15550709999 >/dev/null
+or_check "a2 takes changes on the new primary" ctl_ok a2 optin +15550709999
 or_check "... and a1 sees them" until_state a1 +15550709999 in
 
 or_summary

@@ -98,6 +98,7 @@ struct sor_pg {
 	/* writer thread */
 	PGconn *wc;
 	uint64_t group;
+	int joined; /* schema checked, fleet row joined, id known */
 	/* follower thread */
 	PGconn *fc;
 	struct or_pg_pos pos;
@@ -163,9 +164,23 @@ sp_writer_connect(struct sor_pg *p, struct or_err *err)
 	return rc;
 }
 
-/* Registers the appliance (its id) and takes its session lock on c. */
+/* This appliance's id (0 until registered; set by whichever thread
+ * registers first, the same value for a name). */
+static uint16_t
+sp_id(struct sor_pg *p)
+{
+	uint16_t id;
+
+	pthread_mutex_lock(&p->mu);
+	id = p->id;
+	pthread_mutex_unlock(&p->mu);
+	return id;
+}
+
+/* Registers the appliance (its id) and, with lock, takes its session lock
+ * on c (the follower's connection holds it). */
 static int
-sp_register(struct sor_pg *p, PGconn *c, struct or_err *err)
+sp_register(struct sor_pg *p, PGconn *c, int lock_it, struct or_err *err)
 {
 	static const char reg[] =
 		"INSERT INTO optroute.appliance (id, name, started_at, version)"
@@ -191,13 +206,15 @@ sp_register(struct sor_pg *p, PGconn *c, struct or_err *err)
 		PQclear(PQexec(c, "ROLLBACK"));
 		return -EIO;
 	}
+	pthread_mutex_lock(&p->mu);
 	p->id = (uint16_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+	pthread_mutex_unlock(&p->mu);
 	PQclear(r);
 	if ((rc = sp_exec(c, "COMMIT", 0, NULL, "system of record: register",
-			  err)) < 0)
+			  err)) < 0 || !lock_it)
 		return rc;
 	snprintf(lock, sizeof(lock), "SELECT pg_try_advisory_lock(%d, %d)",
-		 OR_PG_LOCK_CLASS, SP_LOCK_APPLIANCE + p->id);
+		 OR_PG_LOCK_CLASS, SP_LOCK_APPLIANCE + sp_id(p));
 	r = PQexec(c, lock);
 	rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
 	     strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -223,7 +240,7 @@ sp_follower_connect(struct sor_pg *p, struct or_err *err)
 	p->fc = NULL;
 	rc = or_pg_connect(p->conninfo, "optroute-control", &p->fc, err);
 	if (rc == 0)
-		rc = sp_register(p, p->fc, err);
+		rc = sp_register(p, p->fc, 1, err);
 	if (rc == 0)
 		rc = sp_exec(p->fc, "LISTEN " OR_PG_HEAD_CHANNEL "; LISTEN "
 			     SP_POS_CHANNEL, 0, NULL,
@@ -313,7 +330,7 @@ sp_report(struct sor_pg *p, uint64_t now, struct or_err *err)
 	moved = p->reported != p->pos.seq || p->reported_enf != enf;
 	if (!moved && now - p->last_report_ms < p->report_ms)
 		return 0;
-	snprintf(q, sizeof(q), sql, p->pos.seq, enf, p->id,
+	snprintf(q, sizeof(q), sql, p->pos.seq, enf, sp_id(p),
 		 moved ? " NOTIFY " SP_POS_CHANNEL ";" : "");
 	if (sp_exec(p->fc, q, 0, NULL, "fleet: report", err) < 0) {
 		PQclear(PQexec(p->fc, "ROLLBACK"));
@@ -336,6 +353,7 @@ sp_read_positions(struct sor_pg *p, uint64_t now, struct or_err *err)
 		" (SELECT head_seq FROM optroute.fleet WHERE id = 1)"
 		" FROM optroute.appliance ORDER BY id");
 	struct or_sor_fleet f = { .fleet = 1, .connected = 1 };
+	uint16_t self = sp_id(p);
 	int rows;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -353,7 +371,7 @@ sp_read_positions(struct sor_pg *p, uint64_t now, struct or_err *err)
 		m->applied = strtoull(PQgetvalue(r, i, 2), NULL, 10);
 		m->enforced = strtoull(PQgetvalue(r, i, 3), NULL, 10);
 		m->silent_ms = silent < 0 ? UINT64_MAX : (uint64_t)silent;
-		m->self = m->id == p->id;
+		m->self = m->id == self;
 		m->live = m->silent_ms < p->silence_ms;
 		f.head = strtoull(PQgetvalue(r, i, 5), NULL, 10);
 	}
@@ -552,6 +570,25 @@ io:
 
 /* ---- writer -------------------------------------------------------- */
 
+/* The schema checked (or brought up), the fleet row joined and this
+ * appliance's id known, on the writer's connection: at open, or at the
+ * first connection of an appliance that started on its local copy while
+ * the system of record was unreachable. */
+static int
+sp_join(struct sor_pg *p, struct or_err *err)
+{
+	int rc;
+
+	if (p->joined)
+		return 0;
+	if ((rc = or_pg_migrate(p->wc, err)) < 0 ||
+	    (rc = or_pg_fleet_join(p->wc, &p->fleet, err)) < 0 ||
+	    (rc = sp_register(p, p->wc, 0, err)) < 0)
+		return rc;
+	p->joined = 1;
+	return 0;
+}
+
 /* The group's outcome from or_pg_write_group's code. */
 static void
 sp_outcome(struct sor_pg *p, struct or_sor_group *g, int rc)
@@ -605,6 +642,7 @@ sp_writer(void *arg)
 	for (;;) {
 		struct or_sor_group *g;
 		struct or_err err = { "" };
+		uint16_t id;
 		uint64_t one = 1;
 		int rc;
 
@@ -627,7 +665,14 @@ sp_writer(void *arg)
 				rc = -ENOTCONN;
 				break;
 			}
-			rc = or_pg_write_group(p->wc, p->id, ++p->group,
+			rc = sp_join(p, &g->err);
+			if (rc < 0) {
+				/* a refusal (another master key, policy) */
+				rc = rc == -EIO ? -ENOTCONN : -EPERM;
+				break;
+			}
+			id = sp_id(p);
+			rc = or_pg_write_group(p->wc, id, ++p->group,
 					       p->has_pol ? &p->pol : NULL,
 					       g->ch, g->n, g->res,
 					       &g->first_seq, &g->err);
@@ -741,13 +786,32 @@ sor_pg_open(const struct or_sor_conf *conf, struct or_sor **out,
 	    (rc = or_audit_head(p->copy, &p->pos.seq, p->pos.hash, err)) < 0)
 		goto fail;
 	p->applied = p->pos.seq;
-	/* At the first start the schema, the fleet row and this appliance
-	 * are checked or made; the follower's connection holds the
-	 * appliance's lock from here on. */
-	if ((rc = sp_writer_connect(p, err)) < 0 ||
-	    (rc = or_pg_migrate(p->wc, err)) < 0 ||
-	    (rc = or_pg_fleet_join(p->wc, &p->fleet, err)) < 0 ||
-	    (rc = sp_follower_connect(p, err)) < 0)
+	/* The schema, the fleet row and this appliance are checked or made
+	 * at start; the follower's connection holds the appliance's lock
+	 * from here on. A refusal stops the start. An unreachable record
+	 * does not, if the local copy has a state to forward on (section 6):
+	 * the threads connect when it is back. */
+	rc = sp_writer_connect(p, err);
+	if (rc == 0)
+		rc = sp_join(p, err);
+	if (rc == 0)
+		rc = sp_follower_connect(p, err);
+	if (rc == -ECONNREFUSED && p->pos.seq > 0) {
+		or_log(OR_LOG_WARNING, "fleet: %s; starting on the local copy "
+		       "(seq %" PRIu64 ", %" PRIu64 " records): changes are "
+		       "refused until the system of record is back", err->msg,
+		       p->pos.seq, st.entries);
+		PQfinish(p->fc);
+		p->fc = NULL;
+		rc = 0;
+	} else if (rc == -ECONNREFUSED) {
+		char why[sizeof(err->msg)];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		or_err_set(err, "%s; and the local copy %s has never been "
+			   "synced: no state to forward on", why, p->copy_path);
+	}
+	if (rc < 0)
 		goto fail;
 	return 0;
 fail:

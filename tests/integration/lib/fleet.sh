@@ -10,6 +10,7 @@
 #   fleet_dp NAME VAR          a dataplane on a null port, pid in VAR
 #   fleet_start NAME VAR       optroute-control, pid in VAR, answering
 #   ctl NAME ARGS...           optroutectl on NAME's socket
+#   ctl_ok NAME ARGS...        the same, its output dropped (or_check)
 #   state NAME NUMBER          in, out or none as NAME has it
 #   until_state NAME NUMBER STATE, until_caught_up NAME   (bounded polls)
 #   store NAME FIELD           a figure of NAME's store (stats)
@@ -58,6 +59,7 @@ ctl() {
 	shift
 	timeout 60 "$CTL" -s "$T/$n.sock" "$@"
 }
+ctl_ok() { ctl "$@" >/dev/null; }
 # state NAME NUMBER: "in", "out" or "none" as appliance NAME has it.
 state() {
 	ctl "$1" -j status "$2" | python3 -c '
