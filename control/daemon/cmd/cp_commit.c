@@ -74,9 +74,10 @@ cp_commit_refused(struct or_sor_group *g, int rc)
 		   strerror(-rc));
 }
 
-/* One request's changes alone, with a backend that completes in place
- * (cp_commit_done: the group as a whole was refused). 0 with *seq, or
- * -errno with err. */
+/* One request's changes alone (cp_commit_done: the group as a whole was
+ * refused). A backend that completes later is waited for: the loop blocks
+ * for each such request, which only a refused group costs. 0 with *seq,
+ * or -errno with err. */
 static int
 cp_commit_alone(struct cp_srv *s, const struct cp_pend *p, uint64_t *seq,
 		struct or_err *err)
@@ -88,10 +89,21 @@ cp_commit_alone(struct cp_srv *s, const struct cp_pend *p, uint64_t *seq,
 	int rc;
 
 	rc = or_sor_commit_submit(s->d->sor, &one);
-	if (rc < 0)
+	if (rc < 0) {
 		cp_commit_refused(&one, rc);
-	else if (or_sor_commit_take(s->d->sor) != &one)
-		return -EIO; /* not in place: cp_commit_done checked */
+	} else {
+		struct or_sor_group *g;
+		int fd = or_sor_commit_fd(s->d->sor);
+
+		while ((g = or_sor_commit_take(s->d->sor)) == NULL) {
+			struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+			if (fd < 0 || poll(&pf, 1, 1000) < 0)
+				return -EIO;
+		}
+		if (g != &one)
+			return -EIO;
+	}
 	cp_commit_count(s, &one, t0);
 	if (one.outcome != OR_SOR_COMMITTED) {
 		*err = one.err;
@@ -119,8 +131,7 @@ cp_commit_done(struct cp_srv *s, struct or_sor_group *g)
 			several += p->kind == P_COMMIT &&
 				   p->group == s->flight_no;
 	}
-	alone = !committed && g->rc == -EINVAL && several > 1 &&
-		or_sor_commit_fd(s->d->sor) < 0;
+	alone = !committed && g->rc == -EINVAL && several > 1;
 	for (p = s->pends; p != NULL; p = next) {
 		struct or_err err = g->err;
 		uint64_t seq;
