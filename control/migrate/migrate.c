@@ -106,26 +106,6 @@ mg_record(void *arg, const struct or_consent *c)
 					     : 0;
 }
 
-static int
-mg_exec(PGconn *c, const char *sql, int np, const char *const *pv,
-	struct or_err *err, PGresult **out)
-{
-	PGresult *r = np ? PQexecParams(c, sql, np, NULL, pv, NULL, NULL, 0)
-			 : PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		or_pg_err(err, c, r, "system of record");
-		PQclear(r);
-		return -EIO;
-	}
-	if (out != NULL)
-		*out = r;
-	else
-		PQclear(r);
-	return 0;
-}
-
 /* Everything inside the one transaction: m->n ends as the entries
  * copied, *records as the records. */
 static int
@@ -140,9 +120,9 @@ mg_copy(struct mg *m, struct or_store *st, uint64_t *records)
 	PGresult *r = NULL;
 	int rc;
 
-	rc = mg_exec(m->c, "SELECT head_seq, (SELECT count(*) FROM"
+	rc = or_pg_exec(m->c, "SELECT head_seq, (SELECT count(*) FROM"
 			   " optroute.audit) FROM optroute.fleet WHERE id = 1"
-			   " FOR UPDATE", 0, NULL, &m->err, &r);
+			   " FOR UPDATE", 0, NULL, "system of record", &m->err, &r);
 	if (rc < 0)
 		return rc;
 	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "0") != 0 ||
@@ -181,10 +161,10 @@ mg_copy(struct mg *m, struct or_store *st, uint64_t *records)
 	else
 		pv[5] = NULL;
 	snprintf(p[6], sizeof(p[6]), "%" PRIu64, au.seq);
-	rc = mg_exec(m->c, "UPDATE optroute.fleet SET head_seq = $1,"
+	rc = or_pg_exec(m->c, "UPDATE optroute.fleet SET head_seq = $1,"
 			   " head_hash = $2::bytea, n_in = $3, n_out = $4,"
 			   " auth_current = $5, auth_previous = $6,"
-			   " auth_seq = $7 WHERE id = 1", 7, pv, &m->err, NULL);
+			   " auth_seq = $7 WHERE id = 1", 7, pv, "system of record", &m->err, NULL);
 	*records = m->n;
 	m->n = entries;
 	return rc;
@@ -267,11 +247,11 @@ main(int argc, char **argv)
 				"optroute-store-migrate", &m.c, &m.err)) < 0 ||
 	    (rc = or_pg_migrate(m.c, &m.err)) < 0 ||
 	    (rc = or_pg_fleet_join(m.c, &fc, &m.err)) < 0 ||
-	    (rc = mg_exec(m.c, "BEGIN", 0, NULL, &m.err, NULL)) < 0)
+	    (rc = or_pg_exec(m.c, "BEGIN", 0, NULL, "system of record", &m.err, NULL)) < 0)
 		goto fail;
 	rc = mg_copy(&m, st, &records);
 	if (rc == 0)
-		rc = mg_exec(m.c, "COMMIT", 0, NULL, &m.err, NULL);
+		rc = or_pg_exec(m.c, "COMMIT", 0, NULL, "system of record", &m.err, NULL);
 	else
 		PQclear(PQexec(m.c, "ROLLBACK"));
 	if (rc < 0)

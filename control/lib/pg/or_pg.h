@@ -73,6 +73,12 @@ int or_pg_connect(const char *conninfo, const char *app_name, PGconn **out,
  * applied when a check fails. */
 int or_pg_migrate(PGconn *c, struct or_err *e);
 
+/* Runs sql (with np text parameters pv when np > 0). 0, with the result
+ * in *out if out is not NULL (the caller PQclear()s it); or -EIO, err =
+ * "WHAT: <primary message> (SQLSTATE xxxxx)". */
+int or_pg_exec(PGconn *c, const char *sql, int np, const char *const *pv,
+	       const char *what, struct or_err *e, PGresult **out);
+
 /* e := "WHAT: <primary message> (SQLSTATE xxxxx)" from r, or from the
  * first line of c's error message when r carries none (r may be NULL). */
 void or_pg_err(struct or_err *e, const PGconn *c, const PGresult *r,

@@ -220,3 +220,23 @@ or_pg_err(struct or_err *e, const PGconn *c, const PGresult *r, const char *what
 		msg = "no result";
 	or_err_set(e, "%s: %.*s", what, (int)strcspn(msg, "\n"), msg);
 }
+
+int
+or_pg_exec(PGconn *c, const char *sql, int np, const char *const *pv,
+	   const char *what, struct or_err *e, PGresult **out)
+{
+	PGresult *r = np > 0 ? PQexecParams(c, sql, np, NULL, pv, NULL, NULL, 0)
+			     : PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		or_pg_err(e, c, r, what);
+		PQclear(r);
+		return -EIO;
+	}
+	if (out != NULL)
+		*out = r;
+	else
+		PQclear(r);
+	return 0;
+}

@@ -313,28 +313,6 @@ pw_chain(struct pw_group *g, uint16_t writer, uint64_t t_now)
 	return 0;
 }
 
-/* A statement that returns no rows (several, separated by ';', when
- * nparams is 0). */
-static int
-pw_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
-	const char *what, struct or_err *err, char *tuples, size_t tcap)
-{
-	PGresult *r = nparams ? PQexecParams(c, sql, nparams, NULL, params,
-					     NULL, NULL, 0)
-			      : PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		or_pg_err(err, c, r, what);
-		PQclear(r);
-		return -EIO;
-	}
-	if (tuples != NULL)
-		snprintf(tuples, tcap, "%s", PQcmdTuples(r));
-	PQclear(r);
-	return 0;
-}
-
 static void
 pw_rollback(PGconn *c)
 {
@@ -377,14 +355,15 @@ static int
 pw_run(PGconn *c, struct pw_group *g, uint16_t writer, uint64_t group,
        const struct or_node_policy *pol, struct or_err *err)
 {
-	char p[5][72], hh[2 * OR_AUDIT_HASH_LEN + 3], tuples[24];
+	char p[5][72], hh[2 * OR_AUDIT_HASH_LEN + 3];
+	PGresult *r;
+	int moved;
 	const char *pv[5] = { p[0], p[1], p[2], p[3], p[4] };
 	uint64_t t_now = or_store_now_ms(), old_head;
 	int rc;
 
-	if ((rc = pw_exec(c, pg_stage_sql, 0, NULL,
-			  "system of record: staging tables", err, NULL,
-			  0)) < 0 ||
+	if ((rc = or_pg_exec(c, pg_stage_sql, 0, NULL,
+			  "system of record: staging tables", err, NULL)) < 0 ||
 	    (rc = pw_lock_head(c, g, err)) < 0 ||
 	    (rc = pw_read(c, g, err)) < 0)
 		return rc;
@@ -395,9 +374,8 @@ pw_run(PGconn *c, struct pw_group *g, uint16_t writer, uint64_t group,
 	if ((rc = pw_chain(g, writer, t_now)) < 0 ||
 	    (rc = or_pg_copy_in(c, "or_stage_audit", &g->audit, err)) < 0 ||
 	    (rc = or_pg_copy_in(c, "or_stage_rec", &g->rec, err)) < 0 ||
-	    (rc = pw_exec(c, pg_move_sql, 0, NULL,
-			  "system of record: writing the group", err, NULL,
-			  0)) < 0)
+	    (rc = or_pg_exec(c, pg_move_sql, 0, NULL,
+			  "system of record: writing the group", err, NULL)) < 0)
 		return rc;
 	hh[0] = '\\';
 	hh[1] = 'x';
@@ -408,11 +386,13 @@ pw_run(PGconn *c, struct pw_group *g, uint16_t writer, uint64_t group,
 	snprintf(p[3], sizeof(p[3]), "%" PRIu64, g->cnt[1]);
 	snprintf(p[4], sizeof(p[4]), "%" PRIu64, old_head);
 	pv[1] = hh;
-	if ((rc = pw_exec(c, pg_head_sql, 5, pv,
-			  "system of record: advancing the head", err, tuples,
-			  sizeof(tuples))) < 0)
+	if ((rc = or_pg_exec(c, pg_head_sql, 5, pv,
+			     "system of record: advancing the head", err,
+			     &r)) < 0)
 		return rc;
-	if (strcmp(tuples, "1") != 0) {
+	moved = strcmp(PQcmdTuples(r), "1") != 0;
+	PQclear(r);
+	if (moved) {
 		/* The lock makes this impossible unless a writer bypassed
 		 * it: refuse rather than fork the chain. */
 		or_err_set(err, "system of record: the head moved under the lock");
@@ -423,14 +403,13 @@ pw_run(PGconn *c, struct pw_group *g, uint16_t writer, uint64_t group,
 		snprintf(p[1], sizeof(p[1]), "%" PRIu64, old_head + 1);
 		snprintf(p[2], sizeof(p[2]), "%u", writer);
 		pv[1] = p[1];
-		if ((rc = pw_exec(c, pg_group_sql, 3, pv,
-				  "system of record: recording the group", err,
-				  NULL, 0)) < 0)
+		if ((rc = or_pg_exec(c, pg_group_sql, 3, pv,
+				  "system of record: recording the group", err, NULL)) < 0)
 			return rc;
 	}
 	snprintf(p[0], sizeof(p[0]), "%" PRIu64, old_head + g->n);
-	return pw_exec(c, pg_notify_sql, 1, pv, "system of record: notify",
-		       err, NULL, 0);
+	return or_pg_exec(c, pg_notify_sql, 1, pv, "system of record: notify",
+		       err, NULL);
 }
 
 static void
@@ -481,8 +460,7 @@ or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 		g.slot[i] = (struct pw_slot){ ch[i].token.b, i };
 	qsort(g.slot, n, sizeof(*g.slot), pw_slot_cmp);
 
-	rc = pw_exec(c, "BEGIN", 0, NULL, "system of record: begin", err,
-		     NULL, 0);
+	rc = or_pg_exec(c, "BEGIN", 0, NULL, "system of record: begin", err, NULL);
 	if (rc < 0 && PQstatus(c) != CONNECTION_OK) {
 		/* The connection was gone before any of the group was sent
 		 * (a failover, a restart): the caller may retry on a new
@@ -552,8 +530,8 @@ or_pg_fleet_join(PGconn *c, const struct or_pg_fleet_conf *fc,
 
 	sodium_bin2hex(kc + 2, sizeof(kc) - 2, fc->key_check, 16);
 	snprintf(ep, sizeof(ep), "%u", fc->key_epoch);
-	rc = pw_exec(c, ins, 3, pv, "system of record: joining the fleet",
-		     err, NULL, 0);
+	rc = or_pg_exec(c, ins, 3, pv, "system of record: joining the fleet",
+		     err, NULL);
 	if (rc < 0)
 		return rc;
 	r = PQexec(c, sel);

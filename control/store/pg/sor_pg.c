@@ -122,22 +122,6 @@ sp_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* A statement without rows; 0 or -EIO (err). */
-static int
-sp_exec(PGconn *c, const char *sql, int np, const char *const *pv,
-	const char *what, struct or_err *err)
-{
-	PGresult *r = np ? PQexecParams(c, sql, np, NULL, pv, NULL, NULL, 0)
-			 : PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
-	int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -EIO;
-
-	if (rc < 0)
-		or_pg_err(err, c, r, what);
-	PQclear(r);
-	return rc;
-}
-
 /* The writer's connection, with its time bounds (section 4). */
 static int
 sp_writer_connect(struct sor_pg *p, struct or_err *err)
@@ -156,7 +140,7 @@ sp_writer_connect(struct sor_pg *p, struct or_err *err)
 		 "SET statement_timeout = %u; "
 		 "SET idle_in_transaction_session_timeout = 5000",
 		 p->commit_ms);
-	rc = sp_exec(p->wc, sql, 0, NULL, "system of record: session", err);
+	rc = or_pg_exec(p->wc, sql, 0, NULL, "system of record: session", err, NULL);
 	if (rc < 0) {
 		PQfinish(p->wc);
 		p->wc = NULL;
@@ -196,8 +180,8 @@ sp_register(struct sor_pg *p, PGconn *c, int lock_it, struct or_err *err)
 	snprintf(lock, sizeof(lock),
 		 "BEGIN; SELECT pg_advisory_xact_lock(%d, %d)",
 		 OR_PG_LOCK_CLASS, SP_LOCK_REGISTER);
-	if ((rc = sp_exec(c, lock, 0, NULL, "system of record: register",
-			  err)) < 0)
+	if ((rc = or_pg_exec(c, lock, 0, NULL, "system of record: register",
+			  err, NULL)) < 0)
 		return rc;
 	r = PQexecParams(c, reg, 2, NULL, pv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
@@ -210,8 +194,8 @@ sp_register(struct sor_pg *p, PGconn *c, int lock_it, struct or_err *err)
 	p->id = (uint16_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
 	pthread_mutex_unlock(&p->mu);
 	PQclear(r);
-	if ((rc = sp_exec(c, "COMMIT", 0, NULL, "system of record: register",
-			  err)) < 0 || !lock_it)
+	if ((rc = or_pg_exec(c, "COMMIT", 0, NULL, "system of record: register",
+			  err, NULL)) < 0 || !lock_it)
 		return rc;
 	snprintf(lock, sizeof(lock), "SELECT pg_try_advisory_lock(%d, %d)",
 		 OR_PG_LOCK_CLASS, SP_LOCK_APPLIANCE + sp_id(p));
@@ -242,9 +226,9 @@ sp_follower_connect(struct sor_pg *p, struct or_err *err)
 	if (rc == 0)
 		rc = sp_register(p, p->fc, 1, err);
 	if (rc == 0)
-		rc = sp_exec(p->fc, "LISTEN " OR_PG_HEAD_CHANNEL "; LISTEN "
+		rc = or_pg_exec(p->fc, "LISTEN " OR_PG_HEAD_CHANNEL "; LISTEN "
 			     SP_POS_CHANNEL, 0, NULL,
-			     "system of record: listen", err);
+			     "system of record: listen", err, NULL);
 	if (rc < 0) {
 		PQfinish(p->fc);
 		p->fc = NULL;
@@ -332,7 +316,7 @@ sp_report(struct sor_pg *p, uint64_t now, struct or_err *err)
 		return 0;
 	snprintf(q, sizeof(q), sql, p->pos.seq, enf, sp_id(p),
 		 moved ? " NOTIFY " SP_POS_CHANNEL ";" : "");
-	if (sp_exec(p->fc, q, 0, NULL, "fleet: report", err) < 0) {
+	if (or_pg_exec(p->fc, q, 0, NULL, "fleet: report", err, NULL) < 0) {
 		PQclear(PQexec(p->fc, "ROLLBACK"));
 		return -EIO;
 	}
