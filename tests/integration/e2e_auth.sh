@@ -29,6 +29,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 or_trap_exit or_cleanup
 or_tap_ns
+# shellcheck disable=SC2034 # (killed through OR_PIDVARS)
 RECV_PID=
 STREAM_PID=
 OR_PIDVARS="STREAM_PID RECV_PID $OR_PIDVARS"
@@ -52,8 +53,8 @@ or_fail_extra() {
 		"channel_retry_ms = 100"
 } >"$T/or.ini"
 or_key "$T/key"
-CTL="$BIN/optroutectl"
-CLIENT="$BIN/optroute-client"
+# shellcheck source=lib/phone.sh
+. "$OR_LIB/phone.sh"
 
 or_start_dp "$T/or.ini" "$NS"
 or_tap_peers 203.0.113
@@ -61,33 +62,8 @@ or_start_cp "$T/or.ini"
 or_wait_synced 1
 echo "ok: both daemons up, control plane synced"
 
-# The delivery node for the whole run (bounded by its own timeout).
-nsenter --net="/var/run/netns/$NS" "$CLIENT" recv --listen 203.0.113.5:7041 \
-	--v2 --timeout-ms 600000 -j >"$T/recv.json" 2>"$T/recv.err" &
-# shellcheck disable=SC2034 # (killed through OR_PIDVARS)
-RECV_PID=$!
-for _ in $(seq 1 50); do
-	grep -q '"listening"' "$T/recv.json" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q '"listening"' "$T/recv.json" || or_fail "receiver not listening"
+phone_recv "$T/recv.json" RECV_PID
 
-# phone NAME NUMBER: a key pair, the opt-in with its public key, the sealed
-# K_sender opened into $T/NAME.key; prints the token.
-phone() {
-	local pk j
-	pk=$("$CLIENT" keygen --secret "$T/$1.secret") || or_fail "keygen $1"
-	echo "$pk" >"$T/$1.pub"
-	j=$(echo "$2" | timeout 20 "$CTL" -j optin - --wait --pubkey "$pk") ||
-		or_fail "optin $1: $j"
-	or_json "$j" 'assert r["applied"] is True, r
-print(r["token"], r["key_epoch"], r["sealed_key"])' >"$T/$1.reply" ||
-		or_fail "optin $1 reply: $j"
-	read -r tok ep sealed <"$T/$1.reply"
-	echo "$sealed" | "$CLIENT" open-key --secret "$T/$1.secret" --epoch "$ep" \
-		--token "$tok" --out "$T/$1.key" >/dev/null || or_fail "open-key $1"
-	echo "$tok"
-}
 S=$(phone s +15550900001)
 R=$(phone r +15550900002)
 U=$(or_token +15550900003)
@@ -95,90 +71,6 @@ O=$(or_change optin +15550900004)
 or_change optout +15550900004 >/dev/null
 echo "ok: S and R opted in with keys, O opted out, U never registered"
 
-# Each probe is one MSG from the phone, msg_id MID (the next one each).
-MID=1000
-# send_msg KEYFILE TO_TOKEN [CLIENT OPTION...]: MSG $MID (payload "m$MID")
-# from the phone; the sender's events in $T/probe$MID.json.
-send_msg() {
-	local key=$1 to=$2 out=$T/probe$MID.json
-	shift 2
-	in_ns timeout 20 "$CLIENT" send --to 192.0.2.1 --bind 192.0.2.10:40000 \
-		--key "$key" --to-token "$to" --id "$MID" --payload "m$MID" \
-		--wait-ms 300 -j "$@" >"$out" 2>"$out.err" || true
-}
-# outcome MID POLLS: what became of MSG MID: delivered, bounced:REASON or
-# dropped (after POLLS more looks, 50 ms apart, for a delivery).
-outcome() {
-	python3 - "$T/probe$1.json" "$T/recv.json" "$1" "$2" <<'EOF'
-import json, sys, time
-send_f, recv_f, mid, polls = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-ev = [json.loads(l) for l in open(send_f) if l.strip()]
-for e in ev:
-    if e["event"] == "error":
-        sys.exit("sender saw an invalid or forged reply: %s" % e)
-# This run sent one MSG: any bounce is its own (a test option may have
-# changed its msg_id), and a delivery is found by its payload too.
-b = [e for e in ev if e["event"] == "bounce"]
-for i in range(polls + 1):
-    d = [m for m in (json.loads(l) for l in open(recv_f) if l.strip())
-         if m.get("event") == "msg" and
-         (m["msg_id"] == mid or m.get("payload") == "m" + mid)]
-    if d or b or i == polls:
-        break
-    time.sleep(0.05)
-if d and b:
-    sys.exit("message %s delivered and bounced" % mid)
-if len(d) > 1 or len(b) > 1:
-    sys.exit("message %s more than once" % mid)
-if d:
-    if d[0].get("payload") != "m" + mid or d[0]["msg_id"] != mid:
-        sys.exit("message %s: payload %r" % (mid, d[0].get("payload")))
-    print("delivered")
-elif b:
-    print("bounced:" + b[0]["reason"])
-else:
-    print("dropped")
-EOF
-}
-expect() { # expect OUTCOME WHAT KEYFILE TO_TOKEN [CLIENT OPTION...]
-	local want=$1 what=$2 got
-	shift 2
-	MID=$((MID + 1))
-	send_msg "$@"
-	got=$(outcome "$MID" 20) || or_fail "$what: $got"
-	[ "$got" = "$want" ] || or_fail "$what: $got, want $want"
-	echo "ok: $what: $got"
-}
-# spoil WHAT KEYFILE TO_TOKEN [CLIENT OPTION...]: a MSG that must be
-# dropped, sent now and checked by all_dropped with the others: one wait
-# for all of them instead of one each.
-SPOILED=()
-spoil() {
-	local what=$1
-	shift
-	MID=$((MID + 1))
-	send_msg "$@"
-	SPOILED+=("$MID:$what")
-}
-all_dropped() {
-	local s got polls=20
-	for s in "${SPOILED[@]}"; do
-		got=$(outcome "${s%%:*}" $polls) || or_fail "${s#*:}: $got"
-		[ "$got" = dropped ] || or_fail "${s#*:}: $got, want dropped"
-		echo "ok: ${s#*:}: $got"
-		polls=0 # (the first waited for all)
-	done
-	SPOILED=()
-}
-# sent MID FIELD: a field of the "sent" event of probe MID (send_time,
-# auth_tag: the tag as it went on the wire).
-sent() {
-	python3 - "$T/probe$1.json" "$2" <<'EOF'
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print([e for e in ev if e["event"] == "sent"][0][sys.argv[2]])
-EOF
-}
 # stats_save FILE; stats_delta FILE NAME=DELTA...: since FILE, each NAME
 # moved by DELTA, and no other counter of a verdict moved (the other
 # drops of a header, of the version-2 checks and of the decision,

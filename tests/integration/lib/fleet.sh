@@ -7,7 +7,8 @@
 # appliances' connection string) and the key $T/key before using them.
 #
 #   fleet_ini NAME [KEY [APPLIANCE_NAME]]  [control] section on stdout
-#   fleet_dp NAME VAR          a dataplane on a null port, pid in VAR
+#                              (node_policy FLEET_POLICY, default hash 4)
+#   fleet_dp NAME VAR [NS]     a dataplane (null port, or taps in NS)
 #   fleet_start NAME VAR       optroute-control, pid in VAR, answering
 #   ctl NAME ARGS...           optroutectl on NAME's socket
 #   ctl_ok NAME ARGS...        the same, its output dropped (or_check)
@@ -22,23 +23,34 @@ CTL=$BIN/optroutectl
 fleet_ini() {
 	printf '[control]\nmgmt_socket = %s\nstore_path = %s\nkey_file = %s\n' \
 		"$T/$1.sock" "$T/$1.store" "${2:-$T/key}"
-	printf 'channel_socket = %s\nnode_policy = hash 4\n' "$T/$1-dp.sock"
+	printf 'channel_socket = %s\nnode_policy = %s\n' "$T/$1-dp.sock" \
+		"${FLEET_POLICY:-hash 4}"
 	printf 'store = postgresql\nstore_conninfo = %s\n' "$APP"
 	printf 'appliance_name = %s\nfleet_report_ms = 200\n' "${3:-$1}"
 	printf 'fleet_silence_ms = 1500\nwait_timeout_ms = 3000\n'
 	printf 'channel_retry_ms = 200\n'
 }
-# fleet_dp NAME VAR: appliance NAME's dataplane (a null port; channel
-# $T/NAME-dp.sock), pid in VAR, once its channel listens.
+# fleet_dp NAME VAR [NS]: appliance NAME's dataplane (channel
+# $T/NAME-dp.sock, telemetry under file prefix ${PREFIX}_NAME), pid in VAR,
+# once its channel listens. Without NS, on a null port, protocol version
+# 1; with NS, inside it on the taps CIF and DIF of or_ini_tap_appliance,
+# protocol version 2.
 fleet_dp() {
 	{
 		printf '[eal]\nargs = --no-huge -m 256 --no-pci --file-prefix=%s_%s\n' \
 			"$PREFIX" "$1"
-		printf '[dataplane]\nchannel = %s\ntable_entries = 100000\nauth = no\n' \
+		printf '[dataplane]\nchannel = %s\ntable_entries = 100000\n' \
 			"$T/$1-dp.sock"
-		or_ini_port client net_null0 192.0.2.1 02:00:00:00:01:01 "workers = 1"
+		if [ -n "${3:-}" ]; then
+			printf 'auth = yes\nidle_sleep_us = 200\n'
+			or_ini_tap_appliance 203.0.113
+		else
+			printf 'auth = no\n'
+			or_ini_port client net_null0 192.0.2.1 02:00:00:00:01:01 "workers = 1"
+		fi
 	} >"$T/$1-dp.ini"
-	"$BIN/optroute-dataplane" -c "$T/$1-dp.ini" >>"$T/$1-dp.log" 2>&1 &
+	${3:+nsenter --net=/var/run/netns/$3} "$BIN/optroute-dataplane" \
+		-c "$T/$1-dp.ini" >>"$T/$1-dp.log" 2>&1 &
 	printf -v "$2" '%s' "$!"
 	or_wait_sock "$T/$1-dp.sock" "${!2}" 30 || or_fail "dataplane $1 did not start"
 }
