@@ -25,7 +25,7 @@ DEB_PKGS := build-essential pkg-config libdpdk-dev dpdk-dev dpdk liburcu-dev \
 	lmdb-utils strace curl libssl-dev gdb postgresql libpq-dev
 
 PUBLIC := all test unit integration run bench-table bench-dataplane bench-control \
-	bench-abuse bench-replay bench-pg-ref install fuzz fuzz-build fuzz-replay
+	bench-abuse bench-replay bench-pg-ref bench-fleet install fuzz fuzz-build fuzz-replay
 
 # make soak: cp_crash.sh with 100 kill -9 rounds (make test runs 5).
 PUBLIC += soak
@@ -280,6 +280,11 @@ bench-replay: all
 # plain batched upserts into ROWS (default 10M) rows.
 bench-pg-ref: all
 	@BUILD=$(BUILD) ROWS=$(ROWS) CHANGES=$(CHANGES) tests/bench/bench_pg_ref/run.sh
+
+# Two appliances on one PostgreSQL filled with STORE_RECORDS (default 10M)
+# records: durable rate against the reference, propagation, catch-up.
+bench-fleet: all
+	@BUILD=$(BUILD) tests/bench/bench-fleet.sh
 
 # The control plane's kill -9 test at length (ROUNDS=N to change).
 ROUNDS ?= 100

@@ -175,18 +175,6 @@ print((json.load(sys.stdin)["dataplane"] or {}).get(sys.argv[1], 0))' "$1"
 }
 
 # ------------------------------------------------------ durable changes --
-# Imports $1 new numbers +<$2><7 digits> (bench_import.sh); sets t0 and
-# t1 around it.
-import_numbers() { # $1 = count, $2 = prefix
-	python3 - "$1" "$IMPORT_CLIENTS" "$T/numbers" "$2" <<'EOF'
-import sys
-n, k, base, pre = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-fs = [open("%s.%d" % (base, j), "w") for j in range(k)]
-for i in range(n):
-    fs[i * k // n].write("+%s%07d\n" % (pre, i))
-EOF
-	bench_import "$T/numbers"
-}
 start_cp
 import_numbers "$CHANGES" 1555
 DURABLE_EMPTY=$(python3 -c "print(round($CHANGES / ($t1 - $t0)))")
@@ -246,41 +234,18 @@ sleep 1
 d1=$(dp_counter delivered)
 log "dataplane delivering $(( (d1 - d0) / 1000 )) k MSG/s before the opt-outs"
 [ "$d1" -gt "$d0" ] || { log "dataplane does not forward"; cat "$T/dp.log" >&2; exit 1; }
-read -r P50 P99 RT50 RT99 < <($PIN python3 - "$T/cp.sock" "$OPTOUTS" <<'EOF'
-import json, socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rb")
-enf, com, rt = [], [], []
-for i in range(int(sys.argv[2])):
-    req = json.dumps({"v": 1, "id": i, "cmd": "optout", "number": "+1555%07d" % i,
-                      "wait": True}).encode() + b"\n"
-    t0 = time.perf_counter_ns()
-    s.sendall(req)
-    r = json.loads(f.readline())
-    rt.append((time.perf_counter_ns() - t0) / 1000)
-    assert r["ok"] and r["applied"] and r["previous"] == "in", r
-    enf.append(r["enforce_us"]); com.append(r["commit_us"])
-def pct(v, p):
-    v = sorted(v)
-    return round(v[min(len(v) - 1, len(v) * p // 100)])
-print("enforce_us p50 %d p99 %d max %d; commit_us p50 %d p99 %d; "
-      "round trip p50 %d p99 %d" % (pct(enf, 50), pct(enf, 99), max(enf),
-      pct(com, 50), pct(com, 99), pct(rt, 50), pct(rt, 99)), file=sys.stderr)
-print(pct(enf, 50), pct(enf, 99), pct(rt, 50), pct(rt, 99))
-EOF
-)
+j=$($PIN python3 tests/bench/bench_optouts.py "$T/cp.sock" "$OPTOUTS" true)
+read -r P50 P99 RT50 RT99 < <(python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+print(r["enforce_p50_us"], r["enforce_p99_us"], r["roundtrip_p50_us"], r["roundtrip_p99_us"])' "$j")
 log "opt-out enforced (commit -> dataplane ack): p50 $P50 us, p99 $P99 us; round trip p50 $RT50 us, p99 $RT99 us ($OPTOUTS sequential, --wait)"
 stop_dp
 [ -z "$HK" ] || taskset -a -p -c "$ALL_CPUS" "$CP_PID" >/dev/null
 [ "$NICE" = 0 ] || renice_all 0 "$CP_PID"
 
 # --------------------------------------------------------------- resync --
-# Fill the store up to RESYNC_ENTRIES records with random tokens: imports of
-# 1700 tokens (< 64 KiB a line), 20 in flight. The tokens are uniform but
-# sent in ascending order (token i is drawn from the i-th of `need` equal
-# slices of the token space), so each commit inserts at one front of the
-# B-trees instead of touching pages all over a store of millions (what a
-# burst of random changes costs is the durable figure above). The resync
-# below streams the whole store either way.
+# Fill the store up to RESYNC_ENTRIES records (tests/bench/bench_fill.py).
 store_entries() { "$CTL" -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["store"]["entries"])'; }
 fill_to() { # $1 = records
 	local have need
@@ -289,24 +254,7 @@ fill_to() { # $1 = records
 	[ "$need" -gt 0 ] || return 0
 	log "filling the store with $need more records..."
 	t0=$(now)
-	python3 - "$T/cp.sock" "$need" <<'EOF'
-import json, os, socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rb")
-total = int(sys.argv[2])
-left, inflight, CH, W = total, 0, 1700, 20
-step, i0 = (1 << 128) // total, 0
-while left > 0 or inflight:
-    while left > 0 and inflight < W:
-        n = min(CH, left)
-        lines = ["%032x" % (step * (i0 + i) +
-                            int.from_bytes(os.urandom(16), "little") % step)
-                 for i in range(n)]
-        s.sendall(json.dumps({"v": 1, "cmd": "import", "action": "optin",
-                              "lines": lines}).encode() + b"\n")
-        left -= n; inflight += 1; i0 += n
-    r = json.loads(f.readline()); inflight -= 1
-    assert r["ok"] and r["changes"] + r["invalid"] == r["lines"], r
-EOF
+	python3 tests/bench/bench_fill.py "$T/cp.sock" "$need"
 	t1=$(now)
 	log "filled in $(python3 -c "print(round($t1 - $t0, 1))") s"
 }
