@@ -125,11 +125,13 @@ void or_sor_close(struct or_sor *s);
  * refused at once, g untouched). */
 int or_sor_commit_submit(struct or_sor *s, struct or_sor_group *g);
 
-/* Readable (EPOLLIN) when a group is done; -1 if the backend completes
- * every group in place. */
+/* Readable (EPOLLIN) when a group is done, and in a fleet also when the
+ * appliances' positions moved (a --wait=fleet may be answered now); -1
+ * if the backend completes every group in place and has no fleet. */
 int or_sor_commit_fd(const struct or_sor *s);
 
-/* The group submitted, once done (outcome set), else NULL. */
+/* The group submitted, once done (outcome set), else NULL. Clears
+ * commit_fd's readiness: call it whenever the descriptor is readable. */
 struct or_sor_group *or_sor_commit_take(struct or_sor *s);
 
 /* Local reads, as store.h says. */

@@ -451,12 +451,13 @@ sor_pg_commit_take(struct or_sor *s)
 	struct or_sor_group *g;
 	uint64_t v;
 
+	/* Drained first: a group done after this read signals again. */
+	if (read(s->commit_fd, &v, sizeof(v)) < 0)
+		v = 0;
 	pthread_mutex_lock(&p->mu);
 	g = p->done;
 	p->done = NULL;
 	pthread_mutex_unlock(&p->mu);
-	if (g != NULL && read(s->commit_fd, &v, sizeof(v)) < 0)
-		v = 0;
 	return g;
 }
 

@@ -132,6 +132,21 @@ sp_report(struct sor_pg *p, uint64_t now, struct or_err *err)
 	return 0;
 }
 
+/* A member's enforced position or liveness differs (what a --wait=fleet
+ * decides on). */
+static int
+sp_positions_moved(const struct or_sor_fleet *a, const struct or_sor_fleet *b)
+{
+	if (a->n != b->n || a->connected != b->connected)
+		return 1;
+	for (unsigned i = 0; i < a->n; i++)
+		if (a->m[i].id != b->m[i].id ||
+		    a->m[i].enforced != b->m[i].enforced ||
+		    a->m[i].live != b->m[i].live)
+			return 1;
+	return 0;
+}
+
 /* Every appliance's position, and the head, into p->fl. */
 static int
 sp_read_positions(struct sor_pg *p, uint64_t now, struct or_err *err)
@@ -144,7 +159,8 @@ sp_read_positions(struct sor_pg *p, uint64_t now, struct or_err *err)
 		" FROM optroute.appliance ORDER BY id");
 	struct or_sor_fleet f = { .fleet = 1, .connected = 1 };
 	uint16_t self = sp_id(p);
-	int rows;
+	uint64_t one = 1;
+	int rows, moved;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		or_pg_err(err, p->fc, r, "fleet: positions");
@@ -167,9 +183,14 @@ sp_read_positions(struct sor_pg *p, uint64_t now, struct or_err *err)
 	}
 	PQclear(r);
 	pthread_mutex_lock(&p->mu);
+	moved = sp_positions_moved(&p->fl, &f);
 	p->fl = f;
 	p->fl_read_ms = now;
 	pthread_mutex_unlock(&p->mu);
+	/* The event loop answers a --wait=fleet now rather than at its next
+	 * timer (commit_take() drains the descriptor). */
+	if (moved && write(p->base.commit_fd, &one, sizeof(one)) < 0)
+		or_log(OR_LOG_ERR, "fleet: commit_fd: %s", strerror(errno));
 	return 0;
 }
 
@@ -193,9 +214,17 @@ sp_follower_wait(struct sor_pg *p)
 	};
 	uint64_t v;
 	PGnotify *nf;
+	int queued = 0;
 
+	/* A notification that came in during the last queries is in libpq's
+	 * queue, not on the socket any more: poll would not see it. */
+	if (p->fc != NULL)
+		while ((nf = PQnotifies(p->fc)) != NULL) {
+			PQfreemem(nf);
+			queued = 1;
+		}
 	pthread_mutex_lock(&p->mu);
-	if (p->wake || p->stop) {
+	if (p->wake || p->stop || queued) {
 		p->wake = 0;
 		pthread_mutex_unlock(&p->mu);
 		return;
