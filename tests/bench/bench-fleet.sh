@@ -35,6 +35,9 @@
 # PostgreSQL (migrate_s) and each appliance's first full resync from it
 # (resync_s). Progress on stderr, the last line one JSON object.
 # STORE_RECORDS=1000000 CATCHUP=200000 for a quick run (about 4 min).
+# PG_EXTRA: more postgresql.conf lines (';'-separated), PG_LOG: a file the
+# server's log is copied to at the end (e.g. with PG_EXTRA=
+# "log_min_duration_statement = 0" to see where a group's time goes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -71,6 +74,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
+	[ -z "${PG_LOG:-}" ] || cp "$(pg_dir fl)/server.log" "$PG_LOG" 2>/dev/null || true
 	pg_stop_all
 	rm -rf "$T" /var/run/dpdk/"$PREFIX"_*
 }
@@ -84,6 +88,8 @@ chmod 600 "$T/key"
 # ---- the server --------------------------------------------------------------
 PG_SETTINGS=("shared_buffers = 4GB" "max_wal_size = 16GB" "checkpoint_timeout = 30min"
 	"wal_compression = lz4" "synchronous_commit = on" "fsync = on" "full_page_writes = on")
+IFS=';' read -r -a extra <<<"${PG_EXTRA:-}"
+PG_SETTINGS+=("${extra[@]}")
 pg_start fl "${PG_SETTINGS[@]}" >&2 || exit 1
 pg_sql fl "CREATE DATABASE ref" or_admin postgres
 pg_sql fl "CREATE EXTENSION pg_prewarm" or_admin
