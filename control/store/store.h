@@ -177,30 +177,13 @@ int or_store_apply(struct or_store *s, const struct or_node_policy *pol,
 		   struct or_change_result *res, uint64_t *first_seq,
 		   struct or_err *err);
 
-/* A fleet follower's local copy (docs/fleet.md section 6): applies
- * entries of the system of record's audit trail e[0..n), in seq order,
- * to the records (consent_next.h), the auth epoch state (rotate,
- * retire) and the position, in ONE write transaction with fsync. The
- * copy writes no audit entry of its own: its last seq and head hash
- * (or_store_stats, or_audit_head) are the position, the last entry
- * applied. e[0] must follow it (seq last + 1, prev_hash the head) and
- * each entry the one before it. res (if not NULL) gets what
- * or_store_apply's results say, entry by entry (rotate and retire: rec
- * 0, nothing to push). 0; -ESTALE (e[0] does not follow the position);
- * -EBADMSG (an entry that does not follow its record or the entry
- * before); -EROFS, -ENOSPC, -EIO. A copy must not also take
- * or_store_apply (its chain would fork from the fleet's). */
-struct or_audit_entry; /* audit.h */
-int or_store_follow(struct or_store *s, const struct or_audit_entry *e,
-		    unsigned n, struct or_change_result *res,
-		    struct or_err *err);
-
 /* A follower's full resync builds a fresh copy (docs/fleet.md section 5):
  * records loaded in token order, in batches (each one write
  * transaction; the first into an empty store), then the position it
  * stands at. 0 or -errno (err: records out of order or invalid). */
 int or_store_load(struct or_store *s, const struct or_consent *c,
 		  unsigned n, struct or_err *err);
+struct or_audit_entry; /* audit.h */
 struct or_auth_state; /* below */
 int or_store_set_position(struct or_store *s, uint64_t seq,
 			  const uint8_t hash[32],

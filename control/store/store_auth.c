@@ -160,26 +160,21 @@ abort:
 }
 
 int
-or_auth_follow(struct or_store *s, MDB_txn *txn,
-	       const struct or_audit_entry *e)
+or_auth_next(struct or_auth_state *st, const struct or_audit_entry *e)
 {
-	struct or_auth_state st;
-	int rc = auth_read(s, txn, &st);
-
-	if (rc < 0)
-		return rc;
 	if (e->action == OR_ACT_ROTATE) {
-		st.previous = st.current;
-		st.has_previous = 1;
-		st.current = e->epoch;
+		st->previous = st->current;
+		st->has_previous = 1;
+		st->current = e->epoch;
+	} else if (e->action == OR_ACT_RETIRE && st->has_previous &&
+		   st->previous == e->epoch) {
+		st->has_previous = 0;
+		st->previous = 0;
 	} else {
-		if (!st.has_previous || st.previous != e->epoch)
-			return -EBADMSG;
-		st.has_previous = 0;
-		st.previous = 0;
+		return -EBADMSG;
 	}
-	st.seq = e->seq;
-	return or_auth_write(s, txn, &st) == 0 ? 0 : -EIO;
+	st->seq = e->seq;
+	return 0;
 }
 
 int

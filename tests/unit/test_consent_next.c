@@ -7,9 +7,10 @@
  * times, also within one group), then every entry folded in seq order
  * through or_consent_from_entry and compared field by field with the
  * store. This is what a fleet follower relies on (docs/fleet.md section 6):
- * a second store that follows the first's trail (or_store_follow), in
- * batches of random size, ends with the same records, counts, auth state
- * and position, and gave the same results entry by entry.
+ * a local copy (control/store/copy.h) that follows the first's trail, in
+ * batches of random size with folds and reopenings (its log replayed) in
+ * between, ends with the same records, snapshot, counts, auth state and
+ * position, and gave the same results entry by entry.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <CUnit/CUnit.h>
 
 #include "control/store/consent_next.h"
+#include "control/store/copy.h"
 
 #include "tests/lib/or_rand.h"
 #include "or_test.h"
@@ -209,6 +211,83 @@ trail_add(void *arg, const struct or_audit_entry *e)
 	return 0;
 }
 
+/* A snapshot's entries, in order. */
+struct snap {
+	struct or_store_entry e[4 * N_TOK];
+	unsigned n;
+};
+
+static int
+snap_add(void *arg, const struct or_store_entry *e, unsigned n)
+{
+	struct snap *s = arg;
+
+	for (unsigned i = 0; i < n && s->n < 4 * N_TOK; i++)
+		s->e[s->n++] = e[i];
+	return 0;
+}
+
+/* The copy's snapshot equals the store's, entry by entry, at its seq. */
+static void
+assert_same_snapshot(struct or_store *a, struct or_copy *b)
+{
+	static struct snap sa, sb;
+	struct or_store_entry buf[7]; /* a small chunk: several callbacks */
+	struct or_err err = { "" };
+	uint64_t qa, qb;
+
+	sa.n = sb.n = 0;
+	CU_ASSERT_EQUAL_FATAL(or_store_snapshot(a, buf, 7, snap_add, &sa, &qa,
+						&err), 0);
+	CU_ASSERT_EQUAL_FATAL(or_copy_snapshot(b, buf, 7, snap_add, &sb, &qb,
+					       &err), 0);
+	CU_ASSERT_EQUAL(qa, qb);
+	CU_ASSERT_EQUAL_FATAL(sa.n, sb.n);
+	for (unsigned i = 0; i < sa.n; i++) {
+		CU_ASSERT_EQUAL(memcmp(sa.e[i].token.b, sb.e[i].token.b,
+				       OR_TOKEN_LEN), 0);
+		CU_ASSERT_EQUAL(sa.e[i].rec, sb.e[i].rec);
+	}
+}
+
+/* The copy and the store agree on every record, count, the position and
+ * the auth state. */
+static void
+assert_same_copy(struct or_store *a, struct or_copy *b)
+{
+	struct or_store_stats sa, sb;
+	struct or_auth_state aa, ab;
+	struct or_err err = { "" };
+	uint8_t ha[OR_AUDIT_HASH_LEN], hb[OR_AUDIT_HASH_LEN];
+	uint64_t la, lb;
+
+	for (int i = 0; i < N_TOK; i++) {
+		struct or_consent ca, cb;
+		int ra = or_store_get(a, &rb.tok[i], &ca);
+
+		CU_ASSERT_EQUAL_FATAL(or_copy_get(b, &rb.tok[i], &cb), ra);
+		if (ra == 0)
+			assert_same(&ca, &cb);
+	}
+	CU_ASSERT_EQUAL(or_store_stats(a, &sa, &err), 0);
+	CU_ASSERT_EQUAL(or_copy_stats(b, &sb, NULL, &err), 0);
+	CU_ASSERT_EQUAL(sa.entries, sb.entries);
+	CU_ASSERT_EQUAL(sa.opted_in, sb.opted_in);
+	CU_ASSERT_EQUAL(sa.opted_out, sb.opted_out);
+	CU_ASSERT_EQUAL(sa.last_seq, sb.last_seq);
+	CU_ASSERT_EQUAL(or_audit_head(a, &la, ha, &err), 0);
+	or_copy_position(b, &lb, hb);
+	CU_ASSERT_EQUAL(la, lb);
+	CU_ASSERT_EQUAL(memcmp(ha, hb, sizeof(hb)), 0);
+	CU_ASSERT_EQUAL(or_store_auth_get(a, &aa, &err), 0);
+	CU_ASSERT_EQUAL(or_copy_auth_get(b, &ab, &err), 0);
+	CU_ASSERT_EQUAL(aa.current, ab.current);
+	CU_ASSERT_EQUAL(aa.has_previous, ab.has_previous);
+	CU_ASSERT_EQUAL(aa.previous, ab.previous);
+	CU_ASSERT_EQUAL(aa.seq, ab.seq);
+	assert_same_snapshot(a, b);
+}
+
 static void
 test_copy_follows(void)
 {
@@ -221,14 +300,17 @@ test_copy_follows(void)
 		fres[20 * (GROUP_MAX + 1)];
 	char bdir[64] = "/tmp/or_test_copy.XXXXXX";
 	struct or_store_conf sc = { .map_size = 64u << 20 };
-	struct or_store *a = NULL, *b = NULL;
-	struct or_store_stats sa, sb;
-	struct or_auth_state aa, ab;
+	struct or_store *a = NULL;
+	struct or_copy *b = NULL;
+	struct or_copy_stats cs;
+	struct or_store_stats sb;
+	struct or_auth_state aa;
 	struct or_err err = { "" };
-	uint8_t state[N_TOK] = { 0 }, ha[OR_AUDIT_HASH_LEN], hb[32];
-	uint64_t rng = 77, first, la, lb, total = 0;
+	uint8_t state[N_TOK] = { 0 };
+	uint64_t rng = 77, first, total = 0;
 	struct trail t = { 0 };
 	size_t done = 0;
+	unsigned folds = 0, reopens = 0;
 
 	memset(&rb, 0, sizeof(rb));
 	for (int i = 0; i < N_TOK; i++)
@@ -239,7 +321,7 @@ test_copy_follows(void)
 	sc.path = sdir;
 	CU_ASSERT_EQUAL_FATAL(or_store_open(&sc, &a, &err), 0);
 	sc.path = bdir;
-	CU_ASSERT_EQUAL_FATAL(or_store_open(&sc, &b, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(or_copy_open(&sc, &b, &err), 0);
 	/* groups, with epoch rotations and retirements between some */
 	for (int g = 0; g < 20; g++) {
 		unsigned n = 1 + or_rand_below(&rng, GROUP_MAX);
@@ -264,53 +346,68 @@ test_copy_follows(void)
 	CU_ASSERT_EQUAL_FATAL(or_audit_foreach(a, 1, trail_add, &t, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(t.n, total);
 	/* a batch that does not start at the position is refused */
-	CU_ASSERT_EQUAL(or_store_follow(b, t.e + 1, 1, fres, &err), -ESTALE);
+	CU_ASSERT_EQUAL(or_copy_follow(b, t.e + 1, 1, fres, &err), -ESTALE);
+	/* a batch whose second entry does not link is refused whole */
+	{
+		struct or_audit_entry two[2] = { t.e[0], t.e[2] };
+
+		CU_ASSERT_EQUAL(or_copy_follow(b, two, 2, fres, &err),
+				-EBADMSG);
+		CU_ASSERT_EQUAL(or_copy_stats(b, &sb, NULL, &err), 0);
+		CU_ASSERT_EQUAL(sb.last_seq, 0);
+		CU_ASSERT_EQUAL(sb.entries, 0);
+	}
 	while (done < t.n) {
-		unsigned n = 1 + or_rand_below(&rng, 3000);
+		unsigned n = 1 + or_rand_below(&rng, 300);
 
 		if (n > t.n - done)
 			n = (unsigned)(t.n - done);
-		CU_ASSERT_EQUAL_FATAL(or_store_follow(b, t.e + done, n,
-						      fres + done, &err),
+		CU_ASSERT_EQUAL_FATAL(or_copy_follow(b, t.e + done, n,
+						     fres + done, &err),
 				      0);
 		done += n;
+		/* now and then a fold, a reopening (the log replayed over
+		 * the records), or both */
+		switch (or_rand_below(&rng, 6)) {
+		case 0:
+			CU_ASSERT_EQUAL_FATAL(or_copy_fold(b, &err), 0);
+			folds++;
+			break;
+		case 1:
+			CU_ASSERT_EQUAL_FATAL(or_copy_fold(b, &err), 0);
+			folds++;
+			/* fall through */
+		case 2:
+			or_copy_close(b);
+			CU_ASSERT_EQUAL_FATAL(or_copy_open(&sc, &b, &err), 0);
+			reopens++;
+			break;
+		default:
+			break;
+		}
 	}
+	CU_ASSERT(folds > 3 && reopens > 3);
 	for (size_t i = 0; i < t.n; i++) {
 		CU_ASSERT_EQUAL(fres[i].seq, res[i].seq);
 		CU_ASSERT_EQUAL(fres[i].rec, res[i].rec);
 		CU_ASSERT_EQUAL(fres[i].prev_rec, res[i].prev_rec);
 	}
 	/* an entry applied twice does not follow */
-	CU_ASSERT_EQUAL(or_store_follow(b, t.e + t.n - 1, 1, NULL, &err),
+	CU_ASSERT_EQUAL(or_copy_follow(b, t.e + t.n - 1, 1, NULL, &err),
 			-ESTALE);
-	for (int i = 0; i < N_TOK; i++) {
-		struct or_consent ca, cb;
-		int ra = or_store_get(a, &rb.tok[i], &ca);
-
-		CU_ASSERT_EQUAL_FATAL(or_store_get(b, &rb.tok[i], &cb), ra);
-		if (ra == 0)
-			assert_same(&ca, &cb);
-	}
-	CU_ASSERT_EQUAL(or_store_stats(a, &sa, &err), 0);
-	CU_ASSERT_EQUAL(or_store_stats(b, &sb, &err), 0);
-	CU_ASSERT_EQUAL(sa.entries, sb.entries);
-	CU_ASSERT_EQUAL(sa.opted_in, sb.opted_in);
-	CU_ASSERT_EQUAL(sa.opted_out, sb.opted_out);
-	CU_ASSERT_EQUAL(sa.last_seq, sb.last_seq);
-	CU_ASSERT_EQUAL(or_audit_head(a, &la, ha, &err), 0);
-	CU_ASSERT_EQUAL(or_audit_head(b, &lb, hb, &err), 0);
-	CU_ASSERT_EQUAL(la, lb);
-	CU_ASSERT_EQUAL(memcmp(ha, hb, sizeof(hb)), 0);
-	CU_ASSERT_EQUAL(or_store_auth_get(a, &aa, &err), 0);
-	CU_ASSERT_EQUAL(or_store_auth_get(b, &ab, &err), 0);
-	CU_ASSERT_EQUAL(aa.current, ab.current);
-	CU_ASSERT_EQUAL(aa.has_previous, ab.has_previous);
-	CU_ASSERT_EQUAL(aa.previous, ab.previous);
-	CU_ASSERT_EQUAL(aa.seq, ab.seq);
+	assert_same_copy(a, b);
 	CU_ASSERT(aa.current >= 4);
+	/* all folded: the log is empty, the records alone say the same */
+	CU_ASSERT_EQUAL(or_copy_fold(b, &err), 0);
+	CU_ASSERT_EQUAL(or_copy_stats(b, &sb, &cs, &err), 0);
+	CU_ASSERT_EQUAL(cs.unfolded, 0);
+	CU_ASSERT(cs.folds >= 1);
+	or_copy_close(b);
+	CU_ASSERT_EQUAL_FATAL(or_copy_open(&sc, &b, &err), 0);
+	assert_same_copy(a, b);
 	free(t.e);
 	or_store_close(a);
-	or_store_close(b);
+	or_copy_close(b);
 	ts_rm_store(bdir);
 	ts_rm_store(sdir);
 	sdir[0] = '\0';

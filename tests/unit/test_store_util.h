@@ -23,9 +23,14 @@ ts_rm_store(const char *dir)
 
 	if (dir[0] == '\0')
 		return;
+	/* a store's files, and a local copy's log (copy.h) */
 	snprintf(p, sizeof(p), "%s/data.mdb", dir);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/log.mdb", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/log.mdb-lock", dir);
 	unlink(p);
 	rmdir(dir);
 }

@@ -20,16 +20,19 @@
 
 #define RS_BATCH 8192 /* records a load transaction */
 
-/* A store directory: its two files, then itself. Nothing there is fine. */
+/* A copy's directory: its files (copy.h), then itself. Nothing there is
+ * fine. */
 static void
 rs_rmstore(const char *dir)
 {
+	static const char *const files[] = { "data.mdb", "lock.mdb", "log.mdb",
+					     "log.mdb-lock" };
 	char p[PATH_MAX + 32];
 
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	unlink(p);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
 	rmdir(dir);
 }
 

@@ -326,10 +326,10 @@ sor_pg_open(const struct or_sor_conf *conf, struct or_sor **out,
 	}
 	/* A resync a crash interrupted is finished or dropped first. */
 	if ((rc = or_pg_resync_swap(p->copy_path, 0, err)) < 0 ||
-	    (rc = or_store_open(&p->copy_conf, &p->copy, err)) < 0 ||
-	    (rc = or_store_stats(p->copy, &st, err)) < 0 ||
-	    (rc = or_audit_head(p->copy, &p->pos.seq, p->pos.hash, err)) < 0)
+	    (rc = or_copy_open(&p->copy_conf, &p->copy, err)) < 0 ||
+	    (rc = or_copy_stats(p->copy, &st, NULL, err)) < 0)
 		goto fail;
+	or_copy_position(p->copy, &p->pos.seq, p->pos.hash);
 	p->applied = p->pos.seq;
 	/* The schema, the fleet row and this appliance are checked or made
 	 * at start; the follower's connection holds the appliance's lock
@@ -370,7 +370,8 @@ sor_pg_start(struct or_sor *s)
 {
 	struct sor_pg *p = sor_pg(s);
 
-	if (pthread_create(&p->follower, NULL, sp_follower, p) != 0)
+	if (or_copy_start(p->copy) < 0 ||
+	    pthread_create(&p->follower, NULL, sp_follower, p) != 0)
 		return -EAGAIN;
 	if (pthread_create(&p->writer, NULL, sp_writer, p) != 0) {
 		pthread_mutex_lock(&p->mu);
@@ -410,7 +411,7 @@ sor_pg_close(struct or_sor *s)
 	sor_pg_stop(s);
 	PQfinish(p->wc);
 	PQfinish(p->fc);
-	or_store_close(p->copy);
+	or_copy_close(p->copy);
 	if (p->base.commit_fd >= 0)
 		close(p->base.commit_fd);
 	if (p->wake_fd >= 0)
@@ -468,7 +469,7 @@ sor_pg_get(struct or_sor *s, const struct or_token *t, struct or_consent *out)
 	int rc;
 
 	pthread_rwlock_rdlock(&p->copy_lock);
-	rc = or_store_get(p->copy, t, out);
+	rc = or_copy_get(p->copy, t, out);
 	pthread_rwlock_unlock(&p->copy_lock);
 	return rc;
 }
@@ -482,7 +483,7 @@ sor_pg_snapshot(struct or_sor *s, struct or_store_entry *buf, unsigned cap,
 	int rc;
 
 	pthread_rwlock_rdlock(&p->copy_lock);
-	rc = or_store_snapshot(p->copy, buf, cap, cb, arg, snap_seq, err);
+	rc = or_copy_snapshot(p->copy, buf, cap, cb, arg, snap_seq, err);
 	pthread_rwlock_unlock(&p->copy_lock);
 	return rc;
 }
@@ -495,7 +496,7 @@ sor_pg_auth_get(struct or_sor *s, struct or_auth_state *st,
 	int rc;
 
 	pthread_rwlock_rdlock(&p->copy_lock);
-	rc = or_store_auth_get(p->copy, st, err);
+	rc = or_copy_auth_get(p->copy, st, err);
 	pthread_rwlock_unlock(&p->copy_lock);
 	return rc;
 }
@@ -507,7 +508,7 @@ sor_pg_stats(struct or_sor *s, struct or_store_stats *st, struct or_err *err)
 	int rc;
 
 	pthread_rwlock_rdlock(&p->copy_lock);
-	rc = or_store_stats(p->copy, st, err);
+	rc = or_copy_stats(p->copy, st, NULL, err);
 	pthread_rwlock_unlock(&p->copy_lock);
 	return rc;
 }

@@ -61,7 +61,7 @@ sp_apply(void *arg, const struct or_audit_entry *e, unsigned n)
 	int rc;
 
 	pthread_rwlock_rdlock(&p->copy_lock);
-	rc = or_store_follow(p->copy, e, n, p->fres, &err);
+	rc = or_copy_follow(p->copy, e, n, p->fres, &err);
 	pthread_rwlock_unlock(&p->copy_lock);
 	if (rc < 0) {
 		or_log(OR_LOG_ERR, "fleet: local copy: %s", err.msg);
@@ -259,11 +259,15 @@ sp_resync(struct sor_pg *p, const char *why, struct or_err *err)
 	if (rc < 0)
 		return rc;
 	pthread_rwlock_wrlock(&p->copy_lock);
-	or_store_close(p->copy);
+	or_copy_close(p->copy);
 	p->copy = NULL;
 	rc = or_pg_resync_swap(p->copy_path, 1, err);
 	if (rc == 0)
-		rc = or_store_open(&p->copy_conf, &p->copy, err);
+		rc = or_copy_open(&p->copy_conf, &p->copy, err);
+	if (rc == 0 && or_copy_start(p->copy) < 0) {
+		or_err_set(err, "cannot start the copy's fold thread");
+		rc = -EAGAIN;
+	}
 	pthread_rwlock_unlock(&p->copy_lock);
 	if (rc < 0) {
 		/* No copy to serve from: nothing is safe to go on with. */
@@ -301,7 +305,7 @@ sp_too_far(struct sor_pg *p)
 		return 0;
 	if (limit == 0) {
 		pthread_rwlock_rdlock(&p->copy_lock);
-		if (or_store_stats(p->copy, &st, &err) == 0)
+		if (or_copy_stats(p->copy, &st, NULL, &err) == 0)
 			recs = st.entries;
 		pthread_rwlock_unlock(&p->copy_lock);
 		limit = recs > 1000000 ? recs : 1000000;
@@ -357,6 +361,11 @@ sp_follower(void *arg)
 			snprintf(why, sizeof(why), "%s", err.msg);
 			if (sp_resync(p, why, &err) < 0)
 				goto io;
+			continue;
+		}
+		if (rc == -EAGAIN) {
+			/* The copy's log is full: its fold catches up. */
+			sp_follower_wait(p);
 			continue;
 		}
 		if (rc < 0 && rc != -EIO) {

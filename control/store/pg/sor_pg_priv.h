@@ -12,15 +12,17 @@
  *    writes; at most commit_timeout_ms), then reports the group done on
  *    commit_fd;
  *  - the follower LISTENs, tails the trail after the copy's position
- *    (pg_tail.c), applies each batch to the copy (fsync) and only then
+ *    (pg_tail.c), appends each batch to the copy's log (fsync; copy.h,
+ *    whose own thread folds the log into its records) and only then
  *    hands it to the sink, in seq order; it wakes on a NOTIFY, on the
  *    writer, or every report_ms, and reports its position in its
  *    appliance row.
  *
  * Shared state (mu): todo/done (the group handed over: event loop ->
  * writer -> event loop), applied (follower -> writer), wake, stop.
- * Everything else belongs to one thread. The local copy is an LMDB store:
- * read by any thread, written by the follower only.
+ * Everything else belongs to one thread. The local copy (copy.h): read by
+ * any thread, written by the follower only (and folded by its own
+ * thread); swapped whole by a full resync under copy_lock.
  */
 #ifndef OR_SOR_PG_PRIV_H
 #define OR_SOR_PG_PRIV_H
@@ -30,6 +32,7 @@
 #include <time.h>
 
 #include "control/lib/pg/or_pg.h"
+#include "control/store/copy.h"
 #include "control/store/pg/pg_tail.h"
 #include "control/store/pg/pg_writer.h"
 #include "control/store/sor_priv.h"
@@ -53,7 +56,7 @@ struct sor_pg {
 	 * swapped by a full resync: every use holds copy_lock (the swap
 	 * exclusively). */
 	pthread_rwlock_t copy_lock;
-	struct or_store *copy;
+	struct or_copy *copy;
 	struct or_store_conf copy_conf;
 	char copy_path[4096];
 	uint64_t resync_after; /* missed entries that call for a resync */
