@@ -190,27 +190,6 @@ test_rebuilt_equals_store(void)
 	sdir[0] = '\0';
 }
 
-/* Every entry of a store's trail, in seq order. */
-struct trail {
-	struct or_audit_entry *e;
-	size_t n, cap;
-};
-
-static int
-trail_add(void *arg, const struct or_audit_entry *e)
-{
-	struct trail *t = arg;
-
-	if (t->n == t->cap) {
-		t->cap = t->cap ? 2 * t->cap : 1024;
-		t->e = realloc(t->e, t->cap * sizeof(*t->e));
-		if (t->e == NULL)
-			return 1;
-	}
-	t->e[t->n++] = *e;
-	return 0;
-}
-
 /* A snapshot's entries, in order. */
 struct snap {
 	struct or_store_entry e[4 * N_TOK];

@@ -7,12 +7,15 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <lmdb.h>
 #include <sodium.h>
 
 #include "optroute/consent.h"
+
+#include "control/store/audit.h"
 
 /* Removes an LMDB store directory made by a test (its two files, then the
  * directory); an empty dir string is nothing to remove. */
@@ -44,6 +47,27 @@ ts_tok(uint64_t i)
 	crypto_generichash(t.b, sizeof(t.b), (const uint8_t *)&i, sizeof(i),
 			   NULL, 0);
 	return t;
+}
+
+/* Every entry of a store's trail, in seq order. */
+struct trail {
+	struct or_audit_entry *e;
+	size_t n, cap;
+};
+
+static inline int
+trail_add(void *arg, const struct or_audit_entry *e)
+{
+	struct trail *t = arg;
+
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 1024;
+		t->e = realloc(t->e, t->cap * sizeof(*t->e));
+		if (t->e == NULL)
+			return 1;
+	}
+	t->e[t->n++] = *e;
+	return 0;
 }
 
 /* The store's LMDB databases, opened raw in one write transaction. */
