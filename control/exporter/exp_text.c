@@ -544,6 +544,18 @@ exp_render_fleet(struct exp_mw *w, const json_t *fl)
 			   "Full resyncs of this appliance's local copy (its "
 			   "position was gone or too far behind)", v,
 			   OR_STAT_N);
+	if (exp_jv(json_object_get(fl, "local_unfolded"), &v) == 0)
+		exp_mw_one(w, "optroute_fleet_local_unfolded", "gauge",
+			   "Entries in the local copy's log not folded into its "
+			   "records yet", v, OR_STAT_N);
+	if (exp_jv(json_object_get(fl, "folds"), &v) == 0)
+		exp_mw_one(w, "optroute_fleet_folds_total", "counter",
+			   "Folds of the local copy's log into its records", v,
+			   OR_STAT_N);
+	if (exp_jv(json_object_get(fl, "fold_failures"), &v) == 0)
+		exp_mw_one(w, "optroute_fleet_fold_failures_total", "counter",
+			   "Folds that failed (retried; the log grows meanwhile)",
+			   v, OR_STAT_N);
 	exp_mw_head(w, "optroute_fleet_appliance_live", "gauge",
 		    "1 if the appliance reported within fleet_silence_ms");
 	json_array_foreach(list, i, m) {

@@ -554,12 +554,19 @@ or_copy_stats(struct or_copy *c, struct or_store_stats *st,
 	st->opted_out = c->n_out;
 	st->entries = c->n_in + c->n_out;
 	st->last_seq = c->head_seq;
-	if (cs != NULL) {
-		*cs = c->st;
-		cs->unfolded = c->head_seq - c->folded;
-	}
 	pthread_mutex_unlock(&c->mu);
+	if (cs != NULL)
+		or_copy_fold_stats(c, cs);
 	return 0;
+}
+
+void
+or_copy_fold_stats(struct or_copy *c, struct or_copy_stats *cs)
+{
+	pthread_mutex_lock(&c->mu);
+	*cs = c->st;
+	cs->unfolded = c->head_seq - c->folded;
+	pthread_mutex_unlock(&c->mu);
 }
 
 int

@@ -93,6 +93,9 @@ int or_copy_auth_get(struct or_copy *c, struct or_auth_state *st,
 int or_copy_stats(struct or_copy *c, struct or_store_stats *st,
 		  struct or_copy_stats *cs, struct or_err *err);
 
+/* The fold's figures alone (no file stat). */
+void or_copy_fold_stats(struct or_copy *c, struct or_copy_stats *cs);
+
 /* Folds the whole log now, in the calling thread (tests, tools). 0 or
  * -errno. */
 int or_copy_fold(struct or_copy *c, struct or_err *err);

@@ -35,6 +35,7 @@
 
 #include "control/lib/or_err.h"
 #include "control/store/audit.h"
+#include "control/store/copy.h"
 #include "control/store/store.h"
 
 struct or_sor;
@@ -172,6 +173,7 @@ struct or_sor_fleet {
 	uint64_t head;      /* the fleet's head seq, as last read */
 	uint64_t age_ms;    /* since these positions were read */
 	uint64_t resyncs;   /* full resyncs of this appliance's copy */
+	struct or_copy_stats copy; /* its log and fold (copy.h) */
 	unsigned n;         /* members listed (at most OR_SOR_FLEET_MAX) */
 	struct or_sor_member m[OR_SOR_FLEET_MAX];
 };

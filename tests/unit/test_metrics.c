@@ -382,7 +382,9 @@ test_render_fleet(void)
 	char *t = mt_render(
 		"{\"ok\":true,\"store\":{\"entries\":3},"
 		"\"fleet\":{\"store\":\"postgresql\",\"connected\":true,"
-		"\"head_seq\":812,\"positions_age_ms\":40,\"appliances\":["
+		"\"head_seq\":812,\"positions_age_ms\":40,"
+		"\"local_unfolded\":4096,\"folds\":7,\"fold_failures\":1,"
+		"\"appliances\":["
 		"{\"name\":\"a1\",\"id\":1,\"self\":true,\"state\":\"live\","
 		"\"applied_seq\":812,\"enforced_seq\":812,\"lag\":0,"
 		"\"report_age_ms\":200},"
@@ -394,6 +396,9 @@ test_render_fleet(void)
 	MT_HAS(t, "optroute_store_backend_info{backend=\"postgresql\"} 1");
 	MT_HAS(t, "optroute_fleet_connected 1");
 	MT_HAS(t, "optroute_fleet_head_seq 812");
+	MT_HAS(t, "optroute_fleet_local_unfolded 4096");
+	MT_HAS(t, "optroute_fleet_folds_total 7");
+	MT_HAS(t, "optroute_fleet_fold_failures_total 1");
 	MT_HAS(t, "optroute_fleet_appliance_live{appliance=\"a1\"} 1");
 	MT_HAS(t, "optroute_fleet_appliance_live{appliance=\"a\\\"3\"} 0");
 	MT_HAS(t, "optroute_fleet_appliance_lag{appliance=\"a\\\"3\"} 22");

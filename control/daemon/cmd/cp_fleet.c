@@ -82,6 +82,15 @@ cp_fleet_json(const struct or_sor_fleet *f)
 	json_object_set_new(o, "connected", json_boolean(f->connected));
 	json_object_set_new(o, "head_seq", json_integer((json_int_t)f->head));
 	json_object_set_new(o, "resyncs", json_integer((json_int_t)f->resyncs));
+	/* The local copy's log and fold (docs/fleet.md section 6). */
+	json_object_set_new(o, "local_unfolded",
+			    json_integer((json_int_t)f->copy.unfolded));
+	json_object_set_new(o, "folds", json_integer((json_int_t)f->copy.folds));
+	json_object_set_new(o, "fold_failures",
+			    json_integer((json_int_t)f->copy.fold_failures));
+	json_object_set_new(o, "fold_last_ms",
+			    json_integer((json_int_t)(f->copy.fold_us_last /
+						      1000)));
 	json_object_set_new(o, "positions_age_ms",
 			    f->age_ms == UINT64_MAX
 				    ? json_null()

@@ -51,25 +51,49 @@ pt_head(PGconn *c, uint64_t *head, struct or_err *err)
 	return rc;
 }
 
-/* One batch after *pos into e[]: its size, or -errno. */
+/* Asks for up to want entries after seq (the result read by pt_batch). */
 static int
-pt_batch(PGconn *c, const struct or_pg_pos *pos, unsigned want,
-	 struct or_audit_entry *e, uint64_t *bad_seq, struct or_err *err)
+pt_send(PGconn *c, uint64_t seq, unsigned want, struct or_err *err)
 {
 	char p0[24], p1[16];
 	const char *pv[2] = { p0, p1 };
-	const uint8_t *prev = pos->hash;
+
+	snprintf(p0, sizeof(p0), "%" PRIu64, seq);
+	snprintf(p1, sizeof(p1), "%u", want);
+	if (PQsendQueryParams(c, pg_tail_sql, 2, NULL, pv, NULL, NULL, 1) != 1) {
+		or_pg_err(err, c, NULL, "system of record: reading the trail");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Reads what is left of a query sent (its result dropped). */
+static void
+pt_drain(PGconn *c)
+{
 	PGresult *r;
+
+	while ((r = PQgetResult(c)) != NULL)
+		PQclear(r);
+}
+
+/* The batch pt_send asked for, after *pos, into e[]: its size, or
+ * -errno. */
+static int
+pt_batch(PGconn *c, const struct or_pg_pos *pos, struct or_audit_entry *e,
+	 uint64_t *bad_seq, struct or_err *err)
+{
+	const uint8_t *prev = pos->hash;
+	PGresult *r = PQgetResult(c);
 	int rows, rc = 0;
 
-	snprintf(p0, sizeof(p0), "%" PRIu64, pos->seq);
-	snprintf(p1, sizeof(p1), "%u", want);
-	r = PQexecParams(c, pg_tail_sql, 2, NULL, pv, NULL, NULL, 1);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		or_pg_err(err, c, r, "system of record: reading the trail");
 		PQclear(r);
+		pt_drain(c);
 		return -EIO;
 	}
+	pt_drain(c);
 	rows = PQntuples(r);
 	for (int i = 0; i < rows && rc == 0; i++) {
 		uint64_t seq = PQgetlength(r, i, 0) == 8
@@ -122,6 +146,7 @@ or_pg_tail(PGconn *c, struct or_pg_pos *pos, uint64_t max, unsigned batch,
 {
 	struct or_audit_entry *e;
 	uint64_t done = 0, head, dummy;
+	unsigned want, sent = 0;
 	int rc = 0;
 
 	if (bad_seq == NULL)
@@ -143,24 +168,37 @@ or_pg_tail(PGconn *c, struct or_pg_pos *pos, uint64_t max, unsigned batch,
 		or_err_set(err, "out of memory");
 		return -ENOMEM;
 	}
-	while (done < max) {
-		unsigned want = max - done < batch ? (unsigned)(max - done)
-						   : batch;
-		int n = pt_batch(c, pos, want, e, bad_seq, err);
+	/* Pipelined: the next batch's query runs in the server while this
+	 * one is checked and handed over. */
+	want = max < batch ? (unsigned)max : batch;
+	rc = want > 0 ? pt_send(c, pos->seq, want, err) : 0;
+	while (rc == 0 && done < max) {
+		int n = pt_batch(c, pos, e, bad_seq, err);
+		unsigned next;
 
 		if (n <= 0) {
 			rc = n;
 			break;
 		}
-		rc = cb(arg, e, (unsigned)n);
-		if (rc != 0)
+		done += (uint64_t)n;
+		next = max - done < batch ? (unsigned)(max - done) : batch;
+		sent = (unsigned)n == want && next > 0;
+		if (sent && (rc = pt_send(c, e[n - 1].seq, next, err)) < 0)
 			break;
+		rc = cb(arg, e, (unsigned)n);
+		if (rc != 0) {
+			done -= (uint64_t)n;
+			break;
+		}
 		pos->seq = e[n - 1].seq;
 		memcpy(pos->hash, e[n - 1].hash, OR_AUDIT_HASH_LEN);
-		done += (uint64_t)n;
-		if ((unsigned)n < want)
+		if (!sent)
 			break;
+		sent = 0;
+		want = next;
 	}
+	if (sent)
+		pt_drain(c); /* a batch asked for and not taken */
 	sodium_memzero(e, batch * sizeof(*e));
 	free(e);
 	return rc < 0 || rc > 0 ? rc : (int)done;

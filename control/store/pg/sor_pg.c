@@ -554,6 +554,9 @@ sor_pg_fleet(struct or_sor *s, struct or_sor_fleet *f)
 	f->age_ms = p->fl_read_ms ? sp_now_ms() - p->fl_read_ms : UINT64_MAX;
 	f->resyncs = p->resyncs;
 	pthread_mutex_unlock(&p->mu);
+	pthread_rwlock_rdlock(&p->copy_lock);
+	or_copy_fold_stats(p->copy, &f->copy);
+	pthread_rwlock_unlock(&p->copy_lock);
 	f->fleet = 1;
 }
 
