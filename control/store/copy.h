@@ -38,7 +38,7 @@
 #include "control/store/audit.h"
 #include "control/store/store.h"
 
-#define OR_COPY_FOLD_MIN 262144u     /* log entries that start a fold */
+#define OR_COPY_FOLD_MIN (1u << 20)  /* log entries that start a fold */
 #define OR_COPY_FOLD_IDLE_MS 1000u   /* or any, this long after the last */
 #define OR_COPY_LOG_MAX (4u << 20)   /* log entries before follow waits */
 

@@ -37,7 +37,7 @@
 #include "control/store/pg/pg_writer.h"
 #include "control/store/sor_priv.h"
 
-#define SP_BATCH 4096              /* entries a tail batch */
+#define SP_BATCH 8192              /* entries a tail batch */
 #define SP_ROUND (16u * SP_BATCH)  /* entries a follower round */
 #define SP_DEF_COMMIT_MS 10000
 #define SP_DEF_REPORT_MS 1000
