@@ -20,15 +20,6 @@
  * are 600 MB; the file grows only as written. */
 #define COPY_LOG_MAP (8ull << 30)
 
-uint64_t
-or_copy_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void
 copy_auth_encode(const struct or_auth_state *st, uint8_t *p)
 {
@@ -297,7 +288,7 @@ end:
 	} else {
 		c->head_seq = e[n - 1].seq;
 		memcpy(c->head_hash, e[n - 1].hash, OR_AUDIT_HASH_LEN);
-		c->last_ms = or_copy_now_ms();
+		c->last_ms = or_store_mono_us() / 1000u;
 		pthread_cond_broadcast(&c->cv); /* the fold may start */
 	}
 out:
@@ -450,7 +441,7 @@ or_copy_open(const struct or_store_conf *conf, struct or_copy **out,
 	c->n_out = st.opted_out;
 	if ((rc = copy_replay(c, err)) < 0)
 		goto fail;
-	c->last_ms = or_copy_now_ms();
+	c->last_ms = or_store_mono_us() / 1000u;
 	*out = c;
 	return 0;
 fail:

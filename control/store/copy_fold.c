@@ -39,15 +39,6 @@ fold_take(struct or_copy *c, size_t *n)
 	return a;
 }
 
-static uint64_t
-fold_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Writes a (n entries, token order) and the position they reach into
  * data.mdb, in one transaction. 0 or -errno. */
 static int
@@ -93,7 +84,7 @@ or_copy_fold(struct or_copy *c, struct or_err *err)
 	uint8_t hash[OR_AUDIT_HASH_LEN];
 	struct or_auth_state auth;
 	struct or_copy_ent *a;
-	uint64_t seq, from, n_in, n_out, t0 = fold_now_us();
+	uint64_t seq, from, n_in, n_out, t0 = or_store_mono_us();
 	size_t n;
 	int rc;
 
@@ -133,7 +124,7 @@ or_copy_fold(struct or_copy *c, struct or_err *err)
 	c->folded = seq;
 	c->st.folds++;
 	c->st.folded_changes += seq - from;
-	c->st.fold_us_last = fold_now_us() - t0;
+	c->st.fold_us_last = or_store_mono_us() - t0;
 	pthread_cond_broadcast(&c->cv); /* a follow waiting for room */
 	pthread_mutex_unlock(&c->mu);
 	free(a);
@@ -154,7 +145,7 @@ or_copy_fold_main(void *arg)
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
 		uint64_t unfolded = c->head_seq - c->folded;
-		uint64_t idle = or_copy_now_ms() - c->last_ms;
+		uint64_t idle = or_store_mono_us() / 1000u - c->last_ms;
 		struct timespec until;
 		int failed = 0;
 

@@ -59,8 +59,6 @@ struct or_copy {
 	unsigned undo_cap;
 };
 
-uint64_t or_copy_now_ms(void);
-
 /* Trims the log up to seq (inclusive), in transactions of bounded size. */
 int or_copy_log_trim(struct or_copy *c, uint64_t seq, struct or_err *err);
 

@@ -258,6 +258,15 @@ or_store_close(struct or_store *s)
 }
 
 uint64_t
+or_store_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t
 or_store_now_ms(void)
 {
 	struct timespec ts;

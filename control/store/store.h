@@ -270,6 +270,10 @@ int or_store_auth_rotate(struct or_store *s, uint64_t time_ms,
 int or_store_auth_retire(struct or_store *s, uint64_t time_ms,
 			 struct or_auth_state *st, struct or_err *err);
 
+/* CLOCK_MONOTONIC in microseconds: durations and timeouts of the store's
+ * threads (the local copy's fold, the fleet backend). */
+uint64_t or_store_mono_us(void);
+
 /* Names for JSON and the CLI ("optin", "optout", "erase", "key",
  * "rotate", "retire"; "app", "sealed", "provisioning", "import",
  * "operator"); NULL if unknown. */

@@ -105,10 +105,7 @@ sor_pg(struct or_sor *s)
 static inline uint64_t
 sp_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return or_store_mono_us() / 1000u;
 }
 
 /* Registration (sor_pg.c): the appliance's id, set by whichever thread
