@@ -215,7 +215,7 @@ run_groups(PGconn *c, struct or_store *st, unsigned *groups)
 		memcpy(saved, state, sizeof(state));
 		make_group(&rng, state, ch, n, bad_at);
 		a = or_store_apply(st, &pw_pol, ch, n, rl, &fl, &el);
-		b = or_pg_write_group(c, 0, 0, &pw_pol, ch, n, rp, &fp, &ep);
+		b = or_pg_write_group(c, 0, 0, &pw_pol, ch, n, rp, &fp, 0, &ep);
 		if (a != b)
 			fail("group %u: lmdb %d (%s), postgresql %d (%s)", g, a,
 			     el.msg, b, ep.msg);
@@ -373,7 +373,7 @@ check_writer_and_notify(PGconn *c)
 	PQclear(query(c, "INSERT INTO optroute.appliance (id, name)"
 			 " VALUES (3, 'a3')"));
 	PQclear(query(l, "LISTEN " OR_PG_HEAD_CHANNEL));
-	if (or_pg_write_group(c, 3, 41, &pw_pol, &ch, 1, &res, &first,
+	if (or_pg_write_group(c, 3, 41, &pw_pol, &ch, 1, &res, &first, 0,
 			      &err) != 0)
 		fail("writer 3: %s", err.msg);
 	head = pg_head(c, NULL, NULL);
@@ -426,7 +426,8 @@ racer(void *arg)
 				.time_ms = 1700000000000ull + g,
 			};
 		if (or_pg_write_group(c, (uint16_t)(id + 1), (uint64_t)g,
-				      &pw_pol, ch[id], 64, NULL, NULL, &err) != 0)
+				      &pw_pol, ch[id], 64, NULL, NULL, 0,
+				      &err) != 0)
 			fail("racer %u: %s", (unsigned)id, err.msg);
 	}
 	PQfinish(c);

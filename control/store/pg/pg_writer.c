@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,11 +423,46 @@ pw_free(struct pw_group *g)
 	or_pg_rows_free(&g->rec);
 }
 
+/* COMMIT, its answer awaited at most ms (0: no bound). The last result,
+ * or NULL when the connection broke or ms passed (then still busy). A
+ * synchronous standby that does not answer, or a backend whose exit
+ * waits, would otherwise hold the writer for as long. */
+static PGresult *
+pw_commit(PGconn *c, unsigned ms)
+{
+	uint64_t until;
+	PGresult *last = NULL, *r;
+
+	if (ms == 0)
+		return PQexec(c, "COMMIT");
+	if (PQsendQuery(c, "COMMIT") != 1)
+		return NULL;
+	until = or_store_mono_us() / 1000u + ms;
+	for (;;) {
+		struct pollfd pf = { .fd = PQsocket(c), .events = POLLIN };
+		uint64_t now = or_store_mono_us() / 1000u;
+
+		if (PQconsumeInput(c) != 1)
+			break;
+		while (!PQisBusy(c)) {
+			r = PQgetResult(c);
+			if (r == NULL)
+				return last;
+			PQclear(last);
+			last = r;
+		}
+		if (now >= until || poll(&pf, 1, (int)(until - now)) < 0)
+			break;
+	}
+	PQclear(last);
+	return NULL;
+}
+
 int
 or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 		  const struct or_node_policy *pol, const struct or_change *ch,
 		  unsigned n, struct or_change_result *res,
-		  uint64_t *first_seq, struct or_err *err)
+		  uint64_t *first_seq, unsigned commit_ms, struct or_err *err)
 {
 	struct pw_group g = { .ch = ch, .n = n };
 	PGresult *r;
@@ -485,8 +521,12 @@ or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 	}
 	/* Only COMMIT's OK makes the group committed; a lost answer leaves
 	 * it unknown (section 4: settled by the caller). */
-	r = PQexec(c, "COMMIT");
-	if (r == NULL || PQstatus(c) != CONNECTION_OK) {
+	r = pw_commit(c, commit_ms);
+	if (r == NULL && PQstatus(c) == CONNECTION_OK) {
+		or_err_set(err, "system of record: no answer to the commit "
+			   "within %u ms (outcome unknown)", commit_ms);
+		rc = -ECONNABORTED;
+	} else if (r == NULL || PQstatus(c) != CONNECTION_OK) {
 		or_pg_err(err, c, r, "system of record: commit (outcome unknown)");
 		rc = -ECONNABORTED;
 	} else if (PQresultStatus(r) != PGRES_COMMAND_OK ||
@@ -495,7 +535,7 @@ or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 		rc = -EIO;
 	}
 	PQclear(r);
-	if (rc == 0) {
+	if (rc == 0 || rc == -ECONNABORTED) {
 		if (res != NULL)
 			for (unsigned i = 0; i < n; i++)
 				res[i] = (struct or_change_result){

@@ -50,15 +50,18 @@ int or_pg_fleet_join(PGconn *c, const struct or_pg_fleet_conf *fc,
  *   -ENOENT      no fleet row (or_pg_fleet_join first)
  *   -EIO         a statement failed, or the head moved under the lock;
  *                rolled back, nothing committed
- *   -ECONNABORTED the connection broke after COMMIT was sent: the outcome
- *                is unknown until settled
+ *   -ECONNABORTED the connection broke after COMMIT was sent, or
+ *                COMMIT had no answer within commit_ms (0: no bound; the
+ *                connection is then busy, finish it): the outcome is
+ *                unknown until settled (res and *first_seq are what
+ *                the group has if it did commit)
  *   -ENOTCONN    the connection is not usable (found before anything of
  *                the group was sent, also at BEGIN): retry on a new one */
 int or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 		      const struct or_node_policy *pol,
 		      const struct or_change *ch, unsigned n,
 		      struct or_change_result *res, uint64_t *first_seq,
-		      struct or_err *err);
+		      unsigned commit_ms, struct or_err *err);
 
 /* The NOTIFY channel a commit wakes followers on (payload: the new head
  * seq in decimal). */

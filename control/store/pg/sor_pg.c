@@ -34,7 +34,7 @@ sp_writer_connect(struct sor_pg *p, struct or_err *err)
 		return 0;
 	PQfinish(p->wc);
 	p->wc = NULL;
-	rc = or_pg_connect(p->conninfo, "optroute-control", &p->wc, err);
+	rc = or_pg_connect(p->conninfo, "optroute-control writer", &p->wc, err);
 	if (rc < 0)
 		return rc;
 	snprintf(sql, sizeof(sql),
@@ -42,6 +42,23 @@ sp_writer_connect(struct sor_pg *p, struct or_err *err)
 		 "SET idle_in_transaction_session_timeout = 5000",
 		 p->commit_ms);
 	rc = or_pg_exec(p->wc, sql, 0, NULL, "system of record: session", err, NULL);
+	if (rc == 0) {
+		PGresult *r = PQexec(p->wc, "SELECT pid, backend_start::text FROM"
+				     " pg_stat_activity WHERE pid = pg_backend_pid()");
+
+		rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+			     ? 0
+			     : -EIO;
+		if (rc == 0) {
+			snprintf(p->wpid, sizeof(p->wpid), "%s",
+				 PQgetvalue(r, 0, 0));
+			snprintf(p->wstart, sizeof(p->wstart), "%s",
+				 PQgetvalue(r, 0, 1));
+		} else {
+			or_pg_err(err, p->wc, r, "system of record: session");
+		}
+		PQclear(r);
+	}
 	if (rc < 0) {
 		PQfinish(p->wc);
 		p->wc = NULL;
@@ -153,6 +170,93 @@ sp_outcome(struct sor_pg *p, struct or_sor_group *g, int rc)
 	}
 }
 
+/* On the writer's connection: 1 if this appliance's row says group g
+ * committed with first seq s, 0 if not, -EIO. */
+static int
+sp_group_recorded(struct sor_pg *p, uint64_t g, uint64_t s,
+		  struct or_err *err)
+{
+	char q[128];
+	PGresult *r;
+	int rc = -EIO;
+
+	snprintf(q, sizeof(q), "SELECT last_group, coalesce(last_group_seq, 0)"
+		 " FROM optroute.appliance WHERE id = %u", sp_id(p));
+	r = PQexec(p->wc, q);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		rc = strtoull(PQgetvalue(r, 0, 0), NULL, 10) == g &&
+		     strtoull(PQgetvalue(r, 0, 1), NULL, 10) == s;
+	else
+		or_pg_err(err, p->wc, r, "system of record: settling");
+	PQclear(r);
+	return rc;
+}
+
+/* On the writer's connection: asks the backend (pid, start) to end, if it
+ * is still there. 1 gone, 0 still there, -EIO. */
+static int
+sp_backend_gone(struct sor_pg *p, const char *pid, const char *start,
+		struct or_err *err)
+{
+	const char *pv[2] = { pid, start };
+	PGresult *r = PQexecParams(p->wc,
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		" WHERE pid = $1::int AND backend_start = $2::timestamptz",
+		2, NULL, pv, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) == 0
+						     : -EIO;
+
+	if (rc < 0)
+		or_pg_err(err, p->wc, r, "system of record: settling");
+	PQclear(r);
+	return rc;
+}
+
+/* A group whose COMMIT lost its answer with the connection (section 4).
+ * Its transaction also set this appliance's last_group and
+ * last_group_seq, so a new connection tells: committed as soon as the row
+ * says so; not committed only once the old backend is gone too (until
+ * then its commit may still become visible: a synchronous-replication
+ * wait, a partition). After a failover the old backend is on the old
+ * server, and the new primary holds what survived. 1 committed, 0 not,
+ * -ETIMEDOUT (not settled within commit_ms: still unknown). */
+static int
+sp_settle(struct sor_pg *p, uint64_t group, uint64_t first_seq,
+	  struct or_err *err)
+{
+	uint64_t until = sp_now_ms() + p->commit_ms;
+	char pid[sizeof(p->wpid)], start[sizeof(p->wstart)];
+
+	memcpy(pid, p->wpid, sizeof(pid));
+	memcpy(start, p->wstart, sizeof(start));
+	/* The old connection is broken, or busy with the COMMIT. */
+	PQfinish(p->wc);
+	p->wc = NULL;
+	for (;;) {
+		int rc, stop;
+
+		if (sp_writer_connect(p, err) == 0) {
+			rc = sp_group_recorded(p, group, first_seq, err);
+			if (rc == 1)
+				return 1;
+			if (rc == 0) {
+				rc = sp_backend_gone(p, pid, start, err);
+				/* gone: its commit is visible now or never */
+				if (rc == 1 &&
+				    (rc = sp_group_recorded(p, group,
+							    first_seq, err)) >= 0)
+					return rc;
+			}
+		}
+		pthread_mutex_lock(&p->mu);
+		stop = p->stop;
+		pthread_mutex_unlock(&p->mu);
+		if (stop || sp_now_ms() >= until)
+			return -ETIMEDOUT;
+		usleep(100000);
+	}
+}
+
 /* Until the copy holds seq, or commit_ms passed. */
 static void
 sp_wait_applied(struct sor_pg *p, uint64_t seq)
@@ -220,11 +324,33 @@ sp_writer(void *arg)
 			rc = or_pg_write_group(p->wc, id, ++p->group,
 					       p->has_pol ? &p->pol : NULL,
 					       g->ch, g->n, g->res,
-					       &g->first_seq, &g->err);
+					       &g->first_seq, p->commit_ms,
+					       &g->err);
 			if (rc != -ENOTCONN)
 				break;
 			PQfinish(p->wc);
 			p->wc = NULL;
+		}
+		if (rc == -ECONNABORTED) {
+			struct or_err why = g->err;
+			int s = sp_settle(p, p->group, g->first_seq, &why);
+
+			if (s == 1) {
+				or_log(OR_LOG_NOTICE, "fleet: the answer to "
+				       "the commit of seq %" PRIu64 "-%" PRIu64
+				       " was lost; settled: committed",
+				       g->first_seq, g->first_seq + g->n - 1);
+				g->err.msg[0] = '\0';
+				rc = 0;
+			} else if (s == 0) {
+				or_log(OR_LOG_NOTICE, "fleet: the answer to "
+				       "a commit was lost; settled: not "
+				       "committed");
+				or_err_set(&g->err, "system of record: the "
+					   "connection broke at commit and "
+					   "the changes were not committed");
+				rc = -EIO;
+			}
 		}
 		sp_outcome(p, g, rc);
 		if (g->outcome == OR_SOR_COMMITTED)

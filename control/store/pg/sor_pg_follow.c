@@ -30,7 +30,8 @@ sp_follower_connect(struct sor_pg *p, struct or_err *err)
 		return 0;
 	PQfinish(p->fc);
 	p->fc = NULL;
-	rc = or_pg_connect(p->conninfo, "optroute-control", &p->fc, err);
+	rc = or_pg_connect(p->conninfo, "optroute-control follower", &p->fc,
+			   err);
 	if (rc == 0)
 		rc = sp_register(p, p->fc, 1, err);
 	if (rc == 0)

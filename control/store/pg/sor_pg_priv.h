@@ -86,6 +86,9 @@ struct sor_pg {
 
 	/* writer thread */
 	PGconn *wc;
+	/* Its backend (pid, backend_start): the one a lost commit's
+	 * settling waits to be gone. */
+	char wpid[16], wstart[64];
 	uint64_t group;
 	int joined; /* schema checked, fleet row joined, id known */
 	/* follower thread */
