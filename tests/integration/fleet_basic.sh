@@ -33,11 +33,7 @@ or_need_bins optroutectl optroute-control optroute-dataplane optroute-client or_
 OR_LOGS=("$T/a1.log" "$T/a2.log" "$T/a1-dp.log" "$T/a2-dp.log")
 or_fail_extra() { pg_log_tail db; }
 
-pg_start db || or_fail "no PostgreSQL server"
-"$BIN/or_pgtool" migrate "$(pg_conninfo db optroute_owner)" >/dev/null ||
-	or_fail "migrations"
-APP=$(pg_conninfo db or_app)
-or_key "$T/key"
+fleet_pg
 FLEET_POLICY="fixed 1" # every recipient's delivery node is next hop 1
 
 # at NAME: the namespace, taps and delivery node's events of appliance

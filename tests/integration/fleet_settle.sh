@@ -28,11 +28,7 @@ or_need_bins optroutectl optroute-control or_pgtool
 OR_LOGS=("$T/a1.log")
 or_fail_extra() { pg_log_tail db; }
 
-pg_start db || or_fail "no PostgreSQL server"
-"$BIN/or_pgtool" migrate "$(pg_conninfo db optroute_owner)" >/dev/null ||
-	or_fail "migrations"
-APP=$(pg_conninfo db or_app)
-or_key "$T/key"
+fleet_pg
 {
 	fleet_ini a1
 	# A COMMIT unanswered for 2 s is settled (the default is 10 s).

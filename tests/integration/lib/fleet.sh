@@ -6,6 +6,7 @@
 # copy, log; its dataplane's $T/NAME-dp.*). The test sets APP (the
 # appliances' connection string) and the key $T/key before using them.
 #
+#   fleet_pg                   server db, migrated; APP and $T/key set
 #   fleet_ini NAME [KEY [APPLIANCE_NAME]]  [control] section on stdout
 #                              (node_policy FLEET_POLICY, default hash 4)
 #   fleet_dp NAME VAR [NS]     a dataplane (null port, or taps in NS)
@@ -18,6 +19,16 @@
 #   head_seq                   the fleet's head (server db)
 
 CTL=$BIN/optroutectl
+
+# fleet_pg: the fleet's PostgreSQL (server db), its schema migrated by
+# its owner; APP, the appliances' connection string; the master key.
+fleet_pg() {
+	pg_start db || or_fail "no PostgreSQL server"
+	"$BIN/or_pgtool" migrate "$(pg_conninfo db optroute_owner)" >/dev/null ||
+		or_fail "migrations"
+	APP=$(pg_conninfo db or_app)
+	or_key "$T/key"
+}
 
 # fleet_ini NAME [KEY]: an appliance's configuration in $T/NAME.ini.
 fleet_ini() {
