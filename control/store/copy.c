@@ -20,27 +20,8 @@
  * are 600 MB; the file grows only as written. */
 #define COPY_LOG_MAP (8ull << 30)
 
-static void
-copy_auth_encode(const struct or_auth_state *st, uint8_t *p)
-{
-	memset(p, 0, OR_COPY_REC_LEN);
-	p[0] = st->current;
-	p[1] = st->has_previous;
-	p[2] = st->has_previous ? st->previous : 0;
-	or_put_le64(p + 8, st->seq);
-}
-
-static int
-copy_auth_decode(const uint8_t *p, struct or_auth_state *st)
-{
-	if (p[1] > 1)
-		return -EBADMSG;
-	st->current = p[0];
-	st->has_previous = p[1];
-	st->previous = p[1] ? p[2] : 0;
-	st->seq = or_get_le64(p + 8);
-	return 0;
-}
+_Static_assert(OR_AUTH_VAL_LEN <= OR_COPY_REC_LEN,
+	       "an auth state fits a log value's state field");
 
 /* The record before a change of token: the overlay's, else the folded
  * one (rtxn: a read transaction of data.mdb). 1 (in *old), 0 (none) or
@@ -120,7 +101,7 @@ copy_entry(struct or_copy *c, MDB_txn *rtxn, const struct or_audit_entry *e,
 		if (or_auth_next(&c->auth, e) < 0)
 			return -EBADMSG;
 		*kind = OR_COPY_LOG_AUTH;
-		copy_auth_encode(&c->auth, state);
+		or_auth_encode(&c->auth, state);
 		return 0;
 	}
 	have = copy_old(c, rtxn, e->token.b, &old);
@@ -138,8 +119,7 @@ copy_entry(struct or_copy *c, MDB_txn *rtxn, const struct or_audit_entry *e,
 	memcpy(u->token, e->token.b, OR_TOKEN_LEN);
 	m = or_copy_map_find(&c->map, e->token.b);
 	if (m != NULL)
-		u->old = *m;
-	u->old.seq = m != NULL ? m->seq : 0;
+		u->old = *m; /* else seq 0 (memset above): it was not there */
 	u->used = 1;
 	if (have)
 		copy_count(c, &old, -1);
@@ -310,7 +290,7 @@ copy_replay_one(struct or_copy *c, MDB_txn *rtxn, uint64_t seq,
 	int have;
 
 	if (kind == OR_COPY_LOG_AUTH)
-		return copy_auth_decode(state, &c->auth);
+		return or_auth_decode(state, OR_AUTH_VAL_LEN, &c->auth);
 	if (kind == OR_COPY_LOG_SAME)
 		return 0;
 	if (kind != OR_COPY_LOG_REC && kind != OR_COPY_LOG_ERASED)

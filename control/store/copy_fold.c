@@ -181,37 +181,12 @@ or_copy_fold_main(void *arg)
 
 /* ---- snapshot ------------------------------------------------------- */
 
-struct snap_out {
-	struct or_store_entry *buf;
-	unsigned cap, n;
-	or_store_chunk_cb cb;
-	void *arg;
-};
-
-static int
-snap_emit(struct snap_out *o, const uint8_t *token, const void *rec)
-{
-	MDB_val v = { OR_COPY_REC_LEN, (void *)rec };
-	struct or_consent r;
-	int rc = 0;
-
-	if (or_rec_decode(&v, &r) < 0)
-		return -EBADMSG;
-	memcpy(o->buf[o->n].token.b, token, OR_TOKEN_LEN);
-	o->buf[o->n].rec = or_consent_rec(&r);
-	if (++o->n == o->cap) {
-		rc = o->cb(o->arg, o->buf, o->n);
-		o->n = 0;
-	}
-	return rc;
-}
-
 int
 or_copy_snapshot(struct or_copy *c, struct or_store_entry *buf,
 		 unsigned cap, or_store_chunk_cb cb, void *arg,
 		 uint64_t *snap_seq, struct or_err *err)
 {
-	struct snap_out o = { buf, cap, 0, cb, arg };
+	struct or_snap_out o = { buf, cap, 0, cb, arg };
 	struct or_copy_ent *a;
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn = NULL;
@@ -250,11 +225,11 @@ or_copy_snapshot(struct or_copy *c, struct or_store_entry *buf,
 				 : memcmp(k.mv_data, a[i].token, OR_TOKEN_LEN);
 
 		if (d < 0) {
-			rc = v.mv_size == OR_COPY_REC_LEN
-				     ? snap_emit(&o, k.mv_data, v.mv_data)
-				     : -EBADMSG;
+			rc = or_snap_push(&o, k.mv_data, &v, err);
 		} else if (a[i].kind == OR_COPY_REC) {
-			rc = snap_emit(&o, a[i].token, a[i].rec);
+			MDB_val ov = { OR_COPY_REC_LEN, a[i].rec };
+
+			rc = or_snap_push(&o, a[i].token, &ov, err);
 		}
 		if (d <= 0)
 			mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -263,8 +238,6 @@ or_copy_snapshot(struct or_copy *c, struct or_store_entry *buf,
 	}
 	if (rc == 0 && mrc != MDB_NOTFOUND && mrc != 0)
 		rc = or_store_errno(mrc, "copy: snapshot", err);
-	if (rc == -EBADMSG)
-		or_err_set(err, "copy: snapshot: a corrupt record");
 	if (rc == 0 && o.n > 0)
 		rc = cb(arg, buf, o.n);
 out:

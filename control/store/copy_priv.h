@@ -17,8 +17,8 @@
 
 /* log.mdb value (key: seq, big-endian): prev_hash[32] hash[32]
  * token[16] kind u8 (enum or_copy_log_kind) state[40]: the record after
- * (REC), the auth state after (AUTH, its 16 bytes then zeros), zeros
- * otherwise. */
+ * (REC), the auth state after (AUTH: or_auth_encode's 16 bytes, then
+ * zeros), zeros otherwise. */
 #define OR_COPY_LOG_VAL_LEN (2 * OR_AUDIT_HASH_LEN + OR_TOKEN_LEN + 1 + \
 			     OR_COPY_REC_LEN)
 

@@ -8,26 +8,23 @@
 
 #include "store_priv.h"
 
-/* Meta value OR_META_AUTH: format u8 (1), current u8, has_previous u8,
- * previous u8, reserved u32 (0), seq u64; little-endian. */
-#define AUTH_VAL_LEN 16
 #define AUTH_VAL_FMT 1u
 
-static int
-auth_read(const struct or_store *s, MDB_txn *txn, struct or_auth_state *st)
+void
+or_auth_encode(const struct or_auth_state *st, uint8_t b[OR_AUTH_VAL_LEN])
 {
-	MDB_val k = { strlen(OR_META_AUTH), (void *)OR_META_AUTH }, v;
-	const uint8_t *b;
-	int rc;
+	memset(b, 0, OR_AUTH_VAL_LEN);
+	b[0] = AUTH_VAL_FMT;
+	b[1] = st->current;
+	b[2] = st->has_previous;
+	b[3] = st->has_previous ? st->previous : 0;
+	or_put_le64(b + 8, st->seq);
+}
 
-	memset(st, 0, sizeof(*st));
-	rc = mdb_get(txn, s->db_meta, &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0; /* a fresh store: epoch 0, no previous */
-	if (rc != 0)
-		return or_store_errno(rc, "auth state", NULL);
-	b = v.mv_data;
-	if (v.mv_size != AUTH_VAL_LEN || b[0] != AUTH_VAL_FMT || b[2] > 1)
+int
+or_auth_decode(const uint8_t *b, size_t len, struct or_auth_state *st)
+{
+	if (len != OR_AUTH_VAL_LEN || b[0] != AUTH_VAL_FMT || b[2] > 1)
 		return -EBADMSG;
 	st->current = b[1];
 	st->has_previous = b[2];
@@ -36,13 +33,27 @@ auth_read(const struct or_store *s, MDB_txn *txn, struct or_auth_state *st)
 	return 0;
 }
 
+static int
+auth_read(const struct or_store *s, MDB_txn *txn, struct or_auth_state *st)
+{
+	MDB_val k = { strlen(OR_META_AUTH), (void *)OR_META_AUTH }, v;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	rc = mdb_get(txn, s->db_meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0; /* a fresh store: epoch 0, no previous */
+	if (rc != 0)
+		return or_store_errno(rc, "auth state", NULL);
+	return or_auth_decode(v.mv_data, v.mv_size, st);
+}
+
 int
 or_auth_write(struct or_store *s, MDB_txn *txn, const struct or_auth_state *st)
 {
-	uint8_t b[AUTH_VAL_LEN] = { AUTH_VAL_FMT, st->current, st->has_previous,
-				    st->has_previous ? st->previous : 0 };
+	uint8_t b[OR_AUTH_VAL_LEN];
 
-	or_put_le64(b + 8, st->seq);
+	or_auth_encode(st, b);
 	return or_meta_put(s, txn, OR_META_AUTH, b, sizeof(b));
 }
 

@@ -144,6 +144,28 @@ or_seq_from_key(const uint8_t k[8])
 	return be64toh(v);
 }
 
+/* A snapshot's output (or_store_snapshot, or_copy_snapshot): records
+ * gathered into chunks of cap entries for the callback. */
+struct or_snap_out {
+	struct or_store_entry *buf;
+	unsigned cap, n;
+	or_store_chunk_cb cb;
+	void *arg;
+};
+
+/* Appends the record v (a consent value) of token; the callback gets the
+ * chunk when it is full. 0, -EBADMSG (err: a corrupt record) or the
+ * callback's value. */
+int or_snap_push(struct or_snap_out *o, const void *token, const MDB_val *v,
+		 struct or_err *err);
+
+/* Auth epoch state as stored (meta OR_META_AUTH, and a local copy's log):
+ * format u8 (1), current u8, has_previous u8, previous u8, reserved u32
+ * (0), seq u64; little-endian. Decode: 0 or -EBADMSG. */
+#define OR_AUTH_VAL_LEN 16
+void or_auth_encode(const struct or_auth_state *st, uint8_t b[OR_AUTH_VAL_LEN]);
+int or_auth_decode(const uint8_t *b, size_t len, struct or_auth_state *st);
+
 /* LMDB error -> -errno; err gets "<what>: <LMDB's text>". */
 int or_store_errno(int mdb_rc, const char *what, struct or_err *err);
 

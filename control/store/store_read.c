@@ -78,36 +78,35 @@ out:
 	return rc;
 }
 
-struct snap_ctx {
-	struct or_store_entry *buf;
-	unsigned cap, n;
-	or_store_chunk_cb cb;
-	void *arg;
-};
-
-static int
-snap_visit(void *ctx, const MDB_val *k, const MDB_val *v, struct or_err *err)
+int
+or_snap_push(struct or_snap_out *o, const void *token, const MDB_val *v,
+	     struct or_err *err)
 {
-	struct snap_ctx *c = ctx;
-	struct or_store_entry *e = &c->buf[c->n];
+	struct or_store_entry *e = &o->buf[o->n];
 	const uint8_t *p = v->mv_data;
 	int rc;
 
-	/* Only the fields of the 32-bit record: decode inline, this loop
-	 * runs 10M times on a full resync. */
+	/* Only the fields of the 32-bit record: decode inline, this runs
+	 * 10M times on a full resync. */
 	if (v->mv_size != OR_REC_VAL_LEN || p[0] != OR_REC_VAL_FMT ||
 	    (p[1] != OR_STATE_IN && p[1] != OR_STATE_OUT)) {
 		or_err_set(err, "store: corrupt record");
 		return -EBADMSG;
 	}
-	memcpy(e->token.b, k->mv_data, OR_TOKEN_LEN);
+	memcpy(e->token.b, token, OR_TOKEN_LEN);
 	e->rec = or_rec_make((enum or_consent_state)p[1], or_get_le16(p + 6),
 			     p[2], p[3]);
-	if (++c->n < c->cap)
+	if (++o->n < o->cap)
 		return 0;
-	rc = c->cb(c->arg, c->buf, c->n);
-	c->n = 0;
+	rc = o->cb(o->arg, o->buf, o->n);
+	o->n = 0;
 	return rc;
+}
+
+static int
+snap_visit(void *ctx, const MDB_val *k, const MDB_val *v, struct or_err *err)
+{
+	return or_snap_push(ctx, k->mv_data, v, err);
 }
 
 int
@@ -115,7 +114,7 @@ or_store_snapshot(struct or_store *s, struct or_store_entry *buf,
 		  unsigned cap, or_store_chunk_cb cb, void *arg,
 		  uint64_t *snap_seq, struct or_err *err)
 {
-	struct snap_ctx c = { buf, cap, 0, cb, arg };
+	struct or_snap_out c = { buf, cap, 0, cb, arg };
 	int rc;
 
 	if (buf == NULL || cap == 0 || cb == NULL) {
