@@ -102,9 +102,29 @@ mg_record(void *arg, const struct or_consent *c)
 	for (int i = 0; i < 9; i++)
 		or_pg_rows_u64(&m->rows, v[i], i == 8 ? '\n' : '\t');
 	m->n++;
-	return m->rows.len >= MG_FLUSH * 100 ? mg_flush(m, "optroute.consent")
-					     : 0;
+	return m->rows.len >= MG_FLUSH * 100 ? mg_flush(m, "or_mg_rec") : 0;
 }
+
+/* The records are staged, then moved with each subject's history (its
+ * entries' seqs; a tombstone for an erased subject), as migration 3 makes
+ * them: one sort of the trail instead of a lookup per record. */
+static const char mg_rec_sql[] =
+	"CREATE TEMP TABLE or_mg_rec (token bytea, state smallint,"
+	" epoch smallint, flags smallint, method smallint, node integer,"
+	" notice_version bigint, granted_ms bigint, withdrawn_ms bigint,"
+	" seq bigint) ON COMMIT DROP";
+
+static const char mg_move_sql[] =
+	"INSERT INTO optroute.consent (token, state, epoch, flags, method,"
+	" node, notice_version, granted_ms, withdrawn_ms, seq, audit_seqs)"
+	" SELECT coalesce(r.token, a.token), coalesce(r.state, 0),"
+	" coalesce(r.epoch, 0), coalesce(r.flags, 0), coalesce(r.method, 0),"
+	" coalesce(r.node, 0), coalesce(r.notice_version, 0),"
+	" coalesce(r.granted_ms, 0), coalesce(r.withdrawn_ms, 0),"
+	" coalesce(r.seq, a.last), coalesce(a.seqs, '{}')"
+	" FROM or_mg_rec r FULL JOIN (SELECT token, max(seq) AS last,"
+	" array_agg(seq ORDER BY seq) AS seqs FROM optroute.audit"
+	" GROUP BY token) a ON a.token = r.token";
 
 /* Everything inside the one transaction: m->n ends as the entries
  * copied, *records as the records. */
@@ -145,8 +165,13 @@ mg_copy(struct mg *m, struct or_store *st, uint64_t *records)
 	}
 	entries = m->n;
 	m->n = 0;
+	if ((rc = or_pg_exec(m->c, mg_rec_sql, 0, NULL, "system of record",
+			      &m->err, NULL)) < 0)
+		return rc;
 	if ((rc = or_store_foreach(st, mg_record, m, &m->err)) != 0 ||
-	    (rc = mg_flush(m, "optroute.consent")) < 0)
+	    (rc = mg_flush(m, "or_mg_rec")) < 0 ||
+	    (rc = or_pg_exec(m->c, mg_move_sql, 0, NULL, "system of record",
+			      &m->err, NULL)) < 0)
 		return rc < 0 ? rc : -EIO;
 	if (or_store_stats(st, &ss, &m->err) < 0 ||
 	    or_store_auth_get(st, &au, &m->err) < 0)

@@ -39,7 +39,7 @@ seq -f '+1555050%04g' 0 499 >"$T/numbers"
 "$CTL" rotate >/dev/null 2>&1
 "$CTL" rekey "$N1" --pubkey "$(pk)" >/dev/null || or_fail "rekey"
 "$CTL" retire >/dev/null 2>&1
-"$CTL" audit "$N1" >"$T/audit1.box" || or_fail "audit"
+for i in 1 2 3; do eval "n=\$N$i"; "$CTL" audit "$n" >"$T/audit$i.box" || or_fail "audit $i"; done
 "$CTL" audit --verify >"$T/verify.box" || or_fail "audit --verify"
 for n in "$N1" "$N2" "$N3" +15550500123; do "$CTL" -j status "$n" |
 	python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["state"], r.get("seq"), r.get("node"))'
@@ -79,8 +79,11 @@ done
 "$CTL" audit --verify >"$T/verify.fleet"
 or_check "the fleet's chain verifies to the same head" \
 	grep -q "^head hash $head_box$" "$T/verify.fleet"
-"$CTL" audit "$N1" >"$T/audit1.fleet"
-or_check "a subject's export is unchanged" diff "$T/audit1.box" "$T/audit1.fleet"
+for i in 1 2 3; do eval "n=\$N$i"; "$CTL" audit "$n" >"$T/audit$i.fleet"; done
+or_check "a subject's export is unchanged (keys issued and rekeyed)" diff "$T/audit1.box" "$T/audit1.fleet"
+or_check "... (opted out)" diff "$T/audit2.box" "$T/audit2.fleet"
+or_check "... (erased: its history kept by a tombstone)" diff "$T/audit3.box" "$T/audit3.fleet"
+or_check "... the erased subject has 2 entries" grep -q '^2 entries, hash links verified$' "$T/audit3.fleet"
 for n in "$N1" "$N2" "$N3" +15550500123; do "$CTL" -j status "$n" |
 	python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["state"], r.get("seq"), r.get("node"))'
 done >"$T/status.fleet"

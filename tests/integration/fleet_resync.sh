@@ -42,7 +42,7 @@ table() {
 converged() {
 	local n
 	until_caught_up "$1" || return 1
-	n=$(pg_sql db "SELECT count(*) FROM optroute.consent")
+	n=$(pg_sql db "SELECT count(*) FROM optroute.consent WHERE state <> 0")
 	[ "$(store "$1" entries)" = "$n" ] || return 1
 	for _ in $(seq 1 100); do
 		[ "$(table "$1")" = "$n" ] && return 0

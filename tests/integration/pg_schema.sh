@@ -59,7 +59,7 @@ tables=$(pg_sql db "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg
 	JOIN pg_namespace n ON n.oid = c.relnamespace
 	WHERE n.nspname = 'optroute' AND c.relkind IN ('r', 'i')")
 or_check "the tables and indexes of docs/fleet.md section 3 exist ($tables)" \
-	test "$tables" = "appliance,appliance_name_key,appliance_pkey,audit,audit_pkey,audit_token,consent,consent_pkey,fleet,fleet_pkey,schema_migrations,schema_migrations_pkey"
+	test "$tables" = "appliance,appliance_name_key,appliance_pkey,audit,audit_pkey,consent,consent_pkey,fleet,fleet_pkey,schema_migrations,schema_migrations_pkey"
 
 before=$(pg_sql db "SELECT version, applied_at FROM optroute.schema_migrations ORDER BY version")
 migrate "$OWNER"

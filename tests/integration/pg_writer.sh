@@ -29,8 +29,37 @@ echo "$out"
 or_check "the writer matches the LMDB store, joins, notifies and serializes; the tail rebuilds the records" \
 	test $rc = 0 -a -n "$(echo "$out" | grep -E '^or_pgwriter: ok, [0-9]+ changes in [0-9]+ groups$')"
 heads=$(pg_sql db "SELECT head_seq = (SELECT max(seq) FROM optroute.audit)
-	AND n_in + n_out = (SELECT count(*) FROM optroute.consent) FROM optroute.fleet")
+	AND n_in + n_out = (SELECT count(*) FROM optroute.consent WHERE state <> 0)
+	FROM optroute.fleet")
 or_check "the fleet row's head and counts agree with the tables" test "$heads" = t
+
+# Each subject's history (consent.audit_seqs, migration 3) lists exactly
+# the seqs of its token's entries; an erased subject keeps a tombstone.
+HISTORY_DIFF="SELECT count(*) FROM (SELECT token, array_agg(seq ORDER BY seq) AS s
+	FROM optroute.audit GROUP BY token) a FULL JOIN optroute.consent c USING (token)
+	WHERE a.s IS DISTINCT FROM c.audit_seqs"
+HISTORIES="SELECT encode(token, 'hex'), state, seq, audit_seqs FROM optroute.consent ORDER BY token"
+or_check "every subject's history is its entries' seqs" \
+	test "$(pg_sql db "$HISTORY_DIFF")" = 0
+tombs=$(pg_sql db "SELECT count(*) FROM optroute.consent WHERE state = 0")
+or_check "erased subjects are tombstones ($tombs)" test "$tombs" -gt 0
+pg_sql db "$HISTORIES" >"$T/histories"
+
+# A database of schema version 2 with this history (the column and the
+# tombstones gone, audit_token back) is brought to version 3 with the same
+# histories.
+pg_sql db "ALTER TABLE optroute.consent DROP CONSTRAINT consent_state;
+	DELETE FROM optroute.consent WHERE state = 0;
+	ALTER TABLE optroute.consent DROP COLUMN audit_seqs;
+	CREATE INDEX audit_token ON optroute.audit (token, seq);
+	DELETE FROM optroute.schema_migrations WHERE version = 3" >/dev/null
+out=$("$BIN/or_pgtool" migrate "$(pg_conninfo db optroute_owner)" 2>&1)
+or_check "migration 3 upgrades a version 2 database ($out)" \
+	test "$out" = "applied 1, schema version 3"
+or_check "... with every history and tombstone as the writer made them" \
+	diff "$T/histories" <(pg_sql db "$HISTORIES")
+or_check "... and without the audit_token index" \
+	test "$(pg_sql db "SELECT count(*) FROM pg_indexes WHERE indexname = 'audit_token'")" = 0
 or_check "the staging tables were temporary (none left in schema optroute)" \
 	test "$(pg_sql db "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = 'optroute' AND c.relname LIKE 'or_stage%'")" = 0

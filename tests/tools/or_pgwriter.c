@@ -245,7 +245,7 @@ pg_records(PGconn *c, int *n)
 	PGresult *r = query(c, "SELECT encode(token, 'hex'), state, epoch,"
 			       " flags, method, node, notice_version,"
 			       " granted_ms, withdrawn_ms, seq"
-			       " FROM optroute.consent");
+			       " FROM optroute.consent WHERE state <> 0");
 	struct or_consent *out;
 
 	*n = PQntuples(r);

@@ -21,6 +21,7 @@
 static const char *const released_sha256[] = {
 	"d472cc848be73738ac3ed178d7fd211836841bfb37d4f1341b5ac89faa1e0b25",
 	"c05e1a1c221d0b6ade59a47e048551859d493955158445562589c7e758f0e8d1",
+	"8239bf953f10828d86a5a6163fcc3eb9f5d98a2be023d358ffd8a1fca330e5fe",
 };
 
 static void

@@ -68,6 +68,33 @@ static const struct or_pg_migration pg_migrations[] = {
 		"GRANT SELECT, INSERT, UPDATE ON optroute.appliance\n"
 		"  TO optroute_appliance;\n",
 	},
+	{
+		/* A subject's history in its consent row, which every change
+		 * of the subject writes anyway, instead of the audit_token
+		 * index: that index was a second random B-tree insert per
+		 * change (docs/fleet.md section 3). An erased record stays
+		 * as a tombstone (state 0) holding its history; the trail
+		 * names its token already. */
+		.version = 3,
+		.name = "subject history in the consent row",
+		.sql =
+		"ALTER TABLE optroute.consent\n"
+		"  ADD COLUMN audit_seqs bigint[] NOT NULL DEFAULT '{}',\n"
+		"  ADD CONSTRAINT consent_state CHECK (state BETWEEN 0 AND 2);\n"
+		"UPDATE optroute.consent c SET audit_seqs = a.seqs\n"
+		"  FROM (SELECT token, array_agg(seq ORDER BY seq) AS seqs\n"
+		"        FROM optroute.audit GROUP BY token) a\n"
+		"  WHERE a.token = c.token;\n"
+		"INSERT INTO optroute.consent (token, state, epoch, flags,\n"
+		"  method, node, notice_version, granted_ms, withdrawn_ms, seq,\n"
+		"  audit_seqs)\n"
+		"  SELECT token, 0, 0, 0, 0, 0, 0, 0, 0, max(seq),\n"
+		"         array_agg(seq ORDER BY seq) FROM optroute.audit a\n"
+		"  WHERE NOT EXISTS (SELECT 1 FROM optroute.consent c\n"
+		"                    WHERE c.token = a.token)\n"
+		"  GROUP BY token;\n"
+		"DROP INDEX optroute.audit_token;\n",
+	},
 };
 
 const struct or_pg_migration *

@@ -132,7 +132,8 @@ rs_records(PGconn *c, struct or_store *st, uint64_t *records,
 	}
 	r = PQexec(c, "COPY (SELECT token, state, epoch, flags, method, node,"
 		      " notice_version, granted_ms, withdrawn_ms, seq"
-		      " FROM optroute.consent ORDER BY token) TO STDOUT");
+		      " FROM optroute.consent WHERE state <> 0"
+		      " ORDER BY token) TO STDOUT");
 	if (PQresultStatus(r) != PGRES_COPY_OUT) {
 		or_pg_err(err, c, r, "resync: reading the records");
 		PQclear(r);

@@ -31,7 +31,7 @@ static const char pg_stage_sql[] =
 	"CREATE TEMP TABLE IF NOT EXISTS or_stage_rec ("
 	" token bytea, state smallint, epoch smallint, flags smallint,"
 	" method smallint, node integer, notice_version bigint,"
-	" granted_ms bigint, withdrawn_ms bigint, seq bigint, erased boolean)"
+	" granted_ms bigint, withdrawn_ms bigint, seq bigint, seqs bigint[])"
 	" ON COMMIT DELETE ROWS";
 
 /* The fleet-wide writer lock (F2): groups are totally ordered by it. */
@@ -44,24 +44,27 @@ static const char pg_read_sql[] =
 	"SELECT encode(token, 'hex'), state, epoch, flags, method, node,"
 	" notice_version, granted_ms, withdrawn_ms, seq FROM optroute.consent"
 	" WHERE token = ANY (ARRAY(SELECT substring($1::bytea FROM i * 16 + 1"
-	" FOR 16) FROM generate_series(0, length($1::bytea) / 16 - 1) AS i))";
+	" FOR 16) FROM generate_series(0, length($1::bytea) / 16 - 1) AS i))"
+	" AND state <> 0";
 
+/* Every token the group names gets one row: its record (state 0: erased,
+ * a tombstone) and its new entries' seqs appended to its history
+ * (docs/fleet.md section 3, migration 3). */
 static const char pg_move_sql[] =
 	"INSERT INTO optroute.audit (seq, token, body, prev_hash, hash)"
 	" SELECT seq, token, body, prev_hash, hash FROM or_stage_audit"
 	" ORDER BY seq;"
 	"INSERT INTO optroute.consent (token, state, epoch, flags, method,"
-	" node, notice_version, granted_ms, withdrawn_ms, seq)"
+	" node, notice_version, granted_ms, withdrawn_ms, seq, audit_seqs)"
 	" SELECT token, state, epoch, flags, method, node, notice_version,"
-	" granted_ms, withdrawn_ms, seq FROM or_stage_rec WHERE NOT erased"
+	" granted_ms, withdrawn_ms, seq, seqs FROM or_stage_rec"
 	" ON CONFLICT (token) DO UPDATE SET state = EXCLUDED.state,"
 	" epoch = EXCLUDED.epoch, flags = EXCLUDED.flags,"
 	" method = EXCLUDED.method, node = EXCLUDED.node,"
 	" notice_version = EXCLUDED.notice_version,"
 	" granted_ms = EXCLUDED.granted_ms,"
-	" withdrawn_ms = EXCLUDED.withdrawn_ms, seq = EXCLUDED.seq;"
-	"DELETE FROM optroute.consent c USING or_stage_rec s"
-	" WHERE s.erased AND c.token = s.token";
+	" withdrawn_ms = EXCLUDED.withdrawn_ms, seq = EXCLUDED.seq,"
+	" audit_seqs = optroute.consent.audit_seqs || EXCLUDED.audit_seqs";
 
 /* $1 new head, $2 its hash, $3 n_in, $4 n_out, $5 the head locked. */
 static const char pg_head_sql[] =
@@ -195,23 +198,40 @@ pw_read(PGconn *c, struct pw_group *g, struct or_err *err)
 	return rc;
 }
 
-/* One staged record row: the token's final state (erased or not). */
-static void
-pw_stage_rec(struct or_pg_rows *b, const struct or_consent *cur, int have,
-	     const uint8_t *tok)
+/* One staged record row: the token's final record (state 0 when erased:
+ * the tombstone, seq its last entry's) and the seqs of its entries in
+ * this group, slots [from, to). -ENOMEM. */
+static int
+pw_stage_rec(struct pw_group *g, const struct or_consent *cur, int have,
+	     unsigned from, unsigned to)
 {
+	struct or_pg_rows *b = &g->rec;
+	const uint8_t *tok = g->slot[from].tok;
+
+	if (or_pg_rows_reserve(b, 256 + (size_t)(to - from) * 22) < 0)
+		return -ENOMEM;
 	or_pg_rows_bytea(b, tok, OR_TOKEN_LEN, '\t');
-	if (!have) {
+	if (!have)
 		b->len += (size_t)sprintf(b->p + b->len,
-					  "0\t0\t0\t0\t0\t0\t0\t0\t0\tt\n");
-		return;
-	}
-	b->len += (size_t)sprintf(b->p + b->len,
-				  "%u\t%u\t%u\t%u\t%u\t%" PRIu32 "\t%" PRIu64
-				  "\t%" PRIu64 "\t%" PRIu64 "\tf\n",
-				  cur->state, cur->epoch, cur->flags,
-				  cur->method, cur->node, cur->notice_version,
-				  cur->granted_ms, cur->withdrawn_ms, cur->seq);
+					  "0\t0\t0\t0\t0\t0\t0\t0\t%" PRIu64
+					  "\t{", g->head + 1 +
+					  g->slot[to - 1].idx);
+	else
+		b->len += (size_t)sprintf(b->p + b->len,
+					  "%u\t%u\t%u\t%u\t%u\t%" PRIu32
+					  "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
+					  "\t{", cur->state, cur->epoch,
+					  cur->flags, cur->method, cur->node,
+					  cur->notice_version, cur->granted_ms,
+					  cur->withdrawn_ms, cur->seq);
+	/* slots of a token are in arrival order: the seqs ascend */
+	for (unsigned k = from; k < to; k++)
+		b->len += (size_t)sprintf(b->p + b->len, "%s%" PRIu64,
+					  k > from ? "," : "",
+					  g->head + 1 + g->slot[k].idx);
+	b->p[b->len++] = '}';
+	b->p[b->len++] = '\n';
+	return 0;
 }
 
 /* Results and records, token by token in token order (or_store_apply's
@@ -226,7 +246,8 @@ pw_compute(struct pw_group *g, const struct or_node_policy *pol,
 	while (k < g->n) {
 		const uint8_t *tok = g->slot[k].tok;
 		struct or_consent key, cur, *old;
-		int have, touched = 0;
+		unsigned from = k;
+		int have;
 
 		memcpy(key.token.b, tok, OR_TOKEN_LEN);
 		old = bsearch(&key, g->have, g->n_have, sizeof(*g->have),
@@ -252,7 +273,6 @@ pw_compute(struct pw_group *g, const struct or_node_policy *pol,
 				o->flags = cur.flags;
 				continue;
 			}
-			touched = 1;
 			if (have)
 				g->cnt[cur.state == OR_STATE_IN ? 0 : 1]--;
 			if (c->action == OR_ACT_ERASE) {
@@ -270,11 +290,8 @@ pw_compute(struct pw_group *g, const struct or_node_policy *pol,
 			o->node = cur.node;
 			o->flags = cur.flags;
 		}
-		if (touched) {
-			if (or_pg_rows_reserve(&g->rec, 256) < 0)
-				return -ENOMEM;
-			pw_stage_rec(&g->rec, &cur, have, tok);
-		}
+		if (pw_stage_rec(g, &cur, have, from, k) < 0)
+			return -ENOMEM;
 	}
 	return 0;
 }

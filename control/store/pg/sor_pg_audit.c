@@ -86,8 +86,9 @@ sor_pg_audit_head(struct or_sor *s, uint64_t *seq,
 	return rc;
 }
 
-/* One subject's entries, each hash recomputed (the links to its
- * neighbours are audit_verify's). */
+/* One subject's entries: the seqs its consent row lists (migration 3),
+ * each entry's hash recomputed and its token checked against the
+ * subject's (the links to its neighbours are audit_verify's). */
 int
 sor_pg_audit_subject(struct or_sor *s, const struct or_token *t,
 		     struct or_audit_entry **out, size_t *n, uint64_t *bad_seq,
@@ -104,8 +105,11 @@ sor_pg_audit_subject(struct or_sor *s, const struct or_token *t,
 	*n = 0;
 	if (rc < 0)
 		return rc;
-	r = PQexecParams(c, "SELECT prev_hash, body, hash FROM optroute.audit"
-			    " WHERE token = $1 ORDER BY seq",
+	r = PQexecParams(c, "SELECT a.prev_hash, a.body, a.hash"
+			    " FROM optroute.consent c"
+			    " CROSS JOIN LATERAL unnest(c.audit_seqs) AS s(seq)"
+			    " JOIN optroute.audit a ON a.seq = s.seq"
+			    " WHERE c.token = $1 ORDER BY a.seq",
 			 1, NULL, pv, &len, &fmt, 1);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		or_pg_err(err, c, r, "system of record: a subject's entries");
@@ -131,6 +135,13 @@ sor_pg_audit_subject(struct or_sor *s, const struct or_token *t,
 				*bad_seq = i > 0 ? e[i - 1].seq + 1 : 0;
 			or_err_set(err, "audit: an entry of the subject fails "
 				   "its hash (altered)");
+			rc = -EBADMSG;
+			goto out;
+		} else if (memcmp(e[i].token.b, t->b, OR_TOKEN_LEN) != 0) {
+			if (bad_seq != NULL)
+				*bad_seq = e[i].seq;
+			or_err_set(err, "audit: the subject's history names "
+				   "another subject's entry (altered)");
 			rc = -EBADMSG;
 			goto out;
 		}
