@@ -129,10 +129,10 @@ or_sor_audit_head(struct or_sor *s, uint64_t *seq,
 }
 
 void
-or_sor_enforced(struct or_sor *s, uint64_t seq)
+or_sor_enforced(struct or_sor *s, uint64_t seq, uint64_t keys_seq)
 {
 	if (s->ops->enforced != NULL)
-		s->ops->enforced(s, seq);
+		s->ops->enforced(s, seq, keys_seq);
 }
 
 void

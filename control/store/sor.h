@@ -164,6 +164,8 @@ struct or_sor_member {
 	int live;           /* reported within silence_ms */
 	uint64_t applied;   /* its copy's position */
 	uint64_t enforced;  /* its dataplane's ack */
+	uint64_t keys_acked; /* the auth state seq its dataplane's key set
+			      * ack holds (or_auth_state.seq) */
 	uint64_t silent_ms; /* since its last report (the server's clock) */
 };
 
@@ -178,9 +180,10 @@ struct or_sor_fleet {
 	struct or_sor_member m[OR_SOR_FLEET_MAX];
 };
 
-/* This appliance's dataplane enforces every change up to seq (event loop,
- * on every ack advance): reported to the fleet. */
-void or_sor_enforced(struct or_sor *s, uint64_t seq);
+/* This appliance's dataplane enforces every change up to seq, and the
+ * key set of auth state keys_seq (0: none acked) (event loop, on every
+ * ack advance): reported to the fleet. */
+void or_sor_enforced(struct or_sor *s, uint64_t seq, uint64_t keys_seq);
 
 /* The fleet's positions as the follower last read them (any thread). */
 void or_sor_fleet(struct or_sor *s, struct or_sor_fleet *f);

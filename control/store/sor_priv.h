@@ -40,7 +40,7 @@ struct or_sor_ops {
 	int (*audit_head)(struct or_sor *s, uint64_t *seq,
 			  uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);
 	/* NULL: not a fleet (nothing to report, no positions). */
-	void (*enforced)(struct or_sor *s, uint64_t seq);
+	void (*enforced)(struct or_sor *s, uint64_t seq, uint64_t keys_seq);
 	void (*fleet)(struct or_sor *s, struct or_sor_fleet *f);
 };
 

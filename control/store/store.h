@@ -270,6 +270,20 @@ int or_store_auth_rotate(struct or_store *s, uint64_t time_ms,
 int or_store_auth_retire(struct or_store *s, uint64_t time_ms,
 			 struct or_auth_state *st, struct or_err *err);
 
+/* Both backends' rule for a rotation (OR_ACT_ROTATE) or retirement
+ * (OR_ACT_RETIRE) of st: its audit entry's action, epoch (the new current
+ * one; the retired one), method operator and the all-zero token set in *e
+ * (the rest left as it was: seq, time, writer, chain are the caller's).
+ * 0; -EBUSY or -ENOENT, refused as or_store_auth_rotate/retire say. */
+struct or_audit_entry;
+int or_auth_entry(const struct or_auth_state *st, uint8_t action,
+		  struct or_audit_entry *e, struct or_err *err);
+
+/* The auth state after a rotate or retire entry e (whose seq it takes).
+ * 0, or -EBADMSG (a retirement of an epoch that is not the previous one,
+ * another action): *st unchanged. */
+int or_auth_next(struct or_auth_state *st, const struct or_audit_entry *e);
+
 /* CLOCK_MONOTONIC in microseconds: durations and timeouts of the store's
  * threads (the local copy's fold, the fleet backend). */
 uint64_t or_store_mono_us(void);

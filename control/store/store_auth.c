@@ -78,38 +78,55 @@ or_store_auth_get(struct or_store *s, struct or_auth_state *st,
  * token, so that the chain keeps one index row per entry and
  * or_audit_subject() of the zero token lists the epoch history). */
 static int
-auth_audit(struct or_store *s, MDB_txn *txn, uint64_t seq, uint64_t t,
-	   uint8_t action, uint8_t epoch, uint8_t head[OR_AUDIT_HASH_LEN])
+auth_audit(struct or_store *s, MDB_txn *txn, struct or_audit_entry *e,
+	   uint8_t head[OR_AUDIT_HASH_LEN])
 {
-	struct or_audit_entry e = {
-		.seq = seq,
-		.time_ms = t,
-		.action = action,
-		.method = OR_METHOD_OPERATOR,
-		.epoch = epoch,
-	};
 	MDB_cursor *acur = NULL, *icur = NULL;
 	int rc;
 
-	memcpy(e.prev_hash, head, OR_AUDIT_HASH_LEN);
+	memcpy(e->prev_hash, head, OR_AUDIT_HASH_LEN);
 	if ((rc = mdb_cursor_open(txn, s->db_audit, &acur)) == 0 &&
 	    (rc = mdb_cursor_open(txn, s->db_audit_tok, &icur)) == 0 &&
-	    (rc = or_audit_append(acur, &e)) == 0)
-		rc = or_audit_index(icur, &e.token, seq);
+	    (rc = or_audit_append(acur, e)) == 0)
+		rc = or_audit_index(icur, &e->token, e->seq);
 	if (icur != NULL)
 		mdb_cursor_close(icur);
 	if (acur != NULL)
 		mdb_cursor_close(acur);
 	if (rc == 0)
-		memcpy(head, e.hash, OR_AUDIT_HASH_LEN);
+		memcpy(head, e->hash, OR_AUDIT_HASH_LEN);
 	return rc;
+}
+
+int
+or_auth_entry(const struct or_auth_state *st, uint8_t action,
+	      struct or_audit_entry *e, struct or_err *err)
+{
+	if (action == OR_ACT_ROTATE && st->has_previous) {
+		or_err_set(err, "epoch %u is still live beside the current "
+			   "epoch %u: retire epoch %u first",
+			   st->previous, st->current, st->previous);
+		return -EBUSY;
+	}
+	if (action == OR_ACT_RETIRE && !st->has_previous) {
+		or_err_set(err, "no previous epoch to retire (only epoch %u "
+			   "is live)", st->current);
+		return -ENOENT;
+	}
+	memset(&e->token, 0, sizeof(e->token));
+	e->action = action;
+	e->method = OR_METHOD_OPERATOR;
+	e->epoch = action == OR_ACT_ROTATE ? (uint8_t)(st->current + 1)
+					   : st->previous;
+	return 0;
 }
 
 static int
 auth_change(struct or_store *s, uint8_t action, uint64_t time_ms,
 	    struct or_auth_state *out, struct or_err *err)
 {
-	uint8_t head[OR_AUDIT_HASH_LEN], epoch;
+	uint8_t head[OR_AUDIT_HASH_LEN];
+	struct or_audit_entry e;
 	struct or_auth_state st;
 	uint64_t last;
 	MDB_txn *txn;
@@ -127,33 +144,13 @@ auth_change(struct or_store *s, uint8_t action, uint64_t time_ms,
 		or_err_set(err, "store: meta data, audit head or auth epoch state corrupt");
 		goto abort;
 	}
-	if (action == OR_ACT_ROTATE) {
-		if (st.has_previous) {
-			or_err_set(err,
-				   "epoch %u is still live beside the current epoch %u: retire epoch %u first",
-				   st.previous, st.current, st.previous);
-			rc = -EBUSY;
-			goto abort;
-		}
-		st.previous = st.current;
-		st.has_previous = 1;
-		st.current = (uint8_t)(st.current + 1);
-		epoch = st.current;
-	} else {
-		if (!st.has_previous) {
-			or_err_set(err, "no previous epoch to retire (only epoch %u is live)",
-				   st.current);
-			rc = -ENOENT;
-			goto abort;
-		}
-		epoch = st.previous;
-		st.has_previous = 0;
-		st.previous = 0;
-	}
-	st.seq = last + 1;
-	if ((rc = auth_audit(s, txn, st.seq,
-			     time_ms ? time_ms : or_store_now_ms(), action,
-			     epoch, head)) != 0 ||
+	memset(&e, 0, sizeof(e));
+	if ((rc = or_auth_entry(&st, action, &e, err)) < 0)
+		goto abort;
+	e.seq = last + 1;
+	e.time_ms = time_ms ? time_ms : or_store_now_ms();
+	(void)or_auth_next(&st, &e);
+	if ((rc = auth_audit(s, txn, &e, head)) != 0 ||
 	    (rc = or_auth_write(s, txn, &st)) != 0 ||
 	    (rc = or_meta_put_head(s, txn, st.seq, head)) != 0) {
 		rc = or_store_errno(rc, "store: auth epoch change", err);

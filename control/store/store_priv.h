@@ -192,10 +192,6 @@ int or_meta_put_head(struct or_store *s, MDB_txn *txn, uint64_t seq,
 int or_auth_write(struct or_store *s, MDB_txn *txn,
 		  const struct or_auth_state *st);
 
-/* The auth state after a rotate or retire entry of the system of record
- * (a follower's copy, copy.c). 0, or -EBADMSG (a retirement of an epoch
- * that is not the previous one, another action): *st unchanged. */
-int or_auth_next(struct or_auth_state *st, const struct or_audit_entry *e);
 
 /* Reads the meta head in txn: last seq and its hash (zeros when the
  * trail is empty). 0, -EBADMSG (missing or malformed) or -errno. */

@@ -15,7 +15,8 @@
 # appliance restarted meanwhile starts on its copy, and changes go through
 # again once it is back; a second daemon with the
 # same appliance name and one with another master key are refused; no
-# plain number reaches PostgreSQL's log.
+# plain number reaches PostgreSQL's log. Keys of an epoch rotated on a1
+# are issued only once every live appliance's dataplane holds it.
 set -u
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -68,8 +69,17 @@ or_check "--wait=fleet with a2's dataplane gone: fleet_timeout naming a2 ($(echo
 	test $rc != 0 -a -n "$(echo "$out" | grep -F 'fleet_timeout: change committed' |
 		grep -F 'not by a2 (at seq')"
 or_check "... the change is committed all the same" test "$(state a2 +15550300010)" = out
+# issuing KEY NAME: NAME's issuing epoch.
+issuing() { ctl "$1" -j keys | python3 -c 'import json, sys; print(json.load(sys.stdin)["issuing"])'; }
+j=$(ctl a1 -j rotate)
+or_check "a rotation on a1 with a2's dataplane gone is committed ($j)" \
+	or_json "$j" 'assert r["current"] == 1 and r["enforced"] is True, r'
+sleep 1
+or_check "... but a1 issues epoch 0 while live a2 has not acked epoch 1" test "$(issuing a1)" = 0
 or_stop B_PID KILL || true
 sleep 2 # past fleet_silence_ms
+for _ in $(seq 1 50); do [ "$(issuing a1)" = 1 ] && break; sleep 0.1; done
+or_check "... and epoch 1 once a2 is silent (not waited for)" test "$(issuing a1)" = 1
 out=$(ctl a1 optin +15550300011 --wait=fleet 2>&1)
 rc=$?
 or_check "--wait=fleet does not wait for a silent appliance ($(echo "$out" | tail -n 1))" \

@@ -15,6 +15,7 @@
 #include "control/daemon/cp_log.h"
 
 #include "cp_act_priv.h"
+#include "cp_fleet.h"
 
 /* d->auth as the store has it now: in a fleet the follower applies
  * rotations and retirements of the record (and of a migrated history)
@@ -29,19 +30,22 @@ cp_auth_refresh(struct cp_daemon *d)
 }
 
 /* The epoch keys are issued of: the current one once the dataplane has
- * acked a key set holding it, so that no phone holds a key the dataplane
- * cannot check; until then the previous one, live beside it. Without a
- * previous epoch (fresh store, or retired) the current one: a retired
- * epoch never. */
+ * acked a key set holding it (in a fleet: every live appliance's
+ * dataplane), so that no phone holds a key a dataplane cannot check;
+ * until then the previous one, live beside it. Without a previous epoch
+ * (fresh store, or retired) the current one: a retired epoch never. */
 static uint8_t
 cp_keys_issuing(const struct cp_daemon *d, const struct cp_link_info *pi)
 {
 	const struct or_auth_state *st = &d->auth;
+	struct or_sor_fleet f;
 
-	if (!st->has_previous ||
-	    (pi->keys_acked && pi->keys_acked_seq >= st->seq))
+	if (!st->has_previous)
 		return st->current;
-	return st->previous;
+	if (!pi->keys_acked || pi->keys_acked_seq < st->seq)
+		return st->previous;
+	or_sor_fleet(d->sor, &f);
+	return cp_fleet_keys_acked(&f, st->seq) ? st->current : st->previous;
 }
 
 enum or_mgmt_err

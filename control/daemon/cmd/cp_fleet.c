@@ -69,6 +69,19 @@ cp_fleet_lagging_text(const struct or_sor_fleet *f, uint64_t seq, char *buf,
 	}
 }
 
+int
+cp_fleet_keys_acked(const struct or_sor_fleet *f, uint64_t seq)
+{
+	if (!f->fleet)
+		return 1;
+	if (!f->connected)
+		return 0;
+	for (unsigned i = 0; i < f->n; i++)
+		if (!f->m[i].self && f->m[i].live && f->m[i].keys_acked < seq)
+			return 0;
+	return 1;
+}
+
 json_t *
 cp_fleet_json(const struct or_sor_fleet *f)
 {
@@ -100,11 +113,12 @@ cp_fleet_json(const struct or_sor_fleet *f)
 
 		json_array_append_new(
 			list,
-			json_pack("{s:s, s:i, s:b, s:s, s:I, s:I, s:I, s:o}",
+			json_pack("{s:s, s:i, s:b, s:s, s:I, s:I, s:I, s:I, s:o}",
 				  "name", m->name, "id", (int)m->id, "self",
 				  m->self, "state", m->live ? "live" : "silent",
 				  "applied_seq", (json_int_t)m->applied,
 				  "enforced_seq", (json_int_t)m->enforced,
+				  "keys_acked_seq", (json_int_t)m->keys_acked,
 				  "lag",
 				  (json_int_t)(f->head > m->enforced
 						       ? f->head - m->enforced

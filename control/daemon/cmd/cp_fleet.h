@@ -33,4 +33,10 @@ void cp_fleet_lagging_text(const struct or_sor_fleet *f, uint64_t seq,
  * enforced, lag, report_age_ms). NULL if the store is not a fleet. */
 json_t *cp_fleet_json(const struct or_sor_fleet *f);
 
+/* 1 when every live appliance of the fleet but this one has acked a key
+ * set of auth state seq or later (docs/fleet.md section 8: keys of a new
+ * epoch are issued only then); also when not a fleet. 0 while the
+ * positions cannot be read (the previous epoch is live everywhere). */
+int cp_fleet_keys_acked(const struct or_sor_fleet *f, uint64_t seq);
+
 #endif

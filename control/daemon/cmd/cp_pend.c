@@ -196,7 +196,8 @@ cp_check_pending(struct cp_srv *s, uint64_t now)
 
 	cp_link_info(s->d->link, &pi);
 	/* The fleet hears where this appliance's dataplane stands. */
-	or_sor_enforced(s->d->sor, pi.acked_seq);
+	or_sor_enforced(s->d->sor, pi.acked_seq,
+			pi.keys_acked ? pi.keys_acked_seq : 0);
 	for (p = s->pends; p != NULL; p = next) {
 		next = p->next;
 		if (p->kind == P_WAIT && pi.acked_seq >= p->seq &&

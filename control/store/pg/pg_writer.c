@@ -36,7 +36,8 @@ static const char pg_stage_sql[] =
 
 /* The fleet-wide writer lock (F2): groups are totally ordered by it. */
 static const char pg_lock_sql[] =
-	"SELECT head_seq, encode(head_hash, 'hex'), n_in, n_out"
+	"SELECT head_seq, encode(head_hash, 'hex'), n_in, n_out,"
+	" auth_current, auth_previous, auth_seq"
 	" FROM optroute.fleet WHERE id = 1 FOR UPDATE";
 
 /* $1: the group's tokens, 16 bytes each, one binary bytea. */
@@ -102,6 +103,7 @@ struct pw_group {
 	struct or_consent *have; /* records read, token order */
 	unsigned n_have;
 	uint64_t head, cnt[2]; /* cnt: n_in, n_out */
+	struct or_auth_state auth; /* the fleet row's, as locked */
 	uint8_t head_hash[OR_AUDIT_HASH_LEN];
 	struct or_pg_rows audit, rec;
 	unsigned bad; /* the change a rule refused */
@@ -362,6 +364,10 @@ pw_lock_head(PGconn *c, struct pw_group *g, struct or_err *err)
 		g->head = pw_u64(r, 0, 0);
 		g->cnt[0] = pw_u64(r, 0, 2);
 		g->cnt[1] = pw_u64(r, 0, 3);
+		g->auth.current = (uint8_t)pw_u64(r, 0, 4);
+		g->auth.has_previous = !PQgetisnull(r, 0, 5);
+		g->auth.previous = (uint8_t)pw_u64(r, 0, 5);
+		g->auth.seq = pw_u64(r, 0, 6);
 	}
 	PQclear(r);
 	return rc;
@@ -369,6 +375,16 @@ pw_lock_head(PGconn *c, struct pw_group *g, struct or_err *err)
 
 /* Everything after BEGIN and before COMMIT. 0, 1 (a rule refused
  * g->bad), -errno. */
+/* The hex text of a bytea parameter ("\x..."), bufsz >= 2n + 3. */
+static const char *
+pw_hex(char *buf, size_t bufsz, const uint8_t *v, size_t n)
+{
+	buf[0] = '\\';
+	buf[1] = 'x';
+	sodium_bin2hex(buf + 2, bufsz - 2, v, n);
+	return buf;
+}
+
 static int
 pw_run(PGconn *c, struct pw_group *g, uint16_t writer, uint64_t group,
        const struct or_node_policy *pol, struct or_err *err)
@@ -395,15 +411,11 @@ pw_run(PGconn *c, struct pw_group *g, uint16_t writer, uint64_t group,
 	    (rc = or_pg_exec(c, pg_move_sql, 0, NULL,
 			  "system of record: writing the group", err, NULL)) < 0)
 		return rc;
-	hh[0] = '\\';
-	hh[1] = 'x';
-	sodium_bin2hex(hh + 2, sizeof(hh) - 2, g->head_hash,
-		       OR_AUDIT_HASH_LEN);
 	snprintf(p[0], sizeof(p[0]), "%" PRIu64, old_head + g->n);
 	snprintf(p[2], sizeof(p[2]), "%" PRIu64, g->cnt[0]);
 	snprintf(p[3], sizeof(p[3]), "%" PRIu64, g->cnt[1]);
 	snprintf(p[4], sizeof(p[4]), "%" PRIu64, old_head);
-	pv[1] = hh;
+	pv[1] = pw_hex(hh, sizeof(hh), g->head_hash, OR_AUDIT_HASH_LEN);
 	if ((rc = or_pg_exec(c, pg_head_sql, 5, pv,
 			     "system of record: advancing the head", err,
 			     &r)) < 0)
@@ -475,6 +487,128 @@ pw_commit(PGconn *c, unsigned ms)
 	return NULL;
 }
 
+/* Only COMMIT's OK makes the transaction committed; a lost answer leaves
+ * it unknown (section 4: settled by the caller). 0, -ECONNABORTED, -EIO. */
+static int
+pw_finish(PGconn *c, unsigned commit_ms, struct or_err *err)
+{
+	PGresult *r = pw_commit(c, commit_ms);
+	int rc = 0;
+
+	if (r == NULL && PQstatus(c) == CONNECTION_OK) {
+		or_err_set(err, "system of record: no answer to the commit "
+			   "within %u ms (outcome unknown)", commit_ms);
+		rc = -ECONNABORTED;
+	} else if (r == NULL || PQstatus(c) != CONNECTION_OK) {
+		or_pg_err(err, c, r, "system of record: commit (outcome unknown)");
+		rc = -ECONNABORTED;
+	} else if (PQresultStatus(r) != PGRES_COMMAND_OK ||
+		   strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+		or_pg_err(err, c, r, "system of record: commit");
+		rc = -EIO;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* The rotation or retirement's entry, its place in the zero token's
+ * history, and the fleet row's head and auth state, under the lock. */
+static int
+pw_auth_run(PGconn *c, struct pw_group *g, uint16_t writer, uint8_t action,
+	    struct or_auth_state *st, struct or_err *err)
+{
+	static const char audit_sql[] =
+		"INSERT INTO optroute.audit (seq, token, body, prev_hash, hash)"
+		" VALUES ($1, $2::bytea, $3::bytea, $4::bytea, $5::bytea)";
+	static const char hist_sql[] =
+		"INSERT INTO optroute.consent (token, state, epoch, flags,"
+		" method, node, notice_version, granted_ms, withdrawn_ms, seq,"
+		" audit_seqs) VALUES ($2::bytea, 0, 0, 0, 0, 0, 0, 0, 0, $1,"
+		" ARRAY[$1::bigint]) ON CONFLICT (token) DO UPDATE SET"
+		" seq = EXCLUDED.seq,"
+		" audit_seqs = optroute.consent.audit_seqs || EXCLUDED.audit_seqs";
+	static const char head_sql[] =
+		"UPDATE optroute.fleet SET head_seq = $1, head_hash = $2::bytea,"
+		" auth_current = $3, auth_previous = $4, auth_seq = $1"
+		" WHERE id = 1 AND head_seq = $5";
+	struct or_audit_entry e;
+	uint8_t body[OR_AUDIT_BODY_LEN];
+	char seq[24], old[24], cur[8], prev[8];
+	char tok[2 * OR_TOKEN_LEN + 3], bd[2 * OR_AUDIT_BODY_LEN + 3];
+	char ph[2 * OR_AUDIT_HASH_LEN + 3], hh[2 * OR_AUDIT_HASH_LEN + 3];
+	const char *pv[5];
+	PGresult *r;
+	int rc, moved;
+
+	memset(&e, 0, sizeof(e));
+	if ((rc = pw_lock_head(c, g, err)) < 0 ||
+	    (rc = or_auth_entry(&g->auth, action, &e, err)) < 0)
+		return rc;
+	e.seq = g->head + 1;
+	e.time_ms = or_store_now_ms();
+	e.writer = writer;
+	memcpy(e.prev_hash, g->head_hash, OR_AUDIT_HASH_LEN);
+	or_audit_seal(&e, body);
+	*st = g->auth;
+	if (or_auth_next(st, &e) < 0) {
+		or_err_set(err, "system of record: malformed auth state");
+		return -EIO;
+	}
+	snprintf(seq, sizeof(seq), "%" PRIu64, e.seq);
+	snprintf(old, sizeof(old), "%" PRIu64, g->head);
+	snprintf(cur, sizeof(cur), "%u", st->current);
+	snprintf(prev, sizeof(prev), "%u", st->previous);
+	pv[0] = seq;
+	pv[1] = pw_hex(tok, sizeof(tok), e.token.b, OR_TOKEN_LEN);
+	pv[2] = pw_hex(bd, sizeof(bd), body, OR_AUDIT_BODY_LEN);
+	pv[3] = pw_hex(ph, sizeof(ph), e.prev_hash, OR_AUDIT_HASH_LEN);
+	pv[4] = pw_hex(hh, sizeof(hh), e.hash, OR_AUDIT_HASH_LEN);
+	if ((rc = or_pg_exec(c, audit_sql, 5, pv, "system of record: the "
+			     "epoch's entry", err, NULL)) < 0 ||
+	    (rc = or_pg_exec(c, hist_sql, 2, pv, "system of record: the "
+			     "epoch history", err, NULL)) < 0)
+		return rc;
+	pv[1] = hh;
+	pv[2] = cur;
+	pv[3] = st->has_previous ? prev : NULL;
+	pv[4] = old;
+	if ((rc = or_pg_exec(c, head_sql, 5, pv, "system of record: "
+			     "advancing the head", err, &r)) < 0)
+		return rc;
+	moved = strcmp(PQcmdTuples(r), "1") != 0;
+	PQclear(r);
+	if (moved) {
+		or_err_set(err, "system of record: the head moved under the lock");
+		return -EIO;
+	}
+	return or_pg_exec(c, pg_notify_sql, 1, pv, "system of record: notify",
+			  err, NULL);
+}
+
+int
+or_pg_write_auth(PGconn *c, uint16_t writer, uint8_t action,
+		 unsigned commit_ms, struct or_auth_state *st,
+		 struct or_err *err)
+{
+	struct pw_group g = { .n = 0 };
+	int rc;
+
+	if (PQstatus(c) != CONNECTION_OK ||
+	    PQtransactionStatus(c) != PQTRANS_IDLE) {
+		or_err_set(err, "system of record: not connected");
+		return -ENOTCONN;
+	}
+	rc = or_pg_exec(c, "BEGIN", 0, NULL, "system of record: begin", err,
+			NULL);
+	if (rc == 0)
+		rc = pw_auth_run(c, &g, writer, action, st, err);
+	if (rc < 0) {
+		pw_rollback(c);
+		return rc;
+	}
+	return pw_finish(c, commit_ms, err);
+}
+
 int
 or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 		  const struct or_node_policy *pol, const struct or_change *ch,
@@ -482,7 +616,6 @@ or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 		  uint64_t *first_seq, unsigned commit_ms, struct or_err *err)
 {
 	struct pw_group g = { .ch = ch, .n = n };
-	PGresult *r;
 	int rc;
 
 	if (n > OR_STORE_APPLY_MAX) {
@@ -536,22 +669,7 @@ or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 		pw_free(&g);
 		return rc;
 	}
-	/* Only COMMIT's OK makes the group committed; a lost answer leaves
-	 * it unknown (section 4: settled by the caller). */
-	r = pw_commit(c, commit_ms);
-	if (r == NULL && PQstatus(c) == CONNECTION_OK) {
-		or_err_set(err, "system of record: no answer to the commit "
-			   "within %u ms (outcome unknown)", commit_ms);
-		rc = -ECONNABORTED;
-	} else if (r == NULL || PQstatus(c) != CONNECTION_OK) {
-		or_pg_err(err, c, r, "system of record: commit (outcome unknown)");
-		rc = -ECONNABORTED;
-	} else if (PQresultStatus(r) != PGRES_COMMAND_OK ||
-		   strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-		or_pg_err(err, c, r, "system of record: commit");
-		rc = -EIO;
-	}
-	PQclear(r);
+	rc = pw_finish(c, commit_ms, err);
 	if (rc == 0 || rc == -ECONNABORTED) {
 		if (res != NULL)
 			for (unsigned i = 0; i < n; i++)

@@ -63,6 +63,16 @@ int or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 		      struct or_change_result *res, uint64_t *first_seq,
 		      unsigned commit_ms, struct or_err *err);
 
+/* A rotation (OR_ACT_ROTATE) or retirement (OR_ACT_RETIRE) of the
+ * fleet's auth epochs (store.h: or_auth_entry's rule on the fleet row's
+ * state), one transaction of its own: its entry under the zero token,
+ * the head and the auth state. On 0, *st is the new state (its seq the
+ * entry's). -EBUSY / -ENOENT (refused, nothing committed), -ENOENT also
+ * without a fleet row, -EIO, -ECONNABORTED and -ENOTCONN as above. */
+int or_pg_write_auth(PGconn *c, uint16_t writer, uint8_t action,
+		     unsigned commit_ms, struct or_auth_state *st,
+		     struct or_err *err);
+
 /* The NOTIFY channel a commit wakes followers on (payload: the new head
  * seq in decimal). */
 #define OR_PG_HEAD_CHANNEL "optroute_head"

@@ -639,29 +639,51 @@ sor_pg_stats(struct or_sor *s, struct or_store_stats *st, struct or_err *err)
 	return rc;
 }
 
+/* A rotation or retirement: one transaction of its own on a connection
+ * of its own (rare, an operator's command), then waited for until this
+ * appliance's copy holds it, so that the follower has handed the new key
+ * set to the dataplane link (the sink's auth_changed) before the reply
+ * waits for the dataplane's ack. Issuing keys of a new epoch waits for
+ * the fleet's acks too (cp_act_keys.c). */
 static int
 sor_pg_auth_change(struct or_sor *s, int rotate, struct or_auth_state *st,
 		   struct or_err *err)
 {
-	(void)s;
-	(void)rotate;
-	(void)st;
-	or_err_set(err, "auth epochs cannot be rotated or retired with "
-		   "store = postgresql yet (docs/fleet.md section 15)");
-	return -ENOTSUP;
+	struct sor_pg *p = sor_pg(s);
+	uint16_t id = sp_id(p);
+	PGconn *c;
+	int rc;
+
+	if (id == 0) {
+		or_err_set(err, "system of record: this appliance has not "
+			   "joined the fleet yet (is PostgreSQL reachable?)");
+		return -ENOTCONN;
+	}
+	rc = or_pg_connect(p->conninfo, "optroute-control epochs", &c, err);
+	if (rc < 0)
+		return rc;
+	rc = or_pg_write_auth(c, id, rotate ? OR_ACT_ROTATE : OR_ACT_RETIRE,
+			      p->commit_ms, st, err);
+	PQfinish(c);
+	if (rc == 0)
+		sp_wait_applied(p, st->seq);
+	return rc;
 }
 
 static void
-sor_pg_enforced(struct or_sor *s, uint64_t seq)
+sor_pg_enforced(struct or_sor *s, uint64_t seq, uint64_t keys_seq)
 {
 	struct sor_pg *p = sor_pg(s);
 	uint64_t v = 1;
 	int moved;
 
 	pthread_mutex_lock(&p->mu);
-	moved = seq > p->enforced;
+	moved = seq > p->enforced || keys_seq > p->keys_acked;
 	if (moved) {
-		p->enforced = seq;
+		if (seq > p->enforced)
+			p->enforced = seq;
+		if (keys_seq > p->keys_acked)
+			p->keys_acked = keys_seq;
 		p->wake = 1;
 	}
 	pthread_mutex_unlock(&p->mu);

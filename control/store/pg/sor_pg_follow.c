@@ -109,19 +109,21 @@ sp_report(struct sor_pg *p, uint64_t now, struct or_err *err)
 	static const char sql[] =
 		"BEGIN; SET LOCAL synchronous_commit = off;"
 		" UPDATE optroute.appliance SET applied_seq = %" PRIu64
-		", enforced_seq = %" PRIu64 ", reported_at = now()"
-		" WHERE id = %u;%s COMMIT";
-	char q[sizeof(sql) + 96];
-	uint64_t enf;
+		", enforced_seq = %" PRIu64 ", keys_acked_seq = %" PRIu64
+		", reported_at = now() WHERE id = %u;%s COMMIT";
+	char q[sizeof(sql) + 128];
+	uint64_t enf, keys;
 	int moved;
 
 	pthread_mutex_lock(&p->mu);
 	enf = p->enforced;
+	keys = p->keys_acked;
 	pthread_mutex_unlock(&p->mu);
-	moved = p->reported != p->pos.seq || p->reported_enf != enf;
+	moved = p->reported != p->pos.seq || p->reported_enf != enf ||
+		p->reported_keys != keys;
 	if (!moved && now - p->last_report_ms < p->report_ms)
 		return 0;
-	snprintf(q, sizeof(q), sql, p->pos.seq, enf, sp_id(p),
+	snprintf(q, sizeof(q), sql, p->pos.seq, enf, keys, sp_id(p),
 		 moved ? " NOTIFY " SP_POS_CHANNEL ";" : "");
 	if (or_pg_exec(p->fc, q, 0, NULL, "fleet: report", err, NULL) < 0) {
 		PQclear(PQexec(p->fc, "ROLLBACK"));
@@ -129,6 +131,7 @@ sp_report(struct sor_pg *p, uint64_t now, struct or_err *err)
 	}
 	p->reported = p->pos.seq;
 	p->reported_enf = enf;
+	p->reported_keys = keys;
 	p->last_report_ms = now;
 	return 0;
 }
@@ -143,6 +146,7 @@ sp_positions_moved(const struct or_sor_fleet *a, const struct or_sor_fleet *b)
 	for (unsigned i = 0; i < a->n; i++)
 		if (a->m[i].id != b->m[i].id ||
 		    a->m[i].enforced != b->m[i].enforced ||
+		    a->m[i].keys_acked != b->m[i].keys_acked ||
 		    a->m[i].live != b->m[i].live)
 			return 1;
 	return 0;
@@ -156,7 +160,8 @@ sp_read_positions(struct sor_pg *p, uint64_t now, struct or_err *err)
 		"SELECT id, name, coalesce(applied_seq, 0),"
 		" coalesce(enforced_seq, 0), coalesce((extract(epoch FROM"
 		" clock_timestamp() - reported_at) * 1000)::bigint, -1),"
-		" (SELECT head_seq FROM optroute.fleet WHERE id = 1)"
+		" (SELECT head_seq FROM optroute.fleet WHERE id = 1),"
+		" coalesce(keys_acked_seq, 0)"
 		" FROM optroute.appliance ORDER BY id");
 	struct or_sor_fleet f = { .fleet = 1, .connected = 1 };
 	uint16_t self = sp_id(p);
@@ -181,6 +186,7 @@ sp_read_positions(struct sor_pg *p, uint64_t now, struct or_err *err)
 		m->self = m->id == self;
 		m->live = m->silent_ms < p->silence_ms;
 		f.head = strtoull(PQgetvalue(r, i, 5), NULL, 10);
+		m->keys_acked = strtoull(PQgetvalue(r, i, 6), NULL, 10);
 	}
 	PQclear(r);
 	pthread_mutex_lock(&p->mu);

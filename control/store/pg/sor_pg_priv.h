@@ -75,6 +75,7 @@ struct sor_pg {
 	struct or_sor_group *done;  /* done, not taken by the event loop */
 	uint64_t applied;           /* the copy's position (follower) */
 	uint64_t enforced;          /* the dataplane's ack (event loop) */
+	uint64_t keys_acked;        /* its key set ack (event loop) */
 	struct or_sor_fleet fl;     /* positions as last read (follower) */
 	uint64_t resyncs, catchups; /* (follower; read under mu) */
 	uint64_t fl_read_ms;
@@ -96,7 +97,7 @@ struct sor_pg {
 	struct or_pg_pos pos;
 	struct or_change *fch;
 	struct or_change_result *fres;
-	uint64_t reported, reported_enf, last_report_ms;
+	uint64_t reported, reported_enf, reported_keys, last_report_ms;
 };
 
 static inline struct sor_pg *
