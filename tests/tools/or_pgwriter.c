@@ -417,13 +417,20 @@ racer(void *arg)
 	struct or_err err = { "" };
 
 	for (int g = 0; g < 40; g++) {
+		/* changes 0..7 of every group: 8 tokens both racers
+		 * toggle, so a record read before the head lock that the
+		 * other changed meanwhile must be read again */
 		for (int k = 0; k < 64; k++)
 			ch[id][k] = (struct or_change){
-				.token = tok(1000000 * (id + 1) + g * 64 + k),
-				.action = OR_ACT_OPTIN,
+				.token = k < 8 ? tok(990000 + k)
+					       : tok(1000000 * (id + 1) +
+						     g * 64 + k),
+				.action = k < 8 && (g + k + (int)id) % 2
+						  ? OR_ACT_OPTOUT
+						  : OR_ACT_OPTIN,
 				.method = OR_METHOD_APP,
 				.node = -1,
-				.time_ms = 1700000000000ull + g,
+				.time_ms = 1700000000000ull + 2 * g + id,
 			};
 		if (or_pg_write_group(c, (uint16_t)(id + 1), (uint64_t)g,
 				      &pw_pol, ch[id], 64, NULL, NULL, 0,
@@ -434,7 +441,9 @@ racer(void *arg)
 	return NULL;
 }
 
-/* Two writers at once, then the whole chain from seq 1. */
+/* Two writers at once (some tokens changed by both), then the whole
+ * chain from seq 1, and the counts; check_tail then rebuilds every record
+ * from the chain and compares. */
 static void
 check_race_and_chain(PGconn *c)
 {
@@ -469,6 +478,12 @@ check_race_and_chain(PGconn *c)
 	PQclear(r);
 	if (pg_head(c, NULL, NULL) != (uint64_t)rows)
 		fail("chain: head is not the last row");
+	r = query(c, "SELECT n_in = (SELECT count(*) FROM optroute.consent"
+		     " WHERE state = 1) AND n_out = (SELECT count(*) FROM"
+		     " optroute.consent WHERE state = 2) FROM optroute.fleet");
+	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+		fail("race: the fleet row's n_in, n_out differ from the records");
+	PQclear(r);
 }
 
 /* Records rebuilt from the tail: open addressing by the token's first

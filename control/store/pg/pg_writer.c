@@ -146,43 +146,39 @@ pw_u64(const PGresult *r, int row, int col)
 	return strtoull(PQgetvalue(r, row, col), NULL, 10);
 }
 
-/* The records the group's tokens have now, sorted by token. */
+/* The records of n tokens (toks, 16 bytes each) appended to g->have,
+ * unsorted. */
 static int
-pw_read(PGconn *c, struct pw_group *g, struct or_err *err)
+pw_read_toks(PGconn *c, struct pw_group *g, const uint8_t *toks, unsigned n,
+	     struct or_err *err)
 {
-	const char *val;
-	int len, fmt = 1, rows, rc = 0;
-	uint8_t *toks;
+	const char *val = (const char *)toks;
+	int len = (int)(n * OR_TOKEN_LEN), fmt = 1, rows;
+	struct or_consent *have;
 	PGresult *r;
 
-	toks = malloc((size_t)g->n * OR_TOKEN_LEN);
-	if (toks == NULL)
-		return -ENOMEM;
-	for (unsigned i = 0; i < g->n; i++)
-		memcpy(toks + (size_t)i * OR_TOKEN_LEN, g->ch[i].token.b,
-		       OR_TOKEN_LEN);
-	val = (const char *)toks;
-	len = (int)(g->n * OR_TOKEN_LEN);
 	r = PQexecParams(c, pg_read_sql, 1, NULL, &val, &len, &fmt, 0);
-	free(toks);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		or_pg_err(err, c, r, "system of record: reading records");
 		PQclear(r);
 		return -EIO;
 	}
 	rows = PQntuples(r);
-	g->have = calloc(rows ? (size_t)rows : 1, sizeof(*g->have));
-	if (g->have == NULL) {
+	have = realloc(g->have, (g->n_have + (size_t)rows + 1) *
+					sizeof(*g->have));
+	if (have == NULL) {
 		PQclear(r);
 		return -ENOMEM;
 	}
+	g->have = have;
 	for (int i = 0; i < rows; i++) {
-		struct or_consent *h = &g->have[i];
+		struct or_consent *h = &g->have[g->n_have];
 
+		memset(h, 0, sizeof(*h));
 		if (pw_hex16(PQgetvalue(r, i, 0), h->token.b) < 0) {
 			or_err_set(err, "system of record: a malformed token");
-			rc = -EIO;
-			break;
+			PQclear(r);
+			return -EIO;
 		}
 		h->state = (uint8_t)pw_u64(r, i, 1);
 		h->epoch = (uint8_t)pw_u64(r, i, 2);
@@ -193,10 +189,114 @@ pw_read(PGconn *c, struct pw_group *g, struct or_err *err)
 		h->granted_ms = pw_u64(r, i, 7);
 		h->withdrawn_ms = pw_u64(r, i, 8);
 		h->seq = pw_u64(r, i, 9);
+		g->n_have++;
 	}
 	PQclear(r);
-	g->n_have = (unsigned)rows;
+	return 0;
+}
+
+/* The records the group's tokens have, sorted by token. Read BEFORE the
+ * head lock is taken: these random lookups into the records' index are
+ * the largest part of a group that needs no lock, and while one appliance
+ * holds it the others read (pw_reread makes them exact). */
+static int
+pw_read(PGconn *c, struct pw_group *g, struct or_err *err)
+{
+	uint8_t *toks = malloc((size_t)g->n * OR_TOKEN_LEN);
+	int rc;
+
+	if (toks == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < g->n; i++)
+		memcpy(toks + (size_t)i * OR_TOKEN_LEN, g->ch[i].token.b,
+		       OR_TOKEN_LEN);
+	rc = pw_read_toks(c, g, toks, g->n, err);
+	free(toks);
 	qsort(g->have, g->n_have, sizeof(*g->have), pw_have_cmp);
+	return rc;
+}
+
+static int
+pw_slot_tok_cmp(const void *key, const void *elem)
+{
+	return memcmp(key, ((const struct pw_slot *)elem)->tok, OR_TOKEN_LEN);
+}
+
+static int
+pw_tok_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, OR_TOKEN_LEN);
+}
+
+/* Under the lock, head g->head: the groups committed since the records
+ * were read (at head h0 or later, READ COMMITTED) are (h0, g->head], so
+ * the group's tokens among their entries' are read again; the others'
+ * records cannot have changed. */
+static int
+pw_reread(PGconn *c, struct pw_group *g, uint64_t h0, struct or_err *err)
+{
+	char a[24], b[24];
+	const char *pv[2] = { a, b };
+	unsigned n = 0, k = 0;
+	uint8_t *toks;
+	PGresult *r;
+	int rows, rc;
+
+	snprintf(a, sizeof(a), "%" PRIu64, h0);
+	snprintf(b, sizeof(b), "%" PRIu64, g->head);
+	rc = or_pg_exec(c, "SELECT encode(token, 'hex') FROM optroute.audit"
+			   " WHERE seq > $1 AND seq <= $2", 2, pv,
+			"system of record: the changes since the read", err, &r);
+	if (rc < 0)
+		return rc;
+	rows = PQntuples(r);
+	toks = malloc(((size_t)rows + 1) * OR_TOKEN_LEN);
+	if (toks == NULL) {
+		PQclear(r);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < rows; i++) {
+		uint8_t *t = toks + (size_t)n * OR_TOKEN_LEN;
+
+		if (pw_hex16(PQgetvalue(r, i, 0), t) == 0 &&
+		    bsearch(t, g->slot, g->n, sizeof(*g->slot),
+			    pw_slot_tok_cmp) != NULL)
+			n++;
+	}
+	PQclear(r);
+	if (n > 0) {
+		/* the stale copies out, then read again */
+		qsort(toks, n, OR_TOKEN_LEN, pw_tok_cmp);
+		for (unsigned i = 0; i < g->n_have; i++)
+			if (bsearch(g->have[i].token.b, toks, n, OR_TOKEN_LEN,
+				    pw_tok_cmp) == NULL)
+				g->have[k++] = g->have[i];
+		g->n_have = k;
+		rc = pw_read_toks(c, g, toks, n, err);
+		qsort(g->have, g->n_have, sizeof(*g->have), pw_have_cmp);
+	}
+	free(toks);
+	return rc;
+}
+
+/* The fleet's head seq now (no lock). */
+static int
+pw_head_seq(PGconn *c, uint64_t *head, struct or_err *err)
+{
+	PGresult *r;
+	int rc = or_pg_exec(c, "SELECT head_seq FROM optroute.fleet"
+			       " WHERE id = 1", 0, NULL,
+			    "system of record: the head", err, &r);
+
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) != 1) {
+		or_err_set(err, "system of record: no fleet row (not joined)");
+		rc = -ENOENT;
+	} else {
+		*head = pw_u64(r, 0, 0);
+	}
+	PQclear(r);
 	return rc;
 }
 
@@ -393,13 +493,15 @@ pw_run(PGconn *c, struct pw_group *g, uint16_t writer, uint64_t group,
 	PGresult *r;
 	int moved;
 	const char *pv[5] = { p[0], p[1], p[2], p[3], p[4] };
-	uint64_t t_now = or_store_now_ms(), old_head;
+	uint64_t t_now = or_store_now_ms(), old_head, h0 = 0;
 	int rc;
 
 	if ((rc = or_pg_exec(c, pg_stage_sql, 0, NULL,
 			  "system of record: staging tables", err, NULL)) < 0 ||
+	    (rc = pw_head_seq(c, &h0, err)) < 0 ||
+	    (rc = pw_read(c, g, err)) < 0 ||
 	    (rc = pw_lock_head(c, g, err)) < 0 ||
-	    (rc = pw_read(c, g, err)) < 0)
+	    (g->head != h0 && (rc = pw_reread(c, g, h0, err)) < 0))
 		return rc;
 	old_head = g->head;
 	rc = pw_compute(g, pol, t_now);
@@ -682,53 +784,5 @@ or_pg_write_group(PGconn *c, uint16_t writer, uint64_t group,
 			*first_seq = g.head + 1;
 	}
 	pw_free(&g);
-	return rc;
-}
-
-int
-or_pg_fleet_join(PGconn *c, const struct or_pg_fleet_conf *fc,
-		 struct or_err *err)
-{
-	static const char ins[] =
-		"INSERT INTO optroute.fleet (id, fleet_id, head_seq, head_hash,"
-		" n_in, n_out, auth_current, auth_previous, auth_seq,"
-		" key_check, node_policy, key_epoch) VALUES (1,"
-		" gen_random_uuid(), 0, decode(repeat('00', 32), 'hex'), 0, 0,"
-		" 0, NULL, 0, $1::bytea, $2, $3) ON CONFLICT (id) DO NOTHING";
-	static const char sel[] =
-		"SELECT encode(key_check, 'hex'), node_policy, key_epoch"
-		" FROM optroute.fleet WHERE id = 1";
-	char kc[2 * 16 + 3] = "\\x", ep[8], mine[2 * 16 + 1];
-	const char *pv[3] = { kc, fc->node_policy, ep };
-	PGresult *r;
-	int rc;
-
-	sodium_bin2hex(kc + 2, sizeof(kc) - 2, fc->key_check, 16);
-	snprintf(ep, sizeof(ep), "%u", fc->key_epoch);
-	rc = or_pg_exec(c, ins, 3, pv, "system of record: joining the fleet",
-		     err, NULL);
-	if (rc < 0)
-		return rc;
-	r = PQexec(c, sel);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		or_pg_err(err, c, r, "system of record: reading the fleet row");
-		PQclear(r);
-		return -EIO;
-	}
-	sodium_bin2hex(mine, sizeof(mine), fc->key_check, 16);
-	if (strcmp(PQgetvalue(r, 0, 0), mine) != 0) {
-		or_err_set(err, "the master key differs from the fleet's "
-			   "(key check mismatch): every appliance needs the same key");
-		rc = -EKEYREJECTED;
-	} else if (strcmp(PQgetvalue(r, 0, 1), fc->node_policy) != 0) {
-		or_err_set(err, "node_policy '%s' differs from the fleet's '%s'",
-			   fc->node_policy, PQgetvalue(r, 0, 1));
-		rc = -EINVAL;
-	} else if (strcmp(PQgetvalue(r, 0, 2), ep) != 0) {
-		or_err_set(err, "key_epoch %s differs from the fleet's %s", ep,
-			   PQgetvalue(r, 0, 2));
-		rc = -EINVAL;
-	}
-	PQclear(r);
 	return rc;
 }
