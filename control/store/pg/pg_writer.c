@@ -23,11 +23,9 @@
 
 /* Per session, emptied by every commit; temporary, so no WAL. IF NOT
  * EXISTS: created by a session's first group (or again after a rollback
- * took the creation with it). */
+ * took the creation with it). The audit rows need no staging: they are
+ * COPYed into optroute.audit in seq order, under the lock. */
 static const char pg_stage_sql[] =
-	"CREATE TEMP TABLE IF NOT EXISTS or_stage_audit ("
-	" seq bigint, token bytea, body bytea, prev_hash bytea, hash bytea)"
-	" ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS or_stage_rec ("
 	" token bytea, state smallint, epoch smallint, flags smallint,"
 	" method smallint, node integer, notice_version bigint,"
@@ -52,9 +50,6 @@ static const char pg_read_sql[] =
  * a tombstone) and its new entries' seqs appended to its history
  * (docs/fleet.md section 3, migration 3). */
 static const char pg_move_sql[] =
-	"INSERT INTO optroute.audit (seq, token, body, prev_hash, hash)"
-	" SELECT seq, token, body, prev_hash, hash FROM or_stage_audit"
-	" ORDER BY seq;"
 	"INSERT INTO optroute.consent (token, state, epoch, flags, method,"
 	" node, notice_version, granted_ms, withdrawn_ms, seq, audit_seqs)"
 	" SELECT token, state, epoch, flags, method, node, notice_version,"
@@ -508,7 +503,8 @@ pw_run(PGconn *c, struct pw_group *g, uint16_t writer, uint64_t group,
 	if (rc != 0)
 		return rc;
 	if ((rc = pw_chain(g, writer, t_now)) < 0 ||
-	    (rc = or_pg_copy_in(c, "or_stage_audit", &g->audit, err)) < 0 ||
+	    (rc = or_pg_copy_in(c, "optroute.audit (seq, token, body,"
+				" prev_hash, hash)", &g->audit, err)) < 0 ||
 	    (rc = or_pg_copy_in(c, "or_stage_rec", &g->rec, err)) < 0 ||
 	    (rc = or_pg_exec(c, pg_move_sql, 0, NULL,
 			  "system of record: writing the group", err, NULL)) < 0)
