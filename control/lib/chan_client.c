@@ -168,7 +168,10 @@ chan_on_msg(struct or_chan_client *c, const uint8_t *msg, size_t len)
 				.entries = hl->entries,
 				.acked_seq = hl->acked_seq,
 				.generation = hl->generation,
+				.mark_seq = hl->mark_seq,
 			};
+			memcpy(c->peer.mark_hash, hl->mark_hash,
+			       sizeof(c->peer.mark_hash));
 			c->hello_seen = 1;
 			return;
 		}
@@ -575,6 +578,22 @@ or_chan_send_auth_keys(struct or_chan_client *c,
 	if (seq != NULL)
 		*seq = c->sent_seq;
 	return 0;
+}
+
+int
+or_chan_send_mark(struct or_chan_client *c, uint64_t store_seq,
+		  const uint8_t hash[OR_CHAN_MARK_HASH_LEN])
+{
+	struct or_chan_mark m;
+
+	if (store_seq == 0 || hash == NULL)
+		return -EINVAL;
+	memset(&m, 0, sizeof(m));
+	m.h.type = OR_CHAN_MARK;
+	m.h.len = sizeof(m);
+	m.store_seq = store_seq;
+	memcpy(m.store_hash, hash, sizeof(m.store_hash));
+	return chan_send(c, &m, sizeof(m));
 }
 
 int

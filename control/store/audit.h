@@ -48,6 +48,7 @@
 #include "optroute/consent.h"
 
 #include "control/lib/or_err.h"
+#include "control/store/store.h"
 
 #define OR_AUDIT_HASH_LEN 32
 #define OR_AUDIT_BODY_LEN 44
@@ -130,5 +131,25 @@ int or_audit_subject(struct or_store *s, const struct or_token *t,
 int or_audit_foreach(struct or_store *s, uint64_t from_seq,
 		     int (*cb)(void *arg, const struct or_audit_entry *e),
 		     void *arg, struct or_err *err);
+
+/* Resuming a dataplane that holds the records of an earlier position
+ * (store_since.c, docs/channel.md "Resuming"). */
+
+/* The chain hash of entry seq. 0, -ENOENT (no such entry) or -errno. */
+int or_audit_hash_at(struct or_store *s, uint64_t seq,
+		     uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);
+
+/* From one snapshot at head S: for every token an entry in (seq, S]
+ * names, its record at S (rec 0: it has none, the dataplane deletes it),
+ * in chunks as or_store_snapshot() gives them; *snap_seq = S before the
+ * first callback. A token changed twice comes twice, with the same
+ * record. -ESTALE: no entry seq with that hash here (another chain, a
+ * store restored from an older backup); -E2BIG: more than max entries
+ * since; else 0, the callback's nonzero value or -errno. */
+int or_audit_changes_since(struct or_store *s, uint64_t seq,
+			   const uint8_t hash[OR_AUDIT_HASH_LEN], uint64_t max,
+			   struct or_store_entry *buf, unsigned cap,
+			   or_store_chunk_cb cb, void *arg, uint64_t *snap_seq,
+			   struct or_err *err);
 
 #endif

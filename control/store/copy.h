@@ -93,6 +93,17 @@ int or_copy_auth_get(struct or_copy *c, struct or_auth_state *st,
 int or_copy_stats(struct or_copy *c, struct or_store_stats *st,
 		  struct or_copy_stats *cs, struct or_err *err);
 
+/* Resuming a dataplane (copy_since.c), as audit.h's or_audit_hash_at
+ * and or_audit_changes_since, for positions from the folded one F to the
+ * copy's position: anything before F is -ENOENT / -ESTALE. */
+int or_copy_hash_at(struct or_copy *c, uint64_t seq,
+		    uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);
+int or_copy_changes_since(struct or_copy *c, uint64_t seq,
+			  const uint8_t hash[OR_AUDIT_HASH_LEN], uint64_t max,
+			  struct or_store_entry *buf, unsigned cap,
+			  or_store_chunk_cb cb, void *arg, uint64_t *snap_seq,
+			  struct or_err *err);
+
 /* The fold's figures alone (no file stat). */
 void or_copy_fold_stats(struct or_copy *c, struct or_copy_stats *cs);
 

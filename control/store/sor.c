@@ -81,6 +81,24 @@ or_sor_snapshot(struct or_sor *s, struct or_store_entry *buf, unsigned cap,
 }
 
 int
+or_sor_hash_at(struct or_sor *s, uint64_t seq,
+	       uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err)
+{
+	return s->ops->hash_at(s, seq, hash, err);
+}
+
+int
+or_sor_changes_since(struct or_sor *s, uint64_t seq,
+		     const uint8_t hash[OR_AUDIT_HASH_LEN], uint64_t max,
+		     struct or_store_entry *buf, unsigned cap,
+		     or_store_chunk_cb cb, void *arg, uint64_t *snap_seq,
+		     struct or_err *err)
+{
+	return s->ops->changes_since(s, seq, hash, max, buf, cap, cb, arg,
+				     snap_seq, err);
+}
+
+int
 or_sor_auth_get(struct or_sor *s, struct or_auth_state *st, struct or_err *err)
 {
 	return s->ops->auth_get(s, st, err);

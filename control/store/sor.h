@@ -20,7 +20,8 @@
  * before its group is taken; the event loop never forwards changes itself.
  *
  * Threads. open, start, close, commit_*: the event loop only (one group
- * in flight at most). get, snapshot, auth_get, stats: any thread. audit_*:
+ * in flight at most). get, snapshot, hash_at, changes_since, auth_get,
+ * stats: any thread. audit_*:
  * any thread, blocking (the audit job's thread). auth_rotate/retire: the
  * event loop. The sink is called by the thread that completes a group
  * (LMDB: the event loop, inside commit_submit and auth_rotate/retire;
@@ -143,6 +144,17 @@ int or_sor_snapshot(struct or_sor *s, struct or_store_entry *buf,
 		    uint64_t *snap_seq, struct or_err *err);
 int or_sor_auth_get(struct or_sor *s, struct or_auth_state *st,
 		    struct or_err *err);
+/* Resuming the dataplane after a restart (docs/channel.md "Resuming"),
+ * from the local store or copy, as audit.h's or_audit_hash_at and
+ * or_audit_changes_since say (a copy answers only for positions it has
+ * not folded yet). */
+int or_sor_hash_at(struct or_sor *s, uint64_t seq,
+		   uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);
+int or_sor_changes_since(struct or_sor *s, uint64_t seq,
+			 const uint8_t hash[OR_AUDIT_HASH_LEN], uint64_t max,
+			 struct or_store_entry *buf, unsigned cap,
+			 or_store_chunk_cb cb, void *arg, uint64_t *snap_seq,
+			 struct or_err *err);
 /* The local store's figures. */
 int or_sor_stats(struct or_sor *s, struct or_store_stats *st,
 		 struct or_err *err);

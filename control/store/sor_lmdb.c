@@ -123,6 +123,24 @@ sor_lmdb_snapshot(struct or_sor *s, struct or_store_entry *buf, unsigned cap,
 }
 
 static int
+sor_lmdb_hash_at(struct or_sor *s, uint64_t seq,
+		 uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err)
+{
+	return or_audit_hash_at(sor_lmdb(s)->st, seq, hash, err);
+}
+
+static int
+sor_lmdb_changes_since(struct or_sor *s, uint64_t seq,
+		       const uint8_t hash[OR_AUDIT_HASH_LEN], uint64_t max,
+		       struct or_store_entry *buf, unsigned cap,
+		       or_store_chunk_cb cb, void *arg, uint64_t *snap_seq,
+		       struct or_err *err)
+{
+	return or_audit_changes_since(sor_lmdb(s)->st, seq, hash, max, buf,
+				      cap, cb, arg, snap_seq, err);
+}
+
+static int
 sor_lmdb_auth_get(struct or_sor *s, struct or_auth_state *st,
 		  struct or_err *err)
 {
@@ -187,6 +205,8 @@ const struct or_sor_ops or_sor_lmdb_ops = {
 	.commit_take = sor_lmdb_commit_take,
 	.get = sor_lmdb_get,
 	.snapshot = sor_lmdb_snapshot,
+	.hash_at = sor_lmdb_hash_at,
+	.changes_since = sor_lmdb_changes_since,
 	.auth_get = sor_lmdb_auth_get,
 	.stats = sor_lmdb_stats,
 	.auth_change = sor_lmdb_auth_change,

@@ -24,6 +24,13 @@ struct or_sor_ops {
 	int (*snapshot)(struct or_sor *s, struct or_store_entry *buf,
 			unsigned cap, or_store_chunk_cb cb, void *arg,
 			uint64_t *snap_seq, struct or_err *err);
+	int (*hash_at)(struct or_sor *s, uint64_t seq,
+		       uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);
+	int (*changes_since)(struct or_sor *s, uint64_t seq,
+			     const uint8_t hash[OR_AUDIT_HASH_LEN],
+			     uint64_t max, struct or_store_entry *buf,
+			     unsigned cap, or_store_chunk_cb cb, void *arg,
+			     uint64_t *snap_seq, struct or_err *err);
 	int (*auth_get)(struct or_sor *s, struct or_auth_state *st,
 			struct or_err *err);
 	int (*stats)(struct or_sor *s, struct or_store_stats *st,

@@ -158,6 +158,8 @@ struct or_snap_out {
  * callback's value. */
 int or_snap_push(struct or_snap_out *o, const void *token, const MDB_val *v,
 		 struct or_err *err);
+/* The same for a 32-bit record already made (0: the token has none). */
+int or_snap_put(struct or_snap_out *o, const void *token, uint32_t rec);
 
 /* Auth epoch state as stored (meta OR_META_AUTH, and a local copy's log):
  * format u8 (1), current u8, has_previous u8, previous u8, reserved u32

@@ -82,9 +82,7 @@ int
 or_snap_push(struct or_snap_out *o, const void *token, const MDB_val *v,
 	     struct or_err *err)
 {
-	struct or_store_entry *e = &o->buf[o->n];
 	const uint8_t *p = v->mv_data;
-	int rc;
 
 	/* Only the fields of the 32-bit record: decode inline, this runs
 	 * 10M times on a full resync. */
@@ -93,9 +91,19 @@ or_snap_push(struct or_snap_out *o, const void *token, const MDB_val *v,
 		or_err_set(err, "store: corrupt record");
 		return -EBADMSG;
 	}
+	return or_snap_put(o, token,
+			   or_rec_make((enum or_consent_state)p[1],
+				       or_get_le16(p + 6), p[2], p[3]));
+}
+
+int
+or_snap_put(struct or_snap_out *o, const void *token, uint32_t rec)
+{
+	struct or_store_entry *e = &o->buf[o->n];
+	int rc;
+
 	memcpy(e->token.b, token, OR_TOKEN_LEN);
-	e->rec = or_rec_make((enum or_consent_state)p[1], or_get_le16(p + 6),
-			     p[2], p[3]);
+	e->rec = rec;
 	if (++o->n < o->cap)
 		return 0;
 	rc = o->cb(o->arg, o->buf, o->n);

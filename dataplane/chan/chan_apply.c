@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "optroute/ctable.h"
@@ -50,6 +51,17 @@ chan_hello(struct or_updater *u, const uint8_t *msg, size_t len)
 	};
 	struct ct_stats cs;
 
+	/* The version first: a peer of another version sends a HELLO of
+	 * another size, and should hear why it is refused. */
+	if (len >= offsetof(struct or_chan_hello, role) && !u->hello_done &&
+	    in->version != OR_CHAN_VERSION) {
+		chan_send_error(u, EPROTONOSUPPORT, OR_CHAN_NO_SEQ,
+				OR_CHAN_NO_INDEX,
+				"protocol version %u not supported, dataplane speaks %u",
+				in->version, OR_CHAN_VERSION);
+		u->close_after_flush = 1;
+		return;
+	}
 	if (len != sizeof(*in)) {
 		chan_send_error(u, EBADMSG, OR_CHAN_NO_SEQ, OR_CHAN_NO_INDEX,
 				"HELLO of %zu bytes, expected %zu", len,
@@ -59,14 +71,6 @@ chan_hello(struct or_updater *u, const uint8_t *msg, size_t len)
 	if (u->hello_done) {
 		chan_send_error(u, EPROTO, OR_CHAN_NO_SEQ, OR_CHAN_NO_INDEX,
 				"HELLO already exchanged");
-		return;
-	}
-	if (in->version != OR_CHAN_VERSION) {
-		chan_send_error(u, EPROTONOSUPPORT, OR_CHAN_NO_SEQ,
-				OR_CHAN_NO_INDEX,
-				"protocol version %u not supported, dataplane speaks %u",
-				in->version, OR_CHAN_VERSION);
-		u->close_after_flush = 1;
 		return;
 	}
 	if (in->role != OR_CHAN_ROLE_CONTROL && in->role != OR_CHAN_ROLE_TOOL) {
@@ -80,6 +84,8 @@ chan_hello(struct or_updater *u, const uint8_t *msg, size_t len)
 	out.entries = cs.entries;
 	out.acked_seq = CHAN_GET(u, acked_seq);
 	out.generation = CHAN_GET(u, generation);
+	out.mark_seq = CHAN_GET(u, mark_seq);
+	memcpy(out.mark_hash, u->mark_hash, sizeof(out.mark_hash));
 	u->hello_done = 1;
 	chan_queue(u, &out, sizeof(out));
 }
@@ -144,6 +150,7 @@ chan_batch(struct or_updater *u, const uint8_t *msg, size_t len, int resync)
 	if (chan_check_ops(u, b, resync) < 0)
 		return;
 
+	chan_mark_clear(u);
 	chan_apply_ops(u, b->ops, b->count, resync, &r);
 	CHAN_INC(u, batches);
 	CHAN_ADD(u, upserts, r.upserts);
@@ -180,6 +187,7 @@ chan_resync_begin(struct or_updater *u, const struct or_chan_resync *r)
 	}
 	u->resyncing = 1;
 	u->resync_gen = r->generation;
+	chan_mark_clear(u);
 }
 
 static void
@@ -213,6 +221,8 @@ chan_resync_end(struct or_updater *u, const struct or_chan_resync *r)
 	}
 	CHAN_INC(u, resyncs);
 	CHAN_SET(u, generation, r->generation);
+	/* The table is the resync's alone: what failed before is gone. */
+	u->tainted = 0;
 	CHAN_LOG(INFO, "resync %" PRIu64 " committed", r->generation);
 }
 
@@ -267,6 +277,41 @@ chan_auth_keys(struct or_updater *u, const uint8_t *msg, size_t len)
 	CHAN_LOG(INFO, "auth epochs installed (%u live)", m->count);
 }
 
+void
+chan_mark_clear(struct or_updater *u)
+{
+	CHAN_SET(u, mark_seq, 0);
+	memset(u->mark_hash, 0, sizeof(u->mark_hash));
+}
+
+static void
+chan_mark(struct or_updater *u, const uint8_t *msg, size_t len)
+{
+	const struct or_chan_mark *m = (const void *)msg;
+
+	if (len != sizeof(*m)) {
+		chan_send_error(u, EBADMSG, OR_CHAN_NO_SEQ, OR_CHAN_NO_INDEX,
+				"MARK of %zu bytes, expected %zu", len,
+				sizeof(*m));
+		return;
+	}
+	if (m->store_seq == 0) {
+		chan_send_error(u, EINVAL, OR_CHAN_NO_SEQ, OR_CHAN_NO_INDEX,
+				"MARK at store seq 0");
+		return;
+	}
+	/* Not an error: the control plane cannot know an op failed until
+	 * it reads the ERROR, which may cross its MARK. */
+	if (u->tainted || u->resyncing || CHAN_GET(u, resyncs) == 0) {
+		chan_mark_clear(u);
+		CHAN_INC(u, marks_refused);
+		return;
+	}
+	memcpy(u->mark_hash, m->store_hash, sizeof(u->mark_hash));
+	CHAN_SET(u, mark_seq, m->store_seq);
+	CHAN_INC(u, marks);
+}
+
 static void
 chan_handle_one(struct or_updater *u, const uint8_t *msg, size_t len)
 {
@@ -318,6 +363,9 @@ chan_handle_one(struct or_updater *u, const uint8_t *msg, size_t len)
 		break;
 	case OR_CHAN_AUTH_KEYS:
 		chan_auth_keys(u, msg, len);
+		break;
+	case OR_CHAN_MARK:
+		chan_mark(u, msg, len);
 		break;
 	case OR_CHAN_ERROR:
 		/* The peer complains about something we sent: log only. */

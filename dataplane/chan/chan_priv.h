@@ -51,6 +51,13 @@ struct or_updater {
 	pthread_t thread;
 	struct or_updater_stats st; /* relaxed atomics */
 
+	/* The table's mark (chan.h MARK), kept across connections: st.mark_seq
+	 * and mark_hash; 0 = none. tainted: an ERROR was sent since the last
+	 * full resync (a refused message, a failed op), so no MARK is kept
+	 * until the next one completes. */
+	uint8_t mark_hash[OR_CHAN_MARK_HASH_LEN];
+	int tainted;
+
 	/* Connection state, reset on accept. */
 	int hello_done;
 	int close_after_flush; /* fatal error sent: close once flushed */
@@ -101,6 +108,8 @@ void chan_send_error(struct or_updater *u, int code, uint64_t seq,
 
 /* chan_apply.c: one received message. */
 void chan_handle(struct or_updater *u, const uint8_t *msg, size_t len);
+/* Forgets the table's mark: the table is about to hold something else. */
+void chan_mark_clear(struct or_updater *u);
 /* Grace period + ACK for everything consumed so far. */
 void chan_sync_and_ack(struct or_updater *u);
 

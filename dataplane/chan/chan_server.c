@@ -332,6 +332,11 @@ chan_send_error(struct or_updater *u, int code, uint64_t seq, uint32_t index,
 	vsnprintf(e.text, sizeof(e.text), fmt, ap);
 	va_end(ap);
 	CHAN_INC(u, errors);
+	/* Whatever was refused, the peer's view of the table and ours may
+	 * differ now: no MARK is kept until the next full resync
+	 * (chan_apply.c chan_mark). */
+	u->tainted = 1;
+	chan_mark_clear(u);
 	CHAN_LOG(DEBUG, "error sent: %s (%s, seq %" PRIu64 ")", e.text,
 		 strerror(code), seq);
 	chan_queue(u, &e, sizeof(e));

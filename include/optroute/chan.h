@@ -40,7 +40,8 @@
 #error "the channel structs are little-endian on the wire; add byte swaps"
 #endif
 
-#define OR_CHAN_VERSION 1
+/* 2: HELLO carries the table's mark, and MARK (both below). */
+#define OR_CHAN_VERSION 2
 
 /* Most ops in one BATCH / RESYNC_DATA message: 24 + 2048 * 24 = 49176 bytes,
  * below the default Unix socket send buffer and 64 KiB. */
@@ -62,6 +63,7 @@ enum or_chan_type {
 	OR_CHAN_STATS_REPLY = 8,  /* dp -> cp, one or more messages */
 	OR_CHAN_ERROR = 9,        /* both ways (in practice dp -> cp) */
 	OR_CHAN_AUTH_KEYS = 10,   /* cp -> dp: the live auth epochs' K_auth */
+	OR_CHAN_MARK = 11,        /* cp -> dp: the store position the table is at */
 };
 
 struct or_chan_hdr {
@@ -75,6 +77,8 @@ enum or_chan_role {
 	OR_CHAN_ROLE_DATAPLANE = 2,
 	OR_CHAN_ROLE_TOOL = 3, /* optroute-chanctl; treated as CONTROL */
 };
+
+#define OR_CHAN_MARK_HASH_LEN 32
 
 /* HELLO. The control plane sends it first (only version and role are
  * meaningful, the rest 0); the dataplane answers with its own HELLO, or with
@@ -90,6 +94,8 @@ struct or_chan_hello {
 	uint64_t acked_seq;  /* dp: highest seq applied and synced (acked, or
 			      * synced at a disconnect), any connection; 0 = none */
 	uint64_t generation; /* dp: generation of the last completed resync, 0 = none */
+	uint64_t mark_seq;   /* dp: the table's mark (MARK below), 0 = none */
+	uint8_t mark_hash[OR_CHAN_MARK_HASH_LEN];
 };
 
 enum or_chan_opcode {
@@ -192,6 +198,23 @@ struct or_chan_auth_keys {
 	struct or_chan_auth_key keys[OR_CHAN_AUTH_MAX_EPOCHS];
 };
 
+/* MARK: "once every message before this one is applied, the table holds
+ * exactly the records of the store at position store_seq, the audit
+ * entry whose chain hash is store_hash". Not sequenced (it changes no
+ * entry, and is not acked). The dataplane keeps the last one and reports
+ * it in its HELLO, so that a control plane that connects again (restarted)
+ * sends only the changes made since that position instead of a full
+ * resync (docs/channel.md "Resuming"). The dataplane keeps a MARK only
+ * once a full resync has completed and while it has sent no ERROR since
+ * (a refused message, a failed op), and forgets it at the next BATCH, RESYNC_BEGIN or RESYNC_DATA: a mark never
+ * stands for a table that holds anything else. store_seq > 0, else
+ * ERROR (EINVAL). */
+struct or_chan_mark {
+	struct or_chan_hdr h;
+	uint64_t store_seq;
+	uint8_t store_hash[OR_CHAN_MARK_HASH_LEN];
+};
+
 #define OR_CHAN_ERR_TEXT_LEN 96
 #define OR_CHAN_NO_SEQ 0          /* error not tied to a seq */
 #define OR_CHAN_NO_INDEX UINT32_MAX /* error not tied to one op */
@@ -207,7 +230,8 @@ struct or_chan_error {
 };
 
 static_assert(sizeof(struct or_chan_hdr) == 8, "hdr layout");
-static_assert(sizeof(struct or_chan_hello) == 48, "hello layout");
+static_assert(sizeof(struct or_chan_hello) == 88, "hello layout");
+static_assert(sizeof(struct or_chan_mark) == 48, "mark layout");
 static_assert(sizeof(struct or_chan_op) == 24, "op layout");
 static_assert(sizeof(struct or_chan_batch) == 24, "batch layout");
 static_assert(sizeof(struct or_chan_resync) == 24, "resync layout");

@@ -38,6 +38,8 @@ struct or_chan_peer_info {
 	uint64_t entries;
 	uint64_t acked_seq;
 	uint64_t generation;
+	uint64_t mark_seq;   /* the table's mark (chan.h MARK), 0 = none */
+	uint8_t mark_hash[OR_CHAN_MARK_HASH_LEN];
 };
 
 /* A received ERROR, decoded. */
@@ -116,6 +118,12 @@ int or_chan_resync(struct or_chan_client *c, uint64_t generation,
 int or_chan_send_auth_keys(struct or_chan_client *c,
 			   const struct or_chan_auth_key *keys, unsigned count,
 			   uint64_t *seq);
+
+/* Sends a MARK: once what was sent before it is applied, the table
+ * holds the store's records at store_seq, whose chain hash is hash.
+ * 0, -EINVAL (store_seq 0) or the send's -errno. */
+int or_chan_send_mark(struct or_chan_client *c, uint64_t store_seq,
+		      const uint8_t hash[OR_CHAN_MARK_HASH_LEN]);
 
 /* Waits until an ACK >= seq has arrived. 0, -ETIMEDOUT, -ECONNRESET.
  * ERRORs that arrive meanwhile are recorded (or_chan_take_errors) and do not

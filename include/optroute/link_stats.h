@@ -55,7 +55,15 @@
 	  "AUTH_KEYS messages sent to the dataplane")                        \
 	X(keys_refused, COUNTER, N,                                          \
 	  "optroute_channel_auth_keys_refused_total", "",                    \
-	  "AUTH_KEYS messages the dataplane refused")
+	  "AUTH_KEYS messages the dataplane refused")                        \
+	/* docs/channel.md "Resuming" */                                     \
+	X(resumes, COUNTER, N, "optroute_channel_resumes_total", "",         \
+	  "Connections that resumed the dataplane from its mark instead of " \
+	  "a full resync")                                                   \
+	X(resume_entries, GAUGE, N, "optroute_channel_last_resume_entries",  \
+	  "", "Changes sent by the last resume")                             \
+	X(marks, COUNTER, N, "optroute_channel_marks_total", "",             \
+	  "MARK messages sent (the store position the table is at)")
 
 struct cp_link_stats {
 	OR_LINK_STATS(OR_STAT_FIELD_)

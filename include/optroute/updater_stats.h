@@ -64,7 +64,15 @@
 	  "optroute_updater_stats_requests_total", "",                       \
 	  "STATS requests answered")                                         \
 	X(auth_keys, COUNTER, N, "optroute_updater_auth_keys_total", "",     \
-	  "AUTH_KEYS messages installed by the dataplane")
+	  "AUTH_KEYS messages installed by the dataplane")                   \
+	/* a store seq (include/optroute/chan.h MARK), not a channel seq */  \
+	X(mark_seq, GAUGE, N, "optroute_updater_mark_seq", "",               \
+	  "Store position the consent table is marked at (0: none)")         \
+	X(marks, COUNTER, N, "optroute_updater_marks_total", "",             \
+	  "MARK messages kept by the dataplane")                             \
+	/* before a full resync completed, or after a failed op */           \
+	X(marks_refused, COUNTER, N, "optroute_updater_marks_refused_total", \
+	  "", "MARK messages not kept: the table is not known to match")
 
 /* Every field a uint64_t. Written by the updater thread with relaxed
  * atomics; or_updater_get_stats() reads them from any thread. */

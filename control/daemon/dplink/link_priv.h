@@ -24,6 +24,10 @@
 #define CP_LINK_STATS_MAX 1024       /* counters kept per stats answer */
 #define CP_LINK_REQS 16              /* stats requests in flight */
 #define CP_LINK_ACK_TIMES 4096       /* recent ack advances kept (power of 2) */
+/* Most trail entries a resume sends as BATCH ops: past it a full resync
+ * (a fresh table built beside the live one) is the cheaper way, and the
+ * copy's list of changes stays bounded (docs/channel.md "Resuming"). */
+#define CP_LINK_RESUME_MAX (1u << 20)
 
 /* The changes of one store transaction: n table ops, op i for store seq
  * seqs[i]; last_seq is the transaction's last seq (an op's, or one that
@@ -84,6 +88,11 @@ struct cp_link {
 	/* Thread only. */
 	struct or_chan_client *c;
 	uint64_t snap_seq;       /* last store seq in the table by resync */
+	uint64_t table_seq;      /* store seq the table is at once what was
+				  * sent is applied (0: unknown) */
+	uint64_t marked_seq;     /* store seq of the last MARK sent */
+	int resume_rc;           /* a send's -errno during a resume */
+	uint64_t resume_last;    /* chan seq of its last BATCH, 0 = none */
 	uint64_t table_chan_seq; /* chan seq of the last table message sent */
 	uint64_t keys_chan_seq;  /* chan seq of the last AUTH_KEYS sent */
 	uint64_t resync_end;     /* chan seq of RESYNC_END not acked yet */
@@ -118,6 +127,12 @@ void cp_link_drain(int fd);
 void cp_link_drop_queue_locked(struct cp_link *p);
 int cp_link_resync(struct cp_link *p);
 int cp_link_send_queue(struct cp_link *p);
+
+/* link_resume.c (thread). resume: the dataplane's table brought to the
+ * store from the mark in its HELLO, else by a full resync; mark: a MARK
+ * for table_seq if it moved. 0 or -errno (connection lost). */
+int cp_link_resume(struct cp_link *p);
+int cp_link_mark(struct cp_link *p);
 
 /* link_acks.c (thread). map_add: message chan_seq carries store seqs up
  * to store_seq; update_acks: acks read at now_us; on_error: the channel

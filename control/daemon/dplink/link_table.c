@@ -182,6 +182,7 @@ cp_link_resync(struct cp_link *p)
 	if (rc < 0)
 		return rc;
 	p->snap_seq = snap;
+	p->table_seq = snap;
 	p->resync_end = seq;
 	return cp_link_map_add(p, seq, snap);
 }
@@ -214,6 +215,7 @@ cp_link_send_queue(struct cp_link *p)
 	for (; it != NULL; it = next) {
 		next = it->next;
 		if (rc == 0 && it->last_seq > p->snap_seq) {
+			p->table_seq = it->last_seq;
 			for (unsigned off = 0; off < it->n && rc == 0;) {
 				unsigned k = it->n - off;
 				uint64_t last;

@@ -86,6 +86,7 @@ cp_link_disconnect(struct cp_link *p, int rc)
 	pthread_mutex_unlock(&p->mu);
 	p->map_head = p->map_n = 0;
 	p->resync_end = 0;
+	p->table_seq = p->marked_seq = 0;
 	if (p->refused_chan_seq != 0) {
 		unsigned k = p->refusals < 6 ? p->refusals : 6;
 
@@ -137,13 +138,16 @@ cp_link_connect(struct cp_link *p)
 	INFO_ADD(p, connects, 1);
 	INFO_SET(p, connected, 1);
 	CP_NOTICE("dataplane connected (%u workers, %" PRIu64
-		  " entries); sending the auth keys and a full resync",
-		  or_chan_peer(p->c)->workers, or_chan_peer(p->c)->entries);
+		  " entries, marked at store seq %" PRIu64 ")",
+		  or_chan_peer(p->c)->workers, or_chan_peer(p->c)->entries,
+		  or_chan_peer(p->c)->mark_seq);
 	/* The keys first: the table the resync builds is then never
 	 * enforced with a key set older than the store's. */
 	rc = cp_link_send_keys(p);
 	if (rc == 0)
-		rc = cp_link_resync(p);
+		rc = cp_link_resume(p);
+	if (rc == 0)
+		rc = cp_link_mark(p);
 	if (rc == 0)
 		rc = cp_link_check_refused(p);
 	if (rc < 0)
@@ -204,6 +208,8 @@ cp_link_main(void *arg)
 			rc = cp_link_check_refused(p);
 		if (rc == 0)
 			rc = cp_link_send_queue(p);
+		if (rc == 0)
+			rc = cp_link_mark(p);
 		if (rc == 0 && cp_link_flag(p, &p->keys_dirty))
 			rc = cp_link_send_keys(p);
 		if (rc == 0)

@@ -615,6 +615,36 @@ sor_pg_snapshot(struct or_sor *s, struct or_store_entry *buf, unsigned cap,
 }
 
 static int
+sor_pg_hash_at(struct or_sor *s, uint64_t seq,
+	       uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err)
+{
+	struct sor_pg *p = sor_pg(s);
+	int rc;
+
+	pthread_rwlock_rdlock(&p->copy_lock);
+	rc = or_copy_hash_at(p->copy, seq, hash, err);
+	pthread_rwlock_unlock(&p->copy_lock);
+	return rc;
+}
+
+static int
+sor_pg_changes_since(struct or_sor *s, uint64_t seq,
+		     const uint8_t hash[OR_AUDIT_HASH_LEN], uint64_t max,
+		     struct or_store_entry *buf, unsigned cap,
+		     or_store_chunk_cb cb, void *arg, uint64_t *snap_seq,
+		     struct or_err *err)
+{
+	struct sor_pg *p = sor_pg(s);
+	int rc;
+
+	pthread_rwlock_rdlock(&p->copy_lock);
+	rc = or_copy_changes_since(p->copy, seq, hash, max, buf, cap, cb, arg,
+				   snap_seq, err);
+	pthread_rwlock_unlock(&p->copy_lock);
+	return rc;
+}
+
+static int
 sor_pg_auth_get(struct or_sor *s, struct or_auth_state *st,
 		struct or_err *err)
 {
@@ -718,6 +748,8 @@ const struct or_sor_ops or_sor_pg_ops = {
 	.commit_take = sor_pg_commit_take,
 	.get = sor_pg_get,
 	.snapshot = sor_pg_snapshot,
+	.hash_at = sor_pg_hash_at,
+	.changes_since = sor_pg_changes_since,
 	.auth_get = sor_pg_auth_get,
 	.stats = sor_pg_stats,
 	.auth_change = sor_pg_auth_change,
