@@ -107,6 +107,9 @@ test_malformed(void)
 		.role = OR_CHAN_ROLE_CONTROL,
 	};
 	struct or_chan_hdr hdr = { .type = 77, .len = sizeof(hdr) };
+	struct or_chan_mark mk = {
+		.h = { .type = OR_CHAN_MARK, .len = sizeof(mk) },
+	};
 	uint8_t garbage[3] = { 1, 2, 3 };
 	unsigned sent_errors = 0;
 	int fd;
@@ -147,6 +150,13 @@ test_malformed(void)
 	raw_expect_error(fd, &h, sizeof(h), EPROTO); /* second HELLO */
 	raw_expect_error(fd, &h, sizeof(h) - 4, EBADMSG);
 	sent_errors += 5;
+	/* MARK at store seq 0, and one of the wrong length. */
+	raw_expect_error(fd, &mk, sizeof(mk), EINVAL);
+	mk.store_seq = 1;
+	mk.h.len = sizeof(mk) - 8;
+	raw_expect_error(fd, &mk, sizeof(mk) - 8, EBADMSG);
+	sent_errors += 2;
+	CU_ASSERT_EQUAL(tc_ustats(&e).mark_seq, 0);
 
 	/* Oversized datagram. */
 	b->h.len = sizeof(big);
