@@ -14,7 +14,7 @@
  * client call has a zero timeout, so each run is deterministic.
  *
  * A model written here from docs/channel.md and chan_client.h predicts:
- * the connect's result (0 only for a HELLO of version 1, role dataplane,
+ * the connect's result (0 only for a HELLO of OR_CHAN_VERSION, role dataplane,
  * max_ops > 0; a peer's ERROR code as a negative errno whatever its value,
  * 1..4095 kept, anything else EPROTO; a close ECONNRESET), the acked seq,
  * every recorded error (count, code, index, seq; the callback's too), the

@@ -246,6 +246,8 @@ check_reply(const struct expect *e, const uint8_t *b, ssize_t n)
 				 hl.workers == WORKERS &&
 				 hl.max_ops == OR_CHAN_MAX_OPS,
 			 "HELLO constants");
+		FZ_CHECK(hl.mark_seq == e->mark, "HELLO mark %" PRIu64
+			 ", want %" PRIu64, hl.mark_seq, e->mark);
 		FZ_CHECK(hl.entries == e->entries && hl.acked_seq == e->acked &&
 				 hl.generation == e->generation,
 			 "HELLO entries %" PRIu64 " acked %" PRIu64
@@ -757,9 +759,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 9:
-		case 12:
 			run_wakeup(&r);
 			break;
+		case 12: {
+			struct or_chan_mark k = {
+				.h = { .type = OR_CHAN_MARK, .len = sizeof(k) },
+			};
+
+			k.store_seq = fz_u8(&in); /* 0: refused */
+			fz_bytes(&in, k.store_hash, sizeof(k.store_hash));
+			run_send(&r, &k, sizeof(k));
+			break;
+		}
 		case 10:
 			run_close(&r);
 			break;

@@ -113,6 +113,10 @@ fzm_expect_error(struct model *m, uint32_t code, uint64_t seq, uint32_t index)
 	e->seq = seq;
 	e->index = index;
 	m->errors++;
+	/* Any ERROR: the peer's view of the table may differ from ours, no
+	 * MARK is kept until a resync completes. */
+	m->tainted = 1;
+	m->mark = 0;
 	return e;
 }
 
@@ -175,6 +179,7 @@ fzm_model_batch(struct model *m, const uint8_t *msg, size_t len, int resync)
 			return;
 		}
 	}
+	m->mark = 0; /* the table moves past it */
 	for (uint32_t i = 0; i < b.count; i++) {
 		uint32_t rec = ops[i].op == OR_CHAN_OP_UPSERT ? ops[i].rec : 0;
 
@@ -209,6 +214,7 @@ fzm_model_resync(struct model *m, const uint8_t *msg, size_t len, int end)
 		else {
 			m->resyncing = 1;
 			m->resync_gen = r.generation;
+			m->mark = 0;
 			fzm_tmap_clear(&m->next);
 		}
 		return;
@@ -221,6 +227,7 @@ fzm_model_resync(struct model *m, const uint8_t *msg, size_t len, int end)
 		m->resyncing = 0;
 		m->live = m->next;
 		m->generation = r.generation;
+		m->tainted = 0;
 	}
 }
 
@@ -278,7 +285,19 @@ fzm_model_msg(struct model *m, const uint8_t *msg, size_t len)
 	switch (h.type) {
 	case OR_CHAN_HELLO: {
 		struct or_chan_hello in;
+		uint32_t ver;
 
+		/* Another version's HELLO has another size: its version is
+		 * read first, to say why it is refused. */
+		if (len >= 12 && !m->hello_done) {
+			memcpy(&ver, msg + 8, sizeof(ver));
+			if (ver != OR_CHAN_VERSION) {
+				fzm_expect_error(m, EPROTONOSUPPORT, 0,
+						 OR_CHAN_NO_INDEX);
+				m->closing = 1;
+				break;
+			}
+		}
 		if (len != sizeof(in)) {
 			fzm_expect_error(m, EBADMSG, 0, OR_CHAN_NO_INDEX);
 			break;
@@ -286,9 +305,6 @@ fzm_model_msg(struct model *m, const uint8_t *msg, size_t len)
 		memcpy(&in, msg, sizeof(in));
 		if (m->hello_done) {
 			fzm_expect_error(m, EPROTO, 0, OR_CHAN_NO_INDEX);
-		} else if (in.version != OR_CHAN_VERSION) {
-			fzm_expect_error(m, EPROTONOSUPPORT, 0, OR_CHAN_NO_INDEX);
-			m->closing = 1;
 		} else if (in.role != OR_CHAN_ROLE_CONTROL &&
 			   in.role != OR_CHAN_ROLE_TOOL) {
 			fzm_expect_error(m, EINVAL, 0, OR_CHAN_NO_INDEX);
@@ -299,6 +315,7 @@ fzm_model_msg(struct model *m, const uint8_t *msg, size_t len)
 			e->entries = m->live.n;
 			e->acked = m->acked_seq;
 			e->generation = m->generation;
+			e->mark = m->mark;
 			m->hello_done = 1;
 		}
 		break;
@@ -338,6 +355,22 @@ fzm_model_msg(struct model *m, const uint8_t *msg, size_t len)
 	case OR_CHAN_AUTH_KEYS:
 		fzm_model_auth_keys(m, msg, len);
 		break;
+	case OR_CHAN_MARK: {
+		struct or_chan_mark k;
+
+		if (len != sizeof(k)) {
+			fzm_expect_error(m, EBADMSG, 0, OR_CHAN_NO_INDEX);
+			break;
+		}
+		memcpy(&k, msg, sizeof(k));
+		if (k.store_seq == 0)
+			fzm_expect_error(m, EINVAL, 0, OR_CHAN_NO_INDEX);
+		else if (m->tainted || m->resyncing || m->generation == 0)
+			m->mark = 0; /* not kept, no reply */
+		else
+			m->mark = k.store_seq;
+		break;
+	}
 	case OR_CHAN_ERROR:
 		break;
 	default:

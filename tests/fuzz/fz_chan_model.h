@@ -35,6 +35,7 @@ struct expect {
 	uint64_t id;        /* STATS_REPLY */
 	uint64_t entries, acked, generation, last_seq, errors, stats_req;
 	uint64_t auth_keys, clears;
+	uint64_t mark;      /* HELLO */
 	int check_entries;
 	/* ERROR: texts must not hold these (hex of tokens and keys). */
 	unsigned nforbid;
@@ -48,6 +49,10 @@ struct model {
 	/* dataplane */
 	uint64_t acked_seq, generation, last_seq, errors, stats_req;
 	uint64_t auth_installs, clears;
+	/* the table's mark (MARK): its store seq, 0 none; tainted: an ERROR
+	 * since the last completed resync */
+	uint64_t mark;
+	int tainted;
 	struct tmap live, next;
 	unsigned kn;
 	uint8_t kep[2], kkey[2][16];
@@ -63,7 +68,8 @@ struct model {
 struct expect *fzm_expect(struct model *m, uint16_t type);
 
 /* What the message msg[0..len) does to the model, and the replies it
- * expects: a HELLO, BATCH, RESYNC_*, AUTH_KEYS, STATS_REQUEST or garbage. */
+ * expects: a HELLO, BATCH, RESYNC_*, AUTH_KEYS, STATS_REQUEST, MARK or
+ * garbage. */
 void fzm_model_msg(struct model *m, const uint8_t *msg, size_t len);
 
 /* The record the model holds for k, 0 if none. */

@@ -88,7 +88,8 @@ def pkt():
 # -------------------------------------------------------- chan_server --
 # Script ops: 0 raw, 1 HELLO, 2 BATCH, 3 RESYNC_DATA, 4 RESYNC_BEGIN,
 # 5 RESYNC_END, 6 STATS_REQUEST, 7 AUTH_KEYS, 8 ERROR, 9 wakeup, 10 close,
-# 11 second peer. Seq modes: 0 next, 3 same again, 4 zero, 5 skip ahead.
+# 11 second peer, 12 MARK. Seq modes: 0 next, 3 same again, 4 zero, 5 skip
+# ahead.
 def cs_hello(v=0, *extra):
     return bytes([1, v, *extra])
 
@@ -147,6 +148,12 @@ def chan_server():
       cs_keys(1, 2, 3, 0) + cs_keys(0, 0, 0, 0) + WAKE)
     w("peer-error", cs_hello() + bytes([8, 22, 0, 0, 0]) + b"boo" +
       bytes(93) + WAKE)
+    mark = lambda seq: bytes([12, seq]) + bytes(range(32))
+    w("mark", cs_hello() + mark(3) + WAKE + bytes([4, 0, 2]) +
+      cs_batch([(0, UP_IN)], kind=3) + bytes([5, 0, 2]) + mark(5) + WAKE +
+      CLOSE + cs_hello() + WAKE + cs_batch([(4, UP_IN)]) + WAKE + CLOSE +
+      cs_hello() + WAKE + mark(6) + mark(0) + mark(7) + WAKE + CLOSE +
+      cs_hello() + WAKE)
 
 
 # -------------------------------------------------------- chan_client --

@@ -60,7 +60,9 @@ acked = 0
 while True:
     c, _ = srv.accept()
     c.recv(65536)  # HELLO
-    c.send(struct.pack("<HHIIIIIQQQ", 1, 0, 48, 1, 2, 1, 2048, 0, acked, 0))
+    # version 2, no mark: every connection gets a full resync
+    c.send(struct.pack("<HHIIIIIQQQQ32s", 1, 0, 88, 2, 2, 1, 2048, 0, acked,
+                       0, 0, bytes(32)))
     out.write("hello\n")
     while True:
         msgs = []
@@ -82,6 +84,9 @@ while True:
             if typ == 7:  # STATS_REQUEST: no counters
                 rid, = struct.unpack_from("<Q", m, 8)
                 c.send(struct.pack("<HHIQII", 8, 0, 24, rid, 0, 1))
+                continue
+            if typ == 11:  # MARK: no seq, not acked
+                out.write("mark\n")
                 continue
             seq, = struct.unpack_from("<Q", m, 8)
             if typ == 10:

@@ -356,15 +356,17 @@ or_pcapcheck() {
 # ---- control plane requests (optroutectl on $T/cp.sock) --------------------
 # Numbers go through stdin (-), never on a command line.
 
-# or_synced [RESYNCS]: true if the control plane is connected to the
-# dataplane, not resyncing, has resynced at least RESYNCS times (default 1)
-# and the dataplane acked every change (lag 0).
+# or_synced [SYNCS]: true if the control plane is connected to the
+# dataplane, not resyncing, has synced its table at least SYNCS times
+# (default 1: full resyncs and resumes from the dataplane's mark, docs/
+# channel.md "Resuming") and the dataplane acked every change (lag 0).
 or_synced() {
 	timeout 20 "$BIN/optroutectl" -j dataplane 2>/dev/null | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 sys.exit(0 if r["connected"] and not r["syncing"] and
-         r["resyncs"] >= int(sys.argv[1]) and r["lag"] == 0 else 1)' "${1:-1}" 2>/dev/null
+         r["resyncs"] + r["resumes"] >= int(sys.argv[1]) and r["lag"] == 0
+         else 1)' "${1:-1}" 2>/dev/null
 }
 
 # or_wait_synced [RESYNCS]: or_synced within 20 s, else or_fail.
