@@ -30,6 +30,18 @@ or_need_bins optroutectl optroute-control optroute-dataplane or_pgtool
 OR_LOGS=("$T/a1.log" "$T/a2.log" "$T/a1-dp.log" "$T/a2-dp.log")
 or_fail_extra() { pg_log_tail db; }
 
+# until_link NAME PY [ARG]: NAME's `optroutectl -j dataplane` satisfies PY
+# on r (sys.argv[2]: ARG) within 10 s.
+until_link() {
+	for _ in $(seq 1 100); do
+		ctl "$1" -j dataplane | python3 -c "import json, sys
+r = json.load(sys.stdin)
+sys.exit(0 if $2 else 1)" "$1" "${3:-}" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 fleet_pg
 or_key "$T/key2"
 
@@ -124,6 +136,12 @@ fleet_start a2 B_PID
 or_check "a2 restarted after kill -9 catches up" until_caught_up a2
 or_check "... with what it missed" test "$(state a2 "$N2")" = in \
 	-a "$(state a2 +15554000042)" = out
+or_check "... its dataplane enforces the head, resumed or resynced" \
+	until_link a2 'r["acked_seq"] == int(sys.argv[2]) and r["lag"] == 0 and
+r["resumes"] + r["resyncs"] == 1' "$(head_seq)"
+echo "   ($(ctl a2 -j dataplane | python3 -c 'import json, sys
+r = json.load(sys.stdin)
+print("resumed with %d changes" % r["resume_entries"] if r["resumes"] else "resynced")'))"
 
 # ---- PostgreSQL down: no change without a commit; reads go on ----------------
 pg_kill db
@@ -137,6 +155,9 @@ fleet_start a2 B_PID
 or_check "a2 restarted while it is down starts on its local copy" \
 	grep -q "fleet: .*starting on the local copy" "$T/a2.log"
 or_check "... and answers from it" test "$(state a2 "$N2")" = in
+or_check "... its dataplane resumed from its mark, not resynced" \
+	until_link a2 'r["resumes"] == 1 and r["resyncs"] == 0 and
+r["resume_entries"] == 0 and r["lag"] == 0'
 pg_run db || or_fail "PostgreSQL did not come back"
 ok=0
 for _ in $(seq 1 50); do
