@@ -229,16 +229,33 @@ f = s.makefile("rb")
 def ask(cmd):
     s.sendall(json.dumps({"v": 1, "cmd": cmd}).encode() + b"\n")
     return json.loads(f.readline())
+up = time.monotonic() - t0
 copy = None
+trace = []  # (s since start, the copy's seq): where the time goes
+def summary():
+    # The first sample, the first move, and pauses of the copy longer
+    # than 0.3 s (a fold, the follower waiting), on stderr.
+    moved = [t for (t, q) in trace if q > trace[0][1]]
+    stalls, last = [], trace[0]
+    for t, q in trace[1:]:
+        if q != last[1]:
+            if t - last[0] > 0.3 and moved and last[0] >= moved[0]:
+                stalls.append("%.1f-%.1f s" % (last[0], t))
+            last = (t, q)
+    print("%s: answering at %.2f s, copy moving at %.2f s, pauses: %s" %
+          (path.rsplit("/", 1)[-1], up, moved[0] if moved else -1,
+           ", ".join(stalls) or "none"), file=sys.stderr)
 while time.monotonic() < end:
-    if copy is None and ask("stats")["store"]["last_seq"] >= seq:
+    q = ask("stats")["store"]["last_seq"]
+    trace.append((time.monotonic() - t0, q))
+    if copy is None and q >= seq:
         copy = time.monotonic() - t0
         if what == "copy":
-            print(round(copy, 3), "null"); sys.exit(0)
+            summary(); print(round(copy, 3), "null"); sys.exit(0)
     if copy is not None:
         d = ask("dataplane")
         if d["connected"] and not d["syncing"] and d["acked_seq"] >= seq and d["lag"] == 0:
-            print(round(copy, 3), round(time.monotonic() - t0, 3)); sys.exit(0)
+            summary(); print(round(copy, 3), round(time.monotonic() - t0, 3)); sys.exit(0)
     time.sleep(0.02)
 sys.exit(1)
 EOF
@@ -322,8 +339,12 @@ start_cp a2
 read -r COPY_S ENF_S < <(until_seq a2 "$H" enforced 1800)
 # Full resyncs of the restarted a2 (a catch-up makes none).
 R1=$("$CTL" -s "$T/a2.sock" -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["fleet"]["resyncs"])')
+# How a2's dataplane was brought to the store (docs/channel.md "Resuming").
+DP_HOW=$("$CTL" -s "$T/a2.sock" -j dataplane | python3 -c 'import json, sys
+r = json.load(sys.stdin)
+print("resumed" if r["resumes"] else "resynced")')
 CATCHUP_RATE=$(python3 -c "print(round($CATCHUP / $COPY_S))")
-log "catch-up: a2's copy at the head $COPY_S s after its start ($CATCHUP_RATE changes/s), its dataplane acked it at $ENF_S s; full resyncs during it: $R1"
+log "catch-up: a2's copy at the head $COPY_S s after its start ($CATCHUP_RATE changes/s), its dataplane acked it at $ENF_S s; full resyncs during it: $R1; a2's dataplane $DP_HOW"
 [ "$R1" = 0 ] || log "WARNING: a2 resynced instead of catching up"
 
-echo "{\"durable_changes_per_s\":$DURABLE,\"pg_reference_per_s\":$REF,\"durable_ratio\":$RATIO,\"durable_warm_changes_per_s\":$DURABLE_WARM,\"pg_reference_warm_per_s\":$REF_WARM,\"durable_warm_ratio\":$RATIO_WARM,\"propagation_p50_us\":$P50,\"propagation_p99_us\":$P99,\"propagation_max_us\":$PMAX,\"catchup_changes_per_s\":$CATCHUP_RATE,\"catchup_enforced_s\":$ENF_S,\"catchup_resyncs\":$R1,\"store_records\":$STORE_RECORDS,\"changes\":$CHANGES,\"group_changes_avg\":$GROUP_AVG,\"catchup_changes\":$CATCHUP,\"optouts\":$OPTOUTS,\"appliances\":2,\"fill_s\":$FILL_S,\"migrate_s\":$MIGRATE_S,\"resync_s\":[${RESYNC[a1]},${RESYNC[a2]}],\"pg_settings\":$PG_JSON}"
+echo "{\"durable_changes_per_s\":$DURABLE,\"pg_reference_per_s\":$REF,\"durable_ratio\":$RATIO,\"durable_warm_changes_per_s\":$DURABLE_WARM,\"pg_reference_warm_per_s\":$REF_WARM,\"durable_warm_ratio\":$RATIO_WARM,\"propagation_p50_us\":$P50,\"propagation_p99_us\":$P99,\"propagation_max_us\":$PMAX,\"catchup_changes_per_s\":$CATCHUP_RATE,\"catchup_enforced_s\":$ENF_S,\"catchup_resyncs\":$R1,\"catchup_dataplane\":\"$DP_HOW\",\"store_records\":$STORE_RECORDS,\"changes\":$CHANGES,\"group_changes_avg\":$GROUP_AVG,\"catchup_changes\":$CATCHUP,\"optouts\":$OPTOUTS,\"appliances\":2,\"fill_s\":$FILL_S,\"migrate_s\":$MIGRATE_S,\"resync_s\":[${RESYNC[a1]},${RESYNC[a2]}],\"pg_settings\":$PG_JSON}"
