@@ -335,6 +335,22 @@ stop_cp a2
 IMPORT_SOCKETS="$T/a1.sock" import_numbers "$CATCHUP" 1557
 H=$(head_seq)
 log "a2 stopped; $CATCHUP changes made on a1 in $(secs "$t0" "$t1") s (head $H)"
+# a1's own work on those changes done first (its copy's fold, PostgreSQL's
+# dirty pages): appliances of a fleet have a machine each, and a2's
+# catch-up is what is measured here, not a1's fold on the same disk.
+fleet_quiet() { # $1 = appliance: its copy's log folded, within 300 s
+	"$CTL" -s "$T/$1.sock" -j stats | python3 -c 'import json, sys
+f = json.load(sys.stdin)["fleet"]
+print(f["local_unfolded"], f["folds"], f["fold_last_ms"])'
+}
+t2=$(now)
+for _ in $(seq 1 3000); do
+	read -r UNF FOLDS FOLD_MS < <(fleet_quiet a1)
+	[ "$UNF" = 0 ] && break
+	sleep 0.1
+done
+pg_sql fl "CHECKPOINT"
+log "a1 quiet after $(secs "$t2" "$(now)") s (its last fold: $FOLD_MS ms, $FOLDS folds; unfolded $UNF), then a CHECKPOINT"
 start_cp a2
 read -r COPY_S ENF_S < <(until_seq a2 "$H" enforced 1800)
 # Full resyncs of the restarted a2 (a catch-up makes none).
@@ -346,5 +362,7 @@ print("resumed" if r["resumes"] else "resynced")')
 CATCHUP_RATE=$(python3 -c "print(round($CATCHUP / $COPY_S))")
 log "catch-up: a2's copy at the head $COPY_S s after its start ($CATCHUP_RATE changes/s), its dataplane acked it at $ENF_S s; full resyncs during it: $R1; a2's dataplane $DP_HOW"
 [ "$R1" = 0 ] || log "WARNING: a2 resynced instead of catching up"
+read -r UNF FOLDS FOLD_MS < <(fleet_quiet a2)
+log "a2 after its catch-up: $FOLDS folds (the last $FOLD_MS ms), $UNF entries unfolded"
 
 echo "{\"durable_changes_per_s\":$DURABLE,\"pg_reference_per_s\":$REF,\"durable_ratio\":$RATIO,\"durable_warm_changes_per_s\":$DURABLE_WARM,\"pg_reference_warm_per_s\":$REF_WARM,\"durable_warm_ratio\":$RATIO_WARM,\"propagation_p50_us\":$P50,\"propagation_p99_us\":$P99,\"propagation_max_us\":$PMAX,\"catchup_changes_per_s\":$CATCHUP_RATE,\"catchup_enforced_s\":$ENF_S,\"catchup_resyncs\":$R1,\"catchup_dataplane\":\"$DP_HOW\",\"store_records\":$STORE_RECORDS,\"changes\":$CHANGES,\"group_changes_avg\":$GROUP_AVG,\"catchup_changes\":$CATCHUP,\"optouts\":$OPTOUTS,\"appliances\":2,\"fill_s\":$FILL_S,\"migrate_s\":$MIGRATE_S,\"resync_s\":[${RESYNC[a1]},${RESYNC[a2]}],\"pg_settings\":$PG_JSON}"
