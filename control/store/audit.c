@@ -11,9 +11,6 @@
 
 #include "store_priv.h"
 
-#define OFF_BODY OR_AUDIT_HASH_LEN
-#define OFF_HASH (OR_AUDIT_HASH_LEN + OR_AUDIT_BODY_LEN)
-
 _Static_assert(OR_AUDIT_HASH_LEN == crypto_generichash_BYTES, "hash size");
 
 /* The 44-byte body (audit.h). */
@@ -52,27 +49,27 @@ static void
 audit_encode(const struct or_audit_entry *e, uint8_t v[OR_AUDIT_VAL_LEN])
 {
 	memcpy(v, e->prev_hash, OR_AUDIT_HASH_LEN);
-	audit_body_encode(e, v + OFF_BODY);
+	audit_body_encode(e, v + OR_AUDIT_OFF_BODY);
 }
 
 /* BLAKE2b-256(prev_hash || body): everything stored before the hash. */
 static void
 audit_hash(const uint8_t v[OR_AUDIT_VAL_LEN], uint8_t h[OR_AUDIT_HASH_LEN])
 {
-	crypto_generichash(h, OR_AUDIT_HASH_LEN, v, OFF_HASH, NULL, 0);
+	crypto_generichash(h, OR_AUDIT_HASH_LEN, v, OR_AUDIT_OFF_HASH, NULL, 0);
 }
 
 /* 0, or -EBADMSG for a value of the wrong size. */
 static int
 audit_decode(const MDB_val *val, struct or_audit_entry *e)
 {
-	const uint8_t *v = val->mv_data, *b = v + OFF_BODY;
+	const uint8_t *v = val->mv_data, *b = v + OR_AUDIT_OFF_BODY;
 
 	if (val->mv_size != OR_AUDIT_VAL_LEN)
 		return -EBADMSG;
 	memcpy(e->prev_hash, v, OR_AUDIT_HASH_LEN);
 	audit_body_decode(b, e);
-	memcpy(e->hash, v + OFF_HASH, OR_AUDIT_HASH_LEN);
+	memcpy(e->hash, v + OR_AUDIT_OFF_HASH, OR_AUDIT_HASH_LEN);
 	return 0;
 }
 
@@ -82,7 +79,7 @@ audit_hash_ok(const MDB_val *val)
 	uint8_t h[OR_AUDIT_HASH_LEN];
 
 	audit_hash(val->mv_data, h);
-	return memcmp(h, (const uint8_t *)val->mv_data + OFF_HASH,
+	return memcmp(h, (const uint8_t *)val->mv_data + OR_AUDIT_OFF_HASH,
 		      OR_AUDIT_HASH_LEN) == 0;
 }
 
@@ -93,7 +90,7 @@ or_audit_seal(struct or_audit_entry *e, uint8_t body[OR_AUDIT_BODY_LEN])
 
 	audit_encode(e, v);
 	audit_hash(v, e->hash);
-	memcpy(body, v + OFF_BODY, OR_AUDIT_BODY_LEN);
+	memcpy(body, v + OR_AUDIT_OFF_BODY, OR_AUDIT_BODY_LEN);
 }
 
 int
@@ -105,7 +102,7 @@ or_audit_unseal(const uint8_t prev_hash[OR_AUDIT_HASH_LEN],
 	uint8_t v[OR_AUDIT_VAL_LEN], h[OR_AUDIT_HASH_LEN];
 
 	memcpy(v, prev_hash, OR_AUDIT_HASH_LEN);
-	memcpy(v + OFF_BODY, body, OR_AUDIT_BODY_LEN);
+	memcpy(v + OR_AUDIT_OFF_BODY, body, OR_AUDIT_BODY_LEN);
 	audit_hash(v, h);
 	if (sodium_memcmp(h, hash, OR_AUDIT_HASH_LEN) != 0)
 		return -EBADMSG;
@@ -123,7 +120,7 @@ or_audit_append(MDB_cursor *audit, struct or_audit_entry *e)
 
 	audit_encode(e, val);
 	audit_hash(val, e->hash);
-	memcpy(val + OFF_HASH, e->hash, OR_AUDIT_HASH_LEN);
+	memcpy(val + OR_AUDIT_OFF_HASH, e->hash, OR_AUDIT_HASH_LEN);
 	or_seq_key(key, e->seq);
 	/* MDB_APPEND: fails (MDB_KEYEXIST) unless seq is above every stored
 	 * one, so the trail can only grow at its end. */
@@ -372,8 +369,8 @@ or_audit_verify_cancel(struct or_store *s, const volatile int *cancel,
 	return rc;
 }
 
-static int
-audit_get(struct or_store *s, MDB_txn *txn, uint64_t seq, MDB_val *v)
+int
+or_audit_get(struct or_store *s, MDB_txn *txn, uint64_t seq, MDB_val *v)
 {
 	uint8_t key[8];
 	MDB_val k = { sizeof(key), key };
@@ -392,7 +389,7 @@ subject_entry(struct or_store *s, MDB_txn *txn, const struct or_token *t,
 	MDB_val v, nv;
 	int rc;
 
-	rc = audit_get(s, txn, seq, &v);
+	rc = or_audit_get(s, txn, seq, &v);
 	if (rc == MDB_NOTFOUND)
 		return broken(bad, seq, err, "missing (deleted)");
 	if (rc != 0)
@@ -406,14 +403,14 @@ subject_entry(struct or_store *s, MDB_txn *txn, const struct or_token *t,
 		if (memcmp(e->prev_hash, zero, OR_AUDIT_HASH_LEN) != 0)
 			return broken(bad, seq, err, "first entry has a prev_hash");
 	} else {
-		rc = audit_get(s, txn, seq - 1, &nv);
+		rc = or_audit_get(s, txn, seq - 1, &nv);
 		if (rc != 0 || nv.mv_size != OR_AUDIT_VAL_LEN ||
-		    memcmp((const uint8_t *)nv.mv_data + OFF_HASH, e->prev_hash,
-			   OR_AUDIT_HASH_LEN) != 0)
+		    memcmp((const uint8_t *)nv.mv_data + OR_AUDIT_OFF_HASH,
+			   e->prev_hash, OR_AUDIT_HASH_LEN) != 0)
 			return broken(bad, seq, err,
 				      "does not link to the previous entry");
 	}
-	rc = audit_get(s, txn, seq + 1, &nv);
+	rc = or_audit_get(s, txn, seq + 1, &nv);
 	if (rc == 0) {
 		if (nv.mv_size != OR_AUDIT_VAL_LEN ||
 		    memcmp(nv.mv_data, e->hash, OR_AUDIT_HASH_LEN) != 0)

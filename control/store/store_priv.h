@@ -47,6 +47,11 @@
 
 /* Audit value: prev_hash || body || hash. */
 #define OR_AUDIT_VAL_LEN (2 * OR_AUDIT_HASH_LEN + OR_AUDIT_BODY_LEN)
+/* Where a trail value's parts are: prev_hash || body || hash, the body's
+ * token 16 bytes in (audit.c audit_body_encode). */
+#define OR_AUDIT_OFF_BODY OR_AUDIT_HASH_LEN
+#define OR_AUDIT_OFF_HASH (OR_AUDIT_HASH_LEN + OR_AUDIT_BODY_LEN)
+#define OR_AUDIT_OFF_TOKEN (OR_AUDIT_OFF_BODY + 16)
 
 /* or_store_apply's scratch: the group in token order ... */
 struct or_apply_slot {
@@ -156,6 +161,10 @@ struct or_snap_out {
 /* Appends the record v (a consent value) of token; the callback gets the
  * chunk when it is full. 0, -EBADMSG (err: a corrupt record) or the
  * callback's value. */
+/* Trail entry seq in txn, raw (audit.c): 0 or an LMDB error code
+ * (MDB_NOTFOUND). */
+int or_audit_get(struct or_store *s, MDB_txn *txn, uint64_t seq, MDB_val *v);
+
 int or_snap_push(struct or_snap_out *o, const void *token, const MDB_val *v,
 		 struct or_err *err);
 /* The same for a 32-bit record already made (0: the token has none). */

@@ -16,11 +16,6 @@
 
 #include "store_priv.h"
 
-/* Offsets in a trail value (audit.h): prev_hash, body (seq, time_ms,
- * token, ...), hash. */
-#define SINCE_OFF_TOKEN (OR_AUDIT_HASH_LEN + 16)
-#define SINCE_OFF_HASH (OR_AUDIT_HASH_LEN + OR_AUDIT_BODY_LEN)
-
 static const uint8_t since_zero_token[OR_TOKEN_LEN];
 
 /* The stored hash of entry seq in txn. 0, -ENOENT or -errno. */
@@ -28,12 +23,9 @@ static int
 since_hash(struct or_store *s, MDB_txn *txn, uint64_t seq,
 	   uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err)
 {
-	uint8_t key[8];
-	MDB_val k = { sizeof(key), key }, v;
-	int rc;
+	MDB_val v;
+	int rc = or_audit_get(s, txn, seq, &v);
 
-	or_seq_key(key, seq);
-	rc = mdb_get(txn, s->db_audit, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return -ENOENT;
 	if (rc != 0)
@@ -42,7 +34,7 @@ since_hash(struct or_store *s, MDB_txn *txn, uint64_t seq,
 		or_err_set(err, "audit: malformed entry %" PRIu64, seq);
 		return -EBADMSG;
 	}
-	memcpy(hash, (const uint8_t *)v.mv_data + SINCE_OFF_HASH,
+	memcpy(hash, (const uint8_t *)v.mv_data + OR_AUDIT_OFF_HASH,
 	       OR_AUDIT_HASH_LEN);
 	return 0;
 }
@@ -135,7 +127,7 @@ or_audit_changes_since(struct or_store *s, uint64_t seq,
 	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
 	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const uint8_t *tok = (const uint8_t *)v.mv_data +
-				     SINCE_OFF_TOKEN;
+				     OR_AUDIT_OFF_TOKEN;
 
 		if (v.mv_size != OR_AUDIT_VAL_LEN) {
 			or_err_set(err, "audit: malformed entry");

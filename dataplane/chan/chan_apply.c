@@ -301,9 +301,9 @@ chan_mark(struct or_updater *u, const uint8_t *msg, size_t len)
 		return;
 	}
 	/* Not an error: the control plane cannot know an op failed until
-	 * it reads the ERROR, which may cross its MARK. */
+	 * it reads the ERROR, which may cross its MARK. No mark is held
+	 * here: an ERROR, a RESYNC_BEGIN cleared it, or none was kept. */
 	if (u->tainted || u->resyncing || CHAN_GET(u, resyncs) == 0) {
-		chan_mark_clear(u);
 		CHAN_INC(u, marks_refused);
 		return;
 	}

@@ -206,9 +206,9 @@ struct or_chan_auth_keys {
  * sends only the changes made since that position instead of a full
  * resync (docs/channel.md "Resuming"). The dataplane keeps a MARK only
  * once a full resync has completed and while it has sent no ERROR since
- * (a refused message, a failed op), and forgets it at the next BATCH, RESYNC_BEGIN or RESYNC_DATA: a mark never
- * stands for a table that holds anything else. store_seq > 0, else
- * ERROR (EINVAL). */
+ * (a refused message, a failed op), and forgets it at the next BATCH,
+ * RESYNC_BEGIN or RESYNC_DATA: a mark never stands for a table that
+ * holds anything else. store_seq > 0, else ERROR (EINVAL). */
 struct or_chan_mark {
 	struct or_chan_hdr h;
 	uint64_t store_seq;

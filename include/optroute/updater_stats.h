@@ -70,7 +70,7 @@
 	  "Store position the consent table is marked at (0: none)")         \
 	X(marks, COUNTER, N, "optroute_updater_marks_total", "",             \
 	  "MARK messages kept by the dataplane")                             \
-	/* before a full resync completed, or after a failed op */           \
+	/* before a full resync completed, or after an ERROR since one */    \
 	X(marks_refused, COUNTER, N, "optroute_updater_marks_refused_total", \
 	  "", "MARK messages not kept: the table is not known to match")
 

@@ -121,10 +121,11 @@ void cp_link_notify(struct cp_link *p);
 void cp_link_wake(struct cp_link *p);
 void cp_link_drain(int fd);
 
-/* link_table.c. Under mu: drops the queued changes. Thread: sends a full
- * resync from a fresh snapshot, or everything queued; 0 or -errno
- * (connection lost). */
+/* link_table.c. Under mu: drops the queued changes. Thread: drops and
+ * opens the queue before a snapshot is read; sends a full resync from a
+ * fresh snapshot, or everything queued; 0 or -errno (connection lost). */
 void cp_link_drop_queue_locked(struct cp_link *p);
+void cp_link_open_queue(struct cp_link *p);
 int cp_link_resync(struct cp_link *p);
 int cp_link_send_queue(struct cp_link *p);
 

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "control/daemon/cp_log.h"
@@ -59,13 +58,7 @@ cp_link_resume(struct cp_link *p)
 			"resync");
 		return cp_link_resync(p);
 	}
-	pthread_mutex_lock(&p->mu);
-	cp_link_drop_queue_locked(p);
-	p->overflow = 0;
-	p->replaced = 0;
-	p->accepting = 1;
-	pthread_mutex_unlock(&p->mu);
-
+	cp_link_open_queue(p);
 	INFO_SET(p, resume_entries, 0);
 	p->resume_rc = 0;
 	p->resume_last = 0;
@@ -96,9 +89,7 @@ cp_link_resume(struct cp_link *p)
 		  ": %" PRIu64 " changes since, up to seq %" PRIu64
 		  " (no full resync)",
 		  peer->mark_seq, INFO_GET(p, resume_entries), snap);
-	if (rc == 0)
-		rc = cp_link_mark(p);
-	return rc;
+	return rc; /* the caller marks table_seq, as after a resync */
 }
 
 int

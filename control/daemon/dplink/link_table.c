@@ -146,6 +146,20 @@ cp_link_resync_chunk(void *arg, const struct or_store_entry *e, unsigned n)
 	return or_chan_resync_data(p->c, p->ops, k, NULL);
 }
 
+/* The queue dropped and opened: what is committed from now on is queued,
+ * what was committed before is in the snapshot read next (the ordering
+ * argument at the top). */
+void
+cp_link_open_queue(struct cp_link *p)
+{
+	pthread_mutex_lock(&p->mu);
+	cp_link_drop_queue_locked(p);
+	p->overflow = 0;
+	p->replaced = 0;
+	p->accepting = 1;
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* Sends a full resync from a fresh snapshot. 0 or -errno. */
 int
 cp_link_resync(struct cp_link *p)
@@ -155,13 +169,7 @@ cp_link_resync(struct cp_link *p)
 	uint64_t gen, seq, snap = 0;
 	int rc;
 
-	pthread_mutex_lock(&p->mu);
-	cp_link_drop_queue_locked(p);
-	p->overflow = 0;
-	p->replaced = 0;
-	p->accepting = 1;
-	pthread_mutex_unlock(&p->mu);
-
+	cp_link_open_queue(p);
 	gen = (peer->generation > INFO_GET(p, generation) ?
 		       peer->generation : INFO_GET(p, generation)) + 1;
 	INFO_SET(p, generation, gen);
