@@ -301,8 +301,11 @@ worker_authenticate(struct or_worker *w, struct or_held *h, uint64_t *c,
 				k++;
 				continue;
 			}
-			h->info[nmsg] = h->info[k];
-			held_keys_set(h, nmsg, h->info[nmsg].sender);
+			/* Moved down only behind a drop (rare). */
+			if (nmsg != k) {
+				h->info[nmsg] = h->info[k];
+				held_keys_set(h, nmsg, h->info[nmsg].sender);
+			}
 			nmsg++;
 			k++;
 		}

@@ -6,7 +6,8 @@
  * bench-dataplane`'s auth_cost_ratio and its perf profiles.
  *
  *   verify_x8     or_auth_verify_burst over bursts of 32 signed headers
- *                 (AES x4 VAES + SipHash x8 AVX-512 where the CPU has them)
+ *                 (AES x4 VAES + two SipHash x8 chains, AVX-512, where
+ *                 the CPU has them)
  *   verify_scalar or_auth_verify_scalar, one header at a time
  *   bounce_tag    or_auth_tag_of, a bounce's tag (one AES, one SipHash,
  *                 the vector registers wiped)

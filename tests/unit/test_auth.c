@@ -3,6 +3,7 @@
  * OpenSSL's AES and libsodium's SipHash), published vectors, and the
  * keyring's validation. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,6 +224,130 @@ test_keyring_validation(void)
 	or_keyring_destroy(&ring);
 }
 
+/* ---- no key left on the stack ------------------------------------------
+ * The burst verification and signing keep K_auth's round keys and every
+ * K_sender in vector registers and wipe those at the end
+ * (auth_verify.h): a register the compiler spilled would leave a key in
+ * the worker's stack, and in a core. Each call below runs in its own
+ * frame, below the test's stack pointer; once it returned, the test
+ * copies what lies there (without a call, which would overwrite it) and
+ * looks for the keys. The release build is what must hold: a sanitizer
+ * build keeps locals in memory on purpose, so the test is skipped there. */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_UNDEFINED__)
+#define STACK_SCAN 32768
+
+static uint8_t stack_copy[STACK_SCAN];
+
+static __attribute__((noinline)) void
+stack_verify(const uint8_t *const *hp, unsigned n, uint8_t *v)
+{
+	or_auth_verify_burst(ring.live, hp, n, v);
+}
+
+static __attribute__((noinline)) void
+stack_sign(const uint8_t *const *hp, const int8_t *slot, unsigned n,
+	   uint64_t *tag)
+{
+	or_auth_tag_burst(ring.live, hp, slot, n, tag);
+}
+
+/* The positive control: a key copied to a local, as a spill would. */
+static __attribute__((noinline)) void
+stack_leak(const struct or_auth_key *k)
+{
+	volatile uint8_t copy[256];
+
+	for (unsigned i = 0; i < sizeof(copy); i++)
+		copy[i] = k->b[i % 16];
+	(void)copy[0];
+}
+
+/* Zeroes what the previous calls left below the caller. */
+static __attribute__((noinline)) void
+stack_clear(void)
+{
+	volatile uint8_t z[STACK_SCAN];
+
+	for (unsigned i = 0; i < sizeof(z); i++)
+		z[i] = 0;
+	(void)z[0];
+}
+
+/* Whether any 8-byte half of the n keys is in the STACK_SCAN bytes below
+ * the caller's stack pointer: the frames of the calls it just made. */
+#define stack_find(keys, n)                                                   \
+	({                                                                    \
+		const volatile uint8_t *sp_;                                  \
+		__asm__ volatile("mov %%rsp, %0" : "=r"(sp_));                \
+		for (unsigned i_ = 0; i_ < STACK_SCAN; i_++)                  \
+			stack_copy[i_] = sp_[(ptrdiff_t)i_ - STACK_SCAN];     \
+		stack_has(keys, n);                                           \
+	})
+
+static int
+stack_has(const struct or_auth_key *keys, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		for (unsigned half = 0; half < 2; half++)
+			if (memmem(stack_copy, STACK_SCAN,
+				   keys[k].b + 8 * half, 8) != NULL)
+				return 1;
+	return 0;
+}
+
+static void
+test_no_key_on_stack(void)
+{
+	struct or_hdr2 hs[32];
+	const uint8_t *hp[32];
+	const uint8_t *hp0[32]; /* those of epoch 7 alone */
+	struct or_auth_key keys[2 + 32];
+	int8_t slot[32];
+	uint8_t v[32];
+	uint64_t tag[32];
+	unsigned n0 = 0;
+
+	rand_bytes(kauth, sizeof(kauth));
+	ring_install(2, 7, 6);
+	keys[0] = kauth[0];
+	keys[1] = kauth[1];
+	for (unsigned i = 0; i < 32; i++) {
+		slot[i] = (int8_t)(i % 3 == 0);
+		make_hdr(&hs[i], (unsigned)slot[i], slot[i] ? 6 : 7);
+		CU_ASSERT_EQUAL_FATAL(or_auth_sender_key(&kauth[slot[i]],
+							 &hs[i].sender,
+							 &keys[2 + i]), 0);
+		hp[i] = (const uint8_t *)&hs[i];
+		if (slot[i] == 0)
+			hp0[n0++] = hp[i];
+	}
+	/* The control: the scan finds a key where one was left. */
+	stack_leak(&keys[5]);
+	CU_ASSERT_EQUAL(stack_find(keys, 34), 1);
+	stack_clear();
+	CU_ASSERT_EQUAL(stack_find(keys, 34), 0);
+	/* Every burst length of the verification (both epochs mixed, and
+	 * one alone) and of the signing. */
+	for (unsigned n = 1; n <= 32; n++) {
+		stack_verify(hp, n, v);
+		CU_ASSERT_EQUAL(stack_find(keys, 34), 0);
+		for (unsigned i = 0; i < n; i++)
+			CU_ASSERT_EQUAL(v[i], OR_AUTH_OK);
+		stack_verify(hp0, n < n0 ? n : n0, v);
+		CU_ASSERT_EQUAL(stack_find(keys, 34), 0);
+		stack_sign(hp, slot, n, tag);
+		CU_ASSERT_EQUAL(stack_find(keys, 34), 0);
+	}
+	or_keyring_destroy(&ring);
+}
+#else
+static void
+test_no_key_on_stack(void)
+{
+	printf("(skipped in a sanitizer build) ");
+}
+#endif
+
 static CU_TestInfo auth_tests[] = {
 	{ "AES-128 FIPS-197 C.1", test_aes_fips197 },
 	{ "AES-NI equals OpenSSL", test_aes_matches_reference },
@@ -230,6 +355,7 @@ static CU_TestInfo auth_tests[] = {
 	{ "burst verification equals the reference", test_verify_burst },
 	{ "every header bit flipped fails", test_every_field_flip },
 	{ "keyring validation", test_keyring_validation },
+	{ "no key left on the stack", test_no_key_on_stack },
 	CU_TEST_INFO_NULL,
 };
 
