@@ -2,7 +2,8 @@
  *
  * Consent store (control/store/store.h): durability across reopen, group
  * commit, change sequence numbers, node policy, snapshot streaming, stats,
- * and that no plain number ever reaches the store files.
+ * and that no plain number ever reaches the store files. The auth epochs
+ * and issued keys are the `store_auth` suite (test_store_auth.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,45 +23,12 @@
 #include "or_test.h"
 #include "test_store_util.h"
 
-#define TEST_MAP_SIZE (256ull << 20)
-
 static char sdir[64];
 
 static const struct or_node_policy pol4 = { .kind = OR_NODE_POLICY_HASH,
 					    .n_nodes = 4 };
 
-/* Each test gets a fresh empty store directory. */
-static struct or_store *
-fresh_store(void)
-{
-	struct or_store_conf conf = { .path = sdir, .map_size = TEST_MAP_SIZE };
-	struct or_store *s = NULL;
-	struct or_err err;
 
-	ts_rm_store(sdir);
-	strcpy(sdir, "/tmp/or_test_store.XXXXXX");
-	if (mkdtemp(sdir) == NULL)
-		return NULL;
-	if (or_store_open(&conf, &s, &err) != 0) {
-		fprintf(stderr, "store open: %s\n", err.msg);
-		return NULL;
-	}
-	return s;
-}
-
-static struct or_store *
-reopen(struct or_store *s, int read_only)
-{
-	struct or_store_conf conf = { .path = sdir, .map_size = TEST_MAP_SIZE,
-				      .read_only = read_only };
-	struct or_err err;
-
-	or_store_close(s);
-	s = NULL;
-	if (or_store_open(&conf, &s, &err) != 0)
-		fprintf(stderr, "store reopen: %s\n", err.msg);
-	return s;
-}
 
 static int
 suite_clean(void)
@@ -69,37 +37,16 @@ suite_clean(void)
 	return 0;
 }
 
-static struct or_change
-chg(uint64_t i, uint8_t action, int32_t node)
-{
-	return (struct or_change){
-		.token = ts_tok(i),
-		.action = action,
-		.method = OR_METHOD_APP,
-		.epoch = 2,
-		.node = node,
-		.notice_version = 7,
-		.time_ms = 1700000000000ull + i,
-	};
-}
 
-static uint64_t
-last_seq(struct or_store *s)
-{
-	struct or_store_stats st;
-
-	CU_ASSERT_EQUAL(or_store_stats(s, &st, NULL), 0);
-	return st.last_seq;
-}
 
 static void
 test_commit_reopen(void)
 {
-	struct or_store *s = fresh_store();
+	struct or_store *s = ts_fresh_store(sdir);
 	struct or_change ch[3] = {
-		chg(1, OR_ACT_OPTIN, 9),
-		chg(2, OR_ACT_OPTIN, -1),
-		chg(3, OR_ACT_OPTOUT, -1),
+		ts_chg(1, OR_ACT_OPTIN, 9),
+		ts_chg(2, OR_ACT_OPTIN, -1),
+		ts_chg(3, OR_ACT_OPTOUT, -1),
 	};
 	struct or_change_result res[3];
 	struct or_consent c;
@@ -112,7 +59,7 @@ test_commit_reopen(void)
 	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 3, res, &first,
 					     &err), 0);
 	CU_ASSERT_EQUAL(first, 1);
-	s = reopen(s, 0);
+	s = ts_reopen(sdir, s, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 
 	t = ts_tok(1);
@@ -151,14 +98,14 @@ test_commit_reopen(void)
 
 	t = ts_tok(4);
 	CU_ASSERT_EQUAL(or_store_get(s, &t, &c), -ENOENT);
-	CU_ASSERT_EQUAL(last_seq(s), 3);
+	CU_ASSERT_EQUAL(ts_last_seq(s), 3);
 	or_store_close(s);
 }
 
 static void
 test_semantics(void)
 {
-	struct or_store *s = fresh_store();
+	struct or_store *s = ts_fresh_store(sdir);
 	struct or_change_result r[4];
 	struct or_store_stats st;
 	struct or_change ch[4];
@@ -169,11 +116,11 @@ test_semantics(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	/* pinned opt-in, re-opt-in without a node keeps it, opt-out keeps
 	 * it, a new opt-in moves it */
-	ch[0] = chg(10, OR_ACT_OPTIN, 1234);
-	ch[1] = chg(10, OR_ACT_OPTIN, -1);
+	ch[0] = ts_chg(10, OR_ACT_OPTIN, 1234);
+	ch[1] = ts_chg(10, OR_ACT_OPTIN, -1);
 	ch[1].notice_version = 8;
-	ch[2] = chg(10, OR_ACT_OPTOUT, -1);
-	ch[3] = chg(10, OR_ACT_OPTIN, 5);
+	ch[2] = ts_chg(10, OR_ACT_OPTOUT, -1);
+	ch[3] = ts_chg(10, OR_ACT_OPTIN, 5);
 	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 4, r, &first, NULL),
 			      0);
 	CU_ASSERT_EQUAL(r[1].prev_rec, r[0].rec);
@@ -194,9 +141,9 @@ test_semantics(void)
 
 	/* erase: record gone, rec 0, counters follow, seq still advances;
 	 * erasing an absent token is recorded too */
-	ch[0] = chg(10, OR_ACT_ERASE, -1);
-	ch[1] = chg(11, OR_ACT_ERASE, -1);
-	ch[2] = chg(12, OR_ACT_OPTOUT, -1);
+	ch[0] = ts_chg(10, OR_ACT_ERASE, -1);
+	ch[1] = ts_chg(11, OR_ACT_ERASE, -1);
+	ch[2] = ts_chg(12, OR_ACT_OPTOUT, -1);
 	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, NULL, ch, 3, r, &first, NULL),
 			      0);
 	CU_ASSERT_EQUAL(first, 5);
@@ -213,7 +160,7 @@ test_semantics(void)
 	CU_ASSERT_EQUAL(st.audit_entries, 7);
 
 	/* time 0 means now */
-	ch[0] = chg(13, OR_ACT_OPTIN, 1);
+	ch[0] = ts_chg(13, OR_ACT_OPTIN, 1);
 	ch[0].time_ms = 0;
 	CU_ASSERT_EQUAL(or_store_apply(s, NULL, ch, 1, NULL, NULL, NULL), 0);
 	t = ts_tok(13);
@@ -226,30 +173,30 @@ test_semantics(void)
 static void
 test_invalid_changes(void)
 {
-	struct or_store *s = fresh_store();
+	struct or_store *s = ts_fresh_store(sdir);
 	struct or_change ch[3];
 	struct or_err err;
 	uint64_t first = 99;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	ch[0] = chg(1, OR_ACT_OPTIN, 1);
-	ch[1] = chg(2, OR_ACT_OPTIN, 1);
+	ch[0] = ts_chg(1, OR_ACT_OPTIN, 1);
+	ch[1] = ts_chg(2, OR_ACT_OPTIN, 1);
 
-	ch[2] = chg(3, 0, -1);
+	ch[2] = ts_chg(3, 0, -1);
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, &first, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 2: unknown action"));
 	CU_ASSERT_EQUAL(first, 0);
-	ch[2] = chg(3, OR_ACT_CHANGE_MAX + 1, -1);
+	ch[2] = ts_chg(3, OR_ACT_CHANGE_MAX + 1, -1);
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 2: unknown action"));
 	/* The appliance's own events are not changes of a subject. */
-	ch[2] = chg(3, OR_ACT_ROTATE, -1);
+	ch[2] = ts_chg(3, OR_ACT_ROTATE, -1);
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 2: unknown action"));
-	ch[2] = chg(3, OR_ACT_OPTIN, -1);
+	ch[2] = ts_chg(3, OR_ACT_OPTIN, -1);
 	ch[2].method = 0;
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
 			-EINVAL);
@@ -257,17 +204,17 @@ test_invalid_changes(void)
 	ch[2].method = OR_METHOD_MAX + 1;
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
 			-EINVAL);
-	ch[2] = chg(3, OR_ACT_OPTIN, 65536);
+	ch[2] = ts_chg(3, OR_ACT_OPTIN, 65536);
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
 			-EINVAL);
-	ch[2] = chg(3, OR_ACT_OPTIN, -2);
+	ch[2] = ts_chg(3, OR_ACT_OPTIN, -2);
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
 			-EINVAL);
-	ch[2] = chg(3, OR_ACT_OPTOUT, 4);
+	ch[2] = ts_chg(3, OR_ACT_OPTOUT, 4);
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "only an opt-in sets a node"));
-	ch[2] = chg(3, OR_ACT_OPTIN, -1);
+	ch[2] = ts_chg(3, OR_ACT_OPTIN, -1);
 	CU_ASSERT_EQUAL(or_store_apply(s, NULL, ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "node policy"));
@@ -277,14 +224,14 @@ test_invalid_changes(void)
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, OR_STORE_APPLY_MAX + 1,
 				       NULL, NULL, &err), -E2BIG);
 	/* nothing of the above was applied */
-	CU_ASSERT_EQUAL(last_seq(s), 0);
+	CU_ASSERT_EQUAL(ts_last_seq(s), 0);
 	/* n == 0 is a no-op */
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 0, NULL, &first, &err), 0);
 	CU_ASSERT_EQUAL(first, 0);
 	/* the first two alone are fine, with no policy (explicit nodes) */
 	CU_ASSERT_EQUAL(or_store_apply(s, NULL, ch, 2, NULL, &first, &err), 0);
 	CU_ASSERT_EQUAL(first, 1);
-	CU_ASSERT_EQUAL(last_seq(s), 2);
+	CU_ASSERT_EQUAL(ts_last_seq(s), 2);
 	or_store_close(s);
 }
 
@@ -301,7 +248,7 @@ static void
 test_group_commit(void)
 {
 	enum { N = 5000, SINGLES = 50 };
-	struct or_store *s = fresh_store();
+	struct or_store *s = ts_fresh_store(sdir);
 	struct or_change *ch = calloc(OR_STORE_APPLY_MAX, sizeof(*ch));
 	struct or_change_result *r = calloc(OR_STORE_APPLY_MAX, sizeof(*r));
 	struct or_store_stats st;
@@ -313,7 +260,7 @@ test_group_commit(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ch);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	for (unsigned i = 0; i < N; i++)
-		ch[i] = chg(i, i % 5 == 4 ? OR_ACT_OPTOUT : OR_ACT_OPTIN, -1);
+		ch[i] = ts_chg(i, i % 5 == 4 ? OR_ACT_OPTOUT : OR_ACT_OPTIN, -1);
 	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, N, r, &first, &err),
 			      0);
 	CU_ASSERT_EQUAL(first, 1);
@@ -328,7 +275,7 @@ test_group_commit(void)
 	CU_ASSERT_EQUAL(st.last_seq, N);
 	CU_ASSERT_EQUAL(st.audit_entries, N);
 	CU_ASSERT(st.file_bytes > 0 && st.file_len >= st.file_bytes / 2);
-	CU_ASSERT_EQUAL(st.map_bytes, TEST_MAP_SIZE);
+	CU_ASSERT_EQUAL(st.map_bytes, TS_MAP_SIZE);
 	/* Every exported figure (the list OR_STORE_STATS, the stats reply's
 	 * store section as it is) is filled: none is left 0 here. */
 #define NZ(f, ...) CU_ASSERT(st.f != 0);
@@ -338,7 +285,7 @@ test_group_commit(void)
 	/* Throughput (informative): one full-size group commit versus
 	 * commits of one change each (one fsync each). */
 	for (unsigned i = 0; i < OR_STORE_APPLY_MAX; i++)
-		ch[i] = chg(N + i, OR_ACT_OPTIN, -1);
+		ch[i] = ts_chg(N + i, OR_ACT_OPTIN, -1);
 	t0 = now_s();
 	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, OR_STORE_APPLY_MAX, r,
 				       &first, &err), 0);
@@ -363,20 +310,20 @@ test_group_commit(void)
 static void
 test_seq_across_reopen(void)
 {
-	struct or_store *s = fresh_store();
+	struct or_store *s = ts_fresh_store(sdir);
 	struct or_change ch[10];
 	uint64_t first;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	for (unsigned i = 0; i < 10; i++)
-		ch[i] = chg(i, OR_ACT_OPTIN, -1);
+		ch[i] = ts_chg(i, OR_ACT_OPTIN, -1);
 	for (unsigned round = 0; round < 3; round++) {
 		CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 10, NULL,
 						     &first, NULL), 0);
 		CU_ASSERT_EQUAL(first, round * 10 + 1);
-		s = reopen(s, 0);
+		s = ts_reopen(sdir, s, 0);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-		CU_ASSERT_EQUAL(last_seq(s), round * 10 + 10);
+		CU_ASSERT_EQUAL(ts_last_seq(s), round * 10 + 10);
 	}
 	or_store_close(s);
 }
@@ -419,7 +366,7 @@ static void
 test_snapshot(void)
 {
 	enum { N = 1000 };
-	struct or_store *s = fresh_store();
+	struct or_store *s = ts_fresh_store(sdir);
 	struct or_change ch[N];
 	struct or_store_entry buf[7];
 	struct collect c = { 0 };
@@ -437,11 +384,11 @@ test_snapshot(void)
 	CU_ASSERT_EQUAL(snap, 0);
 
 	for (unsigned i = 0; i < N; i++)
-		ch[i] = chg(i, i % 3 == 0 ? OR_ACT_OPTOUT : OR_ACT_OPTIN, -1);
+		ch[i] = ts_chg(i, i % 3 == 0 ? OR_ACT_OPTOUT : OR_ACT_OPTIN, -1);
 	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, N, NULL, NULL, NULL),
 			      0);
 	for (unsigned i = 0; i < 50; i++)
-		ch[i] = chg(i * 7, OR_ACT_ERASE, -1);
+		ch[i] = ts_chg(i * 7, OR_ACT_ERASE, -1);
 	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 50, NULL, NULL,
 					     NULL), 0);
 	CU_ASSERT_EQUAL(or_store_stats(s, &st, &err), 0);
@@ -475,15 +422,15 @@ test_read_only(void)
 {
 	struct or_store_conf conf = { .path = "/tmp/or_test_store_none",
 				      .read_only = 1 };
-	struct or_store *s = fresh_store();
-	struct or_change ch = chg(1, OR_ACT_OPTIN, 3);
+	struct or_store *s = ts_fresh_store(sdir);
+	struct or_change ch = ts_chg(1, OR_ACT_OPTIN, 3);
 	struct or_consent c;
 	struct or_token t = ts_tok(1);
 	struct or_err err;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(or_store_apply(s, NULL, &ch, 1, NULL, NULL, &err), 0);
-	s = reopen(s, 1);
+	s = ts_reopen(sdir, s, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(or_store_get(s, &t, &c), 0);
 	CU_ASSERT_EQUAL(or_store_apply(s, NULL, &ch, 1, NULL, NULL, &err),
@@ -590,7 +537,7 @@ test_privacy(void)
 		"+33612345678", "+819012345678",
 	};
 	enum { NN = sizeof(numbers) / sizeof(numbers[0]) };
-	struct or_store *s = fresh_store();
+	struct or_store *s = ts_fresh_store(sdir);
 	struct or_change ch[2 * NN];
 	struct or_keys *k = NULL;
 	struct or_err err;
@@ -605,7 +552,7 @@ test_privacy(void)
 		char buf[OR_E164_BUFSZ];
 
 		strcpy(buf, numbers[i]);
-		ch[i] = chg(0, OR_ACT_OPTIN, -1);
+		ch[i] = ts_chg(0, OR_ACT_OPTIN, -1);
 		CU_ASSERT_EQUAL_FATAL(or_token_from_number(k, 2, buf,
 							   strlen(buf),
 							   &ch[i].token, &err),
@@ -641,171 +588,6 @@ test_privacy(void)
 	}
 }
 
-static void
-auth_expect(struct or_store *s, uint8_t cur, int has_prev, uint8_t prev,
-	    uint64_t seq)
-{
-	struct or_auth_state st;
-
-	memset(&st, 0xee, sizeof(st));
-	CU_ASSERT_EQUAL_FATAL(or_store_auth_get(s, &st, NULL), 0);
-	CU_ASSERT_EQUAL(st.current, cur);
-	CU_ASSERT_EQUAL(st.has_previous, has_prev);
-	if (has_prev)
-		CU_ASSERT_EQUAL(st.previous, prev);
-	CU_ASSERT_EQUAL(st.seq, seq);
-}
-
-/* Writes the auth meta value as docs/consent-store.md lays it out. */
-static void
-auth_put_raw(const uint8_t *v, size_t len)
-{
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi meta;
-	MDB_val k = { 4, "auth" }, d = { len, (void *)v };
-
-	CU_ASSERT_FATAL(mdb_env_create(&env) == 0 &&
-			mdb_env_set_maxdbs(env, 4) == 0 &&
-			mdb_env_set_mapsize(env, TEST_MAP_SIZE) == 0 &&
-			mdb_env_open(env, sdir, 0, 0600) == 0 &&
-			mdb_txn_begin(env, NULL, 0, &txn) == 0 &&
-			mdb_dbi_open(txn, "meta", 0, &meta) == 0 &&
-			mdb_put(txn, meta, &k, &d, 0) == 0 &&
-			mdb_txn_commit(txn) == 0);
-	mdb_env_close(env);
-}
-
-/* The auth epoch state machine: rotate, refused while a previous epoch is
- * live, retire, refused without one, durable across reopen, seqs shared
- * with consent changes, the epoch wrapping at 255. */
-static void
-test_auth_epochs(void)
-{
-	struct or_store *s = fresh_store();
-	struct or_auth_state st;
-	struct or_change ch[3];
-	struct or_err err = { "" };
-	uint64_t first;
-	uint8_t raw[16] = { 1, 255, 0, 0, 0, 0, 0, 0, 9 };
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	auth_expect(s, 0, 0, 0, 0); /* a fresh store */
-	for (unsigned i = 0; i < 3; i++)
-		ch[i] = chg(i, OR_ACT_OPTIN, -1);
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 3, NULL, &first,
-					     NULL), 0);
-
-	CU_ASSERT_EQUAL(or_store_auth_rotate(s, 0, &st, &err), 0);
-	CU_ASSERT(st.current == 1 && st.has_previous && st.previous == 0 &&
-		  st.seq == 4);
-	CU_ASSERT_EQUAL(last_seq(s), 4);
-	memset(&st, 0, sizeof(st));
-	CU_ASSERT_EQUAL(or_store_auth_rotate(s, 0, &st, &err), -EBUSY);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "retire epoch 0 first"));
-	CU_ASSERT_EQUAL(last_seq(s), 4); /* nothing written */
-	s = reopen(s, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	auth_expect(s, 1, 1, 0, 4);
-
-	CU_ASSERT_EQUAL(or_store_auth_retire(s, 0, &st, &err), 0);
-	CU_ASSERT(st.current == 1 && !st.has_previous && st.seq == 5);
-	CU_ASSERT_EQUAL(or_store_auth_retire(s, 0, &st, &err), -ENOENT);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no previous epoch"));
-	s = reopen(s, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	auth_expect(s, 1, 0, 0, 5);
-	/* Consent changes go on after the epoch events' seqs. */
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 1, NULL, &first, NULL), 0);
-	CU_ASSERT_EQUAL(first, 6);
-	CU_ASSERT_EQUAL(or_store_auth_rotate(s, 0, &st, &err), 0);
-	CU_ASSERT(st.current == 2 && st.previous == 1 && st.seq == 7);
-
-	/* Epoch 255 rotates to 0. */
-	or_store_close(s);
-	auth_put_raw(raw, sizeof(raw));
-	s = reopen(NULL, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	auth_expect(s, 255, 0, 0, 9);
-	CU_ASSERT_EQUAL(or_store_auth_rotate(s, 0, &st, &err), 0);
-	CU_ASSERT(st.current == 0 && st.has_previous && st.previous == 255);
-
-	/* Read-only: readable, not changeable. */
-	s = reopen(s, 1);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	auth_expect(s, 0, 1, 255, 8);
-	CU_ASSERT_EQUAL(or_store_auth_retire(s, 0, &st, &err), -EROFS);
-
-	/* A malformed value is an error, not epoch 0. */
-	or_store_close(s);
-	raw[0] = 2;
-	auth_put_raw(raw, sizeof(raw));
-	s = reopen(NULL, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	CU_ASSERT_EQUAL(or_store_auth_get(s, &st, &err), -EBADMSG);
-	CU_ASSERT_EQUAL(or_store_auth_rotate(s, 0, &st, &err), -EBADMSG);
-	or_store_close(s);
-}
-
-/* A key issued is audited, not stored: the record stays as it was, and
- * only an opted-in subject gets one, checked at its place in the group. */
-static void
-test_key_change(void)
-{
-	struct or_store *s = fresh_store();
-	struct or_change ch[2];
-	struct or_change_result res[2];
-	struct or_consent before, after;
-	struct or_store_stats st;
-	struct or_err err = { "" };
-	uint64_t first;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	memset(&before, 0, sizeof(before)); /* padding too, for memcmp */
-	memset(&after, 0, sizeof(after));
-	ch[0] = chg(1, OR_ACT_OPTIN, 3);
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 1, NULL, NULL, NULL),
-			      0);
-	CU_ASSERT_EQUAL_FATAL(or_store_get(s, &ch[0].token, &before), 0);
-	ch[0] = chg(1, OR_ACT_KEY, -1);
-	ch[0].epoch = 9;
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 1, res, &first, &err), 0);
-	CU_ASSERT_EQUAL(first, 2);
-	CU_ASSERT_EQUAL(res[0].rec, or_consent_rec(&before));
-	CU_ASSERT_EQUAL(res[0].prev_rec, res[0].rec);
-	CU_ASSERT_EQUAL_FATAL(or_store_get(s, &ch[0].token, &after), 0);
-	CU_ASSERT_EQUAL(memcmp(&before, &after, sizeof(before)), 0);
-	CU_ASSERT_EQUAL(or_store_stats(s, &st, NULL), 0);
-	CU_ASSERT(st.entries == 1 && st.opted_in == 1 && st.last_seq == 2 &&
-		  st.audit_entries == 2);
-
-	/* Not to a subject without a record, nor to one opted out
-	 * earlier in the same group; nothing of the group is applied. */
-	ch[0] = chg(2, OR_ACT_KEY, -1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 1, NULL, NULL, &err),
-			-EINVAL);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 0: a key is issued only "
-					       "to an opted-in subject"));
-	ch[0] = chg(1, OR_ACT_OPTOUT, -1);
-	ch[1] = chg(1, OR_ACT_KEY, -1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 2, NULL, NULL, &err),
-			-EINVAL);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 1: a key"));
-	CU_ASSERT_EQUAL(last_seq(s), 2);
-	CU_ASSERT_EQUAL_FATAL(or_store_get(s, &ch[0].token, &after), 0);
-	CU_ASSERT_EQUAL(after.state, OR_STATE_IN);
-	/* An opt-in and its key in one group: the key sees the opt-in. */
-	ch[0] = chg(2, OR_ACT_OPTIN, -1);
-	ch[1] = chg(2, OR_ACT_KEY, -1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 2, res, &first, &err), 0);
-	CU_ASSERT_EQUAL(res[1].rec, res[0].rec);
-	/* A key names no node. */
-	ch[0] = chg(2, OR_ACT_KEY, 1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 1, NULL, NULL, &err),
-			-EINVAL);
-	or_store_close(s);
-}
-
 static CU_TestInfo store_tests[] = {
 	{ "commit and reopen", test_commit_reopen },
 	{ "change semantics", test_semantics },
@@ -817,8 +599,6 @@ static CU_TestInfo store_tests[] = {
 	{ "node policy", test_policy },
 	{ "names", test_names },
 	{ "no plain number on disk", test_privacy },
-	{ "auth epochs", test_auth_epochs },
-	{ "key issued", test_key_change },
 	CU_TEST_INFO_NULL,
 };
 

@@ -1,14 +1,17 @@
-/* What the consent store's test suites (test_store.c, test_audit.c,
- * test_store_index.c) share: throw-away store directories, deterministic
- * tokens, and raw LMDB access to what a store wrote (to edit it as an
- * attacker or an older build would). */
+/* What the consent store's test suites (test_store.c, test_store_auth.c,
+ * test_audit.c, test_store_index.c) share: throw-away store directories,
+ * deterministic tokens and changes, and raw LMDB access to what a store
+ * wrote (to edit it as an attacker or an older build would). */
 #ifndef TEST_STORE_UTIL_H
 #define TEST_STORE_UTIL_H
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include <CUnit/CUnit.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -101,6 +104,71 @@ raw_close(struct raw *r)
 
 	mdb_env_close(r->env);
 	return rc;
+}
+
+#include "control/store/store.h"
+
+#define TS_MAP_SIZE (256ull << 20)
+
+/* A fresh empty store in a new temporary directory, written to dir (64
+ * bytes; the previous one there, if any, removed first). NULL on failure,
+ * with the store's message on stderr. */
+static inline struct or_store *
+ts_fresh_store(char *dir)
+{
+	struct or_store_conf conf = { .path = dir, .map_size = TS_MAP_SIZE };
+	struct or_store *s = NULL;
+	struct or_err err;
+
+	ts_rm_store(dir);
+	strcpy(dir, "/tmp/or_test_store.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return NULL;
+	if (or_store_open(&conf, &s, &err) != 0) {
+		fprintf(stderr, "store open: %s\n", err.msg);
+		return NULL;
+	}
+	return s;
+}
+
+/* Closes s and opens the store in dir again. */
+static inline struct or_store *
+ts_reopen(const char *dir, struct or_store *s, int read_only)
+{
+	struct or_store_conf conf = { .path = dir, .map_size = TS_MAP_SIZE,
+				      .read_only = read_only };
+	struct or_err err;
+
+	or_store_close(s);
+	s = NULL;
+	if (or_store_open(&conf, &s, &err) != 0)
+		fprintf(stderr, "store reopen: %s\n", err.msg);
+	return s;
+}
+
+/* Change i: token ts_tok(i), fixed method, epoch, notice and a time. */
+static inline struct or_change
+ts_chg(uint64_t i, uint8_t action, int32_t node)
+{
+	return (struct or_change){
+		.token = ts_tok(i),
+		.action = action,
+		.method = OR_METHOD_APP,
+		.epoch = 2,
+		.node = node,
+		.notice_version = 7,
+		.time_ms = 1700000000000ull + i,
+	};
+}
+
+/* The store's last change sequence number. */
+static inline uint64_t
+ts_last_seq(struct or_store *s)
+{
+	struct or_store_stats st;
+
+	CU_ASSERT_EQUAL(or_store_stats(s, &st, NULL), 0);
+	return st.last_seq;
 }
 
 #endif
