@@ -84,4 +84,10 @@ int or_pg_exec(PGconn *c, const char *sql, int np, const char *const *pv,
 void or_pg_err(struct or_err *e, const PGconn *c, const PGresult *r,
 	       const char *what);
 
+/* Field (row, col) of r, the text of encode(x, 'hex') of exactly len
+ * bytes (a hash, a token), into out. 0, or -EBADMSG (NULL, not hex, or
+ * another length). */
+int or_pg_get_hex(const PGresult *r, int row, int col, uint8_t *out,
+		  size_t len);
+
 #endif

@@ -87,17 +87,12 @@ rs_head(PGconn *c, struct or_pg_pos *pos, struct or_auth_state *au,
 	PGresult *r = PQexec(c, "SELECT head_seq, encode(head_hash, 'hex'),"
 				" auth_current, auth_previous, auth_seq"
 				" FROM optroute.fleet WHERE id = 1");
-	size_t n = 0;
 	int rc = 0;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		or_pg_err(err, c, r, "resync: the fleet row");
 		rc = -EIO;
-	} else if (sodium_hex2bin(pos->hash, sizeof(pos->hash),
-				  PQgetvalue(r, 0, 1),
-				  strlen(PQgetvalue(r, 0, 1)), NULL, &n,
-				  NULL) != 0 ||
-		   n != sizeof(pos->hash)) {
+	} else if (or_pg_get_hex(r, 0, 1, pos->hash, sizeof(pos->hash)) < 0) {
 		or_err_set(err, "resync: malformed head hash");
 		rc = -EIO;
 	} else {

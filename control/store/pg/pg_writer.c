@@ -123,18 +123,6 @@ pw_have_cmp(const void *a, const void *b)
 	return memcmp(x->token.b, y->token.b, OR_TOKEN_LEN);
 }
 
-static int
-pw_hex16(const char *hex, uint8_t out[OR_TOKEN_LEN])
-{
-	size_t n = 0;
-
-	if (sodium_hex2bin(out, OR_TOKEN_LEN, hex, strlen(hex), NULL, &n,
-			   NULL) != 0 ||
-	    n != OR_TOKEN_LEN)
-		return -EBADMSG;
-	return 0;
-}
-
 static uint64_t
 pw_u64(const PGresult *r, int row, int col)
 {
@@ -170,7 +158,7 @@ pw_read_toks(PGconn *c, struct pw_group *g, const uint8_t *toks, unsigned n,
 		struct or_consent *h = &g->have[g->n_have];
 
 		memset(h, 0, sizeof(*h));
-		if (pw_hex16(PQgetvalue(r, i, 0), h->token.b) < 0) {
+		if (or_pg_get_hex(r, i, 0, h->token.b, OR_TOKEN_LEN) < 0) {
 			or_err_set(err, "system of record: a malformed token");
 			PQclear(r);
 			return -EIO;
@@ -253,7 +241,7 @@ pw_reread(PGconn *c, struct pw_group *g, uint64_t h0, struct or_err *err)
 	for (int i = 0; i < rows; i++) {
 		uint8_t *t = toks + (size_t)n * OR_TOKEN_LEN;
 
-		if (pw_hex16(PQgetvalue(r, i, 0), t) == 0 &&
+		if (or_pg_get_hex(r, i, 0, t, OR_TOKEN_LEN) == 0 &&
 		    bsearch(t, g->slot, g->n, sizeof(*g->slot),
 			    pw_slot_tok_cmp) != NULL)
 			n++;
@@ -439,7 +427,6 @@ static int
 pw_lock_head(PGconn *c, struct pw_group *g, struct or_err *err)
 {
 	PGresult *r = PQexec(c, pg_lock_sql);
-	size_t n = 0;
 	int rc = 0;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -448,11 +435,8 @@ pw_lock_head(PGconn *c, struct pw_group *g, struct or_err *err)
 	} else if (PQntuples(r) != 1) {
 		or_err_set(err, "system of record: no fleet row (not joined)");
 		rc = -ENOENT;
-	} else if (sodium_hex2bin(g->head_hash, OR_AUDIT_HASH_LEN,
-				  PQgetvalue(r, 0, 1),
-				  strlen(PQgetvalue(r, 0, 1)), NULL, &n,
-				  NULL) != 0 ||
-		   n != OR_AUDIT_HASH_LEN) {
+	} else if (or_pg_get_hex(r, 0, 1, g->head_hash, OR_AUDIT_HASH_LEN) <
+		   0) {
 		or_err_set(err, "system of record: malformed head hash");
 		rc = -EIO;
 	} else {

@@ -65,7 +65,6 @@ sor_pg_audit_head(struct or_sor *s, uint64_t *seq,
 {
 	PGconn *c;
 	PGresult *r;
-	size_t n = 0;
 	int rc = sp_job_connect(sor_pg(s), &c, err);
 
 	if (rc < 0)
@@ -73,9 +72,7 @@ sor_pg_audit_head(struct or_sor *s, uint64_t *seq,
 	r = PQexec(c, "SELECT head_seq, encode(head_hash, 'hex')"
 		      " FROM optroute.fleet WHERE id = 1");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
-	    sodium_hex2bin(hash, OR_AUDIT_HASH_LEN, PQgetvalue(r, 0, 1),
-			   strlen(PQgetvalue(r, 0, 1)), NULL, &n, NULL) != 0 ||
-	    n != OR_AUDIT_HASH_LEN) {
+	    or_pg_get_hex(r, 0, 1, hash, OR_AUDIT_HASH_LEN) < 0) {
 		or_pg_err(err, c, r, "system of record: the head");
 		rc = -EIO;
 	} else {
