@@ -200,11 +200,17 @@ ctl_out_fleet(FILE *f, json_t *r)
 		return;
 	}
 	fprintf(f, "store postgresql  head %" JSON_INTEGER_FORMAT
-		   "  %s\n",
+		   "  timeline %" JSON_INTEGER_FORMAT "  %s\n",
 		json_integer_value(json_object_get(r, "head_seq")),
+		json_integer_value(json_object_get(r, "timeline")),
 		json_is_true(json_object_get(r, "connected"))
 			? "connected"
 			: "NOT CONNECTED (positions as last read)");
+	if (json_integer_value(json_object_get(r, "stale_primary_refusals")) > 0)
+		fprintf(f, "WARNING: %" JSON_INTEGER_FORMAT " connections to an "
+			   "old primary refused (a lower timeline): fence it\n",
+			json_integer_value(json_object_get(r,
+						"stale_primary_refusals")));
 	fprintf(f, "%-20s %5s %-7s %10s %10s %8s %11s\n", "appliance", "id",
 		"state", "applied", "enforced", "lag", "report_age");
 	json_array_foreach(list, i, m) {

@@ -544,6 +544,15 @@ exp_render_fleet(struct exp_mw *w, const json_t *fl)
 			   "Full resyncs of this appliance's local copy (its "
 			   "position was gone or too far behind)", v,
 			   OR_STAT_N);
+	if (exp_jv(json_object_get(fl, "timeline"), &v) == 0)
+		exp_mw_one(w, "optroute_fleet_timeline", "gauge",
+			   "The highest PostgreSQL timeline this appliance has "
+			   "used (the timeline guard)", v, OR_STAT_N);
+	if (exp_jv(json_object_get(fl, "stale_primary_refusals"), &v) == 0)
+		exp_mw_one(w, "optroute_fleet_stale_primary_refusals_total",
+			   "counter",
+			   "Connections refused by the timeline guard: an old "
+			   "primary on a lower timeline", v, OR_STAT_N);
 	if (exp_jv(json_object_get(fl, "local_unfolded"), &v) == 0)
 		exp_mw_one(w, "optroute_fleet_local_unfolded", "gauge",
 			   "Entries in the local copy's log not folded into its "

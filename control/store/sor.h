@@ -187,6 +187,9 @@ struct or_sor_fleet {
 	uint64_t head;      /* the fleet's head seq, as last read */
 	uint64_t age_ms;    /* since these positions were read */
 	uint64_t resyncs;   /* full resyncs of this appliance's copy */
+	uint32_t timeline;  /* the highest PostgreSQL timeline used (0: none
+			     * yet; the timeline guard, docs/fleet.md s. 7) */
+	uint64_t stale_refusals; /* connections to an old primary refused */
 	struct or_copy_stats copy; /* its log and fold (copy.h) */
 	unsigned n;         /* members listed (at most OR_SOR_FLEET_MAX) */
 	struct or_sor_member m[OR_SOR_FLEET_MAX];

@@ -7,7 +7,10 @@
 # primary is killed (-9) and the standby promoted: the appliances reach
 # the new primary by themselves; every opt-in that was acknowledged is
 # there (read through a2, which follows the new primary); the chain
-# verifies; changes go through again on both.
+# verifies; changes go through again on both. Then the timeline guard
+# (section 7): the old primary comes back read-write, unfenced, first in
+# the connection string; a2, restarted, refuses it (counted, logged, no
+# write reaches it) until it is stopped, then reaches the new primary.
 set -u
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -89,5 +92,43 @@ out=$(ctl a2 audit --verify 2>&1)
 or_check "the chain verifies on the new primary" grep -q "head seq $(head_new)" <<<"$out"
 or_check "a2 takes changes on the new primary" ctl_ok a2 optin +15550709999
 or_check "... and a1 sees them" until_state a1 +15550709999 in
+
+
+# ---- the timeline guard ------------------------------------------------------
+# fleetv NAME FIELD: a figure of `optroutectl -j fleet` on appliance NAME.
+fleetv() {
+	ctl "$1" -j fleet | python3 -c '
+import json, sys
+print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+}
+or_check "a2 recorded the new primary's timeline (2)" test "$(fleetv a2 timeline)" = 2
+kill "$B_PID"
+wait "$B_PID" 2>/dev/null
+B_PID=
+pg_run db || or_fail "the old primary did not start again"
+old_head=$(pg_sql db "SELECT head_seq FROM optroute.fleet")
+fleet_start a2 B_PID
+refused=0
+for _ in $(seq 1 100); do
+	[ "$(fleetv a2 stale_primary_refusals)" -gt 0 ] && { refused=1; break; }
+	sleep 0.1
+done
+or_check "a2, restarted with the old primary first in its list, refuses it" test $refused = 1
+or_check "... and logs why" grep -q "stale primary: timeline 1 < 2" "$T/a2.log"
+or_check "... and fleet shows the warning" grep -q "old primary refused" <(ctl a2 fleet)
+refused_on() { ! ctl "$@" >/dev/null 2>&1; }
+or_check "an opt-in on a2 is refused meanwhile" refused_on a2 optin +15550709998
+or_check "nothing was written to the old primary" \
+	test "$(pg_sql db "SELECT head_seq FROM optroute.fleet")" = "$old_head"
+or_check "a1, on the new primary, commits meanwhile" ctl_ok a1 optin +15550709997
+pg_stop db
+back=0
+for _ in $(seq 1 30); do
+	ctl_ok a2 optin +15550709996 2>/dev/null && { back=1; break; }
+	sleep 0.5
+done
+or_check "once the old primary is gone, a2 commits on the new one" test $back = 1
+or_check "... and follows it (a1's opt-in)" until_state a2 +15550709997 in
+or_check "... where the refused opt-in never landed" until_state a1 +15550709998 none
 
 or_summary

@@ -95,6 +95,10 @@ cp_fleet_json(const struct or_sor_fleet *f)
 	json_object_set_new(o, "connected", json_boolean(f->connected));
 	json_object_set_new(o, "head_seq", json_integer((json_int_t)f->head));
 	json_object_set_new(o, "resyncs", json_integer((json_int_t)f->resyncs));
+	/* The timeline guard (docs/fleet.md section 7). */
+	json_object_set_new(o, "timeline", json_integer((json_int_t)f->timeline));
+	json_object_set_new(o, "stale_primary_refusals",
+			    json_integer((json_int_t)f->stale_refusals));
 	/* The local copy's log and fold (docs/fleet.md section 6). */
 	json_object_set_new(o, "local_unfolded",
 			    json_integer((json_int_t)f->copy.unfolded));

@@ -34,7 +34,7 @@ sp_writer_connect(struct sor_pg *p, struct or_err *err)
 		return 0;
 	PQfinish(p->wc);
 	p->wc = NULL;
-	rc = or_pg_connect(p->conninfo, "optroute-control writer", &p->wc, err);
+	rc = sp_connect(p, "optroute-control writer", &p->wc, err);
 	if (rc < 0)
 		return rc;
 	snprintf(sql, sizeof(sql),
@@ -461,13 +461,14 @@ sor_pg_open(const struct or_sor_conf *conf, struct or_sor **out,
 	 * at start; the follower's connection holds the appliance's lock
 	 * from here on. A refusal stops the start. An unreachable record
 	 * does not, if the local copy has a state to forward on (section 6):
-	 * the threads connect when it is back. */
+	 * the threads connect when it is back. An old primary the timeline
+	 * guard refused (-ESTALE) counts as unreachable (section 7). */
 	rc = sp_writer_connect(p, err);
 	if (rc == 0)
 		rc = sp_join(p, err);
 	if (rc == 0)
 		rc = sp_follower_connect(p, err);
-	if (rc == -ECONNREFUSED && p->pos.seq > 0) {
+	if ((rc == -ECONNREFUSED || rc == -ESTALE) && p->pos.seq > 0) {
 		or_log(OR_LOG_WARNING, "fleet: %s; starting on the local copy "
 		       "(seq %" PRIu64 ", %" PRIu64 " records): changes are "
 		       "refused until the system of record is back", err->msg,
@@ -475,7 +476,7 @@ sor_pg_open(const struct or_sor_conf *conf, struct or_sor **out,
 		PQfinish(p->fc);
 		p->fc = NULL;
 		rc = 0;
-	} else if (rc == -ECONNREFUSED) {
+	} else if (rc == -ECONNREFUSED || rc == -ESTALE) {
 		char why[sizeof(err->msg)];
 
 		snprintf(why, sizeof(why), "%s", err->msg);
@@ -689,7 +690,7 @@ sor_pg_auth_change(struct or_sor *s, int rotate, struct or_auth_state *st,
 			   "joined the fleet yet (is PostgreSQL reachable?)");
 		return -ENOTCONN;
 	}
-	rc = or_pg_connect(p->conninfo, "optroute-control epochs", &c, err);
+	rc = sp_connect(p, "optroute-control epochs", &c, err);
 	if (rc < 0)
 		return rc;
 	rc = or_pg_write_auth(c, id, rotate ? OR_ACT_ROTATE : OR_ACT_RETIRE,
@@ -731,6 +732,8 @@ sor_pg_fleet(struct or_sor *s, struct or_sor_fleet *f)
 	*f = p->fl;
 	f->age_ms = p->fl_read_ms ? sp_now_ms() - p->fl_read_ms : UINT64_MAX;
 	f->resyncs = p->resyncs;
+	f->timeline = p->guard_tl;
+	f->stale_refusals = p->stale_refusals;
 	pthread_mutex_unlock(&p->mu);
 	pthread_rwlock_rdlock(&p->copy_lock);
 	or_copy_fold_stats(p->copy, &f->copy);

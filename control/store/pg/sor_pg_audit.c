@@ -17,7 +17,7 @@
 static int
 sp_job_connect(struct sor_pg *p, PGconn **c, struct or_err *err)
 {
-	return or_pg_connect(p->conninfo, "optroute-control audit", c, err);
+	return sp_connect(p, "optroute-control audit", c, err);
 }
 
 struct sp_verify {

@@ -30,8 +30,7 @@ sp_follower_connect(struct sor_pg *p, struct or_err *err)
 		return 0;
 	PQfinish(p->fc);
 	p->fc = NULL;
-	rc = or_pg_connect(p->conninfo, "optroute-control follower", &p->fc,
-			   err);
+	rc = sp_connect(p, "optroute-control follower", &p->fc, err);
 	if (rc == 0)
 		rc = sp_register(p, p->fc, 1, err);
 	if (rc == 0)

@@ -79,6 +79,12 @@ struct sor_pg {
 	struct or_sor_fleet fl;     /* positions as last read (follower) */
 	uint64_t resyncs, catchups; /* (follower; read under mu) */
 	uint64_t fl_read_ms;
+	/* The timeline guard (sor_pg_guard.c; any connecting thread, under
+	 * mu): the highest (fleet_id, timeline) used, and refusals. */
+	char guard_fleet[37];
+	uint32_t guard_tl;
+	int guard_loaded;
+	uint64_t stale_refusals;
 	int wake;                   /* the writer asks for a tail now */
 	int stop;
 	int wake_fd;                /* eventfd: the follower's poll wakes */
@@ -116,6 +122,12 @@ sp_now_ms(void)
  * registers first. */
 uint16_t sp_id(struct sor_pg *p);
 int sp_register(struct sor_pg *p, PGconn *c, int lock_it, struct or_err *err);
+
+/* A connection to the system of record for app_name, through the
+ * timeline guard (sor_pg_guard.c): 0, -ESTALE (an old primary: refused
+ * and closed, err says so), or or_pg_connect's errors. */
+int sp_connect(struct sor_pg *p, const char *app_name, PGconn **out,
+	       struct or_err *err);
 
 /* The follower (sor_pg_follow.c). */
 int sp_follower_connect(struct sor_pg *p, struct or_err *err);
