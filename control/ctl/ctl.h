@@ -39,6 +39,7 @@ struct ctl {
 	const char *method;
 	int wait;
 	int clear;
+	const char *forget;  /* fleet --forget NAME */
 	int verify;
 	int optin;           /* import: 1 optin, 0 optout, -1 not given */
 	unsigned chunk;      /* import: lines per request, 0 = default */
@@ -48,8 +49,8 @@ struct ctl {
  * (message printed). */
 int ctl_roundtrip(struct ctl *c, struct ctl_buf *req, json_t **reply);
 
-/* Appends ,"node":..,"notice":..,"method":..,"wait":true,"clear":true as
- * given (ctl_cmd.c). */
+/* Appends ,"node":..,"notice":..,"method":..,"wait":true,"clear":true,
+ * "forget":.. as given (ctl_cmd.c). */
 int ctl_add_options(struct ctl *c, struct ctl_buf *b, int with_node);
 
 /* strtoll of all of s within [lo, hi]. 0 or -EINVAL. */

@@ -24,7 +24,7 @@ _Static_assert(sizeof(((struct ctl *)0)->seal_pk) == OR_SEAL_PK_LEN,
 enum {
 	O_TOKEN, O_SEALED, O_NODE, O_NOTICE, O_METHOD, O_SEAL, O_WAIT,
 	O_CLEAR, O_CHUNK, O_VERIFY, O_OPTIN, O_OPTOUT, O_PUBKEY,
-	O_PUBKEY_FILE, O_COUNT,
+	O_PUBKEY_FILE, O_FORGET, O_COUNT,
 };
 
 static const struct ctl_opt {
@@ -49,6 +49,7 @@ static const struct ctl_opt {
 	[O_OPTOUT] = { "optout", 0, OR_MGMT_F_ACTION, NULL },
 	[O_PUBKEY] = { "pubkey", 1, OR_MGMT_F_PUBKEY, NULL },
 	[O_PUBKEY_FILE] = { "pubkey-file", 1, OR_MGMT_F_PUBKEY, NULL },
+	[O_FORGET] = { "forget", 1, OR_MGMT_F_FORGET, "[--forget NAME]" },
 };
 
 /* The fields an entry lets the command line give (CTL_F_NONE where its
@@ -208,6 +209,9 @@ ctl_set_opt(struct ctl *c, unsigned o, const char *arg)
 		break;
 	case O_PUBKEY_FILE:
 		c->pubkey_file = arg;
+		break;
+	case O_FORGET:
+		c->forget = arg;
 		break;
 	case O_CHUNK:
 		if (ctl_parse_int(arg, 1, OR_MGMT_IMPORT_MAX_LINES, &v) < 0)
@@ -475,6 +479,10 @@ ctl_add_options(struct ctl *c, struct ctl_buf *b, int with_node)
 		ctl_buf_add(b, ",\"wait\":true", 12);
 	if (c->clear)
 		ctl_buf_add(b, ",\"clear\":true", 13);
+	if (c->forget != NULL) {
+		ctl_buf_add(b, ",\"forget\":", 10);
+		ctl_buf_add_jstr(b, c->forget, strlen(c->forget));
+	}
 	return 0;
 }
 

@@ -14,6 +14,7 @@
  *   node, notice, method   --node N, --notice V, --method M
  *   wait, clear            --wait, --clear
  *   pubkey                 --pubkey B64, --pubkey-file F
+ *   forget                 --forget NAME (fleet)
  *   action                 --optin, --optout
  *   lines                  FILE or '-' (positional), --chunk LINES
  *   (a subject the command does not need: --verify, "none")

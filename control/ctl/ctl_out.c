@@ -193,6 +193,11 @@ ctl_out_fleet(FILE *f, json_t *r)
 	json_t *list = json_object_get(r, "appliances"), *m;
 	size_t i;
 
+	if (json_is_string(json_object_get(r, "forgotten"))) {
+		fprintf(f, "appliance %s forgotten\n",
+			json_string_value(json_object_get(r, "forgotten")));
+		return;
+	}
 	if (strcmp(json_string_value(json_object_get(r, "store")) ?: "",
 		   "postgresql") != 0) {
 		fprintf(f, "store lmdb: this appliance is not part of a "

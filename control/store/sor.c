@@ -153,6 +153,17 @@ or_sor_enforced(struct or_sor *s, uint64_t seq, uint64_t keys_seq)
 		s->ops->enforced(s, seq, keys_seq);
 }
 
+int
+or_sor_forget(struct or_sor *s, const char *name, struct or_err *err)
+{
+	if (s->ops->forget == NULL) {
+		or_err_set(err, "not a fleet (store = lmdb): no appliance to "
+			   "forget");
+		return -EOPNOTSUPP;
+	}
+	return s->ops->forget(s, name, err);
+}
+
 void
 or_sor_fleet(struct or_sor *s, struct or_sor_fleet *f)
 {

@@ -166,6 +166,15 @@ int or_sor_auth_rotate(struct or_sor *s, struct or_auth_state *st,
 int or_sor_auth_retire(struct or_sor *s, struct or_auth_state *st,
 		       struct or_err *err);
 
+/* Removes decommissioned appliance name's row from the fleet (docs/fleet.md
+ * section 8), so that it is listed no more. Refused for this appliance,
+ * one that reported within fleet_silence_ms, or one whose follower is
+ * connected (it holds its appliance lock). 0; -ENOENT (no such name);
+ * -EBUSY (this one, live or connected: err says which); -EOPNOTSUPP (not
+ * a fleet); or the connection's errors. The event loop; blocking, bounded
+ * by fleet_commit_timeout_ms. */
+int or_sor_forget(struct or_sor *s, const char *name, struct or_err *err);
+
 /* Fleet positions (docs/fleet.md section 8). */
 #define OR_SOR_FLEET_MAX 64 /* appliances listed */
 

@@ -49,6 +49,7 @@ struct or_sor_ops {
 	/* NULL: not a fleet (nothing to report, no positions). */
 	void (*enforced)(struct or_sor *s, uint64_t seq, uint64_t keys_seq);
 	void (*fleet)(struct or_sor *s, struct or_sor_fleet *f);
+	int (*forget)(struct or_sor *s, const char *name, struct or_err *err);
 };
 
 /* The start of every backend's handle; set by the backend's open. */

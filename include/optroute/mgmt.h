@@ -46,6 +46,8 @@
 /* Longest "notice" and "method" strings. */
 #define OR_MGMT_NOTICE_MAX 64
 #define OR_MGMT_METHOD_MAX 32
+/* Longest appliance name ("forget"; [control] appliance_name). */
+#define OR_MGMT_APPLIANCE_MAX 63
 
 #define OR_MGMT_DEFAULT_SOCKET "/run/optroute/control.sock"
 

@@ -60,7 +60,8 @@
 	X(ACTION, "action", RO)                                              \
 	X(LINES, "lines", RO)                                                \
 	X(FIRST_LINE, "first_line", RO)                                      \
-	X(PUBKEY, "pubkey", RO)
+	X(PUBKEY, "pubkey", RO)                                              \
+	X(FORGET, "forget", RW)
 
 enum or_mgmt_field_bit {
 #define OR_MGMT_X_FBIT(f, n, acc) OR_MGMT_FB_##f,
@@ -81,6 +82,7 @@ enum or_mgmt_field_bit {
 #define OR_MGMT_F_LINES (1u << OR_MGMT_FB_LINES)
 #define OR_MGMT_F_FIRST_LINE (1u << OR_MGMT_FB_FIRST_LINE)
 #define OR_MGMT_F_PUBKEY (1u << OR_MGMT_FB_PUBKEY)
+#define OR_MGMT_F_FORGET (1u << OR_MGMT_FB_FORGET)
 /* The subject: one of number, sealed, token. */
 #define OR_MGMT_F_SUBJ (OR_MGMT_F_NUMBER | OR_MGMT_F_SEALED | OR_MGMT_F_TOKEN)
 /* What a change request may say about itself. */
@@ -125,8 +127,9 @@ enum or_mgmt_field_bit {
 	  "start a new auth epoch (the old one stays live)")                 \
 	X(RETIRE, "retire", cp_act_epoch, NONE, READ, KEYS, RW, 0, 0,        \
 	  "retire the previous auth epoch")                                  \
-	X(FLEET, "fleet", cp_act_fleet, NONE, NO_READ, NOW, RO, 0, 0,        \
-	  "the fleet's appliances: positions, lag, liveness")                \
+	X(FLEET, "fleet", cp_act_fleet, NONE, NO_READ, NOW, RO,              \
+	  OR_MGMT_F_FORGET, 0,                                               \
+	  "the fleet's appliances (--forget NAME: drop a silent one)")      \
 	X(HELP, "help", cp_act_help, NONE, NO_READ, NOW, RO, 0, 0,           \
 	  "list the commands")                                               \
 	X(VERSION, "version", cp_act_version, NONE, NO_READ, NOW, RO, 0, 0,  \

@@ -16,7 +16,9 @@
 # again once it is back; a second daemon with the
 # same appliance name and one with another master key are refused; no
 # plain number reaches PostgreSQL's log. Keys of an epoch rotated on a1
-# are issued only once every live appliance's dataplane holds it.
+# are issued only once every live appliance's dataplane holds it. fleet
+# --forget refuses a live appliance, this one and an unknown name, and
+# removes a stopped, silent one, which registers again when it starts.
 set -u
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -83,6 +85,9 @@ or_check "--wait=fleet with a2's dataplane gone: fleet_timeout naming a2 ($(echo
 or_check "... the change is committed all the same" test "$(state a2 +15550300010)" = out
 # issuing KEY NAME: NAME's issuing epoch.
 issuing() { ctl "$1" -j keys | python3 -c 'import json, sys; print(json.load(sys.stdin)["issuing"])'; }
+out=$(ctl a1 fleet --forget a2 2>&1)
+or_check "fleet --forget refuses a live appliance ($out)" \
+	grep -q "conflict: a2 is live (reported" <<<"$out"
 j=$(ctl a1 -j rotate)
 or_check "a rotation on a1 with a2's dataplane gone is committed ($j)" \
 	or_json "$j" 'assert r["current"] == 1 and r["enforced"] is True, r'
@@ -98,10 +103,25 @@ or_check "--wait=fleet does not wait for a silent appliance ($(echo "$out" | tai
 	test $rc = 0 -a -n "$(echo "$out" | grep -F 'fleet: enforced by a1; lagging: a2')"
 or_check "optroutectl fleet says a2 is silent" \
 	grep -Eq "^a2 +2 silent " <<<"$(ctl a1 fleet)"
+out=$(ctl a1 fleet --forget a1 2>&1)
+or_check "fleet --forget refuses this appliance ($out)" \
+	grep -q "conflict: a1 is this appliance" <<<"$out"
+out=$(ctl a1 fleet --forget a9 2>&1)
+or_check "... and an unknown name ($out)" grep -q "bad_request: no appliance named a9" <<<"$out"
+out=$(ctl a1 fleet --forget a2 2>&1)
+or_check "... and forgets the stopped, silent a2 ($out)" test "$out" = "appliance a2 forgotten"
+or_check "... which the fleet lists no more" \
+	test "$(pg_sql db "SELECT count(*) FROM optroute.appliance WHERE name = 'a2'")" = 0
+listed=1
+for _ in $(seq 1 50); do
+	grep -Eq "^a2 " <<<"$(ctl a1 fleet)" || { listed=0; break; }
+	sleep 0.1
+done
+or_check "... nor does optroutectl fleet" test $listed = 0
 fleet_dp a2 DB_PID
 fleet_start a2 B_PID
 out=$(ctl a2 optin +15550300012 --wait=fleet 2>&1)
-or_check "a2 back with a fresh dataplane: --wait=fleet by both again" \
+or_check "a2 back (registered again) with a fresh dataplane: --wait=fleet by both again" \
 	grep -Fxq 'fleet: enforced by a1, a2' <<<"$out"
 
 # ---- concurrent imports converge --------------------------------------------

@@ -492,7 +492,7 @@ test_table_consistent(void)
 	CU_ASSERT(!or_mgmt_cmd_info(OR_MGMT_CMD_STATUS)->readonly);
 	CU_ASSERT(!or_mgmt_cmd_info(OR_MGMT_CMD_AUDIT)->readonly);
 	CU_ASSERT(!or_mgmt_cmd_info(OR_MGMT_CMD_ROTATE)->readonly);
-	CU_ASSERT_EQUAL(OR_MGMT_F_RW, OR_MGMT_F_CLEAR);
+	CU_ASSERT_EQUAL(OR_MGMT_F_RW, OR_MGMT_F_CLEAR | OR_MGMT_F_FORGET);
 	CU_ASSERT_STRING_EQUAL(or_mgmt_field_name(OR_MGMT_F_FIRST_LINE),
 			       "first_line");
 	CU_ASSERT_STRING_EQUAL(or_mgmt_field_name(OR_MGMT_F_SUBJ), "");
@@ -517,6 +517,7 @@ test_table_fields(void)
 		[OR_MGMT_FB_FIRST_LINE] = "5",
 		[OR_MGMT_FB_PUBKEY] =
 			"\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"",
+		[OR_MGMT_FB_FORGET] = "\"a2\"",
 	};
 
 	for (unsigned c = OR_MGMT_CMD_NONE + 1; c < OR_MGMT_CMD_COUNT; c++) {

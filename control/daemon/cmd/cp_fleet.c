@@ -3,6 +3,7 @@
  * The fleet's positions as JSON and the --wait=fleet decision
  * (cp_fleet.h).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -137,13 +138,31 @@ cp_fleet_json(const struct or_sor_fleet *f)
 	return o;
 }
 
+/* fleet --forget NAME: one action behind the CLI and the API. */
+static enum cp_act_next
+cp_act_forget(struct cp_act *a, const char *name)
+{
+	struct or_err err = { "" };
+	int rc = or_sor_forget(a->d->sor, name, &err);
+
+	if (rc == -ENOENT || rc == -EOPNOTSUPP)
+		CP_ERR_RET(a, BAD_REQUEST, "%s", err.msg);
+	if (rc == -EBUSY)
+		CP_ERR_RET(a, CONFLICT, "%s", err.msg);
+	if (rc < 0)
+		CP_ERR_RET(a, STORE, "%s", err.msg);
+	json_object_set_new(a->reply, "forgotten", json_string(name));
+	return CP_NEXT_REPLY;
+}
+
 enum cp_act_next
 cp_act_fleet(struct cp_act *a, struct cp_req *r)
 {
 	struct or_sor_fleet f;
 	json_t *o;
 
-	(void)r;
+	if (r->forget != NULL)
+		return cp_act_forget(a, r->forget);
 	or_sor_fleet(a->d->sor, &f);
 	o = cp_fleet_json(&f);
 	if (o == NULL) {

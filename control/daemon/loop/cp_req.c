@@ -185,6 +185,16 @@ cp_req_options(struct cp_req *r, unsigned present, char *msg)
 			CP_FAIL(BAD_REQUEST, "field 'clear' must be a boolean");
 		r->clear = json_is_true(v);
 	}
+	if (present & OR_MGMT_F_FORGET) {
+		v = json_object_get(r->root, "forget");
+		if (!json_is_string(v) ||
+		    !cp_req_word_ok(json_string_value(v), OR_MGMT_APPLIANCE_MAX))
+			CP_FAIL(BAD_REQUEST,
+				"field 'forget' must be an appliance name of 1 "
+				"to %d characters [A-Za-z0-9._-]",
+				OR_MGMT_APPLIANCE_MAX);
+		r->forget = json_string_value(v);
+	}
 	if (present & OR_MGMT_F_PUBKEY) {
 		/* Decoded by the action: here only its shape. */
 		v = json_object_get(r->root, "pubkey");

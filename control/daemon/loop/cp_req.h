@@ -50,6 +50,7 @@ struct cp_req {
 				  * (base64 string, not decoded yet) */
 	json_t *lines;           /* import: array of strings */
 	uint64_t first_line;     /* import: number of lines[0] in the file */
+	const char *forget;      /* fleet: the appliance to forget, or NULL */
 };
 
 #define CP_REQ_MSG_LEN 160

@@ -89,8 +89,8 @@ cp_close_for(struct cp_srv *s, struct cp_client *cl, uint64_t *counter,
 
 /* A read-only client (readonly_gid) runs only the commands whose entry of
  * OR_MGMT_CMDS says RO, and sends none of the fields that change state
- * (OR_MGMT_F_RW: "clear"). 1 if the request was refused (answered, counted
- * and freed). */
+ * (OR_MGMT_F_RW: "clear", "forget"). 1 if the request was refused
+ * (answered, counted and freed). */
 static int
 cp_readonly_refuse(struct cp_srv *s, struct cp_client *cl, struct cp_req *req,
 		   const struct or_mgmt_cmd_info *info)

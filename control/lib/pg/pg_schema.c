@@ -95,6 +95,15 @@ static const struct or_pg_migration pg_migrations[] = {
 		"  GROUP BY token;\n"
 		"DROP INDEX optroute.audit_token;\n",
 	},
+	{
+		/* fleet --forget NAME: an appliance removes a decommissioned
+		 * one's row (docs/fleet.md section 8). The trail stays
+		 * append-only. */
+		.version = 4,
+		.name = "forget an appliance",
+		.sql =
+		"GRANT DELETE ON optroute.appliance TO optroute_appliance;\n",
+	},
 };
 
 const struct or_pg_migration *

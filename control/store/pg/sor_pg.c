@@ -761,4 +761,5 @@ const struct or_sor_ops or_sor_pg_ops = {
 	.audit_head = sor_pg_audit_head,
 	.enforced = sor_pg_enforced,
 	.fleet = sor_pg_fleet,
+	.forget = sor_pg_forget,
 };

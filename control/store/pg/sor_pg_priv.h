@@ -129,6 +129,9 @@ int sp_register(struct sor_pg *p, PGconn *c, int lock_it, struct or_err *err);
 int sp_connect(struct sor_pg *p, const char *app_name, PGconn **out,
 	       struct or_err *err);
 
+/* fleet --forget (sor_pg_forget.c): or_sor_forget of this backend. */
+int sor_pg_forget(struct or_sor *s, const char *name, struct or_err *err);
+
 /* The follower (sor_pg_follow.c). */
 int sp_follower_connect(struct sor_pg *p, struct or_err *err);
 void *sp_follower(void *arg);
