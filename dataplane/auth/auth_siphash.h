@@ -163,6 +163,19 @@ or_sip_words_x8(const uint8_t *const *h, __m512i m[8])
 #define OR_SIP_SETS_MAX 2
 
 
+/* rounds SipRounds of each of the ns states, interleaved. */
+static inline __attribute__((always_inline)) void
+or_sip_rounds_xn(__m512i *v0, __m512i *v1, __m512i *v2, __m512i *v3,
+		 const unsigned ns, const unsigned rounds)
+{
+	OR_SIP_UNROLL
+	for (unsigned r = 0; r < rounds; r++)
+		OR_SIP_UNROLL
+		for (unsigned s = 0; s < ns; s++)
+			OR_SIP_ROUND(v0[s], v1[s], v2[s], v3[s], OR_SIP_ADD512,
+				     OR_SIP_XOR512, OR_SIP_ROTL512);
+}
+
 /* ns (1..OR_SIP_SETS_MAX) sets of eight tags: lane i of set s hashes the
  * 60 bytes of a header under (k0[s][i], k1[s][i]), w[s] its words from
  * or_sip_words_x8. */
@@ -191,14 +204,7 @@ or_sip_hdr_xn(const __m512i *k0, const __m512i *k1,
 		OR_SIP_UNROLL
 		for (unsigned s = 0; s < ns; s++)
 			v3[s] = _mm512_xor_si512(v3[s], w[s][i]);
-		OR_SIP_UNROLL
-		for (unsigned s = 0; s < ns; s++)
-			OR_SIP_ROUND(v0[s], v1[s], v2[s], v3[s], OR_SIP_ADD512,
-				     OR_SIP_XOR512, OR_SIP_ROTL512);
-		OR_SIP_UNROLL
-		for (unsigned s = 0; s < ns; s++)
-			OR_SIP_ROUND(v0[s], v1[s], v2[s], v3[s], OR_SIP_ADD512,
-				     OR_SIP_XOR512, OR_SIP_ROTL512);
+		or_sip_rounds_xn(v0, v1, v2, v3, ns, 2);
 		OR_SIP_UNROLL
 		for (unsigned s = 0; s < ns; s++)
 			v0[s] = _mm512_xor_si512(v0[s], w[s][i]);
@@ -206,12 +212,7 @@ or_sip_hdr_xn(const __m512i *k0, const __m512i *k1,
 	OR_SIP_UNROLL
 	for (unsigned s = 0; s < ns; s++)
 		v2[s] = _mm512_xor_si512(v2[s], _mm512_set1_epi64(0xff));
-	OR_SIP_UNROLL
-	for (unsigned r = 0; r < 4; r++)
-		OR_SIP_UNROLL
-		for (unsigned s = 0; s < ns; s++)
-			OR_SIP_ROUND(v0[s], v1[s], v2[s], v3[s], OR_SIP_ADD512,
-				     OR_SIP_XOR512, OR_SIP_ROTL512);
+	or_sip_rounds_xn(v0, v1, v2, v3, ns, 4);
 	OR_SIP_UNROLL
 	for (unsigned s = 0; s < ns; s++)
 		tag[s] = _mm512_xor_si512(_mm512_xor_si512(v0[s], v1[s]),

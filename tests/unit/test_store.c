@@ -23,26 +23,10 @@
 #include "or_test.h"
 #include "test_store_util.h"
 
-static char sdir[64];
-
-static const struct or_node_policy pol4 = { .kind = OR_NODE_POLICY_HASH,
-					    .n_nodes = 4 };
-
-
-
-static int
-suite_clean(void)
-{
-	ts_rm_store(sdir);
-	return 0;
-}
-
-
-
 static void
 test_commit_reopen(void)
 {
-	struct or_store *s = ts_fresh_store(sdir);
+	struct or_store *s = ts_fresh_store(ts_dir);
 	struct or_change ch[3] = {
 		ts_chg(1, OR_ACT_OPTIN, 9),
 		ts_chg(2, OR_ACT_OPTIN, -1),
@@ -56,10 +40,10 @@ test_commit_reopen(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	ch[2].method = OR_METHOD_OPERATOR;
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 3, res, &first,
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, ts_pol4(), ch, 3, res, &first,
 					     &err), 0);
 	CU_ASSERT_EQUAL(first, 1);
-	s = ts_reopen(sdir, s, 0);
+	s = ts_reopen(ts_dir, s, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 
 	t = ts_tok(1);
@@ -82,7 +66,7 @@ test_commit_reopen(void)
 	t = ts_tok(2);
 	CU_ASSERT_EQUAL_FATAL(or_store_get(s, &t, &c), 0);
 	CU_ASSERT_EQUAL(c.state, OR_STATE_IN);
-	CU_ASSERT_EQUAL(c.node, or_node_pick(&pol4, &t));
+	CU_ASSERT_EQUAL(c.node, or_node_pick(ts_pol4(), &t));
 	CU_ASSERT_EQUAL(c.flags, 0);
 	CU_ASSERT_EQUAL(c.seq, 2);
 	CU_ASSERT_EQUAL(res[1].rec, or_consent_rec(&c));
@@ -105,7 +89,7 @@ test_commit_reopen(void)
 static void
 test_semantics(void)
 {
-	struct or_store *s = ts_fresh_store(sdir);
+	struct or_store *s = ts_fresh_store(ts_dir);
 	struct or_change_result r[4];
 	struct or_store_stats st;
 	struct or_change ch[4];
@@ -121,7 +105,7 @@ test_semantics(void)
 	ch[1].notice_version = 8;
 	ch[2] = ts_chg(10, OR_ACT_OPTOUT, -1);
 	ch[3] = ts_chg(10, OR_ACT_OPTIN, 5);
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 4, r, &first, NULL),
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, ts_pol4(), ch, 4, r, &first, NULL),
 			      0);
 	CU_ASSERT_EQUAL(r[1].prev_rec, r[0].rec);
 	CU_ASSERT_EQUAL(or_rec_node(r[1].rec), 1234);
@@ -173,7 +157,7 @@ test_semantics(void)
 static void
 test_invalid_changes(void)
 {
-	struct or_store *s = ts_fresh_store(sdir);
+	struct or_store *s = ts_fresh_store(ts_dir);
 	struct or_change ch[3];
 	struct or_err err;
 	uint64_t first = 99;
@@ -183,35 +167,35 @@ test_invalid_changes(void)
 	ch[1] = ts_chg(2, OR_ACT_OPTIN, 1);
 
 	ch[2] = ts_chg(3, 0, -1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, &first, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 3, NULL, &first, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 2: unknown action"));
 	CU_ASSERT_EQUAL(first, 0);
 	ch[2] = ts_chg(3, OR_ACT_CHANGE_MAX + 1, -1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 2: unknown action"));
 	/* The appliance's own events are not changes of a subject. */
 	ch[2] = ts_chg(3, OR_ACT_ROTATE, -1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 2: unknown action"));
 	ch[2] = ts_chg(3, OR_ACT_OPTIN, -1);
 	ch[2].method = 0;
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown method"));
 	ch[2].method = OR_METHOD_MAX + 1;
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	ch[2] = ts_chg(3, OR_ACT_OPTIN, 65536);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	ch[2] = ts_chg(3, OR_ACT_OPTIN, -2);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	ch[2] = ts_chg(3, OR_ACT_OPTOUT, 4);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 3, NULL, NULL, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 3, NULL, NULL, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "only an opt-in sets a node"));
 	ch[2] = ts_chg(3, OR_ACT_OPTIN, -1);
@@ -221,12 +205,12 @@ test_invalid_changes(void)
 	CU_ASSERT_EQUAL(or_store_apply(s, &(struct or_node_policy){
 					       .kind = OR_NODE_POLICY_HASH },
 				       ch, 3, NULL, NULL, &err), -EINVAL);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, OR_STORE_APPLY_MAX + 1,
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, OR_STORE_APPLY_MAX + 1,
 				       NULL, NULL, &err), -E2BIG);
 	/* nothing of the above was applied */
 	CU_ASSERT_EQUAL(ts_last_seq(s), 0);
 	/* n == 0 is a no-op */
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 0, NULL, &first, &err), 0);
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 0, NULL, &first, &err), 0);
 	CU_ASSERT_EQUAL(first, 0);
 	/* the first two alone are fine, with no policy (explicit nodes) */
 	CU_ASSERT_EQUAL(or_store_apply(s, NULL, ch, 2, NULL, &first, &err), 0);
@@ -248,7 +232,7 @@ static void
 test_group_commit(void)
 {
 	enum { N = 5000, SINGLES = 50 };
-	struct or_store *s = ts_fresh_store(sdir);
+	struct or_store *s = ts_fresh_store(ts_dir);
 	struct or_change *ch = calloc(OR_STORE_APPLY_MAX, sizeof(*ch));
 	struct or_change_result *r = calloc(OR_STORE_APPLY_MAX, sizeof(*r));
 	struct or_store_stats st;
@@ -261,7 +245,7 @@ test_group_commit(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	for (unsigned i = 0; i < N; i++)
 		ch[i] = ts_chg(i, i % 5 == 4 ? OR_ACT_OPTOUT : OR_ACT_OPTIN, -1);
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, N, r, &first, &err),
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, ts_pol4(), ch, N, r, &first, &err),
 			      0);
 	CU_ASSERT_EQUAL(first, 1);
 	for (unsigned i = 0; i < N; i++) {
@@ -287,13 +271,13 @@ test_group_commit(void)
 	for (unsigned i = 0; i < OR_STORE_APPLY_MAX; i++)
 		ch[i] = ts_chg(N + i, OR_ACT_OPTIN, -1);
 	t0 = now_s();
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, OR_STORE_APPLY_MAX, r,
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, OR_STORE_APPLY_MAX, r,
 				       &first, &err), 0);
 	t_batch = now_s() - t0;
 	CU_ASSERT_EQUAL(first, N + 1);
 	t0 = now_s();
 	for (unsigned i = 0; i < SINGLES; i++)
-		CU_ASSERT_EQUAL(or_store_apply(s, &pol4, &ch[i], 1, r, &first,
+		CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), &ch[i], 1, r, &first,
 					       &err), 0);
 	t_single = now_s() - t0;
 	CU_ASSERT_EQUAL(first, N + OR_STORE_APPLY_MAX + SINGLES);
@@ -310,7 +294,7 @@ test_group_commit(void)
 static void
 test_seq_across_reopen(void)
 {
-	struct or_store *s = ts_fresh_store(sdir);
+	struct or_store *s = ts_fresh_store(ts_dir);
 	struct or_change ch[10];
 	uint64_t first;
 
@@ -318,10 +302,10 @@ test_seq_across_reopen(void)
 	for (unsigned i = 0; i < 10; i++)
 		ch[i] = ts_chg(i, OR_ACT_OPTIN, -1);
 	for (unsigned round = 0; round < 3; round++) {
-		CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 10, NULL,
+		CU_ASSERT_EQUAL_FATAL(or_store_apply(s, ts_pol4(), ch, 10, NULL,
 						     &first, NULL), 0);
 		CU_ASSERT_EQUAL(first, round * 10 + 1);
-		s = ts_reopen(sdir, s, 0);
+		s = ts_reopen(ts_dir, s, 0);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 		CU_ASSERT_EQUAL(ts_last_seq(s), round * 10 + 10);
 	}
@@ -366,7 +350,7 @@ static void
 test_snapshot(void)
 {
 	enum { N = 1000 };
-	struct or_store *s = ts_fresh_store(sdir);
+	struct or_store *s = ts_fresh_store(ts_dir);
 	struct or_change ch[N];
 	struct or_store_entry buf[7];
 	struct collect c = { 0 };
@@ -385,11 +369,11 @@ test_snapshot(void)
 
 	for (unsigned i = 0; i < N; i++)
 		ch[i] = ts_chg(i, i % 3 == 0 ? OR_ACT_OPTOUT : OR_ACT_OPTIN, -1);
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, N, NULL, NULL, NULL),
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, ts_pol4(), ch, N, NULL, NULL, NULL),
 			      0);
 	for (unsigned i = 0; i < 50; i++)
 		ch[i] = ts_chg(i * 7, OR_ACT_ERASE, -1);
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 50, NULL, NULL,
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, ts_pol4(), ch, 50, NULL, NULL,
 					     NULL), 0);
 	CU_ASSERT_EQUAL(or_store_stats(s, &st, &err), 0);
 	CU_ASSERT_EQUAL(st.entries, N - 50);
@@ -422,7 +406,7 @@ test_read_only(void)
 {
 	struct or_store_conf conf = { .path = "/tmp/or_test_store_none",
 				      .read_only = 1 };
-	struct or_store *s = ts_fresh_store(sdir);
+	struct or_store *s = ts_fresh_store(ts_dir);
 	struct or_change ch = ts_chg(1, OR_ACT_OPTIN, 3);
 	struct or_consent c;
 	struct or_token t = ts_tok(1);
@@ -430,7 +414,7 @@ test_read_only(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(or_store_apply(s, NULL, &ch, 1, NULL, NULL, &err), 0);
-	s = ts_reopen(sdir, s, 1);
+	s = ts_reopen(ts_dir, s, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(or_store_get(s, &t, &c), 0);
 	CU_ASSERT_EQUAL(or_store_apply(s, NULL, &ch, 1, NULL, NULL, &err),
@@ -473,10 +457,10 @@ test_policy(void)
 	/* hash: in range, stable, and spread over all nodes */
 	for (uint64_t i = 0; i < 4000; i++) {
 		struct or_token t = ts_tok(i);
-		uint16_t n = or_node_pick(&pol4, &t);
+		uint16_t n = or_node_pick(ts_pol4(), &t);
 
 		CU_ASSERT_FATAL(n < 4);
-		CU_ASSERT_EQUAL(or_node_pick(&pol4, &t), n);
+		CU_ASSERT_EQUAL(or_node_pick(ts_pol4(), &t), n);
 		hist[n]++;
 	}
 	for (int i = 0; i < 4; i++)
@@ -537,14 +521,14 @@ test_privacy(void)
 		"+33612345678", "+819012345678",
 	};
 	enum { NN = sizeof(numbers) / sizeof(numbers[0]) };
-	struct or_store *s = ts_fresh_store(sdir);
+	struct or_store *s = ts_fresh_store(ts_dir);
 	struct or_change ch[2 * NN];
 	struct or_keys *k = NULL;
 	struct or_err err;
 	char key_path[128], p[128];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	snprintf(key_path, sizeof(key_path), "%s/test.key", sdir);
+	snprintf(key_path, sizeof(key_path), "%s/test.key", ts_dir);
 	CU_ASSERT_EQUAL_FATAL(or_keys_generate(key_path, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(or_keys_load(key_path, &k, &err), 0);
 	unlink(key_path);
@@ -560,9 +544,9 @@ test_privacy(void)
 		ch[NN + i] = ch[i];
 		ch[NN + i].action = i % 2 ? OR_ACT_OPTOUT : OR_ACT_ERASE;
 	}
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 2 * NN, NULL, NULL,
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, ts_pol4(), ch, 2 * NN, NULL, NULL,
 					     &err), 0);
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, NN, NULL, NULL,
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, ts_pol4(), ch, NN, NULL, NULL,
 					     &err), 0);
 	or_keys_free(k);
 	or_store_close(s);
@@ -571,7 +555,7 @@ test_privacy(void)
 		size_t len = 0;
 		char *data;
 
-		snprintf(p, sizeof(p), "%s/%s", sdir, f ? "lock.mdb" : "data.mdb");
+		snprintf(p, sizeof(p), "%s/%s", ts_dir, f ? "lock.mdb" : "data.mdb");
 		data = slurp(p, &len);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(data);
 		if (f == 0)
@@ -602,4 +586,4 @@ static CU_TestInfo store_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
-OR_TEST_SUITE("store", NULL, suite_clean, store_tests)
+OR_TEST_SUITE("store", NULL, ts_suite_clean, store_tests)

@@ -13,18 +13,6 @@
 #include "or_test.h"
 #include "test_store_util.h"
 
-static char sdir[64];
-
-static const struct or_node_policy pol4 = { .kind = OR_NODE_POLICY_HASH,
-					    .n_nodes = 4 };
-
-static int
-suite_clean(void)
-{
-	ts_rm_store(sdir);
-	return 0;
-}
-
 static void
 auth_expect(struct or_store *s, uint8_t cur, int has_prev, uint8_t prev,
 	    uint64_t seq)
@@ -52,7 +40,7 @@ auth_put_raw(const uint8_t *v, size_t len)
 	CU_ASSERT_FATAL(mdb_env_create(&env) == 0 &&
 			mdb_env_set_maxdbs(env, 4) == 0 &&
 			mdb_env_set_mapsize(env, TS_MAP_SIZE) == 0 &&
-			mdb_env_open(env, sdir, 0, 0600) == 0 &&
+			mdb_env_open(env, ts_dir, 0, 0600) == 0 &&
 			mdb_txn_begin(env, NULL, 0, &txn) == 0 &&
 			mdb_dbi_open(txn, "meta", 0, &meta) == 0 &&
 			mdb_put(txn, meta, &k, &d, 0) == 0 &&
@@ -66,7 +54,7 @@ auth_put_raw(const uint8_t *v, size_t len)
 static void
 test_auth_epochs(void)
 {
-	struct or_store *s = ts_fresh_store(sdir);
+	struct or_store *s = ts_fresh_store(ts_dir);
 	struct or_auth_state st;
 	struct or_change ch[3];
 	struct or_err err = { "" };
@@ -77,7 +65,7 @@ test_auth_epochs(void)
 	auth_expect(s, 0, 0, 0, 0); /* a fresh store */
 	for (unsigned i = 0; i < 3; i++)
 		ch[i] = ts_chg(i, OR_ACT_OPTIN, -1);
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 3, NULL, &first,
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, ts_pol4(), ch, 3, NULL, &first,
 					     NULL), 0);
 
 	CU_ASSERT_EQUAL(or_store_auth_rotate(s, 0, &st, &err), 0);
@@ -88,7 +76,7 @@ test_auth_epochs(void)
 	CU_ASSERT_EQUAL(or_store_auth_rotate(s, 0, &st, &err), -EBUSY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "retire epoch 0 first"));
 	CU_ASSERT_EQUAL(ts_last_seq(s), 4); /* nothing written */
-	s = ts_reopen(sdir, s, 0);
+	s = ts_reopen(ts_dir, s, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	auth_expect(s, 1, 1, 0, 4);
 
@@ -96,11 +84,11 @@ test_auth_epochs(void)
 	CU_ASSERT(st.current == 1 && !st.has_previous && st.seq == 5);
 	CU_ASSERT_EQUAL(or_store_auth_retire(s, 0, &st, &err), -ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no previous epoch"));
-	s = ts_reopen(sdir, s, 0);
+	s = ts_reopen(ts_dir, s, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	auth_expect(s, 1, 0, 0, 5);
 	/* Consent changes go on after the epoch events' seqs. */
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 1, NULL, &first, NULL), 0);
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 1, NULL, &first, NULL), 0);
 	CU_ASSERT_EQUAL(first, 6);
 	CU_ASSERT_EQUAL(or_store_auth_rotate(s, 0, &st, &err), 0);
 	CU_ASSERT(st.current == 2 && st.previous == 1 && st.seq == 7);
@@ -108,14 +96,14 @@ test_auth_epochs(void)
 	/* Epoch 255 rotates to 0. */
 	or_store_close(s);
 	auth_put_raw(raw, sizeof(raw));
-	s = ts_reopen(sdir, NULL, 0);
+	s = ts_reopen(ts_dir, NULL, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	auth_expect(s, 255, 0, 0, 9);
 	CU_ASSERT_EQUAL(or_store_auth_rotate(s, 0, &st, &err), 0);
 	CU_ASSERT(st.current == 0 && st.has_previous && st.previous == 255);
 
 	/* Read-only: readable, not changeable. */
-	s = ts_reopen(sdir, s, 1);
+	s = ts_reopen(ts_dir, s, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	auth_expect(s, 0, 1, 255, 8);
 	CU_ASSERT_EQUAL(or_store_auth_retire(s, 0, &st, &err), -EROFS);
@@ -124,7 +112,7 @@ test_auth_epochs(void)
 	or_store_close(s);
 	raw[0] = 2;
 	auth_put_raw(raw, sizeof(raw));
-	s = ts_reopen(sdir, NULL, 0);
+	s = ts_reopen(ts_dir, NULL, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(or_store_auth_get(s, &st, &err), -EBADMSG);
 	CU_ASSERT_EQUAL(or_store_auth_rotate(s, 0, &st, &err), -EBADMSG);
@@ -136,7 +124,7 @@ test_auth_epochs(void)
 static void
 test_key_change(void)
 {
-	struct or_store *s = ts_fresh_store(sdir);
+	struct or_store *s = ts_fresh_store(ts_dir);
 	struct or_change ch[2];
 	struct or_change_result res[2];
 	struct or_consent before, after;
@@ -148,12 +136,12 @@ test_key_change(void)
 	memset(&before, 0, sizeof(before)); /* padding too, for memcmp */
 	memset(&after, 0, sizeof(after));
 	ch[0] = ts_chg(1, OR_ACT_OPTIN, 3);
-	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, &pol4, ch, 1, NULL, NULL, NULL),
+	CU_ASSERT_EQUAL_FATAL(or_store_apply(s, ts_pol4(), ch, 1, NULL, NULL, NULL),
 			      0);
 	CU_ASSERT_EQUAL_FATAL(or_store_get(s, &ch[0].token, &before), 0);
 	ch[0] = ts_chg(1, OR_ACT_KEY, -1);
 	ch[0].epoch = 9;
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 1, res, &first, &err), 0);
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 1, res, &first, &err), 0);
 	CU_ASSERT_EQUAL(first, 2);
 	CU_ASSERT_EQUAL(res[0].rec, or_consent_rec(&before));
 	CU_ASSERT_EQUAL(res[0].prev_rec, res[0].rec);
@@ -166,13 +154,13 @@ test_key_change(void)
 	/* Not to a subject without a record, nor to one opted out
 	 * earlier in the same group; nothing of the group is applied. */
 	ch[0] = ts_chg(2, OR_ACT_KEY, -1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 1, NULL, NULL, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 1, NULL, NULL, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 0: a key is issued only "
 					       "to an opted-in subject"));
 	ch[0] = ts_chg(1, OR_ACT_OPTOUT, -1);
 	ch[1] = ts_chg(1, OR_ACT_KEY, -1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 2, NULL, NULL, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 2, NULL, NULL, &err),
 			-EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "change 1: a key"));
 	CU_ASSERT_EQUAL(ts_last_seq(s), 2);
@@ -181,11 +169,11 @@ test_key_change(void)
 	/* An opt-in and its key in one group: the key sees the opt-in. */
 	ch[0] = ts_chg(2, OR_ACT_OPTIN, -1);
 	ch[1] = ts_chg(2, OR_ACT_KEY, -1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 2, res, &first, &err), 0);
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 2, res, &first, &err), 0);
 	CU_ASSERT_EQUAL(res[1].rec, res[0].rec);
 	/* A key names no node. */
 	ch[0] = ts_chg(2, OR_ACT_KEY, 1);
-	CU_ASSERT_EQUAL(or_store_apply(s, &pol4, ch, 1, NULL, NULL, &err),
+	CU_ASSERT_EQUAL(or_store_apply(s, ts_pol4(), ch, 1, NULL, NULL, &err),
 			-EINVAL);
 	or_store_close(s);
 }
@@ -196,4 +184,4 @@ static CU_TestInfo store_auth_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
-OR_TEST_SUITE("store_auth", NULL, suite_clean, store_auth_tests)
+OR_TEST_SUITE("store_auth", NULL, ts_suite_clean, store_auth_tests)

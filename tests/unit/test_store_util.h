@@ -110,6 +110,17 @@ raw_close(struct raw *r)
 
 #define TS_MAP_SIZE (256ull << 20)
 
+/* A suite's store directory (each test file has its own), and the suite
+ * clean-up that removes it. */
+static char ts_dir[64] __attribute__((unused));
+
+static inline int
+ts_suite_clean(void)
+{
+	ts_rm_store(ts_dir);
+	return 0;
+}
+
 /* A fresh empty store in a new temporary directory, written to dir (64
  * bytes; the previous one there, if any, removed first). NULL on failure,
  * with the store's message on stderr. */
@@ -144,6 +155,16 @@ ts_reopen(const char *dir, struct or_store *s, int read_only)
 	if (or_store_open(&conf, &s, &err) != 0)
 		fprintf(stderr, "store reopen: %s\n", err.msg);
 	return s;
+}
+
+/* The node policy of the store suites' changes: a hash over four nodes. */
+static inline const struct or_node_policy *
+ts_pol4(void)
+{
+	static const struct or_node_policy p = { .kind = OR_NODE_POLICY_HASH,
+						 .n_nodes = 4 };
+
+	return &p;
 }
 
 /* Change i: token ts_tok(i), fixed method, epoch, notice and a time. */
