@@ -17,8 +17,9 @@
 # same appliance name and one with another master key are refused; no
 # plain number reaches PostgreSQL's log. Keys of an epoch rotated on a1
 # are issued only once every live appliance's dataplane holds it. fleet
-# --forget refuses a live appliance, this one and an unknown name, and
-# removes a stopped, silent one, which registers again when it starts.
+# --forget refuses a live appliance, a stopped one still connected, this
+# one and an unknown name, and removes a killed, silent one, which
+# registers again when it starts.
 set -u
 # shellcheck source=lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -93,6 +94,13 @@ or_check "a rotation on a1 with a2's dataplane gone is committed ($j)" \
 	or_json "$j" 'assert r["current"] == 1 and r["enforced"] is True, r'
 sleep 1
 or_check "... but a1 issues epoch 0 while live a2 has not acked epoch 1" test "$(issuing a1)" = 0
+# a2 stopped (SIGSTOP): silent, but its follower still holds its lock.
+kill -STOP "$B_PID"
+sleep 2 # past fleet_silence_ms
+out=$(ctl a1 fleet --forget a2 2>&1)
+or_check "fleet --forget refuses a silent appliance still connected ($out)" \
+	grep -q "conflict: a2 is silent but still connected" <<<"$out"
+kill -CONT "$B_PID"
 or_stop B_PID KILL || true
 sleep 2 # past fleet_silence_ms
 for _ in $(seq 1 50); do [ "$(issuing a1)" = 1 ] && break; sleep 0.1; done
