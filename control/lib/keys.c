@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "optroute/auth.h"
 
+#include "fs.h"
 #include "keys_priv.h"
 #include "token.h"
 
@@ -98,41 +98,6 @@ or_keys_locked(const struct or_keys *k)
 	return k->locked;
 }
 
-static int
-fsync_dir_of(const char *path)
-{
-	char buf[PATH_MAX];
-	int fd, rc = 0;
-
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	strcpy(buf, path);
-	fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 or_keys_generate(const char *path, struct or_err *err)
 {
@@ -170,7 +135,7 @@ or_keys_generate(const char *path, struct or_err *err)
 		goto out;
 	}
 	if (fchmod(fd, 0600) != 0 ||
-	    write_all(fd, hex, KEY_HEX_LEN + 1) != 0 || fsync(fd) != 0) {
+	    or_write_all(fd, hex, KEY_HEX_LEN + 1) != 0 || fsync(fd) != 0) {
 		rc = -errno;
 		or_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
 		goto out_unlink;
@@ -186,7 +151,7 @@ or_keys_generate(const char *path, struct or_err *err)
 				   strerror(errno));
 		goto out_unlink;
 	}
-	rc = fsync_dir_of(path);
+	rc = or_fsync_dir_of(path);
 	if (rc < 0)
 		or_err_set(err, "cannot fsync the directory of %s: %s", path,
 			   strerror(-rc));

@@ -31,6 +31,7 @@
 
 #include "optroute/log.h"
 
+#include "control/lib/fs.h"
 #include "control/store/pg/sor_pg_priv.h"
 
 #define SP_GUARD_SUFFIX ".timeline"
@@ -85,38 +86,25 @@ sp_guard_store(struct sor_pg *p, const char *fleet, uint32_t tl,
 {
 	char path[sizeof(p->copy_path) + sizeof(SP_GUARD_SUFFIX)];
 	char tmp[sizeof(path) + 4];
-	char line[64], *slash;
+	char line[64];
 	int fd, n, rc = 0;
-
-	errno = 0;
 
 	sp_guard_path(p, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	n = snprintf(line, sizeof(line), "%s %08x\n", fleet, tl);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, line, (size_t)n) != n || fsync(fd) != 0 ||
-	    rename(tmp, path) != 0)
-		rc = errno != 0 ? -errno : -EIO;
+	if (fd < 0)
+		rc = -errno;
+	else if ((rc = or_write_all(fd, line, (size_t)n)) == 0 &&
+		 fsync(fd) != 0)
+		rc = -errno;
 	if (fd >= 0)
 		close(fd);
-	if (rc == 0) {
-		/* The rename itself durable: sync the directory. */
-		char dir[sizeof(path)];
-
-		snprintf(dir, sizeof(dir), "%s", path);
-		slash = strrchr(dir, '/');
-		if (slash == NULL)
-			snprintf(dir, sizeof(dir), ".");
-		else if (slash == dir)
-			dir[1] = '\0';
-		else
-			*slash = '\0';
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 || fsync(fd) != 0)
-			rc = -EIO;
-		if (fd >= 0)
-			close(fd);
-	}
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	/* The rename itself durable. */
+	if (rc == 0)
+		rc = or_fsync_dir_of(path);
 	if (rc < 0) {
 		or_err_set(err, "timeline guard: cannot record timeline %u: %s",
 			   tl, strerror(-rc));
