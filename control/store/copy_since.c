@@ -9,7 +9,6 @@
  * resync.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 
 #include "copy_priv.h"
@@ -120,25 +119,15 @@ or_copy_changes_since(struct or_copy *c, uint64_t seq,
 	size_t n = 0;
 	int rc;
 
-	if (buf == NULL || cap == 0 || cb == NULL || seq == 0) {
-		or_err_set(err, "copy: changes since needs a position, a "
-				"buffer and a callback");
-		return -EINVAL;
-	}
+	rc = or_since_args(buf, cap, cb, seq, "copy", err);
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&c->mu);
 	head = c->head_seq;
-	rc = since_hash_locked(c, seq, have, err);
-	if (rc == -ENOENT ||
-	    (rc == 0 && memcmp(have, hash, OR_AUDIT_HASH_LEN) != 0)) {
-		or_err_set(err, "the copy holds no entry %" PRIu64
-				" with that hash after its folded position",
-				seq);
-		rc = -ESTALE;
-	} else if (rc == 0 && head - seq > max) {
-		or_err_set(err, "%" PRIu64 " entries since %" PRIu64
-				", more than %" PRIu64, head - seq, seq, max);
-		rc = -E2BIG;
-	} else if (rc == 0) {
+	rc = or_since_check(since_hash_locked(c, seq, have, err), have, hash,
+			    seq, head, max, "the copy",
+			    " after its folded position", err);
+	if (rc == 0) {
 		a = since_take(c, seq, &n, err);
 		if (a == NULL)
 			rc = n == SIZE_MAX ? -EBADMSG : -ENOMEM;

@@ -233,4 +233,22 @@ int or_audit_index_prev(MDB_cursor *index, const struct or_token *t,
 int or_audit_rec_seq(struct or_store *s, MDB_txn *txn,
 		     const struct or_token *t, uint64_t *seq);
 
+/* The rules of a resume, shared by the store's trail (store_since.c) and
+ * a fleet's local copy (copy_since.c); audit.h's or_audit_changes_since
+ * states them. */
+
+/* Its arguments: a position, a buffer and a callback. 0 or -EINVAL (what:
+ * the source's name in the message). */
+int or_since_args(const struct or_store_entry *buf, unsigned cap,
+		  or_store_chunk_cb cb, uint64_t seq, const char *what,
+		  struct or_err *err);
+
+/* Once the source looked its entry seq up (rc: 0 with its hash in have,
+ * -ENOENT, or an error, returned as it is): -ESTALE unless it holds seq
+ * with hash ("HOLDER holds no entry SEQ with that hashWHERE"), -E2BIG if
+ * more than max entries follow seq up to head, else 0. */
+int or_since_check(int rc, const uint8_t *have, const uint8_t *hash,
+		   uint64_t seq, uint64_t head, uint64_t max,
+		   const char *holder, const char *where, struct or_err *err);
+
 #endif

@@ -72,6 +72,40 @@ since_push(struct or_store *s, MDB_txn *txn, struct or_snap_out *o,
 }
 
 int
+or_since_args(const struct or_store_entry *buf, unsigned cap,
+	      or_store_chunk_cb cb, uint64_t seq, const char *what,
+	      struct or_err *err)
+{
+	if (buf == NULL || cap == 0 || cb == NULL || seq == 0) {
+		or_err_set(err, "%s: changes since needs a position, a "
+				"buffer and a callback", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+or_since_check(int rc, const uint8_t *have, const uint8_t *hash,
+	       uint64_t seq, uint64_t head, uint64_t max, const char *holder,
+	       const char *where, struct or_err *err)
+{
+	if (rc == -ENOENT ||
+	    (rc == 0 && memcmp(have, hash, OR_AUDIT_HASH_LEN) != 0)) {
+		or_err_set(err, "%s holds no entry %" PRIu64
+				" with that hash%s", holder, seq, where);
+		return -ESTALE;
+	}
+	if (rc < 0)
+		return rc;
+	if (head - seq > max) {
+		or_err_set(err, "%" PRIu64 " entries since %" PRIu64
+				", more than %" PRIu64, head - seq, seq, max);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+int
 or_audit_changes_since(struct or_store *s, uint64_t seq,
 		       const uint8_t hash[OR_AUDIT_HASH_LEN], uint64_t max,
 		       struct or_store_entry *buf, unsigned cap,
@@ -86,11 +120,9 @@ or_audit_changes_since(struct or_store *s, uint64_t seq,
 	uint64_t last;
 	int rc, mrc;
 
-	if (buf == NULL || cap == 0 || cb == NULL || seq == 0) {
-		or_err_set(err, "audit: changes since needs a position, a "
-				"buffer and a callback");
-		return -EINVAL;
-	}
+	rc = or_since_args(buf, cap, cb, seq, "audit", err);
+	if (rc < 0)
+		return rc;
 	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
 	if (rc != 0)
 		return or_store_errno(rc, "audit: begin", err);
@@ -99,21 +131,10 @@ or_audit_changes_since(struct or_store *s, uint64_t seq,
 		or_err_set(err, "store: corrupt meta data");
 		goto out;
 	}
-	rc = since_hash(s, txn, seq, have, err);
-	if (rc == -ENOENT ||
-	    (rc == 0 && memcmp(have, hash, OR_AUDIT_HASH_LEN) != 0)) {
-		or_err_set(err, "the trail holds no entry %" PRIu64
-				" with that hash", seq);
-		rc = -ESTALE;
-	}
+	rc = or_since_check(since_hash(s, txn, seq, have, err), have, hash,
+			    seq, last, max, "the trail", "", err);
 	if (rc < 0)
 		goto out;
-	if (last - seq > max) {
-		or_err_set(err, "%" PRIu64 " entries since %" PRIu64
-				", more than %" PRIu64, last - seq, seq, max);
-		rc = -E2BIG;
-		goto out;
-	}
 	if (snap_seq != NULL)
 		*snap_seq = last;
 	mrc = mdb_cursor_open(txn, s->db_audit, &cur);
