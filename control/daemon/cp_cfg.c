@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "optroute/log.h"
+#include "optroute/mgmt.h"
 #include "optroute/or_ini.h"
 #include "optroute/peer.h"
 
@@ -132,6 +133,9 @@ struct cp_cfg_ctx {
 _Static_assert(sizeof(((struct cp_cfg *)0)->chan_socket) ==
 		       OR_INI_SOCK_PATH_LEN,
 	       "channel_socket and [dataplane] channel hold the same paths");
+_Static_assert(sizeof(((struct cp_cfg *)0)->appliance_name) >
+		       OR_MGMT_APPLIANCE_MAX,
+	       "appliance_name holds the longest name and its NUL");
 
 /* One [control] key's value; the error recorded on failure. */
 static int
@@ -209,9 +213,8 @@ cp_cfg_set(struct or_ini *ini, struct cp_cfg *c, const struct cp_cfg_key *k,
 	}
 	case T_NAME:
 		i = strlen(v);
-		if (i == 0 || i >= sizeof(c->appliance_name) ||
-		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			      "0123456789._-") != i)
+		if (i == 0 || i > OR_MGMT_APPLIANCE_MAX ||
+		    strspn(v, OR_MGMT_APPLIANCE_CHARS) != i)
 			break;
 		memcpy(c->appliance_name, v, i + 1);
 		return 0;

@@ -46,8 +46,11 @@
 /* Longest "notice" and "method" strings. */
 #define OR_MGMT_NOTICE_MAX 64
 #define OR_MGMT_METHOD_MAX 32
-/* Longest appliance name ("forget"; [control] appliance_name). */
+/* An appliance's name ([control] appliance_name; "forget"): 1 to
+ * OR_MGMT_APPLIANCE_MAX of these characters. */
 #define OR_MGMT_APPLIANCE_MAX 63
+#define OR_MGMT_APPLIANCE_CHARS                                              \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 #define OR_MGMT_DEFAULT_SOCKET "/run/optroute/control.sock"
 

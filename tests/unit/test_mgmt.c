@@ -591,8 +591,36 @@ test_table_fields(void)
 				    "'lines'");
 }
 
+/* fleet's "forget": an appliance name as [control] appliance_name
+ * takes it, anything else refused before any store is asked. */
+static void
+test_forget_field(void)
+{
+	static const char *const bad[] = {
+		"\"\"", "\"a b\"", "\"a:b\"", "\"a/b\"", "5", "null",
+		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+	};
+	char req[160];
+	struct cp_req r;
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(req, sizeof(req),
+			 "{\"v\":1,\"cmd\":\"fleet\",\"forget\":%s}", bad[i]);
+		CU_ASSERT_EQUAL(parse(req, &r), OR_MGMT_E_BAD_REQUEST);
+		cp_req_free(&r);
+	}
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"fleet\",\"forget\":"
+			      "\"site-a.b_1\"}", &r), OR_MGMT_OK);
+	CU_ASSERT_STRING_EQUAL(r.forget, "site-a.b_1");
+	cp_req_free(&r);
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"fleet\"}", &r), OR_MGMT_OK);
+	CU_ASSERT_PTR_NULL(r.forget);
+	cp_req_free(&r);
+}
+
 static CU_TestInfo mgmt_tests[] = {
 	{ "valid requests", test_valid_optin },
+	{ "fleet's forget: an appliance name", test_forget_field },
 	{ "garbage", test_garbage },
 	{ "errors never quote input", test_bad_json_does_not_echo },
 	{ "protocol version", test_version },
