@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "optroute/consent.h"
 
@@ -74,5 +75,11 @@ void fzm_model_msg(struct model *m, const uint8_t *msg, size_t len);
 
 /* The record the model holds for k, 0 if none. */
 uint32_t fzm_tmap_get(const struct tmap *t, const struct or_token *k);
+
+/* Checks the reply b[0..n) the updater sent against e, the one the model
+ * expected (fz_chan_reply.c); a mismatch is a finding. workers: what the
+ * updater was configured with, as its HELLO must say. */
+void fzm_check_reply(const struct expect *e, const uint8_t *b, ssize_t n,
+		     unsigned workers);
 
 #endif /* FZ_CHAN_MODEL_H */
