@@ -191,8 +191,9 @@ ctl_import_recv(struct ctl_import *im)
 
 	rc = ctl_recv(&im->c->conn, &reply);
 	if (im->first.p != NULL && ctl_retry(&im->c->conn, rc, &reply)) {
-		/* Refused, nothing done: the first request again. */
-		rc = ctl_send(&im->c->conn, &im->first);
+		/* Refused, nothing done: the first request again. A failed
+		 * send shows as the next read's error (no reply). */
+		(void)ctl_send(&im->c->conn, &im->first);
 		return 0;
 	}
 	ctl_buf_free(&im->first);

@@ -195,7 +195,9 @@ pw_read(PGconn *c, struct pw_group *g, struct or_err *err)
 		       OR_TOKEN_LEN);
 	rc = pw_read_toks(c, g, toks, g->n, err);
 	free(toks);
-	qsort(g->have, g->n_have, sizeof(*g->have), pw_have_cmp);
+	/* have is NULL while nothing was read (qsort's pointer must not be). */
+	if (g->n_have > 1)
+		qsort(g->have, g->n_have, sizeof(*g->have), pw_have_cmp);
 	return rc;
 }
 

@@ -158,7 +158,8 @@ main(int argc, char **argv)
 		case 'N': {
 			char *s = optarg, *end;
 
-			tk.routed = calloc(OR_NODE_MAX + 1, 1);
+			if (tk.routed == NULL) /* -N given again: adds */
+				tk.routed = calloc(OR_NODE_MAX + 1, 1);
 			if (tk.routed == NULL)
 				return 1;
 			for (;;) {
