@@ -40,6 +40,7 @@ struct ctl {
 	int wait;
 	int clear;
 	const char *forget;  /* fleet --forget NAME */
+	long long after_seq; /* status --after-seq N; 0: not given */
 	int verify;
 	int optin;           /* import: 1 optin, 0 optout, -1 not given */
 	unsigned chunk;      /* import: lines per request, 0 = default */
@@ -50,7 +51,7 @@ struct ctl {
 int ctl_roundtrip(struct ctl *c, struct ctl_buf *req, json_t **reply);
 
 /* Appends ,"node":..,"notice":..,"method":..,"wait":true,"clear":true,
- * "forget":.. as given (ctl_cmd.c). */
+ * "forget":..,"after_seq":.. as given (ctl_cmd.c). */
 int ctl_add_options(struct ctl *c, struct ctl_buf *b, int with_node);
 
 /* strtoll of all of s within [lo, hi]. 0 or -EINVAL. */

@@ -24,7 +24,7 @@ _Static_assert(sizeof(((struct ctl *)0)->seal_pk) == OR_SEAL_PK_LEN,
 enum {
 	O_TOKEN, O_SEALED, O_NODE, O_NOTICE, O_METHOD, O_SEAL, O_WAIT,
 	O_CLEAR, O_CHUNK, O_VERIFY, O_OPTIN, O_OPTOUT, O_PUBKEY,
-	O_PUBKEY_FILE, O_FORGET, O_COUNT,
+	O_PUBKEY_FILE, O_FORGET, O_AFTER_SEQ, O_COUNT,
 };
 
 static const struct ctl_opt {
@@ -50,6 +50,8 @@ static const struct ctl_opt {
 	[O_PUBKEY] = { "pubkey", 1, OR_MGMT_F_PUBKEY, NULL },
 	[O_PUBKEY_FILE] = { "pubkey-file", 1, OR_MGMT_F_PUBKEY, NULL },
 	[O_FORGET] = { "forget", 1, OR_MGMT_F_FORGET, "[--forget NAME]" },
+	[O_AFTER_SEQ] = { "after-seq", 1, OR_MGMT_F_AFTER_SEQ,
+			  "[--after-seq N]" },
 };
 
 /* The fields an entry lets the command line give (CTL_F_NONE where its
@@ -212,6 +214,11 @@ ctl_set_opt(struct ctl *c, unsigned o, const char *arg)
 		break;
 	case O_FORGET:
 		c->forget = arg;
+		break;
+	case O_AFTER_SEQ:
+		if (ctl_parse_int(arg, 1, INT64_MAX, &v) < 0)
+			return -EINVAL;
+		c->after_seq = v;
 		break;
 	case O_CHUNK:
 		if (ctl_parse_int(arg, 1, OR_MGMT_IMPORT_MAX_LINES, &v) < 0)
@@ -483,6 +490,8 @@ ctl_add_options(struct ctl *c, struct ctl_buf *b, int with_node)
 		ctl_buf_add(b, ",\"forget\":", 10);
 		ctl_buf_add_jstr(b, c->forget, strlen(c->forget));
 	}
+	if (c->after_seq > 0)
+		ctl_buf_printf(b, ",\"after_seq\":%lld", c->after_seq);
 	return 0;
 }
 

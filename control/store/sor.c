@@ -164,6 +164,14 @@ or_sor_forget(struct or_sor *s, const char *name, struct or_err *err)
 	return s->ops->forget(s, name, err);
 }
 
+int
+or_sor_read_pos(struct or_sor *s, struct or_sor_read_pos *rp,
+		struct or_err *err)
+{
+	memset(rp, 0, sizeof(*rp));
+	return s->ops->read_pos(s, rp, err);
+}
+
 void
 or_sor_fleet(struct or_sor *s, struct or_sor_fleet *f)
 {

@@ -155,6 +155,18 @@ int or_sor_changes_since(struct or_sor *s, uint64_t seq,
 			 struct or_store_entry *buf, unsigned cap,
 			 or_store_chunk_cb cb, void *arg, uint64_t *snap_seq,
 			 struct or_err *err);
+/* Where local reads (or_sor_get, or_sor_snapshot) stand. */
+struct or_sor_read_pos {
+	uint64_t seq;  /* every change up to seq is in what they return from
+			* now on (lmdb: the trail's head; a fleet: the local
+			* copy's position) */
+	int fleet;     /* 0: store = lmdb, whose reads are the record */
+	int connected; /* fleet: the follower reaches the system of record */
+};
+
+/* Where local reads stand now (any thread). 0 or -errno (err says). */
+int or_sor_read_pos(struct or_sor *s, struct or_sor_read_pos *rp,
+		    struct or_err *err);
 /* The local store's figures. */
 int or_sor_stats(struct or_sor *s, struct or_store_stats *st,
 		 struct or_err *err);

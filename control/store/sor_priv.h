@@ -44,6 +44,8 @@ struct or_sor_ops {
 	int (*audit_verify)(struct or_sor *s, const volatile int *cancel,
 			    uint64_t *bad_seq, uint64_t *n_checked,
 			    struct or_err *err);
+	int (*read_pos)(struct or_sor *s, struct or_sor_read_pos *rp,
+			struct or_err *err);
 	int (*audit_head)(struct or_sor *s, uint64_t *seq,
 			  uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);
 	/* NULL: not a fleet (nothing to report, no positions). */

@@ -75,7 +75,7 @@ enum or_mgmt_cmd {
 	X(NOT_OPTED_IN, "not_opted_in")     /* rekey of a subject not in */  \
 	X(CONFLICT, "conflict")             /* rotate/retire not possible */ \
 	X(DATAPLANE_UNAVAILABLE, "dataplane_unavailable")                    \
-	X(TIMEOUT, "timeout")               /* wait for the ack timed out */ \
+	X(TIMEOUT, "timeout")               /* a wait timed out */           \
 	/* --wait=fleet: committed, not enforced by every live appliance */ \
 	X(FLEET_TIMEOUT, "fleet_timeout")                                    \
 	X(STORE, "store_error")                                              \

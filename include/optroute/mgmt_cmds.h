@@ -32,6 +32,9 @@
  *                         of one subject: NOW)
  *              KEYS       the dataplane enforcing the auth key set it
  *                         committed (or the wait timing out)
+ *              SEQ        with "after_seq": this appliance's reads
+ *                         holding that seq (or the wait timing out);
+ *                         without it: NOW
  *            Anything but NOW counts against max_pending ("busy").
  *   access   RO: a read-only client (readonly_gid) may run it: it changes
  *            nothing and reveals nothing about a subject; RW: it may not
@@ -61,7 +64,8 @@
 	X(LINES, "lines", RO)                                                \
 	X(FIRST_LINE, "first_line", RO)                                      \
 	X(PUBKEY, "pubkey", RO)                                              \
-	X(FORGET, "forget", RW)
+	X(FORGET, "forget", RW)                                             \
+	X(AFTER_SEQ, "after_seq", RO)
 
 enum or_mgmt_field_bit {
 #define OR_MGMT_X_FBIT(f, n, acc) OR_MGMT_FB_##f,
@@ -83,6 +87,7 @@ enum or_mgmt_field_bit {
 #define OR_MGMT_F_FIRST_LINE (1u << OR_MGMT_FB_FIRST_LINE)
 #define OR_MGMT_F_PUBKEY (1u << OR_MGMT_FB_PUBKEY)
 #define OR_MGMT_F_FORGET (1u << OR_MGMT_FB_FORGET)
+#define OR_MGMT_F_AFTER_SEQ (1u << OR_MGMT_FB_AFTER_SEQ)
 /* The subject: one of number, sealed, token. */
 #define OR_MGMT_F_SUBJ (OR_MGMT_F_NUMBER | OR_MGMT_F_SEALED | OR_MGMT_F_TOKEN)
 /* What a change request may say about itself. */
@@ -99,8 +104,9 @@ enum or_mgmt_field_bit {
 	X(ERASE, "erase", cp_act_change, ONE, NO_READ, COMMIT, RW,           \
 	  OR_MGMT_F_CHANGE, OR_MGMT_F_SUBJ,                                  \
 	  "delete a subject's record (right to erasure)")                    \
-	X(STATUS, "status", cp_act_status, NONE, READ, NOW, RW,              \
-	  OR_MGMT_F_SUBJ, OR_MGMT_F_SUBJ, "consent state of one subject")    \
+	X(STATUS, "status", cp_act_status, NONE, READ, SEQ, RW,              \
+	  OR_MGMT_F_SUBJ | OR_MGMT_F_AFTER_SEQ, OR_MGMT_F_SUBJ,              \
+	  "consent state of one subject (--after-seq N: once reads hold N)") \
 	X(IMPORT, "import", cp_act_import, LINES, NO_READ, COMMIT, RW,       \
 	  OR_MGMT_F_ACTION | OR_MGMT_F_LINES | OR_MGMT_F_FIRST_LINE |        \
 	  OR_MGMT_F_NODE | OR_MGMT_F_NOTICE | OR_MGMT_F_METHOD |             \
@@ -148,6 +154,7 @@ enum or_mgmt_done {
 	OR_MGMT_DONE_DATAPLANE,
 	OR_MGMT_DONE_JOB,
 	OR_MGMT_DONE_KEYS,
+	OR_MGMT_DONE_SEQ,
 };
 
 #define OR_MGMT_READ 1

@@ -69,7 +69,14 @@ j=$("$CTL" -j status --token "$tok1")
 or_check "status by token" or_json "$j" '
 assert r["state"] == "in" and r["method"] == "operator" and r["notice"] == 3
 assert r["applied"] is False      # no dataplane
+assert r["as_of_seq"] == 2 and "fleet" not in r   # lmdb: the trail head
 '
+j=$("$CTL" -j status --token "$tok1" --after-seq 2)
+or_check "status --after-seq of a change already read: answered at once" \
+	or_json "$j" 'assert r["state"] == "in" and r["as_of_seq"] == 2'
+out=$("$CTL" status --token "$tok1" --after-seq 99 2>&1); rc=$?
+or_check "status --after-seq beyond the head: timeout, saying where reads are" \
+	test $rc != 0 -a -n "$(grep -F "up to seq 2, not 99" <<<"$out")"
 
 out=$(echo "$N1" | "$CTL" optout -); rc=$?
 or_check "optout with the number on stdin" test $rc = 0
@@ -212,6 +219,31 @@ s.sendall(b'{"v":1,"id":41,"cmd":"version"}\n{"v":1,"id":"x-42","cmd":"nope"}\n\
 a, b = line(s), line(s)
 assert a["id"] == 41 and a["ok"] and b["id"] == "x-42" and not b["ok"], (a, b)
 print("ok: raw pipelined ids echoed")
+# after_seq (read-your-writes): a status waits until reads hold the seq;
+# here the change that brings it comes after it on the same connection.
+N = b'"number":"+15550500001"'
+s.sendall(b'{"v":1,"id":1,"cmd":"status",' + N + b'}\n')
+a = line(s)
+head = a["as_of_seq"]
+assert a["ok"] and a["state"] == "none" and head > 0 and "fleet" not in a, a
+s.sendall(b'{"v":1,"id":2,"cmd":"status",%s,"after_seq":%d}\n'
+          b'{"v":1,"id":3,"cmd":"optin",%s}\n' % (N, head + 1, N))
+r = {x["id"]: x for x in (line(s), line(s))}
+assert r[3]["ok"] and r[3]["seq"] == head + 1, r
+assert r[2]["ok"] and r[2]["state"] == "in" and r[2]["seq"] == head + 1, r
+assert r[2]["as_of_seq"] >= head + 1, r
+t0 = time.monotonic()
+s.sendall(b'{"v":1,"id":4,"cmd":"status",%s,"after_seq":%d}\n'
+          % (N, head + 1000))
+x = line(s)
+dt = time.monotonic() - t0
+assert not x["ok"] and x["error"]["code"] == "timeout", x
+assert x["as_of_seq"] == head + 1 and 0.25 <= dt < 5, (x, dt)
+assert "not %d" % (head + 1000) in x["error"]["message"], x
+print("ok: raw status after_seq: waits for the change, times out beyond")
+expect(s, b'{"v":1,"cmd":"status",' + N + b',"after_seq":0}\n', "bad_request")
+expect(s, b'{"v":1,"cmd":"status",' + N + b',"after_seq":"9"}\n', "bad_request")
+expect(s, b'{"v":1,"cmd":"optout",' + N + b',"after_seq":9}\n', "bad_request")
 
 # one client's replies keep request order, even around the group commit
 s.sendall(b'{"v":1,"id":1,"cmd":"optin","number":"+15550100005"}\n'

@@ -60,8 +60,14 @@ or_check "both appliances start on the system of record" \
 	grep -q "store postgresql, appliance a2, local copy" "$T/a2.log"
 
 # ---- a change on either reaches the other -----------------------------------
-or_check "opt-in on a1" ctl_ok a1 optin "$N1"
-or_check "... seen by a2's copy" until_state a2 "$N1" in
+j=$(ctl a1 -j optin "$N1")
+or_check "opt-in on a1" or_json "$j" 'assert r["ok"] and r["seq"] == 1, r'
+# Read-your-writes on another appliance: no polling, the seq the commit
+# answered is waited for.
+j=$(ctl a2 -j status "$N1" --after-seq 1)
+or_check "... a2's status --after-seq 1 answers from a copy that holds it" \
+	or_json "$j" 'assert (r["state"], r["fleet"]) == ("in", "connected"), r
+assert r["as_of_seq"] >= 1, r'
 or_check "opt-out on a2" ctl_ok a2 optout "$N1"
 or_check "... seen by a1's copy" until_state a1 "$N1" out
 or_check "... one chain: seqs 1 and 2, written by appliances 1 and 2" \
@@ -178,6 +184,18 @@ rc=$?
 or_check "a change is refused while PostgreSQL is down ($out)" \
 	test $rc != 0 -a -n "$(echo "$out" | grep -i "system of record")"
 or_check "... status still answers from the local copy" test "$(state a1 "$N2")" = in
+unreachable=0
+for _ in $(seq 1 50); do
+	j=$(ctl a1 -j status "$N2")
+	or_json "$j" 'assert r["fleet"] == "unreachable" and r["as_of_seq"] >= 1' \
+		>/dev/null 2>&1 && { unreachable=1; break; }
+	sleep 0.1
+done
+or_check "... and says so: fleet unreachable, as of the copy's seq ($j)" \
+	test $unreachable = 1
+out=$(ctl a1 status "$N2" --after-seq 999999 2>&1)
+or_check "... a status --after-seq beyond the copy times out, saying why ($out)" \
+	grep -q "timeout: reads here hold changes up to seq [0-9]*, not 999999, after 3000 ms (the system of record is unreachable)" <<<"$out"
 or_stop B_PID
 fleet_start a2 B_PID
 or_check "a2 restarted while it is down starts on its local copy" \

@@ -477,6 +477,9 @@ test_table_consistent(void)
 		/* "wait" waits for a commit's ack. */
 		CU_ASSERT(!(i->fields & OR_MGMT_F_WAIT) ||
 			  i->done == OR_MGMT_DONE_COMMIT);
+		/* "after_seq" is what a done SEQ waits for. */
+		CU_ASSERT_EQUAL((i->fields & OR_MGMT_F_AFTER_SEQ) != 0,
+				i->done == OR_MGMT_DONE_SEQ);
 		/* Read-only: no change of any kind, no subject (per-subject
 		 * data is not for read-only clients). */
 		if (i->readonly) {
@@ -518,6 +521,7 @@ test_table_fields(void)
 		[OR_MGMT_FB_PUBKEY] =
 			"\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"",
 		[OR_MGMT_FB_FORGET] = "\"a2\"",
+		[OR_MGMT_FB_AFTER_SEQ] = "7",
 	};
 
 	for (unsigned c = OR_MGMT_CMD_NONE + 1; c < OR_MGMT_CMD_COUNT; c++) {
@@ -618,9 +622,64 @@ test_forget_field(void)
 	cp_req_free(&r);
 }
 
+/* status's "after_seq": a positive integer (a change's seq); whether a
+ * request may wait (and so counts against max_pending) follows it. */
+static void
+test_after_seq_field(void)
+{
+	static const char *const bad[] = {
+		"0", "-1", "\"5\"", "5.0", "true", "null",
+		"99999999999999999999999",
+	};
+	static const char *const st = "{\"v\":1,\"cmd\":\"status\","
+				      "\"token\":\"000102030405060708090a0b0c0d0e0f\"";
+	char req[200];
+	struct cp_req r;
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(req, sizeof(req), "%s,\"after_seq\":%s}", st, bad[i]);
+		CU_ASSERT_NOT_EQUAL(parse(req, &r), OR_MGMT_OK);
+		cp_req_free(&r);
+	}
+	snprintf(req, sizeof(req), "%s,\"after_seq\":9223372036854775807}", st);
+	CU_ASSERT_EQUAL(parse(req, &r), OR_MGMT_OK);
+	CU_ASSERT_EQUAL(r.after_seq, 9223372036854775807ull);
+	CU_ASSERT(cp_req_may_wait(&r));
+	cp_req_free(&r);
+	snprintf(req, sizeof(req), "%s}", st);
+	CU_ASSERT_EQUAL(parse(req, &r), OR_MGMT_OK);
+	CU_ASSERT_EQUAL(r.after_seq, 0);
+	CU_ASSERT(!cp_req_may_wait(&r));
+	cp_req_free(&r);
+	/* Only status takes it. */
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"audit\",\"after_seq\":3}",
+			      &r), OR_MGMT_E_BAD_REQUEST);
+	cp_req_free(&r);
+	/* An audit waits for the whole chain's verification only. */
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"audit\"}", &r), OR_MGMT_OK);
+	CU_ASSERT(cp_req_may_wait(&r));
+	cp_req_free(&r);
+	snprintf(req, sizeof(req), "{\"v\":1,\"cmd\":\"audit\",\"token\":"
+		 "\"000102030405060708090a0b0c0d0e0f\"}");
+	CU_ASSERT_EQUAL(parse(req, &r), OR_MGMT_OK);
+	CU_ASSERT(!cp_req_may_wait(&r));
+	cp_req_free(&r);
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"optout\",\"token\":"
+			      "\"000102030405060708090a0b0c0d0e0f\"}", &r),
+			OR_MGMT_OK);
+	CU_ASSERT(cp_req_may_wait(&r));
+	cp_req_free(&r);
+	CU_ASSERT_EQUAL(parse("{\"v\":1,\"cmd\":\"version\"}", &r),
+			OR_MGMT_OK);
+	CU_ASSERT(!cp_req_may_wait(&r));
+	cp_req_free(&r);
+}
+
 static CU_TestInfo mgmt_tests[] = {
 	{ "valid requests", test_valid_optin },
 	{ "fleet's forget: an appliance name", test_forget_field },
+	{ "status's after_seq, and which requests may wait",
+	  test_after_seq_field },
 	{ "garbage", test_garbage },
 	{ "errors never quote input", test_bad_json_does_not_echo },
 	{ "protocol version", test_version },

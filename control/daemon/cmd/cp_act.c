@@ -303,43 +303,85 @@ cp_act_committed(struct cp_daemon *d, enum or_mgmt_cmd cmd, json_t *reply,
 
 /* ------------------------------------------------------------ reads -- */
 
-enum cp_act_next
-cp_act_status(struct cp_act *a, struct cp_req *r)
+enum or_mgmt_err
+cp_act_status_fill(struct cp_daemon *d, json_t *reply,
+		   const struct or_token *t, const struct or_sor_read_pos *rp,
+		   char *msg, size_t msglen)
 {
 	struct cp_link_info pi;
 	struct or_consent c;
-	struct or_token t;
 	int rc;
+
+	cp_set_token(reply, "token", t);
+	/* Where the reads stood before this one: the answer holds every
+	 * change up to as_of_seq (and perhaps later ones). */
+	cp_set_u64(reply, "as_of_seq", rp->seq);
+	if (rp->fleet)
+		json_object_set_new(reply, "fleet",
+				    json_string(rp->connected ? "connected"
+							      : "unreachable"));
+	rc = or_sor_get(d->sor, t, &c);
+	if (rc == -ENOENT) {
+		json_object_set_new(reply, "state", json_string("none"));
+		return OR_MGMT_OK;
+	}
+	if (rc < 0) {
+		snprintf(msg, msglen, "store read failed: %s", strerror(-rc));
+		return OR_MGMT_E_STORE;
+	}
+	cp_link_info(d->link, &pi);
+	json_object_set_new(reply, "state", json_string(cp_state_name(c.state)));
+	cp_set_u64(reply, "node", c.node);
+	json_object_set_new(reply, "pinned",
+			    json_boolean(c.flags & OR_CFLAG_PINNED));
+	cp_set_u64(reply, "epoch", c.epoch);
+	json_object_set_new(reply, "method",
+			    json_string(or_method_name(c.method) != NULL
+						? or_method_name(c.method)
+						: "unknown"));
+	cp_set_u64(reply, "notice", c.notice_version);
+	cp_set_u64(reply, "granted_ms", c.granted_ms);
+	cp_set_u64(reply, "withdrawn_ms", c.withdrawn_ms);
+	cp_set_u64(reply, "seq", c.seq);
+	/* Whether the dataplane already decides on this record. */
+	json_object_set_new(reply, "applied",
+			    json_boolean(pi.acked_seq >= c.seq));
+	return OR_MGMT_OK;
+}
+
+enum or_mgmt_err
+cp_act_read_pos(struct cp_daemon *d, struct or_sor_read_pos *rp, char *msg,
+		size_t msglen)
+{
+	struct or_err err = { 0 };
+
+	if (or_sor_read_pos(d->sor, rp, &err) == 0)
+		return OR_MGMT_OK;
+	snprintf(msg, msglen, "store read failed: %s", err.msg);
+	return OR_MGMT_E_STORE;
+}
+
+/* With "after_seq" beyond where reads stand, the reply waits for them
+ * (done SEQ: cp_check_pending); else it is answered now. */
+enum cp_act_next
+cp_act_status(struct cp_act *a, struct cp_req *r)
+{
+	struct or_sor_read_pos rp;
+	struct or_token t;
 
 	a->err = cp_subject_token(a, r, &t);
 	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
-	cp_set_token(a->reply, "token", &t);
-	rc = or_sor_get(a->d->sor, &t, &c);
-	if (rc == -ENOENT) {
-		json_object_set_new(a->reply, "state", json_string("none"));
+	a->err = cp_act_read_pos(a->d, &rp, a->msg, sizeof(a->msg));
+	if (a->err != OR_MGMT_OK)
 		return CP_NEXT_REPLY;
+	if (r->after_seq > rp.seq) {
+		a->token = t;
+		a->after_seq = r->after_seq;
+		return CP_NEXT_PEND;
 	}
-	if (rc < 0)
-		CP_ERR_RET(a, STORE, "store read failed: %s", strerror(-rc));
-	cp_link_info(a->d->link, &pi);
-	json_object_set_new(a->reply, "state",
-			    json_string(cp_state_name(c.state)));
-	cp_set_u64(a->reply, "node", c.node);
-	json_object_set_new(a->reply, "pinned",
-			    json_boolean(c.flags & OR_CFLAG_PINNED));
-	cp_set_u64(a->reply, "epoch", c.epoch);
-	json_object_set_new(a->reply, "method",
-			    json_string(or_method_name(c.method) != NULL
-						? or_method_name(c.method)
-						: "unknown"));
-	cp_set_u64(a->reply, "notice", c.notice_version);
-	cp_set_u64(a->reply, "granted_ms", c.granted_ms);
-	cp_set_u64(a->reply, "withdrawn_ms", c.withdrawn_ms);
-	cp_set_u64(a->reply, "seq", c.seq);
-	/* Whether the dataplane already decides on this record. */
-	json_object_set_new(a->reply, "applied",
-			    json_boolean(pi.acked_seq >= c.seq));
+	a->err = cp_act_status_fill(a->d, a->reply, &t, &rp, a->msg,
+				    sizeof(a->msg));
 	return CP_NEXT_REPLY;
 }
 

@@ -20,6 +20,10 @@
  *  CP_NEXT_JOB        (done JOB) the reply needs the whole audit chain
  *                     verified: the server runs that in the background
  *                     (cp_job.h), then calls cp_act_audit_verified().
+ *  CP_NEXT_SEQ        (done SEQ) a status whose "after_seq" (a->after_seq)
+ *                     is beyond where reads stand: the server calls
+ *                     cp_act_status_fill() for a->token once they hold it
+ *                     (or answers "timeout").
  *  CP_NEXT_KEYS       (done KEYS) rotate/retire committed the auth epoch
  *                     state of seq a->keys_seq: the server calls
  *                     cp_act_keys_settled() until the dataplane enforces it
@@ -48,6 +52,7 @@ enum cp_act_next {
 	CP_NEXT_DATAPLANE = OR_MGMT_DONE_DATAPLANE,
 	CP_NEXT_JOB = OR_MGMT_DONE_JOB,
 	CP_NEXT_KEYS = OR_MGMT_DONE_KEYS,
+	CP_NEXT_SEQ = OR_MGMT_DONE_SEQ,
 	CP_NEXT_PEND, /* handlers only: as the command's entry says */
 };
 
@@ -60,6 +65,8 @@ struct cp_act {
 	unsigned n_max;          /* room at ch */
 	unsigned n;              /* changes written */
 	uint64_t keys_seq;       /* CP_NEXT_KEYS: the auth state's seq */
+	struct or_token token;   /* CP_NEXT_SEQ: the subject */
+	uint64_t after_seq;      /* CP_NEXT_SEQ: the seq reads must hold */
 };
 
 /* A command's handler (the entry's handler column). */
@@ -96,6 +103,20 @@ enum or_mgmt_err cp_act_dp_stats(struct cp_daemon *d, enum or_mgmt_cmd cmd,
  * refused the set, or timed_out), else 0. */
 int cp_act_keys_settled(struct cp_daemon *d, json_t *reply, uint64_t seq,
 			int timed_out);
+
+/* Where the store's reads stand (or_sor_read_pos). Returns OR_MGMT_OK or
+ * the error to answer with (msg filled). */
+enum or_mgmt_err cp_act_read_pos(struct cp_daemon *d,
+				 struct or_sor_read_pos *rp, char *msg,
+				 size_t msglen);
+
+/* A status reply for token t, read now; rp: where reads stood before
+ * (its as_of_seq, and "fleet"). Returns OR_MGMT_OK or the error to answer
+ * with (msg filled). */
+enum or_mgmt_err cp_act_status_fill(struct cp_daemon *d, json_t *reply,
+				    const struct or_token *t,
+				    const struct or_sor_read_pos *rp,
+				    char *msg, size_t msglen);
 
 /* After a CP_NEXT_JOB request: fills the reply from the verification r.
  * Returns OR_MGMT_OK or the error to answer with (msg filled). */

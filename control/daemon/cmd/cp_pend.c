@@ -185,6 +185,40 @@ cp_fleet_settled(struct cp_srv *s, struct cp_pend *p, uint64_t now)
 	return 0;
 }
 
+/* A status waiting for its after_seq: answered once reads hold it, the
+ * wait timed out, or the store failed; else it waits on. */
+static void
+cp_seq_settle(struct cp_srv *s, struct cp_pend *p, uint64_t now)
+{
+	char msg[CP_REQ_MSG_LEN + 128];
+	struct or_sor_read_pos rp;
+	enum or_mgmt_err e;
+
+	e = cp_act_read_pos(s->d, &rp, msg, sizeof(msg));
+	if (e == OR_MGMT_OK && rp.seq >= p->seq)
+		e = cp_act_status_fill(s->d, p->reply, &p->token, &rp, msg,
+				       sizeof(msg));
+	else if (e == OR_MGMT_OK && now < p->deadline_ms)
+		return;
+	else if (e == OR_MGMT_OK) {
+		s->d->cnt.wait_timeouts++;
+		json_object_set_new(p->reply, "as_of_seq",
+				    json_integer((json_int_t)rp.seq));
+		snprintf(msg, sizeof(msg),
+			 "reads here hold changes up to seq %" PRIu64
+			 ", not %" PRIu64 ", after %u ms%s",
+			 rp.seq, p->seq, s->d->cfg->wait_timeout_ms,
+			 rp.fleet && !rp.connected
+				 ? " (the system of record is unreachable)"
+				 : "");
+		e = OR_MGMT_E_TIMEOUT;
+	}
+	if (e != OR_MGMT_OK)
+		cp_pend_error(s, p, e, msg);
+	else
+		cp_pend_done(s, p);
+}
+
 /* Answers waits that are acked or timed out, and stats requests that
  * timed out. */
 void
@@ -243,6 +277,8 @@ cp_check_pending(struct cp_srv *s, uint64_t now)
 			   cp_act_keys_settled(s->d, p->reply, p->seq,
 					       now >= p->deadline_ms)) {
 			cp_pend_done(s, p);
+		} else if (p->kind == P_SEQ) {
+			cp_seq_settle(s, p, now);
 		}
 	}
 }

@@ -197,6 +197,13 @@ cp_req_options(struct cp_req *r, unsigned present, char *msg)
 				OR_MGMT_APPLIANCE_MAX);
 		r->forget = json_string_value(v);
 	}
+	if (present & OR_MGMT_F_AFTER_SEQ) {
+		v = json_object_get(r->root, "after_seq");
+		if (!json_is_integer(v) || json_integer_value(v) < 1)
+			CP_FAIL(BAD_REQUEST, "field 'after_seq' must be a "
+					     "positive integer (a change's seq)");
+		r->after_seq = (uint64_t)json_integer_value(v);
+	}
 	if (present & OR_MGMT_F_PUBKEY) {
 		/* Decoded by the action: here only its shape. */
 		v = json_object_get(r->root, "pubkey");
@@ -381,4 +388,23 @@ cp_req_free(struct cp_req *r)
 	}
 	json_decref(r->root);
 	memset(r, 0, sizeof(*r));
+}
+
+int
+cp_req_may_wait(const struct cp_req *req)
+{
+	const struct or_mgmt_cmd_info *i = or_mgmt_cmd_info(req->cmd);
+
+	if (i == NULL)
+		return 0;
+	switch (i->done) {
+	case OR_MGMT_DONE_NOW:
+		return 0;
+	case OR_MGMT_DONE_SEQ:
+		return req->after_seq != 0;
+	case OR_MGMT_DONE_JOB:
+		return req->subj == CP_SUBJ_NONE;
+	default:
+		return 1;
+	}
 }

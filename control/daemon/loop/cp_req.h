@@ -51,6 +51,8 @@ struct cp_req {
 	json_t *lines;           /* import: array of strings */
 	uint64_t first_line;     /* import: number of lines[0] in the file */
 	const char *forget;      /* fleet: the appliance to forget, or NULL */
+	uint64_t after_seq;      /* status: answer once reads hold this seq;
+				  * 0: not given */
 };
 
 #define CP_REQ_MSG_LEN 160
@@ -63,6 +65,11 @@ struct cp_req {
  * cp_req_free() must be called either way. */
 enum or_mgmt_err cp_req_parse(const char *buf, size_t len, struct cp_req *req,
 			      char msg[CP_REQ_MSG_LEN]);
+
+/* Whether the parsed request may wait for its reply, and so counts
+ * against max_pending: its entry's done, but NOW where its fields make it
+ * so (a status without after_seq, an audit of one subject). */
+int cp_req_may_wait(const struct cp_req *req);
 
 /* Wipes every string of the request (subject, import lines) and frees it. */
 void cp_req_free(struct cp_req *req);

@@ -161,9 +161,8 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 	if (cl->readonly && cp_readonly_refuse(s, cl, &req, info))
 		return;
 	room = cp_act_room(&req);
-	/* Whatever does not complete at once waits in the pending list. */
-	if (d->pending >= d->cfg->max_pending &&
-	    info->done != OR_MGMT_DONE_NOW) {
+	/* Whatever may not complete at once waits in the pending list. */
+	if (d->pending >= d->cfg->max_pending && cp_req_may_wait(&req)) {
 		cp_send_error(s, cl, req.id, OR_MGMT_E_BUSY,
 			      "too many requests in progress; retry later");
 		cp_req_free(&req);
@@ -225,6 +224,14 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 		rc = cp_link_request_stats(d->link, p->cookie, dp_flags);
 		if (rc != 0)
 			cp_pend_dp_stats(s, p, rc, NULL, 0);
+		return;
+	case CP_NEXT_SEQ:
+		p = cp_pend_new(s, cl, a.reply, cmd, P_SEQ);
+		if (p == NULL)
+			break;
+		p->token = a.token;
+		p->seq = a.after_seq;
+		p->deadline_ms = cp_now_ms() + d->cfg->wait_timeout_ms;
 		return;
 	case CP_NEXT_KEYS:
 		p = cp_pend_new(s, cl, a.reply, cmd, P_KEYS);

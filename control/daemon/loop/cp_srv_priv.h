@@ -33,6 +33,7 @@ enum cp_pend_kind {
 	P_JOB,    /* waits for an audit verification (cp_job.h) */
 	P_KEYS,   /* rotate/retire: waits until the dataplane enforces the
 		   * auth key set of seq (cp_act_keys_settled) */
+	P_SEQ,    /* status with after_seq: waits until reads hold seq */
 };
 
 /* A request whose reply is not sent yet. */
@@ -46,8 +47,10 @@ struct cp_pend {
 	uint64_t group;          /* P_COMMIT: the group (cp_srv group_no) */
 	int wait;
 	uint64_t seq;            /* P_WAIT: highest seq to be acked;
-				  * P_KEYS: the auth state's seq */
-	uint64_t deadline_ms;    /* P_WAIT, P_DP, P_KEYS */
+				  * P_KEYS: the auth state's seq;
+				  * P_SEQ: the seq reads must hold */
+	struct or_token token;   /* P_SEQ: the subject */
+	uint64_t deadline_ms;    /* P_WAIT, P_DP, P_KEYS, P_SEQ */
 	uint64_t cookie;         /* P_DP; P_JOB: the job it needs */
 	uint64_t recv_us;        /* request line complete (cp_now_us) */
 	uint64_t commit_us;      /* its changes committed (cp_now_us) */

@@ -601,6 +601,26 @@ sor_pg_get(struct or_sor *s, const struct or_token *t, struct or_consent *out)
 	return rc;
 }
 
+/* Reads come from the copy: its position, and whether the follower
+ * reaches the system of record to move it on. */
+static int
+sor_pg_read_pos(struct or_sor *s, struct or_sor_read_pos *rp,
+		struct or_err *err)
+{
+	struct sor_pg *p = sor_pg(s);
+	uint8_t hash[OR_AUDIT_HASH_LEN];
+
+	(void)err;
+	pthread_rwlock_rdlock(&p->copy_lock);
+	or_copy_position(p->copy, &rp->seq, hash);
+	pthread_rwlock_unlock(&p->copy_lock);
+	pthread_mutex_lock(&p->mu);
+	rp->connected = p->fl.connected;
+	pthread_mutex_unlock(&p->mu);
+	rp->fleet = 1;
+	return 0;
+}
+
 static int
 sor_pg_snapshot(struct or_sor *s, struct or_store_entry *buf, unsigned cap,
 		or_store_chunk_cb cb, void *arg, uint64_t *snap_seq,
@@ -751,6 +771,7 @@ const struct or_sor_ops or_sor_pg_ops = {
 	.commit_take = sor_pg_commit_take,
 	.get = sor_pg_get,
 	.snapshot = sor_pg_snapshot,
+	.read_pos = sor_pg_read_pos,
 	.hash_at = sor_pg_hash_at,
 	.changes_since = sor_pg_changes_since,
 	.auth_get = sor_pg_auth_get,
