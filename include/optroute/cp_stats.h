@@ -67,6 +67,12 @@
 	  "Change requests that waited for the dataplane's ack")             \
 	X(wait_timeouts, COUNTER, N, "optroute_control_wait_timeouts_total", \
 	  "", "Waits that ended without the ack")                            \
+	X(status_waits, COUNTER, N, "optroute_control_status_waits_total",   \
+	  "", "Status requests that waited for reads to hold their "         \
+	  "after_seq")                                                       \
+	X(status_wait_timeouts, COUNTER, N,                                  \
+	  "optroute_control_status_wait_timeouts_total", "",                 \
+	  "Status waits that ended without it (wait_timeout_ms)")            \
 	X(clients, COUNTER, N, "optroute_control_clients_total", "",         \
 	  "Management connections accepted")                                 \
 	/* bad credentials or too many */                                    \

@@ -240,6 +240,9 @@ dt = time.monotonic() - t0
 assert not x["ok"] and x["error"]["code"] == "timeout", x
 assert x["as_of_seq"] == head + 1 and 0.25 <= dt < 5, (x, dt)
 assert "not %d" % (head + 1000) in x["error"]["message"], x
+s.sendall(b'{"v":1,"id":5,"cmd":"stats"}\n')
+st = line(s)["control"]   # cleared above: these two waits only
+assert (st["status_waits"], st["status_wait_timeouts"]) == (2, 1), st
 print("ok: raw status after_seq: waits for the change, times out beyond")
 expect(s, b'{"v":1,"cmd":"status",' + N + b',"after_seq":0}\n', "bad_request")
 expect(s, b'{"v":1,"cmd":"status",' + N + b',"after_seq":"9"}\n', "bad_request")

@@ -201,7 +201,7 @@ cp_seq_settle(struct cp_srv *s, struct cp_pend *p, uint64_t now)
 	else if (e == OR_MGMT_OK && now < p->deadline_ms)
 		return;
 	else if (e == OR_MGMT_OK) {
-		s->d->cnt.wait_timeouts++;
+		s->d->cnt.status_wait_timeouts++;
 		json_object_set_new(p->reply, "as_of_seq",
 				    json_integer((json_int_t)rp.seq));
 		snprintf(msg, sizeof(msg),

@@ -229,6 +229,7 @@ cp_on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 		p = cp_pend_new(s, cl, a.reply, cmd, P_SEQ);
 		if (p == NULL)
 			break;
+		d->cnt.status_waits++;
 		p->token = a.token;
 		p->seq = a.after_seq;
 		p->deadline_ms = cp_now_ms() + d->cfg->wait_timeout_ms;
