@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@
 #include "control/daemon/loop/cp_req.h"
 #include "control/daemon/loop/cp_srv_priv.h"
 #include "control/lib/token.h"
+#include "control/store/audit.h"
 #include "fz_util.h"
 
 #define LONG_LINE_BASE 65530u
@@ -251,6 +253,19 @@ check_changes(const struct cp_act *a, const struct cp_req *req,
 			 "key change");
 }
 
+
+/* The store's head: where a status's reads stand (nothing commits here). */
+static uint64_t
+fz_head_seq(void)
+{
+	uint8_t hash[OR_AUDIT_HASH_LEN];
+	struct or_err err = { 0 };
+	uint64_t seq = 0;
+
+	FZ_CHECK(or_audit_head(fz_st, &seq, hash, &err) == 0, "%s", err.msg);
+	return seq;
+}
+
 /* The event loop's line handler (loop/cp_srv.c cp_on_line) without the group
  * commit and the replies that wait. */
 static void
@@ -342,12 +357,25 @@ on_line(void *arg, struct cp_client *cl, char *line, size_t len)
 		FZ_CHECK(ref_subject(req.subj, subj, subj_len, want) == 0 ||
 				 req.subj == CP_SUBJ_SEALED,
 			 "status of an invalid subject");
-		if (req.subj != CP_SUBJ_SEALED) {
+		if (req.subj != CP_SUBJ_SEALED && next == CP_NEXT_SEQ) {
+			/* Waits for reads to hold after_seq: its token is
+			 * kept for the reply, which has nothing yet. */
+			FZ_CHECK(memcmp(a.token.b, want, 16) == 0 &&
+					 a.after_seq == req.after_seq &&
+					 json_object_get(a.reply, "token") ==
+						 NULL,
+				 "waiting status: token or after_seq");
+		} else if (req.subj != CP_SUBJ_SEALED) {
 			sodium_bin2hex(hex, sizeof(hex), want, 16);
 			FZ_CHECK(json_is_string(t) &&
 					 strcmp(json_string_value(t), hex) == 0,
 				 "status token");
 		}
+		/* Waits exactly when after_seq is beyond the store's head. */
+		FZ_CHECK((next == CP_NEXT_SEQ) ==
+				 (req.after_seq > fz_head_seq()),
+			 "status after_seq %" PRIu64 " waits %d",
+			 req.after_seq, next == CP_NEXT_SEQ);
 	}
 	cp_req_free(&req);
 	/* Plain numbers are wiped once the request is freed. */

@@ -225,7 +225,11 @@ def mgmt():
         '{"v":1,"id":11,"cmd":"pubkey"}\n',
         '{"v":1,"id":12,"cmd":"keys"}\n',
         '{"v":1,"id":13,"cmd":"rotate"}\n',
-        '{"v":1,"id":14,"cmd":"status","sealed":"AAAA"}'])
+        '{"v":1,"id":14,"cmd":"status","token":"%s","after_seq":1}\n' % tok,
+        '{"v":1,"id":15,"cmd":"status","number":"+15550100001",'
+        '"after_seq":900}\n',
+        '{"v":1,"id":16,"cmd":"fleet","forget":"a2"}\n',
+        '{"v":1,"id":17,"cmd":"status","sealed":"AAAA"}'])
     w("changes", [
         '{"v":1,"id":1,"cmd":"optin","number":"+4915112345678","node":3,'
         '"notice":7,"method":"app","wait":true}\n',
