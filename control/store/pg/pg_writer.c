@@ -337,7 +337,8 @@ pw_compute(struct pw_group *g, const struct or_node_policy *pol,
 		int have;
 
 		memcpy(key.token.b, tok, OR_TOKEN_LEN);
-		old = bsearch(&key, g->have, g->n_have, sizeof(*g->have),
+		old = g->n_have == 0 ? NULL :
+		      bsearch(&key, g->have, g->n_have, sizeof(*g->have),
 			      pw_have_cmp);
 		have = old != NULL;
 		if (have)
