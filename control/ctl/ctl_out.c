@@ -257,6 +257,15 @@ ctl_out_reply(FILE *f, const char *cmd, json_t *reply)
 		ctl_out_fleet(f, reply);
 	else
 		ctl_out_flat(f, NULL, reply);
+	/* A fleet's answer from a copy that cannot catch up may be old. */
+	if (strcmp(cmd, "status") == 0 &&
+	    json_is_string(json_object_get(reply, "fleet")) &&
+	    strcmp(json_string_value(json_object_get(reply, "fleet")),
+		   "unreachable") == 0)
+		fprintf(stderr, "optroutectl: warning: the system of record is "
+				"unreachable: this is the local copy's answer, "
+				"as of seq %" JSON_INTEGER_FORMAT "\n",
+			json_integer_value(json_object_get(reply, "as_of_seq")));
 }
 
 void

@@ -193,6 +193,9 @@ for _ in $(seq 1 50); do
 done
 or_check "... and says so: fleet unreachable, as of the copy's seq ($j)" \
 	test $unreachable = 1
+out=$(ctl a1 status "$N2" 2>&1 >/dev/null)
+or_check "... optroutectl warns that the answer is the local copy's ($out)" \
+	grep -q "warning: the system of record is unreachable: this is the local copy's answer, as of seq [0-9]" <<<"$out"
 out=$(ctl a1 status "$N2" --after-seq 999999 2>&1)
 or_check "... a status --after-seq beyond the copy times out, saying why ($out)" \
 	grep -q "timeout: reads here hold changes up to seq [0-9]*, not 999999, after 3000 ms (the system of record is unreachable)" <<<"$out"
