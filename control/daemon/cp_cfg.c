@@ -213,8 +213,7 @@ cp_cfg_set(struct or_ini *ini, struct cp_cfg *c, const struct cp_cfg_key *k,
 	}
 	case T_NAME:
 		i = strlen(v);
-		if (i == 0 || i > OR_MGMT_APPLIANCE_MAX ||
-		    strspn(v, OR_MGMT_APPLIANCE_CHARS) != i)
+		if (!or_mgmt_appliance_ok(v, i))
 			break;
 		memcpy(c->appliance_name, v, i + 1);
 		return 0;

@@ -52,6 +52,14 @@
 #define OR_MGMT_APPLIANCE_CHARS                                              \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
+/* Whether s (len bytes, NUL-terminated) is an appliance name. */
+static inline int
+or_mgmt_appliance_ok(const char *s, size_t len)
+{
+	return len > 0 && len <= OR_MGMT_APPLIANCE_MAX &&
+	       strspn(s, OR_MGMT_APPLIANCE_CHARS) == len;
+}
+
 #define OR_MGMT_DEFAULT_SOCKET "/run/optroute/control.sock"
 
 enum or_mgmt_cmd {

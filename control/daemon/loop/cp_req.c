@@ -187,10 +187,9 @@ cp_req_options(struct cp_req *r, unsigned present, char *msg)
 	}
 	if (present & OR_MGMT_F_FORGET) {
 		v = json_object_get(r->root, "forget");
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > OR_MGMT_APPLIANCE_MAX ||
-		    strspn(json_string_value(v), OR_MGMT_APPLIANCE_CHARS) !=
-			    json_string_length(v))
+		if (!json_is_string(v) ||
+		    !or_mgmt_appliance_ok(json_string_value(v),
+					  json_string_length(v)))
 			CP_FAIL(BAD_REQUEST,
 				"field 'forget' must be an appliance name of 1 "
 				"to %d characters [A-Za-z0-9._-]",
