@@ -197,17 +197,6 @@ sor_lmdb_audit_head(struct or_sor *s, uint64_t *seq,
 	return or_audit_head(sor_lmdb(s)->st, seq, hash, err);
 }
 
-/* Every change is in the store once its commit returned: the trail's
- * head is where reads stand. */
-static int
-sor_lmdb_read_pos(struct or_sor *s, struct or_sor_read_pos *rp,
-		  struct or_err *err)
-{
-	uint8_t hash[OR_AUDIT_HASH_LEN];
-
-	return or_audit_head(sor_lmdb(s)->st, &rp->seq, hash, err);
-}
-
 const struct or_sor_ops or_sor_lmdb_ops = {
 	.name = OR_SOR_BACKEND_LMDB,
 	.open = sor_lmdb_open,
@@ -224,5 +213,4 @@ const struct or_sor_ops or_sor_lmdb_ops = {
 	.audit_subject = sor_lmdb_audit_subject,
 	.audit_verify = sor_lmdb_audit_verify,
 	.audit_head = sor_lmdb_audit_head,
-	.read_pos = sor_lmdb_read_pos,
 };

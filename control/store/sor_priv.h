@@ -44,11 +44,12 @@ struct or_sor_ops {
 	int (*audit_verify)(struct or_sor *s, const volatile int *cancel,
 			    uint64_t *bad_seq, uint64_t *n_checked,
 			    struct or_err *err);
-	int (*read_pos)(struct or_sor *s, struct or_sor_read_pos *rp,
-			struct or_err *err);
 	int (*audit_head)(struct or_sor *s, uint64_t *seq,
 			  uint8_t hash[OR_AUDIT_HASH_LEN], struct or_err *err);
-	/* NULL: not a fleet (nothing to report, no positions). */
+	/* NULL: not a fleet (nothing to report, no positions; reads are the
+	 * record itself, and stand at the trail's head). */
+	int (*read_pos)(struct or_sor *s, struct or_sor_read_pos *rp,
+			struct or_err *err);
 	void (*enforced)(struct or_sor *s, uint64_t seq, uint64_t keys_seq);
 	void (*fleet)(struct or_sor *s, struct or_sor_fleet *f);
 	int (*forget)(struct or_sor *s, const char *name, struct or_err *err);
