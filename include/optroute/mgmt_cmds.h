@@ -35,7 +35,9 @@
  *              SEQ        with "after_seq": this appliance's reads
  *                         holding that seq (or the wait timing out);
  *                         without it: NOW
- *            Anything but NOW counts against max_pending ("busy").
+ *            What may wait counts against max_pending ("busy"):
+ *            cp_req_may_wait(), from this column and the request's
+ *            fields.
  *   access   RO: a read-only client (readonly_gid) may run it: it changes
  *            nothing and reveals nothing about a subject; RW: it may not
  *   fields   the request fields it takes beyond v, id and cmd (masks of

@@ -253,7 +253,6 @@ check_changes(const struct cp_act *a, const struct cp_req *req,
 			 "key change");
 }
 
-
 /* The store's head: where a status's reads stand (nothing commits here). */
 static uint64_t
 fz_head_seq(void)
