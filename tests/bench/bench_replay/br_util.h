@@ -50,8 +50,9 @@ br_pin(int cpu)
  * pattern (two random lines of a table of `bytes`, one of them written by a
  * compare-and-swap, prefetched a burst ahead) with none of its logic, on one
  * thread then two (CPUs cpu[0], cpu[1]); ns[0], ns[1]: CPU ns per check
- * per thread. 0, or -1 (no memory; message printed). */
-int br_membound(uint64_t bytes, uint64_t checks, const int *cpu, double ns[2],
+ * per thread. ns[2]: the floor, one line a check, one thread. 0, or -1
+ * (no memory; message printed). */
+int br_membound(uint64_t bytes, uint64_t checks, const int *cpu, double ns[3],
 		const char **memory);
 
 #endif

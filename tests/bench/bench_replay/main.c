@@ -20,6 +20,9 @@
  *     lines touched the same way on a table of the same size, without the
  *     filter's logic, on one then two threads. bound_ratio = bound ns /
  *     filter ns (1.0: the filter costs what its memory accesses cost).
+ *     Then the floor: one line a check, one thread
+ *     (floor_1line_ns_per_check_1t), below which no filter of this size
+ *     can check.
  * Every measured message is new, so any SEEN is a false positive:
  * fp_rate = SEEN / measured checks (phases 2 and 3). Time spent in ticks
  * is left out of ns per check (the main lcore pays it; reported apart).
@@ -232,7 +235,7 @@ main(int argc, char **argv)
 	uint64_t next_tick = 0, seen = 0, full = 0, stale = 0, checked = 0;
 	uint64_t fill_seen;
 	double ns_fill, ns1, ns2, wall1, wall2, mpps2, tick_ms, fp_expect;
-	double live_epoch, load[2], bound[2];
+	double live_epoch, load[2], bound[3];
 	const char *bound_mem;
 	int rc;
 
@@ -320,6 +323,8 @@ main(int argc, char **argv)
 	printf("memory bound (%s): %.2f ns/check of CPU time on one thread, "
 	       "%.2f per thread on two; the filter takes %.2fx and %.2fx that\n",
 	       bound_mem, bound[0], bound[1], ns1 / bound[0], ns2 / bound[1]);
+	printf("floor of any filter of this size (one random line a check, "
+	       "one thread): %.2f ns/check\n", bound[2]);
 	printf("{\"bench\":\"replay\",\"fill\":%" PRIu64 ",\"ns_per_check_1t\":%.2f,"
 	       "\"ns_per_check_2t\":%.2f,\"bytes\":%" PRIu64 ",\"fp_rate\":%.3g,"
 	       "\"fp_checked\":%" PRIu64 ",\"fp_expected\":%.2g,\"full\":%" PRIu64
@@ -328,10 +333,12 @@ main(int argc, char **argv)
 	       "\"wall_ns_per_check_2t\":%.2f,\"tick_ms_per_s\":%.2f,"
 	       "\"memory\":\"%s\",\"bound_ns_per_check_1t\":%.2f,"
 	       "\"bound_ns_per_check_2t\":%.2f,\"bound_ratio_1t\":%.3f,"
-	       "\"bound_ratio_2t\":%.3f,\"loadavg\":%.2f}\n",
+	       "\"bound_ratio_2t\":%.3f,\"floor_1line_ns_per_check_1t\":%.2f,"
+	       "\"loadavg\":%.2f}\n",
 	       o.fill, ns1, ns2, s.bytes, (double)seen / (double)checked,
 	       checked, fp_expect, full, stale, mpps2, ns_fill, wall1, wall2,
 	       tick_ms, s.memory, bound[0], bound[1], bound[0] / ns1,
-	       bound[1] / ns2, getloadavg(load, 1) == 1 ? load[0] : -1.0);
+	       bound[1] / ns2, bound[2],
+	       getloadavg(load, 1) == 1 ? load[0] : -1.0);
 	return 0;
 }
