@@ -400,7 +400,7 @@ worker_rx(struct or_worker *w, const struct or_rxq *q, struct or_held *h,
 }
 
 /* The hot path's copy, out of line as the compiler kept worker_rx before
- * there were two (docs/benchmarks.md measured that layout). */
+ * there were two (docs/benchmarks/dataplane.md measured that layout). */
 static __rte_noinline unsigned
 worker_rx_decide(struct or_worker *w, const struct or_rxq *q,
 		 struct or_held *h)

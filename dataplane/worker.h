@@ -28,7 +28,7 @@
  * and classify (ct_lookup_step). Frames leave in the order they came.
  * Two bursts, not three: the frames in flight go through L1 too, and a
  * third burst held cost the PMD's copies and the decisions more than
- * the later start of the alternate buckets saved (docs/benchmarks.md). */
+ * the later start of the alternate buckets saved (docs/benchmarks/dataplane.md). */
 #define OR_HELD 2
 
 struct or_held {

@@ -95,8 +95,8 @@ inst 0644 deploy/systemd/optroute-sysusers.conf "$ROOT/lib/sysusers.d/optroute.c
 
 # ---- documentation
 inst 0644 README.md "$ROOT/share/doc/optroute/README.md"
-for d in docs/*.md; do
-	inst 0644 "$d" "$ROOT/share/doc/optroute/${d##*/}"
+for d in docs/*.md docs/benchmarks/*.md; do
+	inst 0644 "$d" "$ROOT/share/doc/optroute/${d#docs/}"
 done
 
 # ---- configuration: samples only; a live file is never overwritten

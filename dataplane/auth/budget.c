@@ -711,7 +711,7 @@ or_budget_create(const struct or_budget_params *p, struct or_budget **out)
 	/* A hint per bucket up to BG_HINTS_MAX: over-budget senders are few,
 	 * and a larger array leaves the L2 cache and the TLB between two
 	 * reads of one of its lines while the consent table's lookups stream
-	 * through both (docs/benchmarks.md, session 8). */
+	 * through both (docs/benchmarks/auth.md, session 8). */
 	b->hint_mask = BG_HINTS_MAX - 1;
 	while (b->hint_mask > 63 && b->hint_mask / 2 >= nb)
 		b->hint_mask >>= 1;

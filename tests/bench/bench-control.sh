@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Control-plane benchmark (make bench-control). Method and results:
-# docs/benchmarks.md ("Control plane"). Three figures:
+# docs/benchmarks/control-plane.md. Three figures:
 #
 #  durable_changes_per_s   opt-ins committed (fsync'ed) per second at the
 #                          users' scale: SCALE_CHANGES new numbers imported

@@ -4,7 +4,7 @@
 # Fleet benchmark (make bench-fleet): two appliances (optroute-control with
 # store = postgresql and a dataplane each) on one PostgreSQL on this
 # machine, the system of record filled with STORE_RECORDS records first.
-# Method: docs/fleet.md section 14; results: docs/benchmarks.md ("Fleet").
+# Method: docs/fleet.md section 14; results: docs/benchmarks/fleet.md.
 #
 #  durable_changes_per_s   CHANGES opt-ins of new numbers, IMPORT_CLIENTS
 #                          optroutectl imports at once, client j on

@@ -48,7 +48,7 @@ expected=(
 	etc/optroute/optroute.ini.sample:644
 	etc/optroute/hugepages.conf:644
 )
-for d in docs/*.md; do expected+=("usr/share/doc/optroute/${d##*/}:644"); done
+for d in docs/*.md docs/benchmarks/*.md; do expected+=("usr/share/doc/optroute/${d#docs/}:644"); done
 missing=0
 for e in "${expected[@]}"; do
 	f=${e%:*} m=${e##*:}

@@ -8,7 +8,7 @@
  *   applies ~1M updates/s; DPDK rte_hash_lookup_bulk_data (lock-free
  *   reader mode); liburcu's cds_lfht (QSBR); and the memory bound: prefetched
  *   random 64-byte reads over as many bytes as the optroute table uses.
- * The last line of output is one JSON object; docs/benchmarks.md says how
+ * The last line of output is one JSON object; docs/benchmarks/consent-table.md says how
  * to read it. bench_table.h lists the files and what each does.
  *
  * This file: options, EAL, the order of the measurements, the ratios and
