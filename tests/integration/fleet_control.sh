@@ -33,17 +33,22 @@ or_need_bins optroutectl optroute-control optroute-dataplane or_pgtool
 OR_LOGS=("$T/a1.log" "$T/a2.log" "$T/a1-dp.log" "$T/a2-dp.log")
 or_fail_extra() { pg_log_tail db; }
 
-# until_link NAME PY [ARG]: NAME's `optroutectl -j dataplane` satisfies PY
-# on r (sys.argv[2]: ARG) within 10 s.
-until_link() {
+# until_ctl NAME PY ARG CMD...: NAME's `optroutectl -j CMD...` satisfies
+# PY on r (sys.argv[2]: ARG) within 10 s.
+until_ctl() {
+	local name=$1 py=$2 arg=$3
+
+	shift 3
 	for _ in $(seq 1 100); do
-		ctl "$1" -j dataplane | python3 -c "import json, sys
+		ctl "$name" -j "$@" | python3 -c "import json, sys
 r = json.load(sys.stdin)
-sys.exit(0 if $2 else 1)" "$1" "${3:-}" 2>/dev/null && return 0
+sys.exit(0 if $py else 1)" "$name" "$arg" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
 }
+# until_link NAME PY [ARG]: the same on `optroutectl -j dataplane`.
+until_link() { until_ctl "$1" "$2" "${3:-}" dataplane; }
 
 fleet_pg
 or_key "$T/key2"
@@ -184,15 +189,9 @@ rc=$?
 or_check "a change is refused while PostgreSQL is down ($out)" \
 	test $rc != 0 -a -n "$(echo "$out" | grep -i "system of record")"
 or_check "... status still answers from the local copy" test "$(state a1 "$N2")" = in
-unreachable=0
-for _ in $(seq 1 50); do
-	j=$(ctl a1 -j status "$N2")
-	or_json "$j" 'assert r["fleet"] == "unreachable" and r["as_of_seq"] >= 1' \
-		>/dev/null 2>&1 && { unreachable=1; break; }
-	sleep 0.1
-done
-or_check "... and says so: fleet unreachable, as of the copy's seq ($j)" \
-	test $unreachable = 1
+or_check "... and says so: fleet unreachable, as of the copy's seq" \
+	until_ctl a1 'r["fleet"] == "unreachable" and r["as_of_seq"] >= 1' "" \
+	status "$N2"
 out=$(ctl a1 status "$N2" 2>&1 >/dev/null)
 or_check "... optroutectl warns that the answer is the local copy's ($out)" \
 	grep -q "warning: the system of record is unreachable: this is the local copy's answer, as of seq [0-9]" <<<"$out"
