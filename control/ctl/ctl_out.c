@@ -244,6 +244,8 @@ ctl_out_fleet(FILE *f, json_t *r)
 void
 ctl_out_reply(FILE *f, const char *cmd, json_t *reply)
 {
+	const char *fleet;
+
 	if (strcmp(cmd, "audit") == 0)
 		ctl_out_audit(f, reply);
 	else if (strcmp(cmd, "optin") == 0 || strcmp(cmd, "optout") == 0 ||
@@ -258,10 +260,9 @@ ctl_out_reply(FILE *f, const char *cmd, json_t *reply)
 	else
 		ctl_out_flat(f, NULL, reply);
 	/* A fleet's answer from a copy that cannot catch up may be old. */
-	if (strcmp(cmd, "status") == 0 &&
-	    json_is_string(json_object_get(reply, "fleet")) &&
-	    strcmp(json_string_value(json_object_get(reply, "fleet")),
-		   "unreachable") == 0)
+	fleet = json_string_value(json_object_get(reply, "fleet"));
+	if (strcmp(cmd, "status") == 0 && fleet != NULL &&
+	    strcmp(fleet, "unreachable") == 0)
 		fprintf(stderr, "optroutectl: warning: the system of record is "
 				"unreachable: this is the local copy's answer, "
 				"as of seq %" JSON_INTEGER_FORMAT "\n",
